@@ -1,0 +1,348 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libbpf glue for ebpfrelaysink. Everything this file creates belongs to
+ * one element instance and is reachable only through its file descriptors:
+ * nothing is pinned, so when the process dies the kernel frees the maps,
+ * the program and (TCX) the links by itself.
+ */
+#include "ebpfrelay-kernel.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "relay.skel.h"
+
+/* Not in this system's uapi headers (kernel >= 6.6 has them). */
+#ifndef BPF_TCX_INGRESS
+#define RELAY_BPF_TCX_INGRESS 46
+#else
+#define RELAY_BPF_TCX_INGRESS BPF_TCX_INGRESS
+#endif
+
+typedef struct
+{
+  int ifindex;
+  gchar *name;
+  int link_fd;                  /* TCX link, or -1 when attached with tc */
+  gboolean tc_hook_created;     /* we created the clsact qdisc */
+  guint32 tc_handle, tc_priority;
+} Attachment;
+
+struct _RelayKernel
+{
+  struct relay_bpf *skel;
+  struct perf_buffer *pb;
+  RelayKernelEventFunc func;
+  gpointer user_data;
+  GArray *attachments;          /* of Attachment */
+  int ncpus;
+  guint64 lost;
+  int subs_fd, sub_stats_fd, config_fd, stats_fd;
+};
+
+GQuark
+relay_kernel_error_quark (void)
+{
+  return g_quark_from_static_string ("relay-kernel-error-quark");
+}
+
+static void
+on_sample (void *ctx, int cpu, void *data, __u32 size)
+{
+  RelayKernel *k = ctx;
+  const struct relay_event *ev = data;
+  const guint8 *pkt = (const guint8 *) data + sizeof (*ev);
+  gsize pkt_len;
+
+  if (size < sizeof (*ev))
+    return;
+  pkt_len = size - sizeof (*ev);
+  if ((gsize) ev->payload_off + ev->payload_len > pkt_len)
+    return;
+  k->func ((ev->flags & RELAY_EVENT_ALL) ? NULL :
+      (const guint64 *) ev->bitmap,
+      pkt + ev->payload_off, ev->payload_len, k->user_data);
+}
+
+static void
+on_lost (void *ctx, int cpu, __u64 cnt)
+{
+  RelayKernel *k = ctx;
+
+  k->lost += cnt;
+}
+
+RelayKernel *
+relay_kernel_new (guint16 port, RelayKernelEventFunc func, gpointer user_data,
+    GError ** error)
+{
+  RelayKernel *k = g_new0 (RelayKernel, 1);
+  int err;
+
+  k->attachments = g_array_new (FALSE, TRUE, sizeof (Attachment));
+  k->func = func;
+  k->user_data = user_data;
+  k->ncpus = libbpf_num_possible_cpus ();
+  if (k->ncpus <= 0)
+    goto load_failed;
+
+  k->skel = relay_bpf__open ();
+  if (!k->skel)
+    goto load_failed;
+  k->skel->rodata->relay_port = port;
+  err = relay_bpf__load (k->skel);
+  if (err)
+    goto load_failed;
+
+  k->subs_fd = bpf_map__fd (k->skel->maps.subs);
+  k->sub_stats_fd = bpf_map__fd (k->skel->maps.sub_stats);
+  k->config_fd = bpf_map__fd (k->skel->maps.config);
+  k->stats_fd = bpf_map__fd (k->skel->maps.stats);
+
+  k->pb = perf_buffer__new (bpf_map__fd (k->skel->maps.events), 64,
+      on_sample, on_lost, k, NULL);
+  if (!k->pb)
+    goto load_failed;
+  return k;
+
+load_failed:
+  err = errno;
+  g_set_error (error, RELAY_KERNEL_ERROR,
+      (err == EPERM || err == EACCES) ? RELAY_KERNEL_ERROR_PERMISSION :
+      RELAY_KERNEL_ERROR_LOAD, "loading the BPF program failed: %s",
+      g_strerror (err));
+  relay_kernel_free (k);
+  return NULL;
+}
+
+static gboolean
+attach_tc (RelayKernel * k, Attachment * a, int prog_fd, GError ** error)
+{
+  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook,.ifindex = a->ifindex,
+      .attach_point = BPF_TC_INGRESS);
+  DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts,.prog_fd = prog_fd);
+  int err;
+
+  err = bpf_tc_hook_create (&hook);
+  if (err && err != -EEXIST)
+    goto failed;
+  a->tc_hook_created = (err == 0);
+  err = bpf_tc_attach (&hook, &opts);
+  if (err)
+    goto failed;
+  a->tc_handle = opts.handle;
+  a->tc_priority = opts.priority;
+  return TRUE;
+
+failed:
+  g_set_error (error, RELAY_KERNEL_ERROR,
+      (err == -EPERM || err == -EACCES) ? RELAY_KERNEL_ERROR_PERMISSION :
+      RELAY_KERNEL_ERROR_ATTACH, "attaching to interface '%s' failed: %s",
+      a->name, g_strerror (-err));
+  if (a->tc_hook_created) {
+    hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+    bpf_tc_hook_destroy (&hook);
+    a->tc_hook_created = FALSE;
+  }
+  return FALSE;
+}
+
+gboolean
+relay_kernel_attach (RelayKernel * k, const gchar * ifname, GError ** error)
+{
+  Attachment a = {.link_fd = -1 };
+  int prog_fd = bpf_program__fd (k->skel->progs.relay_ingress);
+
+  a.ifindex = if_nametoindex (ifname);
+  if (a.ifindex == 0) {
+    g_set_error (error, RELAY_KERNEL_ERROR, RELAY_KERNEL_ERROR_NO_DEVICE,
+        "no interface '%s'", ifname);
+    return FALSE;
+  }
+  a.name = g_strdup (ifname);
+
+  /* A TCX link goes away with the last file descriptor, also on SIGKILL. */
+  a.link_fd = bpf_link_create (prog_fd, a.ifindex, RELAY_BPF_TCX_INGRESS,
+      NULL);
+  if (a.link_fd < 0) {
+    int err = -a.link_fd;
+
+    a.link_fd = -1;
+    if (err == EPERM || err == EACCES) {
+      g_set_error (error, RELAY_KERNEL_ERROR, RELAY_KERNEL_ERROR_PERMISSION,
+          "attaching to interface '%s' failed: %s", ifname, g_strerror (err));
+      g_free (a.name);
+      return FALSE;
+    }
+    /* Kernel without TCX: classic clsact + cls_bpf, removed in _free. */
+    if (!attach_tc (k, &a, prog_fd, error)) {
+      g_free (a.name);
+      return FALSE;
+    }
+  }
+  g_array_append_val (k->attachments, a);
+  return TRUE;
+}
+
+void
+relay_kernel_free (RelayKernel * k)
+{
+  guint i;
+
+  if (!k)
+    return;
+  for (i = 0; i < k->attachments->len; i++) {
+    Attachment *a = &g_array_index (k->attachments, Attachment, i);
+
+    if (a->link_fd >= 0) {
+      close (a->link_fd);
+    } else {
+      DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook,.ifindex = a->ifindex,
+          .attach_point = BPF_TC_INGRESS);
+      DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts,.handle = a->tc_handle,
+          .priority = a->tc_priority);
+
+      bpf_tc_detach (&hook, &opts);
+      if (a->tc_hook_created) {
+        hook.attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS;
+        bpf_tc_hook_destroy (&hook);
+      }
+    }
+    g_free (a->name);
+  }
+  g_array_free (k->attachments, TRUE);
+  perf_buffer__free (k->pb);
+  relay_bpf__destroy (k->skel);
+  g_free (k);
+}
+
+static gboolean
+write_sub (RelayKernel * k, guint slot, const struct relay_sub *sub)
+{
+  return bpf_map_update_elem (k->subs_fd, &slot, sub, BPF_ANY) == 0;
+}
+
+gboolean
+relay_kernel_set_slot (RelayKernel * k, guint slot,
+    const struct relay_sub *sub)
+{
+  struct relay_sub cur, next;
+
+  if (slot >= RELAY_MAX_SUBS
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0)
+    return FALSE;
+
+  if (cur.state == RELAY_SUB_EMPTY) {
+    struct relay_counters *zero = g_new0 (struct relay_counters, k->ncpus);
+    gboolean ok = bpf_map_update_elem (k->sub_stats_fd, &slot, zero,
+        BPF_ANY) == 0;
+
+    g_free (zero);
+    if (!ok)
+      return FALSE;
+  }
+
+  /* The kernel reads a slot while we write it. Only the state byte decides
+   * whether it uses the other fields, so change the fields only while the
+   * kernel ignores them (EMPTY or USERSPACE), then flip the state: each
+   * write changes either the fields or the state byte, never both. */
+  if (cur.state == RELAY_SUB_KERNEL) {
+    cur.state = RELAY_SUB_USERSPACE;
+    if (!write_sub (k, slot, &cur))
+      return FALSE;
+  }
+  next = *sub;
+  next.state = cur.state;
+  if (!write_sub (k, slot, &next))
+    return FALSE;
+  if (next.state != sub->state && !write_sub (k, slot, sub))
+    return FALSE;
+  return TRUE;
+}
+
+gboolean
+relay_kernel_clear_slot (RelayKernel * k, guint slot)
+{
+  struct relay_sub cur;
+
+  if (slot >= RELAY_MAX_SUBS
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0)
+    return FALSE;
+  cur.state = RELAY_SUB_EMPTY;
+  return write_sub (k, slot, &cur);
+}
+
+gboolean
+relay_kernel_set_n_slots (RelayKernel * k, guint n_slots)
+{
+  struct relay_config cfg = {.n_slots = n_slots };
+  guint key = 0;
+
+  return bpf_map_update_elem (k->config_fd, &key, &cfg, BPF_ANY) == 0;
+}
+
+void
+relay_kernel_slot_counters (RelayKernel * k, guint slot, guint64 * packets,
+    guint64 * bytes)
+{
+  struct relay_counters *v = g_new0 (struct relay_counters, k->ncpus);
+  int i;
+
+  *packets = *bytes = 0;
+  if (bpf_map_lookup_elem (k->sub_stats_fd, &slot, v) == 0) {
+    for (i = 0; i < k->ncpus; i++) {
+      *packets += v[i].packets;
+      *bytes += v[i].bytes;
+    }
+  }
+  g_free (v);
+}
+
+void
+relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX])
+{
+  guint64 *v = g_new0 (guint64, k->ncpus);
+  guint key;
+  int i;
+
+  for (key = 0; key < RELAY_STAT_MAX; key++) {
+    out[key] = 0;
+    if (bpf_map_lookup_elem (k->stats_fd, &key, v) == 0)
+      for (i = 0; i < k->ncpus; i++)
+        out[key] += v[i];
+  }
+  g_free (v);
+}
+
+gint
+relay_kernel_poll (RelayKernel * k)
+{
+  int n = perf_buffer__consume (k->pb);
+
+  return n < 0 ? 0 : n;
+}
+
+guint64
+relay_kernel_lost_events (RelayKernel * k)
+{
+  return k->lost;
+}
+
+gchar *
+relay_kernel_describe (RelayKernel * k)
+{
+  GString *s = g_string_new (NULL);
+  guint i;
+
+  for (i = 0; i < k->attachments->len; i++) {
+    Attachment *a = &g_array_index (k->attachments, Attachment, i);
+
+    g_string_append_printf (s, "%s%s (%s)", i ? ", " : "", a->name,
+        a->link_fd >= 0 ? "tcx" : "tc");
+  }
+  return g_string_free (s, FALSE);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The libbpf glue of ebpfrelaysink: load relay.bpf.c for one stream port,
+ * attach it to interfaces, edit subscriber slots, read counters and events.
+ * Kept apart from GStreamer code; errors come back as GError. */
+#ifndef __EBPF_RELAY_KERNEL_H__
+#define __EBPF_RELAY_KERNEL_H__
+
+#include <glib.h>
+#include "relay.h"
+
+G_BEGIN_DECLS
+
+typedef struct _RelayKernel RelayKernel;
+
+/* Called for each packet the kernel left to userspace: @bitmap names the
+ * slots to send it to (NULL: every slot). */
+typedef void (*RelayKernelEventFunc) (const guint64 * bitmap,
+    const guint8 * payload, gsize len, gpointer user_data);
+
+#define RELAY_KERNEL_ERROR (relay_kernel_error_quark ())
+GQuark relay_kernel_error_quark (void);
+
+typedef enum
+{
+  RELAY_KERNEL_ERROR_PERMISSION,        /* no CAP_BPF / CAP_NET_ADMIN */
+  RELAY_KERNEL_ERROR_LOAD,
+  RELAY_KERNEL_ERROR_ATTACH,
+  RELAY_KERNEL_ERROR_NO_DEVICE,
+} RelayKernelError;
+
+RelayKernel *relay_kernel_new (guint16 port, RelayKernelEventFunc func,
+    gpointer user_data, GError ** error);
+gboolean relay_kernel_attach (RelayKernel * k, const gchar * ifname,
+    GError ** error);
+/* Detaches from every interface and frees all kernel objects. */
+void relay_kernel_free (RelayKernel * k);
+
+/* Writes @sub into @slot without a reader ever seeing a half-written slot
+ * in a forwarding state, and zeroes the slot's counters when it was empty. */
+gboolean relay_kernel_set_slot (RelayKernel * k, guint slot,
+    const struct relay_sub *sub);
+gboolean relay_kernel_clear_slot (RelayKernel * k, guint slot);
+gboolean relay_kernel_set_n_slots (RelayKernel * k, guint n_slots);
+
+void relay_kernel_slot_counters (RelayKernel * k, guint slot,
+    guint64 * packets, guint64 * bytes);
+void relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX]);
+
+/* Hands every pending event to the event function. Returns the number of
+ * events handled; never blocks. */
+gint relay_kernel_poll (RelayKernel * k);
+guint64 relay_kernel_lost_events (RelayKernel * k);
+
+/* Names of the interfaces attached to, and how (tcx or tc). */
+gchar *relay_kernel_describe (RelayKernel * k);
+
+G_END_DECLS
+#endif

@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Route and neighbour look-ups for the relay's kernel path: which interface
+ * a client is reached by, from which address, and the next hop's MAC.
+ * One RTM_GETROUTE and one RTM_GETNEIGH request per look-up, on one
+ * rtnetlink socket kept open by the caller.
+ */
+#include "ebpfrelay-route.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/neighbour.h>
+
+struct _RelayRouter
+{
+  int nl;                       /* NETLINK_ROUTE socket */
+  int ioc;                      /* AF_INET datagram socket for ioctls */
+  uint32_t seq;
+};
+
+RelayRouter *
+relay_router_new (void)
+{
+  RelayRouter *r = calloc (1, sizeof (*r));
+  struct sockaddr_nl local = {.nl_family = AF_NETLINK };
+  struct timeval tv = {.tv_sec = 1 };
+
+  if (!r)
+    return NULL;
+  r->nl = socket (AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  r->ioc = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (r->nl < 0 || r->ioc < 0
+      || bind (r->nl, (struct sockaddr *) &local, sizeof (local)) < 0) {
+    relay_router_free (r);
+    return NULL;
+  }
+  setsockopt (r->nl, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  return r;
+}
+
+void
+relay_router_free (RelayRouter * r)
+{
+  if (!r)
+    return;
+  if (r->nl >= 0)
+    close (r->nl);
+  if (r->ioc >= 0)
+    close (r->ioc);
+  free (r);
+}
+
+static void
+add_attr (struct nlmsghdr *n, int type, const void *data, int len)
+{
+  struct rtattr *rta = (struct rtattr *) ((char *) n + NLMSG_ALIGN (n->nlmsg_len));
+
+  rta->rta_type = type;
+  rta->rta_len = RTA_LENGTH (len);
+  memcpy (RTA_DATA (rta), data, len);
+  n->nlmsg_len = NLMSG_ALIGN (n->nlmsg_len) + RTA_ALIGN (rta->rta_len);
+}
+
+/* Sends @req and receives the single answer into @buf. Returns the answer's
+ * length, or -errno (an NLMSG_ERROR answer gives its error). */
+static int
+transact (RelayRouter * r, struct nlmsghdr *req, char *buf, size_t size)
+{
+  struct nlmsghdr *h;
+  ssize_t len;
+
+  req->nlmsg_seq = ++r->seq;
+  if (send (r->nl, req, req->nlmsg_len, 0) < 0)
+    return -errno;
+  for (;;) {
+    len = recv (r->nl, buf, size, 0);
+    if (len < 0)
+      return -errno;
+    for (h = (struct nlmsghdr *) buf; NLMSG_OK (h, (size_t) len);
+        h = NLMSG_NEXT (h, len)) {
+      if (h->nlmsg_seq != r->seq)
+        continue;               /* a late answer to an earlier request */
+      if (h->nlmsg_type == NLMSG_ERROR) {
+        struct nlmsgerr *e = NLMSG_DATA (h);
+        return e->error ? e->error : -ENOENT;
+      }
+      memmove (buf, h, h->nlmsg_len);
+      return h->nlmsg_len;
+    }
+  }
+}
+
+static RelayRouteResult
+get_route (RelayRouter * r, struct in_addr dst, RelayRoute * out)
+{
+  struct
+  {
+    struct nlmsghdr n;
+    struct rtmsg rt;
+    char attrs[64];
+  } req = {
+    .n.nlmsg_len = NLMSG_LENGTH (sizeof (struct rtmsg)),
+    .n.nlmsg_type = RTM_GETROUTE,
+    .n.nlmsg_flags = NLM_F_REQUEST,
+    .rt.rtm_family = AF_INET,
+    .rt.rtm_dst_len = 32,
+  };
+  char buf[4096];
+  struct rtmsg *rt;
+  struct rtattr *a;
+  int len, alen;
+
+  add_attr (&req.n, RTA_DST, &dst, 4);
+  len = transact (r, &req.n, buf, sizeof (buf));
+  if (len == -ENETUNREACH || len == -EHOSTUNREACH || len == -ENOENT)
+    return RELAY_ROUTE_UNREACHABLE;
+  if (len < 0)
+    return RELAY_ROUTE_ERROR;
+  rt = NLMSG_DATA ((struct nlmsghdr *) buf);
+  if (rt->rtm_type == RTN_LOCAL)
+    return RELAY_ROUTE_LOCAL;
+  if (rt->rtm_type != RTN_UNICAST)
+    return RELAY_ROUTE_UNREACHABLE;
+
+  out->nexthop = dst;
+  alen = RTM_PAYLOAD ((struct nlmsghdr *) buf);
+  for (a = RTM_RTA (rt); RTA_OK (a, alen); a = RTA_NEXT (a, alen)) {
+    switch (a->rta_type) {
+      case RTA_OIF:
+        out->ifindex = *(int *) RTA_DATA (a);
+        break;
+      case RTA_PREFSRC:
+        memcpy (&out->src, RTA_DATA (a), 4);
+        break;
+      case RTA_GATEWAY:
+        memcpy (&out->nexthop, RTA_DATA (a), 4);
+        break;
+    }
+  }
+  if (out->ifindex <= 0 || out->src.s_addr == 0)
+    return RELAY_ROUTE_UNREACHABLE;
+  return RELAY_ROUTE_OK;
+}
+
+static RelayRouteResult
+get_link_mac (RelayRouter * r, int ifindex, uint8_t mac[6])
+{
+  struct ifreq ifr = { 0 };
+
+  if (!if_indextoname (ifindex, ifr.ifr_name))
+    return RELAY_ROUTE_UNREACHABLE;
+  if (ioctl (r->ioc, SIOCGIFHWADDR, &ifr) < 0)
+    return RELAY_ROUTE_ERROR;
+  if (ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+    return RELAY_ROUTE_NOT_ETHER;
+  memcpy (mac, ifr.ifr_hwaddr.sa_data, 6);
+  return RELAY_ROUTE_OK;
+}
+
+static RelayRouteResult
+get_neigh (RelayRouter * r, int ifindex, struct in_addr addr, uint8_t mac[6])
+{
+  struct
+  {
+    struct nlmsghdr n;
+    struct ndmsg nd;
+    char attrs[64];
+  } req = {
+    .n.nlmsg_len = NLMSG_LENGTH (sizeof (struct ndmsg)),
+    .n.nlmsg_type = RTM_GETNEIGH,
+    .n.nlmsg_flags = NLM_F_REQUEST,
+    .nd.ndm_family = AF_INET,
+    .nd.ndm_ifindex = ifindex,
+  };
+  char buf[4096];
+  struct ndmsg *nd;
+  struct rtattr *a;
+  int len, alen, found = 0;
+
+  add_attr (&req.n, NDA_DST, &addr, 4);
+  len = transact (r, &req.n, buf, sizeof (buf));
+  if (len == -ENOENT)
+    return RELAY_ROUTE_NO_NEIGH;
+  if (len < 0)
+    return RELAY_ROUTE_ERROR;
+  nd = NLMSG_DATA ((struct nlmsghdr *) buf);
+  /* INCOMPLETE and FAILED have no usable address; STALE still has the
+   * last confirmed one, which the kernel itself would use. */
+  if (!(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
+              NUD_PERMANENT | NUD_NOARP)))
+    return RELAY_ROUTE_NO_NEIGH;
+  alen = ((struct nlmsghdr *) buf)->nlmsg_len - NLMSG_LENGTH (sizeof (*nd));
+  for (a = (struct rtattr *) ((char *) nd + NLMSG_ALIGN (sizeof (*nd)));
+      RTA_OK (a, alen); a = RTA_NEXT (a, alen)) {
+    if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD (a) == 6) {
+      memcpy (mac, RTA_DATA (a), 6);
+      found = 1;
+    }
+  }
+  return found ? RELAY_ROUTE_OK : RELAY_ROUTE_NO_NEIGH;
+}
+
+RelayRouteResult
+relay_router_resolve (RelayRouter * r, struct in_addr dst, RelayRoute * out)
+{
+  RelayRouteResult res;
+
+  memset (out, 0, sizeof (*out));
+  if ((ntohl (dst.s_addr) >> 24) == 127)
+    return RELAY_ROUTE_LOCAL;
+  res = get_route (r, dst, out);
+  if (res != RELAY_ROUTE_OK)
+    return res;
+  res = get_link_mac (r, out->ifindex, out->smac);
+  if (res != RELAY_ROUTE_OK)
+    return res;
+  return get_neigh (r, out->ifindex, out->nexthop, out->dmac);
+}
+
+int
+relay_router_is_local (RelayRouter * r, struct in_addr addr)
+{
+  RelayRoute route;
+
+  if (addr.s_addr == htonl (INADDR_ANY))
+    return 1;
+  return relay_router_resolve (r, addr, &route) == RELAY_ROUTE_LOCAL;
+}
+
+const char *
+relay_route_result_str (RelayRouteResult res)
+{
+  switch (res) {
+    case RELAY_ROUTE_OK:
+      return "resolved";
+    case RELAY_ROUTE_NO_NEIGH:
+      return "next hop's MAC address not resolved yet";
+    case RELAY_ROUTE_LOCAL:
+      return "address of this host";
+    case RELAY_ROUTE_NOT_ETHER:
+      return "egress interface is not Ethernet";
+    case RELAY_ROUTE_UNREACHABLE:
+      return "no route";
+    case RELAY_ROUTE_ERROR:
+      break;
+  }
+  return "netlink error";
+}

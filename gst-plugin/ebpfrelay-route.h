@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Route and neighbour look-ups over rtnetlink, for the relay's per-client
+ * egress data (interface, source address, MACs). No GStreamer here. */
+#ifndef __EBPF_RELAY_ROUTE_H__
+#define __EBPF_RELAY_ROUTE_H__
+
+#include <stdint.h>
+#include <netinet/in.h>
+
+typedef enum
+{
+  RELAY_ROUTE_OK = 0,           /* everything the kernel path needs is known */
+  RELAY_ROUTE_NO_NEIGH,         /* route known, next hop's MAC not (yet) */
+  RELAY_ROUTE_LOCAL,            /* destination is this host */
+  RELAY_ROUTE_NOT_ETHER,        /* egress device has no Ethernet header */
+  RELAY_ROUTE_UNREACHABLE,      /* no route */
+  RELAY_ROUTE_ERROR,            /* netlink failed */
+} RelayRouteResult;
+
+typedef struct
+{
+  int ifindex;
+  struct in_addr src;           /* preferred source address */
+  struct in_addr nexthop;       /* gateway, or the destination itself */
+  uint8_t smac[6];
+  uint8_t dmac[6];
+} RelayRoute;
+
+typedef struct _RelayRouter RelayRouter;
+
+RelayRouter *relay_router_new (void);
+void relay_router_free (RelayRouter * r);
+
+/* Resolves the path to @dst. Fills @out as far as it gets. */
+RelayRouteResult relay_router_resolve (RelayRouter * r, struct in_addr dst,
+    RelayRoute * out);
+
+/* Whether @addr is one of this network namespace's own addresses. */
+int relay_router_is_local (RelayRouter * r, struct in_addr addr);
+
+const char *relay_route_result_str (RelayRouteResult res);
+
+#endif

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what gst-ebpf-relay needs on Debian 12 (or newer), as root.
+# Does nothing when everything is there already.
+set -euo pipefail
+
+PKGS=(
+  # build
+  meson ninja-build pkg-config gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
+  linux-libc-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  # run: gst-launch-1.0, udpsrc/udpsink/filesink, codecs for the video example
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
+  gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  # network namespaces, veth, tc, ping
+  iproute2 iputils-ping
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+  echo "deps: all ${#PKGS[@]} packages present"
+  exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+  echo "deps: missing ${missing[*]}; run as root to install them" >&2
+  exit 1
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

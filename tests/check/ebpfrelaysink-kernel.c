@@ -1,0 +1,178 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* ebpfrelaysink tests that load BPF: attach and detach on state changes,
+ * two relays side by side, and the error for an unusable interface. Runs in
+ * a private network namespace with its own veth pair; exits 77 (skipped)
+ * without root. */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <bpf/bpf.h>
+#include <gst/check/gstcheck.h>
+
+#define TCX_INGRESS 46
+
+static guint
+tcx_progs (const gchar * ifname)
+{
+  LIBBPF_OPTS (bpf_prog_query_opts, opts);
+  int ifindex = if_nametoindex (ifname);
+
+  fail_unless (ifindex > 0, "no %s", ifname);
+  if (bpf_prog_query_opts (ifindex, TCX_INGRESS, &opts) != 0)
+    return 0;
+  return opts.prog_cnt;
+}
+
+static GstElement *
+play (const gchar * desc)
+{
+  GstElement *p = gst_parse_launch (desc, NULL);
+
+  fail_unless (p != NULL);
+  fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE, "%s did not start", desc);
+  fail_unless (gst_element_get_state (p, NULL, NULL, 5 * GST_SECOND) !=
+      GST_STATE_CHANGE_FAILURE);
+  return p;
+}
+
+static GstStructure *
+relay_stats (GstElement * pipeline)
+{
+  GstElement *relay = gst_bin_get_by_name (GST_BIN (pipeline), "relay");
+  GstStructure *s;
+
+  g_object_get (relay, "stats", &s, NULL);
+  gst_object_unref (relay);
+  return s;
+}
+
+GST_START_TEST (test_attach_detach)
+{
+  GstElement *p;
+  GstStructure *s;
+
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 0);
+  p = play ("udpsrc port=47920 ! ebpfrelaysink name=relay mode=kernel "
+      "clients=10.201.0.2:6000");
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 1);
+  fail_unless_equals_int (tcx_progs ("ebrk1"), 1);
+  s = relay_stats (p);
+  fail_unless_equals_string (gst_structure_get_string (s, "mode"), "kernel");
+  fail_unless (strstr (gst_structure_get_string (s, "interfaces"),
+          "ebrk0 (tcx)") != NULL);
+  gst_structure_free (s);
+
+  /* PAUSED -> READY detaches; READY -> PLAYING attaches again */
+  gst_element_set_state (p, GST_STATE_READY);
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 0);
+  gst_element_set_state (p, GST_STATE_PLAYING);
+  gst_element_get_state (p, NULL, NULL, 5 * GST_SECOND);
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 1);
+
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 0);
+  fail_unless_equals_int (tcx_progs ("ebrk1"), 0);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_interfaces_property)
+{
+  GstElement *p = play ("udpsrc port=47921 ! ebpfrelaysink name=relay "
+      "mode=kernel interfaces=ebrk1");
+
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 0);
+  fail_unless_equals_int (tcx_progs ("ebrk1"), 1);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+  fail_unless_equals_int (tcx_progs ("ebrk1"), 0);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_two_relays)
+{
+  GstElement *a = play ("udpsrc port=47922 ! ebpfrelaysink name=relay "
+      "mode=kernel");
+  GstElement *b = play ("udpsrc port=47923 ! ebpfrelaysink name=relay "
+      "mode=kernel");
+
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 2);
+  gst_element_set_state (a, GST_STATE_NULL);
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 1);
+  gst_element_set_state (b, GST_STATE_NULL);
+  fail_unless_equals_int (tcx_progs ("ebrk0"), 0);
+  gst_object_unref (a);
+  gst_object_unref (b);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_kernel_mode_errors)
+{
+  GstElement *p = gst_parse_launch ("udpsrc port=47924 ! ebpfrelaysink "
+      "mode=kernel interfaces=nosuchif1", NULL);
+  GstBus *bus = gst_element_get_bus (p);
+  GstMessage *m;
+  GError *err = NULL;
+
+  fail_unless_equals_int (gst_element_set_state (p, GST_STATE_PLAYING),
+      GST_STATE_CHANGE_FAILURE);
+  m = gst_bus_timed_pop_filtered (bus, GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (m != NULL);
+  gst_message_parse_error (m, &err, NULL);
+  fail_unless (strstr (err->message, "nosuchif1") != NULL, "%s",
+      err->message);
+  g_error_free (err);
+  gst_message_unref (m);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (p);
+}
+
+GST_END_TEST;
+
+static Suite *
+ebpfrelaysink_kernel_suite (void)
+{
+  Suite *s = suite_create ("ebpfrelaysink-kernel");
+  TCase *tc = tcase_create ("kernel");
+
+  suite_add_tcase (s, tc);
+  tcase_add_test (tc, test_attach_detach);
+  tcase_add_test (tc, test_interfaces_property);
+  tcase_add_test (tc, test_two_relays);
+  tcase_add_test (tc, test_kernel_mode_errors);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+  Suite *s;
+
+  if (geteuid () != 0) {
+    g_print ("SKIP: needs root (CAP_BPF, CAP_NET_ADMIN, CAP_SYS_ADMIN)\n");
+    return 77;
+  }
+  /* A private namespace: the veth pair and anything attached to it go away
+   * with this process, whatever happens. */
+  if (unshare (CLONE_NEWNET) != 0
+      || system ("ip link set lo up && "
+          "ip link add ebrk0 type veth peer name ebrk1 && "
+          "ip addr add 10.201.0.1/24 dev ebrk0 && "
+          "ip addr add 10.201.0.3/24 dev ebrk1 && "
+          "ip link set ebrk0 up && ip link set ebrk1 up") != 0) {
+    g_print ("SKIP: cannot make a private network namespace with veth\n");
+    return 77;
+  }
+  /* check forks each test by default; keep them in this namespace anyway */
+  gst_check_init (&argc, &argv);
+  s = ebpfrelaysink_kernel_suite ();
+  return gst_check_run_suite (s, "ebpfrelaysink-kernel", __FILE__);
+}
