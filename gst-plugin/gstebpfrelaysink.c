@@ -132,7 +132,8 @@ struct _GstEbpfRelaySink
   guint16 cur_port;
   RelayKernel *kernel;          /* NULL: userspace forwarding */
   RelayRouter *router;
-  GSocket *used_socket;         /* upstream udpsrc's, to send from its port */
+  GWeakRef udpsrc;              /* upstream udpsrc, if that is what feeds us */
+  GSocket *used_socket;         /* its socket, to send from the stream's port */
   int send_fd;
   int own_fd;
   guint revalidate_next;
@@ -318,7 +319,9 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
   gst_element_class_add_static_pad_template (element_class, &sink_template);
   gst_element_class_set_static_metadata (element_class,
       "eBPF kernel relay sink", "Sink/Network",
-      "Relays a UDP stream to many subscribers from a TC eBPF program",
+      "Relays a UDP stream to many subscribers from a TC eBPF program, "
+      "in the kernel before userspace reads it. Example: gst-launch-1.0 "
+      "udpsrc port=5004 ! ebpfrelaysink clients=10.0.0.2:6000,10.0.0.3:6000",
       "gst-ebpf-relay developers");
 
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_ebpf_relay_sink_start);
@@ -340,8 +343,11 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->clients = g_ptr_array_new ();
   self->send_fd = -1;
   self->own_fd = -1;
+  g_weak_ref_init (&self->udpsrc, NULL);
   /* A relay forwards as soon as a packet is there, whatever its timestamp. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
+  /* and keeps no reference to the last packet */
+  gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }
 
 static void
@@ -361,6 +367,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
   g_ptr_array_free (self->clients, TRUE);
   g_free (self->interfaces);
   g_free (self->clients_error);
+  g_weak_ref_clear (&self->udpsrc);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -706,6 +713,23 @@ check_clients (GstEbpfRelaySink * self)
     self->revalidate_next = (self->revalidate_next + i) % self->n_slots;
 }
 
+/* Basesink starts us (NULL -> READY) before the udpsrc upstream opens its
+ * socket; from its first buffer on, send from that socket, so userspace
+ * copies leave from the stream's port as the kernel's do. */
+static void
+use_udpsrc_socket (GstEbpfRelaySink * self)
+{
+  GstElement *udpsrc = g_weak_ref_get (&self->udpsrc);
+
+  if (!udpsrc)
+    return;
+  g_object_get (udpsrc, "used-socket", &self->used_socket, NULL);
+  if (self->used_socket)
+    self->send_fd = g_socket_get_fd (self->used_socket);
+  g_weak_ref_set (&self->udpsrc, NULL);
+  gst_object_unref (udpsrc);
+}
+
 static GstFlowReturn
 gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 {
@@ -713,7 +737,8 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   GstMapInfo map;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
-  self->buffers_in++;
+  if (G_UNLIKELY (self->buffers_in++ == 0))
+    use_udpsrc_socket (self);
   if (self->kernel) {
     /* The kernel has forwarded this packet already; send only what it left
      * to userspace, then see whether more clients can go to the kernel. */
@@ -842,18 +867,14 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
 
-  /* Send from the udpsrc's own socket, so userspace copies leave from the
-   * stream's port like the kernel's do. */
-  if (udpsrc)
-    g_object_get (udpsrc, "used-socket", &self->used_socket, NULL);
-  if (self->used_socket) {
-    self->send_fd = g_socket_get_fd (self->used_socket);
-  } else {
-    self->own_fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-    self->send_fd = self->own_fd;
-  }
+  /* Until the udpsrc has opened its socket (it does so after us, see
+   * use_udpsrc_socket), send from our own. */
+  self->own_fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  self->send_fd = self->own_fd;
   if (self->send_fd < 0)
     goto no_socket;
+  if (udpsrc)
+    g_weak_ref_set (&self->udpsrc, udpsrc);
 
   if (self->mode != GST_EBPF_RELAY_MODE_USERSPACE) {
     self->kernel = start_kernel (self, ifnames, &err);
@@ -973,6 +994,7 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   memset (self->slots, 0, sizeof (self->slots));
   self->n_slots = 0;
   g_clear_object (&self->used_socket);
+  g_weak_ref_set (&self->udpsrc, NULL);
   if (self->own_fd >= 0)
     close (self->own_fd);
   self->own_fd = self->send_fd = -1;

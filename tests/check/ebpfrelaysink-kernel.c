@@ -32,10 +32,10 @@ play (const gchar * desc)
   GstElement *p = gst_parse_launch (desc, NULL);
 
   fail_unless (p != NULL);
+  /* live: the sink prerolls only with data, so do not wait for PLAYING;
+   * the kernel side is set up in NULL -> READY */
   fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) !=
       GST_STATE_CHANGE_FAILURE, "%s did not start", desc);
-  fail_unless (gst_element_get_state (p, NULL, NULL, 5 * GST_SECOND) !=
-      GST_STATE_CHANGE_FAILURE);
   return p;
 }
 
@@ -66,11 +66,10 @@ GST_START_TEST (test_attach_detach)
           "ebrk0 (tcx)") != NULL);
   gst_structure_free (s);
 
-  /* PAUSED -> READY detaches; READY -> PLAYING attaches again */
-  gst_element_set_state (p, GST_STATE_READY);
+  /* READY -> NULL detaches; NULL -> READY attaches again */
+  gst_element_set_state (p, GST_STATE_NULL);
   fail_unless_equals_int (tcx_progs ("ebrk0"), 0);
-  gst_element_set_state (p, GST_STATE_PLAYING);
-  gst_element_get_state (p, NULL, NULL, 5 * GST_SECOND);
+  gst_element_set_state (p, GST_STATE_READY);
   fail_unless_equals_int (tcx_progs ("ebrk0"), 1);
 
   gst_element_set_state (p, GST_STATE_NULL);
