@@ -111,10 +111,13 @@ relay_kernel_new (guint16 port, RelayKernelEventFunc func, gpointer user_data,
 
 load_failed:
   err = errno;
+  /* EPERM is a missing capability; EACCES is the verifier refusing the
+   * program (its log goes to the ebpfrelay-libbpf debug category). */
   g_set_error (error, RELAY_KERNEL_ERROR,
-      (err == EPERM || err == EACCES) ? RELAY_KERNEL_ERROR_PERMISSION :
-      RELAY_KERNEL_ERROR_LOAD, "loading the BPF program failed: %s",
-      g_strerror (err));
+      err == EPERM ? RELAY_KERNEL_ERROR_PERMISSION : RELAY_KERNEL_ERROR_LOAD,
+      "loading the BPF program failed: %s%s", g_strerror (err),
+      err == EACCES ? " (rejected by the verifier; GST_DEBUG="
+      "ebpfrelay-libbpf:5 shows why)" : "");
   relay_kernel_free (k);
   return NULL;
 }

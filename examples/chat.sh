@@ -1,0 +1,181 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# chat.sh: a one-way chat through the kernel path of ebpfrelaysink. Lines
+# typed at the server reach every client; the relay's TC program copies
+# each datagram to the clients before the relay's userspace sees it.
+#
+#   chat.sh [-p PREFIX] [-n NCLIENTS]          type lines, Ctrl-D to end
+#   chat.sh --demo [-p PREFIX] [-n NCLIENTS]   send 3 lines, show what
+#                                              each client got, exit 0 if
+#                                              all got all
+#
+#   server (PREFIX-srv): gst-launch-1.0 -q fdsrc fd=0 ! udpsink host=10.200.1.2 port=5004
+#   relay  (PREFIX-rel): gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink mode=kernel clients=...
+#   client (PREFIX-cliK): gst-launch-1.0 -q udpsrc port=6000 ! fdsink fd=1
+#
+# Brings up the topology of topology.sh (default prefix ebr, 2 clients) and
+# removes on exit what it created. Needs root; uses the plugin from
+# GST_PLUGIN_PATH, or else from ./build/gst-plugin of this source tree.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=lib-netns.sh
+. "$here/lib-netns.sh"
+
+demo=0
+prefix=ebr
+n=2
+port=5004
+cport=6000
+while [ $# -gt 0 ]; do
+  case $1 in
+    --demo) demo=1; shift ;;
+    -p) prefix=$2; shift 2 ;;
+    -n) n=$2; shift 2 ;;
+    *) echo "usage: $0 [--demo] [-p PREFIX] [-n NCLIENTS]" >&2; exit 2 ;;
+  esac
+done
+
+ebr_have_netns || { echo "$0: needs root and 'ip netns'" >&2; exit 1; }
+if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$root/build/gst-plugin" ]; then
+  export GST_PLUGIN_PATH=$root/build/gst-plugin
+fi
+if ! gst-inspect-1.0 ebpfrelaysink >/dev/null 2>&1; then
+  echo "$0: GStreamer cannot find ebpfrelaysink; build it (meson setup build &&" \
+    "ninja -C build) or set GST_PLUGIN_PATH" >&2
+  exit 1
+fi
+PATH=$PATH:/usr/sbin:/sbin
+
+work=$(mktemp -d /tmp/ebr-chat.XXXXXX)
+created=0
+[ -n "$(ebr_topology_namespaces "$prefix")" ] || created=1
+
+cleanup ()
+{
+  local pid live
+  trap - EXIT INT TERM HUP
+  # Our background jobs still running (a pid reaped earlier may be reused).
+  live=$(jobs -rp)
+  for pid in $live; do
+    kill -INT "$pid" 2>/dev/null
+  done
+  sleep 0.3
+  live=$(jobs -rp)
+  for pid in $live; do
+    kill -KILL "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  if [ $created -eq 1 ]; then
+    ebr_topology_down "$prefix"
+  else
+    echo "(topology $prefix existed before; left in place)" >&2
+  fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+ebr_topology_up "$prefix" "$n" || { echo "$0: topology failed" >&2; exit 1; }
+
+clients=
+for k in $(seq 1 "$n"); do
+  clients="$clients${clients:+,}10.200.$(ebr_cli_net "$k").2:$cport"
+done
+
+# Clients: each prints what it receives, prefixed with its name (to the
+# terminal, or to a file in demo mode).
+for k in $(seq 1 "$n"); do
+  if [ $demo -eq 1 ]; then
+    ip netns exec "$prefix-cli$k" gst-launch-1.0 -q udpsrc port=$cport \
+      ! fdsink fd=1 >"$work/cli$k.txt" 2>"$work/cli$k.log" &
+  else
+    ip netns exec "$prefix-cli$k" gst-launch-1.0 -q udpsrc port=$cport \
+      ! fdsink fd=1 > >(sed -u "s/^/[cli$k] /") 2>"$work/cli$k.log" &
+  fi
+done
+
+relay=(gst-launch-1.0 udpsrc "port=$port" ! ebpfrelaysink mode=kernel "clients=$clients")
+ip netns exec "$prefix-rel" "${relay[@]}" >"$work/relay.log" 2>&1 &
+relay_pid=$!
+
+# Ready when the relay has loaded its program (it holds a BPF program fd)
+# and the clients' sockets are bound.
+ready=0
+for _ in $(seq 50); do
+  if ! kill -0 "$relay_pid" 2>/dev/null; then
+    echo "$0: the relay exited:" >&2
+    cat "$work/relay.log" >&2
+    exit 1
+  fi
+  prog_ids=$(cat /proc/"$relay_pid"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un)
+  bound=0
+  for k in $(seq 1 "$n"); do
+    ip netns exec "$prefix-cli$k" ss -Hlun "sport = :$cport" | grep -q . && bound=$((bound + 1))
+  done
+  if [ -n "$prog_ids" ] && [ $bound -eq "$n" ]; then
+    ready=1
+    break
+  fi
+  sleep 0.1
+done
+sleep 0.5
+if [ $ready -eq 0 ]; then
+  echo "$0: relay or clients not ready after 5 s" >&2
+  cat "$work/relay.log" >&2
+  exit 1
+fi
+
+show_prog ()
+{
+  local id
+  echo "kernel program(s) of the relay (pid $relay_pid), from 'bpftool prog show':"
+  for id in $prog_ids; do
+    bpftool prog show id "$id" 2>/dev/null | grep -A1 relay_ingress | sed 's/^\s*/        /; 1s/^ */    /'
+  done
+}
+
+server=(ip netns exec "$prefix-srv" gst-launch-1.0 -q fdsrc fd=0 ! udpsink host=10.200.1.2 "port=$port")
+
+if [ $demo -eq 0 ]; then
+  echo "server 10.200.1.1 -> relay 10.200.1.2:$port -> clients $clients"
+  show_prog
+  echo "Type lines for the clients; Ctrl-D ends."
+  "${server[@]}"
+  sleep 0.3
+  exit 0
+fi
+
+lines=("hello from the server" "the relay's kernel copies every datagram" "bye")
+echo "== chat demo: server 10.200.1.1 -> relay 10.200.1.2:$port -> $n client(s)"
+echo "   relay: ${relay[*]}"
+echo "== $(show_prog)"
+echo "== server sends ${#lines[@]} lines:"
+for l in "${lines[@]}"; do echo "    > $l"; done
+{
+  for l in "${lines[@]}"; do
+    echo "$l"
+    sleep 0.2    # one line, one read, one datagram
+  done
+} | "${server[@]}"
+sleep 0.5
+
+echo "== what each client received:"
+rc=0
+for k in $(seq 1 "$n"); do
+  got=$(cat "$work/cli$k.txt")
+  sed "s/^/    [cli$k 10.200.$(ebr_cli_net "$k").2] /" <<<"$got"
+  if [ "$got" != "$(printf '%s\n' "${lines[@]}")" ]; then
+    echo "    [cli$k] MISSING OR WRONG LINES" >&2
+    rc=1
+  fi
+done
+if [ $rc -eq 0 ]; then
+  echo "== every client got every line"
+else
+  echo "== some client missed lines; relay log:" >&2
+  cat "$work/relay.log" >&2
+fi
+exit $rc

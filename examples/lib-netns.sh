@@ -1,0 +1,190 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# shellcheck shell=bash
+#
+# lib-netns.sh: network namespace helpers shared by the examples and the
+# end-to-end tests, so that all of them build the same topology the same
+# way. Source it; it defines functions only and changes no shell option.
+#
+# The topology (prefix P, N clients):
+#
+#   P-srv  eth0 10.200.1.1/24 ──── up0 10.200.1.2/24   P-rel
+#                                  down1 10.200.11.1/24 ──── eth0 10.200.11.2/24  P-cli1
+#                                  ...
+#                                  downK 10.200.(10+K).1/24 ── eth0 10.200.(10+K).2/24  P-cliK
+#
+# Every veth is created directly inside its namespaces, so no interface
+# name ever appears in the root namespace and parallel users never collide.
+# srv and every cli have a default route via the relay; the relay forwards
+# (net.ipv4.ip_forward=1) but does no NAT; nothing leads out of the
+# namespaces.
+
+# ebr_have_netns: succeeds when we may create namespaces (root, ip netns).
+ebr_have_netns ()
+{
+  [ "$(id -u)" -eq 0 ] || return 1
+  command -v ip >/dev/null 2>&1 || return 1
+  ip netns list >/dev/null 2>&1 || return 1
+}
+
+# ebr_ns_exists NS
+ebr_ns_exists ()
+{
+  [ -e "/run/netns/$1" ]
+}
+
+# ebr_ns_add NS: creates NS (if missing) with lo up.
+ebr_ns_add ()
+{
+  local ns=$1
+  if ! ebr_ns_exists "$ns"; then
+    ip netns add "$ns" || return 1
+  fi
+  ip -n "$ns" link set lo up
+}
+
+# ebr_ns_del NS: deletes NS if it exists (its veths go with it, and with
+# them every TC program attached to them).
+ebr_ns_del ()
+{
+  local ns=$1
+  if ebr_ns_exists "$ns"; then
+    # Processes still running in the namespace keep it alive but detached;
+    # killing them is the caller's business (it knows their pids).
+    ip netns del "$ns" 2>/dev/null || true
+  fi
+}
+
+# ebr_veth NS_A IF_A ADDR_A NS_B IF_B ADDR_B
+# A veth pair IF_A (in NS_A) <-> IF_B (in NS_B), addresses in CIDR form
+# (empty: none), both ends up. Idempotent.
+ebr_veth ()
+{
+  local nsa=$1 ifa=$2 addra=$3 nsb=$4 ifb=$5 addrb=$6
+  if ! ip -n "$nsa" link show dev "$ifa" >/dev/null 2>&1; then
+    # A stale half (the other end's namespace was deleted) cannot exist:
+    # deleting one end of a veth deletes the pair.
+    ip -n "$nsa" link add name "$ifa" type veth peer name "$ifb" netns "$nsb" \
+      || return 1
+  fi
+  [ -z "$addra" ] || ip -n "$nsa" addr replace "$addra" dev "$ifa" || return 1
+  [ -z "$addrb" ] || ip -n "$nsb" addr replace "$addrb" dev "$ifb" || return 1
+  ip -n "$nsa" link set dev "$ifa" up || return 1
+  ip -n "$nsb" link set dev "$ifb" up || return 1
+}
+
+# ebr_default_route NS GW
+ebr_default_route ()
+{
+  ip -n "$1" route replace default via "$2"
+}
+
+# ebr_forwarding NS: the namespace routes between its interfaces.
+ebr_forwarding ()
+{
+  ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1
+}
+
+# ebr_cli_net K: the third octet of client K's subnet.
+ebr_cli_net ()
+{
+  echo $((10 + $1))
+}
+
+# ebr_topology_up PREFIX NCLIENTS
+ebr_topology_up ()
+{
+  local p=$1 n=$2 k net
+  if [ "$n" -lt 1 ] || [ "$n" -gt 240 ]; then
+    echo "ebr_topology_up: 1..240 clients, not $n" >&2
+    return 1
+  fi
+  ebr_ns_add "$p-srv" || return 1
+  ebr_ns_add "$p-rel" || return 1
+  ebr_forwarding "$p-rel" || return 1
+  ebr_veth "$p-srv" eth0 10.200.1.1/24 "$p-rel" up0 10.200.1.2/24 || return 1
+  ebr_default_route "$p-srv" 10.200.1.2 || return 1
+  for k in $(seq 1 "$n"); do
+    net=$(ebr_cli_net "$k")
+    ebr_ns_add "$p-cli$k" || return 1
+    ebr_veth "$p-rel" "down$k" "10.200.$net.1/24" \
+      "$p-cli$k" eth0 "10.200.$net.2/24" || return 1
+    ebr_default_route "$p-cli$k" "10.200.$net.1" || return 1
+  done
+}
+
+# ebr_topology_namespaces PREFIX: the namespaces of that topology that exist.
+ebr_topology_namespaces ()
+{
+  local p=$1
+  ip netns list 2>/dev/null | awk -v p="$p-" '
+    index($1, p) == 1 && substr($1, length(p) + 1) ~ /^(srv|rel|cli[0-9]+)$/ { print $1 }'
+}
+
+# ebr_topology_down PREFIX: deletes every PREFIX-srv/rel/cliK namespace.
+ebr_topology_down ()
+{
+  local ns
+  for ns in $(ebr_topology_namespaces "$1"); do
+    ebr_ns_del "$ns"
+  done
+}
+
+# ebr_reach NS ADDR: one ping, one second. Without ping (iputils-ping not
+# installed), a TCP connection attempt to port 9 (discard): a refusal
+# comes back from ADDR, so it proves the path as well as an echo reply.
+ebr_reach ()
+{
+  if command -v ping >/dev/null 2>&1; then
+    ip netns exec "$1" ping -c1 -W1 -q "$2" >/dev/null 2>&1
+  else
+    local err
+    err=$(ip netns exec "$1" timeout 1 bash -c "exec 3<>/dev/tcp/$2/9" 2>&1) \
+      && return 0
+    case $err in *refused*) return 0 ;; esac
+    return 1
+  fi
+}
+
+# ebr_ping NS ADDR: ebr_reach, printing a line; returns its status.
+ebr_ping ()
+{
+  if ebr_reach "$1" "$2"; then
+    printf '  ok    %-14s -> %s\n' "$1" "$2"
+  else
+    printf '  FAIL  %-14s -> %s\n' "$1" "$2"
+    return 1
+  fi
+}
+
+# ebr_topology_check PREFIX NCLIENTS: every namespace present, every link
+# answers, and srv reaches every client through the relay.
+ebr_topology_check ()
+{
+  local p=$1 n=$2 k net rc=0 ns
+  for ns in "$p-srv" "$p-rel" $(for k in $(seq 1 "$n"); do echo "$p-cli$k"; done); do
+    if ! ebr_ns_exists "$ns"; then
+      echo "  MISSING namespace $ns"
+      rc=1
+    fi
+  done
+  [ $rc -eq 0 ] || return 1
+  ebr_ping "$p-srv" 10.200.1.2 || rc=1
+  ebr_ping "$p-rel" 10.200.1.1 || rc=1
+  for k in $(seq 1 "$n"); do
+    net=$(ebr_cli_net "$k")
+    ebr_ping "$p-rel" "10.200.$net.2" || rc=1
+    ebr_ping "$p-cli$k" "10.200.$net.1" || rc=1
+    ebr_ping "$p-srv" "10.200.$net.2" || rc=1      # through the relay
+  done
+  return $rc
+}
+
+# ebr_topology_summary PREFIX
+ebr_topology_summary ()
+{
+  local p=$1 ns
+  for ns in $(ebr_topology_namespaces "$p"); do
+    ip -n "$ns" -4 -o addr show scope global 2>/dev/null \
+      | awk -v ns="$ns" '{ printf "  %-14s %-8s %s\n", ns, $2, $4 }'
+  done
+}
