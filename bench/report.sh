@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# bench/report.sh OUT: the tables of a bench/run.sh result directory
+# (OUT/results.tsv), as Markdown. bench/run.sh calls it; run it again on a
+# kept directory to reprint them.
+set -euo pipefail
+OUT=${1:?usage: report.sh OUT}
+R=$OUT/results.tsv
+[ -s "$R" ] || { echo "report.sh: no $R" >&2; exit 1; }
+
+echo "## Machine"
+echo
+sed 's/^/    /' "$OUT/machine.txt"
+echo
+
+awk -F'\t' '
+function med(list,   n, a, i, j, t) {
+  n = split(list, a, " ")
+  for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++)
+    if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
+  if (n == 0) return "-"
+  return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+}
+function lo(list,   n, a, i, m) { n = split(list, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 < m + 0) m = a[i]; return m }
+function hi(list,   n, a, i, m) { n = split(list, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]; return m }
+function add(arr, k, v) { if (v == "-" || v == "") return; arr[k] = (k in arr) ? arr[k] " " v : v }
+function r(a, b) { return (a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
+NR == 1 { next }
+{
+  k = $2 SUBSEP $3
+  if ($1 == "video") {
+    keys[k] = 1; np[$2] = 1; nn[$3] = 1
+    add(p50, k, $11); add(p99, k, $12); add(mx, k, $13); add(loss, k, $9)
+    add(relay, k, $14); add(soft, k, $18); add(busy, k, $19); add(sendc, k, $16)
+    add(recvc, k, $17); add(load, k, $23); add(rate, k, $6); reps[k]++
+  } else if ($1 == "sweep") {
+    skeys[k] = 1; np[$2] = 1; nn[$3] = 1
+    if ($24 == 1 && (!(k in best) || $6 + 0 > best[k] + 0)) { best[k] = $6; bestp99[k] = $12; bestloss[k] = $9 }
+    if ($24 == 0 && (!(k in firstfail) || $5 + 0 < firstfail[k] + 0)) { firstfail[k] = $5; ffrate[k] = $6; ffwhy[k] = "loss " $9 "% p99 " $12 " us" }
+  } else if ($1 == "drop") {
+    dkeys[k] = 1; np[$2] = 1; nn[$3] = 1
+    add(drelay, k, $14); add(dsoft, k, $18); add(dbusy, k, $19); add(dsend, k, $16)
+    add(dbpf, k, $20); add(dbpfc, k, $21); add(dloss, k, $9); add(dload, k, $23)
+  }
+}
+END {
+  split("floor multiudpsink userspace kernel", order, " ")
+  ns = ""; for (n in nn) ns = ns " " n
+  nsn = split(ns, nl, " ")
+  for (i = 1; i <= nsn; i++) for (j = i + 1; j <= nsn; j++) if (nl[j] + 0 < nl[i] + 0) { t = nl[i]; nl[i] = nl[j]; nl[j] = t }
+
+  print "## Video rate: 2000 datagrams/s of 1200 bytes"
+  print ""
+  print "Median of the repeats; p99 range = lowest..highest p99 over the repeats. CPU in microseconds per forwarded copy: relay = the relay process (user+system), sender = the sender process per datagram, softirq and busy = whole machine (tick-sampled)."
+  print ""
+  print "| path | N | repeats | rate sent | loss % | p50 us | p99 us | p99 range | max us | relay us/copy | sender us/dgram | recv us/copy | softirq us/copy | busy us/copy | load1 |"
+  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
+    k = order[o] SUBSEP nl[i]
+    if (!(k in keys)) continue
+    printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s | %s | %s | %s |\n",
+      order[o], nl[i], reps[k], med(rate[k]), med(loss[k]), med(p50[k]), med(p99[k]),
+      lo(p99[k]), hi(p99[k]), med(mx[k]), (k in relay) ? med(relay[k]) : "-", med(sendc[k]),
+      med(recvc[k]), med(soft[k]), med(busy[k]), med(load[k])
+  }
+  print ""
+  print "### Ratios at video rate (median p50, p99; relay CPU per copy)"
+  print ""
+  print "To the floor (plain routing, N = 1) and to multiudpsink at the same N."
+  print ""
+  print "| path | N | p50 / floor | p99 / floor | p50 / multiudpsink | p99 / multiudpsink | relay CPU / multiudpsink | busy CPU / multiudpsink |"
+  print "|---|---:|---:|---:|---:|---:|---:|---:|"
+  f = "floor" SUBSEP 1
+  for (i = 1; i <= nsn; i++) for (o = 2; o <= 4; o++) {
+    k = order[o] SUBSEP nl[i]; m = "multiudpsink" SUBSEP nl[i]
+    if (!(k in keys)) continue
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
+      (f in keys) ? r(med(p50[k]), med(p50[f])) : "-", (f in keys) ? r(med(p99[k]), med(p99[f])) : "-",
+      (m in keys) ? r(med(p50[k]), med(p50[m])) : "-", (m in keys) ? r(med(p99[k]), med(p99[m])) : "-",
+      (m in keys && k in relay) ? r(med(relay[k]), med(relay[m])) : "-",
+      (m in keys) ? r(med(busy[k]), med(busy[m])) : "-"
+  }
+  print ""
+  print "## Highest sustainable input rate (loss < 0.1 % and p99 < 1 ms)"
+  print ""
+  print "Datagrams/s of 1200 bytes into the relay, as the sender achieved it; copies/s = that x N. \"first failure\" is the lowest target rate that failed twice."
+  print ""
+  print "| path | N | highest passing rate | copies/s | its p99 us | its loss % | first failure (target) | why |"
+  print "|---|---:|---:|---:|---:|---:|---:|---|"
+  for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
+    k = order[o] SUBSEP nl[i]
+    if (!(k in skeys)) continue
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
+      (k in best) ? best[k] : "none", (k in best) ? best[k] * nl[i] : "-",
+      (k in best) ? bestp99[k] : "-", (k in best) ? bestloss[k] : "-",
+      (k in firstfail) ? firstfail[k] : "none within the sweep", (k in firstfail) ? ffwhy[k] : ""
+  }
+  print ""
+  print "## Relay cost with receivers that drop at their veth ingress (2000 datagrams/s)"
+  print ""
+  print "No receiving sockets: each client namespace drops IPv4 at its TCX ingress. relay = relay process; sender us/dgram includes the softirq work done in the context of the sending process (for the kernel path and the floor, that is where the relay namespace receive path and the TC program run); bpf = the relay TC program own run time (BPF_ENABLE_STATS) per input datagram and per copy. \"loss\" here = copies that did not reach the client veths."
+  print ""
+  print "| path | N | loss % | relay us/copy | sender us/dgram | sender us/copy | softirq us/copy | busy us/copy | bpf ns/dgram | bpf ns/copy | load1 |"
+  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
+    k = order[o] SUBSEP nl[i]
+    if (!(k in dkeys)) continue
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
+      med(dloss[k]), (k in drelay) ? med(drelay[k]) : "-", med(dsend[k]),
+      sprintf("%.3f", med(dsend[k]) / nl[i]), med(dsoft[k]), med(dbusy[k]),
+      (k in dbpf) ? med(dbpf[k]) : "-", (k in dbpfc) ? med(dbpfc[k]) : "-", med(dload[k])
+  }
+}' "$R"

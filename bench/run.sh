@@ -1,0 +1,504 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# bench/run.sh: one-way delay, loss, relay CPU and highest sustainable rate
+# of four ways to get a UDP stream from a server to N subscribers, measured
+# side by side in one run, in network namespaces this script makes
+# (examples/lib-netns.sh topology; removed on exit, also on failure).
+#
+#   bench/run.sh [--quick] [--build DIR] [--plugin-path DIR] [--out DIR]
+#                [--sizes "1 10 100 1000"] [--paths "floor multiudpsink
+#                userspace kernel"] [--repeat R] [--no-sweep] [--no-drop]
+#                [--plots DIR]
+#
+# Paths (the relay pipelines run with gst-launch-1.0 in the relay namespace):
+#   floor         no relay process: the relay namespace only routes
+#                 (ip_forward) and the server sends to the client's address.
+#                 One destination, so N = 1 only.
+#   multiudpsink  udpsrc port=5004 ! multiudpsink clients=...
+#   userspace     udpsrc port=5004 ! ebpfrelaysink mode=userspace clients=...
+#   kernel        udpsrc port=5004 ! ebpfrelaysink mode=kernel clients=...
+#
+# N subscribers are ports 6000.. spread over min(N, 4) client namespaces,
+# one bench-recv (epoll + recvmmsg over all its sockets) per namespace.
+# Delay per datagram = the receiving socket's kernel timestamp
+# (SO_TIMESTAMPNS) - the CLOCK_REALTIME the sender wrote into it just
+# before sendto (same host, same clock).
+#
+# Phases:
+#   video  2000 datagrams/s of 1200 bytes, R repeats (default 3; 1 quick)
+#   sweep  rising input rates; the highest with loss < 0.1 % and p99 < 1 ms,
+#          at the rate the sender really achieved (a failing step is tried
+#          once more before the sweep stops)
+#   drop   the kernel path (and the two userspace relays for comparison)
+#          with every client namespace dropping IPv4 at its veth's TCX
+#          ingress (bench-bpf drop): no receiving sockets share the CPUs,
+#          what is left is the relay's own cost; BPF run-time statistics
+#          are on during this phase only (BPF_ENABLE_STATS, held by
+#          bench-bpf stats), giving the TC program's ns per packet.
+#
+# CPU: relay = user + system of the relay's gst-launch (all threads, from
+# /proc/PID/task/*/schedstat, exact); sender and receivers from their own
+# getrusage; softirq and busy = deltas of /proc/stat's cpu line (WHOLE
+# MACHINE, sampled by the 250 Hz tick: this kernel has no
+# IRQ_TIME_ACCOUNTING, and the softirq work done inline in a process's
+# context is also in that process's system time). On this machine other
+# people's processes may run at the same time: the load average is recorded
+# with every row.
+#
+# Output: OUT/results.tsv (one row per run), OUT/table.txt (printed at the
+# end), OUT/cdf-*.txt, OUT/machine.txt, and with gnuplot the plots
+# OUT/delay-cdf.png and OUT/fanout.png (or in --plots DIR).
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+root=$(cd "$here/.." && pwd)
+# shellcheck source=../examples/lib-netns.sh
+. "$root/examples/lib-netns.sh"
+
+QUICK=0
+BUILD=$root/build
+PLUGIN_PATH=
+OUT=
+SIZES=
+PATHS="floor multiudpsink userspace kernel"
+REPEAT=
+SWEEP=1
+DROP=1
+PLOTS=
+
+usage ()
+{
+  sed -n '4,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  exit 2
+}
+
+while [ $# -gt 0 ]; do
+  case $1 in
+    --quick) QUICK=1; shift ;;
+    --build) BUILD=$2; shift 2 ;;
+    --plugin-path) PLUGIN_PATH=$2; shift 2 ;;
+    --out) OUT=$2; shift 2 ;;
+    --sizes) SIZES=$2; shift 2 ;;
+    --paths) PATHS=$2; shift 2 ;;
+    --repeat) REPEAT=$2; shift 2 ;;
+    --no-sweep) SWEEP=0; shift ;;
+    --no-drop) DROP=0; shift ;;
+    --plots) PLOTS=$2; shift 2 ;;
+    -h|--help) usage ;;
+    *) usage ;;
+  esac
+done
+
+if [ $QUICK -eq 1 ]; then
+  SIZES=${SIZES:-"1 100"}
+  REPEAT=${REPEAT:-1}
+  VIDEO_S=2
+  SWEEP_S=1
+  DROP_S=2
+  # x4 steps
+  SWEEP_RATES="250 1000 4000 16000 64000 256000"
+  DROP_SIZES="100"
+else
+  SIZES=${SIZES:-"1 10 100 1000"}
+  REPEAT=${REPEAT:-3}
+  VIDEO_S=10
+  SWEEP_S=3
+  DROP_S=5
+  SWEEP_RATES="100 200 500 1000 2000 5000 10000 20000 50000 100000 200000 400000"
+  DROP_SIZES=$SIZES
+fi
+VIDEO_RATE=2000
+SIZE=1200
+SRC_PORT=5004
+BASE_PORT=6000
+MAX_CLI_NS=4
+# Whole-run bound (the runs inside are bounded too).
+RUN_DEADLINE=$(( $(date +%s) + (QUICK ? 240 : 1800) ))
+
+PLUGIN_PATH=${PLUGIN_PATH:-$BUILD/gst-plugin}
+SEND=$BUILD/bench/bench-send
+RECV=$BUILD/bench/bench-recv
+BPF=$BUILD/bench/bench-bpf
+
+die () { echo "bench/run.sh: $*" >&2; exit 1; }
+log () { echo "[bench $(date +%T)] $*" >&2; }
+
+ebr_have_netns || die "needs root and 'ip netns'"
+for t in "$SEND" "$RECV" "$BPF"; do
+  [ -x "$t" ] || die "$t not built (meson setup $BUILD && ninja -C $BUILD)"
+done
+command -v gst-launch-1.0 >/dev/null || die "gst-launch-1.0 not installed"
+
+OUT=${OUT:-/tmp/ebr-bench-$(date +%Y%m%d-%H%M%S)}
+mkdir -p "$OUT" || die "cannot create $OUT"
+OUT=$(cd "$OUT" && pwd)
+export GST_PLUGIN_PATH=$PLUGIN_PATH
+export GST_REGISTRY=$OUT/registry.bin
+gst-inspect-1.0 ebpfrelaysink >/dev/null 2>&1 \
+  || die "gst-inspect-1.0 cannot find ebpfrelaysink in $PLUGIN_PATH"
+gst-inspect-1.0 multiudpsink >/dev/null 2>&1 || die "multiudpsink missing"
+export GST_REGISTRY_UPDATE=no
+HAVE_GNUPLOT=1
+if ! command -v gnuplot >/dev/null; then
+  HAVE_GNUPLOT=0
+  log "gnuplot not found: no plots (apt-get install gnuplot-nox)"
+fi
+
+P=ebrb-$$
+PIDS=()
+cleanup ()
+{
+  local rc=$? pid
+  trap - EXIT INT TERM HUP
+  for pid in "${PIDS[@]}"; do
+    kill -TERM "$pid" 2>/dev/null
+  done
+  sleep 0.2
+  for pid in "${PIDS[@]}"; do
+    kill -KILL "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  ebr_topology_down "$P"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP
+
+# --- machine ------------------------------------------------------------------
+load1 () { cut -d' ' -f1 /proc/loadavg; }
+{
+  echo "date: $(date -Is)"
+  echo "nproc: $(nproc)"
+  echo "cpu: $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
+  echo "kernel: $(uname -r)"
+  echo "gstreamer: $(gst-launch-1.0 --version | sed -n 's/.*GStreamer //p' | head -n1)"
+  echo "git: $(git -C "$root" describe --always --dirty 2>/dev/null) (bench tools); plugin: $PLUGIN_PATH"
+  echo "uptime at start: $(uptime)"
+  echo "mode: $([ $QUICK -eq 1 ] && echo quick || echo full); sizes: $SIZES; paths: $PATHS; repeat: $REPEAT"
+} >"$OUT/machine.txt"
+cat "$OUT/machine.txt" >&2
+if awk -v l="$(load1)" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
+  log "WARNING: load average $(load1) on $(nproc) CPUs: other work is running; numbers will be noisy"
+fi
+
+# --- topology -------------------------------------------------------------------
+ebr_topology_up "$P" $MAX_CLI_NS || die "cannot build the topology"
+for k in $(seq 1 $MAX_CLI_NS); do
+  ebr_reach "$P-rel" "10.200.$(ebr_cli_net "$k").2" \
+    || die "relay cannot reach client $k"
+  ebr_reach "$P-srv" "10.200.$(ebr_cli_net "$k").2" \
+    || die "server cannot reach client $k through the relay"
+done
+log "topology $P up (server, relay, $MAX_CLI_NS client namespaces)"
+
+# --- helpers ----------------------------------------------------------------------
+now_s () { date +%s.%N; }
+
+# machine cpu line: "busy softirq" in USER_HZ ticks
+cpu_sample ()
+{
+  awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $8; exit }' /proc/stat
+}
+
+# proc_cpu_ns PID: user + system of all threads, ns (0 if gone)
+proc_cpu_ns ()
+{
+  [ -n "$1" ] || { echo 0; return; }
+  cat /proc/"$1"/task/*/schedstat 2>/dev/null | awk '{ s += $1 } END { printf "%d\n", s }'
+}
+
+# proc_ticks PID: "utime stime" (USER_HZ ticks, main process incl. threads)
+proc_ticks ()
+{
+  [ -n "$1" ] && awk '{ print $14, $15 }' /proc/"$1"/stat 2>/dev/null || echo "0 0"
+}
+
+# wait_line FILE TEXT SECONDS
+wait_line ()
+{
+  local i
+  for i in $(seq $(( $3 * 20 ))); do
+    grep -q "$2" "$1" 2>/dev/null && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+# wait_udp NS PORT SECONDS
+wait_udp ()
+{
+  local i
+  for i in $(seq $(( $3 * 20 ))); do
+    ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q . && return 0
+    sleep 0.05
+  done
+  return 1
+}
+
+stop_pid ()
+{
+  local pid=$1 i
+  kill -TERM "$pid" 2>/dev/null || return 0
+  for i in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+
+ncli_for () { local n=$1; [ "$n" -lt $MAX_CLI_NS ] && echo "$n" || echo $MAX_CLI_NS; }
+
+# ports_of N C K: the ports of client namespace K when N subscribers are
+# spread over C namespaces (first namespaces get the remainder).
+ports_of ()
+{
+  local n=$1 c=$2 k=$3 per rem cnt first
+  per=$(( n / c )); rem=$(( n % c ))
+  cnt=$(( per + (k <= rem ? 1 : 0) ))
+  first=$BASE_PORT
+  echo "$first-$(( first + cnt - 1 ))"
+}
+
+clients_of ()
+{
+  local n=$1 c k r a b p list=()
+  c=$(ncli_for "$n")
+  for k in $(seq 1 "$c"); do
+    r=$(ports_of "$n" "$c" "$k"); a=${r%-*}; b=${r#*-}
+    for p in $(seq "$a" "$b"); do
+      list+=("10.200.$(ebr_cli_net "$k").2:$p")
+    done
+  done
+  (IFS=,; echo "${list[*]}")
+}
+
+rx_packets ()   # sum of rx packets on the client namespaces' eth0
+{
+  local c=$1 k s=0 v
+  for k in $(seq 1 "$c"); do
+    v=$(ip netns exec "$P-cli$k" cat /sys/class/net/eth0/statistics/rx_packets 2>/dev/null || echo 0)
+    s=$(( s + v ))
+  done
+  echo $s
+}
+
+bpf_prog_sample () # "run_cnt run_time_ns" of the relay program on up0
+{
+  ip netns exec "$P-rel" "$BPF" prog-stats up0 2>/dev/null \
+    | awk '/name=relay/ { c += substr($3, 9); t += substr($4, 13) } END { printf "%d %d\n", c, t }'
+}
+
+RESULTS=$OUT/results.tsv
+printf 'phase\tpath\tn\trep\trate_target\trate\tsent\tseconds\tloss_pct\tdup\tp50_us\tp99_us\tmax_us\trelay_us_copy\trelay_user_pct\tsender_us_pkt\trecv_us_copy\tsoftirq_us_copy\tbusy_us_copy\tbpf_ns_pkt\tbpf_ns_copy\tdelivered\tload1\tok\n' >"$RESULTS"
+
+# run_one PHASE PATH N RATE SECONDS REP: one measurement; appends a row to
+# results.tsv and sets RUN_OK (1 when loss < 0.1 % and p99 < 1 ms).
+run_one ()
+{
+  local phase=$1 path=$2 n=$3 rate=$4 secs=$5 rep=$6
+  local tag="$phase-$path-n$n-r$rate-$rep" c k relay_pid="" recv_pids=() drop_pids=()
+  local dir=$OUT/runs/$tag
+  mkdir -p "$dir"
+  RUN_OK=0
+  if [ "$(date +%s)" -ge "$RUN_DEADLINE" ]; then
+    log "time budget used up: skipping $tag"
+    return 1
+  fi
+  c=$(ncli_for "$n")
+  local max_seq
+  max_seq=$(awk -v r="$rate" -v s="$secs" 'BEGIN { printf "%d", r * s + 1000 }')
+
+  # receivers (or drops)
+  for k in $(seq 1 "$c"); do
+    if [ "$phase" = drop ]; then
+      ip netns exec "$P-cli$k" "$BPF" drop eth0 --seconds $(( secs + 60 )) \
+        >"$dir/drop$k.log" 2>&1 &
+      drop_pids+=($!); PIDS+=($!)
+    else
+      ip netns exec "$P-cli$k" "$RECV" recv --ports "$(ports_of "$n" "$c" "$k")" \
+        --max-seq "$max_seq" --out "$dir/recv$k.txt" --idle-ms 600000 \
+        --timeout $(( secs + 60 )) >"$dir/recv$k.log" 2>&1 &
+      recv_pids+=($!); PIDS+=($!)
+    fi
+  done
+  for k in $(seq 1 "$c"); do
+    if [ "$phase" = drop ]; then
+      wait_line "$dir/drop$k.log" attached 10 || { log "$tag: drop program not attached: $(cat "$dir/drop$k.log")"; return 1; }
+    else
+      wait_line "$dir/recv$k.log" "ports bound" 10 || { log "$tag: receiver $k not ready: $(cat "$dir/recv$k.log")"; return 1; }
+    fi
+  done
+
+  # relay
+  local dst=10.200.1.2 dport=$SRC_PORT clients
+  if [ "$path" = floor ]; then
+    dst=10.200.$(ebr_cli_net 1).2; dport=$BASE_PORT
+  else
+    clients=$(clients_of "$n")
+    local sink
+    case $path in
+      multiudpsink) sink="multiudpsink sync=false clients=$clients" ;;
+      userspace) sink="ebpfrelaysink mode=userspace clients=$clients" ;;
+      kernel) sink="ebpfrelaysink mode=kernel clients=$clients" ;;
+    esac
+    # shellcheck disable=SC2086
+    ip netns exec "$P-rel" timeout -s INT $(( secs + 60 )) gst-launch-1.0 -q \
+      udpsrc port=$SRC_PORT buffer-size=4194304 ! $sink >"$dir/relay.log" 2>&1 &
+    relay_pid=$!; PIDS+=($!)
+    wait_udp "$P-rel" $SRC_PORT 15 || { log "$tag: relay did not bind: $(tail -n 5 "$dir/relay.log")"; return 1; }
+    if [ "$path" = kernel ]; then
+      local i
+      for i in $(seq 100); do
+        ip netns exec "$P-rel" "$BPF" prog-stats up0 2>/dev/null | grep -q name=relay && break
+        sleep 0.1
+      done
+    fi
+    sleep 0.3
+    # Warm-up: sequence numbers beyond the receivers' range, not counted.
+    ip netns exec "$P-srv" "$SEND" $dst $dport --rate 1000 --count 50 \
+      --first-seq 100000000000 >/dev/null 2>&1
+    sleep 0.3
+  fi
+  # The relay's pid is timeout's child (gst-launch).
+  local gst_pid=""
+  [ -n "$relay_pid" ] && gst_pid=$(pgrep -P "$relay_pid" -n gst-launch-1.0 || true)
+  kill -0 "${relay_pid:-$$}" 2>/dev/null || { log "$tag: relay died: $(tail -n 5 "$dir/relay.log")"; return 1; }
+
+  local cpu0 cpu1 r0 r1 t0 t1 bpf0 bpf1 rx0 rx1 load
+  load=$(load1)
+  cpu0=$(cpu_sample); r0=$(proc_cpu_ns "$gst_pid"); t0=$(proc_ticks "$gst_pid")
+  [ "$phase" = drop ] && { rx0=$(rx_packets "$c"); bpf0=$(bpf_prog_sample); }
+  ip netns exec "$P-srv" timeout $(( secs + 10 )) "$SEND" $dst $dport \
+    --rate "$rate" --duration "$secs" --size $SIZE >"$dir/send.txt" 2>&1
+  sleep 0.5
+  cpu1=$(cpu_sample); r1=$(proc_cpu_ns "$gst_pid"); t1=$(proc_ticks "$gst_pid")
+  [ "$phase" = drop ] && { rx1=$(rx_packets "$c"); bpf1=$(bpf_prog_sample); }
+  [ -n "$relay_pid" ] && ! kill -0 "$relay_pid" 2>/dev/null \
+    && log "$tag: relay exited during the run: $(tail -n 3 "$dir/relay.log")"
+
+  for k in "${recv_pids[@]}" "${drop_pids[@]}"; do stop_pid "$k"; done
+  [ -n "$relay_pid" ] && stop_pid "$relay_pid"
+
+  local sent achieved seconds sender_cpu
+  sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$dir/send.txt")
+  achieved=$(sed -n 's/.*rate=\([0-9]*\).*/\1/p' "$dir/send.txt")
+  seconds=$(sed -n 's/.*seconds=\([0-9.]*\).*/\1/p' "$dir/send.txt")
+  sender_cpu=$(sed -n 's/.*cpu_ns=\([0-9]*\).*/\1/p' "$dir/send.txt")
+  [ -n "$sent" ] || { log "$tag: sender failed: $(cat "$dir/send.txt")"; return 1; }
+
+  local m="" loss=- dup=- p50=- p99=- max=- recv_cpu=0 delivered
+  if [ "$phase" != drop ]; then
+    m=$("$RECV" merge --sent "$sent" --cdf "$dir/cdf.txt" "$dir"/recv*.txt)
+    echo "$m" >"$dir/merge.txt"
+    loss=$(sed -n 's/.*loss_pct=\([0-9.]*\).*/\1/p' <<<"$m")
+    dup=$(sed -n 's/.* dup=\([0-9]*\).*/\1/p' <<<"$m")
+    p50=$(sed -n 's/.*p50_us=\([0-9.]*\).*/\1/p' <<<"$m")
+    p99=$(sed -n 's/.*p99_us=\([0-9.]*\).*/\1/p' <<<"$m")
+    max=$(sed -n 's/.*max_us=\([0-9.]*\).*/\1/p' <<<"$m")
+    recv_cpu=$(sed -n 's/.*recv_cpu_ns=\([0-9]*\).*/\1/p' <<<"$m")
+    delivered=$(sed -n 's/.* unique=\([0-9]*\).*/\1/p' <<<"$m")
+  else
+    # Copies that reached the clients' veths (the warm-up is not in the
+    # window); loss from that.
+    delivered=$(( rx1 - rx0 ))
+    # (ARP replies count too: a tiny excess is clamped to no loss.)
+    loss=$(awk -v d="$delivered" -v e="$(( sent * n ))" 'BEGIN { l = e ? 100 * (e - d) / e : 0; printf "%.4f", l < 0 ? 0 : l }')
+  fi
+
+  local row
+  row=$(awk -v phase="$phase" -v path="$path" -v n="$n" -v rep="$rep" \
+    -v rt="$rate" -v rate="$achieved" -v sent="$sent" -v secs="$seconds" \
+    -v loss="$loss" -v dup="$dup" -v p50="$p50" -v p99="$p99" -v max="$max" \
+    -v r0="$r0" -v r1="$r1" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
+    -v scpu="$sender_cpu" -v rcpu="$recv_cpu" -v b0="${bpf0:-0 0}" -v b1="${bpf1:-0 0}" \
+    -v deliv="$delivered" -v load="$load" -v hz="$(getconf CLK_TCK)" '
+    BEGIN {
+      copies = sent * n; if (copies < 1) copies = 1
+      split(t0, a, " "); split(t1, b, " ")
+      ut = b[1] - a[1]; st = b[2] - a[2]
+      upct = (ut + st) > 0 ? 100 * ut / (ut + st) : 0
+      split(c0, x, " "); split(c1, y, " ")
+      busy = (y[1] - x[1]) * 1e6 / hz; soft = (y[2] - x[2]) * 1e6 / hz
+      split(b0, p, " "); split(b1, q, " ")
+      runs = q[1] - p[1]; rt_ns = q[2] - p[2]
+      bpf_pkt = runs > 0 ? sprintf("%.0f", rt_ns / runs) : "-"
+      bpf_copy = runs > 0 ? sprintf("%.1f", rt_ns / runs / n) : "-"
+      relay = (path == "floor") ? "-" : sprintf("%.3f", (r1 - r0) / 1e3 / copies)
+      ok = (loss != "-" && loss + 0 < 0.1 && (p99 == "-" || p99 + 0 < 1000)) ? 1 : 0
+      printf "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%d\n",
+        phase, path, n, rep, rt, rate, sent, secs, loss, dup, p50, p99, max,
+        relay, upct, scpu / 1e3 / (sent > 0 ? sent : 1), rcpu / 1e3 / copies,
+        soft / copies, busy / copies, bpf_pkt, bpf_copy, deliv, load, ok
+    }')
+  echo "$row" >>"$RESULTS"
+  RUN_OK=$(awk -F'\t' '{ print $NF }' <<<"$row")
+  [ "$phase" = video ] && [ "$rep" = 1 ] && [ -s "$dir/cdf.txt" ] \
+    && cp "$dir/cdf.txt" "$OUT/cdf-$path-n$n.txt"
+  log "$(awk -F'\t' '{ printf "%-5s %-12s N=%-4s rate=%-7s loss=%s%% p50=%s p99=%s max=%s us relay=%s us/copy softirq=%s us/copy bpf=%s ns/pkt load=%s %s",
+    $1, $2, $3, $6, $9, $11, $12, $13, $14, $18, $20, $23, ($24 ? "ok" : "FAIL") }' <<<"$row")"
+  return 0
+}
+
+sizes_for () { if [ "$1" = floor ]; then echo 1; else echo "$SIZES"; fi; }
+
+# --- phase 1: video rate ----------------------------------------------------------
+for rep in $(seq 1 "$REPEAT"); do
+  for n in $SIZES; do
+    for path in $PATHS; do
+      [ "$path" = floor ] && [ "$n" != 1 ] && continue
+      [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
+      run_one video "$path" "$n" $VIDEO_RATE $VIDEO_S "$rep"
+    done
+  done
+done
+
+# --- phase 2: rising rates --------------------------------------------------------
+if [ $SWEEP -eq 1 ]; then
+  for n in $SIZES; do
+    for path in $PATHS; do
+      [ "$path" = floor ] && [ "$n" != 1 ] && continue
+      start=$(( 20000 / n )); [ $start -lt 100 ] && start=100
+      fails=0
+      for rate in $SWEEP_RATES; do
+        [ "$rate" -lt "$start" ] && continue
+        run_one sweep "$path" "$n" "$rate" $SWEEP_S 1 || break
+        if [ "$RUN_OK" = 1 ]; then
+          fails=0
+          continue
+        fi
+        fails=$((fails + 1))
+        [ $fails -ge 2 ] && break
+        # once more at the same rate: another user's burst, not the path?
+        run_one sweep "$path" "$n" "$rate" $SWEEP_S 2 || break
+        [ "$RUN_OK" = 1 ] || break
+        fails=0
+      done
+    done
+  done
+fi
+
+# --- phase 3: receivers drop at ingress -----------------------------------------------
+if [ $DROP -eq 1 ]; then
+  ip netns exec "$P-rel" "$BPF" stats --seconds 1800 >"$OUT/bpf-stats.log" 2>&1 &
+  STATS_PID=$!; PIDS+=($!)
+  wait_line "$OUT/bpf-stats.log" enabled 5 || log "BPF statistics unavailable: $(cat "$OUT/bpf-stats.log")"
+  for n in $DROP_SIZES; do
+    for path in $PATHS; do
+      [ "$path" = floor ] && [ "$n" != 1 ] && continue
+      run_one drop "$path" "$n" $VIDEO_RATE $DROP_S 1
+    done
+  done
+  stop_pid "$STATS_PID"
+fi
+
+echo "uptime at end: $(uptime)" >>"$OUT/machine.txt"
+
+# --- table ---------------------------------------------------------------------------
+"$here/report.sh" "$OUT" >"$OUT/table.txt"
+cat "$OUT/table.txt"
+if [ $HAVE_GNUPLOT -eq 1 ]; then
+  "$here/plot.sh" "$OUT" "${PLOTS:-$OUT}" && log "plots in ${PLOTS:-$OUT}"
+fi
+log "results in $OUT"
