@@ -1,0 +1,1083 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The subscription channel: message codec, cookies, the relay's server and
+ * the viewer's client. The wire format and the handshake are described in
+ * ebpfrelay-control.h.
+ */
+#include "ebpfrelay-control.h"
+
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+
+#define HDR_LEN 12
+#define BODY_LEN (HDR_LEN + 4 + RELAY_CONTROL_COOKIE_LEN)   /* 32 */
+#define ACK_LEN (BODY_LEN + 4)
+#define FLAG_COOKIE 0x01
+#define SECRET_LEN 32
+#define BUCKET_US ((gint64) RELAY_CONTROL_BUCKET_MS * 1000)
+
+/* Client timing: first retry, longest retry while waiting for an answer. */
+#define RETRY_FIRST_MS 200
+#define RETRY_MAX_MS 2000
+
+const gchar *
+relay_control_reason_str (RelayControlReason reason)
+{
+  switch (reason) {
+    case RELAY_CONTROL_REASON_NONE:
+      return "none";
+    case RELAY_CONTROL_REASON_TOKEN:
+      return "token missing or wrong";
+    case RELAY_CONTROL_REASON_FULL:
+      return "relay full (max-clients)";
+    case RELAY_CONTROL_REASON_REFUSED:
+      return "refused by the relay";
+  }
+  return "unknown";
+}
+
+/* --- codec ------------------------------------------------------------------ */
+
+static gsize
+msg_len (const RelayControlMessage * msg)
+{
+  switch (msg->type) {
+    case RELAY_CONTROL_SUBSCRIBE:
+      return BODY_LEN + ((msg->token_len + 3u) & ~3u);
+    case RELAY_CONTROL_CHALLENGE:
+    case RELAY_CONTROL_UNSUBSCRIBE:
+      return BODY_LEN;
+    case RELAY_CONTROL_ACK:
+      return ACK_LEN;
+  }
+  return 0;
+}
+
+gsize
+relay_control_encode (const RelayControlMessage * msg, guint8 * buf,
+    gsize size)
+{
+  gsize len = msg_len (msg);
+
+  if (len == 0 || len > size || len > RELAY_CONTROL_MAX_PACKET)
+    return 0;
+  if (msg->limit > RELAY_CONTROL_MAX_LIMIT
+      || msg->token_len > RELAY_CONTROL_MAX_TOKEN)
+    return 0;
+  memset (buf, 0, len);
+  buf[0] = 0x80 | msg->type;
+  buf[1] = RELAY_CONTROL_PT;
+  buf[2] = ((len / 4 - 1) >> 8) & 0xff;
+  buf[3] = (len / 4 - 1) & 0xff;
+  buf[4] = msg->ssrc >> 24;
+  buf[5] = msg->ssrc >> 16;
+  buf[6] = msg->ssrc >> 8;
+  buf[7] = msg->ssrc;
+  memcpy (buf + 8, RELAY_CONTROL_NAME, 4);
+  buf[12] = RELAY_CONTROL_VERSION;
+  switch (msg->type) {
+    case RELAY_CONTROL_SUBSCRIBE:
+      buf[13] = msg->limit;
+      buf[14] = msg->has_cookie ? FLAG_COOKIE : 0;
+      buf[15] = msg->token_len;
+      if (msg->has_cookie)
+        memcpy (buf + 16, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
+      memcpy (buf + BODY_LEN, msg->token, msg->token_len);
+      break;
+    case RELAY_CONTROL_ACK:
+      buf[13] = msg->accepted ? 0 : 1;
+      buf[14] = msg->accepted ? 0 : msg->reason;
+      buf[15] = msg->limit;
+      memcpy (buf + 16, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
+      buf[32] = msg->refresh_ms >> 24;
+      buf[33] = msg->refresh_ms >> 16;
+      buf[34] = msg->refresh_ms >> 8;
+      buf[35] = msg->refresh_ms;
+      break;
+    default:                   /* CHALLENGE, UNSUBSCRIBE */
+      memcpy (buf + 16, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
+      break;
+  }
+  return len;
+}
+
+gboolean
+relay_control_is_control (const guint8 * data, gsize len)
+{
+  return len >= HDR_LEN && (data[0] & 0xc0) == 0x80
+      && data[1] == RELAY_CONTROL_PT
+      && memcmp (data + 8, RELAY_CONTROL_NAME, 4) == 0;
+}
+
+gboolean
+relay_control_decode (const guint8 * data, gsize len,
+    RelayControlMessage * msg)
+{
+  guint i;
+
+  if (len < BODY_LEN || len > RELAY_CONTROL_MAX_PACKET || len % 4 != 0)
+    return FALSE;
+  /* V=2, P=0 (never padded), PT=APP, exactly one packet */
+  if ((data[0] & 0xe0) != 0x80 || data[1] != RELAY_CONTROL_PT)
+    return FALSE;
+  if ((((gsize) data[2] << 8) | data[3]) != len / 4 - 1)
+    return FALSE;
+  if (memcmp (data + 8, RELAY_CONTROL_NAME, 4) != 0
+      || data[12] != RELAY_CONTROL_VERSION)
+    return FALSE;
+
+  memset (msg, 0, sizeof (*msg));
+  msg->type = data[0] & 0x1f;
+  msg->ssrc = ((guint32) data[4] << 24) | ((guint32) data[5] << 16) |
+      ((guint32) data[6] << 8) | data[7];
+  memcpy (msg->cookie, data + 16, RELAY_CONTROL_COOKIE_LEN);
+
+  switch (msg->type) {
+    case RELAY_CONTROL_SUBSCRIBE:
+      msg->limit = data[13];
+      msg->has_cookie = (data[14] & FLAG_COOKIE) != 0;
+      msg->token_len = data[15];
+      if (msg->limit > RELAY_CONTROL_MAX_LIMIT || (data[14] & ~FLAG_COOKIE)
+          || msg->token_len > RELAY_CONTROL_MAX_TOKEN)
+        return FALSE;
+      if (len != BODY_LEN + ((msg->token_len + 3u) & ~3u))
+        return FALSE;
+      for (i = BODY_LEN + msg->token_len; i < len; i++)
+        if (data[i] != 0)
+          return FALSE;
+      memcpy (msg->token, data + BODY_LEN, msg->token_len);
+      if (!msg->has_cookie)
+        memset (msg->cookie, 0, RELAY_CONTROL_COOKIE_LEN);
+      return TRUE;
+    case RELAY_CONTROL_ACK:
+      if (len != ACK_LEN || data[13] > 1
+          || data[14] > RELAY_CONTROL_REASON_REFUSED
+          || data[15] > RELAY_CONTROL_MAX_LIMIT)
+        return FALSE;
+      msg->accepted = data[13] == 0;
+      msg->reason = data[14];
+      msg->limit = data[15];
+      if (msg->accepted != (msg->reason == RELAY_CONTROL_REASON_NONE))
+        return FALSE;
+      msg->refresh_ms = ((guint32) data[32] << 24) |
+          ((guint32) data[33] << 16) | ((guint32) data[34] << 8) | data[35];
+      return msg->refresh_ms > 0;
+    case RELAY_CONTROL_CHALLENGE:
+    case RELAY_CONTROL_UNSUBSCRIBE:
+      return len == BODY_LEN && data[13] == 0 && data[14] == 0
+          && data[15] == 0;
+  }
+  return FALSE;                 /* unknown subtype */
+}
+
+/* --- cookies ---------------------------------------------------------------- */
+
+void
+relay_control_cookie (const guint8 * secret, gsize secret_len,
+    guint32 addr, guint16 port, gint64 bucket,
+    guint8 out[RELAY_CONTROL_COOKIE_LEN])
+{
+  GHmac *h = g_hmac_new (G_CHECKSUM_SHA256, secret, secret_len);
+  guint8 in[14], digest[32];
+  gsize dlen = sizeof (digest);
+  guint64 b = (guint64) bucket;
+  int i;
+
+  memcpy (in, &addr, 4);        /* network order as it is */
+  in[4] = port >> 8;
+  in[5] = port & 0xff;
+  for (i = 0; i < 8; i++)
+    in[6 + i] = b >> (56 - 8 * i);
+  g_hmac_update (h, in, sizeof (in));
+  g_hmac_get_digest (h, digest, &dlen);
+  g_hmac_unref (h);
+  memcpy (out, digest, RELAY_CONTROL_COOKIE_LEN);
+}
+
+/* Constant time: the time taken says nothing about where they differ. */
+gboolean
+relay_control_equal (const guint8 * a, const guint8 * b, gsize len)
+{
+  volatile guint8 d = 0;
+  gsize i;
+
+  for (i = 0; i < len; i++)
+    d |= a[i] ^ b[i];
+  return d == 0;
+}
+
+/* --- addresses --------------------------------------------------------------- */
+
+gboolean
+relay_control_parse_address (const gchar * str, struct sockaddr_in *out,
+    GError ** error)
+{
+  struct addrinfo hints = {.ai_family = AF_INET,.ai_socktype = SOCK_DGRAM };
+  struct addrinfo *res = NULL;
+  const gchar *colon;
+  gchar *host, *end = NULL;
+  gint64 port;
+
+  if (!str || !(colon = strrchr (str, ':')) || colon == str
+      || colon[1] == '\0') {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "relay '%s' is not host:port", str ? str : "(NULL)");
+    return FALSE;
+  }
+  port = g_ascii_strtoll (colon + 1, &end, 10);
+  if (*end != '\0' || !g_ascii_isdigit (colon[1]) || port <= 0
+      || port > 65535) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "relay '%s': port '%s' is not a number in 1-65535", str, colon + 1);
+    return FALSE;
+  }
+  host = g_strndup (str, colon - str);
+  memset (out, 0, sizeof (*out));
+  out->sin_family = AF_INET;
+  out->sin_port = htons (port);
+  if (inet_pton (AF_INET, host, &out->sin_addr) != 1) {
+    if (strchr (host, ':') || getaddrinfo (host, NULL, &hints, &res) != 0
+        || !res) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "relay '%s': host '%s' is not an IPv4 address or a name that "
+          "resolves to one", str, host);
+      g_free (host);
+      return FALSE;
+    }
+    out->sin_addr = ((struct sockaddr_in *) res->ai_addr)->sin_addr;
+    freeaddrinfo (res);
+  }
+  g_free (host);
+  if (out->sin_addr.s_addr == htonl (INADDR_ANY)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "relay '%s': 0.0.0.0 is not an address to send to", str);
+    return FALSE;
+  }
+  return TRUE;
+}
+
+static gboolean
+send_msg (GSocket * socket, const struct sockaddr_in *to,
+    const RelayControlMessage * msg)
+{
+  guint8 buf[RELAY_CONTROL_MAX_PACKET];
+  gsize len = relay_control_encode (msg, buf, sizeof (buf));
+  GSocketAddress *addr;
+  gssize r;
+
+  if (len == 0)
+    return FALSE;
+  addr = g_socket_address_new_from_native ((gpointer) to, sizeof (*to));
+  r = g_socket_send_to (socket, addr, (const gchar *) buf, len, NULL, NULL);
+  g_object_unref (addr);
+  return r == (gssize) len;
+}
+
+/* --- server ------------------------------------------------------------------ */
+
+typedef struct
+{
+  struct sockaddr_in addr;
+  gchar host[INET_ADDRSTRLEN];
+  guint16 port;
+  guint limit;
+  gint64 last_seen;
+} Subscriber;
+
+struct _RelayControlServer
+{
+  GSocket *socket;
+  guint16 port;
+  RelayControlServerCallbacks cb;
+  gpointer user_data;
+  guint8 secret[SECRET_LEN];
+  guint32 ssrc;
+
+  GMainContext *context;
+  GMainLoop *loop;
+  GThread *thread;
+  GSource *sweep;               /* server thread only */
+
+  GMutex lock;                  /* everything below */
+  guint8 token[RELAY_CONTROL_MAX_TOKEN];
+  gsize token_len;
+  gboolean has_token;
+  guint max_clients;
+  guint timeout_ms;
+  RelayControlClockFunc clock;
+  gpointer clock_data;
+  GHashTable *subs;             /* key: addr << 16 | port; changed by the thread */
+  RelayControlServerStats stats;
+};
+
+static guint64
+sub_key (const struct sockaddr_in *a)
+{
+  return ((guint64) a->sin_addr.s_addr << 16) | ntohs (a->sin_port);
+}
+
+/* With the lock held. */
+static gint64
+server_now (RelayControlServer * s)
+{
+  return s->clock ? s->clock (s->clock_data) : g_get_monotonic_time ();
+}
+
+static gboolean
+cookie_valid (RelayControlServer * s, const struct sockaddr_in *from,
+    const guint8 * cookie, gint64 bucket)
+{
+  guint8 want[RELAY_CONTROL_COOKIE_LEN];
+  gboolean ok = FALSE;
+  gint64 b;
+
+  /* Both buckets are always computed: no early exit on a match. */
+  for (b = bucket - 1; b <= bucket; b++) {
+    relay_control_cookie (s->secret, SECRET_LEN, from->sin_addr.s_addr,
+        ntohs (from->sin_port), b, want);
+    ok |= relay_control_equal (want, cookie, RELAY_CONTROL_COOKIE_LEN);
+  }
+  return ok;
+}
+
+static void
+server_reply (RelayControlServer * s, const struct sockaddr_in *to,
+    RelayControlMessage * reply, gint64 bucket)
+{
+  reply->ssrc = s->ssrc;
+  relay_control_cookie (s->secret, SECRET_LEN, to->sin_addr.s_addr,
+      ntohs (to->sin_port), bucket, reply->cookie);
+  send_msg (s->socket, to, reply);
+}
+
+/* The refresh interval a subscriber is told: often enough not to expire,
+ * and to come back before its cookie is out of the window. */
+static guint32
+refresh_ms (RelayControlServer * s)
+{
+  guint32 r = MIN (s->timeout_ms / 3, RELAY_CONTROL_BUCKET_MS * 3 / 4);
+
+  return MAX (r, 10);
+}
+
+static void
+server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
+    const struct sockaddr_in *from)
+{
+  RelayControlMessage reply = {.type = RELAY_CONTROL_ACK };
+  guint64 key = sub_key (from);
+  Subscriber *sub;
+  gint64 now, bucket;
+  gboolean ok;
+
+  g_mutex_lock (&s->lock);
+  now = server_now (s);
+  bucket = now / BUCKET_US;
+  if (!msg->has_cookie || !cookie_valid (s, from, msg->cookie, bucket)) {
+    /* No cookie, or not this address's, or too old: prove the address
+     * first. The answer is no larger than the question. */
+    if (msg->has_cookie)
+      s->stats.refused_cookie++;
+    s->stats.challenges++;
+    reply.type = RELAY_CONTROL_CHALLENGE;
+    server_reply (s, from, &reply, bucket);
+    g_mutex_unlock (&s->lock);
+    return;
+  }
+
+  reply.refresh_ms = refresh_ms (s);
+  if (s->has_token && (msg->token_len != s->token_len
+          || !relay_control_equal (msg->token, s->token, s->token_len))) {
+    s->stats.refused_token++;
+    reply.reason = RELAY_CONTROL_REASON_TOKEN;
+    goto refuse;
+  }
+
+  sub = g_hash_table_lookup (s->subs, &key);
+  if (sub) {
+    guint old = sub->limit;
+
+    sub->last_seen = now;
+    s->stats.refreshed++;
+    if (msg->limit != old) {
+      g_mutex_unlock (&s->lock);
+      ok = !s->cb.set_limit || s->cb.set_limit (sub->host, sub->port,
+          msg->limit, s->user_data);
+      g_mutex_lock (&s->lock);
+      if (ok)
+        sub->limit = msg->limit;
+    }
+    reply.accepted = TRUE;
+    reply.limit = sub->limit;
+    server_reply (s, from, &reply, bucket);
+    g_mutex_unlock (&s->lock);
+    return;
+  }
+
+  if (s->max_clients && g_hash_table_size (s->subs) >= s->max_clients) {
+    s->stats.refused_full++;
+    reply.reason = RELAY_CONTROL_REASON_FULL;
+    goto refuse;
+  }
+  sub = g_new0 (Subscriber, 1);
+  sub->addr = *from;
+  sub->port = ntohs (from->sin_port);
+  sub->limit = msg->limit;
+  sub->last_seen = now;
+  inet_ntop (AF_INET, &from->sin_addr, sub->host, sizeof (sub->host));
+  g_mutex_unlock (&s->lock);
+  /* Only this thread adds: nobody takes the place meanwhile. */
+  ok = !s->cb.add || s->cb.add (sub->host, sub->port, sub->limit,
+      s->user_data);
+  g_mutex_lock (&s->lock);
+  if (!ok) {
+    g_free (sub);
+    s->stats.refused_relay++;
+    reply.reason = RELAY_CONTROL_REASON_REFUSED;
+    goto refuse;
+  }
+  g_hash_table_insert (s->subs, g_memdup2 (&key, sizeof (key)), sub);
+  s->stats.accepted++;
+  reply.accepted = TRUE;
+  reply.limit = sub->limit;
+  server_reply (s, from, &reply, bucket);
+  g_mutex_unlock (&s->lock);
+  return;
+
+refuse:
+  reply.accepted = FALSE;
+  reply.limit = msg->limit;
+  server_reply (s, from, &reply, bucket);
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+server_unsubscribe (RelayControlServer * s, const RelayControlMessage * msg,
+    const struct sockaddr_in *from)
+{
+  guint64 key = sub_key (from);
+  gpointer stolen_key = NULL;
+  Subscriber *sub = NULL;
+
+  g_mutex_lock (&s->lock);
+  if (!cookie_valid (s, from, msg->cookie, server_now (s) / BUCKET_US)) {
+    s->stats.refused_cookie++;
+    g_mutex_unlock (&s->lock);
+    return;
+  }
+  if (g_hash_table_steal_extended (s->subs, &key, &stolen_key,
+          (gpointer *) & sub))
+    s->stats.unsubscribed++;
+  g_mutex_unlock (&s->lock);
+  g_free (stolen_key);
+  if (sub) {
+    if (s->cb.remove)
+      s->cb.remove (sub->host, sub->port, s->user_data);
+    g_free (sub);
+  }
+}
+
+static void
+server_packet (RelayControlServer * s, const guint8 * data, gsize len,
+    const struct sockaddr_in *from)
+{
+  RelayControlMessage msg;
+
+  if (!relay_control_decode (data, len, &msg)) {
+    g_mutex_lock (&s->lock);
+    s->stats.malformed++;
+    g_mutex_unlock (&s->lock);
+    return;
+  }
+  switch (msg.type) {
+    case RELAY_CONTROL_SUBSCRIBE:
+      server_subscribe (s, &msg, from);
+      break;
+    case RELAY_CONTROL_UNSUBSCRIBE:
+      server_unsubscribe (s, &msg, from);
+      break;
+    default:                   /* a server's message sent to the server */
+      g_mutex_lock (&s->lock);
+      s->stats.malformed++;
+      g_mutex_unlock (&s->lock);
+      break;
+  }
+}
+
+static gboolean
+server_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
+{
+  RelayControlServer *s = user_data;
+  /* larger than any valid message, to see oversized ones as such */
+  guint8 buf[RELAY_CONTROL_MAX_PACKET + 4];
+  struct sockaddr_in from;
+  socklen_t flen;
+  ssize_t n;
+  int fd = g_socket_get_fd (socket);
+
+  for (;;) {
+    flen = sizeof (from);
+    n = recvfrom (fd, buf, sizeof (buf), MSG_DONTWAIT | MSG_TRUNC,
+        (struct sockaddr *) &from, &flen);
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      break;                    /* EAGAIN, or an ICMP error: read on later */
+    }
+    if (flen < sizeof (from) || from.sin_family != AF_INET
+        || (gsize) n > RELAY_CONTROL_MAX_PACKET) {
+      g_mutex_lock (&s->lock);
+      s->stats.malformed++;
+      g_mutex_unlock (&s->lock);
+      continue;
+    }
+    server_packet (s, buf, n, &from);
+  }
+  return G_SOURCE_CONTINUE;
+}
+
+static void schedule_sweep (RelayControlServer * s);
+
+static gboolean
+server_sweep (gpointer user_data)
+{
+  RelayControlServer *s = user_data;
+  GPtrArray *gone = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter it;
+  gpointer key, value;
+  gint64 now;
+  guint i;
+
+  g_mutex_lock (&s->lock);
+  now = server_now (s);
+  g_hash_table_iter_init (&it, s->subs);
+  while (g_hash_table_iter_next (&it, &key, &value)) {
+    Subscriber *sub = value;
+
+    if (now - sub->last_seen > (gint64) s->timeout_ms * 1000) {
+      g_hash_table_iter_steal (&it);
+      g_free (key);
+      g_ptr_array_add (gone, sub);
+      s->stats.expired++;
+    }
+  }
+  g_mutex_unlock (&s->lock);
+  for (i = 0; i < gone->len; i++) {
+    Subscriber *sub = g_ptr_array_index (gone, i);
+
+    if (s->cb.remove)
+      s->cb.remove (sub->host, sub->port, s->user_data);
+  }
+  g_ptr_array_free (gone, TRUE);
+  schedule_sweep (s);
+  return G_SOURCE_REMOVE;
+}
+
+/* In the server thread (or before it runs). */
+static void
+schedule_sweep (RelayControlServer * s)
+{
+  guint interval;
+
+  g_mutex_lock (&s->lock);
+  interval = CLAMP (s->timeout_ms / 4, 10, 1000);
+  g_mutex_unlock (&s->lock);
+  if (s->sweep)
+    g_source_unref (s->sweep);
+  s->sweep = g_timeout_source_new (interval);
+  g_source_set_callback (s->sweep, server_sweep, s, NULL);
+  g_source_attach (s->sweep, s->context);
+}
+
+static gpointer
+server_thread (gpointer user_data)
+{
+  RelayControlServer *s = user_data;
+
+  g_main_context_push_thread_default (s->context);
+  g_main_loop_run (s->loop);
+  g_main_context_pop_thread_default (s->context);
+  return NULL;
+}
+
+static void
+fill_random (guint8 * buf, gsize len)
+{
+  gsize done = 0;
+
+  while (done < len) {
+    ssize_t n = getrandom (buf + done, len - done, 0);
+
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      break;
+    }
+    done += n;
+  }
+  for (; done < len; done++)    /* no getrandom: GLib's generator */
+    buf[done] = g_random_int () & 0xff;
+}
+
+RelayControlServer *
+relay_control_server_new (guint16 port, const gchar * bind_addr,
+    const RelayControlServerCallbacks * callbacks, gpointer user_data,
+    GError ** error)
+{
+  RelayControlServer *s;
+  GInetAddress *ia;
+  GSocketAddress *sa;
+  GSource *src;
+
+  ia = g_inet_address_new_from_string (bind_addr ? bind_addr : "0.0.0.0");
+  if (!ia || g_inet_address_get_family (ia) != G_SOCKET_FAMILY_IPV4) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "control address '%s' is not an IPv4 address", bind_addr);
+    g_clear_object (&ia);
+    return NULL;
+  }
+
+  s = g_new0 (RelayControlServer, 1);
+  g_mutex_init (&s->lock);
+  if (callbacks)
+    s->cb = *callbacks;
+  s->user_data = user_data;
+  s->timeout_ms = RELAY_CONTROL_DEFAULT_TIMEOUT_MS;
+  s->subs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      g_free);
+  fill_random (s->secret, SECRET_LEN);
+  fill_random ((guint8 *) & s->ssrc, sizeof (s->ssrc));
+
+  s->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, error);
+  if (!s->socket)
+    goto fail;
+  sa = g_inet_socket_address_new (ia, port);
+  if (!g_socket_bind (s->socket, sa, FALSE, error)) {
+    g_prefix_error (error, "control port %s:%u: ",
+        bind_addr ? bind_addr : "0.0.0.0", port);
+    g_object_unref (sa);
+    goto fail;
+  }
+  g_object_unref (sa);
+  g_socket_set_blocking (s->socket, FALSE);
+  sa = g_socket_get_local_address (s->socket, NULL);
+  s->port = sa ? g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa))
+      : port;
+  g_clear_object (&sa);
+  g_object_unref (ia);
+
+  s->context = g_main_context_new ();
+  s->loop = g_main_loop_new (s->context, FALSE);
+  src = g_socket_create_source (s->socket, G_IO_IN, NULL);
+  g_source_set_callback (src, G_SOURCE_FUNC (server_readable), s, NULL);
+  g_source_attach (src, s->context);
+  g_source_unref (src);
+  schedule_sweep (s);
+  s->thread = g_thread_new ("relay-control", server_thread, s);
+  return s;
+
+fail:
+  g_object_unref (ia);
+  relay_control_server_free (s);
+  return NULL;
+}
+
+static gboolean
+quit_loop (gpointer loop)
+{
+  g_main_loop_quit (loop);
+  return G_SOURCE_REMOVE;
+}
+
+void
+relay_control_server_free (RelayControlServer * s)
+{
+  GHashTableIter it;
+  gpointer value;
+
+  if (!s)
+    return;
+  if (s->thread) {
+    GSource *src = g_idle_source_new ();
+
+    g_source_set_callback (src, quit_loop, s->loop, NULL);
+    g_source_attach (src, s->context);
+    g_source_unref (src);
+    g_thread_join (s->thread);
+  }
+  if (s->sweep) {
+    g_source_destroy (s->sweep);
+    g_source_unref (s->sweep);
+  }
+  g_clear_pointer (&s->loop, g_main_loop_unref);
+  g_clear_pointer (&s->context, g_main_context_unref);
+  g_hash_table_iter_init (&it, s->subs);
+  while (g_hash_table_iter_next (&it, NULL, &value)) {
+    Subscriber *sub = value;
+
+    if (s->cb.remove)
+      s->cb.remove (sub->host, sub->port, s->user_data);
+  }
+  g_hash_table_destroy (s->subs);
+  if (s->socket)
+    g_socket_close (s->socket, NULL);
+  g_clear_object (&s->socket);
+  memset (s->secret, 0, SECRET_LEN);
+  g_mutex_clear (&s->lock);
+  g_free (s);
+}
+
+void
+relay_control_server_set_token (RelayControlServer * s, const gchar * token)
+{
+  gsize len = token ? strlen (token) : 0;
+
+  g_mutex_lock (&s->lock);
+  len = MIN (len, RELAY_CONTROL_MAX_TOKEN);
+  s->has_token = len > 0;
+  s->token_len = len;
+  memset (s->token, 0, sizeof (s->token));
+  if (len)
+    memcpy (s->token, token, len);
+  g_mutex_unlock (&s->lock);
+}
+
+void
+relay_control_server_set_max_clients (RelayControlServer * s,
+    guint max_clients)
+{
+  g_mutex_lock (&s->lock);
+  s->max_clients = max_clients;
+  g_mutex_unlock (&s->lock);
+}
+
+void
+relay_control_server_set_timeout (RelayControlServer * s, guint timeout_ms)
+{
+  g_mutex_lock (&s->lock);
+  s->timeout_ms = MAX (timeout_ms, 30);
+  g_mutex_unlock (&s->lock);
+}
+
+guint16
+relay_control_server_get_port (RelayControlServer * s)
+{
+  return s->port;
+}
+
+void
+relay_control_server_get_stats (RelayControlServer * s,
+    RelayControlServerStats * stats)
+{
+  g_mutex_lock (&s->lock);
+  *stats = s->stats;
+  stats->subscribers = g_hash_table_size (s->subs);
+  g_mutex_unlock (&s->lock);
+}
+
+void
+relay_control_server_set_clock (RelayControlServer * s,
+    RelayControlClockFunc func, gpointer user_data)
+{
+  g_mutex_lock (&s->lock);
+  s->clock = func;
+  s->clock_data = user_data;
+  g_mutex_unlock (&s->lock);
+}
+
+/* --- client ------------------------------------------------------------------ */
+
+struct _RelayControlClient
+{
+  GSocket *socket;
+  struct sockaddr_in relay;
+  guint8 token[RELAY_CONTROL_MAX_TOKEN];
+  guint8 token_len;
+  guint32 ssrc;
+  RelayControlClientNotify notify;
+  gpointer user_data;
+  GThread *thread;
+
+  GMutex lock;                  /* everything below */
+  GCond cond;
+  gboolean stopping;
+  guint limit;
+  guint8 cookie[RELAY_CONTROL_COOKIE_LEN];
+  gboolean has_cookie;
+  RelayControlClientState state;
+  RelayControlReason reason;
+  guint relay_limit;
+  guint refresh_ms;
+  guint retry_ms;
+  gint64 next_send;             /* monotonic µs */
+  gint64 last_answer;
+  gboolean awaiting;            /* sent, no answer yet */
+  guint64 sent, received, foreign;
+};
+
+const gchar *
+relay_control_client_state_str (RelayControlClientState state)
+{
+  switch (state) {
+    case RELAY_CONTROL_CLIENT_STOPPED:
+      return "stopped";
+    case RELAY_CONTROL_CLIENT_SUBSCRIBING:
+      return "subscribing";
+    case RELAY_CONTROL_CLIENT_SUBSCRIBED:
+      return "subscribed";
+    case RELAY_CONTROL_CLIENT_REFUSED:
+      return "refused";
+  }
+  return "unknown";
+}
+
+RelayControlClient *
+relay_control_client_new (GSocket * socket, const gchar * relay,
+    const gchar * token, guint limit, RelayControlClientNotify notify,
+    gpointer user_data, GError ** error)
+{
+  RelayControlClient *c;
+  struct sockaddr_in addr;
+  gsize tlen = token ? strlen (token) : 0;
+
+  if (limit > RELAY_CONTROL_MAX_LIMIT) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "priority limit %u is out of range (0-7)", limit);
+    return NULL;
+  }
+  if (tlen > RELAY_CONTROL_MAX_TOKEN) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "token is %" G_GSIZE_FORMAT " bytes long, at most %d are allowed",
+        tlen, RELAY_CONTROL_MAX_TOKEN);
+    return NULL;
+  }
+  if (!relay_control_parse_address (relay, &addr, error))
+    return NULL;
+
+  c = g_new0 (RelayControlClient, 1);
+  c->socket = g_object_ref (socket);
+  c->relay = addr;
+  c->token_len = tlen;
+  if (tlen)
+    memcpy (c->token, token, tlen);
+  fill_random ((guint8 *) & c->ssrc, sizeof (c->ssrc));
+  c->notify = notify;
+  c->user_data = user_data;
+  g_mutex_init (&c->lock);
+  g_cond_init (&c->cond);
+  c->limit = limit;
+  c->state = RELAY_CONTROL_CLIENT_STOPPED;
+  c->refresh_ms = RELAY_CONTROL_DEFAULT_TIMEOUT_MS / 3;
+  c->retry_ms = RETRY_FIRST_MS;
+  return c;
+}
+
+/* With the lock held. Returns TRUE when the state changed (notify). */
+static gboolean
+client_set_state (RelayControlClient * c, RelayControlClientState state,
+    RelayControlReason reason)
+{
+  if (c->state == state && c->reason == reason)
+    return FALSE;
+  c->state = state;
+  c->reason = reason;
+  return TRUE;
+}
+
+static void
+client_notify (RelayControlClient * c, RelayControlClientState state,
+    RelayControlReason reason)
+{
+  if (c->notify)
+    c->notify (state, reason, c->user_data);
+}
+
+/* With the lock held. */
+static void
+client_send (RelayControlClient * c, RelayControlType type)
+{
+  RelayControlMessage m = {.type = type,.ssrc = c->ssrc };
+
+  if (type == RELAY_CONTROL_SUBSCRIBE) {
+    m.limit = c->limit;
+    m.has_cookie = c->has_cookie;
+    m.token_len = c->token_len;
+    memcpy (m.token, c->token, c->token_len);
+  }
+  if (c->has_cookie)
+    memcpy (m.cookie, c->cookie, RELAY_CONTROL_COOKIE_LEN);
+  if (send_msg (c->socket, &c->relay, &m))
+    c->sent++;
+}
+
+static gpointer
+client_thread (gpointer user_data)
+{
+  RelayControlClient *c = user_data;
+
+  g_mutex_lock (&c->lock);
+  while (!c->stopping) {
+    gint64 now = g_get_monotonic_time ();
+    gboolean changed = FALSE;
+    RelayControlClientState st;
+    RelayControlReason rs;
+
+    if (now >= c->next_send) {
+      /* No answer for as long as the relay keeps us: start over. */
+      if (c->state == RELAY_CONTROL_CLIENT_SUBSCRIBED && c->awaiting
+          && now - c->last_answer > (gint64) c->refresh_ms * 3000) {
+        c->has_cookie = FALSE;
+        changed = client_set_state (c, RELAY_CONTROL_CLIENT_SUBSCRIBING,
+            RELAY_CONTROL_REASON_NONE);
+      }
+      client_send (c, RELAY_CONTROL_SUBSCRIBE);
+      if (!c->awaiting)
+        c->retry_ms = RETRY_FIRST_MS;
+      c->awaiting = TRUE;
+      c->next_send = now + (gint64) c->retry_ms * 1000;
+      c->retry_ms = MIN (c->retry_ms * 2, RETRY_MAX_MS);
+      if (changed) {
+        st = c->state;
+        rs = c->reason;
+        g_mutex_unlock (&c->lock);
+        client_notify (c, st, rs);
+        g_mutex_lock (&c->lock);
+      }
+      continue;
+    }
+    g_cond_wait_until (&c->cond, &c->lock, c->next_send);
+  }
+  g_mutex_unlock (&c->lock);
+  return NULL;
+}
+
+void
+relay_control_client_start (RelayControlClient * c)
+{
+  g_mutex_lock (&c->lock);
+  if (c->thread) {
+    g_mutex_unlock (&c->lock);
+    return;
+  }
+  c->state = RELAY_CONTROL_CLIENT_SUBSCRIBING;
+  c->next_send = g_get_monotonic_time ();
+  c->last_answer = c->next_send;
+  c->thread = g_thread_new ("relay-control-client", client_thread, c);
+  g_mutex_unlock (&c->lock);
+  client_notify (c, RELAY_CONTROL_CLIENT_SUBSCRIBING,
+      RELAY_CONTROL_REASON_NONE);
+}
+
+void
+relay_control_client_set_limit (RelayControlClient * c, guint limit)
+{
+  if (limit > RELAY_CONTROL_MAX_LIMIT)
+    return;
+  g_mutex_lock (&c->lock);
+  if (limit != c->limit) {
+    c->limit = limit;
+    c->awaiting = FALSE;
+    c->next_send = g_get_monotonic_time ();
+    g_cond_signal (&c->cond);
+  }
+  g_mutex_unlock (&c->lock);
+}
+
+gboolean
+relay_control_client_handle (RelayControlClient * c, const guint8 * data,
+    gsize len, const struct sockaddr_in *from)
+{
+  RelayControlMessage msg;
+  gboolean changed = FALSE;
+  RelayControlClientState st;
+  RelayControlReason rs;
+  gint64 now;
+
+  if (!relay_control_is_control (data, len))
+    return FALSE;
+  g_mutex_lock (&c->lock);
+  if (!from || from->sin_addr.s_addr != c->relay.sin_addr.s_addr
+      || from->sin_port != c->relay.sin_port
+      || !relay_control_decode (data, len, &msg)
+      || (msg.type != RELAY_CONTROL_CHALLENGE
+          && msg.type != RELAY_CONTROL_ACK)) {
+    c->foreign++;
+    g_mutex_unlock (&c->lock);
+    return TRUE;
+  }
+  c->received++;
+  if (!c->thread || c->stopping) {
+    g_mutex_unlock (&c->lock);
+    return TRUE;
+  }
+  now = g_get_monotonic_time ();
+  c->last_answer = now;
+  memcpy (c->cookie, msg.cookie, RELAY_CONTROL_COOKIE_LEN);
+  c->has_cookie = TRUE;
+  if (msg.type == RELAY_CONTROL_CHALLENGE) {
+    c->awaiting = FALSE;
+    c->next_send = now;         /* answer at once */
+  } else {
+    c->refresh_ms = CLAMP (msg.refresh_ms, 10, 3600 * 1000);
+    /* An ACK with another limit answers an older SUBSCRIBE (or the relay
+     * kept the old limit): keep retrying until the limit is confirmed. */
+    if (!msg.accepted || msg.limit == c->limit) {
+      c->awaiting = FALSE;
+      c->next_send = now + (gint64) c->refresh_ms * 1000;
+    }
+    if (msg.accepted) {
+      c->relay_limit = msg.limit;
+      changed = client_set_state (c, RELAY_CONTROL_CLIENT_SUBSCRIBED,
+          RELAY_CONTROL_REASON_NONE);
+    } else {
+      changed = client_set_state (c, RELAY_CONTROL_CLIENT_REFUSED,
+          msg.reason);
+    }
+  }
+  g_cond_signal (&c->cond);
+  st = c->state;
+  rs = c->reason;
+  g_mutex_unlock (&c->lock);
+  if (changed)
+    client_notify (c, st, rs);
+  return TRUE;
+}
+
+void
+relay_control_client_get_stats (RelayControlClient * c,
+    RelayControlClientStats * stats)
+{
+  g_mutex_lock (&c->lock);
+  stats->sent = c->sent;
+  stats->received = c->received;
+  stats->foreign = c->foreign;
+  stats->state = c->state;
+  stats->reason = c->reason;
+  stats->limit = c->relay_limit;
+  g_mutex_unlock (&c->lock);
+}
+
+void
+relay_control_client_free (RelayControlClient * c)
+{
+  if (!c)
+    return;
+  g_mutex_lock (&c->lock);
+  if (c->thread && c->has_cookie && c->state != RELAY_CONTROL_CLIENT_REFUSED)
+    client_send (c, RELAY_CONTROL_UNSUBSCRIBE);
+  c->stopping = TRUE;
+  c->state = RELAY_CONTROL_CLIENT_STOPPED;
+  g_cond_signal (&c->cond);
+  g_mutex_unlock (&c->lock);
+  if (c->thread)
+    g_thread_join (c->thread);
+  g_object_unref (c->socket);
+  g_mutex_clear (&c->lock);
+  g_cond_clear (&c->cond);
+  g_free (c);
+}
