@@ -23,6 +23,8 @@
 /* Client timing: first retry, longest retry while waiting for an answer. */
 #define RETRY_FIRST_MS 200
 #define RETRY_MAX_MS 2000
+/* ...and how soon a refused client asks again. */
+#define REFUSED_RETRY_MS 5000
 
 const gchar *
 relay_control_reason_str (RelayControlReason reason)
@@ -1028,7 +1030,9 @@ relay_control_client_handle (RelayControlClient * c, const guint8 * data,
      * kept the old limit): keep retrying until the limit is confirmed. */
     if (!msg.accepted || msg.limit == c->limit) {
       c->awaiting = FALSE;
-      c->next_send = now + (gint64) c->refresh_ms * 1000;
+      /* refused: ask again, but seldom (the relay may have room later) */
+      c->next_send = now + (gint64) (msg.accepted ? c->refresh_ms :
+          MAX (c->refresh_ms, REFUSED_RETRY_MS)) * 1000;
     }
     if (msg.accepted) {
       c->relay_limit = msg.limit;
