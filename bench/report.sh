@@ -33,15 +33,22 @@ NR == 1 { next }
     keys[k] = 1; np[$2] = 1; nn[$3] = 1
     add(p50, k, $11); add(p99, k, $12); add(mx, k, $13); add(loss, k, $9)
     add(relay, k, $14); add(soft, k, $18); add(busy, k, $19); add(sendc, k, $16)
-    add(recvc, k, $17); add(load, k, $23); add(rate, k, $6); reps[k]++
+    add(recvc, k, $17); add(load, k, $23); add(rate, k, $6); add(sdr, k, $25); reps[k]++
   } else if ($1 == "sweep") {
     skeys[k] = 1; np[$2] = 1; nn[$3] = 1
-    if ($24 == 1 && (!(k in best) || $6 + 0 > best[k] + 0)) { best[k] = $6; bestp99[k] = $12; bestloss[k] = $9 }
-    if ($24 == 0 && (!(k in firstfail) || $5 + 0 < firstfail[k] + 0)) { firstfail[k] = $5; ffrate[k] = $6; ffwhy[k] = "loss " $9 "% p99 " $12 " us" }
+    if ($24 == 1 && (!(k in best) || $6 + 0 > best[k] + 0)) { best[k] = $6; bestp99[k] = $12; bestloss[k] = $9; bestbound[k] = $26 ? " (sender-bound: target " $5 ")" : "" }
+    if ($24 == 0 && (!(k in firstfail) || $5 + 0 < firstfail[k] + 0)) { firstfail[k] = $5; ffrate[k] = $6; ffwhy[k] = "sent " $6 "/s, loss " $9 "%, p99 " $12 " us, backlog drops " $25 }
+  } else if ($1 == "probe") {
+    pkeys[k] = 1; np[$2] = 1; nn[$3] = 1
+    add(pf50, k, $27); add(pf99, k, $28); add(pfmx, k, $29)
+    add(pl50, k, $11); add(pl99, k, $12); add(plmx, k, $13); add(ploss, k, $9)
+    add(prelay, k, $14); add(psend, k, $16); add(pload, k, $23); preps[k]++
   } else if ($1 == "drop") {
     dkeys[k] = 1; np[$2] = 1; nn[$3] = 1
     add(drelay, k, $14); add(dsoft, k, $18); add(dbusy, k, $19); add(dsend, k, $16)
-    add(dbpf, k, $20); add(dbpfc, k, $21); add(dloss, k, $9); add(dload, k, $23)
+    add(dloss, k, $9); add(dload, k, $23)
+  } else if ($1 == "dropstats") {
+    add(dbpf, k, $20); add(dbpfc, k, $21); add(dbsend, k, $16)
   }
 }
 END {
@@ -52,17 +59,17 @@ END {
 
   print "## Video rate: 2000 datagrams/s of 1200 bytes"
   print ""
-  print "Median of the repeats; p99 range = lowest..highest p99 over the repeats. CPU in microseconds per forwarded copy: relay = the relay process (user+system), sender = the sender process per datagram, softirq and busy = whole machine (tick-sampled)."
+  print "Median of the repeats; p99 range = lowest..highest p99 over the repeats. CPU in microseconds per forwarded copy: relay = the relay process (user+system), sender = the sender process per datagram, softirq and busy = whole machine (tick-sampled, noisy). backlog drops = /proc/net/softnet_stat drops (machine-wide): copies lost because a CPU input backlog (net.core.netdev_max_backlog) was full."
   print ""
-  print "| path | N | repeats | rate sent | loss % | p50 us | p99 us | p99 range | max us | relay us/copy | sender us/dgram | recv us/copy | softirq us/copy | busy us/copy | load1 |"
-  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  print "| path | N | repeats | rate sent | loss % | p50 us | p99 us | p99 range | max us | relay us/copy | sender us/dgram | recv us/copy | softirq us/copy | busy us/copy | backlog drops | load1 |"
+  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
     k = order[o] SUBSEP nl[i]
     if (!(k in keys)) continue
-    printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s | %s | %s | %s |\n",
+    printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
       order[o], nl[i], reps[k], med(rate[k]), med(loss[k]), med(p50[k]), med(p99[k]),
       lo(p99[k]), hi(p99[k]), med(mx[k]), (k in relay) ? med(relay[k]) : "-", med(sendc[k]),
-      med(recvc[k]), med(soft[k]), med(busy[k]), med(load[k])
+      med(recvc[k]), med(soft[k]), med(busy[k]), med(sdr[k]), med(load[k])
   }
   print ""
   print "### Ratios at video rate (median p50, p99; relay CPU per copy)"
@@ -82,6 +89,20 @@ END {
       (m in keys) ? r(med(busy[k]), med(busy[m])) : "-"
   }
   print ""
+  print "## Video rate, two receiving subscribers: the first and the last of N"
+  print ""
+  print "The other N - 2 subscribers are in namespaces that drop at their veth ingress, so no receiving processes compete with the relay for the 2 CPUs. Median of the repeats; p99 range over repeats."
+  print ""
+  print "| path | N | repeats | first p50 us | first p99 us | last p50 us | last p99 us | last p99 range | last max us | last loss % | relay us/copy | sender us/dgram |"
+  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
+    k = order[o] SUBSEP nl[i]
+    if (!(k in pkeys)) continue
+    printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s |\n", order[o], nl[i], preps[k],
+      med(pf50[k]), med(pf99[k]), med(pl50[k]), med(pl99[k]), lo(pl99[k]), hi(pl99[k]), med(plmx[k]),
+      med(ploss[k]), (k in prelay) ? med(prelay[k]) : "-", med(psend[k])
+  }
+  print ""
   print "## Highest sustainable input rate (loss < 0.1 % and p99 < 1 ms)"
   print ""
   print "Datagrams/s of 1200 bytes into the relay, as the sender achieved it; copies/s = that x N. \"first failure\" is the lowest target rate that failed twice."
@@ -92,23 +113,24 @@ END {
     k = order[o] SUBSEP nl[i]
     if (!(k in skeys)) continue
     printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
-      (k in best) ? best[k] : "none", (k in best) ? best[k] * nl[i] : "-",
+      (k in best) ? best[k] bestbound[k] : "none", (k in best) ? best[k] * nl[i] : "-",
       (k in best) ? bestp99[k] : "-", (k in best) ? bestloss[k] : "-",
       (k in firstfail) ? firstfail[k] : "none within the sweep", (k in firstfail) ? ffwhy[k] : ""
   }
   print ""
   print "## Relay cost with receivers that drop at their veth ingress (2000 datagrams/s)"
   print ""
-  print "No receiving sockets: each client namespace drops IPv4 at its TCX ingress. relay = relay process; sender us/dgram includes the softirq work done in the context of the sending process (for the kernel path and the floor, that is where the relay namespace receive path and the TC program run); bpf = the relay TC program own run time (BPF_ENABLE_STATS) per input datagram and per copy. \"loss\" here = copies that did not reach the client veths."
+  print "No receiving sockets: each client namespace drops IPv4 at its TCX ingress. relay = relay process; sender us/dgram includes the softirq work done in the context of the sending process (for the kernel path and the floor, that is where the relay namespace receive path and the TC program run); bpf = the relay TC program own run time per input datagram and per copy, from a separate run with BPF_ENABLE_STATS on (its sender us/dgram in the last column shows what the statistics themselves cost). \"loss\" here = copies that did not reach the client veths."
   print ""
-  print "| path | N | loss % | relay us/copy | sender us/dgram | sender us/copy | softirq us/copy | busy us/copy | bpf ns/dgram | bpf ns/copy | load1 |"
-  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  print "| path | N | loss % | relay us/copy | sender us/dgram | sender us/copy | softirq us/copy | busy us/copy | bpf ns/dgram | bpf ns/copy | load1 | sender us/dgram with stats |"
+  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
     k = order[o] SUBSEP nl[i]
     if (!(k in dkeys)) continue
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
       med(dloss[k]), (k in drelay) ? med(drelay[k]) : "-", med(dsend[k]),
       sprintf("%.3f", med(dsend[k]) / nl[i]), med(dsoft[k]), med(dbusy[k]),
-      (k in dbpf) ? med(dbpf[k]) : "-", (k in dbpfc) ? med(dbpfc[k]) : "-", med(dload[k])
+      (k in dbpf) ? med(dbpf[k]) : "-", (k in dbpfc) ? med(dbpfc[k]) : "-", med(dload[k]),
+      (k in dbsend) ? med(dbsend[k]) : "-"
   }
 }' "$R"
