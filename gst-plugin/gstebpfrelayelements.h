@@ -11,6 +11,7 @@ GST_DEBUG_CATEGORY_EXTERN (ebpfrelay_libbpf_debug);
 void ebpf_relay_element_init (GstPlugin * plugin);
 
 GST_ELEMENT_REGISTER_DECLARE (ebpfrelaysink);
+GST_ELEMENT_REGISTER_DECLARE (ebpfprioritysrc);
 GST_ELEMENT_REGISTER_DECLARE (rtpframemarking);
 
 G_END_DECLS

@@ -11,6 +11,7 @@ plugin_init (GstPlugin * plugin)
   gboolean ret = FALSE;
 
   ret |= GST_ELEMENT_REGISTER (ebpfrelaysink, plugin);
+  ret |= GST_ELEMENT_REGISTER (ebpfprioritysrc, plugin);
   ret |= GST_ELEMENT_REGISTER (rtpframemarking, plugin);
 
   return ret;

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libbpf glue for ebpfprioritysrc. The socket filter and its maps belong to
+ * one element instance and are reachable only through file descriptors:
+ * nothing is pinned; the kernel frees everything when the socket and the
+ * skeleton are closed, also when the process dies.
+ */
+#include "ebpfprioritysrc-kernel.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
+#include "prioritysrc.skel.h"
+
+struct _PrioritySrcKernel
+{
+  struct prioritysrc_bpf *skel;
+  int config_fd, stats_fd;
+  int ncpus;
+};
+
+PrioritySrcKernel *
+priority_src_kernel_new (GError ** error)
+{
+  PrioritySrcKernel *k = g_new0 (PrioritySrcKernel, 1);
+  struct psrc_config cfg = { 0 };
+  int err;
+
+  k->ncpus = libbpf_num_possible_cpus ();
+  if (k->ncpus <= 0)
+    goto load_failed;
+  k->skel = prioritysrc_bpf__open ();
+  if (!k->skel)
+    goto load_failed;
+  err = prioritysrc_bpf__load (k->skel);
+  if (err)
+    goto load_failed;
+  k->config_fd = bpf_map__fd (k->skel->maps.config);
+  k->stats_fd = bpf_map__fd (k->skel->maps.stats);
+  if (!priority_src_kernel_configure (k, &cfg))
+    goto load_failed;
+  return k;
+
+load_failed:
+  err = errno;
+  /* EPERM: a missing capability; EACCES: the verifier refused it (its log
+   * goes to the ebpfrelay-libbpf debug category). */
+  g_set_error (error, RELAY_KERNEL_ERROR,
+      err == EPERM ? RELAY_KERNEL_ERROR_PERMISSION : RELAY_KERNEL_ERROR_LOAD,
+      "loading the socket filter failed: %s%s", g_strerror (err),
+      err == EACCES ? " (rejected by the verifier; GST_DEBUG="
+      "ebpfrelay-libbpf:5 shows why)" : "");
+  priority_src_kernel_free (k);
+  return NULL;
+}
+
+gboolean
+priority_src_kernel_attach (PrioritySrcKernel * k, int fd, GError ** error)
+{
+  int prog_fd = bpf_program__fd (k->skel->progs.prioritysrc_filter);
+
+  if (setsockopt (fd, SOL_SOCKET, SO_ATTACH_BPF, &prog_fd,
+          sizeof (prog_fd)) < 0) {
+    int err = errno;
+
+    g_set_error (error, RELAY_KERNEL_ERROR,
+        err == EPERM ? RELAY_KERNEL_ERROR_PERMISSION :
+        RELAY_KERNEL_ERROR_ATTACH, "attaching the socket filter failed: %s",
+        g_strerror (err));
+    return FALSE;
+  }
+  return TRUE;
+}
+
+gboolean
+priority_src_kernel_configure (PrioritySrcKernel * k,
+    const struct psrc_config *cfg)
+{
+  __u32 key = 0;
+
+  return bpf_map_update_elem (k->config_fd, &key, cfg, BPF_ANY) == 0;
+}
+
+void
+priority_src_kernel_counters (PrioritySrcKernel * k,
+    guint64 out[PSRC_STAT_MAX])
+{
+  guint64 *v = g_new0 (guint64, k->ncpus);
+  __u32 key;
+  int i;
+
+  for (key = 0; key < PSRC_STAT_MAX; key++) {
+    out[key] = 0;
+    if (bpf_map_lookup_elem (k->stats_fd, &key, v) == 0)
+      for (i = 0; i < k->ncpus; i++)
+        out[key] += v[i];
+  }
+  g_free (v);
+}
+
+void
+priority_src_kernel_free (PrioritySrcKernel * k)
+{
+  if (!k)
+    return;
+  prioritysrc_bpf__destroy (k->skel);
+  g_free (k);
+}

@@ -1,0 +1,1028 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/**
+ * SECTION:element-ebpfprioritysrc
+ * @title: ebpfprioritysrc
+ * @see_also: udpsrc, ebpfrelaysink, rtpframemarking
+ *
+ * Receives a UDP stream like `udpsrc` (#GstEbpfPrioritySrc:address,
+ * #GstEbpfPrioritySrc:port, #GstEbpfPrioritySrc:caps,
+ * #GstEbpfPrioritySrc:buffer-size, #GstEbpfPrioritySrc:used-socket), and
+ * keeps only the packets whose priority is at least
+ * #GstEbpfPrioritySrc:priority-limit (0..7; 0 keeps everything). The limit
+ * can change while PLAYING and applies from the next datagram.
+ *
+ * A packet's priority is what the project's priority contract
+ * (`bpf/priority.h`) says, the same in the relay and here: RFC 9626 frame
+ * marking when the stream carries it (#GstEbpfPrioritySrc:framemarking-id,
+ * by default the id the caps name in
+ * `extmap-N=urn:ietf:params:rtp-hdrext:framemarking`); otherwise, by the
+ * codec the caps give the payload type (`encoding-name`, `payload`), the
+ * H.264 NAL NRI (3 -> 7, 2 -> 6, 1 -> 5, 0 -> 0) or the VP8 key frame,
+ * non-reference and temporal layer bits; anything else has priority 7 and
+ * is never dropped.
+ *
+ * The filter runs in the kernel: a BPF socket filter attached to the
+ * element's own socket drops what is below the limit before it is queued,
+ * so dropped packets cost no wake-up and no copy. Without the privilege to
+ * load it (CAP_BPF, or root), the element warns and applies the same
+ * filter, compiled from the same header, to each datagram it reads
+ * (#GstEbpfPrioritySrc:mode).
+ *
+ * With #GstEbpfPrioritySrc:relay set to the control endpoint of an
+ * `ebpfrelaysink`, the element subscribes there from its own socket, so
+ * the relay sends the stream to this element's address and port and drops
+ * for it what is below its limit; it proves to the relay that it receives
+ * at that address (the relay's challenge), refreshes the subscription, sends
+ * the new limit when it changes and unsubscribes when it stops. The
+ * relay's control packets (RTCP APP "EBRS") arriving on the socket are
+ * consumed, never pushed downstream. Without a relay the element receives
+ * whatever is sent to it, e.g. straight from a server.
+ *
+ * The element posts an element message `ebpfprioritysrc-subscription`
+ * (fields `state`: "subscribing", "subscribed", "refused" or "stopped";
+ * `reason`; `relay`) whenever the subscription changes.
+ *
+ * ## Examples
+ * |[
+ * gst-launch-1.0 ebpfprioritysrc port=6000 relay=10.200.0.1:5005 priority-limit=6 caps="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000" ! rtph264depay ! avdec_h264 ! autovideosink
+ * ]| Subscribes at the relay 10.200.0.1 (control port 5005) for the H.264
+ * packets with NRI 2 or 3: the frames others refer to. Of an `x264enc
+ * bframes=2 b-adapt=false` stream it drops the non-reference B frames
+ * (about a third of the frames), and the rest still decodes.
+ * |[
+ * gst-launch-1.0 ebpfprioritysrc port=5004 priority-limit=7 caps="application/x-rtp,media=video,encoding-name=VP8,payload=96,clock-rate=90000" ! rtpvp8depay ! vp8dec ! autovideosink
+ * ]| No relay: receives what a server sends to port 5004 and keeps only the
+ * VP8 key frames.
+ * |[
+ * gst-launch-1.0 ebpfprioritysrc port=5004 mode=userspace priority-limit=6 caps="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000" ! fakesink
+ * ]| The same filter without BPF.
+ *
+ * ## Errors
+ * Settings are checked when the element goes from NULL to READY; a bad one
+ * fails the state change with an error that names it: a #GstEbpfPrioritySrc:relay
+ * that is not `host:port` (IPv4 address or a name resolving to one, port
+ * 1-65535), a #GstEbpfPrioritySrc:priority-limit above 7, a
+ * #GstEbpfPrioritySrc:token longer than 64 bytes, an
+ * #GstEbpfPrioritySrc:address that is not an IPv4 address, a port in use.
+ * With `mode=kernel`, a socket filter that cannot be loaded is an error
+ * ("needs CAP_BPF: run as root or set mode=userspace"); with `mode=auto` a
+ * warning. A relay that refuses the subscription (wrong token, relay full)
+ * is a warning; the element keeps asking now and then.
+ */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <gio/gio.h>
+
+#include "gstebpfprioritysrc.h"
+#include "gstebpfrelayelements.h"
+#include "ebpfprioritysrc-kernel.h"
+#include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
+#include "ebpfrelay-control.h"
+#include "priority.h"
+#include "prioritysrc.h"
+
+GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
+#define GST_CAT_DEFAULT gst_ebpf_priority_src_debug
+
+#define DEFAULT_ADDRESS "0.0.0.0"
+#define DEFAULT_PORT 5004
+#define DEFAULT_BUFFER_SIZE 0
+#define DEFAULT_PRIORITY_LIMIT 0
+#define DEFAULT_FRAMEMARKING_ID 0
+#define DEFAULT_RELAY NULL
+#define DEFAULT_TOKEN NULL
+#define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
+
+#define FRAMEMARKING_URI "urn:ietf:params:rtp-hdrext:framemarking"
+#define MAX_DATAGRAM 65536
+/* The userspace filter's VP8 state: more SSRCs than this and it starts
+ * over (a stream has a handful). */
+#define MAX_VP8_SSRCS 256
+
+enum
+{
+  PROP_0,
+  PROP_ADDRESS,
+  PROP_PORT,
+  PROP_CAPS,
+  PROP_BUFFER_SIZE,
+  PROP_USED_SOCKET,
+  PROP_PRIORITY_LIMIT,
+  PROP_FRAMEMARKING_ID,
+  PROP_RELAY,
+  PROP_TOKEN,
+  PROP_MODE,
+  PROP_STATS,
+};
+
+struct _GstEbpfPrioritySrc
+{
+  GstPushSrc parent;
+
+  /* properties that need READY to change */
+  gchar *address;
+  gint port;
+  gint buffer_size;
+  gchar *relay;
+  gchar *token;
+  GstEbpfPrioritySrcMode mode;
+
+  GMutex lock;                  /* everything below */
+  GstCaps *caps;
+  guint limit;
+  guint framemarking_id;
+  guint8 caps_fm_id;
+  struct psrc_config cfg;       /* what the filter applies */
+  GSocket *socket;
+  GCancellable *cancellable;
+  PrioritySrcKernel *kernel;    /* NULL: filter in userspace */
+  gboolean opened;
+  RelayControlClient *client;
+  GHashTable *vp8;              /* userspace: ssrc -> struct prio_vp8_state */
+  guint64 kept, dropped, control;
+
+  guint8 *scratch;              /* streaming thread only */
+};
+
+#define LOCK(s) g_mutex_lock (&(s)->lock)
+#define UNLOCK(s) g_mutex_unlock (&(s)->lock)
+
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
+
+#define gst_ebpf_priority_src_parent_class parent_class
+G_DEFINE_TYPE (GstEbpfPrioritySrc, gst_ebpf_priority_src, GST_TYPE_PUSH_SRC);
+GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (ebpfprioritysrc, "ebpfprioritysrc",
+    GST_RANK_NONE, GST_TYPE_EBPF_PRIORITY_SRC,
+    ebpf_relay_element_init (plugin));
+
+GType
+gst_ebpf_priority_src_mode_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_EBPF_PRIORITY_SRC_MODE_AUTO,
+        "Kernel socket filter, userspace with a warning if BPF is unavailable",
+        "auto"},
+    {GST_EBPF_PRIORITY_SRC_MODE_KERNEL,
+        "Kernel socket filter only, error otherwise", "kernel"},
+    {GST_EBPF_PRIORITY_SRC_MODE_USERSPACE,
+        "Userspace filter only (no BPF)", "userspace"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstEbpfPrioritySrcMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+static void gst_ebpf_priority_src_finalize (GObject * object);
+static void gst_ebpf_priority_src_set_property (GObject * object,
+    guint prop_id, const GValue * value, GParamSpec * pspec);
+static void gst_ebpf_priority_src_get_property (GObject * object,
+    guint prop_id, GValue * value, GParamSpec * pspec);
+static GstStateChangeReturn gst_ebpf_priority_src_change_state (GstElement *
+    element, GstStateChange transition);
+static GstCaps *gst_ebpf_priority_src_get_caps (GstBaseSrc * src,
+    GstCaps * filter);
+static gboolean gst_ebpf_priority_src_start (GstBaseSrc * src);
+static gboolean gst_ebpf_priority_src_stop (GstBaseSrc * src);
+static gboolean gst_ebpf_priority_src_unlock (GstBaseSrc * src);
+static gboolean gst_ebpf_priority_src_unlock_stop (GstBaseSrc * src);
+static GstFlowReturn gst_ebpf_priority_src_create (GstPushSrc * psrc,
+    GstBuffer ** outbuf);
+
+static void
+gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseSrcClass *basesrc_class = GST_BASE_SRC_CLASS (klass);
+  GstPushSrcClass *pushsrc_class = GST_PUSH_SRC_CLASS (klass);
+
+  gobject_class->set_property = gst_ebpf_priority_src_set_property;
+  gobject_class->get_property = gst_ebpf_priority_src_get_property;
+  gobject_class->finalize = gst_ebpf_priority_src_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_ADDRESS,
+      g_param_spec_string ("address", "Address",
+          "IPv4 address to receive on (a multicast group is joined)",
+          DEFAULT_ADDRESS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PORT,
+      g_param_spec_int ("port", "Port",
+          "UDP port to receive on (0 = a free one, readable once READY)",
+          0, 65535, DEFAULT_PORT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CAPS,
+      g_param_spec_boxed ("caps", "Caps",
+          "Caps of the stream; application/x-rtp caps also give the codec of "
+          "the payload type (encoding-name, payload) and the frame marking "
+          "id (extmap-N) that priorities are derived from", GST_TYPE_CAPS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_BUFFER_SIZE,
+      g_param_spec_int ("buffer-size", "Buffer size",
+          "Kernel receive buffer size in bytes (0 = the system default)",
+          0, G_MAXINT, DEFAULT_BUFFER_SIZE, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_USED_SOCKET,
+      g_param_spec_object ("used-socket", "Used socket",
+          "The socket the element receives on (once READY); the filter is "
+          "attached to it", G_TYPE_SOCKET,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_PRIORITY_LIMIT,
+      g_param_spec_uint ("priority-limit", "Priority limit",
+          "Keep only packets of priority >= this, 0-7 (0 = everything, 7 = "
+          "key frames and non-video); changes while PLAYING apply from the "
+          "next packet; a value above 7 fails the state change", 0, 255,
+          DEFAULT_PRIORITY_LIMIT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_FRAMEMARKING_ID,
+      g_param_spec_uint ("framemarking-id", "Frame marking extension id",
+          "RTP header extension id of RFC 9626 frame marking, whose I, D and "
+          "TID bits give packets their priority (0 = the id the caps name in "
+          "extmap-N=" FRAMEMARKING_URI ", if any; 1-14 one-byte or two-byte "
+          "extension headers, 15-255 two-byte ones)", 0, 255,
+          DEFAULT_FRAMEMARKING_ID, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_RELAY,
+      g_param_spec_string ("relay", "Relay",
+          "host:port of the control endpoint of the ebpfrelaysink to "
+          "subscribe at (NULL = none: receive what is sent here)",
+          DEFAULT_RELAY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TOKEN,
+      g_param_spec_string ("token", "Token",
+          "Token the relay requires of subscribers (at most 64 bytes; NULL = "
+          "none)", DEFAULT_TOKEN, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MODE,
+      g_param_spec_enum ("mode", "Mode",
+          "Where packets below the limit are dropped",
+          GST_TYPE_EBPF_PRIORITY_SRC_MODE, DEFAULT_MODE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_STATS,
+      g_param_spec_boxed ("stats", "Statistics",
+          "mode (\"kernel\", \"userspace\" or \"stopped\"), kept and dropped "
+          "(media packets, counted by the kernel filter or in userspace), "
+          "control (relay control packets consumed), priority-limit, and "
+          "the subscription: subscription (state), relay-limit (the limit "
+          "the relay confirmed), control-sent, control-received",
+          GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+  gst_element_class_set_static_metadata (element_class,
+      "eBPF priority-filtering UDP source", "Source/Network",
+      "Receives a UDP stream and keeps the packets of priority >= "
+      "priority-limit, dropped by a BPF socket filter in the kernel; "
+      "subscribes at an ebpfrelaysink with that limit. Example: "
+      "gst-launch-1.0 ebpfprioritysrc port=6000 relay=10.0.0.1:5005 "
+      "priority-limit=6 caps=\"application/x-rtp,media=video,"
+      "encoding-name=H264,payload=96,clock-rate=90000\" ! rtph264depay ! "
+      "fakesink", "gst-ebpf-relay developers");
+
+  element_class->change_state =
+      GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_change_state);
+  basesrc_class->get_caps = GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_get_caps);
+  basesrc_class->start = GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_start);
+  basesrc_class->stop = GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_stop);
+  basesrc_class->unlock = GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_unlock);
+  basesrc_class->unlock_stop =
+      GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_unlock_stop);
+  pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_create);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_EBPF_PRIORITY_SRC_MODE, 0);
+  GST_DEBUG_CATEGORY_INIT (gst_ebpf_priority_src_debug, "ebpfprioritysrc", 0,
+      "eBPF priority-filtering UDP source");
+}
+
+static void
+gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
+{
+  self->address = g_strdup (DEFAULT_ADDRESS);
+  self->port = DEFAULT_PORT;
+  self->buffer_size = DEFAULT_BUFFER_SIZE;
+  self->relay = g_strdup (DEFAULT_RELAY);
+  self->token = g_strdup (DEFAULT_TOKEN);
+  self->mode = DEFAULT_MODE;
+  self->limit = DEFAULT_PRIORITY_LIMIT;
+  self->framemarking_id = DEFAULT_FRAMEMARKING_ID;
+  g_mutex_init (&self->lock);
+  self->cancellable = g_cancellable_new ();
+  self->vp8 = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+
+  gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
+  gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
+  gst_base_src_set_do_timestamp (GST_BASE_SRC (self), TRUE);
+}
+
+static void
+gst_ebpf_priority_src_finalize (GObject * object)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (object);
+
+  g_free (self->address);
+  g_free (self->relay);
+  g_free (self->token);
+  gst_caps_replace (&self->caps, NULL);
+  g_object_unref (self->cancellable);
+  g_hash_table_destroy (self->vp8);
+  g_mutex_clear (&self->lock);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+/* --- priorities from the caps ----------------------------------------------- */
+
+static enum prio_codec
+codec_from_encoding_name (const gchar * name)
+{
+  if (name && !g_ascii_strcasecmp (name, "H264"))
+    return PRIO_CODEC_H264;
+  if (name && !g_ascii_strcasecmp (name, "VP8"))
+    return PRIO_CODEC_VP8;
+  return PRIO_CODEC_OTHER;
+}
+
+/* The URI of an extmap-N caps field: a string, or an array (direction,
+ * URI, attributes) as GstRTPHeaderExtension writes it. */
+static const gchar *
+extmap_uri (const GValue * v)
+{
+  if (G_VALUE_HOLDS_STRING (v))
+    return g_value_get_string (v);
+  if (GST_VALUE_HOLDS_ARRAY (v) && gst_value_array_get_size (v) >= 2) {
+    const GValue *uri = gst_value_array_get_value (v, 1);
+
+    if (G_VALUE_HOLDS_STRING (uri))
+      return g_value_get_string (uri);
+  }
+  return NULL;
+}
+
+static gboolean
+find_framemarking (GQuark field, const GValue * v, gpointer user_data)
+{
+  const gchar *name = g_quark_to_string (field);
+  const gchar *uri;
+  guint8 *id = user_data;
+  gchar *end;
+  guint64 n;
+
+  if (!g_str_has_prefix (name, "extmap-"))
+    return TRUE;
+  n = g_ascii_strtoull (name + 7, &end, 10);
+  uri = extmap_uri (v);
+  if (*end == '\0' && n >= 1 && n <= 255 && uri
+      && !strcmp (uri, FRAMEMARKING_URI))
+    *id = n;
+  return TRUE;
+}
+
+/* Recomputes what the filter applies and hands it to the kernel. With the
+ * lock. */
+static void
+update_filter_locked (GstEbpfPrioritySrc * self)
+{
+  guint i;
+
+  memset (&self->cfg, 0, sizeof (self->cfg));
+  self->caps_fm_id = 0;
+  for (i = 0; self->caps && i < gst_caps_get_size (self->caps); i++) {
+    const GstStructure *st = gst_caps_get_structure (self->caps, i);
+    gint pt;
+
+    if (!gst_structure_has_name (st, "application/x-rtp"))
+      continue;
+    if (gst_structure_get_int (st, "payload", &pt) && pt >= 0
+        && pt < PRIO_N_PT)
+      self->cfg.codec_by_pt[pt] =
+          codec_from_encoding_name (gst_structure_get_string (st,
+              "encoding-name"));
+    gst_structure_foreach (st, find_framemarking, &self->caps_fm_id);
+  }
+  self->cfg.fm_id = self->framemarking_id ? self->framemarking_id :
+      self->caps_fm_id;
+  self->cfg.limit = MIN (self->limit, PRIO_MAX);
+  g_hash_table_remove_all (self->vp8);
+  if (self->kernel && !priority_src_kernel_configure (self->kernel,
+          &self->cfg))
+    GST_WARNING_OBJECT (self, "cannot configure the socket filter: %s",
+        g_strerror (errno));
+  GST_DEBUG_OBJECT (self, "limit %u, frame marking id %u, caps %"
+      GST_PTR_FORMAT, self->cfg.limit, self->cfg.fm_id, self->caps);
+}
+
+/* The userspace filter: the classifier of bpf/priority.h on the datagram.
+ * With the lock. */
+static gboolean
+keep_in_userspace (GstEbpfPrioritySrc * self, const guint8 * data, gsize len)
+{
+  struct prio_vp8_state *st = NULL;
+  struct prio_info info;
+  guint32 ssrc;
+  guint n = MIN (len, PRIO_BUF_LEN);
+
+  /* The caller keeps the VP8 state per SSRC (priority.h). */
+  if (n >= 12) {
+    ssrc = GST_READ_UINT32_BE (data + 8);
+    st = g_hash_table_lookup (self->vp8, GUINT_TO_POINTER (ssrc));
+    if (!st) {
+      if (g_hash_table_size (self->vp8) >= MAX_VP8_SSRCS)
+        g_hash_table_remove_all (self->vp8);
+      st = g_new0 (struct prio_vp8_state, 1);
+      g_hash_table_insert (self->vp8, GUINT_TO_POINTER (ssrc), st);
+    }
+  }
+  prio_classify (data, n, len, self->cfg.codec_by_pt, self->cfg.fm_id, st,
+      &info);
+  return info.priority >= self->cfg.limit;
+}
+
+/* --- the subscription ------------------------------------------------------- */
+
+/* From the client's thread or the streaming thread. */
+static void
+on_subscription (RelayControlClientState state, RelayControlReason reason,
+    gpointer user_data)
+{
+  GstEbpfPrioritySrc *self = user_data;
+  const gchar *state_str = relay_control_client_state_str (state);
+
+  GST_INFO_OBJECT (self, "subscription at %s: %s (%s)", self->relay,
+      state_str, relay_control_reason_str (reason));
+  if (state == RELAY_CONTROL_CLIENT_REFUSED) {
+    if (reason == RELAY_CONTROL_REASON_TOKEN)
+      GST_ELEMENT_WARNING (self, RESOURCE, NOT_AUTHORIZED,
+          ("The relay %s refused the subscription: %s", self->relay,
+              relay_control_reason_str (reason)),
+          ("set the token property to the relay's token"));
+    else
+      GST_ELEMENT_WARNING (self, RESOURCE, BUSY,
+          ("The relay %s refused the subscription: %s", self->relay,
+              relay_control_reason_str (reason)),
+          ("asking again now and then"));
+  }
+  gst_element_post_message (GST_ELEMENT (self),
+      gst_message_new_element (GST_OBJECT (self),
+          gst_structure_new ("ebpfprioritysrc-subscription",
+              "state", G_TYPE_STRING, state_str,
+              "reason", G_TYPE_STRING, relay_control_reason_str (reason),
+              "relay", G_TYPE_STRING, self->relay, NULL)));
+}
+
+/* --- opening and closing (NULL <-> READY) ------------------------------------ */
+
+static void
+close_socket (GstEbpfPrioritySrc * self)
+{
+  LOCK (self);
+  if (self->socket)
+    g_socket_close (self->socket, NULL);
+  g_clear_object (&self->socket);
+  /* after the socket: it held the filter */
+  g_clear_pointer (&self->kernel, priority_src_kernel_free);
+  self->opened = FALSE;
+  UNLOCK (self);
+  g_clear_pointer (&self->scratch, g_free);
+}
+
+static gboolean
+open_socket (GstEbpfPrioritySrc * self)
+{
+  GInetAddress *ia = NULL;
+  GSocketAddress *sa = NULL;
+  GSocket *sock = NULL;
+  PrioritySrcKernel *kernel = NULL;
+  struct sockaddr_in relay_addr;
+  GError *err = NULL;
+  gboolean multicast;
+  guint limit;
+
+  LOCK (self);
+  limit = self->limit;
+  UNLOCK (self);
+  if (limit > PRIO_MAX)
+    goto bad_limit;
+  if (self->token && strlen (self->token) > RELAY_CONTROL_MAX_TOKEN)
+    goto bad_token;
+  if (self->relay && !relay_control_parse_address (self->relay, &relay_addr,
+          &err))
+    goto bad_relay;
+
+  ia = g_inet_address_new_from_string (self->address ? self->address : "");
+  if (!ia || g_inet_address_get_family (ia) != G_SOCKET_FAMILY_IPV4)
+    goto bad_address;
+  multicast = g_inet_address_get_is_multicast (ia);
+
+  sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, &err);
+  if (!sock)
+    goto no_socket;
+  g_socket_set_blocking (sock, FALSE);
+  if (self->buffer_size > 0 && !g_socket_set_option (sock, SOL_SOCKET,
+          SO_RCVBUF, self->buffer_size, &err)) {
+    GST_WARNING_OBJECT (self, "buffer-size %d: %s", self->buffer_size,
+        err->message);
+    g_clear_error (&err);
+  }
+
+  /* The filter goes on before bind: no packet is queued unfiltered. */
+  if (self->mode != GST_EBPF_PRIORITY_SRC_MODE_USERSPACE) {
+    kernel = priority_src_kernel_new (&err);
+    if (kernel && !priority_src_kernel_attach (kernel, g_socket_get_fd (sock),
+            &err))
+      g_clear_pointer (&kernel, priority_src_kernel_free);
+    if (!kernel) {
+      gboolean perm = g_error_matches (err, RELAY_KERNEL_ERROR,
+          RELAY_KERNEL_ERROR_PERMISSION);
+
+      if (self->mode == GST_EBPF_PRIORITY_SRC_MODE_KERNEL)
+        goto kernel_failed;
+      if (perm)
+        GST_ELEMENT_WARNING (self, RESOURCE, NOT_AUTHORIZED,
+            ("Kernel filter unavailable (%s), filtering in userspace",
+                err->message),
+            ("needs CAP_BPF; run as root or set mode=userspace"));
+      else
+        GST_ELEMENT_WARNING (self, RESOURCE, FAILED,
+            ("Kernel filter unavailable (%s), filtering in userspace",
+                err->message), ("set mode=userspace to filter without BPF"));
+      g_clear_error (&err);
+    }
+  }
+
+  if (multicast)
+    g_socket_set_option (sock, SOL_SOCKET, SO_REUSEADDR, 1, NULL);
+  sa = g_inet_socket_address_new (ia, self->port);
+  if (!g_socket_bind (sock, sa, multicast, &err))
+    goto bind_failed;
+  g_clear_object (&sa);
+  if (multicast && !g_socket_join_multicast_group (sock, ia, FALSE, NULL,
+          &err))
+    goto join_failed;
+  if (self->port == 0) {
+    sa = g_socket_get_local_address (sock, NULL);
+    if (sa) {
+      self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS
+          (sa));
+      g_clear_object (&sa);
+      g_object_notify (G_OBJECT (self), "port");
+    }
+  }
+  g_object_unref (ia);
+
+  self->scratch = g_malloc (MAX_DATAGRAM);
+  LOCK (self);
+  self->socket = sock;
+  self->kernel = kernel;
+  self->kept = self->dropped = self->control = 0;
+  self->opened = TRUE;
+  update_filter_locked (self);
+  UNLOCK (self);
+  GST_INFO_OBJECT (self, "receiving on %s:%d, filter in %s", self->address,
+      self->port, kernel ? "the kernel" : "userspace");
+  return TRUE;
+
+  /* ERRORS */
+bad_limit:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("priority-limit %u is out of range: set 0-7", limit),
+        ("priority-limit=%u", limit));
+    return FALSE;
+  }
+bad_token:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("token is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed",
+            strlen (self->token), RELAY_CONTROL_MAX_TOKEN),
+        ("token property"));
+    return FALSE;
+  }
+bad_relay:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid relay: %s", err->message), ("relay=%s", self->relay));
+    g_clear_error (&err);
+    return FALSE;
+  }
+bad_address:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("address '%s' is not an IPv4 address", GST_STR_NULL (self->address)),
+        ("address=%s", GST_STR_NULL (self->address)));
+    g_clear_object (&ia);
+    return FALSE;
+  }
+no_socket:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot open a UDP socket"), ("%s", err->message));
+    g_clear_error (&err);
+    goto fail;
+  }
+kernel_failed:
+  {
+    if (g_error_matches (err, RELAY_KERNEL_ERROR,
+            RELAY_KERNEL_ERROR_PERMISSION))
+      GST_ELEMENT_ERROR (self, RESOURCE, NOT_AUTHORIZED,
+          ("The kernel filter needs CAP_BPF; run as root or set "
+              "mode=userspace"), ("%s", err->message));
+    else
+      GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+          ("Kernel filter failed: %s", err->message),
+          ("mode=kernel; set mode=auto or mode=userspace to filter without "
+              "BPF"));
+    g_clear_error (&err);
+    goto fail;
+  }
+bind_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot receive on %s:%d: %s", self->address, self->port,
+            err->message), ("address and port properties"));
+    g_clear_error (&err);
+    goto fail;
+  }
+join_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot join multicast group %s: %s", self->address, err->message),
+        (NULL));
+    g_clear_error (&err);
+    goto fail;
+  }
+fail:
+  g_clear_object (&sa);
+  g_clear_object (&sock);
+  g_clear_pointer (&kernel, priority_src_kernel_free);
+  g_clear_object (&ia);
+  return FALSE;
+}
+
+static GstStateChangeReturn
+gst_ebpf_priority_src_change_state (GstElement * element,
+    GstStateChange transition)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (element);
+  GstStateChangeReturn ret;
+
+  if (transition == GST_STATE_CHANGE_NULL_TO_READY && !open_socket (self))
+    return GST_STATE_CHANGE_FAILURE;
+
+  ret = GST_ELEMENT_CLASS (parent_class)->change_state (element, transition);
+  if (ret == GST_STATE_CHANGE_FAILURE) {
+    if (transition == GST_STATE_CHANGE_NULL_TO_READY)
+      close_socket (self);
+    return ret;
+  }
+  if (transition == GST_STATE_CHANGE_READY_TO_NULL)
+    close_socket (self);
+  return ret;
+}
+
+/* --- streaming (READY <-> PAUSED, PLAYING) ---------------------------------- */
+
+static gboolean
+gst_ebpf_priority_src_start (GstBaseSrc * src)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (src);
+  RelayControlClient *client;
+  GError *err = NULL;
+  guint limit;
+
+  if (!self->relay)
+    return TRUE;
+  LOCK (self);
+  limit = self->cfg.limit;
+  UNLOCK (self);
+  client = relay_control_client_new (self->socket, self->relay, self->token,
+      limit, on_subscription, self, &err);
+  if (!client)
+    goto bad_relay;
+  LOCK (self);
+  self->client = client;
+  UNLOCK (self);
+  relay_control_client_start (client);
+  return TRUE;
+
+  /* ERRORS */
+bad_relay:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("Invalid relay: %s", err->message), ("relay=%s", self->relay));
+    g_clear_error (&err);
+    return FALSE;
+  }
+}
+
+static gboolean
+gst_ebpf_priority_src_stop (GstBaseSrc * src)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (src);
+  RelayControlClient *client;
+
+  LOCK (self);
+  client = self->client;
+  self->client = NULL;
+  UNLOCK (self);
+  /* unsubscribes */
+  relay_control_client_free (client);
+  return TRUE;
+}
+
+static gboolean
+gst_ebpf_priority_src_unlock (GstBaseSrc * src)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (src);
+
+  g_cancellable_cancel (self->cancellable);
+  return TRUE;
+}
+
+static gboolean
+gst_ebpf_priority_src_unlock_stop (GstBaseSrc * src)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (src);
+
+  g_cancellable_reset (self->cancellable);
+  return TRUE;
+}
+
+static GstCaps *
+gst_ebpf_priority_src_get_caps (GstBaseSrc * src, GstCaps * filter)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (src);
+  GstCaps *caps, *result;
+
+  LOCK (self);
+  caps = self->caps ? gst_caps_ref (self->caps) : gst_caps_new_any ();
+  UNLOCK (self);
+  if (!filter)
+    return caps;
+  result = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
+  gst_caps_unref (caps);
+  return result;
+}
+
+static GstFlowReturn
+gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (psrc);
+  int fd = g_socket_get_fd (self->socket);
+  RelayControlClient *client;
+  struct sockaddr_in from;
+  socklen_t flen;
+  GError *err = NULL;
+  GstBuffer *buf;
+  ssize_t n;
+  gboolean keep;
+
+  for (;;) {
+    if (!g_socket_condition_wait (self->socket, G_IO_IN, self->cancellable,
+            &err)) {
+      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
+        g_clear_error (&err);
+        return GST_FLOW_FLUSHING;
+      }
+      goto wait_failed;
+    }
+    flen = sizeof (from);
+    n = recvfrom (fd, self->scratch, MAX_DATAGRAM, MSG_DONTWAIT,
+        (struct sockaddr *) &from, &flen);
+    if (n < 0) {
+      /* ICMP errors of what we sent (the relay gone) are not ours to stop
+       * on. */
+      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
+          || errno == ECONNREFUSED || errno == EHOSTUNREACH
+          || errno == ENETUNREACH)
+        continue;
+      goto recv_failed;
+    }
+
+    if (relay_control_is_control (self->scratch, n)) {
+      /* The relay's messages (or look-alikes): never media. The client
+       * may be gone if we stop right now; the lock keeps it alive. */
+      LOCK (self);
+      self->control++;
+      client = self->client;
+      if (client)
+        relay_control_client_handle (client, self->scratch, n, &from);
+      UNLOCK (self);
+      continue;
+    }
+
+    LOCK (self);
+    keep = TRUE;
+    if (!self->kernel) {
+      keep = self->cfg.limit == 0 || keep_in_userspace (self, self->scratch,
+          n);
+      if (keep)
+        self->kept++;
+      else
+        self->dropped++;
+    }
+    UNLOCK (self);
+    if (!keep)
+      continue;
+
+    buf = gst_buffer_new_allocate (NULL, n, NULL);
+    gst_buffer_fill (buf, 0, self->scratch, n);
+    *outbuf = buf;
+    return GST_FLOW_OK;
+  }
+
+  /* ERRORS */
+wait_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Waiting for data failed"),
+        ("%s", err->message));
+    g_clear_error (&err);
+    return GST_FLOW_ERROR;
+  }
+recv_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Receiving failed"),
+        ("recvfrom: %s", g_strerror (errno)));
+    return GST_FLOW_ERROR;
+  }
+}
+
+/* --- properties ---------------------------------------------------------------- */
+
+static void
+set_limit (GstEbpfPrioritySrc * self, guint limit)
+{
+  LOCK (self);
+  if (limit > PRIO_MAX && self->opened) {
+    UNLOCK (self);
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("priority-limit %u is out of range (0-7); kept %u", limit,
+            self->limit), ("priority-limit=%u", limit));
+    return;
+  }
+  self->limit = limit;
+  if (self->opened) {
+    update_filter_locked (self);
+    if (self->client)
+      relay_control_client_set_limit (self->client, limit);
+  }
+  UNLOCK (self);
+}
+
+static GstStructure *
+get_stats (GstEbpfPrioritySrc * self)
+{
+  RelayControlClientStats cs = { 0 };
+  guint64 k[PSRC_STAT_MAX] = { 0 };
+  guint64 kept, dropped;
+  GstStructure *s;
+
+  LOCK (self);
+  if (self->kernel) {
+    priority_src_kernel_counters (self->kernel, k);
+    kept = k[PSRC_STAT_KEPT];
+    dropped = k[PSRC_STAT_DROPPED];
+  } else {
+    kept = self->kept;
+    dropped = self->dropped;
+  }
+  if (self->client)
+    relay_control_client_get_stats (self->client, &cs);
+  s = gst_structure_new ("application/x-ebpfprioritysrc-stats",
+      "mode", G_TYPE_STRING, !self->opened ? "stopped" :
+      self->kernel ? "kernel" : "userspace",
+      "kept", G_TYPE_UINT64, kept,
+      "dropped", G_TYPE_UINT64, dropped,
+      "control", G_TYPE_UINT64, self->control,
+      "priority-limit", G_TYPE_UINT, self->limit,
+      "subscription", G_TYPE_STRING, self->client ?
+      relay_control_client_state_str (cs.state) : "none",
+      "relay-limit", G_TYPE_UINT, cs.limit,
+      "control-sent", G_TYPE_UINT64, cs.sent,
+      "control-received", G_TYPE_UINT64, cs.received, NULL);
+  UNLOCK (self);
+  return s;
+}
+
+static void
+gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
+    const GValue * value, GParamSpec * pspec)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (object);
+
+  switch (prop_id) {
+    case PROP_ADDRESS:
+      g_free (self->address);
+      self->address = g_value_dup_string (value);
+      break;
+    case PROP_PORT:
+      self->port = g_value_get_int (value);
+      break;
+    case PROP_CAPS:{
+      const GstCaps *caps = gst_value_get_caps (value);
+
+      LOCK (self);
+      gst_caps_replace (&self->caps, (GstCaps *) caps);
+      if (self->opened)
+        update_filter_locked (self);
+      UNLOCK (self);
+      gst_pad_mark_reconfigure (GST_BASE_SRC_PAD (self));
+      break;
+    }
+    case PROP_BUFFER_SIZE:
+      self->buffer_size = g_value_get_int (value);
+      break;
+    case PROP_PRIORITY_LIMIT:
+      set_limit (self, g_value_get_uint (value));
+      break;
+    case PROP_FRAMEMARKING_ID:
+      LOCK (self);
+      self->framemarking_id = g_value_get_uint (value);
+      if (self->opened)
+        update_filter_locked (self);
+      UNLOCK (self);
+      break;
+    case PROP_RELAY:
+      g_free (self->relay);
+      self->relay = g_value_dup_string (value);
+      if (self->relay && *self->relay == '\0')
+        g_clear_pointer (&self->relay, g_free);
+      break;
+    case PROP_TOKEN:
+      g_free (self->token);
+      self->token = g_value_dup_string (value);
+      if (self->token && *self->token == '\0')
+        g_clear_pointer (&self->token, g_free);
+      break;
+    case PROP_MODE:
+      self->mode = g_value_get_enum (value);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}
+
+static void
+gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
+    GValue * value, GParamSpec * pspec)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (object);
+
+  switch (prop_id) {
+    case PROP_ADDRESS:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_PORT:
+      g_value_set_int (value, self->port);
+      break;
+    case PROP_CAPS:
+      LOCK (self);
+      gst_value_set_caps (value, self->caps);
+      UNLOCK (self);
+      break;
+    case PROP_BUFFER_SIZE:
+      g_value_set_int (value, self->buffer_size);
+      break;
+    case PROP_USED_SOCKET:
+      LOCK (self);
+      g_value_set_object (value, self->socket);
+      UNLOCK (self);
+      break;
+    case PROP_PRIORITY_LIMIT:
+      LOCK (self);
+      g_value_set_uint (value, self->limit);
+      UNLOCK (self);
+      break;
+    case PROP_FRAMEMARKING_ID:
+      g_value_set_uint (value, self->framemarking_id);
+      break;
+    case PROP_RELAY:
+      g_value_set_string (value, self->relay);
+      break;
+    case PROP_TOKEN:
+      g_value_set_string (value, self->token);
+      break;
+    case PROP_MODE:
+      g_value_set_enum (value, self->mode);
+      break;
+    case PROP_STATS:
+      g_value_take_boxed (value, get_stats (self));
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+}

@@ -1,0 +1,715 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ebpfprioritysrc element tests: properties, the error for each bad
+ * setting, and crafted RTP packets received on loopback through the
+ * element's filter: exactly the packets at or above the limit come out,
+ * a limit changed while PLAYING applies at once, control packets never
+ * come out, and the subscription at a relay (the server object of
+ * ebpfrelay-control.c standing in for ebpfrelaysink) follows the element.
+ *
+ * Built twice: as is, the userspace filter (no privilege needed); with
+ * PSRC_TEST_KERNEL (ebpfprioritysrc-kernel.c), the kernel socket filter,
+ * which exits 77 (skipped) without root. The kernel variant also proves
+ * where a UDP socket filter's data starts: the filter reads the RTP header
+ * at offset 8 (after the UDP header); at any other offset it would see no
+ * RTP and drop nothing.
+ */
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
+
+#include "ebpfrelay-control.h"
+
+#ifdef PSRC_TEST_KERNEL
+#define MODE "kernel"
+#else
+#define MODE "userspace"
+#endif
+
+#define H264_CAPS "application/x-rtp,media=video,encoding-name=H264," \
+  "payload=96,clock-rate=90000"
+#define VP8_CAPS "application/x-rtp,media=video,encoding-name=VP8," \
+  "payload=97,clock-rate=90000"
+#define MARKER_SEQ 60000
+
+/* --- helpers ------------------------------------------------------------------ */
+
+static int
+sender_socket (void)
+{
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  return fd;
+}
+
+static void
+send_to (int fd, gint port, const guint8 * data, gsize len)
+{
+  struct sockaddr_in to = {.sin_family = AF_INET };
+
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  to.sin_port = htons (port);
+  fail_unless (sendto (fd, data, len, 0, (struct sockaddr *) &to,
+          sizeof (to)) == (gssize) len);
+}
+
+/* An RTP packet of payload type @pt whose payload starts with @first. */
+static gsize
+rtp_packet (guint8 * b, guint8 pt, guint16 seq, guint32 ts, guint32 ssrc,
+    const guint8 * payload, gsize plen)
+{
+  b[0] = 0x80;
+  b[1] = pt;
+  GST_WRITE_UINT16_BE (b + 2, seq);
+  GST_WRITE_UINT32_BE (b + 4, ts);
+  GST_WRITE_UINT32_BE (b + 8, ssrc);
+  memcpy (b + 12, payload, plen);
+  return 12 + plen;
+}
+
+static void
+send_h264 (int fd, gint port, guint16 seq, guint nri)
+{
+  guint8 b[64], payload[20];
+
+  memset (payload, 0xab, sizeof (payload));
+  payload[0] = (nri << 5) | (nri == 3 ? 5 : 1);     /* IDR or non-IDR slice */
+  send_to (fd, port, b, rtp_packet (b, 96, seq, seq * 3000, 0x11223344,
+          payload, sizeof (payload)));
+}
+
+static void
+send_control (int fd, gint port)
+{
+  RelayControlMessage m = {.type = RELAY_CONTROL_ACK,.accepted = TRUE,
+    .refresh_ms = 1000
+  };
+  guint8 b[RELAY_CONTROL_MAX_PACKET];
+  gsize n = relay_control_encode (&m, b, sizeof (b));
+
+  fail_unless (n > 0);
+  send_to (fd, port, b, n);
+}
+
+/* Pulls buffers until the marker; returns the RTP sequence numbers seen
+ * ("seq,seq,...") and non-RTP payloads as "[text]". Fails on a control
+ * packet. */
+static gchar *
+pull_until_marker (GstHarness * h)
+{
+  GString *s = g_string_new (NULL);
+
+  for (;;) {
+    GstBuffer *buf = gst_harness_pull (h);
+    GstMapInfo map;
+    guint16 seq;
+
+    fail_unless (buf != NULL, "no buffer");
+    fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+    fail_if (relay_control_is_control (map.data, map.size),
+        "a control packet came out");
+    if (map.size >= 12 && (map.data[0] & 0xc0) == 0x80) {
+      seq = GST_READ_UINT16_BE (map.data + 2);
+      if (seq == MARKER_SEQ) {
+        gst_buffer_unmap (buf, &map);
+        gst_buffer_unref (buf);
+        break;
+      }
+      g_string_append_printf (s, "%s%u", s->len ? "," : "", seq);
+    } else {
+      g_string_append_printf (s, "%s[%.*s]", s->len ? "," : "",
+          (int) map.size, map.data);
+    }
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+  }
+  return g_string_free (s, FALSE);
+}
+
+static void
+send_marker (int fd, gint port)
+{
+  guint8 b[64], payload[4] = { 0x65, 0, 0, 0 };  /* NRI 3: priority 7 */
+
+  send_to (fd, port, b, rtp_packet (b, 96, MARKER_SEQ, 0, 0x11223344,
+          payload, sizeof (payload)));
+}
+
+static GstHarness *
+start_src (const gchar * caps, guint limit, gint * port)
+{
+  GstHarness *h = gst_harness_new_with_padnames ("ebpfprioritysrc", NULL,
+      "src");
+  GstCaps *c = gst_caps_from_string (caps);
+
+  gst_util_set_object_arg (G_OBJECT (h->element), "mode", MODE);
+  g_object_set (h->element, "address", "127.0.0.1", "port", 0, "caps", c,
+      "priority-limit", limit, NULL);
+  gst_caps_unref (c);
+  gst_harness_play (h);
+  g_object_get (h->element, "port", port, NULL);
+  fail_unless (*port > 0);
+  return h;
+}
+
+static GstStructure *
+src_stats (GstHarness * h)
+{
+  GstStructure *s;
+
+  g_object_get (h->element, "stats", &s, NULL);
+  return s;
+}
+
+static guint64
+stat_u64 (const GstStructure * s, const gchar * field)
+{
+  guint64 v = 0;
+
+  fail_unless (gst_structure_get_uint64 (s, field, &v), "no %s", field);
+  return v;
+}
+
+/* Runs @pipeline_str to PLAYING and returns the error message it posts
+ * (the state change must fail). */
+static gchar *
+expect_start_error (const gchar * pipeline_str)
+{
+  GstElement *pipeline = gst_parse_launch (pipeline_str, NULL);
+  GstBus *bus;
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *debug = NULL, *text;
+  GstStateChangeReturn ret;
+
+  fail_unless (pipeline != NULL, "cannot parse %s", pipeline_str);
+  bus = gst_element_get_bus (pipeline);
+  ret = gst_element_set_state (pipeline, GST_STATE_PLAYING);
+  if (ret == GST_STATE_CHANGE_ASYNC)
+    ret = gst_element_get_state (pipeline, NULL, NULL, 5 * GST_SECOND);
+  fail_unless_equals_int (ret, GST_STATE_CHANGE_FAILURE);
+  msg = gst_bus_timed_pop_filtered (bus, GST_SECOND, GST_MESSAGE_ERROR);
+  fail_unless (msg != NULL, "no error message for %s", pipeline_str);
+  gst_message_parse_error (msg, &err, &debug);
+  text = g_strdup_printf ("%s | %s", err->message, GST_STR_NULL (debug));
+  GST_INFO ("%s -> %s", pipeline_str, text);
+  g_error_free (err);
+  g_free (debug);
+  gst_message_unref (msg);
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (pipeline);
+  return text;
+}
+
+#define assert_start_error(pipeline, needle) G_STMT_START {             \
+    gchar *_t = expect_start_error (pipeline);                          \
+    fail_unless (strstr (_t, needle) != NULL,                           \
+        "error '%s' does not name '%s'", _t, needle);                   \
+    g_free (_t);                                                        \
+  } G_STMT_END
+
+/* --- tests --------------------------------------------------------------------- */
+
+#ifndef PSRC_TEST_KERNEL
+GST_START_TEST (test_properties)
+{
+  GstElement *src = gst_element_factory_make ("ebpfprioritysrc", NULL);
+  gchar *address, *relay, *token;
+  gint port, bufsize, mode;
+  guint limit, fm;
+  GstCaps *caps;
+  GSocket *sock;
+  GstStructure *s;
+
+  fail_unless (src != NULL);
+  g_object_get (src, "address", &address, "port", &port, "caps", &caps,
+      "buffer-size", &bufsize, "priority-limit", &limit, "framemarking-id",
+      &fm, "relay", &relay, "token", &token, "mode", &mode, "used-socket",
+      &sock, NULL);
+  fail_unless_equals_string (address, "0.0.0.0");
+  fail_unless_equals_int (port, 5004);
+  fail_unless (caps == NULL);
+  fail_unless_equals_int (bufsize, 0);
+  fail_unless_equals_int (limit, 0);
+  fail_unless_equals_int (fm, 0);
+  fail_unless (relay == NULL);
+  fail_unless (token == NULL);
+  fail_unless_equals_int (mode, 0);     /* auto */
+  fail_unless (sock == NULL);
+  g_free (address);
+
+  caps = gst_caps_from_string (H264_CAPS);
+  g_object_set (src, "address", "127.0.0.1", "port", 0, "caps", caps,
+      "buffer-size", 1 << 20, "priority-limit", 5, "framemarking-id", 3,
+      "relay", "127.0.0.1:5005", "token", "secret", NULL);
+  gst_caps_unref (caps);
+  gst_util_set_object_arg (G_OBJECT (src), "mode", "userspace");
+  g_object_get (src, "caps", &caps, "priority-limit", &limit, "relay",
+      &relay, "token", &token, "mode", &mode, "framemarking-id", &fm, NULL);
+  fail_unless (gst_structure_has_field (gst_caps_get_structure (caps, 0),
+          "encoding-name"));
+  gst_caps_unref (caps);
+  fail_unless_equals_int (limit, 5);
+  fail_unless_equals_int (fm, 3);
+  fail_unless_equals_string (relay, "127.0.0.1:5005");
+  fail_unless_equals_string (token, "secret");
+  fail_unless_equals_int (mode, 2);
+  g_free (relay);
+  g_free (token);
+
+  g_object_get (src, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "mode"),
+      "stopped");
+  gst_structure_free (s);
+
+  /* the socket exists from READY on; port 0 reads back the port */
+  g_object_set (src, "relay", NULL, NULL);
+  fail_unless_equals_int (gst_element_set_state (src, GST_STATE_READY),
+      GST_STATE_CHANGE_SUCCESS);
+  g_object_get (src, "used-socket", &sock, "port", &port, NULL);
+  fail_unless (G_IS_SOCKET (sock));
+  fail_unless (port > 0);
+  g_object_get (src, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "mode"),
+      "userspace");
+  fail_unless_equals_string (gst_structure_get_string (s, "subscription"),
+      "none");
+  gst_structure_free (s);
+  g_object_unref (sock);
+  gst_element_set_state (src, GST_STATE_NULL);
+  g_object_get (src, "used-socket", &sock, NULL);
+  fail_unless (sock == NULL);
+  gst_object_unref (src);
+}
+
+GST_END_TEST;
+#endif
+
+GST_START_TEST (test_bad_settings_fail_start)
+{
+  gint port;
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  socklen_t len = sizeof (a);
+  gchar *p;
+
+  assert_start_error ("ebpfprioritysrc mode=" MODE " port=0 "
+      "relay=nonsense ! fakesink", "nonsense");
+  assert_start_error ("ebpfprioritysrc mode=" MODE " port=0 "
+      "relay=127.0.0.1:70000 ! fakesink", "70000");
+  assert_start_error ("ebpfprioritysrc mode=" MODE " port=0 "
+      "relay=127.0.0.1: ! fakesink", "127.0.0.1:");
+  assert_start_error ("ebpfprioritysrc mode=" MODE " port=0 "
+      "relay=no.such.host.invalid:5005 ! fakesink", "no.such.host.invalid");
+  assert_start_error ("ebpfprioritysrc mode=" MODE " port=0 "
+      "priority-limit=9 ! fakesink", "priority-limit 9");
+  assert_start_error ("ebpfprioritysrc mode=" MODE " port=0 "
+      "token=0123456789012345678901234567890123456789012345678901234567890123"
+      "4 ! fakesink", "65 bytes");
+  assert_start_error ("ebpfprioritysrc mode=" MODE " port=0 "
+      "address=not-an-address ! fakesink", "not-an-address");
+  assert_start_error ("ebpfprioritysrc mode=" MODE " port=0 "
+      "address=::1 ! fakesink", "::1");
+
+  /* a port in use */
+  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0);
+  fail_unless (getsockname (fd, (struct sockaddr *) &a, &len) == 0);
+  port = ntohs (a.sin_port);
+  p = g_strdup_printf ("ebpfprioritysrc mode=" MODE " address=127.0.0.1 "
+      "port=%d ! fakesink", port);
+  {
+    gchar *needle = g_strdup_printf ("127.0.0.1:%d", port);
+    assert_start_error (p, needle);
+    g_free (needle);
+  }
+  g_free (p);
+  close (fd);
+}
+
+GST_END_TEST;
+
+/* H.264 NRI 0..3 at limit 6: exactly NRI 2 and 3 come out (priorities 6
+ * and 7); a non-RTP datagram (priority 7) too; control packets never. The
+ * limit changes while PLAYING. */
+GST_START_TEST (test_h264_filter)
+{
+  gint port;
+  GstHarness *h = start_src (H264_CAPS, 6, &port);
+  int fd = sender_socket ();
+  GstStructure *s;
+  gchar *got;
+  guint16 seq = 100;
+  guint i, nri;
+
+  for (i = 0; i < 3; i++)
+    for (nri = 0; nri < 4; nri++)
+      send_h264 (fd, port, seq++, nri);
+  send_control (fd, port);
+  send_to (fd, port, (const guint8 *) "not rtp", 7);
+  send_marker (fd, port);
+  got = pull_until_marker (h);
+  fail_unless_equals_string (got,
+      "102,103,106,107,110,111,[not rtp]");
+  g_free (got);
+
+  s = src_stats (h);
+  fail_unless_equals_string (gst_structure_get_string (s, "mode"), MODE);
+  fail_unless_equals_int (stat_u64 (s, "dropped"), 6);
+  /* 6 H.264 + not rtp + marker */
+  fail_unless_equals_int (stat_u64 (s, "kept"), 8);
+  fail_unless_equals_int (stat_u64 (s, "control"), 1);
+  gst_structure_free (s);
+
+  /* while PLAYING: 7 keeps NRI 3 only */
+  g_object_set (h->element, "priority-limit", 7, NULL);
+  seq = 200;
+  for (nri = 0; nri < 4; nri++)
+    send_h264 (fd, port, seq++, nri);
+  send_marker (fd, port);
+  got = pull_until_marker (h);
+  fail_unless_equals_string (got, "203");
+  g_free (got);
+
+  /* 0 keeps everything, control packets still never come out */
+  g_object_set (h->element, "priority-limit", 0, NULL);
+  seq = 300;
+  for (nri = 0; nri < 4; nri++) {
+    send_h264 (fd, port, seq++, nri);
+    send_control (fd, port);
+  }
+  send_marker (fd, port);
+  got = pull_until_marker (h);
+  fail_unless_equals_string (got, "300,301,302,303");
+  g_free (got);
+
+  /* an out-of-range limit while PLAYING is refused, the old one kept */
+  g_object_set (h->element, "priority-limit", 8, NULL);
+  s = src_stats (h);
+  {
+    guint l;
+    fail_unless (gst_structure_get_uint (s, "priority-limit", &l));
+    fail_unless_equals_int (l, 0);
+  }
+  gst_structure_free (s);
+
+  close (fd);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* VP8: a frame's later packets (same SSRC and timestamp) inherit the
+ * priority of its first packet, so the state per SSRC works. */
+GST_START_TEST (test_vp8_frames)
+{
+  gint port;
+  GstHarness *h = start_src (VP8_CAPS, 7, &port);
+  int fd = sender_socket ();
+  guint8 b[64];
+  /* descriptor S=1 PID 0, then the payload header: P=0 key frame */
+  const guint8 key_start[] = { 0x10, 0x00, 0x9d, 0x01, 0x2a };
+  const guint8 inter_start[] = { 0x10, 0x01, 0x00, 0x00, 0x00 };
+  const guint8 cont[] = { 0x00, 0x55, 0x55, 0x55 };
+  gchar *got;
+
+  send_to (fd, port, b, rtp_packet (b, 97, 1, 1000, 7, key_start, 5));
+  send_to (fd, port, b, rtp_packet (b, 97, 2, 1000, 7, cont, 4));
+  send_to (fd, port, b, rtp_packet (b, 97, 3, 1000, 7, cont, 4));
+  send_to (fd, port, b, rtp_packet (b, 97, 4, 4000, 7, inter_start, 5));
+  send_to (fd, port, b, rtp_packet (b, 97, 5, 4000, 7, cont, 4));
+  /* another SSRC's inter frame does not disturb the first's state */
+  send_to (fd, port, b, rtp_packet (b, 97, 6, 7000, 8, inter_start, 5));
+  send_to (fd, port, b, rtp_packet (b, 97, 7, 7000, 7, key_start, 5));
+  send_to (fd, port, b, rtp_packet (b, 97, 8, 7000, 8, cont, 4));
+  send_to (fd, port, b, rtp_packet (b, 97, 9, 7000, 7, cont, 4));
+  send_marker (fd, port);
+  got = pull_until_marker (h);
+  fail_unless_equals_string (got, "1,2,3,7,9");
+  g_free (got);
+  close (fd);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Frame marking from the caps' extmap: I=1 -> 7, D=1 -> 0, TID t -> 6 - t,
+ * whatever the codec. */
+GST_START_TEST (test_framemarking)
+{
+  gint port;
+  GstHarness *h = start_src ("application/x-rtp,media=video,"
+      "encoding-name=H264,payload=96,clock-rate=90000,"
+      "extmap-5=urn:ietf:params:rtp-hdrext:framemarking", 5, &port);
+  int fd = sender_socket ();
+  const guint8 fm_bytes[] = { 0xa0, 0x90, 0x01, 0x02 };     /* I, D, TID1, TID2 */
+  gchar *got;
+  guint i;
+
+  for (i = 0; i < G_N_ELEMENTS (fm_bytes); i++) {
+    guint8 b[64];
+
+    /* one-byte header extension: id 5, length 1 */
+    b[0] = 0x90;
+    b[1] = 96;
+    GST_WRITE_UINT16_BE (b + 2, 10 + i);
+    GST_WRITE_UINT32_BE (b + 4, i);
+    GST_WRITE_UINT32_BE (b + 8, 1);
+    b[12] = 0xbe;
+    b[13] = 0xde;
+    b[14] = 0;
+    b[15] = 1;
+    b[16] = 0x50;
+    b[17] = fm_bytes[i];
+    b[18] = b[19] = 0;
+    b[20] = 0x01;               /* NRI 0: would be dropped without marking */
+    send_to (fd, port, b, 21);
+  }
+  send_marker (fd, port);
+  got = pull_until_marker (h);
+  /* priorities 7, 0, 5, 4 at limit 5 */
+  fail_unless_equals_string (got, "10,12");
+  g_free (got);
+  close (fd);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* --- the subscription ------------------------------------------------------------ */
+
+typedef struct
+{
+  GMutex lock;
+  GString *log;
+} Relay;
+
+static gboolean
+relay_add (const gchar * addr, guint16 port, guint limit, gpointer user_data)
+{
+  Relay *r = user_data;
+
+  g_mutex_lock (&r->lock);
+  g_string_append_printf (r->log, "add %s:%u %u;", addr, port, limit);
+  g_mutex_unlock (&r->lock);
+  return TRUE;
+}
+
+static gboolean
+relay_set_limit (const gchar * addr, guint16 port, guint limit,
+    gpointer user_data)
+{
+  Relay *r = user_data;
+
+  g_mutex_lock (&r->lock);
+  g_string_append_printf (r->log, "limit %s:%u %u;", addr, port, limit);
+  g_mutex_unlock (&r->lock);
+  return TRUE;
+}
+
+static void
+relay_remove (const gchar * addr, guint16 port, gpointer user_data)
+{
+  Relay *r = user_data;
+
+  g_mutex_lock (&r->lock);
+  g_string_append_printf (r->log, "remove %s:%u;", addr, port);
+  g_mutex_unlock (&r->lock);
+}
+
+static const RelayControlServerCallbacks relay_callbacks = {
+  relay_add, relay_set_limit, relay_remove
+};
+
+static gboolean
+relay_log_is (Relay * r, const gchar * expected)
+{
+  gboolean eq;
+
+  g_mutex_lock (&r->lock);
+  eq = strcmp (r->log->str, expected) == 0;
+  g_mutex_unlock (&r->lock);
+  return eq;
+}
+
+static void
+wait_log (Relay * r, const gchar * expected)
+{
+  gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+  while (!relay_log_is (r, expected) && g_get_monotonic_time () < end)
+    g_usleep (5000);
+  g_mutex_lock (&r->lock);
+  fail_unless_equals_string (r->log->str, expected);
+  g_mutex_unlock (&r->lock);
+}
+
+GST_START_TEST (test_subscription)
+{
+  Relay r = { 0 };
+  RelayControlServer *server;
+  RelayControlServerStats st;
+  GstHarness *h;
+  GstCaps *caps = gst_caps_from_string (H264_CAPS);
+  GstStructure *s;
+  GError *err = NULL;
+  gchar *relay, *expect;
+  gint port;
+  int fd = sender_socket ();
+
+  g_mutex_init (&r.lock);
+  r.log = g_string_new (NULL);
+  server = relay_control_server_new (0, "127.0.0.1", &relay_callbacks, &r,
+      &err);
+  fail_unless (server != NULL);
+  relay_control_server_set_timeout (server, 600);
+  relay = g_strdup_printf ("127.0.0.1:%u",
+      relay_control_server_get_port (server));
+
+  h = gst_harness_new_with_padnames ("ebpfprioritysrc", NULL, "src");
+  gst_util_set_object_arg (G_OBJECT (h->element), "mode", MODE);
+  g_object_set (h->element, "address", "127.0.0.1", "port", 0, "caps", caps,
+      "priority-limit", 5, "relay", relay, NULL);
+  gst_caps_unref (caps);
+  gst_harness_play (h);
+  g_object_get (h->element, "port", &port, NULL);
+
+  /* the relay adds the element's own address and port, with its limit */
+  expect = g_strdup_printf ("add 127.0.0.1:%d 5;", port);
+  wait_log (&r, expect);
+  g_free (expect);
+
+  /* a new limit reaches the relay */
+  g_object_set (h->element, "priority-limit", 6, NULL);
+  expect = g_strdup_printf ("add 127.0.0.1:%d 5;limit 127.0.0.1:%d 6;", port,
+      port);
+  wait_log (&r, expect);
+
+  /* the relay's media gets through the filter; its control packets (the
+   * challenge, ACKs) never come out */
+  send_h264 (fd, port, 1, 1);
+  send_h264 (fd, port, 2, 2);
+  send_marker (fd, port);
+  {
+    gchar *got = pull_until_marker (h);
+    fail_unless_equals_string (got, "2");
+    g_free (got);
+  }
+  s = src_stats (h);
+  fail_unless_equals_string (gst_structure_get_string (s, "subscription"),
+      "subscribed");
+  fail_unless (stat_u64 (s, "control") >= 2);   /* challenge + ACK */
+  fail_unless (stat_u64 (s, "control-received") >= 2);
+  gst_structure_free (s);
+
+  /* refreshes keep it beyond the relay's timeout */
+  g_usleep (1500 * 1000);
+  relay_control_server_get_stats (server, &st);
+  fail_unless_equals_int (st.expired, 0);
+  fail_unless_equals_int (st.subscribers, 1);
+  fail_unless (st.refreshed >= 3);
+
+  /* stopping unsubscribes at once */
+  gst_harness_teardown (h);
+  {
+    gchar *e2 = g_strdup_printf ("%sremove 127.0.0.1:%d;", expect, port);
+    wait_log (&r, e2);
+    g_free (e2);
+  }
+  relay_control_server_get_stats (server, &st);
+  fail_unless_equals_int (st.unsubscribed, 1);
+  fail_unless_equals_int (st.expired, 0);
+  g_free (expect);
+
+  relay_control_server_free (server);
+  g_free (relay);
+  g_string_free (r.log, TRUE);
+  g_mutex_clear (&r.lock);
+  close (fd);
+}
+
+GST_END_TEST;
+
+/* A relay that wants a token the element does not have: a warning naming
+ * the reason, and the element stays up. */
+GST_START_TEST (test_subscription_refused)
+{
+  RelayControlServer *server;
+  RelayControlServerStats st;
+  GstHarness *h;
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *relay, *debug = NULL;
+
+  server = relay_control_server_new (0, "127.0.0.1", NULL, NULL, &err);
+  fail_unless (server != NULL);
+  relay_control_server_set_token (server, "right");
+  relay = g_strdup_printf ("127.0.0.1:%u",
+      relay_control_server_get_port (server));
+
+  h = gst_harness_new_with_padnames ("ebpfprioritysrc", NULL, "src");
+  gst_element_set_bus (h->element, bus);
+  gst_util_set_object_arg (G_OBJECT (h->element), "mode", MODE);
+  g_object_set (h->element, "address", "127.0.0.1", "port", 0, "relay",
+      relay, "token", "wrong", NULL);
+  gst_harness_play (h);
+
+  msg = gst_bus_timed_pop_filtered (bus, 5 * GST_SECOND,
+      GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL, "no warning");
+  gst_message_parse_warning (msg, &err, &debug);
+  fail_unless (strstr (err->message, "token") != NULL, "%s", err->message);
+  fail_unless (strstr (err->message, relay) != NULL, "%s", err->message);
+  g_clear_error (&err);
+  g_free (debug);
+  gst_message_unref (msg);
+  relay_control_server_get_stats (server, &st);
+  fail_unless (st.refused_token >= 1);
+  fail_unless_equals_int (st.accepted, 0);
+
+  gst_harness_teardown (h);
+  gst_object_unref (bus);
+  relay_control_server_free (server);
+  g_free (relay);
+}
+
+GST_END_TEST;
+
+static Suite *
+ebpfprioritysrc_suite (void)
+{
+  Suite *s = suite_create ("ebpfprioritysrc-" MODE);
+  TCase *tc = tcase_create ("general");
+
+  suite_add_tcase (s, tc);
+#ifndef PSRC_TEST_KERNEL
+  tcase_add_test (tc, test_properties);
+#endif
+  tcase_add_test (tc, test_bad_settings_fail_start);
+  tcase_add_test (tc, test_h264_filter);
+  tcase_add_test (tc, test_vp8_frames);
+  tcase_add_test (tc, test_framemarking);
+  tcase_add_test (tc, test_subscription);
+  tcase_add_test (tc, test_subscription_refused);
+  return s;
+}
+
+int
+main (int argc, char **argv)
+{
+#ifdef PSRC_TEST_KERNEL
+  if (geteuid () != 0) {
+    g_printerr ("needs root (CAP_BPF) to load the socket filter: skipped\n");
+    return 77;
+  }
+#endif
+  gst_check_init (&argc, &argv);
+  return gst_check_run_suite (ebpfprioritysrc_suite (), "ebpfprioritysrc",
+      __FILE__);
+}
