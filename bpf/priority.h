@@ -55,6 +55,7 @@ enum prio_rule
   PRIO_RULE_H264,
   PRIO_RULE_VP8,
   PRIO_RULE_DEFAULT,            /* RTP, other codec or no payload: 7 */
+  PRIO_N_RULES
 };
 
 struct prio_info
@@ -79,6 +80,9 @@ struct prio_vp8_state
 };
 
 #define PRIO_BYTE(b, off) ((b)[(off) & (PRIO_BUF_LEN - 1)])
+
+/* The compiler must forget what it knows of @x (no code). */
+#define PRIO_OPAQUE(x) __asm__ __volatile__ ("" : "+r" (x))
 
 /* Priority from a frame marking byte (the first byte of the element: S E I
  * D B TID, in both the short and the long form). */
@@ -109,58 +113,69 @@ prio_from_h264_nri (__u8 nal_header)
 }
 
 /* Looks for the frame marking element in the RFC 8285 block at
- * [off, end). Returns 1 and sets *fm when found, 0 when absent, -1 when
- * the block is malformed. */
+ * [off, end), of the one-byte form (@two_byte 0) or the two-byte form.
+ * Returns 1 and sets *fm when found, 0 when absent, -1 when the block is
+ * malformed. One loop per form: fewer paths for the BPF verifier. */
 static __always_inline int
-prio_find_framemarking (const __u8 * b, __u32 len, __u32 off, __u32 end,
-    __u16 profile, __u8 fm_id, __u8 * fm)
+prio_scan_ext (const __u8 * b, __u32 len, __u32 off, __u32 end, int two_byte,
+    __u8 fm_id, __u8 * fm)
 {
-  int two_byte = (profile & 0xfff0) == 0x1000;
   int i;
 
-  if (profile != 0xBEDE && !two_byte)
-    return 0;                   /* another extension profile */
-  if (fm_id == 0 || (!two_byte && fm_id > 14))
-    return 0;
   for (i = 0; i < PRIO_MAX_EXT_ELEMS; i++) {
-    __u8 id, elen;
+    __u32 id, elen;
 
-    if (off >= end)
-      return 0;
-    if (off >= len)
-      return 0;                 /* beyond what we copied: not looked at */
+    if (off >= end || off >= len)
+      return 0;                 /* the end, or beyond what we copied */
+    /* A no-op (off < len <= PRIO_BUF_LEN) that the compiler must keep:
+     * every way through the loop then reaches this point with off in
+     * [0, PRIO_BUF_LEN) for the BPF verifier, which can merge them
+     * instead of following each one on its own. */
+    PRIO_OPAQUE (off);
+    off &= PRIO_BUF_LEN - 1;
     id = PRIO_BYTE (b, off);
-    if (!two_byte) {
-      if (id == 0) {            /* padding */
-        off++;
-        continue;
-      }
-      elen = (id & 0x0f) + 1;
-      id >>= 4;
-      if (id == 15)
-        return 0;               /* stop: the rest is not to be read */
+    off++;
+    if (id == 0)
+      continue;                 /* padding */
+    if (two_byte) {
+      if (off >= end)
+        return -1;
+      if (off >= len)
+        return 0;
+      elen = PRIO_BYTE (b, off);
       off++;
     } else {
-      if (id == 0) {
-        off++;
-        continue;
-      }
-      if (off + 1 >= end || off + 1 >= len)
-        return -1;
-      elen = PRIO_BYTE (b, off + 1);
-      off += 2;
+      if ((id >> 4) == 15)
+        return 0;               /* stop: the rest is not to be read */
+      elen = (id & 0x0f) + 1;
+      id >>= 4;
     }
     if (off + elen > end)
       return -1;
     if (id == fm_id) {
-      if (elen < 1 || off >= len)
+      if (elen < 1)
         return -1;
+      if (off >= len)
+        return 0;               /* there, but beyond what we copied */
       *fm = PRIO_BYTE (b, off);
       return 1;
     }
     off += elen;
   }
   return 0;
+}
+
+static __always_inline int
+prio_find_framemarking (const __u8 * b, __u32 len, __u32 off, __u32 end,
+    __u16 profile, __u8 fm_id, __u8 * fm)
+{
+  if (fm_id == 0)
+    return 0;
+  if (profile == 0xBEDE)
+    return fm_id <= 14 ? prio_scan_ext (b, len, off, end, 0, fm_id, fm) : 0;
+  if ((profile & 0xfff0) == 0x1000)
+    return prio_scan_ext (b, len, off, end, 1, fm_id, fm);
+  return 0;                     /* another extension profile */
 }
 
 /*
@@ -182,7 +197,12 @@ prio_classify (const __u8 * b, __u32 len, __u32 pkt_len,
 
   out->priority = 7;
   out->rule = PRIO_RULE_NOT_RTP;
+  out->pt = 0;
   out->vp8_frame_start = 0;
+  out->seq = 0;
+  out->payload_off = 0;
+  out->ts = 0;
+  out->ssrc = 0;
   if (len > PRIO_BUF_LEN)
     len = PRIO_BUF_LEN;
   if (len > pkt_len)
@@ -307,6 +327,49 @@ prio_classify (const __u8 * b, __u32 len, __u32 pkt_len,
     return 7;
   }
   return 7;
+}
+
+/* Sets *ssrc and returns 1 when the packet in @b (@len bytes copied) is
+ * RTP with a VP8 payload type: prio_classify then needs that SSRC's
+ * struct prio_vp8_state. */
+static __always_inline int
+prio_wants_vp8_state (const __u8 * b, __u32 len, const __u8 * codec_by_pt,
+    __u32 * ssrc)
+{
+  if (len < 12 || !codec_by_pt || (PRIO_BYTE (b, 0) & 0xc0) != 0x80 ||
+      codec_by_pt[PRIO_BYTE (b, 1) & (PRIO_N_PT - 1)] != PRIO_CODEC_VP8)
+    return 0;
+  *ssrc = ((__u32) PRIO_BYTE (b, 8) << 24) |
+      ((__u32) PRIO_BYTE (b, 9) << 16) | ((__u32) PRIO_BYTE (b, 10) << 8) |
+      PRIO_BYTE (b, 11);
+  return 1;
+}
+
+/* What a subscriber with priority limit @limit gets of a classified packet.
+ * The kernel (relay.bpf.c) and ebpfrelaysink's userspace path both decide
+ * with these. */
+
+/* The subscriber does not get the packet. Packets that are not RTP have
+ * priority 7: never dropped. */
+static __always_inline int
+prio_drops (const struct prio_info *p, __u8 limit)
+{
+  return p->priority < limit;
+}
+
+/* The packet's RTP sequence number may be rewritten: it is RTP. */
+static __always_inline int
+prio_is_rtp (const struct prio_info *p)
+{
+  return p->rule != PRIO_RULE_NOT_RTP;
+}
+
+/* The sequence number a subscriber gets once @dropped packets of this SSRC
+ * were dropped for it: contiguous across the drops, modulo 2^16. */
+static __always_inline __u16
+prio_out_seq (__u16 seq, __u32 dropped)
+{
+  return (__u16) (seq - (__u16) dropped);
 }
 
 #endif /* __EBPF_RELAY_PRIORITY_H__ */

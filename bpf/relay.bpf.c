@@ -2,10 +2,14 @@
 /*
  * relay.bpf.c: the relay's TC ingress fast path.
  *
- * For each UDP/IPv4 packet to the stream's port, every KERNEL slot gets a
- * copy (headers rewritten in place, bpf_clone_redirect to the slot's
- * interface) and the USERSPACE slots are named in one perf event that
- * carries the packet up. The original then continues, unchanged, to the
+ * For each UDP/IPv4 packet to the stream's port: the packet is classified
+ * once (bpf/priority.h); every slot whose priority limit the packet meets
+ * gets it, with its RTP sequence number lowered by the packets of that
+ * SSRC dropped for that slot so far (seq_state), so each subscriber sees
+ * a contiguous stream. KERNEL slots get a copy (headers and sequence
+ * number rewritten in place, bpf_clone_redirect to the slot's interface);
+ * the USERSPACE slots are named, each with its sequence number, in one
+ * perf event that carries the packet up. The original then continues, unchanged, to the
  * udpsrc socket: the program returns TC_ACT_UNSPEC (TCX_NEXT) for every
  * packet, so other programs on the interface run as well.
  *
@@ -57,10 +61,34 @@ struct {
 } stats SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RELAY_MAX_SEQ_STATES);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct relay_seq_key);
+	__type(value, struct relay_seq);
+} seq_state SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RELAY_MAX_VP8_SSRCS);
+	__type(key, __u32);
+	__type(value, struct prio_vp8_state);
+} vp8_state SEC(".maps");
+
+/* Per CPU: the event under construction, the copy of the payload's first
+ * bytes the classifier reads (kept off the 512-byte stack), and its
+ * result. */
+struct scratch {
+	struct relay_event_buf ev;
+	struct prio_info info;
+	__u8 payload[PRIO_BUF_LEN];
+};
+
+struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct relay_event);
+	__type(value, struct scratch);
 } scratch SEC(".maps");
 
 struct {
@@ -78,9 +106,12 @@ struct {
 #define UDP_OFF		(IP_OFF + sizeof(struct iphdr))
 #define UDP_CSUM_OFF	(UDP_OFF + offsetof(struct udphdr, check))
 #define HDR_LEN		(UDP_OFF + sizeof(struct udphdr))
+/* The RTP sequence number of a packet the kernel sends (no IP options). */
+#define SEQ_OFF		(HDR_LEN + 2)
 
-/* A perf record, header and sample included, must fit in 64 KiB. */
-#define EVENT_MAX_PKT	65000
+/* A perf record (8-byte header, 4-byte size, sample padded to 8) must fit
+ * in 64 KiB: event header, entries and packet together at most this. */
+#define EVENT_MAX_DATA	65500
 
 /*
  * The header fields a copy gets are kept in struct relay_sub form: its
@@ -104,15 +135,20 @@ struct hdrs {
 
 struct loop_ctx {
 	struct __sk_buff *skb;
-	struct relay_event *ev;
+	struct relay_event_buf *ev;
 	struct hdrs *orig;		/* the packet's headers as received */
 	struct relay_sub orig_f;	/* their fields */
 	struct relay_sub cur;		/* fields now in the skb */
+	struct prio_info info;		/* the packet's classification */
 	__u64 port_flags;
 	__u32 payload_len;
+	__u32 n_users;			/* entries in ev */
+	__u16 cur_seq;			/* RTP sequence number now in the skb */
+	__u8 seq_on;			/* RTP, and sequence numbers are rewritten */
+	__u8 seq_touched;		/* the skb's sequence number was changed */
+	__u8 all_user;			/* userspace sends to every slot (IP options) */
 	__u8 rewritten;
 	__u8 broken;
-	__u8 users;
 };
 
 static __always_inline void stat_inc(__u32 idx)
@@ -124,15 +160,19 @@ static __always_inline void stat_inc(__u32 idx)
 }
 
 static __always_inline void send_event(struct __sk_buff *skb,
-				       struct relay_event *ev)
+				       struct relay_event_buf *ev, __u32 n)
 {
-	__u64 len = skb->len;
+	__u64 len = skb->len, size;
 	long err = -1;
 
-	if (len <= EVENT_MAX_PKT)
+	if (n > RELAY_MAX_SUBS)
+		n = RELAY_MAX_SUBS;
+	ev->hdr.n_entries = n;
+	size = sizeof(ev->hdr) + n * sizeof(ev->entries[0]);
+	if (len + size <= EVENT_MAX_DATA)
 		err = bpf_perf_event_output(skb, &events,
 					    BPF_F_CURRENT_CPU | (len << 32),
-					    ev, sizeof(*ev));
+					    ev, size);
 	stat_inc(err ? RELAY_STAT_EVENT_ERRORS : RELAY_STAT_EVENTS);
 }
 
@@ -171,11 +211,73 @@ static __always_inline int rewrite(struct loop_ctx *c, struct relay_sub *to)
 	return 0;
 }
 
+/* Write RTP sequence number @seq into the skb, UDP checksum updated. */
+static __always_inline int set_seq(struct loop_ctx *c, __u16 seq)
+{
+	__be16 from = bpf_htons(c->cur_seq), to = bpf_htons(seq);
+
+	c->seq_touched = 1;
+	if (bpf_l4_csum_replace(c->skb, UDP_CSUM_OFF, from, to,
+				BPF_F_MARK_MANGLED_0 | sizeof(to)) ||
+	    bpf_skb_store_bytes(c->skb, SEQ_OFF, &to, sizeof(to),
+				c->port_flags))
+		return -1;
+	c->cur_seq = seq;
+	return 0;
+}
+
+/* Store the received headers and sequence number back, byte for byte. */
+static __always_inline int restore(struct loop_ctx *c)
+{
+	__be16 seq = bpf_htons(c->info.seq);
+
+	if (bpf_skb_store_bytes(c->skb, 0, &c->orig->eth, HDR_LEN, 0))
+		return -1;
+	if (c->seq_touched &&
+	    bpf_skb_store_bytes(c->skb, SEQ_OFF, &seq, sizeof(seq), 0))
+		return -1;
+	c->cur = c->orig_f;
+	c->cur_seq = c->info.seq;
+	return 0;
+}
+
+/*
+ * Count one packet of c->info's SSRC dropped for slot @key->slot. Returns
+ * 0, or -1 when there is no room to remember it: then the packet is sent
+ * after all, so that the slot's sequence numbers stay right.
+ */
+static __always_inline int count_drop(struct relay_seq *st,
+				      struct relay_seq_key *key)
+{
+	struct relay_seq one = { .dropped = 1 };
+	long err;
+
+	if (st) {
+		__sync_fetch_and_add(&st->dropped, 1);
+		return 0;
+	}
+	err = bpf_map_update_elem(&seq_state, key, &one, BPF_NOEXIST);
+	if (!err)
+		return 0;
+	/* Another CPU created it meanwhile. */
+	st = bpf_map_lookup_elem(&seq_state, key);
+	if (st) {
+		__sync_fetch_and_add(&st->dropped, 1);
+		return 0;
+	}
+	stat_inc(RELAY_STAT_SEQ_FULL);
+	return -1;
+}
+
 static long slot_cb(__u32 i, void *data)
 {
 	struct loop_ctx *c = data;
 	struct relay_counters *cnt;
 	struct relay_sub *slot, sub;
+	struct relay_seq_key key;
+	struct relay_seq *st = NULL;
+	__u16 seq = c->info.seq;
+	__u32 n;
 
 	if (i >= RELAY_MAX_SUBS)
 		return 1;
@@ -185,35 +287,52 @@ static long slot_cb(__u32 i, void *data)
 	/* Userspace may rewrite the slot meanwhile: the checksum update and
 	 * the stored bytes must come from one copy. */
 	sub = *slot;
+	if (sub.state != RELAY_SUB_USERSPACE && sub.state != RELAY_SUB_KERNEL)
+		return 0;
 
-	if (sub.state == RELAY_SUB_USERSPACE) {
-		if (!c->users) {
-			__builtin_memset(c->ev->bitmap, 0, sizeof(c->ev->bitmap));
-			c->users = 1;
-		}
-		/* The mask is a no-op; it keeps the bound in the verifier's view. */
-		c->ev->bitmap[(i / 64) & (RELAY_BITMAP_WORDS - 1)] |=
-			1ULL << (i % 64);
+	/* Only a slot that ever had a limit can have dropped something. */
+	if (c->seq_on && (sub.seq_flag || sub.limit)) {
+		key.slot = i;
+		key.gen = sub.gen;
+		key.ssrc = c->info.ssrc;
+		st = bpf_map_lookup_elem(&seq_state, &key);
+	}
+	if (prio_drops(&c->info, sub.limit) &&
+	    (!c->seq_on || !count_drop(st, &key))) {
+		cnt = bpf_map_lookup_elem(&sub_stats, &i);
+		if (cnt)
+			cnt->prio_dropped++;
 		return 0;
 	}
-	if (sub.state != RELAY_SUB_KERNEL)
+	if (st)
+		seq = prio_out_seq(c->info.seq, st->dropped);
+
+	if (sub.state == RELAY_SUB_USERSPACE || c->all_user) {
+		n = c->n_users;
+		if (n < RELAY_MAX_SUBS) {
+			/* The mask is a no-op; it keeps the bound in the
+			 * verifier's view. */
+			c->ev->entries[n & (RELAY_MAX_SUBS - 1)].slot = i;
+			c->ev->entries[n & (RELAY_MAX_SUBS - 1)].seq = seq;
+			c->n_users = n + 1;
+		}
 		return 0;
+	}
 
 	if (c->broken) {
 		stat_inc(RELAY_STAT_CLONE_ERRORS);
 		return 0;
 	}
 	c->rewritten = 1;
-	if (rewrite(c, &sub)) {
-		/* Headers half rewritten (the helpers fail only when the skb
-		 * cannot be made writable): go back to the original bytes. A
+	if (rewrite(c, &sub) || (c->seq_on && seq != c->cur_seq &&
+				 set_seq(c, seq))) {
+		/* Half rewritten (the helpers fail only when the skb cannot
+		 * be made writable): go back to the original bytes. A
 		 * COMPLETE skb->csum may stay off; the stack then verifies
 		 * the checksum in software. */
 		stat_inc(RELAY_STAT_CLONE_ERRORS);
-		if (bpf_skb_store_bytes(c->skb, 0, &c->orig->eth, HDR_LEN, 0))
+		if (restore(c))
 			c->broken = 1;
-		else
-			c->cur = c->orig_f;
 		return 0;
 	}
 	if (bpf_clone_redirect(c->skb, sub.ifindex, 0)) {
@@ -239,22 +358,68 @@ static __always_inline void hdr_fields(struct relay_sub *f,
 	f->dport = h->udp.dest;
 }
 
-/* Send one packet (no IP options) to the slots [0, n_slots). */
+/*
+ * Classify the packet once (bpf/priority.h), from a copy of the first
+ * PRIO_BUF_LEN bytes of its UDP payload, into scr->info. A global
+ * function: the verifier checks it once, on its own, instead of checking
+ * the rest of the program once per way through the classifier.
+ */
+__noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
+			      struct relay_config *cfg)
+{
+	struct prio_vp8_state *vp8 = NULL, fresh = {};
+	__u32 n, len, ssrc = 0;
+	int is_fresh = 0;
+
+	if (!scr || !cfg)
+		return -1;
+	n = len = scr->ev.hdr.payload_len;
+	if (n > PRIO_BUF_LEN)
+		n = PRIO_BUF_LEN;
+	if (n == 0 || bpf_skb_load_bytes(skb, scr->ev.hdr.payload_off,
+					 scr->payload, n))
+		n = 0;
+	if (prio_wants_vp8_state(scr->payload, n, cfg->codec_by_pt, &ssrc)) {
+		vp8 = bpf_map_lookup_elem(&vp8_state, &ssrc);
+		if (!vp8) {
+			vp8 = &fresh;
+			is_fresh = 1;
+		}
+	}
+	prio_classify(scr->payload, n, len, cfg->codec_by_pt, cfg->fm_id, vp8,
+		      &scr->info);
+	if (is_fresh && fresh.valid)
+		bpf_map_update_elem(&vp8_state, &ssrc, &fresh, BPF_ANY);
+	stat_inc(RELAY_STAT_RULE_0 + scr->info.rule);
+	stat_inc(RELAY_STAT_PRIO_0 + scr->info.priority);
+	return 0;
+}
+
+/* Send one packet to the slots [0, n_slots): the kernel-served ones now,
+ * the others named in one event. With @all_user (IP options, which the
+ * copies' header rewrite does not handle) userspace sends to every slot. */
 static __always_inline void forward(struct __sk_buff *skb, struct hdrs *h,
-				    struct relay_event *ev, __u32 n_slots)
+				    struct scratch *scr,
+				    struct relay_config *cfg, __u32 n_slots,
+				    int all_user)
 {
 	struct loop_ctx c = {
 		.skb = skb,
-		.ev = ev,
+		.ev = &scr->ev,
 		.orig = h,
 		/* With no UDP checksum nothing in the packet compensates the
 		 * port change: let the store fix COMPLETE's skb->csum. */
 		.port_flags = h->udp.check ? 0 : BPF_F_RECOMPUTE_CSUM,
-		.payload_len = ev->payload_len,
+		.payload_len = scr->ev.hdr.payload_len,
+		.all_user = all_user,
 	};
 
 	hdr_fields(&c.orig_f, h);
 	c.cur = c.orig_f;
+	relay_classify(skb, scr, cfg);
+	c.info = scr->info;
+	c.seq_on = cfg->rewrite_seq && prio_is_rtp(&c.info);
+	c.cur_seq = c.info.seq;
 
 	bpf_loop(n_slots, slot_cb, &c, 0);
 
@@ -262,14 +427,17 @@ static __always_inline void forward(struct __sk_buff *skb, struct hdrs *h,
 		/* Undo the checksum changes (this keeps COMPLETE's skb->csum
 		 * right), then store the original bytes so that they are
 		 * exactly what arrived. */
-		if (!c.broken)
+		if (!c.broken) {
 			rewrite(&c, &c.orig_f);
-		if (bpf_skb_store_bytes(skb, 0, &h->eth, HDR_LEN, 0))
+			if (c.cur_seq != c.info.seq)
+				set_seq(&c, c.info.seq);
+		}
+		if (restore(&c))
 			stat_inc(RELAY_STAT_CLONE_ERRORS);
 	}
-	if (c.users) {
-		ev->flags = 0;
-		send_event(skb, ev);
+	if (c.n_users) {
+		scr->ev.hdr.flags = c.seq_on ? RELAY_EVENT_SEQ : 0;
+		send_event(skb, &scr->ev, c.n_users);
 	}
 }
 
@@ -277,7 +445,7 @@ SEC("tc")
 int relay_ingress(struct __sk_buff *skb)
 {
 	struct relay_config *cfg;
-	struct relay_event *ev;
+	struct scratch *scr;
 	__u32 key = 0, ihl_len, tot_len, udp_len, n_slots;
 	struct hdrs h;
 
@@ -308,27 +476,21 @@ int relay_ingress(struct __sk_buff *skb)
 		stat_inc(RELAY_STAT_PASSED);
 		return TC_ACT_UNSPEC;
 	}
-
-	ev = bpf_map_lookup_elem(&scratch, &key);
-	if (!ev)
-		return TC_ACT_UNSPEC;
-	ev->payload_off = IP_OFF + ihl_len + sizeof(h.udp);
-	ev->payload_len = udp_len - sizeof(h.udp);
-
-	/* IP options: not rewritten here; userspace sends it to everyone. */
-	if (ihl_len != sizeof(struct iphdr)) {
+	/* IP options: not rewritten here; userspace sends the copies. */
+	if (ihl_len != sizeof(struct iphdr))
 		stat_inc(RELAY_STAT_PASSED);
-		ev->flags = RELAY_EVENT_ALL;
-		__builtin_memset(ev->bitmap, 0, sizeof(ev->bitmap));
-		send_event(skb, ev);
-		return TC_ACT_UNSPEC;
-	}
 
+	scr = bpf_map_lookup_elem(&scratch, &key);
 	cfg = bpf_map_lookup_elem(&config, &key);
-	n_slots = cfg ? cfg->n_slots : 0;
+	if (!scr || !cfg)
+		return TC_ACT_UNSPEC;
+	n_slots = cfg->n_slots;
 	if (n_slots > RELAY_MAX_SUBS)
 		n_slots = RELAY_MAX_SUBS;
-	if (n_slots)
-		forward(skb, &h, ev, n_slots);
+	if (!n_slots)
+		return TC_ACT_UNSPEC;
+	scr->ev.hdr.payload_off = IP_OFF + ihl_len + sizeof(h.udp);
+	scr->ev.hdr.payload_len = udp_len - sizeof(h.udp);
+	forward(skb, &h, scr, cfg, n_slots, ihl_len != sizeof(struct iphdr));
 	return TC_ACT_UNSPEC;
 }

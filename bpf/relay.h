@@ -9,35 +9,49 @@
  *   sub_stats  PERCPU_ARRAY [RELAY_MAX_SUBS] struct relay_counters
  *   config     ARRAY  [1] struct relay_config
  *   stats      PERCPU_ARRAY [RELAY_STAT_MAX] __u64         global counters
- *   scratch    PERCPU_ARRAY [1] struct relay_event         event under construction
+ *   seq_state  HASH   struct relay_seq_key -> struct relay_seq
+ *                                                          packets dropped
+ *                                                          per slot and SSRC
+ *   vp8_state  LRU_HASH SSRC -> struct prio_vp8_state     VP8 frame in progress
+ *   scratch    PERCPU_ARRAY [1] struct relay_event_buf     event under construction
  *   events     PERF_EVENT_ARRAY                             packets userspace must send
  *
- * Per packet the kernel decides, for every slot, who sends it: the kernel
- * (state KERNEL: rewrite + bpf_clone_redirect) or userspace (state
- * USERSPACE: the slot's bit is set in an event that carries the whole
- * packet up through "events"). Userspace never guesses which packets the
- * kernel served, so a slot moving from USERSPACE to KERNEL loses no packet
- * and sends none twice.
+ * Per packet the kernel classifies the packet once (bpf/priority.h) and
+ * decides, for every slot, whether it gets the packet (priority >= the
+ * slot's limit), with which RTP sequence number, and who sends it: the
+ * kernel (state KERNEL: rewrite + bpf_clone_redirect) or userspace (state
+ * USERSPACE: an entry in an event that carries the whole packet up through
+ * "events"). Userspace never guesses what the kernel did, so a slot moving
+ * from USERSPACE to KERNEL loses no packet, sends none twice, and its
+ * sequence numbers stay contiguous.
  */
 #ifndef __EBPF_RELAY_H__
 #define __EBPF_RELAY_H__
 
 #include <linux/types.h>
+#include "priority.h"
 
-#define RELAY_MAX_SUBS 1024
-#define RELAY_BITMAP_WORDS (RELAY_MAX_SUBS / 64)
+#define RELAY_MAX_SUBS 1024             /* power of two */
+#define RELAY_MAX_SEQ_STATES 16384      /* (slot, SSRC) pairs with drops */
+#define RELAY_MAX_VP8_SSRCS 256
 
 /* Slot states. The values differ in one byte only, so a concurrent reader
  * never sees a torn state while userspace rewrites a slot. */
 enum relay_sub_state
 {
   RELAY_SUB_EMPTY = 0,
-  RELAY_SUB_USERSPACE = 1,      /* the kernel leaves this slot to userspace */
+  RELAY_SUB_USERSPACE = 1,      /* the kernel decides, userspace sends */
   RELAY_SUB_KERNEL = 2,         /* the kernel rewrites and clones */
 };
 
 /* One subscriber slot. Addresses and ports in network byte order, ready to
- * be written into the copy as they are. */
+ * be written into the copy as they are.
+ *
+ * Who reads what: the addresses, ports, MACs and ifindex only in state
+ * KERNEL; limit and seq_flag in USERSPACE and KERNEL; gen whenever the slot
+ * is not EMPTY. Userspace changes these groups one write at a time (see
+ * relay_kernel_set_slot), and each of limit, seq_flag and state is one
+ * byte, so a reader sees each either old or new, never torn. */
 struct relay_sub
 {
   __u8 dmac[6];                 /* next hop's MAC */
@@ -48,19 +62,44 @@ struct relay_sub
   __u16 sport;                  /* source port of copies (be): the stream's port */
   __u16 dport;                  /* subscriber's port (be) */
   __u8 state;                   /* enum relay_sub_state */
-  __u8 pad[7];
+  __u8 limit;                   /* priority limit 0..PRIO_MAX: gets priority >= limit */
+  __u8 seq_flag;                /* the slot may have seq_state entries (it had a
+                                 * limit > 0 since it was assigned): look them up */
+  __u8 pad0;
+  __u16 gen;                    /* assignment of the slot: keys its seq_state */
+  __u8 pad[2];
 };
 
-/* Per slot and per CPU: what the kernel sent to this subscriber. */
+/* Per slot and per CPU. */
 struct relay_counters
 {
-  __u64 packets;
-  __u64 bytes;                  /* UDP payload bytes */
+  __u64 packets;                /* sent by the kernel */
+  __u64 bytes;                  /* their UDP payload bytes */
+  __u64 prio_dropped;           /* not sent (by anyone): priority below the limit */
 };
 
 struct relay_config
 {
   __u32 n_slots;                /* slots [0, n_slots) are scanned per packet */
+  __u8 fm_id;                   /* RFC 9626 frame marking extension id, 0: none */
+  __u8 rewrite_seq;             /* rewrite RTP sequence numbers after drops */
+  __u8 pad[2];
+  __u8 codec_by_pt[PRIO_N_PT];  /* enum prio_codec of each payload type */
+};
+
+/* seq_state: how many packets of one SSRC were dropped for one slot (in
+ * its assignment gen) so far. A copy's sequence number is the packet's
+ * minus that, modulo 2^16. Entries exist only once something was dropped. */
+struct relay_seq_key
+{
+  __u16 slot;
+  __u16 gen;
+  __u32 ssrc;
+};
+
+struct relay_seq
+{
+  __u32 dropped;
   __u32 pad;
 };
 
@@ -73,22 +112,42 @@ enum relay_stat
   RELAY_STAT_CLONE_ERRORS,      /* bpf_clone_redirect or header rewrite failed */
   RELAY_STAT_EVENTS,            /* events sent to userspace */
   RELAY_STAT_EVENT_ERRORS,      /* bpf_perf_event_output failed: userspace loses it */
-  RELAY_STAT_MAX
+  RELAY_STAT_SEQ_FULL,          /* seq_state full: a packet sent instead of dropped */
+  /* Packets classified, by the rule that gave their priority ... */
+  RELAY_STAT_RULE_0,            /* + enum prio_rule */
+  /* ... and by priority. */
+  RELAY_STAT_PRIO_0 = RELAY_STAT_RULE_0 + PRIO_N_RULES,  /* + priority */
+  RELAY_STAT_MAX = RELAY_STAT_PRIO_0 + PRIO_MAX + 1
 };
 
 /* Event flags. */
-#define RELAY_EVENT_ALL 0x1     /* userspace sends this packet to every slot
-                                 * (the kernel could not parse it for
-                                 * forwarding, e.g. IP options) */
+#define RELAY_EVENT_SEQ 0x1     /* the packet is RTP and sequence numbers are
+                                 * rewritten: write each entry's seq at
+                                 * payload bytes 2-3 */
 
-/* Header of each record on "events"; the whole packet (from the Ethernet
- * header, skb->len bytes) follows it. */
+/* One slot userspace sends the packet to. */
+struct relay_event_entry
+{
+  __u16 slot;
+  __u16 seq;                    /* host order; with RELAY_EVENT_SEQ only */
+};
+
+/* A record on "events": this header, n_entries entries, then the whole
+ * packet (from the Ethernet header). */
 struct relay_event
 {
   __u32 flags;
   __u16 payload_off;            /* UDP payload offset in the packet */
   __u16 payload_len;            /* UDP payload length */
-  __u64 bitmap[RELAY_BITMAP_WORDS];     /* slot i: bit (i % 64) of word i / 64 */
+  __u16 n_entries;
+  __u16 pad[3];
+};
+
+/* The scratch map's value: an event under construction. */
+struct relay_event_buf
+{
+  struct relay_event hdr;
+  struct relay_event_entry entries[RELAY_MAX_SUBS];
 };
 
 #endif /* __EBPF_RELAY_H__ */

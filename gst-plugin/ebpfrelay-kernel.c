@@ -41,7 +41,8 @@ struct _RelayKernel
   GArray *attachments;          /* of Attachment */
   int ncpus;
   guint64 lost;
-  int subs_fd, sub_stats_fd, config_fd, stats_fd;
+  int subs_fd, sub_stats_fd, config_fd, stats_fd, seq_state_fd;
+  struct relay_config config;   /* what the config map holds */
 };
 
 GQuark
@@ -55,17 +56,18 @@ on_sample (void *ctx, int cpu, void *data, __u32 size)
 {
   RelayKernel *k = ctx;
   const struct relay_event *ev = data;
-  const guint8 *pkt = (const guint8 *) data + sizeof (*ev);
-  gsize pkt_len;
+  const guint8 *pkt;
+  gsize head;
 
   if (size < sizeof (*ev))
     return;
-  pkt_len = size - sizeof (*ev);
-  if ((gsize) ev->payload_off + ev->payload_len > pkt_len)
+  head = sizeof (*ev) + ev->n_entries * sizeof (struct relay_event_entry);
+  /* perf pads the sample: the packet may be followed by up to 7 bytes */
+  if (head > size || (gsize) ev->payload_off + ev->payload_len > size - head)
     return;
-  k->func ((ev->flags & RELAY_EVENT_ALL) ? NULL :
-      (const guint64 *) ev->bitmap,
-      pkt + ev->payload_off, ev->payload_len, k->user_data);
+  pkt = (const guint8 *) data + head;
+  k->func (ev, (const struct relay_event_entry *) (ev + 1),
+      pkt + ev->payload_off, k->user_data);
 }
 
 static void
@@ -102,6 +104,7 @@ relay_kernel_new (guint16 port, RelayKernelEventFunc func, gpointer user_data,
   k->sub_stats_fd = bpf_map__fd (k->skel->maps.sub_stats);
   k->config_fd = bpf_map__fd (k->skel->maps.config);
   k->stats_fd = bpf_map__fd (k->skel->maps.stats);
+  k->seq_state_fd = bpf_map__fd (k->skel->maps.seq_state);
 
   k->pb = perf_buffer__new (bpf_map__fd (k->skel->maps.events), 64,
       on_sample, on_lost, k, NULL);
@@ -229,13 +232,46 @@ write_sub (RelayKernel * k, guint slot, const struct relay_sub *sub)
   return bpf_map_update_elem (k->subs_fd, &slot, sub, BPF_ANY) == 0;
 }
 
+/* Forgets the sequence number state of every assignment of @slot. */
+static void
+delete_seq_state (RelayKernel * k, guint slot)
+{
+  struct relay_seq_key key, next;
+  GArray *gone = g_array_new (FALSE, FALSE, sizeof (key));
+  void *prev = NULL;
+  guint i;
+
+  while (bpf_map_get_next_key (k->seq_state_fd, prev, &next) == 0) {
+    if (next.slot == slot)
+      g_array_append_val (gone, next);
+    key = next;
+    prev = &key;
+  }
+  for (i = 0; i < gone->len; i++)
+    bpf_map_delete_elem (k->seq_state_fd, &g_array_index (gone,
+            struct relay_seq_key, i));
+  g_array_free (gone, TRUE);
+}
+
+/*
+ * The kernel reads a slot while we write it, byte by byte as far as we
+ * know. So each write below changes one group of fields that the kernel
+ * reads in the slot's current state, or fields it ignores in that state:
+ *  - addresses, ports, MACs and ifindex: only while the state is not KERNEL;
+ *  - seq_flag, then limit, then state: one byte each.
+ * seq_flag goes up before the limit does and comes down only with a new
+ * assignment, so the kernel never skips the sequence state of a slot that
+ * had drops. A new assignment (the slot was EMPTY, which the kernel skips)
+ * is written at once, with a new gen: sequence state of the previous one,
+ * even what a packet in flight adds after this, is never used again.
+ */
 gboolean
 relay_kernel_set_slot (RelayKernel * k, guint slot,
     const struct relay_sub *sub)
 {
   struct relay_sub cur, next;
 
-  if (slot >= RELAY_MAX_SUBS
+  if (slot >= RELAY_MAX_SUBS || sub->limit > PRIO_MAX
       || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0)
     return FALSE;
 
@@ -247,12 +283,18 @@ relay_kernel_set_slot (RelayKernel * k, guint slot,
     g_free (zero);
     if (!ok)
       return FALSE;
+    if (cur.seq_flag)
+      delete_seq_state (k, slot);
+    next = *sub;
+    next.gen = cur.gen + 1;
+    next.seq_flag = sub->limit > 0;
+    next.state = RELAY_SUB_EMPTY;
+    if (!write_sub (k, slot, &next))
+      return FALSE;
+    next.state = sub->state;
+    return write_sub (k, slot, &next);
   }
 
-  /* The kernel reads a slot while we write it. Only the state byte decides
-   * whether it uses the other fields, so change the fields only while the
-   * kernel ignores them (EMPTY or USERSPACE), then flip the state: each
-   * write changes either the fields or the state byte, never both. */
   if (cur.state == RELAY_SUB_KERNEL) {
     cur.state = RELAY_SUB_USERSPACE;
     if (!write_sub (k, slot, &cur))
@@ -260,11 +302,36 @@ relay_kernel_set_slot (RelayKernel * k, guint slot,
   }
   next = *sub;
   next.state = cur.state;
+  next.limit = cur.limit;
+  next.seq_flag = cur.seq_flag;
+  next.gen = cur.gen;
   if (!write_sub (k, slot, &next))
     return FALSE;
-  if (next.state != sub->state && !write_sub (k, slot, sub))
+  if (!relay_kernel_set_limit (k, slot, sub->limit))
     return FALSE;
-  return TRUE;
+  next.limit = sub->limit;
+  next.seq_flag = cur.seq_flag || sub->limit > 0;
+  next.state = sub->state;
+  return next.state == cur.state || write_sub (k, slot, &next);
+}
+
+gboolean
+relay_kernel_set_limit (RelayKernel * k, guint slot, guint8 limit)
+{
+  struct relay_sub cur;
+
+  if (slot >= RELAY_MAX_SUBS || limit > PRIO_MAX
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0)
+    return FALSE;
+  if (limit > 0 && !cur.seq_flag) {
+    cur.seq_flag = 1;
+    if (!write_sub (k, slot, &cur))
+      return FALSE;
+  }
+  if (cur.limit == limit)
+    return TRUE;
+  cur.limit = limit;
+  return write_sub (k, slot, &cur);
 }
 
 gboolean
@@ -279,27 +346,44 @@ relay_kernel_clear_slot (RelayKernel * k, guint slot)
   return write_sub (k, slot, &cur);
 }
 
+static gboolean
+write_config (RelayKernel * k)
+{
+  guint key = 0;
+
+  return bpf_map_update_elem (k->config_fd, &key, &k->config, BPF_ANY) == 0;
+}
+
 gboolean
 relay_kernel_set_n_slots (RelayKernel * k, guint n_slots)
 {
-  struct relay_config cfg = {.n_slots = n_slots };
-  guint key = 0;
+  k->config.n_slots = n_slots;
+  return write_config (k);
+}
 
-  return bpf_map_update_elem (k->config_fd, &key, &cfg, BPF_ANY) == 0;
+gboolean
+relay_kernel_set_priority_config (RelayKernel * k,
+    const guint8 codec_by_pt[PRIO_N_PT], guint8 fm_id, gboolean rewrite_seq)
+{
+  memcpy (k->config.codec_by_pt, codec_by_pt, PRIO_N_PT);
+  k->config.fm_id = fm_id;
+  k->config.rewrite_seq = rewrite_seq ? 1 : 0;
+  return write_config (k);
 }
 
 void
 relay_kernel_slot_counters (RelayKernel * k, guint slot, guint64 * packets,
-    guint64 * bytes)
+    guint64 * bytes, guint64 * prio_dropped)
 {
   struct relay_counters *v = g_new0 (struct relay_counters, k->ncpus);
   int i;
 
-  *packets = *bytes = 0;
+  *packets = *bytes = *prio_dropped = 0;
   if (bpf_map_lookup_elem (k->sub_stats_fd, &slot, v) == 0) {
     for (i = 0; i < k->ncpus; i++) {
       *packets += v[i].packets;
       *bytes += v[i].bytes;
+      *prio_dropped += v[i].prio_dropped;
     }
   }
   g_free (v);

@@ -12,10 +12,12 @@ G_BEGIN_DECLS
 
 typedef struct _RelayKernel RelayKernel;
 
-/* Called for each packet the kernel left to userspace: @bitmap names the
- * slots to send it to (NULL: every slot). */
-typedef void (*RelayKernelEventFunc) (const guint64 * bitmap,
-    const guint8 * payload, gsize len, gpointer user_data);
+/* Called for each packet the kernel left to userspace: send @payload
+ * (@ev->payload_len bytes) to the @ev->n_entries slots in @entries, each
+ * with its own RTP sequence number when @ev->flags has RELAY_EVENT_SEQ. */
+typedef void (*RelayKernelEventFunc) (const struct relay_event * ev,
+    const struct relay_event_entry * entries, const guint8 * payload,
+    gpointer user_data);
 
 #define RELAY_KERNEL_ERROR (relay_kernel_error_quark ())
 GQuark relay_kernel_error_quark (void);
@@ -35,15 +37,24 @@ gboolean relay_kernel_attach (RelayKernel * k, const gchar * ifname,
 /* Detaches from every interface and frees all kernel objects. */
 void relay_kernel_free (RelayKernel * k);
 
-/* Writes @sub into @slot without a reader ever seeing a half-written slot
- * in a forwarding state, and zeroes the slot's counters when it was empty. */
+/* Writes @sub (state, addresses and limit; seq_flag and gen are kept
+ * here) into @slot without a reader ever seeing a half-written slot in a
+ * forwarding state. When the slot was empty it starts clean: counters
+ * zeroed, no sequence number state. */
 gboolean relay_kernel_set_slot (RelayKernel * k, guint slot,
     const struct relay_sub *sub);
+/* Changes the priority limit of a non-empty slot: applies from the next
+ * packet, in either state. */
+gboolean relay_kernel_set_limit (RelayKernel * k, guint slot, guint8 limit);
 gboolean relay_kernel_clear_slot (RelayKernel * k, guint slot);
 gboolean relay_kernel_set_n_slots (RelayKernel * k, guint n_slots);
+/* The codec of each payload type (enum prio_codec), the frame marking
+ * extension id (0: none) and whether sequence numbers are rewritten. */
+gboolean relay_kernel_set_priority_config (RelayKernel * k,
+    const guint8 codec_by_pt[PRIO_N_PT], guint8 fm_id, gboolean rewrite_seq);
 
 void relay_kernel_slot_counters (RelayKernel * k, guint slot,
-    guint64 * packets, guint64 * bytes);
+    guint64 * packets, guint64 * bytes, guint64 * prio_dropped);
 void relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX]);
 
 /* Hands every pending event to the event function. Returns the number of

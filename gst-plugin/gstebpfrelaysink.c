@@ -21,6 +21,18 @@
  * Copies leave from the relay's address on the egress interface and from
  * the stream's port, in every mode.
  *
+ * Each subscriber has a priority limit 0..7 (`host:port@limit` in
+ * #GstEbpfRelaySink:clients, #GstEbpfRelaySink::set-priority-limit): it
+ * receives exactly the packets whose priority is at least its limit. A
+ * packet's priority comes from the RFC 9626 frame marking header extension
+ * (#GstEbpfRelaySink:framemarking-id), else from the codec of its payload
+ * type as the caps name it (`encoding-name`, `payload`): H.264 NAL NRI,
+ * VP8 key frame / non-reference / temporal layer; anything else has
+ * priority 7 and is never dropped. The kernel and the userspace path
+ * classify with the same code (bpf/priority.h). Each subscriber's RTP
+ * sequence numbers are rewritten per SSRC so that they stay contiguous
+ * across the packets dropped for it (#GstEbpfRelaySink:rewrite-seq).
+ *
  * Forwarding in the kernel needs CAP_BPF (or CAP_SYS_ADMIN) and
  * CAP_NET_ADMIN, and a kernel with TCX (6.6) or clsact.
  *
@@ -36,6 +48,11 @@
  * |[
  * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink mode=userspace clients=10.200.11.2:6000
  * ]| The same bytes, sent from userspace (the baseline).
+ * |[
+ * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000" ! ebpfrelaysink clients=10.200.11.2:6000,10.200.12.2:6000@6,10.200.13.2:6000@7
+ * ]| An H.264 stream: the first subscriber gets everything, the second
+ * only reference frames (NRI 2 and 3), the third only IDR and parameter
+ * sets (NRI 3), each with contiguous sequence numbers.
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -57,6 +74,7 @@
 #include "gstebpfrelayelements.h"
 #include "ebpfrelay-kernel.h"
 #include "ebpfrelay-route.h"
+#include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define GST_CAT_DEFAULT gst_ebpf_relay_sink_debug
@@ -65,6 +83,10 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define DEFAULT_INTERFACES NULL
 #define DEFAULT_CLIENTS NULL
 #define DEFAULT_MODE GST_EBPF_RELAY_MODE_AUTO
+#define DEFAULT_FRAMEMARKING_ID 0
+#define DEFAULT_REWRITE_SEQ TRUE
+
+#define FRAMEMARKING_URI "urn:ietf:params:rtp-hdrext:framemarking"
 
 /* How soon to look again at a subscriber the kernel cannot serve yet:
  * quickly while its neighbour entry is being resolved, slowly otherwise. */
@@ -84,6 +106,8 @@ enum
   PROP_CLIENTS,
   PROP_MODE,
   PROP_STATS,
+  PROP_FRAMEMARKING_ID,
+  PROP_REWRITE_SEQ,
 };
 
 enum
@@ -92,6 +116,7 @@ enum
   SIGNAL_REMOVE,
   SIGNAL_CLEAR,
   SIGNAL_GET_STATS,
+  SIGNAL_SET_PRIORITY_LIMIT,
   SIGNAL_CLIENT_ADDED,
   SIGNAL_CLIENT_REMOVED,
   LAST_SIGNAL
@@ -111,7 +136,12 @@ typedef struct
   RelayRouteResult route;       /* last look-up */
   RelayRoute resolved;          /* what the slot holds when in_kernel */
   gint64 next_check;            /* monotonic µs */
+  guint8 limit;                 /* priority limit: gets priority >= limit */
   guint64 user_packets, user_bytes, user_errors;
+  /* userspace mode: packets dropped for priority, in all and per SSRC
+   * (GUINT_TO_POINTER (ssrc) -> GUINT_TO_POINTER (count)) */
+  guint64 user_prio_dropped;
+  GHashTable *seq_dropped;
 } Client;
 
 struct _GstEbpfRelaySink
@@ -122,8 +152,13 @@ struct _GstEbpfRelaySink
   gint port;
   gchar *interfaces;
   GstEbpfRelayMode mode;
+  gboolean rewrite_seq;
 
   GMutex lock;                  /* everything below */
+  guint framemarking_id;        /* property; 0: from the caps */
+  guint8 caps_fm_id;            /* from the caps' extmap-N */
+  guint8 codec_by_pt[PRIO_N_PT];        /* enum prio_codec, from the caps */
+  GHashTable *vp8_state;        /* userspace mode: ssrc -> prio_vp8_state */
   gchar *clients_error;         /* why the last clients value was refused */
   GPtrArray *clients;           /* of Client*, in the order added */
   Client *slots[RELAY_MAX_SUBS];
@@ -139,9 +174,15 @@ struct _GstEbpfRelaySink
   guint revalidate_next;
   guint64 buffers_in;
 
-  /* scratch for sendmmsg */
+  /* scratch for sendmmsg: a copy is the packet, or the packet with
+   * another RTP sequence number (3 pieces) */
+  const guint8 *send_data;
+  gsize send_len;
+  guint n_queued;
+  Client *queued[SEND_BATCH];
   struct mmsghdr msgs[SEND_BATCH];
-  struct iovec iov;
+  struct iovec iovs[SEND_BATCH][3];
+  guint8 seqs[SEND_BATCH][2];
 };
 
 #define GST_EBPF_RELAY_SINK_LOCK(s) g_mutex_lock (&(s)->lock)
@@ -186,8 +227,12 @@ static gboolean gst_ebpf_relay_sink_start (GstBaseSink * sink);
 static gboolean gst_ebpf_relay_sink_stop (GstBaseSink * sink);
 static GstFlowReturn gst_ebpf_relay_sink_render (GstBaseSink * sink,
     GstBuffer * buffer);
+static gboolean gst_ebpf_relay_sink_set_caps (GstBaseSink * sink,
+    GstCaps * caps);
 static void gst_ebpf_relay_sink_add (GstEbpfRelaySink * self,
     const gchar * host, gint port);
+static gboolean gst_ebpf_relay_sink_set_priority_limit (GstEbpfRelaySink *
+    self, const gchar * host, gint port, gint limit);
 static void gst_ebpf_relay_sink_remove (GstEbpfRelaySink * self,
     const gchar * host, gint port);
 static void gst_ebpf_relay_sink_clear (GstEbpfRelaySink * self);
@@ -220,8 +265,10 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CLIENTS,
       g_param_spec_string ("clients", "Clients",
-          "Comma-separated list of host:port subscribers; changes while "
-          "PLAYING apply from the next packet", DEFAULT_CLIENTS,
+          "Comma-separated list of host:port or host:port@limit subscribers "
+          "(limit 0-7, default 0: a subscriber gets the packets whose "
+          "priority is at least its limit); changes while PLAYING apply "
+          "from the next packet", DEFAULT_CLIENTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODE,
@@ -234,6 +281,21 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "Relay statistics: mode in use, interfaces, kernel counters and "
           "one structure per client (as get-stats returns)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMEMARKING_ID,
+      g_param_spec_uint ("framemarking-id", "Frame marking extension id",
+          "RTP header extension id of RFC 9626 frame marking, whose I, D and "
+          "TID bits give packets their priority (0 = the id the caps name in "
+          "extmap-N=" FRAMEMARKING_URI ", if any; 1-14 one-byte or two-byte "
+          "extension headers, 15-255 two-byte ones)", 0, 255,
+          DEFAULT_FRAMEMARKING_ID, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+          | GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_REWRITE_SEQ,
+      g_param_spec_boolean ("rewrite-seq", "Rewrite sequence numbers",
+          "Rewrite each subscriber's RTP sequence numbers (per SSRC) so that "
+          "they stay contiguous across the packets dropped for its priority "
+          "limit. Turn off for SRTP, whose authentication covers them",
+          DEFAULT_REWRITE_SEQ, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
 
   /**
    * GstEbpfRelaySink::add:
@@ -241,9 +303,10 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * @host: the subscriber's IPv4 address or host name
    * @port: the subscriber's UDP port
    *
-   * Adds a subscriber. Adding one that is there already only counts it
-   * again (it still gets each packet once); it goes when removed as often.
-   * From the next packet on, the subscriber gets every packet.
+   * Adds a subscriber, with priority limit 0. Adding one that is there
+   * already only counts it again (it still gets each packet once, and its
+   * priority limit stays); it goes when removed as often. From the next
+   * packet on, the subscriber gets every packet its limit lets through.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_ADD] =
       g_signal_new_class_handler ("add", G_TYPE_FROM_CLASS (klass),
@@ -281,16 +344,37 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * @port: the subscriber's port
    *
    * Returns: (transfer full): a structure with `host`, `port`, `path`
-   * ("kernel" or "userspace": who serves it now), `kernel-packets`,
-   * `kernel-bytes` (sent by the kernel), `user-packets`, `user-bytes`,
-   * `user-errors` (sent from userspace), `packets` and `bytes` (both
-   * together; bytes are UDP payload bytes), or NULL for an unknown client.
+   * ("kernel" or "userspace": who serves it now), `priority-limit`,
+   * `kernel-packets`, `kernel-bytes` (sent by the kernel), `user-packets`,
+   * `user-bytes`, `user-errors` (sent from userspace), `packets` and
+   * `bytes` (both together; bytes are UDP payload bytes),
+   * `priority-dropped` (packets not sent to it because their priority was
+   * below its limit), or NULL for an unknown client.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (gst_ebpf_relay_sink_get_stats),
       NULL, NULL, NULL,
       GST_TYPE_STRUCTURE, 2, G_TYPE_STRING, G_TYPE_INT);
+  /**
+   * GstEbpfRelaySink::set-priority-limit:
+   * @ebpfrelaysink: the sink
+   * @host: the subscriber's address
+   * @port: the subscriber's port
+   * @limit: the priority limit, 0-7
+   *
+   * Sets a subscriber's priority limit: from the next packet on it
+   * receives exactly the packets whose priority is @limit or more (0:
+   * every packet). Its sequence numbers stay contiguous across the change.
+   *
+   * Returns: %TRUE when set, %FALSE for an unknown client or a limit out
+   * of range.
+   */
+  gst_ebpf_relay_sink_signals[SIGNAL_SET_PRIORITY_LIMIT] =
+      g_signal_new_class_handler ("set-priority-limit",
+      G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_ebpf_relay_sink_set_priority_limit), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 3, G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT);
   /**
    * GstEbpfRelaySink::client-added:
    * @ebpfrelaysink: the sink
@@ -327,6 +411,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
   basesink_class->start = GST_DEBUG_FUNCPTR (gst_ebpf_relay_sink_start);
   basesink_class->stop = GST_DEBUG_FUNCPTR (gst_ebpf_relay_sink_stop);
   basesink_class->render = GST_DEBUG_FUNCPTR (gst_ebpf_relay_sink_render);
+  basesink_class->set_caps = GST_DEBUG_FUNCPTR (gst_ebpf_relay_sink_set_caps);
 
   gst_type_mark_as_plugin_api (GST_TYPE_EBPF_RELAY_MODE, 0);
   GST_DEBUG_CATEGORY_INIT (gst_ebpf_relay_sink_debug, "ebpfrelaysink", 0,
@@ -339,6 +424,9 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->port = DEFAULT_PORT;
   self->interfaces = g_strdup (DEFAULT_INTERFACES);
   self->mode = DEFAULT_MODE;
+  self->framemarking_id = DEFAULT_FRAMEMARKING_ID;
+  self->rewrite_seq = DEFAULT_REWRITE_SEQ;
+  self->vp8_state = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_mutex_init (&self->lock);
   self->clients = g_ptr_array_new ();
   self->send_fd = -1;
@@ -350,10 +438,27 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
 }
 
+static Client *
+client_new (const gchar * host, gint port, const struct sockaddr_in *addr,
+    guint8 limit)
+{
+  Client *c = g_new0 (Client, 1);
+
+  c->host = g_strdup (host);
+  c->port = port;
+  if (addr)
+    c->addr = *addr;
+  c->limit = limit;
+  c->add_count = 1;
+  c->seq_dropped = g_hash_table_new (NULL, NULL);
+  return c;
+}
+
 static void
 client_free (Client * c)
 {
   g_free (c->host);
+  g_hash_table_destroy (c->seq_dropped);
   g_free (c);
 }
 
@@ -367,6 +472,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
   g_ptr_array_free (self->clients, TRUE);
   g_free (self->interfaces);
   g_free (self->clients_error);
+  g_hash_table_destroy (self->vp8_state);
   g_weak_ref_clear (&self->udpsrc);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -407,38 +513,63 @@ resolve_host (const gchar * host, gint port, struct sockaddr_in *addr,
   return TRUE;
 }
 
-/* Parses one "host:port" entry of the clients property. */
 static gboolean
-parse_client (const gchar * entry, gchar ** host, gint * port,
-    struct sockaddr_in *addr, GError ** error)
+check_limit (gint limit, GError ** error)
 {
-  const gchar *colon = strrchr (entry, ':');
-  gchar *end = NULL;
-  gint64 p;
+  if (limit >= 0 && limit <= PRIO_MAX)
+    return TRUE;
+  g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+      "priority limit %d is not in 0-%d", limit, PRIO_MAX);
+  return FALSE;
+}
 
-  if (!colon || colon == entry || colon[1] == '\0') {
+/* Parses one "host:port" or "host:port@limit" entry of the clients
+ * property into a new Client. */
+static Client *
+parse_client (const gchar * entry, GError ** error)
+{
+  const gchar *at = strrchr (entry, '@');
+  const gchar *colon;
+  gchar *hostport, *host, *end = NULL;
+  struct sockaddr_in addr;
+  gint64 p, limit = 0;
+  Client *c = NULL;
+
+  if (at) {
+    limit = g_ascii_strtoll (at + 1, &end, 10);
+    if (at[1] == '\0' || !g_ascii_isdigit (at[1]) || *end != '\0'
+        || limit < 0 || limit > PRIO_MAX) {
+      g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+          "client entry '%s': priority limit '%s' is not a number in 0-%d",
+          entry, at + 1, PRIO_MAX);
+      return NULL;
+    }
+  }
+  hostport = at ? g_strndup (entry, at - entry) : g_strdup (entry);
+  colon = strrchr (hostport, ':');
+  if (!colon || colon == hostport || colon[1] == '\0') {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
-        "client entry '%s' is not host:port", entry);
-    return FALSE;
+        "client entry '%s' is not host:port or host:port@limit", entry);
+    goto out;
   }
   p = g_ascii_strtoll (colon + 1, &end, 10);
   if (*end != '\0' || p <= 0 || p > 65535) {
     g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
         "client entry '%s': port '%s' is not a number in 1-65535", entry,
         colon + 1);
-    return FALSE;
+    goto out;
   }
-  *host = g_strndup (entry, colon - entry);
-  *port = p;
-  if (!resolve_host (*host, *port, addr, error)) {
-    g_clear_pointer (host, g_free);
-    return FALSE;
-  }
-  return TRUE;
+  host = g_strndup (hostport, colon - hostport);
+  if (resolve_host (host, p, &addr, error))
+    c = client_new (host, p, &addr, limit);
+  g_free (host);
+out:
+  g_free (hostport);
+  return c;
 }
 
 /* Parses the whole clients property into a list of Client (add_count 1,
- * duplicates merged). */
+ * duplicates merged: the first one's limit counts). */
 static gboolean
 parse_clients (const gchar * str, GPtrArray ** out, GError ** error)
 {
@@ -455,9 +586,8 @@ parse_clients (const gchar * str, GPtrArray ** out, GError ** error)
 
     if (*entry == '\0')
       continue;
-    c = g_new0 (Client, 1);
-    if (!parse_client (entry, &c->host, &c->port, &c->addr, error)) {
-      g_free (c);
+    c = parse_client (entry, error);
+    if (!c) {
       g_strfreev (entries);
       g_ptr_array_free (list, TRUE);
       return FALSE;
@@ -472,7 +602,6 @@ parse_clients (const gchar * str, GPtrArray ** out, GError ** error)
       client_free (c);
       continue;
     }
-    c->add_count = 1;
     g_ptr_array_add (list, c);
   }
   g_strfreev (entries);
@@ -523,6 +652,7 @@ fill_sub (GstEbpfRelaySink * self, const Client * c, const RelayRoute * r,
   sub->daddr = c->addr.sin_addr.s_addr;
   sub->sport = htons (self->cur_port);
   sub->dport = c->addr.sin_port;
+  sub->limit = c->limit;
   sub->state = state;
 }
 
@@ -598,6 +728,8 @@ activate_client (GstEbpfRelaySink * self, Client * c, GError ** error)
   c->in_kernel = c->slot_written = FALSE;
   c->route = RELAY_ROUTE_ERROR;
   c->user_packets = c->user_bytes = c->user_errors = 0;
+  c->user_prio_dropped = 0;
+  g_hash_table_remove_all (c->seq_dropped);
   self->slots[i] = c;
   if (i >= self->n_slots)
     self->n_slots = i + 1;
@@ -606,6 +738,21 @@ activate_client (GstEbpfRelaySink * self, Client * c, GError ** error)
     relay_kernel_set_n_slots (self->kernel, self->n_slots);
   }
   return TRUE;
+}
+
+/* From the next packet on, @c gets the packets with priority >= @limit. */
+static void
+set_client_limit_locked (GstEbpfRelaySink * self, Client * c, guint8 limit)
+{
+  if (c->limit == limit)
+    return;
+  GST_DEBUG_OBJECT (self, "client %s:%d: priority limit %u -> %u", c->host,
+      c->port, c->limit, limit);
+  c->limit = limit;
+  if (self->running && self->kernel
+      && !relay_kernel_set_limit (self->kernel, c->slot, limit))
+    GST_WARNING_OBJECT (self, "cannot write the limit of slot %u: %s",
+        c->slot, g_strerror (errno));
 }
 
 static void
@@ -621,13 +768,116 @@ deactivate_client (GstEbpfRelaySink * self, Client * c)
   update_n_slots (self);
 }
 
+/* --- priority configuration --------------------------------------------- */
+
+static guint8
+effective_fm_id (GstEbpfRelaySink * self)
+{
+  return self->framemarking_id ? self->framemarking_id : self->caps_fm_id;
+}
+
+/* Hands the codec table and the frame marking id to the kernel. */
+static void
+apply_priority_config (GstEbpfRelaySink * self)
+{
+  if (self->kernel && !relay_kernel_set_priority_config (self->kernel,
+          self->codec_by_pt, effective_fm_id (self), self->rewrite_seq))
+    GST_WARNING_OBJECT (self, "cannot write the kernel's configuration: %s",
+        g_strerror (errno));
+}
+
+static enum prio_codec
+codec_from_encoding_name (const gchar * name)
+{
+  if (!name)
+    return PRIO_CODEC_OTHER;
+  if (!g_ascii_strcasecmp (name, "H264"))
+    return PRIO_CODEC_H264;
+  if (!g_ascii_strcasecmp (name, "VP8"))
+    return PRIO_CODEC_VP8;
+  return PRIO_CODEC_OTHER;
+}
+
+/* The URI of an extmap-N caps field: a string, or an array (direction,
+ * URI, attributes) as GstRTPHeaderExtension writes it. */
+static const gchar *
+extmap_uri (const GValue * v)
+{
+  if (G_VALUE_HOLDS_STRING (v))
+    return g_value_get_string (v);
+  if (GST_VALUE_HOLDS_ARRAY (v) && gst_value_array_get_size (v) >= 2) {
+    const GValue *uri = gst_value_array_get_value (v, 1);
+    if (G_VALUE_HOLDS_STRING (uri))
+      return g_value_get_string (uri);
+  }
+  return NULL;
+}
+
+static gboolean
+find_framemarking (GQuark field, const GValue * v, gpointer user_data)
+{
+  const gchar *name = g_quark_to_string (field);
+  const gchar *uri;
+  guint8 *id = user_data;
+  gchar *end;
+  guint64 n;
+
+  if (!g_str_has_prefix (name, "extmap-"))
+    return TRUE;
+  n = g_ascii_strtoull (name + 7, &end, 10);
+  uri = extmap_uri (v);
+  if (*end == '\0' && n >= 1 && n <= 255 && uri
+      && !strcmp (uri, FRAMEMARKING_URI))
+    *id = n;
+  return TRUE;
+}
+
+/* The codec of each payload type and the frame marking id, from caps
+ * (application/x-rtp: payload, encoding-name, extmap-N). With the lock. */
+static void
+priority_config_from_caps (GstEbpfRelaySink * self, const GstCaps * caps)
+{
+  guint i;
+
+  memset (self->codec_by_pt, PRIO_CODEC_OTHER, sizeof (self->codec_by_pt));
+  self->caps_fm_id = 0;
+  for (i = 0; caps && i < gst_caps_get_size (caps); i++) {
+    const GstStructure *st = gst_caps_get_structure (caps, i);
+    gint pt;
+
+    if (!gst_structure_has_name (st, "application/x-rtp"))
+      continue;
+    if (gst_structure_get_int (st, "payload", &pt) && pt >= 0
+        && pt < PRIO_N_PT)
+      self->codec_by_pt[pt] = codec_from_encoding_name
+          (gst_structure_get_string (st, "encoding-name"));
+    gst_structure_foreach (st, find_framemarking, &self->caps_fm_id);
+  }
+  GST_DEBUG_OBJECT (self, "priorities from caps %" GST_PTR_FORMAT
+      ": frame marking id %u", caps, self->caps_fm_id);
+  apply_priority_config (self);
+}
+
+static gboolean
+gst_ebpf_relay_sink_set_caps (GstBaseSink * sink, GstCaps * caps)
+{
+  GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (sink);
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  priority_config_from_caps (self, caps);
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  return TRUE;
+}
+
 /* --- sending from userspace ---------------------------------------------- */
 
 static void
-send_batch (GstEbpfRelaySink * self, Client ** batch, guint n, gsize len)
+send_flush (GstEbpfRelaySink * self)
 {
-  guint done = 0;
+  Client **batch = self->queued;
+  guint n = self->n_queued, done = 0;
 
+  self->n_queued = 0;
   while (done < n) {
     int r = sendmmsg (self->send_fd, self->msgs + done, n - done, 0);
 
@@ -643,53 +893,124 @@ send_batch (GstEbpfRelaySink * self, Client ** batch, guint n, gsize len)
     }
     for (int i = 0; i < r; i++) {
       batch[done + i]->user_packets++;
-      batch[done + i]->user_bytes += len;
+      batch[done + i]->user_bytes += self->send_len;
     }
     done += r;
   }
 }
 
-/* Sends @data to the clients whose bit is set in @bitmap (all if NULL and
- * @only_userspace is FALSE). */
+/* Sends of @data (@len bytes) follow, with send_copy. */
 static void
-send_to_clients (GstEbpfRelaySink * self, const guint64 * bitmap,
-    const guint8 * data, gsize len)
+send_begin (GstEbpfRelaySink * self, const guint8 * data, gsize len)
 {
-  Client *batch[SEND_BATCH];
-  guint n = 0, i;
-
-  self->iov.iov_base = (void *) data;
-  self->iov.iov_len = len;
-  for (i = 0; i < self->n_slots; i++) {
-    Client *c = self->slots[i];
-
-    if (!c)
-      continue;
-    if (bitmap && !(bitmap[i / 64] & (G_GUINT64_CONSTANT (1) << (i % 64))))
-      continue;
-    memset (&self->msgs[n], 0, sizeof (self->msgs[n]));
-    self->msgs[n].msg_hdr.msg_name = &c->addr;
-    self->msgs[n].msg_hdr.msg_namelen = sizeof (c->addr);
-    self->msgs[n].msg_hdr.msg_iov = &self->iov;
-    self->msgs[n].msg_hdr.msg_iovlen = 1;
-    batch[n++] = c;
-    if (n == SEND_BATCH) {
-      send_batch (self, batch, n, len);
-      n = 0;
-    }
-  }
-  if (n)
-    send_batch (self, batch, n, len);
+  self->send_data = data;
+  self->send_len = len;
+  self->n_queued = 0;
 }
 
-/* Called from relay_kernel_poll with the lock held. */
+/* Queues a copy for @c; @seq >= 0: with that RTP sequence number. */
 static void
-on_kernel_event (const guint64 * bitmap, const guint8 * payload, gsize len,
+send_copy (GstEbpfRelaySink * self, Client * c, gint seq)
+{
+  guint n = self->n_queued;
+  struct msghdr *m = &self->msgs[n].msg_hdr;
+  struct iovec *iov = self->iovs[n];
+  const guint8 *data = self->send_data;
+
+  memset (m, 0, sizeof (*m));
+  m->msg_name = &c->addr;
+  m->msg_namelen = sizeof (c->addr);
+  m->msg_iov = iov;
+  iov[0].iov_base = (void *) data;
+  if (seq < 0 || self->send_len < 4 || seq == ((data[2] << 8) | data[3])) {
+    iov[0].iov_len = self->send_len;
+    m->msg_iovlen = 1;
+  } else {
+    self->seqs[n][0] = seq >> 8;
+    self->seqs[n][1] = seq & 0xff;
+    iov[0].iov_len = 2;
+    iov[1].iov_base = self->seqs[n];
+    iov[1].iov_len = 2;
+    iov[2].iov_base = (void *) (data + 4);
+    iov[2].iov_len = self->send_len - 4;
+    m->msg_iovlen = 3;
+  }
+  self->queued[n] = c;
+  if (++self->n_queued == SEND_BATCH)
+    send_flush (self);
+}
+
+/* Called from relay_kernel_poll with the lock held: the kernel decided
+ * who gets this packet, with which sequence number; send it. */
+static void
+on_kernel_event (const struct relay_event *ev,
+    const struct relay_event_entry *entries, const guint8 * payload,
     gpointer user_data)
 {
   GstEbpfRelaySink *self = user_data;
+  guint i;
 
-  send_to_clients (self, bitmap, payload, len);
+  send_begin (self, payload, ev->payload_len);
+  for (i = 0; i < ev->n_entries; i++) {
+    struct relay_event_entry e;
+    Client *c;
+
+    memcpy (&e, &entries[i], sizeof (e));
+    c = e.slot < self->n_slots ? self->slots[e.slot] : NULL;
+    if (c)
+      send_copy (self, c, (ev->flags & RELAY_EVENT_SEQ) ? e.seq : -1);
+  }
+  send_flush (self);
+}
+
+/* Userspace mode: what relay.bpf.c does, with the same classifier and the
+ * same decisions (bpf/priority.h). */
+static void
+forward_userspace (GstEbpfRelaySink * self, const guint8 * data, gsize len)
+{
+  guint8 buf[PRIO_BUF_LEN] = { 0 };
+  guint32 n = MIN (len, PRIO_BUF_LEN), ssrc;
+  struct prio_vp8_state *vp8 = NULL;
+  struct prio_info info;
+  gboolean seq_on;
+  guint i;
+
+  /* The classifier reads a PRIO_BUF_LEN-byte copy, as in the kernel. */
+  memcpy (buf, data, n);
+  if (prio_wants_vp8_state (buf, n, self->codec_by_pt, &ssrc)) {
+    vp8 = g_hash_table_lookup (self->vp8_state, GUINT_TO_POINTER (ssrc));
+    if (!vp8) {
+      /* bounded, like the kernel's LRU map */
+      if (g_hash_table_size (self->vp8_state) >= RELAY_MAX_VP8_SSRCS)
+        g_hash_table_remove_all (self->vp8_state);
+      vp8 = g_new0 (struct prio_vp8_state, 1);
+      g_hash_table_insert (self->vp8_state, GUINT_TO_POINTER (ssrc), vp8);
+    }
+  }
+  prio_classify (buf, n, len, self->codec_by_pt, effective_fm_id (self), vp8,
+      &info);
+  seq_on = self->rewrite_seq && prio_is_rtp (&info);
+
+  send_begin (self, data, len);
+  for (i = 0; i < self->n_slots; i++) {
+    Client *c = self->slots[i];
+    gpointer key = GUINT_TO_POINTER (info.ssrc);
+    guint dropped;
+
+    if (!c)
+      continue;
+    dropped = seq_on ?
+        GPOINTER_TO_UINT (g_hash_table_lookup (c->seq_dropped, key)) : 0;
+    if (prio_drops (&info, c->limit)) {
+      c->user_prio_dropped++;
+      if (seq_on)
+        g_hash_table_insert (c->seq_dropped, key,
+            GUINT_TO_POINTER (dropped + 1));
+      continue;
+    }
+    send_copy (self, c, seq_on ? prio_out_seq (info.seq, dropped) : -1);
+  }
+  send_flush (self);
 }
 
 /* Moves subscribers whose path became known to the kernel, and checks
@@ -746,7 +1067,7 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     check_clients (self);
   } else if (self->n_slots > 0) {
     if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-      send_to_clients (self, NULL, map.data, map.size);
+      forward_userspace (self, map.data, map.size);
       gst_buffer_unmap (buffer, &map);
     }
   }
@@ -911,6 +1232,17 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   self->running = TRUE;
   self->buffers_in = 0;
   self->n_slots = 0;
+  g_hash_table_remove_all (self->vp8_state);
+  /* The kernel sees packets before the caps reach us: start from the
+   * upstream udpsrc's caps, if it has any. */
+  {
+    GstCaps *caps = NULL;
+
+    if (udpsrc)
+      g_object_get (udpsrc, "caps", &caps, NULL);
+    priority_config_from_caps (self, caps);
+    gst_clear_caps (&caps);
+  }
   for (i = 0; i < self->clients->len; i++) {
     if (!activate_client (self, g_ptr_array_index (self->clients, i), &err)) {
       GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1004,23 +1336,23 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
 
 /* --- subscribers ------------------------------------------------------------ */
 
-/* Adds (or counts again) one client; with the lock held. Returns the new
- * client, or NULL when it existed or failed (@error set then). */
+/* Adds (or counts again) one client with priority limit @limit; with the
+ * lock held. An existing client gets @limit only with @set_limit. Returns
+ * the new client, or NULL when it existed or failed (@error set then). */
 static Client *
 add_client_locked (GstEbpfRelaySink * self, const gchar * host, gint port,
-    const struct sockaddr_in *addr, GError ** error)
+    const struct sockaddr_in *addr, guint8 limit, gboolean set_limit,
+    GError ** error)
 {
   Client *c = find_client (self, addr);
 
   if (c) {
     c->add_count++;
+    if (set_limit)
+      set_client_limit_locked (self, c, limit);
     return NULL;
   }
-  c = g_new0 (Client, 1);
-  c->host = g_strdup (host);
-  c->port = port;
-  c->addr = *addr;
-  c->add_count = 1;
+  c = client_new (host, port, addr, limit);
   if (self->running && (!check_not_loop (self, c, error)
           || !activate_client (self, c, error))) {
     client_free (c);
@@ -1045,32 +1377,99 @@ emit_client (GstEbpfRelaySink * self, guint signal, Client * c)
       c->port);
 }
 
-static void
-gst_ebpf_relay_sink_add (GstEbpfRelaySink * self, const gchar * host,
-    gint port)
+/*
+ * Adds subscriber @host:@port with priority limit @limit (0-7), or, when it
+ * is there already, counts it again and, with @set_limit, gives it @limit
+ * (the latest subscription wins). Emits client-added for a new one. Takes
+ * the lock: call it without. The action signals and the subscription
+ * server use it.
+ */
+static gboolean
+gst_ebpf_relay_sink_add_client (GstEbpfRelaySink * self, const gchar * host,
+    gint port, gint limit, gboolean set_limit, GError ** error)
 {
   struct sockaddr_in addr;
   GError *err = NULL;
   Client *c;
 
-  if (!host || !resolve_host (host, port, &addr, &err))
-    goto bad;
+  if (!host) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_SETTINGS,
+        "no host");
+    return FALSE;
+  }
+  if (!check_limit (limit, error) || !resolve_host (host, port, &addr, error))
+    return FALSE;
   GST_EBPF_RELAY_SINK_LOCK (self);
-  c = add_client_locked (self, host, port, &addr, &err);
+  c = add_client_locked (self, host, port, &addr, limit, set_limit, &err);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
-  if (err)
-    goto bad;
+  if (err) {
+    g_propagate_error (error, err);
+    return FALSE;
+  }
   if (c) {
-    GST_DEBUG_OBJECT (self, "added %s:%d", host, port);
+    GST_DEBUG_OBJECT (self, "added %s:%d@%d", host, port, limit);
     emit_client (self, SIGNAL_CLIENT_ADDED, c);
   }
-  return;
+  return TRUE;
+}
 
-bad:
-  GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-      ("Client not added: %s", err ? err->message : "no host"),
-      ("add (%s, %d)", GST_STR_NULL (host), port));
-  g_clear_error (&err);
+/*
+ * Sets the priority limit of subscriber @host:@port to @limit (0-7): from
+ * the next packet on it gets exactly the packets with priority >= @limit.
+ * Takes the lock: call it without.
+ */
+static gboolean
+gst_ebpf_relay_sink_set_client_limit (GstEbpfRelaySink * self,
+    const gchar * host, gint port, gint limit, GError ** error)
+{
+  struct sockaddr_in addr;
+  Client *c;
+
+  if (!check_limit (limit, error))
+    return FALSE;
+  if (!host || !resolve_host (host, port, &addr, NULL)) {
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+        "no client %s:%d", GST_STR_NULL (host), port);
+    return FALSE;
+  }
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  c = find_client (self, &addr);
+  if (c)
+    set_client_limit_locked (self, c, limit);
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  if (!c)
+    g_set_error (error, GST_RESOURCE_ERROR, GST_RESOURCE_ERROR_NOT_FOUND,
+        "no client %s:%d", host, port);
+  return c != NULL;
+}
+
+static void
+gst_ebpf_relay_sink_add (GstEbpfRelaySink * self, const gchar * host,
+    gint port)
+{
+  GError *err = NULL;
+
+  if (!gst_ebpf_relay_sink_add_client (self, host, port, 0, FALSE, &err)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("Client not added: %s", err->message),
+        ("add (%s, %d)", GST_STR_NULL (host), port));
+    g_clear_error (&err);
+  }
+}
+
+static gboolean
+gst_ebpf_relay_sink_set_priority_limit (GstEbpfRelaySink * self,
+    const gchar * host, gint port, gint limit)
+{
+  GError *err = NULL;
+
+  if (!gst_ebpf_relay_sink_set_client_limit (self, host, port, limit, &err)) {
+    GST_WARNING_OBJECT (self, "set-priority-limit (%s, %d, %d): %s",
+        GST_STR_NULL (host), port, limit, err->message);
+    g_clear_error (&err);
+    return FALSE;
+  }
+  return TRUE;
 }
 
 static void
@@ -1163,9 +1562,12 @@ set_clients (GstEbpfRelaySink * self, const gchar * str)
     Client *w = g_ptr_array_index (wanted, i);
     Client *c = find_client (self, &w->addr);
 
-    if (c)
+    if (c) {
+      set_client_limit_locked (self, c, w->limit);
       continue;
-    c = add_client_locked (self, w->host, w->port, &w->addr, &err);
+    }
+    c = add_client_locked (self, w->host, w->port, &w->addr, w->limit, TRUE,
+        &err);
     if (c)
       g_ptr_array_add (added, c);
     if (err) {
@@ -1197,6 +1599,8 @@ get_clients_string (GstEbpfRelaySink * self)
   for (i = 0; i < self->clients->len; i++) {
     Client *c = g_ptr_array_index (self->clients, i);
     g_string_append_printf (s, "%s%s:%d", i ? "," : "", c->host, c->port);
+    if (c->limit)
+      g_string_append_printf (s, "@%u", c->limit);
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return g_string_free (s, FALSE);
@@ -1207,14 +1611,16 @@ get_clients_string (GstEbpfRelaySink * self)
 static GstStructure *
 client_stats (GstEbpfRelaySink * self, Client * c)
 {
-  guint64 kp = 0, kb = 0;
+  guint64 kp = 0, kb = 0, kd = 0;
 
   if (self->kernel && self->running)
-    relay_kernel_slot_counters (self->kernel, c->slot, &kp, &kb);
+    relay_kernel_slot_counters (self->kernel, c->slot, &kp, &kb, &kd);
   return gst_structure_new ("application/x-ebpfrelaysink-client-stats",
       "host", G_TYPE_STRING, c->host,
       "port", G_TYPE_INT, c->port,
       "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
+      "priority-limit", G_TYPE_INT, (gint) c->limit,
+      "priority-dropped", G_TYPE_UINT64, kd + c->user_prio_dropped,
       "kernel-packets", G_TYPE_UINT64, kp,
       "kernel-bytes", G_TYPE_UINT64, kb,
       "user-packets", G_TYPE_UINT64, c->user_packets,
@@ -1306,6 +1712,15 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
     case PROP_MODE:
       self->mode = g_value_get_enum (value);
       break;
+    case PROP_FRAMEMARKING_ID:
+      GST_EBPF_RELAY_SINK_LOCK (self);
+      self->framemarking_id = g_value_get_uint (value);
+      apply_priority_config (self);
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
+      break;
+    case PROP_REWRITE_SEQ:
+      self->rewrite_seq = g_value_get_boolean (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1333,6 +1748,14 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_STATS:
       g_value_take_boxed (value, get_all_stats (self));
+      break;
+    case PROP_FRAMEMARKING_ID:
+      GST_EBPF_RELAY_SINK_LOCK (self);
+      g_value_set_uint (value, self->framemarking_id);
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
+      break;
+    case PROP_REWRITE_SEQ:
+      g_value_set_boolean (value, self->rewrite_seq);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

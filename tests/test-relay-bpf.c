@@ -71,6 +71,7 @@ static __u32 n_slots;
 struct ev_rec
 {
   struct relay_event hdr;
+  struct relay_event_entry entries[RELAY_MAX_SUBS];
   __u8 pkt[MAX_PKT + 8];
   size_t pkt_len;
 };
@@ -354,12 +355,21 @@ on_sample (void *ctx, int cpu, void *data, __u32 size)
 {
   if (n_evs < MAX_EVENTS && size >= sizeof (struct relay_event)) {
     struct ev_rec *r = &evs[n_evs];
-    size_t len = size - sizeof (struct relay_event);
+    size_t head, len;
 
+    memcpy (&r->hdr, data, sizeof (r->hdr));
+    head = sizeof (r->hdr) + r->hdr.n_entries * sizeof (r->entries[0]);
+    if (r->hdr.n_entries > RELAY_MAX_SUBS || head > size) {
+      fail ("event of %u bytes with %u entries", size, r->hdr.n_entries);
+      r->hdr.n_entries = 0;
+      head = size;
+    }
+    memcpy (r->entries, (__u8 *) data + sizeof (r->hdr),
+        head - sizeof (r->hdr));
+    len = size - head;
     if (len > sizeof (r->pkt))
       len = sizeof (r->pkt);
-    memcpy (&r->hdr, data, sizeof (r->hdr));
-    memcpy (r->pkt, (__u8 *) data + sizeof (r->hdr), len);
+    memcpy (r->pkt, (__u8 *) data + head, len);
     r->pkt_len = len;
   }
   n_evs++;
@@ -457,16 +467,17 @@ run (const __u8 * pkt, size_t len)
 static void
 check_stats (__u64 matched, __u64 passed, __u64 events, __u64 clone_errors)
 {
-  static const char *names[] = { "matched", "passed", "clone_errors",
-    "events", "event_errors"
+  static const char *names[RELAY_STAT_RULE_0] = { "matched", "passed",
+    "clone_errors", "events", "event_errors", "seq_full"
   };
-  __u64 want[RELAY_STAT_MAX] = {[RELAY_STAT_MATCHED] = matched,
+  __u64 want[RELAY_STAT_RULE_0] = {[RELAY_STAT_MATCHED] = matched,
     [RELAY_STAT_PASSED] = passed,[RELAY_STAT_EVENTS] = events,
     [RELAY_STAT_CLONE_ERRORS] = clone_errors
   };
   __u32 i;
 
-  for (i = 0; i < RELAY_STAT_MAX; i++) {
+  /* the classification counters: see check_class */
+  for (i = 0; i < RELAY_STAT_RULE_0; i++) {
     __u64 got = read_stat (i);
     if (got != want[i])
       fail ("stats %s = %llu, want %llu", names[i],
@@ -578,22 +589,30 @@ check_frames (const __u8 * pkt, size_t len)
   }
 }
 
+/* @entries: the @n slots the event must name, in slot order, and their
+ * sequence numbers (looked at only with RELAY_EVENT_SEQ). */
 static void
-check_event (const struct ev_rec *e, __u32 flags, const __u64 * bitmap,
+check_event (const struct ev_rec *e, __u32 flags,
+    const struct relay_event_entry *entries, __u32 n,
     __u16 payload_off, __u16 payload_len, const __u8 * pkt, size_t len)
 {
-  int w;
+  __u32 i;
 
   if (e->hdr.flags != flags)
     fail ("event flags %#x, want %#x", e->hdr.flags, flags);
   if (e->hdr.payload_off != payload_off || e->hdr.payload_len != payload_len)
     fail ("event payload %u+%u, want %u+%u", e->hdr.payload_off,
         e->hdr.payload_len, payload_off, payload_len);
-  for (w = 0; w < RELAY_BITMAP_WORDS; w++)
-    if (e->hdr.bitmap[w] != bitmap[w])
-      fail ("event bitmap word %d = %#llx, want %#llx", w,
-          (unsigned long long) e->hdr.bitmap[w],
-          (unsigned long long) bitmap[w]);
+  if (e->hdr.n_entries != n)
+    fail ("event names %u slots, want %u", e->hdr.n_entries, n);
+  for (i = 0; i < n && i < e->hdr.n_entries; i++) {
+    if (e->entries[i].slot != entries[i].slot)
+      fail ("event entry %u: slot %u, want %u", i, e->entries[i].slot,
+          entries[i].slot);
+    else if ((flags & RELAY_EVENT_SEQ) && e->entries[i].seq != entries[i].seq)
+      fail ("event entry %u (slot %u): seq %u, want %u", i,
+          e->entries[i].slot, e->entries[i].seq, entries[i].seq);
+  }
   /* perf pads the sample to 8 bytes */
   if (e->pkt_len < len || e->pkt_len >= len + 8)
     fail ("event carries %zu packet bytes, want %zu", e->pkt_len, len);
@@ -601,25 +620,23 @@ check_event (const struct ev_rec *e, __u32 flags, const __u64 * bitmap,
     fail ("event packet bytes differ from the packet");
 }
 
-/* The event naming the USERSPACE slots, if there are any. */
+/* The event naming the USERSPACE slots, if there are any (packets that
+ * are not RTP: no sequence numbers). */
 static void
 check_user_event (const __u8 * pkt, size_t len)
 {
-  __u64 bitmap[RELAY_BITMAP_WORDS] = { 0 };
-  int any = 0;
-  __u32 i;
+  static struct relay_event_entry want[RELAY_MAX_SUBS];
+  __u32 i, n = 0;
 
   for (i = 0; i < n_slots && i < RELAY_MAX_SUBS; i++)
-    if (slots[i].state == RELAY_SUB_USERSPACE) {
-      bitmap[i / 64] |= 1ULL << (i % 64);
-      any = 1;
-    }
-  if (n_evs != any) {
-    fail ("%d events, want %d", n_evs, any);
+    if (slots[i].state == RELAY_SUB_USERSPACE)
+      want[n++].slot = i;
+  if (n_evs != (n > 0)) {
+    fail ("%d events, want %d", n_evs, n > 0);
     return;
   }
-  if (any)
-    check_event (&evs[0], 0, bitmap, 42, len - 42, pkt, len);
+  if (n)
+    check_event (&evs[0], 0, want, n, 42, len - 42, pkt, len);
 }
 
 /* ---- slots -------------------------------------------------------------- */
@@ -871,10 +888,11 @@ case_pass (const struct pass_case *pc)
   if (n_evs != pc->event_all) {
     fail ("%d events, want %d", n_evs, pc->event_all);
   } else if (pc->event_all) {
-    __u64 zero[RELAY_BITMAP_WORDS] = { 0 };
+    /* userspace sends to every slot, the KERNEL one too */
+    struct relay_event_entry both[2] = { {.slot = 0}, {.slot = 1} };
     int ihl = pc->spec.ihl ? pc->spec.ihl : 5;
 
-    check_event (&evs[0], RELAY_EVENT_ALL, zero, ETH_HLEN + ihl * 4 + 8,
+    check_event (&evs[0], 0, both, 2, ETH_HLEN + ihl * 4 + 8,
         pc->spec.payload, pkt, len);
   }
 out:
