@@ -3,10 +3,12 @@
 #
 # bench/plot.sh OUT [DEST]: the plots of a bench/run.sh result directory,
 # with gnuplot (apt-get install gnuplot-nox):
-#   DEST/delay-cdf.png  one-way delay CDF at video rate, per path, N = 1 and
-#                       the largest N measured (first repeat)
-#   DEST/fanout.png     p50/p99 delay at video rate and the highest
-#                       sustainable input rate against N, per path
+#   DEST/delay-cdf.png  one-way delay CDF at video rate per path: N = 1, and
+#                       N = CDF_N (default 100, else the largest measured)
+#                       with every subscriber receiving and with only the
+#                       last one receiving (probe phase)
+#   DEST/fanout.png     delay at video rate, and the highest sustainable
+#                       input rate, against N, per path
 set -euo pipefail
 OUT=${1:?usage: plot.sh OUT [DEST]}
 DEST=${2:-$OUT}
@@ -17,36 +19,45 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 paths="floor multiudpsink userspace kernel"
-nmax=$(awk -F'\t' 'NR > 1 && $1 == "video" && $3 + 0 > m { m = $3 + 0 } END { print m + 0 }' "$R")
+declare -A color=([floor]='#7b2cbf' [multiudpsink]='#2a9d3f' [userspace]='#e07a10' [kernel]='#1f5fbf')
+cdf_n=${CDF_N:-100}
+[ -s "$OUT/cdf-kernel-n$cdf_n.txt" ] || [ -s "$OUT/cdf-multiudpsink-n$cdf_n.txt" ] \
+  || cdf_n=$(awk -F'\t' 'NR > 1 && $1 == "video" && $3 + 0 > m { m = $3 + 0 } END { print m + 0 }' "$R")
 machine="$(sed -n 's/^cpu: //p' "$OUT/machine.txt"), $(sed -n 's/^nproc: //p' "$OUT/machine.txt") CPUs, kernel $(sed -n 's/^kernel: //p' "$OUT/machine.txt")"
 
-# CDF
-plot=""
-for p in $paths; do
-  for n in 1 "$nmax"; do
-    f=$OUT/cdf-$p-n$n.txt
+# cdf_plot PREFIX N: gnuplot plot arguments for the CDF files PREFIX-PATH-nN.txt
+cdf_plot ()
+{
+  local pre=$1 n=$2 p f plot=""
+  for p in $paths; do
+    f=$OUT/$pre-$p-n$n.txt
     [ -s "$f" ] || continue
-    case " $plot " in *"$f"*) continue ;; esac
     [ -z "$plot" ] || plot="$plot, "
-    plot="$plot'$f' using 1:2 with steps lw 2 title '$p N=$n'"
+    plot="$plot'$f' using 1:2 with steps lw 2 lc rgb '${color[$p]}' title '$p'"
   done
-done
-if [ -n "$plot" ]; then
-  gnuplot <<EOF
-set terminal pngcairo size 1000,620 font ",11"
+  echo "${plot:-NaN notitle}"
+}
+
+gnuplot <<EOF
+set terminal pngcairo size 1400,480 font ",10"
 set output '$DEST/delay-cdf.png'
-set title "One-way delay, server to subscriber, 2000 x 1200-byte datagrams/s\n$machine"
-set xlabel 'delay (us, log scale)'
-set ylabel 'fraction of datagrams'
+set multiplot layout 1,3 title "One-way delay CDF, server -> subscriber kernel receive timestamp, 2000 x 1200-byte datagrams/s; $machine"
 set logscale x
 set grid
 set key bottom right
 set yrange [0:1.02]
-plot $plot
+set xlabel 'delay (us, log scale)'
+set ylabel 'fraction of datagrams'
+set title 'N = 1'
+plot $(cdf_plot cdf 1)
+set title 'N = $cdf_n, all subscribers receiving'
+plot $(cdf_plot cdf "$cdf_n")
+set title 'N = $cdf_n, copy sent last, only 2 of N receiving'
+plot $(cdf_plot cdf-probe "$cdf_n")
+unset multiplot
 EOF
-fi
 
-# fan-out
+# fan-out data: N, video p50, video p99, best sweep rate, probe-last p50, probe-last p99
 for p in $paths; do
   awk -F'\t' -v p="$p" '
     function med(list,   n, a, i, j, t) {
@@ -54,36 +65,48 @@ for p in $paths; do
       for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { t = a[i]; a[i] = a[j]; a[j] = t }
       return (n % 2) ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
     }
-    NR > 1 && $2 == p && $1 == "video" && $11 != "-" { p50[$3] = p50[$3] " " $11; p99[$3] = p99[$3] " " $12 }
-    NR > 1 && $2 == p && $1 == "sweep" && $24 == 1 && $6 + 0 > best[$3] + 0 { best[$3] = $6 }
-    END { for (n in p50) print n, med(p50[n]), med(p99[n]), (n in best) ? best[n] : "NaN" }' "$R" \
-    | sort -n >"$tmp/$p.dat"
+    NR > 1 && $2 == p && $1 == "video" && $11 != "-" { seen[$3] = 1; p50[$3] = p50[$3] " " $11; p99[$3] = p99[$3] " " $12 }
+    # the copy sent last (multiudpsink sends in reverse list order)
+    NR > 1 && $2 == p && $1 == "probe" && $11 != "-" {
+      seen[$3] = 1
+      if (p == "multiudpsink") { q50[$3] = q50[$3] " " $27; q99[$3] = q99[$3] " " $28 }
+      else { q50[$3] = q50[$3] " " $11; q99[$3] = q99[$3] " " $12 }
+    }
+    NR > 1 && $2 == p && $1 == "sweep" && $24 == 1 && $6 + 0 > best[$3] + 0 { seen[$3] = 1; best[$3] = $6 }
+    END {
+      for (n in seen) {
+        # N = 1: the one subscriber is the probe
+        if (n == 1 && (n in p50)) { q50[n] = p50[n]; q99[n] = p99[n] }
+        print n, (n in p50) ? med(p50[n]) : "NaN", (n in p99) ? med(p99[n]) : "NaN",
+          (n in best) ? best[n] : "NaN", (n in q50) ? med(q50[n]) : "NaN", (n in q99) ? med(q99[n]) : "NaN"
+      }
+    }' "$R" | sort -n >"$tmp/$p.dat"
 done
-plot1=""; plot2=""
+plot1=""; plot2=""; plot3=""
 for p in $paths; do
   [ -s "$tmp/$p.dat" ] || continue
-  [ -z "$plot1" ] || { plot1="$plot1, "; plot2="$plot2, "; }
-  plot1="$plot1'$tmp/$p.dat' using 1:2 with linespoints lw 2 title '$p p50', '$tmp/$p.dat' using 1:3 with linespoints lw 2 dt 2 title '$p p99'"
-  plot2="$plot2'$tmp/$p.dat' using 1:4 with linespoints lw 2 title '$p'"
+  c=${color[$p]}
+  [ -z "$plot1" ] || { plot1="$plot1, "; plot2="$plot2, "; plot3="$plot3, "; }
+  plot1="$plot1'$tmp/$p.dat' using 1:2 with linespoints lw 2 lc rgb '$c' title '$p p50', '$tmp/$p.dat' using 1:3 with linespoints lw 2 dt 2 lc rgb '$c' title '$p p99'"
+  plot2="$plot2'$tmp/$p.dat' using 1:5 with linespoints lw 2 lc rgb '$c' title '$p p50', '$tmp/$p.dat' using 1:6 with linespoints lw 2 dt 2 lc rgb '$c' title '$p p99'"
+  plot3="$plot3'$tmp/$p.dat' using 1:4 with linespoints lw 2 lc rgb '$c' title '$p'"
 done
-if [ -n "$plot1" ]; then
-  gnuplot <<EOF
-set terminal pngcairo size 1000,900 font ",11"
+gnuplot <<EOF
+set terminal pngcairo size 1400,480 font ",10"
 set output '$DEST/fanout.png'
-set multiplot layout 2,1 title "Fan-out scaling, $machine"
+set multiplot layout 1,3 title "Fan-out scaling; $machine"
 set logscale xy
 set grid
 set xlabel 'subscribers N'
+set key top left font ",8"
 set ylabel 'one-way delay (us)'
-set title 'delay at 2000 datagrams/s (median of repeats)'
-set key outside right
+set title 'delay at 2000/s, all N receiving'
 plot $plot1
-$(if grep -qv NaN "$tmp"/*.dat 2>/dev/null && awk '$4 != "NaN"' "$tmp"/*.dat | grep -q .; then
-  echo "set ylabel 'datagrams/s in'"
-  echo "set title 'highest input rate with loss < 0.1 % and p99 < 1 ms'"
-  echo "plot $plot2"
-fi)
+set title 'delay at 2000/s, copy sent last, only 2 of N receiving'
+plot $plot2
+set ylabel 'datagrams/s into the relay'
+set title 'highest rate, loss < 0.1 % and p99 < 1 ms'
+plot $plot3
 unset multiplot
 EOF
-fi
 echo "plots: $DEST/delay-cdf.png $DEST/fanout.png"

@@ -40,8 +40,16 @@ NR == 1 { next }
     if ($24 == 0 && (!(k in firstfail) || $5 + 0 < firstfail[k] + 0)) { firstfail[k] = $5; ffrate[k] = $6; ffwhy[k] = "sent " $6 "/s, loss " $9 "%, p99 " $12 " us, backlog drops " $25 }
   } else if ($1 == "probe") {
     pkeys[k] = 1; np[$2] = 1; nn[$3] = 1
-    add(pf50, k, $27); add(pf99, k, $28); add(pfmx, k, $29)
-    add(pl50, k, $11); add(pl99, k, $12); add(plmx, k, $13); add(ploss, k, $9)
+    # multiudpsink sends in the reverse order of its clients list: its
+    # list-first subscriber gets the latest copy.
+    if ($2 == "multiudpsink") {
+      add(pf50, k, $11); add(pf99, k, $12); add(pfmx, k, $13)
+      add(pl50, k, $27); add(pl99, k, $28); add(plmx, k, $29)
+    } else {
+      add(pf50, k, $27); add(pf99, k, $28); add(pfmx, k, $29)
+      add(pl50, k, $11); add(pl99, k, $12); add(plmx, k, $13)
+    }
+    add(ploss, k, $9)
     add(prelay, k, $14); add(psend, k, $16); add(pload, k, $23); preps[k]++
   } else if ($1 == "drop") {
     dkeys[k] = 1; np[$2] = 1; nn[$3] = 1
@@ -89,11 +97,11 @@ END {
       (m in keys) ? r(med(busy[k]), med(busy[m])) : "-"
   }
   print ""
-  print "## Video rate, two receiving subscribers: the first and the last of N"
+  print "## Video rate, two receiving subscribers: the one served first and the one served last of N"
   print ""
-  print "The other N - 2 subscribers are in namespaces that drop at their veth ingress, so no receiving processes compete with the relay for the 2 CPUs. Median of the repeats; p99 range over repeats."
+  print "The other N - 2 subscribers are in namespaces that drop at their veth ingress, so no receiving processes compete with the relay for the 2 CPUs. first/last = order in which the relay sends the copies (ebpfrelaysink: the clients list order; multiudpsink: the reverse of it). Median of the repeats; p99 range over repeats; loss = of the two receiving subscribers."
   print ""
-  print "| path | N | repeats | first p50 us | first p99 us | last p50 us | last p99 us | last p99 range | last max us | last loss % | relay us/copy | sender us/dgram |"
+  print "| path | N | repeats | first p50 us | first p99 us | last p50 us | last p99 us | last p99 range | last max us | loss % | relay us/copy | sender us/dgram |"
   print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
   for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
     k = order[o] SUBSEP nl[i]

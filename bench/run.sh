@@ -54,7 +54,8 @@
 # with every row.
 #
 # --perf: during the drop phase, `perf record -a -g` over each run's sending
-# window; OUT/runs/drop-*/perf.txt has the hottest kernel symbols.
+# window; OUT/runs/drop-*/perf.txt has the hottest kernel symbols (self
+# time, with callers), perf-children.txt the cumulative time per symbol.
 # --rps MASK: receive packet steering on the relay's up0 (rps_cpus = MASK,
 # hex), so that the relay namespace's receive path, TC program included,
 # runs on those CPUs instead of in the sending process's softirq (on veths
@@ -468,6 +469,8 @@ run_one ()
     wait "$perf_pid" 2>/dev/null
     perf report -i "$dir/perf.data" --no-children --sort sym --stdio 2>/dev/null \
       | grep -v '^$' | grep -v '^#' | grep '%' | head -n 40 >"$dir/perf.txt"
+    perf report -i "$dir/perf.data" --children --sort sym -g none --stdio 2>/dev/null \
+      | grep -v '^$' | grep -v '^#' | grep '%' | head -n 60 >"$dir/perf-children.txt"
     rm -f "$dir/perf.data"
   fi
   sleep 0.5
@@ -558,8 +561,12 @@ run_one ()
   RUN_BOUND=$(awk -F'\t' '{ print $26 }' <<<"$row")
   [ "$phase" = video ] && [ "$rep" = 1 ] && [ -s "$dir/cdf.txt" ] \
     && cp "$dir/cdf.txt" "$OUT/cdf-$path-n$n.txt"
-  [ "$phase" = probe ] && [ "$rep" = 1 ] && [ -s "$dir/cdf-last.txt" ] \
-    && cp "$dir/cdf-last.txt" "$OUT/cdf-probe-$path-n$n.txt"
+  # the CDF of the copy sent last (multiudpsink sends in the reverse order
+  # of its clients list)
+  local sent_last=last
+  [ "$path" = multiudpsink ] && sent_last=first
+  [ "$phase" = probe ] && [ "$rep" = 1 ] && [ -s "$dir/cdf-$sent_last.txt" ] \
+    && cp "$dir/cdf-$sent_last.txt" "$OUT/cdf-probe-$path-n$n.txt"
   log "$(awk -F'\t' '{ printf "%-5s %-12s N=%-4s rate=%-7s%s loss=%s%% p50=%s p99=%s max=%s us relay=%s us/copy sender=%s us/dgram bpf=%s ns/dgram backlog-drops=%s load=%s %s", $1, $2, $3, $6, ($26 ? "(<" $5 ")" : ""), $9, $11, $12, $13, $14, $16, $20, $25, $23, ($24 ? "ok" : "FAIL") }' <<<"$row")"
   return 0
 }
