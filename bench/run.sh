@@ -602,7 +602,7 @@ if [ $SWEEP -eq 1 ]; then
   for n in $SIZES; do
     for path in $PATHS; do
       [ "$path" = floor ] && [ "$n" != 1 ] && continue
-      start=$(( 20000 / n )); [ $start -lt 100 ] && start=100
+      start=$(( 10000 / n )); [ $start -lt 100 ] && start=100
       fails=0
       for rate in $SWEEP_RATES; do
         [ "$rate" -lt "$start" ] && continue
