@@ -178,6 +178,8 @@ cleanup ()
   done
   sleep 0.2
   for pid in "${PIDS[@]}"; do
+    # a relay's gst-launch is the child of its `timeout`
+    pkill -KILL -P "$pid" 2>/dev/null
     kill -KILL "$pid" 2>/dev/null
   done
   wait 2>/dev/null
@@ -275,6 +277,7 @@ stop_pid ()
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
+  pkill -KILL -P "$pid" 2>/dev/null
   kill -KILL "$pid" 2>/dev/null
   wait "$pid" 2>/dev/null
 }

@@ -102,14 +102,32 @@ export GST_PLUGIN_PATH=${PLUGIN_PATH:-$BUILD/gst-plugin}
 P=ebrm-$$
 WORK=$(mktemp -d /tmp/mock-perf.XXXXXX)
 PIDS=()
+# stop_all: SIGINT to every process started here (a `timeout` passes it on
+# to its gst-launch, which stops), then SIGKILL to what is left, children
+# (by parent pid) first.
+stop_all ()
+{
+  local pid i alive
+  for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null; done
+  for i in $(seq 50); do
+    alive=0
+    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive -eq 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${PIDS[@]}"; do
+    pkill -KILL -P "$pid" 2>/dev/null
+    kill -KILL "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+  PIDS=()
+}
+
 cleanup ()
 {
-  local rc=$? pid
+  local rc=$?
   trap - EXIT INT TERM HUP
-  for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null; done
-  sleep 0.3
-  for pid in "${PIDS[@]}"; do kill -KILL "$pid" 2>/dev/null; done
-  wait 2>/dev/null
+  stop_all
   ebr_topology_down "$P"
   if [ -n "$KEEP" ]; then
     mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/ && echo "logs and CDF in $KEEP"
@@ -178,8 +196,11 @@ for k in $(seq 1 "$NCLINS"); do
     for p in ${ports_of[$k]}; do
       desc="$desc $(subst "$CLIENT" "$p" $(( p + OUT_OFFSET )) "$clients")"
     done
-    # One gst-launch per client namespace, one branch per client.
-    eval "ip netns exec \"$P-cli$k\" timeout -s INT $(( SECS + 60 )) gst-launch-1.0 -q $desc" \
+    # One gst-launch per client namespace, one branch per client. The
+    # description is split into words as a shell would (quotes in caps),
+    # without a subshell, so that $! is the process itself.
+    eval "set -- $desc"
+    ip netns exec "$P-cli$k" timeout -s INT $(( SECS + 60 )) gst-launch-1.0 -q "$@" \
       >"$WORK/client$k.log" 2>&1 </dev/null &
     PIDS+=($!)
     for p in ${ports_of[$k]}; do
@@ -191,7 +212,8 @@ done
 relay_desc=$(subst "$RELAY" $SRC_PORT 0 "$clients")
 echo "relay: gst-launch-1.0 ${relay_desc:0:200}$([ ${#relay_desc} -gt 200 ] && echo ...)"
 [ "$CLIENT" = none ] || echo "client: gst-launch-1.0 $(subst "$CLIENT" '<port>' '<probe port>' '')"
-eval "ip netns exec \"$P-rel\" timeout -s INT $(( SECS + 60 )) gst-launch-1.0 -q $relay_desc" \
+eval "set -- $relay_desc"
+ip netns exec "$P-rel" timeout -s INT $(( SECS + 60 )) gst-launch-1.0 -q "$@" \
   >"$WORK/relay.log" 2>&1 </dev/null &
 RELAY_PID=$!
 PIDS+=($RELAY_PID)
@@ -208,15 +230,7 @@ sent_line=$(ip netns exec "$P-srv" timeout $(( SECS + 10 )) "$SEND" 10.200.1.2 $
 echo "server: $sent_line"
 sleep 1
 kill -0 $RELAY_PID 2>/dev/null || { echo "the relay pipeline exited:" >&2; tail -n 5 "$WORK/relay.log" >&2; }
-for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null; done
-for i in $(seq 50); do
-  alive=0
-  for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-  [ $alive -eq 0 ] && break
-  sleep 0.1
-done
-wait 2>/dev/null
-PIDS=()
+stop_all
 
 sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$sent_line")
 summary=$("$RECV" merge --sent "$sent" --cdf "$WORK/delay-cdf.txt" "$WORK"/probe*.txt) || exit 1
