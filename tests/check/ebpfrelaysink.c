@@ -347,6 +347,331 @@ GST_START_TEST (test_userspace_source_port)
 
 GST_END_TEST;
 
+/* --- priority limits --------------------------------------------------- */
+
+GST_START_TEST (test_priority_limit_property)
+{
+  GstElement *sink = gst_element_factory_make ("ebpfrelaysink", NULL);
+  GstStructure *s = NULL;
+  gboolean ok = FALSE;
+  gchar *clients;
+  gint limit = -1;
+
+  g_object_set (sink, "clients",
+      "10.0.0.1:5000@7, 10.0.0.2:6000,10.0.0.3:7000@0,10.0.0.4:8000@5", NULL);
+  g_object_get (sink, "clients", &clients, NULL);
+  fail_unless_equals_string (clients,
+      "10.0.0.1:5000@7,10.0.0.2:6000,10.0.0.3:7000,10.0.0.4:8000@5");
+  g_free (clients);
+  g_signal_emit_by_name (sink, "get-stats", "10.0.0.1", 5000, &s);
+  fail_unless (gst_structure_get_int (s, "priority-limit", &limit));
+  fail_unless_equals_int (limit, 7);
+  fail_unless (gst_structure_has_field_typed (s, "priority-dropped",
+          G_TYPE_UINT64));
+  gst_structure_free (s);
+
+  g_signal_emit_by_name (sink, "set-priority-limit", "10.0.0.2", 6000, 6,
+      &ok);
+  fail_unless (ok);
+  g_signal_emit_by_name (sink, "set-priority-limit", "10.0.0.1", 5000, 0,
+      &ok);
+  fail_unless (ok);
+  g_signal_emit_by_name (sink, "set-priority-limit", "10.0.0.9", 5000, 3,
+      &ok);
+  fail_if (ok, "unknown client");
+  g_signal_emit_by_name (sink, "set-priority-limit", "10.0.0.2", 6000, 8,
+      &ok);
+  fail_if (ok, "limit 8");
+  g_signal_emit_by_name (sink, "set-priority-limit", "10.0.0.2", 6000, -1,
+      &ok);
+  fail_if (ok, "limit -1");
+  /* add: limit 0 for a new client, the limit kept for a known one */
+  g_signal_emit_by_name (sink, "add", "10.0.0.5", 9000);
+  g_signal_emit_by_name (sink, "add", "10.0.0.4", 8000);
+  g_object_get (sink, "clients", &clients, NULL);
+  fail_unless_equals_string (clients, "10.0.0.1:5000,10.0.0.2:6000@6,"
+      "10.0.0.3:7000,10.0.0.4:8000@5,10.0.0.5:9000");
+  g_free (clients);
+  /* the property changes the limit of a client it keeps */
+  g_object_set (sink, "clients", "10.0.0.4:8000@2,10.0.0.5:9000@7", NULL);
+  g_object_get (sink, "clients", &clients, NULL);
+  fail_unless_equals_string (clients, "10.0.0.4:8000@2,10.0.0.5:9000@7");
+  g_free (clients);
+  gst_object_unref (sink);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_bad_priority_limit_fails_start)
+{
+  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1:5000,127.0.0.1:5001@8",
+      "127.0.0.1:5001@8");
+  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1:5001@x", "127.0.0.1:5001@x");
+  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1:5001@", "127.0.0.1:5001@");
+  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1:5001@-1", "127.0.0.1:5001@-1");
+  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1@3", "127.0.0.1@3");
+}
+
+GST_END_TEST;
+
+#define N_RX 5
+
+/* An RTP packet: @nal is the first payload byte (H.264: NRI in bits 5-6);
+ * @fm >= 0: with a one-byte frame marking extension (id 3) of that value.
+ * Padded to 100 + k % 7 bytes. */
+static GstBuffer *
+rtp_packet (guint8 pt, guint16 seq, guint32 ssrc, guint8 nal, gint fm,
+    gint k, gsize * len_out)
+{
+  gsize len = 100 + k % 7, off = 12;
+  guint8 *p = g_malloc0 (len);
+  gsize i;
+
+  for (i = 0; i < len; i++)
+    p[i] = i * 11 + k;
+  p[0] = 0x80;
+  p[1] = pt;
+  GST_WRITE_UINT16_BE (p + 2, seq);
+  GST_WRITE_UINT32_BE (p + 4, 3000 * k);
+  GST_WRITE_UINT32_BE (p + 8, ssrc);
+  if (fm >= 0) {
+    p[0] |= 0x10;
+    GST_WRITE_UINT16_BE (p + 12, 0xBEDE);
+    GST_WRITE_UINT16_BE (p + 14, 1);
+    p[16] = 0x30;
+    p[17] = fm;
+    p[18] = p[19] = 0;
+    off = 20;
+  }
+  p[off] = nal;
+  *len_out = len;
+  return gst_buffer_new_wrapped (p, len);
+}
+
+/* The priority of the packets rtp_packet makes, written out here apart
+ * from bpf/priority.h. */
+static gint
+expected_priority (gint fm, guint8 nal, gboolean h264)
+{
+  static const gint nri_prio[4] = { 0, 5, 6, 7 };
+
+  if (fm >= 0)
+    return (fm & 0x20) ? 7 : (fm & 0x10) ? 0 : 6 - MIN (fm & 7, 6);
+  return h264 ? nri_prio[(nal >> 5) & 3] : 7;
+}
+
+typedef struct
+{
+  int fd;
+  gint port;
+  gint limit;
+  gint last_seq[2];             /* per SSRC, -1: none */
+  guint received, expected;
+} Rx;
+
+/* Receives what @rx must have got of @want (@len bytes), with sequence
+ * number @seq (-1: unchanged). */
+static void
+rx_check (Rx * rx, const guint8 * want, gsize len, gint seq)
+{
+  guint8 buf[2048];
+  gsize n = recv_one (rx->fd, buf, sizeof (buf));
+
+  fail_unless_equals_int (n, len);
+  if (seq >= 0)
+    fail_unless_equals_int (GST_READ_UINT16_BE (buf + 2), seq);
+  /* everything else byte for byte */
+  fail_unless (memcmp (buf + 4, want + 4, len - 4) == 0);
+  fail_unless (memcmp (buf, want, 2) == 0);
+  if (seq < 0)
+    fail_unless (memcmp (buf + 2, want + 2, 2) == 0);
+  rx->received++;
+}
+
+static void
+rx_expect_nothing (Rx * rx)
+{
+  struct timeval tv = {.tv_usec = 100000 };
+  guint8 buf[2048];
+
+  setsockopt (rx->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (rx->fd, buf, sizeof (buf)), 0);
+}
+
+/*
+ * Userspace mode with H.264 caps: subscribers at limits 0, 5, 6, 7 (and
+ * one changed mid-stream) get exactly the packets with priority >= their
+ * limit, each SSRC's sequence numbers contiguous, everything else of the
+ * packet unchanged; packets that are not RTP reach everyone unchanged.
+ */
+static void
+run_userspace_priority (gboolean rewrite, gboolean framemarking)
+{
+  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47931 "
+      "mode=userspace");
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  static const gint limits[N_RX] = { 0, 5, 6, 7, 0 };
+  static const guint8 nals[6] = { 0x65, 0x01, 0x41, 0x01, 0x21, 0x41 };
+  static const gint fms[6] = { 0x20, 0x10, 0x80, 0x81, 0x82, 0x83 };
+  Rx rx[N_RX];
+  guint16 seq[2] = { 65520, 7 };
+  GString *clients = g_string_new (NULL);
+  guint i, k;
+
+  for (i = 0; i < N_RX; i++) {
+    rx[i].fd = open_receiver (&rx[i].port);
+    rx[i].limit = limits[i];
+    rx[i].last_seq[0] = rx[i].last_seq[1] = -1;
+    rx[i].received = rx[i].expected = 0;
+    g_string_append_printf (clients, "%s127.0.0.1:%d@%d", i ? "," : "",
+        rx[i].port, limits[i]);
+  }
+  g_object_set (sink, "clients", clients->str, "rewrite-seq", rewrite, NULL);
+  g_string_free (clients, TRUE);
+  gst_harness_set_src_caps_str (h, framemarking ?
+      "application/x-rtp,media=video,encoding-name=VP9,payload=98,"
+      "clock-rate=90000,extmap-3=" "urn:ietf:params:rtp-hdrext:framemarking"
+      : "application/x-rtp,media=video,encoding-name=H264,payload=96,"
+      "clock-rate=90000");
+  gst_harness_play (h);
+
+  for (k = 0; k < 120; k++) {
+    gboolean rtp = k % 9 != 8;
+    gint fm = framemarking ? fms[k % 6] : -1;
+    guint8 nal = nals[k % 6];
+    guint b = k % 3 == 2;
+    gint prio = rtp ? expected_priority (fm, nal, !framemarking) : 7;
+    GstBuffer *buf;
+    GstMapInfo map;
+    gsize len;
+    guint8 *copy;
+
+    if (k == 60) {
+      gboolean ok = FALSE;
+
+      /* the last subscriber: 0 -> 6 from the next packet on */
+      g_signal_emit_by_name (sink, "set-priority-limit", "127.0.0.1",
+          rx[4].port, 6, &ok);
+      fail_unless (ok);
+      rx[4].limit = 6;
+    }
+    if (rtp) {
+      buf = rtp_packet (framemarking ? 98 : 96, seq[b]++,
+          b ? 0xbbbb0002 : 0xaaaa0001, nal, fm, k, &len);
+    } else {
+      len = 50;
+      buf = gst_buffer_new_wrapped (g_strnfill (len, 'x'), len);
+    }
+    gst_buffer_map (buf, &map, GST_MAP_READ);
+    copy = g_memdup2 (map.data, len);
+    gst_buffer_unmap (buf, &map);
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+
+    for (i = 0; i < N_RX; i++) {
+      gint out;
+
+      if (prio < rx[i].limit)
+        continue;
+      rx[i].expected++;
+      if (!rtp || !rewrite) {
+        rx_check (&rx[i], copy, len, -1);
+        continue;
+      }
+      /* contiguous per SSRC: the first one as sent, then +1 each */
+      out = rx[i].last_seq[b] < 0 ? GST_READ_UINT16_BE (copy + 2) :
+          (rx[i].last_seq[b] + 1) & 0xffff;
+      rx_check (&rx[i], copy, len, out);
+      rx[i].last_seq[b] = out;
+    }
+    g_free (copy);
+  }
+  for (i = 0; i < N_RX; i++) {
+    GstStructure *s = NULL;
+    guint64 dropped = 0, packets = 0;
+
+    rx_expect_nothing (&rx[i]);
+    g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", rx[i].port, &s);
+    fail_unless (gst_structure_get_uint64 (s, "priority-dropped", &dropped));
+    fail_unless (gst_structure_get_uint64 (s, "user-packets", &packets));
+    fail_unless_equals_int (packets, rx[i].expected);
+    fail_unless_equals_int (dropped, 120 - rx[i].expected);
+    gst_structure_free (s);
+    GST_INFO ("limit %d: %u of 120", limits[i], rx[i].received);
+    close (rx[i].fd);
+  }
+  /* the limits made a difference */
+  fail_unless (rx[0].received == 120 && rx[3].received < rx[2].received
+      && rx[2].received < rx[1].received && rx[1].received < 120);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_START_TEST (test_userspace_priority_h264)
+{
+  run_userspace_priority (TRUE, FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_userspace_priority_no_rewrite)
+{
+  run_userspace_priority (FALSE, FALSE);
+}
+
+GST_END_TEST;
+
+GST_START_TEST (test_userspace_priority_framemarking)
+{
+  run_userspace_priority (TRUE, TRUE);
+}
+
+GST_END_TEST;
+
+/* Without caps naming H.264 nothing is dropped: the same packets all
+ * have priority 7; an explicit framemarking-id works without caps. */
+GST_START_TEST (test_userspace_priority_needs_caps)
+{
+  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47932 "
+      "mode=userspace");
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  Rx rx = { 0 };
+  gchar *clients;
+  gsize len;
+  GstBuffer *buf;
+  GstMapInfo map;
+  guint8 *copy;
+
+  rx.fd = open_receiver (&rx.port);
+  clients = g_strdup_printf ("127.0.0.1:%d@7", rx.port);
+  g_object_set (sink, "clients", clients, NULL);
+  g_free (clients);
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  gst_harness_play (h);
+
+  buf = rtp_packet (96, 1, 1, 0x01, -1, 0, &len);       /* NRI 0 */
+  gst_buffer_map (buf, &map, GST_MAP_READ);
+  copy = g_memdup2 (map.data, len);
+  gst_buffer_unmap (buf, &map);
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  rx_check (&rx, copy, len, -1);
+  g_free (copy);
+
+  g_object_set (sink, "framemarking-id", 3, NULL);
+  buf = rtp_packet (96, 2, 1, 0x65, 0x10, 1, &len);     /* D: priority 0 */
+  fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  rx_expect_nothing (&rx);
+  close (rx.fd);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_suite (void)
 {
@@ -361,6 +686,12 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_loop_refused_at_runtime);
   tcase_add_test (tc, test_userspace_forwarding);
   tcase_add_test (tc, test_userspace_source_port);
+  tcase_add_test (tc, test_priority_limit_property);
+  tcase_add_test (tc, test_bad_priority_limit_fails_start);
+  tcase_add_test (tc, test_userspace_priority_h264);
+  tcase_add_test (tc, test_userspace_priority_no_rewrite);
+  tcase_add_test (tc, test_userspace_priority_framemarking);
+  tcase_add_test (tc, test_userspace_priority_needs_caps);
   return s;
 }
 
