@@ -13,6 +13,8 @@
  *   clear                emit "clear"
  *   stats                print the "stats" property: "stats <structure>"
  *   get-stats HOST PORT  print "get-stats <structure>" (from "get-stats")
+ *   set-priority-limit HOST PORT L
+ *                        emit "set-priority-limit"; fails when it returns FALSE
  *   wait-ms N            sleep N ms before reading the next command
  *   quit                 stop the pipeline and exit 0 (so does end of input)
  * and prints "ok" after each. The element's client-added/client-removed
@@ -198,6 +200,26 @@ run_command (RelayCtl * ctl, const gchar * line, gboolean * quit)
       g_free (str);
       if (s)
         gst_structure_free (s);
+    }
+  } else if (!strcmp (args[0], "set-priority-limit")) {
+    gboolean done = FALSE;
+    gchar *end = NULL;
+    glong limit = argc == 4 ? strtol (args[3], &end, 10) : -1;
+
+    if (argc != 4 || *end || !parse_host_port (args, 3, &host, &port)) {
+      g_printerr ("relay-ctl: usage: set-priority-limit HOST PORT LIMIT\n");
+      ok = FALSE;
+    } else if (!has_signal (ctl->relay, "set-priority-limit")) {
+      g_printerr ("relay-ctl: element has no 'set-priority-limit' signal\n");
+      ok = FALSE;
+    } else {
+      g_signal_emit_by_name (ctl->relay, "set-priority-limit", host, port,
+          (gint) limit, &done);
+      if (!done) {
+        g_printerr ("relay-ctl: set-priority-limit %s %d %ld refused\n",
+            host, port, limit);
+        ok = FALSE;
+      }
     }
   } else if (!strcmp (args[0], "wait-ms") && argc == 2) {
     gchar *end;

@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * rtp-prio: a known RTP stream with every priority, and the check of what
+ * a relay subscriber received of it, for the end-to-end tests. Classifies
+ * with bpf/priority.h, the code the relay uses.
+ *
+ *   rtp-prio gen FILE COUNT SIZE
+ *       COUNT datagrams of SIZE bytes (SIZE >= 40) end to end, for
+ *       `filesrc blocksize=SIZE ! udpsink`: H.264 (payload type 96) on
+ *       SSRC 0xaaaa0001 with NAL NRI 3, 2, 0, 0, 2, 1, ... (sequence
+ *       numbers wrap), frame-marked packets (RFC 9626, one-byte extension
+ *       id 3) of payload type 98 on SSRC 0xbbbb0002 with I, D and TID 0-2,
+ *       and every eleventh datagram not RTP. Each carries its index.
+ *
+ *   rtp-prio check SENT RECEIVED SIZE LIMIT [LIMIT2]
+ *       RECEIVED (what a subscriber got, end to end) must be exactly the
+ *       datagrams of SENT whose priority is at least LIMIT, in order, each
+ *       RTP one with its sequence number lowered by the packets of its
+ *       SSRC dropped before it (contiguous per SSRC), all else unchanged.
+ *       With LIMIT2: LIMIT up to some datagram, LIMIT2 from it on; prints
+ *       "split=N" (the first datagram under LIMIT2). Prints on stderr
+ *         received=R expected=E dropped=D [split=N]
+ *       and on stdout D, the number of datagrams not sent to it for their
+ *       priority. Exit 0 when it matches, 1 when not, 2 on usage errors.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "priority.h"
+
+#define PT_H264 96
+#define PT_FM 98
+#define FM_ID 3
+#define SSRC_A 0xaaaa0001u
+#define SSRC_B 0xbbbb0002u
+
+static void
+usage (void)
+{
+  fprintf (stderr, "usage: rtp-prio gen FILE COUNT SIZE\n"
+      "       rtp-prio check SENT RECEIVED SIZE LIMIT [LIMIT2]\n");
+  exit (2);
+}
+
+static unsigned long
+num (const char *s, unsigned long min, unsigned long max)
+{
+  char *end;
+  unsigned long v;
+
+  errno = 0;
+  v = strtoul (s, &end, 10);
+  if (errno || end == s || *end || v < min || v > max) {
+    fprintf (stderr, "rtp-prio: bad number '%s' (%lu..%lu)\n", s, min, max);
+    exit (2);
+  }
+  return v;
+}
+
+static void
+put16 (uint8_t * p, unsigned v)
+{
+  p[0] = v >> 8;
+  p[1] = v;
+}
+
+static void
+put32 (uint8_t * p, uint32_t v)
+{
+  put16 (p, v >> 16);
+  put16 (p + 2, v);
+}
+
+static void
+make (uint8_t * p, size_t size, uint32_t i, uint16_t seq[2])
+{
+  static const uint8_t nal[8] = { 0x65, 0x41, 0x01, 0x01, 0x41, 0x21, 0x41,
+    0x01
+  };
+  static const uint8_t fm[5] = { 0xa0, 0x90, 0x80, 0x81, 0x82 };
+  size_t off, k;
+
+  for (k = 0; k < size; k++)
+    p[k] = (uint8_t) (k * 31 + i * 7);
+  if (i % 11 == 10) {
+    memcpy (p, "\0not RTP", 8);
+    put32 (p + 8, i);
+    return;
+  }
+  if (i % 4 == 3) {
+    p[0] = 0x90;
+    p[1] = PT_FM;
+    put16 (p + 2, seq[1]++);
+    put32 (p + 4, 90 * i);
+    put32 (p + 8, SSRC_B);
+    put16 (p + 12, 0xBEDE);
+    put16 (p + 14, 1);
+    p[16] = FM_ID << 4;
+    p[17] = fm[(i / 4) % 5];
+    p[18] = p[19] = 0;
+    off = 20;
+  } else {
+    p[0] = 0x80;
+    p[1] = PT_H264;
+    put16 (p + 2, seq[0]++);
+    put32 (p + 4, 90 * i);
+    put32 (p + 8, SSRC_A);
+    off = 12;
+    p[off++] = nal[i % 8];
+  }
+  put32 (p + off, i);
+}
+
+static uint8_t *
+read_file (const char *path, size_t * len)
+{
+  FILE *f = fopen (path, "rb");
+  uint8_t *buf = NULL;
+  size_t n = 0, cap = 0, r;
+
+  if (!f) {
+    fprintf (stderr, "rtp-prio: %s: %s\n", path, strerror (errno));
+    exit (2);
+  }
+  do {
+    if (n == cap) {
+      cap = cap ? 2 * cap : 1 << 16;
+      buf = realloc (buf, cap);
+      if (!buf)
+        exit (2);
+    }
+    r = fread (buf + n, 1, cap - n, f);
+    n += r;
+  } while (r > 0);
+  fclose (f);
+  *len = n;
+  return buf;
+}
+
+static struct prio_info
+classify (const uint8_t * p, size_t size)
+{
+  uint8_t buf[PRIO_BUF_LEN] = { 0 }, codec[PRIO_N_PT] = { 0 };
+  uint32_t n = size < PRIO_BUF_LEN ? size : PRIO_BUF_LEN;
+  struct prio_info info;
+
+  codec[PT_H264] = PRIO_CODEC_H264;
+  memcpy (buf, p, n);
+  prio_classify (buf, n, size, codec, FM_ID, NULL, &info);
+  return info;
+}
+
+/* What a subscriber with @l1 before datagram @split and @l2 from it on
+ * gets: compared with @rx (@n_rx datagrams). Returns the number of
+ * datagrams that match, from the first; *expected, *dropped: the model's
+ * counts. */
+static size_t
+compare (const uint8_t * sent, size_t count, const uint8_t * rx,
+    size_t n_rx, size_t size, unsigned l1, unsigned l2, size_t split,
+    size_t * expected, size_t * dropped)
+{
+  uint32_t drops[2] = { 0, 0 };
+  uint8_t want[65536];
+  size_t i, got = 0, ok = 0;
+  int good = 1;
+
+  *expected = *dropped = 0;
+  for (i = 0; i < count; i++) {
+    const uint8_t *p = sent + i * size;
+    struct prio_info info = classify (p, size);
+    int b = info.ssrc == SSRC_B;
+
+    if (prio_drops (&info, i < split ? l1 : l2)) {
+      (*dropped)++;
+      if (prio_is_rtp (&info))
+        drops[b]++;
+      continue;
+    }
+    (*expected)++;
+    memcpy (want, p, size);
+    if (prio_is_rtp (&info))
+      put16 (want + 2, prio_out_seq (info.seq, drops[b]));
+    if (good && got < n_rx && !memcmp (rx + got * size, want, size))
+      ok++;
+    else
+      good = 0;
+    got++;
+  }
+  return ok;
+}
+
+static int
+check (int argc, char **argv)
+{
+  size_t size = num (argv[4], 40, 65000), sent_len, rx_len, count, n_rx;
+  unsigned l1 = num (argv[5], 0, PRIO_MAX), l2 = l1;
+  uint8_t *sent = read_file (argv[2], &sent_len);
+  uint8_t *rx = read_file (argv[3], &rx_len);
+  size_t split = 0, expected = 0, dropped = 0, best = 0, s, ok, i;
+  int last[2] = { -1, -1 }, contiguous = 1;
+
+  if (argc == 7)
+    l2 = num (argv[6], 0, PRIO_MAX);
+  if (sent_len % size || rx_len % size) {
+    fprintf (stderr, "rtp-prio: %s or %s is not made of %zu-byte "
+        "datagrams\n", argv[2], argv[3], size);
+    return 1;
+  }
+  count = sent_len / size;
+  n_rx = rx_len / size;
+
+  /* Contiguous per SSRC, whatever the model says. */
+  for (i = 0; i < n_rx; i++) {
+    struct prio_info info = classify (rx + i * size, size);
+    int b = info.ssrc == SSRC_B;
+
+    if (!prio_is_rtp (&info))
+      continue;
+    if (last[b] >= 0 && info.seq != ((last[b] + 1) & 0xffff)) {
+      fprintf (stderr, "rtp-prio: %s: datagram %zu: SSRC %08x seq %u "
+          "after %d\n", argv[3], i, info.ssrc, info.seq, last[b]);
+      contiguous = 0;
+    }
+    last[b] = info.seq;
+  }
+
+  /* With two limits: the split where the whole file matches (or, to
+   * report, the one that matches longest). */
+  for (s = 1; argc == 7 && s < count; s++) {
+    ok = compare (sent, count, rx, n_rx, size, l1, l2, s, &expected,
+        &dropped);
+    if (ok > best) {
+      best = ok;
+      split = s;
+    }
+    if (ok == expected && n_rx == expected) {
+      split = s;
+      break;
+    }
+  }
+  ok = compare (sent, count, rx, n_rx, size, l1, l2, split, &expected,
+      &dropped);
+  fprintf (stderr, "%s: received=%zu expected=%zu dropped=%zu", argv[3],
+      n_rx, expected, dropped);
+  if (argc == 7)
+    fprintf (stderr, " split=%zu", split);
+  if (ok != expected || n_rx != expected)
+    fprintf (stderr, " first-difference=%zu", ok);
+  fputc ('\n', stderr);
+  printf ("%zu\n", dropped);
+  free (sent);
+  free (rx);
+  return ok == expected && n_rx == expected && contiguous ? 0 : 1;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 5 && !strcmp (argv[1], "gen")) {
+    size_t count = num (argv[3], 1, 1000000), size = num (argv[4], 40,
+        65000), i;
+    uint16_t seq[2] = { 65300, 10 };
+    uint8_t *p = malloc (size);
+    FILE *f = fopen (argv[2], "wb");
+
+    if (!f || !p) {
+      fprintf (stderr, "rtp-prio: %s: %s\n", argv[2], strerror (errno));
+      return 2;
+    }
+    for (i = 0; i < count; i++) {
+      make (p, size, i, seq);
+      if (fwrite (p, 1, size, f) != size)
+        return 2;
+    }
+    free (p);
+    return fclose (f) ? 2 : 0;
+  }
+  if ((argc == 6 || argc == 7) && !strcmp (argv[1], "check"))
+    return check (argc, argv);
+  usage ();
+  return 2;
+}
