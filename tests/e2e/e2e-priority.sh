@@ -7,6 +7,10 @@
 # a relay whose caps name H.264 and the frame marking extension, to:
 #   cli1 6000@0 6005@5 6006@6 6007@7     fixed limits
 #   cli2 6000@0 -> 6, 6001@7 -> 0        changed mid-stream (set-priority-limit)
+#   cli2 6003@7 removed mid-stream and 6004@6 added, with one change of
+#                                        the clients property: 6004 takes
+#                                        6003's slot and must start clean
+#                                        (no sequence offset of 6003's)
 #   rel  7006@6                          the relay's own address: in
 #                                        mode=kernel served by userspace
 #                                        through the kernel's events
@@ -35,11 +39,13 @@ E2E_PACE_US=${EBR_E2E_PACE_US:-3000}
 P=$E2E_PREFIX
 C1=10.200.11.2 C2=10.200.12.2 LOCAL=10.200.1.2
 
-# host port limit [limit-after-the-change]
+# host port limit what-happens-mid-stream (-: nothing, a new limit,
+# removed, added)
 SUBS=(
-  "$C1 6000 0" "$C1 6005 5" "$C1 6006 6" "$C1 6007 7"
+  "$C1 6000 0 -" "$C1 6005 5 -" "$C1 6006 6 -" "$C1 6007 7 -"
   "$C2 6000 0 6" "$C2 6001 7 0"
-  "$LOCAL 7006 6"
+  "$LOCAL 7006 6 -"
+  "$C2 6003 7 removed" "$C2 6004 6 added"
 )
 
 ebr_topology_up "$P" 2 || e2e_fail "topology"
@@ -47,15 +53,15 @@ ebr_topology_up "$P" 2 || e2e_fail "topology"
 
 e2e_receivers "$P-cli1" cli1 6000 6005 6006 6007
 recv1=$E2E_LAST_PID
-e2e_receivers "$P-cli2" cli2 6000 6001
+e2e_receivers "$P-cli2" cli2 6000 6001 6003 6004
 recv2=$E2E_LAST_PID
 e2e_receivers "$P-rel" local 7006
 recv3=$E2E_LAST_PID
 
 clients=
 for s in "${SUBS[@]}"; do
-  read -r host port limit _ <<<"$s"
-  clients+="${clients:+,}$host:$port@$limit"
+  read -r host port limit change <<<"$s"
+  [ "$change" = added ] || clients+="${clients:+,}$host:$port@$limit"
 done
 caps='application/x-rtp,media=(string)video,encoding-name=(string)H264,payload=(int)96,clock-rate=(int)90000,extmap-3=(string)urn:ietf:params:rtp-hdrext:framemarking'
 e2e_ctl_start "$P-rel" relay "udpsrc port=$PORT caps=\"$caps\" ! \
@@ -85,14 +91,25 @@ for i in $(seq 300); do
 done
 e2e_ctl set-priority-limit $C2 6000 6
 e2e_ctl set-priority-limit $C2 6001 0
-e2e_log "limits of cli2 changed at cli1:6000=$(records_in "$E2E_WORK/cli1-6000.bin") records"
+clients=
+for s in "${SUBS[@]}"; do
+  read -r host port limit change <<<"$s"
+  case $change in
+    -|added) clients+="${clients:+,}$host:$port@$limit" ;;
+    removed) ;;
+    *) clients+="${clients:+,}$host:$port@$change" ;;
+  esac
+done
+e2e_ctl set clients "$clients"
+e2e_log "cli2 changed at cli1:6000=$(records_in "$E2E_WORK/cli1-6000.bin") records"
 e2e_wait_send "$send_pid"
 sleep 1
 e2e_alive "$E2E_CTL_PID" relay
 
 declare -A dropped_stat=() kp=() up=()
 for s in "${SUBS[@]}"; do
-  read -r host port _ <<<"$s"
+  read -r host port _ change <<<"$s"
+  [ "$change" != removed ] || continue
   e2e_ctl_stats "$host" "$port"
   dropped_stat[$host:$port]=$(e2e_field "$E2E_STATS_LINE" priority-dropped)
   kp[$host:$port]=$E2E_KP
@@ -106,19 +123,26 @@ e2e_ctl_stop
 rc=0
 summary=
 for s in "${SUBS[@]}"; do
-  read -r host port limit after <<<"$s"
+  read -r host port limit change <<<"$s"
   case $host in $C1) f=cli1-$port ;; $C2) f=cli2-$port ;; *) f=local-$port ;; esac
   f=$E2E_WORK/$f.bin
   [ -e "$f" ] || : >"$f"
-  sub="$host:$port@$limit${after:+->$after}"
-  if ! dropped=$("$EBR_RTP_PRIO" check "$E2E_WORK/stream.bin" "$f" $SIZE $limit $after 2>>"$E2E_WORK/check.log"); then
+  case $change in
+    -) after= how= label=$limit ;;
+    removed) after= how=--until label="$limit(removed)" ;;
+    added) after= how=--from label="$limit(added)" ;;
+    *) after=$change how=$change label="$limit->$change" ;;
+  esac
+  sub="$host:$port@$label"
+  if ! dropped=$("$EBR_RTP_PRIO" check "$E2E_WORK/stream.bin" "$f" $SIZE $limit $how 2>>"$E2E_WORK/check.log"); then
     echo "$sub did not get exactly its packets: $(tail -n 1 "$E2E_WORK/check.log" | sed "s|$E2E_WORK/||")" >&2
     rc=1
     continue
   fi
   line=$(tail -n 1 "$E2E_WORK/check.log" | sed "s|$E2E_WORK/||")
   e2e_log "$sub: $line"
-  summary+=" $limit${after:+->$after}:$(sed 's/.*received=\([0-9]*\).*/\1/' <<<"$line")"
+  summary+=" $label:$(sed 's/.*received=\([0-9]*\).*/\1/' <<<"$line")"
+  [ "$change" != removed ] || continue
   if [ -n "$after" ]; then
     # the change mattered: neither limit alone explains the file
     for l in $limit $after; do

@@ -13,6 +13,7 @@
  *   clear                emit "clear"
  *   stats                print the "stats" property: "stats <structure>"
  *   get-stats HOST PORT  print "get-stats <structure>" (from "get-stats")
+ *   set NAME VALUE       set property NAME of the relay (from a string)
  *   set-priority-limit HOST PORT L
  *                        emit "set-priority-limit"; fails when it returns FALSE
  *   wait-ms N            sleep N ms before reading the next command
@@ -200,6 +201,14 @@ run_command (RelayCtl * ctl, const gchar * line, gboolean * quit)
       g_free (str);
       if (s)
         gst_structure_free (s);
+    }
+  } else if (!strcmp (args[0], "set") && argc == 3) {
+    if (!g_object_class_find_property (G_OBJECT_GET_CLASS (ctl->relay),
+            args[1])) {
+      g_printerr ("relay-ctl: element has no '%s' property\n", args[1]);
+      ok = FALSE;
+    } else {
+      gst_util_set_object_arg (G_OBJECT (ctl->relay), args[1], args[2]);
     }
   } else if (!strcmp (args[0], "set-priority-limit")) {
     gboolean done = FALSE;

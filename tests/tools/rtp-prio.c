@@ -12,16 +12,20 @@
  *       id 3) of payload type 98 on SSRC 0xbbbb0002 with I, D and TID 0-2,
  *       and every eleventh datagram not RTP. Each carries its index.
  *
- *   rtp-prio check SENT RECEIVED SIZE LIMIT [LIMIT2]
+ *   rtp-prio check SENT RECEIVED SIZE LIMIT [LIMIT2 | --from | --until]
  *       RECEIVED (what a subscriber got, end to end) must be exactly the
  *       datagrams of SENT whose priority is at least LIMIT, in order, each
  *       RTP one with its sequence number lowered by the packets of its
  *       SSRC dropped before it (contiguous per SSRC), all else unchanged.
- *       With LIMIT2: LIMIT up to some datagram, LIMIT2 from it on; prints
- *       "split=N" (the first datagram under LIMIT2). Prints on stderr
- *         received=R expected=E dropped=D [split=N]
- *       and on stdout D, the number of datagrams not sent to it for their
- *       priority. Exit 0 when it matches, 1 when not, 2 on usage errors.
+ *       With LIMIT2: LIMIT up to some datagram, LIMIT2 from it on. With
+ *       --from: the subscriber was added at some datagram after the
+ *       first, --until: removed before the last. Prints on stderr
+ *         received=R expected=E dropped=D [at=N]
+ *       (N: the first datagram under LIMIT2, the first one after the
+ *       subscriber was added, or the first after it was removed) and on
+ *       stdout D, the number of datagrams not sent to it for their
+ *       priority while it was there. Exit 0 when it matches, 1 when not,
+ *       2 on usage errors.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -153,12 +157,15 @@ classify (const uint8_t * p, size_t size)
   return info;
 }
 
-/* What a subscriber with @l1 before datagram @split and @l2 from it on
- * gets: compared with @rx (@n_rx datagrams). Returns the number of
- * datagrams that match, from the first; *expected, *dropped: the model's
- * counts. */
+enum mode
+{ ONE_LIMIT, TWO_LIMITS, FROM, UNTIL };
+
+/* What a subscriber there for datagrams [@start, @end), with @l1 before
+ * datagram @split and @l2 from it on, gets: compared with @rx (@n_rx
+ * datagrams). Returns the number of datagrams that match, from the first;
+ * *expected, *dropped: the model's counts. */
 static size_t
-compare (const uint8_t * sent, size_t count, const uint8_t * rx,
+compare (const uint8_t * sent, size_t start, size_t end, const uint8_t * rx,
     size_t n_rx, size_t size, unsigned l1, unsigned l2, size_t split,
     size_t * expected, size_t * dropped)
 {
@@ -168,7 +175,7 @@ compare (const uint8_t * sent, size_t count, const uint8_t * rx,
   int good = 1;
 
   *expected = *dropped = 0;
-  for (i = 0; i < count; i++) {
+  for (i = start; i < end; i++) {
     const uint8_t *p = sent + i * size;
     struct prio_info info = classify (p, size);
     int b = info.ssrc == SSRC_B;
@@ -197,13 +204,22 @@ check (int argc, char **argv)
 {
   size_t size = num (argv[4], 40, 65000), sent_len, rx_len, count, n_rx;
   unsigned l1 = num (argv[5], 0, PRIO_MAX), l2 = l1;
-  uint8_t *sent = read_file (argv[2], &sent_len);
-  uint8_t *rx = read_file (argv[3], &rx_len);
-  size_t split = 0, expected = 0, dropped = 0, best = 0, s, ok, i;
+  enum mode mode = ONE_LIMIT;
+  uint8_t *sent, *rx;
+  size_t at = 0, start, end, split, expected = 0, dropped = 0, best = 0, k,
+      ok, i;
   int last[2] = { -1, -1 }, contiguous = 1;
 
-  if (argc == 7)
+  if (argc == 7 && !strcmp (argv[6], "--from"))
+    mode = FROM;
+  else if (argc == 7 && !strcmp (argv[6], "--until"))
+    mode = UNTIL;
+  else if (argc == 7) {
+    mode = TWO_LIMITS;
     l2 = num (argv[6], 0, PRIO_MAX);
+  }
+  sent = read_file (argv[2], &sent_len);
+  rx = read_file (argv[3], &rx_len);
   if (sent_len % size || rx_len % size) {
     fprintf (stderr, "rtp-prio: %s or %s is not made of %zu-byte "
         "datagrams\n", argv[2], argv[3], size);
@@ -227,26 +243,34 @@ check (int argc, char **argv)
     last[b] = info.seq;
   }
 
-  /* With two limits: the split where the whole file matches (or, to
-   * report, the one that matches longest). */
-  for (s = 1; argc == 7 && s < count; s++) {
-    ok = compare (sent, count, rx, n_rx, size, l1, l2, s, &expected,
-        &dropped);
-    if (ok > best) {
+  /* The datagram where the limit changed or the subscriber came or went:
+   * the one that makes the whole file match (or, to report, the one that
+   * matches longest). */
+  for (k = mode == ONE_LIMIT ? 0 : 1; k < (mode == ONE_LIMIT ? 1 : count);
+      k++) {
+    start = mode == FROM ? k : 0;
+    end = mode == UNTIL ? k : count;
+    split = mode == TWO_LIMITS ? k : 0;
+    ok = compare (sent, start, end, rx, n_rx, size, l1, l2, split,
+        &expected, &dropped);
+    if (ok > best || k <= 1) {
       best = ok;
-      split = s;
+      at = k;
     }
     if (ok == expected && n_rx == expected) {
-      split = s;
+      at = k;
       break;
     }
   }
-  ok = compare (sent, count, rx, n_rx, size, l1, l2, split, &expected,
+  start = mode == FROM ? at : 0;
+  end = mode == UNTIL ? at : count;
+  split = mode == TWO_LIMITS ? at : 0;
+  ok = compare (sent, start, end, rx, n_rx, size, l1, l2, split, &expected,
       &dropped);
   fprintf (stderr, "%s: received=%zu expected=%zu dropped=%zu", argv[3],
       n_rx, expected, dropped);
-  if (argc == 7)
-    fprintf (stderr, " split=%zu", split);
+  if (mode != ONE_LIMIT)
+    fprintf (stderr, " at=%zu", at);
   if (ok != expected || n_rx != expected)
     fprintf (stderr, " first-difference=%zu", ok);
   fputc ('\n', stderr);
