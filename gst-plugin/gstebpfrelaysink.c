@@ -999,7 +999,8 @@ forward_userspace (GstEbpfRelaySink * self, const guint8 * data, gsize len)
 
     if (!c)
       continue;
-    dropped = seq_on ?
+    /* (a client that never dropped anything has no entries) */
+    dropped = seq_on && g_hash_table_size (c->seq_dropped) ?
         GPOINTER_TO_UINT (g_hash_table_lookup (c->seq_dropped, key)) : 0;
     if (prio_drops (&info, c->limit)) {
       c->user_prio_dropped++;
