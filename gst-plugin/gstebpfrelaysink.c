@@ -74,6 +74,7 @@
 #include "gstebpfrelayelements.h"
 #include "ebpfrelay-kernel.h"
 #include "ebpfrelay-route.h"
+#include "ebpfrelay-control.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -108,6 +109,10 @@ enum
   PROP_STATS,
   PROP_FRAMEMARKING_ID,
   PROP_REWRITE_SEQ,
+  PROP_CONTROL_PORT,
+  PROP_SUBSCRIBER_TIMEOUT,
+  PROP_MAX_CLIENTS,
+  PROP_TOKEN,
 };
 
 enum
@@ -153,8 +158,13 @@ struct _GstEbpfRelaySink
   gchar *interfaces;
   GstEbpfRelayMode mode;
   gboolean rewrite_seq;
+  guint control_port;
+  guint subscriber_timeout;     /* seconds */
+  guint max_clients;
+  gchar *token;
 
   GMutex lock;                  /* everything below */
+  RelayControlServer *control;  /* the subscription channel, if control-port */
   guint framemarking_id;        /* property; 0: from the caps */
   guint8 caps_fm_id;            /* from the caps' extmap-N */
   guint8 codec_by_pt[PRIO_N_PT];        /* enum prio_codec, from the caps */
@@ -296,6 +306,30 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "limit. Turn off for SRTP, whose authentication covers them",
           DEFAULT_REWRITE_SEQ, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CONTROL_PORT,
+      g_param_spec_uint ("control-port", "Control port",
+          "UDP port of the subscription channel (0 = none): ebpfprioritysrc "
+          "relay=HOST:PORT subscribes there with its priority limit, after "
+          "proving with a cookie that it receives at its address",
+          0, 65535, 0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_SUBSCRIBER_TIMEOUT,
+      g_param_spec_uint ("subscriber-timeout", "Subscriber timeout",
+          "Seconds after which a subscriber of the channel that stopped "
+          "refreshing is removed", 1, 3600,
+          RELAY_CONTROL_DEFAULT_TIMEOUT_MS / 1000,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_MAX_CLIENTS,
+      g_param_spec_uint ("max-clients", "Max clients",
+          "Most subscribers the channel accepts (0 = no bound)", 0,
+          RELAY_MAX_SUBS, 0, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
+  g_object_class_install_property (gobject_class, PROP_TOKEN,
+      g_param_spec_string ("token", "Token",
+          "Shared secret a subscription must carry (NULL = none)", NULL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
 
   /**
    * GstEbpfRelaySink::add:
@@ -424,6 +458,7 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->port = DEFAULT_PORT;
   self->interfaces = g_strdup (DEFAULT_INTERFACES);
   self->mode = DEFAULT_MODE;
+  self->subscriber_timeout = RELAY_CONTROL_DEFAULT_TIMEOUT_MS / 1000;
   self->framemarking_id = DEFAULT_FRAMEMARKING_ID;
   self->rewrite_seq = DEFAULT_REWRITE_SEQ;
   self->vp8_state = g_hash_table_new_full (NULL, NULL, NULL, g_free);
@@ -472,6 +507,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
   g_ptr_array_free (self->clients, TRUE);
   g_free (self->interfaces);
   g_free (self->clients_error);
+  g_free (self->token);
   g_hash_table_destroy (self->vp8_state);
   g_weak_ref_clear (&self->udpsrc);
   g_mutex_clear (&self->lock);
@@ -1148,6 +1184,43 @@ start_kernel (GstEbpfRelaySink * self, gchar ** ifnames, GError ** error)
   return k;
 }
 
+static gboolean gst_ebpf_relay_sink_add_client (GstEbpfRelaySink * self,
+    const gchar * host, gint port, gint limit, gboolean set_limit,
+    GError ** error);
+static gboolean gst_ebpf_relay_sink_set_client_limit (GstEbpfRelaySink *
+    self, const gchar * host, gint port, gint limit, GError ** error);
+
+/* The subscription channel's callbacks, from its thread. */
+static gboolean
+on_control_add (const gchar * addr, guint16 port, guint limit, gpointer data)
+{
+  GError *err = NULL;
+
+  if (gst_ebpf_relay_sink_add_client (data, addr, port, limit, TRUE, &err))
+    return TRUE;
+  GST_WARNING_OBJECT (data, "subscription of %s:%u refused: %s", addr, port,
+      err->message);
+  g_error_free (err);
+  return FALSE;
+}
+
+static gboolean
+on_control_set_limit (const gchar * addr, guint16 port, guint limit,
+    gpointer data)
+{
+  return gst_ebpf_relay_sink_set_client_limit (data, addr, port, limit, NULL);
+}
+
+static void
+on_control_remove (const gchar * addr, guint16 port, gpointer data)
+{
+  gst_ebpf_relay_sink_remove (data, addr, port);
+}
+
+static const RelayControlServerCallbacks control_callbacks = {
+  on_control_add, on_control_set_limit, on_control_remove
+};
+
 static gboolean
 gst_ebpf_relay_sink_start (GstBaseSink * sink)
 {
@@ -1252,11 +1325,38 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
 
+  if (self->control_port) {
+    RelayControlServer *control;
+
+    control = relay_control_server_new (self->control_port, NULL,
+        &control_callbacks, self, &err);
+    if (!control)
+      goto control_failed;
+    GST_OBJECT_LOCK (self);
+    relay_control_server_set_token (control, self->token);
+    relay_control_server_set_max_clients (control, self->max_clients);
+    relay_control_server_set_timeout (control,
+        self->subscriber_timeout * 1000);
+    GST_OBJECT_UNLOCK (self);
+    GST_EBPF_RELAY_SINK_LOCK (self);
+    self->control = control;
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+  }
+
   g_strfreev (ifnames);
   g_clear_object (&udpsrc);
   return TRUE;
 
   /* ERRORS */
+control_failed:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot open the subscription channel on control-port %u: %s",
+            self->control_port, err->message), ("control-port=%u",
+            self->control_port));
+    g_clear_error (&err);
+    goto fail;
+  }
 no_port:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -1319,6 +1419,14 @@ static gboolean
 gst_ebpf_relay_sink_stop (GstBaseSink * sink)
 {
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (sink);
+  RelayControlServer *control;
+
+  /* The channel's thread calls back into us (taking our lock): stop it
+   * without holding the lock. */
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  control = g_steal_pointer (&self->control);
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  g_clear_pointer (&control, relay_control_server_free);
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   self->running = FALSE;
@@ -1685,6 +1793,23 @@ get_all_stats (GstEbpfRelaySink * self)
       "kernel-event-errors", G_TYPE_UINT64, k[RELAY_STAT_EVENT_ERRORS],
       "lost-events", G_TYPE_UINT64,
       self->kernel ? relay_kernel_lost_events (self->kernel) : 0, NULL);
+  if (self->control) {
+    RelayControlServerStats cs;
+
+    relay_control_server_get_stats (self->control, &cs);
+    gst_structure_set (s,
+        "control-subscribers", G_TYPE_UINT, cs.subscribers,
+        "control-accepted", G_TYPE_UINT64, cs.accepted,
+        "control-refreshed", G_TYPE_UINT64, cs.refreshed,
+        "control-refused-token", G_TYPE_UINT64, cs.refused_token,
+        "control-refused-full", G_TYPE_UINT64, cs.refused_full,
+        "control-refused-cookie", G_TYPE_UINT64, cs.refused_cookie,
+        "control-refused-relay", G_TYPE_UINT64, cs.refused_relay,
+        "control-challenges", G_TYPE_UINT64, cs.challenges,
+        "control-malformed", G_TYPE_UINT64, cs.malformed,
+        "control-expired", G_TYPE_UINT64, cs.expired,
+        "control-unsubscribed", G_TYPE_UINT64, cs.unsubscribed, NULL);
+  }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   gst_structure_take_value (s, "clients", &arr);
   g_free (ifaces);
@@ -1722,6 +1847,35 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
     case PROP_REWRITE_SEQ:
       self->rewrite_seq = g_value_get_boolean (value);
       break;
+    case PROP_CONTROL_PORT:
+      self->control_port = g_value_get_uint (value);
+      break;
+    case PROP_SUBSCRIBER_TIMEOUT:
+    case PROP_MAX_CLIENTS:
+    case PROP_TOKEN:
+      GST_OBJECT_LOCK (self);
+      if (prop_id == PROP_SUBSCRIBER_TIMEOUT)
+        self->subscriber_timeout = g_value_get_uint (value);
+      else if (prop_id == PROP_MAX_CLIENTS)
+        self->max_clients = g_value_get_uint (value);
+      else {
+        g_free (self->token);
+        self->token = g_value_dup_string (value);
+      }
+      GST_OBJECT_UNLOCK (self);
+      /* already serving: apply now */
+      GST_EBPF_RELAY_SINK_LOCK (self);
+      if (self->control) {
+        GST_OBJECT_LOCK (self);
+        relay_control_server_set_token (self->control, self->token);
+        relay_control_server_set_max_clients (self->control,
+            self->max_clients);
+        relay_control_server_set_timeout (self->control,
+            self->subscriber_timeout * 1000);
+        GST_OBJECT_UNLOCK (self);
+      }
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1757,6 +1911,20 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_REWRITE_SEQ:
       g_value_set_boolean (value, self->rewrite_seq);
+      break;
+    case PROP_CONTROL_PORT:
+      g_value_set_uint (value, self->control_port);
+      break;
+    case PROP_SUBSCRIBER_TIMEOUT:
+      g_value_set_uint (value, self->subscriber_timeout);
+      break;
+    case PROP_MAX_CLIENTS:
+      g_value_set_uint (value, self->max_clients);
+      break;
+    case PROP_TOKEN:
+      GST_OBJECT_LOCK (self);
+      g_value_set_string (value, self->token);
+      GST_OBJECT_UNLOCK (self);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

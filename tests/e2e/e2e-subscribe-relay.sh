@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# The subscription channel end to end with the real relay: ebpfrelaysink
+# control-port=... in the relay namespace, ebpfprioritysrc relay=... in the
+# client namespaces.
+#   - cli1 (right token, limit 6) is added only after answering the cookie,
+#     receives exactly the packets of priority >= 6, and is removed when it
+#     stops (UNSUBSCRIBE);
+#   - cli2 (wrong token) is refused and receives nothing;
+#   - a SUBSCRIBE that never answers its challenge (from srv) adds nobody.
+# rewrite-seq=false: the check compares the sender's own sequence numbers
+# (contiguous rewriting is tested by e2e-priority).
+# Usage: e2e-subscribe-relay.sh [kernel|userspace]  (the relay's mode)
+set -uo pipefail
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+MODE=${1:-kernel}
+e2e_init "subrelay-$MODE"
+
+STUB=${EBR_CONTROL_STUB:-$EBR_SOURCE_ROOT/build/tests/control-stub}
+[ -x "$STUB" ] || e2e_fail "test tool $STUB not built"
+
+COUNT=400
+PKT=32
+CPORT=5005
+MPORT=5004
+CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000"
+P=$E2E_PREFIX
+E2E_PACE_US=${EBR_E2E_PACE_US:-3000}
+
+ebr_topology_up "$P" 2 || e2e_fail "topology"
+"$STUB" gen "$E2E_WORK/stream.bin" $COUNT || e2e_fail "control-stub gen"
+
+e2e_ctl_start "$P-rel" relay "udpsrc port=$MPORT caps=\"$CAPS\" ! \
+ebpfrelaysink name=relay mode=$MODE control-port=$CPORT token=sesame rewrite-seq=false \
+subscriber-timeout=3"
+
+viewer ()
+{
+  local ns=$1 name=$2 relay_addr=$3 token=$4
+  e2e_bg "$ns" "$name" gst-launch-1.0 -e ebpfprioritysrc port=6000 \
+    relay="$relay_addr:$CPORT" token="$token" priority-limit=6 \
+    caps="$CAPS" ! filesink location="$E2E_WORK/$name.bin" \
+    buffer-mode=unbuffered
+}
+viewer "$P-cli1" cli1 10.200.11.1 sesame
+cli1=$E2E_LAST_PID
+viewer "$P-cli2" cli2 10.200.12.1 wrong
+cli2=$E2E_LAST_PID
+ip netns exec "$P-srv" "$STUB" subscribe-once 10.200.1.2 $CPORT \
+  || e2e_fail "subscribe-once"
+
+for i in $(seq 100); do
+  e2e_ctl stats
+  grep -q '10\.200\.11\.2' <<<"$E2E_CTL_REPLY" && break
+  sleep 0.1
+done
+grep -q '10\.200\.11\.2' <<<"$E2E_CTL_REPLY" \
+  || e2e_fail "cli1 was not added through the channel: $E2E_CTL_REPLY"
+e2e_log "cli1 subscribed through the channel"
+
+e2e_send_bg "$P-srv" "$E2E_WORK/stream.bin" $PKT 10.200.1.2 $MPORT
+e2e_wait_send "$E2E_LAST_PID"
+sleep 1
+# longer than subscriber-timeout: refreshes keep cli1
+e2e_ctl stats
+stats=$E2E_CTL_REPLY
+grep -q '10\.200\.11\.2' <<<"$stats" \
+  || e2e_fail "cli1 expired while it was running"
+e2e_stop "$cli1"
+sleep 1
+e2e_ctl stats
+after=$E2E_CTL_REPLY
+e2e_stop "$cli2"
+e2e_ctl_stop
+
+rc=0
+"$STUB" check "$E2E_WORK/cli1.bin" $COUNT 6 2>"$E2E_WORK/check.log" \
+  || { echo "cli1 did not get exactly the packets of priority >= 6: $(cat "$E2E_WORK/check.log")" >&2; rc=1; }
+[ ! -s "$E2E_WORK/cli2.bin" ] || { echo "cli2 (refused) received data" >&2; rc=1; }
+grep -qE '10\.200\.(1\.1|12\.2)[^0-9]' <<<"$stats" \
+  && { echo "a refused or unproven subscriber was added: $stats" >&2; rc=1; }
+grep -q '10\.200\.11\.2' <<<"$after" \
+  && { echo "cli1 still subscribed after it stopped: $after" >&2; rc=1; }
+for f in control-refused-token control-challenges control-unsubscribed; do
+  v=$(grep -o "$f=(guint64)[0-9]*" <<<"$after" | grep -o '[0-9]*$')
+  e2e_log "$f=${v:-missing}"
+  [ "${v:-0}" -ge 1 ] || { echo "relay stats: $f=${v:-missing}" >&2; rc=1; }
+done
+[ "$MODE" = kernel ] && ! grep -qE 'kernel-packets[^0-9]*[1-9]' <<<"$stats" \
+  && { echo "kernel mode, but the kernel sent nothing: $stats" >&2; rc=1; }
+[ $rc -eq 0 ] && e2e_log "PASS: subscription through the real relay ($MODE)"
+exit $rc
