@@ -85,6 +85,7 @@
 #include "ebpfprioritysrc-kernel.h"
 #include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
 #include "ebpfrelay-control.h"
+#include "ebpfrelay-caps.h"
 #include "priority.h"
 #include "prioritysrc.h"
 
@@ -100,7 +101,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
 #define DEFAULT_TOKEN NULL
 #define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
 
-#define FRAMEMARKING_URI "urn:ietf:params:rtp-hdrext:framemarking"
 #define MAX_DATAGRAM 65536
 /* The userspace filter's VP8 state: more SSRCs than this and it starts
  * over (a stream has a handful). */
@@ -344,73 +344,14 @@ gst_ebpf_priority_src_finalize (GObject * object)
 
 /* --- priorities from the caps ----------------------------------------------- */
 
-static enum prio_codec
-codec_from_encoding_name (const gchar * name)
-{
-  if (name && !g_ascii_strcasecmp (name, "H264"))
-    return PRIO_CODEC_H264;
-  if (name && !g_ascii_strcasecmp (name, "VP8"))
-    return PRIO_CODEC_VP8;
-  return PRIO_CODEC_OTHER;
-}
-
-/* The URI of an extmap-N caps field: a string, or an array (direction,
- * URI, attributes) as GstRTPHeaderExtension writes it. */
-static const gchar *
-extmap_uri (const GValue * v)
-{
-  if (G_VALUE_HOLDS_STRING (v))
-    return g_value_get_string (v);
-  if (GST_VALUE_HOLDS_ARRAY (v) && gst_value_array_get_size (v) >= 2) {
-    const GValue *uri = gst_value_array_get_value (v, 1);
-
-    if (G_VALUE_HOLDS_STRING (uri))
-      return g_value_get_string (uri);
-  }
-  return NULL;
-}
-
-static gboolean
-find_framemarking (GQuark field, const GValue * v, gpointer user_data)
-{
-  const gchar *name = g_quark_to_string (field);
-  const gchar *uri;
-  guint8 *id = user_data;
-  gchar *end;
-  guint64 n;
-
-  if (!g_str_has_prefix (name, "extmap-"))
-    return TRUE;
-  n = g_ascii_strtoull (name + 7, &end, 10);
-  uri = extmap_uri (v);
-  if (*end == '\0' && n >= 1 && n <= 255 && uri
-      && !strcmp (uri, FRAMEMARKING_URI))
-    *id = n;
-  return TRUE;
-}
-
 /* Recomputes what the filter applies and hands it to the kernel. With the
  * lock. */
 static void
 update_filter_locked (GstEbpfPrioritySrc * self)
 {
-  guint i;
-
   memset (&self->cfg, 0, sizeof (self->cfg));
-  self->caps_fm_id = 0;
-  for (i = 0; self->caps && i < gst_caps_get_size (self->caps); i++) {
-    const GstStructure *st = gst_caps_get_structure (self->caps, i);
-    gint pt;
-
-    if (!gst_structure_has_name (st, "application/x-rtp"))
-      continue;
-    if (gst_structure_get_int (st, "payload", &pt) && pt >= 0
-        && pt < PRIO_N_PT)
-      self->cfg.codec_by_pt[pt] =
-          codec_from_encoding_name (gst_structure_get_string (st,
-              "encoding-name"));
-    gst_structure_foreach (st, find_framemarking, &self->caps_fm_id);
-  }
+  ebpf_relay_priority_from_caps (self->caps, self->cfg.codec_by_pt,
+      &self->caps_fm_id);
   self->cfg.fm_id = self->framemarking_id ? self->framemarking_id :
       self->caps_fm_id;
   self->cfg.limit = MIN (self->limit, PRIO_MAX);

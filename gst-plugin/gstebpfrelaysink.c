@@ -75,6 +75,7 @@
 #include "ebpfrelay-kernel.h"
 #include "ebpfrelay-route.h"
 #include "ebpfrelay-control.h"
+#include "ebpfrelay-caps.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -87,7 +88,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define DEFAULT_FRAMEMARKING_ID 0
 #define DEFAULT_REWRITE_SEQ TRUE
 
-#define FRAMEMARKING_URI "urn:ietf:params:rtp-hdrext:framemarking"
 
 /* How soon to look again at a subscriber the kernel cannot serve yet:
  * quickly while its neighbour entry is being resolved, slowly otherwise. */
@@ -822,73 +822,12 @@ apply_priority_config (GstEbpfRelaySink * self)
         g_strerror (errno));
 }
 
-static enum prio_codec
-codec_from_encoding_name (const gchar * name)
-{
-  if (!name)
-    return PRIO_CODEC_OTHER;
-  if (!g_ascii_strcasecmp (name, "H264"))
-    return PRIO_CODEC_H264;
-  if (!g_ascii_strcasecmp (name, "VP8"))
-    return PRIO_CODEC_VP8;
-  return PRIO_CODEC_OTHER;
-}
-
-/* The URI of an extmap-N caps field: a string, or an array (direction,
- * URI, attributes) as GstRTPHeaderExtension writes it. */
-static const gchar *
-extmap_uri (const GValue * v)
-{
-  if (G_VALUE_HOLDS_STRING (v))
-    return g_value_get_string (v);
-  if (GST_VALUE_HOLDS_ARRAY (v) && gst_value_array_get_size (v) >= 2) {
-    const GValue *uri = gst_value_array_get_value (v, 1);
-    if (G_VALUE_HOLDS_STRING (uri))
-      return g_value_get_string (uri);
-  }
-  return NULL;
-}
-
-static gboolean
-find_framemarking (GQuark field, const GValue * v, gpointer user_data)
-{
-  const gchar *name = g_quark_to_string (field);
-  const gchar *uri;
-  guint8 *id = user_data;
-  gchar *end;
-  guint64 n;
-
-  if (!g_str_has_prefix (name, "extmap-"))
-    return TRUE;
-  n = g_ascii_strtoull (name + 7, &end, 10);
-  uri = extmap_uri (v);
-  if (*end == '\0' && n >= 1 && n <= 255 && uri
-      && !strcmp (uri, FRAMEMARKING_URI))
-    *id = n;
-  return TRUE;
-}
-
 /* The codec of each payload type and the frame marking id, from caps
  * (application/x-rtp: payload, encoding-name, extmap-N). With the lock. */
 static void
 priority_config_from_caps (GstEbpfRelaySink * self, const GstCaps * caps)
 {
-  guint i;
-
-  memset (self->codec_by_pt, PRIO_CODEC_OTHER, sizeof (self->codec_by_pt));
-  self->caps_fm_id = 0;
-  for (i = 0; caps && i < gst_caps_get_size (caps); i++) {
-    const GstStructure *st = gst_caps_get_structure (caps, i);
-    gint pt;
-
-    if (!gst_structure_has_name (st, "application/x-rtp"))
-      continue;
-    if (gst_structure_get_int (st, "payload", &pt) && pt >= 0
-        && pt < PRIO_N_PT)
-      self->codec_by_pt[pt] = codec_from_encoding_name
-          (gst_structure_get_string (st, "encoding-name"));
-    gst_structure_foreach (st, find_framemarking, &self->caps_fm_id);
-  }
+  ebpf_relay_priority_from_caps (caps, self->codec_by_pt, &self->caps_fm_id);
   GST_DEBUG_OBJECT (self, "priorities from caps %" GST_PTR_FORMAT
       ": frame marking id %u", caps, self->caps_fm_id);
   apply_priority_config (self);
