@@ -1,9 +1,19 @@
 #!/usr/bin/env bash
-# The demo: installs what is missing, builds, and runs the chat through the
-# kernel path in network namespaces (non-interactive).
+# The demo: installs what is missing, builds, then runs, in network
+# namespaces and through the kernel path (non-interactive):
+#   1. examples/video.sh --demo: H.264 priority drop, three viewers at
+#      limits 0, 1 and 7; per viewer frames decoded, packets received,
+#      packets dropped for it at the relay, decoder errors;
+#   2. examples/chat-priority.sh --demo: a chat with a high and a low line,
+#      clients at limits 0 and 7.
+# Arguments go to video.sh (e.g. -d 10 -o frames/ keeps the PNGs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh
 bash scripts/build.sh
 export GST_PLUGIN_PATH="$PWD/build/gst-plugin"
-exec bash examples/chat.sh --demo "$@"
+rc=0
+bash examples/video.sh --demo "$@" || rc=1
+echo
+bash examples/chat-priority.sh --demo || rc=1
+exit $rc

@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# The priority-drop video example end to end: examples/video.sh with its
+# meter (a static limit-0 subscriber that counts the sender's packets per
+# priority with bpf/priority.h). Server, relay (mode=kernel, control-port)
+# and three viewers at limits 0, 1 and 7 are gst-launch pipelines; the
+# viewers are stock rtpjitterbuffer ! rtph264depay ! avdec_h264.
+#
+# Asserts, per viewer:
+#   - packets received == the sender's packets of priority >= its limit,
+#     and received + dropped for it at the relay == all the sender's packets;
+#   - 0 sequence gaps at its jitter buffer (contiguous rewriting);
+#   - 0 decoder errors, frames decoded: limit 0 all 30*SECS, then
+#     strictly fewer at limit 1 (B frames gone), fewer still at limit 7
+#     (IDR pictures only), at least one.
+# Then checks that the decoder-error count can fail: the same example with
+# 20 % random loss before the depayloader (--loss 0.2) must exit 1 and count
+# errors.
+set -uo pipefail
+
+. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+e2e_init video
+
+for e in x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer pngenc multifilesink; do
+  gst-inspect-1.0 "$e" >/dev/null 2>&1 || e2e_fail "GStreamer element $e not found"
+done
+build=$EBR_SOURCE_ROOT/build
+export EBR_LAUNCH_STATS=${EBR_LAUNCH_STATS:-$build/tests/launch-stats}
+export EBR_RTP_PRIO_COUNT=${EBR_RTP_PRIO_COUNT:-$build/tests/rtp-prio-count}
+for t in "$EBR_LAUNCH_STATS" "$EBR_RTP_PRIO_COUNT"; do
+  [ -x "$t" ] || e2e_fail "test tool $t not built"
+done
+
+SECS=5
+VIDEO=$EBR_SOURCE_ROOT/examples/video.sh
+
+# kv LINE NAME: the value of NAME=VALUE in LINE.
+kv ()
+{
+  grep -oE "(^| )$2=[^ ]+" <<<"$1" | head -n 1 | sed 's/.*=//'
+}
+
+e2e_log "video.sh --demo --meter -d $SECS (limits 0,1,7)"
+bash "$VIDEO" --demo --meter -d $SECS -p "$E2E_PREFIX" -o "$E2E_WORK/run1" \
+  >"$E2E_WORK/video.log" 2>&1
+rc=$?
+cat "$E2E_WORK/video.log"
+[ $rc -eq 0 ] || e2e_fail "video.sh exited $rc"
+sum=$E2E_WORK/run1/summary.txt
+[ -s "$sum" ] || e2e_fail "no summary"
+
+meter=$(sed -n 's/^meter //p' "$sum")
+sent=$(kv "$meter" packets)
+[ -n "$sent" ] && [ "$sent" -gt 0 ] || e2e_fail "the meter counted no packet: $meter"
+sender=$(kv "$(grep '^sender ' "$sum")" packets)
+[ "$sender" = "$sent" ] \
+  || e2e_fail "udpsink rendered $sender packets, the meter received $sent"
+[ "$(kv "$meter" p7)" -gt 0 ] && [ "$(kv "$meter" p0)" -gt 0 ] \
+  || e2e_fail "the stream has no priority-7 or no priority-0 packet: $meter"
+
+declare -A frames
+while read -r line; do
+  c=$(kv "$line" client)
+  l=$(kv "$line" limit)
+  p=$(kv "$line" packets)
+  exp=$(kv "$meter" "ge$l")
+  [ "$p" = "$exp" ] || e2e_fail "$c (limit $l) received $p packets, expected $exp"
+  [ $(( p + $(kv "$line" relay-dropped) )) -eq "$sent" ] \
+    || e2e_fail "$c: received $p + dropped at the relay $(kv "$line" relay-dropped) != sent $sent"
+  [ "$(kv "$line" seq-gaps)" = 0 ] || e2e_fail "$c: $(kv "$line" seq-gaps) sequence gaps"
+  [ "$(kv "$line" decoder-errors)" = 0 ] \
+    || e2e_fail "$c: $(kv "$line" decoder-errors) decoder errors"
+  frames[$l]=$(kv "$line" frames)
+  e2e_log "$c limit $l: packets $p (expected $exp), frames ${frames[$l]}, 0 gaps, 0 decoder errors"
+done < <(grep '^client=' "$sum")
+[ "${#frames[@]}" -eq 3 ] || e2e_fail "expected 3 viewers in the summary"
+[ "${frames[0]}" -eq $((30 * SECS)) ] \
+  || e2e_fail "limit 0 decoded ${frames[0]} frames, not $((30 * SECS))"
+[ "${frames[1]}" -lt "${frames[0]}" ] && [ "${frames[7]}" -lt "${frames[1]}" ] \
+  && [ "${frames[7]}" -ge 1 ] \
+  || e2e_fail "frames by limit 0/1/7: ${frames[0]}/${frames[1]}/${frames[7]}"
+
+# The decoder-error count is real: random loss (which the relay's priority
+# drop is not) makes avdec_h264 conceal and complain.
+e2e_log "video.sh --demo -l 0 --loss 0.2: decoder errors must be counted"
+bash "$VIDEO" --demo -d $SECS -l 0 --loss 0.2 -p "$E2E_PREFIX" \
+  -o "$E2E_WORK/run2" >"$E2E_WORK/video-loss.log" 2>&1
+rc=$?
+tail -n 8 "$E2E_WORK/video-loss.log"
+line=$(grep '^client=' "$E2E_WORK/run2/summary.txt")
+errs=$(kv "$line" decoder-errors)
+[ $rc -eq 1 ] || e2e_fail "with 20 % loss video.sh exited $rc, not 1"
+[ -n "$errs" ] && [ "$errs" -gt 0 ] || e2e_fail "20 % loss gave no decoder error: $line"
+e2e_log "with 20 % loss: $errs decoder errors counted"
+e2e_log "PASS"
