@@ -26,6 +26,12 @@
  *   control-stub subscribe-once HOST PORT
  *       Sends one SUBSCRIBE without a cookie and never answers the
  *       challenge (a spoofer's view): the relay must not add it.
+ *
+ *   control-stub subscribe-forged SRC_ADDR SRC_PORT HOST PORT
+ *       The same SUBSCRIBE with a forged source: a raw IPv4 packet (needs
+ *       CAP_NET_RAW) claiming to come from SRC_ADDR:SRC_PORT, which is
+ *       where the relay's challenge then goes. The relay must never send
+ *       that address media.
  */
 #include <errno.h>
 #include <poll.h>
@@ -36,6 +42,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/udp.h>
 
 #include "ebpfrelay-control.h"
 #include "priority.h"
@@ -321,6 +330,53 @@ subscribe_once (const gchar * host, guint16 port)
       (ssize_t) n ? 0 : 2;
 }
 
+/* One raw IPv4/UDP datagram from a source we do not own. The kernel fills
+ * in the IP checksum (IP_HDRINCL); the UDP checksum is 0, "none", which
+ * IPv4 allows. */
+static int
+subscribe_forged (const gchar * src, guint16 sport, const gchar * host,
+    guint16 port)
+{
+  RelayControlMessage m = {.type = RELAY_CONTROL_SUBSCRIBE };
+  struct sockaddr_in to = {.sin_family = AF_INET };
+  guint8 pkt[sizeof (struct iphdr) + sizeof (struct udphdr) +
+      RELAY_CONTROL_MAX_PACKET];
+  struct iphdr *ip = (struct iphdr *) pkt;
+  struct udphdr *udp = (struct udphdr *) (ip + 1);
+  gsize n = relay_control_encode (&m, (guint8 *) (udp + 1),
+      RELAY_CONTROL_MAX_PACKET);
+  gsize len = sizeof (*ip) + sizeof (*udp) + n;
+  int fd, rc;
+
+  memset (pkt, 0, sizeof (*ip) + sizeof (*udp));
+  if (n == 0 || inet_pton (AF_INET, src, &ip->saddr) != 1 ||
+      inet_pton (AF_INET, host, &ip->daddr) != 1) {
+    fprintf (stderr, "subscribe-forged: bad address\n");
+    return 2;
+  }
+  ip->version = 4;
+  ip->ihl = 5;
+  ip->ttl = 64;
+  ip->protocol = IPPROTO_UDP;
+  ip->tot_len = htons (len);
+  udp->source = htons (sport);
+  udp->dest = htons (port);
+  udp->len = htons (sizeof (*udp) + n);
+  to.sin_addr.s_addr = ip->daddr;
+
+  fd = socket (AF_INET, SOCK_RAW, IPPROTO_RAW);
+  if (fd < 0) {
+    fprintf (stderr, "subscribe-forged: raw socket: %s\n", strerror (errno));
+    return 2;
+  }
+  rc = sendto (fd, pkt, len, 0, (struct sockaddr *) &to, sizeof (to)) ==
+      (ssize_t) len ? 0 : 2;
+  if (rc)
+    fprintf (stderr, "subscribe-forged: sendto: %s\n", strerror (errno));
+  close (fd);
+  return rc;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -333,8 +389,11 @@ main (int argc, char **argv)
     return check (argv[2], atoi (argv[3]), atoi (argv[4]));
   if (argc == 4 && !strcmp (argv[1], "subscribe-once"))
     return subscribe_once (argv[2], atoi (argv[3]));
+  if (argc == 6 && !strcmp (argv[1], "subscribe-forged"))
+    return subscribe_forged (argv[2], atoi (argv[3]), argv[4], atoi (argv[5]));
   fprintf (stderr, "usage: control-stub relay CPORT MPORT TIMEOUT_MS [TOKEN]"
       " | gen FILE COUNT | check FILE COUNT LIMIT"
-      " | subscribe-once HOST PORT\n");
+      " | subscribe-once HOST PORT"
+      " | subscribe-forged SRC_ADDR SRC_PORT HOST PORT\n");
   return 2;
 }
