@@ -10,8 +10,14 @@
  * number rewritten in place, bpf_clone_redirect to the slot's interface);
  * the USERSPACE slots are named, each with its sequence number, in one
  * perf event that carries the packet up. The original then continues, unchanged, to the
- * udpsrc socket: the program returns TC_ACT_UNSPEC (TCX_NEXT) for every
- * packet, so other programs on the interface run as well.
+ * udpsrc socket: the program returns TC_ACT_UNSPEC (TCX_NEXT), so other
+ * programs on the interface run as well. With config.consume (userspace
+ * needs no more originals) the packet is used up instead: the last kernel
+ * copy is the packet itself (bpf_redirect, no clone, nothing to restore),
+ * or it is dropped once copied and, if need be, carried up in the event.
+ *
+ * Each kernel copy is sent when the next one is about to be written (the
+ * "pending" slot), so the last one is known when the loop ends.
  *
  * Checksums are never computed here from the bytes: the csum helpers know
  * skb->ip_summed (NONE/UNNECESSARY: fix the field; PARTIAL: the field
@@ -143,6 +149,8 @@ struct loop_ctx {
 	__u64 port_flags;
 	__u32 payload_len;
 	__u32 n_users;			/* entries in ev */
+	__s32 pending;			/* slot whose copy is in the skb, unsent; -1 */
+	__u32 pending_ifindex;
 	__u16 cur_seq;			/* RTP sequence number now in the skb */
 	__u8 seq_on;			/* RTP, and sequence numbers are rewritten */
 	__u8 seq_touched;		/* the skb's sequence number was changed */
@@ -176,26 +184,45 @@ static __always_inline void send_event(struct __sk_buff *skb,
 	stat_inc(err ? RELAY_STAT_EVENT_ERRORS : RELAY_STAT_EVENTS);
 }
 
+/* bpf_csum_diff() of two 8-byte (@n = 2) or 4-byte (@n = 1) fields, in
+ * line: the one's complement sum of ~from and to, as a 32-bit partial sum
+ * for the csum_replace helpers (size 0: "to" is a diff). */
+static __always_inline __u32 csum_diff_words(const __u32 *from,
+					     const __u32 *to, int n)
+{
+	__u64 s = (__u64)(__u32)~from[0] + to[0];
+
+	if (n == 2)
+		s += (__u64)(__u32)~from[1] + to[1];
+	s = (s & 0xffffffff) + (s >> 32);
+	s = (s & 0xffffffff) + (s >> 32);
+	return (__u32)s;
+}
+
 /* Rewrite the skb's headers from c->cur to *to. Only the fields that
- * differ are touched: usually the copies differ in daddr and dport only. */
+ * differ are touched: usually the copies differ in daddr and dport only,
+ * and in the MACs only when the next hop changes. */
 static __always_inline int rewrite(struct loop_ctx *c, struct relay_sub *to)
 {
 	struct __sk_buff *skb = c->skb;
+	const __u32 *cm = (const __u32 *)c->cur.dmac;
+	const __u32 *tm = (const __u32 *)to->dmac;
+	int macs = cm[0] != tm[0] || cm[1] != tm[1] || cm[2] != tm[2];
 	int addrs = to->saddr != c->cur.saddr || to->daddr != c->cur.daddr;
 	int ports = to->sport != c->cur.sport || to->dport != c->cur.dport;
-	__s64 addr_diff = 0, port_diff;
+	__u32 addr_diff = 0, port_diff;
 
-	if (bpf_skb_store_bytes(skb, 0, to->dmac, 2 * ETH_ALEN, 0))
+	if (macs && bpf_skb_store_bytes(skb, 0, to->dmac, 2 * ETH_ALEN, 0))
 		return -1;
 	if (addrs) {
-		addr_diff = bpf_csum_diff(&c->cur.saddr, 8, &to->saddr, 8, 0);
+		addr_diff = csum_diff_words(&c->cur.saddr, &to->saddr, 2);
 		if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, 0, addr_diff, 0) ||
 		    bpf_skb_store_bytes(skb, IP_ADDR_OFF, &to->saddr, 8, 0))
 			return -1;
 	}
 	if (ports) {
-		port_diff = bpf_csum_diff((__be32 *)&c->cur.sport, 4,
-					  (__be32 *)&to->sport, 4, 0);
+		port_diff = csum_diff_words((const __u32 *)&c->cur.sport,
+					    (const __u32 *)&to->sport, 1);
 		if (bpf_l4_csum_replace(skb, UDP_CSUM_OFF, 0, port_diff,
 					BPF_F_MARK_MANGLED_0) ||
 		    bpf_skb_store_bytes(skb, UDP_OFF, &to->sport, 4,
@@ -269,6 +296,29 @@ static __always_inline int count_drop(struct relay_seq *st,
 	return -1;
 }
 
+/* Count one copy the kernel sent to @slot. */
+static __always_inline void count_sent(struct loop_ctx *c, __u32 slot)
+{
+	struct relay_counters *cnt = bpf_map_lookup_elem(&sub_stats, &slot);
+
+	if (cnt) {
+		cnt->packets++;
+		cnt->bytes += c->payload_len;
+	}
+}
+
+/* Send the pending copy: a clone of the skb as it is now. */
+static __always_inline void flush_pending(struct loop_ctx *c)
+{
+	if (c->pending < 0)
+		return;
+	if (bpf_clone_redirect(c->skb, c->pending_ifindex, 0))
+		stat_inc(RELAY_STAT_CLONE_ERRORS);
+	else
+		count_sent(c, c->pending);
+	c->pending = -1;
+}
+
 static long slot_cb(__u32 i, void *data)
 {
 	struct loop_ctx *c = data;
@@ -323,6 +373,7 @@ static long slot_cb(__u32 i, void *data)
 		stat_inc(RELAY_STAT_CLONE_ERRORS);
 		return 0;
 	}
+	flush_pending(c);
 	c->rewritten = 1;
 	if (rewrite(c, &sub) || (c->seq_on && seq != c->cur_seq &&
 				 set_seq(c, seq))) {
@@ -335,15 +386,8 @@ static long slot_cb(__u32 i, void *data)
 			c->broken = 1;
 		return 0;
 	}
-	if (bpf_clone_redirect(c->skb, sub.ifindex, 0)) {
-		stat_inc(RELAY_STAT_CLONE_ERRORS);
-		return 0;
-	}
-	cnt = bpf_map_lookup_elem(&sub_stats, &i);
-	if (cnt) {
-		cnt->packets++;
-		cnt->bytes += c->payload_len;
-	}
+	c->pending = i;
+	c->pending_ifindex = sub.ifindex;
 	return 0;
 }
 
@@ -397,11 +441,12 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 
 /* Send one packet to the slots [0, n_slots): the kernel-served ones now,
  * the others named in one event. With @all_user (IP options, which the
- * copies' header rewrite does not handle) userspace sends to every slot. */
-static __always_inline void forward(struct __sk_buff *skb, struct hdrs *h,
-				    struct scratch *scr,
-				    struct relay_config *cfg, __u32 n_slots,
-				    int all_user)
+ * copies' header rewrite does not handle) userspace sends to every slot.
+ * Returns the program's verdict. */
+static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
+				   struct scratch *scr,
+				   struct relay_config *cfg, __u32 n_slots,
+				   int all_user)
 {
 	struct loop_ctx c = {
 		.skb = skb,
@@ -412,6 +457,7 @@ static __always_inline void forward(struct __sk_buff *skb, struct hdrs *h,
 		.port_flags = h->udp.check ? 0 : BPF_F_RECOMPUTE_CSUM,
 		.payload_len = scr->ev.hdr.payload_len,
 		.all_user = all_user,
+		.pending = -1,
 	};
 
 	hdr_fields(&c.orig_f, h);
@@ -423,6 +469,14 @@ static __always_inline void forward(struct __sk_buff *skb, struct hdrs *h,
 
 	bpf_loop(n_slots, slot_cb, &c, 0);
 
+	/* Consumed, and no event needs the original bytes: the last copy
+	 * is the packet itself. */
+	if (cfg->consume && c.pending >= 0 && !c.n_users) {
+		count_sent(&c, c.pending);
+		stat_inc(RELAY_STAT_CONSUMED);
+		return bpf_redirect(c.pending_ifindex, 0);
+	}
+	flush_pending(&c);
 	if (c.rewritten) {
 		/* Undo the checksum changes (this keeps COMPLETE's skb->csum
 		 * right), then store the original bytes so that they are
@@ -439,6 +493,11 @@ static __always_inline void forward(struct __sk_buff *skb, struct hdrs *h,
 		scr->ev.hdr.flags = c.seq_on ? RELAY_EVENT_SEQ : 0;
 		send_event(skb, &scr->ev, c.n_users);
 	}
+	if (cfg->consume) {
+		stat_inc(RELAY_STAT_CONSUMED);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_UNSPEC;
 }
 
 SEC("tc")
@@ -491,6 +550,6 @@ int relay_ingress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	scr->ev.hdr.payload_off = IP_OFF + ihl_len + sizeof(h.udp);
 	scr->ev.hdr.payload_len = udp_len - sizeof(h.udp);
-	forward(skb, &h, scr, cfg, n_slots, ihl_len != sizeof(struct iphdr));
-	return TC_ACT_UNSPEC;
+	return forward(skb, &h, scr, cfg, n_slots,
+		       ihl_len != sizeof(struct iphdr));
 }

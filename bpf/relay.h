@@ -83,7 +83,10 @@ struct relay_config
   __u32 n_slots;                /* slots [0, n_slots) are scanned per packet */
   __u8 fm_id;                   /* RFC 9626 frame marking extension id, 0: none */
   __u8 rewrite_seq;             /* rewrite RTP sequence numbers after drops */
-  __u8 pad[2];
+  __u8 consume;                 /* the program consumes the packets it forwards:
+                                 * the last kernel copy is the packet itself
+                                 * (bpf_redirect), none goes up to the socket */
+  __u8 pad;
   __u8 codec_by_pt[PRIO_N_PT];  /* enum prio_codec of each payload type */
 };
 
@@ -113,6 +116,7 @@ enum relay_stat
   RELAY_STAT_EVENTS,            /* events sent to userspace */
   RELAY_STAT_EVENT_ERRORS,      /* bpf_perf_event_output failed: userspace loses it */
   RELAY_STAT_SEQ_FULL,          /* seq_state full: a packet sent instead of dropped */
+  RELAY_STAT_CONSUMED,          /* with consume: packets not passed up */
   /* Packets classified, by the rule that gave their priority ... */
   RELAY_STAT_RULE_0,            /* + enum prio_rule */
   /* ... and by priority. */

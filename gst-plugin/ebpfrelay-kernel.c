@@ -405,6 +405,19 @@ relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX])
   g_free (v);
 }
 
+gboolean
+relay_kernel_set_consume (RelayKernel * k, gboolean consume)
+{
+  k->config.consume = consume ? 1 : 0;
+  return write_config (k);
+}
+
+int
+relay_kernel_event_fd (RelayKernel * k)
+{
+  return perf_buffer__epoll_fd (k->pb);
+}
+
 gint
 relay_kernel_poll (RelayKernel * k)
 {

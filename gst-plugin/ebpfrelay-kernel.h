@@ -57,6 +57,12 @@ void relay_kernel_slot_counters (RelayKernel * k, guint slot,
     guint64 * packets, guint64 * bytes, guint64 * prio_dropped);
 void relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX]);
 
+/* consume: the program uses up the packets it forwards (the last kernel
+ * copy is the packet itself); none goes up to the stream's socket. */
+gboolean relay_kernel_set_consume (RelayKernel * k, gboolean consume);
+/* Readable when events wait; relay_kernel_poll() then handles them (the
+ * callback runs in the caller's thread). */
+int relay_kernel_event_fd (RelayKernel * k);
 /* Hands every pending event to the event function. Returns the number of
  * events handled; never blocks. */
 gint relay_kernel_poll (RelayKernel * k);

@@ -33,6 +33,13 @@
  * sequence numbers are rewritten per SSRC so that they stay contiguous
  * across the packets dropped for it (#GstEbpfRelaySink:rewrite-seq).
  *
+ * By default every original packet also goes up to `udpsrc` after the
+ * kernel's copies (#GstEbpfRelaySink:pass-original): the pipeline sees the
+ * stream. With pass-original=false, from the first buffer on the kernel
+ * consumes what it forwards: the last copy is the packet itself, and the
+ * relay's userspace wakes only for what it must send, which removes its
+ * per-packet CPU and a socket delivery from every packet's path.
+ *
  * Forwarding in the kernel needs CAP_BPF (or CAP_SYS_ADMIN) and
  * CAP_NET_ADMIN, and a kernel with TCX (6.6) or clsact.
  *
@@ -66,6 +73,8 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netdb.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <gio/gio.h>
@@ -87,6 +96,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define DEFAULT_MODE GST_EBPF_RELAY_MODE_AUTO
 #define DEFAULT_FRAMEMARKING_ID 0
 #define DEFAULT_REWRITE_SEQ TRUE
+#define DEFAULT_PASS_ORIGINAL TRUE
 
 
 /* How soon to look again at a subscriber the kernel cannot serve yet:
@@ -94,9 +104,11 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define RESOLVE_RETRY_NEIGH_US (20 * G_TIME_SPAN_MILLISECOND)
 #define RESOLVE_RETRY_OTHER_US (1 * G_TIME_SPAN_SECOND)
 /* How often a kernel-served subscriber's route and MAC are checked again,
- * and how many such checks one buffer may pay for. */
+ * and how many such checks one wake-up of the kernel-mode thread may pay
+ * for; it wakes for each event and at least every KERNEL_TICK_MS. */
 #define REVALIDATE_US (2 * G_TIME_SPAN_SECOND)
-#define REVALIDATE_PER_BUFFER 8
+#define REVALIDATE_PER_WAKE 64
+#define KERNEL_TICK_MS 50
 #define SEND_BATCH 64
 
 enum
@@ -109,6 +121,7 @@ enum
   PROP_STATS,
   PROP_FRAMEMARKING_ID,
   PROP_REWRITE_SEQ,
+  PROP_PASS_ORIGINAL,
   PROP_CONTROL_PORT,
   PROP_SUBSCRIBER_TIMEOUT,
   PROP_MAX_CLIENTS,
@@ -158,6 +171,7 @@ struct _GstEbpfRelaySink
   gchar *interfaces;
   GstEbpfRelayMode mode;
   gboolean rewrite_seq;
+  gboolean pass_original;
   guint control_port;
   guint subscriber_timeout;     /* seconds */
   guint max_clients;
@@ -183,6 +197,10 @@ struct _GstEbpfRelaySink
   int own_fd;
   guint revalidate_next;
   guint64 buffers_in;
+  /* kernel mode: the thread that sends what the kernel hands up (events)
+   * and moves subscribers to the kernel; wake_fd (an eventfd) stops it */
+  GThread *kernel_thread;
+  int wake_fd;
 
   /* scratch for sendmmsg: a copy is the packet, or the packet with
    * another RTP sequence number (3 pieces) */
@@ -306,6 +324,16 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "limit. Turn off for SRTP, whose authentication covers them",
           DEFAULT_REWRITE_SEQ, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PASS_ORIGINAL,
+      g_param_spec_boolean ("pass-original", "Pass originals up",
+          "Kernel mode: after the kernel's copies, pass every original "
+          "packet up to the udpsrc (the pipeline sees the stream). false: "
+          "from the first buffer on, the kernel consumes the packets it "
+          "forwards (the last copy is the packet itself, no clone) and "
+          "userspace wakes only to send what the kernel cannot; "
+          "buffers-in then stops counting, kernel-consumed counts instead",
+          DEFAULT_PASS_ORIGINAL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_CONTROL_PORT,
       g_param_spec_uint ("control-port", "Control port",
           "UDP port of the subscription channel (0 = none): ebpfprioritysrc "
@@ -461,6 +489,8 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->subscriber_timeout = RELAY_CONTROL_DEFAULT_TIMEOUT_MS / 1000;
   self->framemarking_id = DEFAULT_FRAMEMARKING_ID;
   self->rewrite_seq = DEFAULT_REWRITE_SEQ;
+  self->pass_original = DEFAULT_PASS_ORIGINAL;
+  self->wake_fd = -1;
   self->vp8_state = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_mutex_init (&self->lock);
   self->clients = g_ptr_array_new ();
@@ -995,7 +1025,7 @@ static void
 check_clients (GstEbpfRelaySink * self)
 {
   gint64 now = g_get_monotonic_time ();
-  guint i, budget = REVALIDATE_PER_BUFFER;
+  guint i, budget = REVALIDATE_PER_WAKE;
 
   for (i = 0; i < self->n_slots && budget > 0; i++) {
     guint s = (self->revalidate_next + i) % self->n_slots;
@@ -1010,6 +1040,55 @@ check_clients (GstEbpfRelaySink * self)
     self->revalidate_next = (self->revalidate_next + i) % self->n_slots;
 }
 
+/* With the lock held: tell the kernel whether to consume the packets it
+ * forwards (pass-original=false, once the first buffer came up). */
+static void
+apply_consume (GstEbpfRelaySink * self)
+{
+  if (self->kernel && self->buffers_in > 0)
+    relay_kernel_set_consume (self->kernel, !self->pass_original);
+}
+
+static gboolean waiting_for_udpsrc (GstEbpfRelaySink * self);
+
+/* Kernel mode: sends what the kernel hands up (events: subscribers it
+ * cannot serve yet) as soon as it comes, and moves subscribers to the
+ * kernel or checks them again, also when no packet comes up at all. */
+static gpointer
+kernel_thread_func (gpointer data)
+{
+  GstEbpfRelaySink *self = data;
+  struct pollfd p[2];
+  gboolean waiting = TRUE;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  p[0].fd = relay_kernel_event_fd (self->kernel);
+  p[1].fd = self->wake_fd;
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  p[0].events = p[1].events = POLLIN;
+  p[0].revents = p[1].revents = 0;
+  for (;;) {
+    /* Until the udpsrc's socket is known the events wait (they are only
+     * looked at again every few ms), as the kernel's copies leave from
+     * the stream's port and userspace's must too. */
+    if (waiting) {
+      if (poll (p + 1, 1, 5) < 0 && errno != EINTR)
+        break;
+    } else if (poll (p, 2, KERNEL_TICK_MS) < 0 && errno != EINTR) {
+      break;
+    }
+    if (p[1].revents)
+      break;
+    GST_EBPF_RELAY_SINK_LOCK (self);
+    waiting = waiting && waiting_for_udpsrc (self);
+    if (!waiting)
+      relay_kernel_poll (self->kernel);
+    check_clients (self);
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+  }
+  return NULL;
+}
+
 /* Basesink starts us (NULL -> READY) before the udpsrc upstream opens its
  * socket; from its first buffer on, send from that socket, so userspace
  * copies leave from the stream's port as the kernel's do. */
@@ -1021,10 +1100,30 @@ use_udpsrc_socket (GstEbpfRelaySink * self)
   if (!udpsrc)
     return;
   g_object_get (udpsrc, "used-socket", &self->used_socket, NULL);
-  if (self->used_socket)
+  if (self->used_socket) {
     self->send_fd = g_socket_get_fd (self->used_socket);
-  g_weak_ref_set (&self->udpsrc, NULL);
+    g_weak_ref_set (&self->udpsrc, NULL);
+  }
   gst_object_unref (udpsrc);
+}
+
+/* With the lock held: an upstream udpsrc has not opened its socket yet
+ * (copies must not leave from another port meanwhile). */
+static gboolean
+waiting_for_udpsrc (GstEbpfRelaySink * self)
+{
+  GstElement *udpsrc;
+
+  if (self->used_socket)
+    return FALSE;
+  use_udpsrc_socket (self);
+  if (self->used_socket)
+    return FALSE;
+  udpsrc = g_weak_ref_get (&self->udpsrc);
+  if (!udpsrc)
+    return FALSE;
+  gst_object_unref (udpsrc);
+  return TRUE;
 }
 
 static GstFlowReturn
@@ -1034,13 +1133,14 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   GstMapInfo map;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
-  if (G_UNLIKELY (self->buffers_in++ == 0))
+  if (G_UNLIKELY (self->buffers_in++ == 0)) {
     use_udpsrc_socket (self);
+    /* The pipeline has its first buffer: the kernel may consume the rest. */
+    apply_consume (self);
+  }
   if (self->kernel) {
-    /* The kernel has forwarded this packet already; send only what it left
-     * to userspace, then see whether more clients can go to the kernel. */
-    relay_kernel_poll (self->kernel);
-    check_clients (self);
+    /* The kernel has forwarded this packet already; what it left to
+     * userspace comes as events, to the kernel-mode thread. */
   } else if (self->n_slots > 0) {
     if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
       forward_userspace (self, map.data, map.size);
@@ -1264,6 +1364,14 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
 
+  if (self->kernel) {
+    self->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+    if (self->wake_fd < 0)
+      goto no_socket;
+    self->kernel_thread = g_thread_new ("ebpfrelay-kernel",
+        kernel_thread_func, self);
+  }
+
   if (self->control_port) {
     RelayControlServer *control;
 
@@ -1366,6 +1474,19 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   control = g_steal_pointer (&self->control);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   g_clear_pointer (&control, relay_control_server_free);
+
+  /* So does the kernel-mode thread. */
+  if (self->kernel_thread) {
+    guint64 one = 1;
+
+    if (write (self->wake_fd, &one, sizeof (one)) != sizeof (one))
+      GST_WARNING_OBJECT (self, "cannot wake the kernel-mode thread");
+    g_thread_join (self->kernel_thread);
+    self->kernel_thread = NULL;
+  }
+  if (self->wake_fd >= 0)
+    close (self->wake_fd);
+  self->wake_fd = -1;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   self->running = FALSE;
@@ -1730,6 +1851,7 @@ get_all_stats (GstEbpfRelaySink * self)
       "kernel-clone-errors", G_TYPE_UINT64, k[RELAY_STAT_CLONE_ERRORS],
       "kernel-events", G_TYPE_UINT64, k[RELAY_STAT_EVENTS],
       "kernel-event-errors", G_TYPE_UINT64, k[RELAY_STAT_EVENT_ERRORS],
+      "kernel-consumed", G_TYPE_UINT64, k[RELAY_STAT_CONSUMED],
       "lost-events", G_TYPE_UINT64,
       self->kernel ? relay_kernel_lost_events (self->kernel) : 0, NULL);
   if (self->control) {
@@ -1785,6 +1907,12 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       break;
     case PROP_REWRITE_SEQ:
       self->rewrite_seq = g_value_get_boolean (value);
+      break;
+    case PROP_PASS_ORIGINAL:
+      GST_EBPF_RELAY_SINK_LOCK (self);
+      self->pass_original = g_value_get_boolean (value);
+      apply_consume (self);
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
       break;
     case PROP_CONTROL_PORT:
       self->control_port = g_value_get_uint (value);
@@ -1850,6 +1978,9 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_REWRITE_SEQ:
       g_value_set_boolean (value, self->rewrite_seq);
+      break;
+    case PROP_PASS_ORIGINAL:
+      g_value_set_boolean (value, self->pass_original);
       break;
     case PROP_CONTROL_PORT:
       g_value_set_uint (value, self->control_port);

@@ -507,11 +507,13 @@ static void
 check_stats (__u64 matched, __u64 passed, __u64 events, __u64 clone_errors)
 {
   static const char *names[RELAY_STAT_RULE_0] = { "matched", "passed",
-    "clone_errors", "events", "event_errors", "seq_full"
+    "clone_errors", "events", "event_errors", "seq_full", "consumed"
   };
+  /* with consume, every forwarded packet is used up */
   __u64 want[RELAY_STAT_RULE_0] = {[RELAY_STAT_MATCHED] = matched,
     [RELAY_STAT_PASSED] = passed,[RELAY_STAT_EVENTS] = events,
-    [RELAY_STAT_CLONE_ERRORS] = clone_errors
+    [RELAY_STAT_CLONE_ERRORS] = clone_errors,
+    [RELAY_STAT_CONSUMED] = config.consume ? matched - passed : 0
   };
   __u32 i;
 

@@ -583,6 +583,165 @@ case_seq_state_full (void)
   end_case ();
 }
 
+/* Slots that share a next hop (same MACs, same source address) differ
+ * only in the destination port: the program skips the MAC and address
+ * stores between them, and every copy must still be right. */
+static void
+case_same_next_hop (void)
+{
+  struct spec s = {.payload = 120 };
+  __u8 pkt[MAX_PKT];
+  size_t len = build (pkt, &s);
+  struct relay_sub first = lo_slot (0, 0);
+  __u32 i;
+
+  begin_case ("slots sharing a next hop (MAC and address stores skipped)");
+  for (i = 0; i < 6; i++) {
+    struct relay_sub sub = first;
+
+    /* the middle two change the next hop, then it comes back */
+    if (i == 2 || i == 3)
+      sub = lo_slot (i, 0);
+    sub.dport = htons (21000 + i);
+    set_slot (i, &sub);
+  }
+  set_n_slots (6);
+  run (pkt, len);
+  check_stats (1, 0, 0, 0);
+  check_sub_stats (120);
+  check_frames (pkt, len);
+  end_case ();
+}
+
+/* One run that may end in another verdict than TC_ACT_UNSPEC; the packet
+ * as the program left it goes to @out. Returns the verdict, or -2. */
+static int
+run_verdict (const __u8 * pkt, size_t len, struct frame *out)
+{
+  LIBBPF_OPTS (bpf_test_run_opts, o,.data_in = pkt,.data_size_in = len,
+      .data_out = out->data,.data_size_out = sizeof (out->data),.repeat = 1);
+
+  if (bpf_prog_test_run_opts (prog_fd, &o)) {
+    fail ("bpf_prog_test_run_opts: %s", strerror (errno));
+    return -2;
+  }
+  out->len = o.data_size_out;
+  read_frames ();
+  perf_buffer__consume (pb);
+  return (int) o.retval;
+}
+
+/* config.consume (pass-original=false): the packet is used up. With only
+ * kernel slots the last copy is the packet itself (TC_ACT_REDIRECT to the
+ * last slot's interface, with that slot's headers); with a USERSPACE slot
+ * the event needs the original bytes: every kernel slot gets a clone, the
+ * event carries the packet as it came, and the verdict is TC_ACT_SHOT. */
+static void
+case_consume (void)
+{
+  struct spec s = {.payload = 300 };
+  __u8 pkt[MAX_PKT];
+  size_t len = build (pkt, &s);
+  static struct frame out;
+  int fd, i, v;
+
+  begin_case ("consume: the last kernel copy is the packet (redirect)");
+  config.consume = 1;
+  for (i = 0; i < 3; i++) {
+    struct relay_sub sub = lo_slot (i, i == 0);
+
+    set_slot (i, &sub);
+  }
+  set_n_slots (3);
+  fd = udp_socket (20000);
+  v = run_verdict (pkt, len, &out);
+  if (v != TC_ACT_REDIRECT)
+    fail ("verdict %d, want %d (TC_ACT_REDIRECT)", v, TC_ACT_REDIRECT);
+  if (n_frames != 2)
+    fail ("%d clones on lo, want 2 (slots 0 and 1)", n_frames);
+  else {
+    check_frame (&frames[0], &slots[0], pkt, len);
+    check_frame (&frames[1], &slots[1], pkt, len);
+  }
+  check_frame (&out, &slots[2], pkt, len);
+  check_sub_stats (300);
+  if (read_stat (RELAY_STAT_CONSUMED) != 1)
+    fail ("consumed = %llu, want 1",
+        (unsigned long long) read_stat (RELAY_STAT_CONSUMED));
+  if (n_evs)
+    fail ("%d events, want none", n_evs);
+  if (fd >= 0) {
+    check_udp_rx (fd, 20000, pkt + 42, 300);
+    close (fd);
+  }
+  end_case ();
+
+  begin_case ("consume: one kernel slot, no clone at all");
+  config.consume = 1;
+  {
+    struct relay_sub sub = lo_slot (0, 0);
+
+    set_slot (0, &sub);
+  }
+  set_n_slots (1);
+  v = run_verdict (pkt, len, &out);
+  if (v != TC_ACT_REDIRECT)
+    fail ("verdict %d, want %d (TC_ACT_REDIRECT)", v, TC_ACT_REDIRECT);
+  if (n_frames != 0)
+    fail ("%d clones on lo, want 0", n_frames);
+  check_frame (&out, &slots[0], pkt, len);
+  check_sub_stats (300);
+  end_case ();
+
+  begin_case ("consume with a USERSPACE slot: clones, event, TC_ACT_SHOT");
+  config.consume = 1;
+  for (i = 0; i < 3; i++) {
+    struct relay_sub sub = lo_slot (i, 0);
+
+    if (i == 1)
+      sub.state = RELAY_SUB_USERSPACE;
+    set_slot (i, &sub);
+  }
+  set_n_slots (3);
+  v = run_verdict (pkt, len, &out);
+  if (v != TC_ACT_SHOT)
+    fail ("verdict %d, want %d (TC_ACT_SHOT)", v, TC_ACT_SHOT);
+  if (out.len != len || memcmp (out.data, pkt, len))
+    fail ("the packet left the program changed");
+  check_stats (1, 0, 1, 0);
+  check_sub_stats (300);
+  check_frames (pkt, len);
+  check_user_event (pkt, len);
+  if (read_stat (RELAY_STAT_CONSUMED) != 1)
+    fail ("consumed not counted");
+  end_case ();
+
+  begin_case ("consume, all slots dropped by priority: TC_ACT_SHOT");
+  {
+    /* H.264, NRI 0: priority 0; limit 1 drops it */
+    __u8 rtp[20] = { 0x80, 96, 0x00, 0x05, 0, 0, 0, 1, 0, 0, 0, 9, 0x01 };
+    struct spec r = {.payload = sizeof (rtp),.data = rtp };
+    struct relay_sub sub = lo_slot (0, 0);
+
+    len = build (pkt, &r);
+    set_prio_config (0, 1);
+    config.consume = 1;
+    write_config ();
+    sub.limit = 1;
+    sub.seq_flag = 1;
+    set_slot (0, &sub);
+    set_n_slots (1);
+    v = run_verdict (pkt, len, &out);
+    if (v != TC_ACT_SHOT)
+      fail ("verdict %d, want %d (TC_ACT_SHOT)", v, TC_ACT_SHOT);
+    if (n_frames != 0 || n_evs != 0)
+      fail ("%d copies, %d events, want none", n_frames, n_evs);
+    if (read_counters (0).prio_dropped != 1)
+      fail ("prio_dropped not counted");
+  }
+  end_case ();
+}
+
 int
 main (void)
 {
@@ -605,6 +764,8 @@ main (void)
   case_stream_limit_change ();
   case_slot_reuse ();
   case_seq_state_full ();
+  case_same_next_hop ();
+  case_consume ();
 
   printf ("relay-bpf: %d passed, %d failed, %d not run\n", n_passed, n_failed,
       n_not_run);

@@ -1,18 +1,28 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# e2e-fanout.sh MODE (kernel|userspace): one stream, 50 subscribers in two
-# client namespaces; every subscriber receives every datagram exactly once,
-# byte-identical. In kernel mode the relay's counters must show that the
-# kernel sent them (and in userspace mode that it did not), so this test
-# cannot pass on the wrong path.
+# e2e-fanout.sh MODE (kernel|userspace|kernel-consume): one stream, 50
+# subscribers in two client namespaces; every subscriber receives every
+# datagram exactly once, byte-identical. In kernel mode the relay's counters
+# must show that the kernel sent them (and in userspace mode that it did
+# not), so this test cannot pass on the wrong path. kernel-consume is
+# mode=kernel pass-original=false: the same, and the packets after the
+# first are consumed in the kernel (kernel-consumed) instead of reaching
+# the relay's udpsrc (buffers-in stays small).
 set -uo pipefail
 
 MODE=${1:-kernel}
-case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace" >&2; exit 2 ;; esac
+EXTRA=
+case $MODE in
+  kernel|userspace) ;;
+  kernel-consume) EXTRA=" pass-original=false" ;;
+  *) echo "usage: $0 kernel|userspace|kernel-consume" >&2; exit 2 ;;
+esac
 
 . "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
 e2e_init "fanout-$MODE"
+CONSUME=0
+[ "$MODE" = kernel-consume ] && { MODE=kernel; CONSUME=1; }
 
 COUNT=300
 SIZE=200
@@ -43,7 +53,7 @@ for k in $(seq 1 $NCLI); do
 done
 
 e2e_ctl_start "$P-rel" relay \
-  "udpsrc port=$PORT ! ebpfrelaysink name=relay mode=$MODE clients=$clients"
+  "udpsrc port=$PORT ! ebpfrelaysink name=relay mode=$MODE$EXTRA clients=$clients"
 relay_ifs=(up0)
 for k in $(seq 1 $NCLI); do relay_ifs+=("down$k"); done
 if [ "$MODE" = kernel ]; then
@@ -97,6 +107,12 @@ for sub in "${subs[@]}"; do
   [ -n "${seen[$sub]:-}" ] || { echo "no get-stats answer for $sub" >&2; stats_bad=1; }
 done
 
+e2e_ctl stats
+relay_stats=$E2E_CTL_REPLY
+num () { grep -o "$1=(guint64)[0-9]*" <<<"$relay_stats" | grep -o '[0-9]*$'; }
+bufs_in=$(num buffers-in)
+consumed=$(num kernel-consumed)
+e2e_log "relay: buffers-in=${bufs_in:-?} kernel-consumed=${consumed:-?}"
 e2e_log "stopping receivers and relay"
 for pid in "${recv_pids[@]}"; do
   e2e_stop "$pid"
@@ -132,5 +148,14 @@ echo "subscribers=$NSUBS sent=$COUNT received=$received lost=$lost" \
 [ $stats_bad -eq 0 ] || e2e_fail "relay counters disagree (see above)"
 if [ "$MODE" = kernel ] && [ $kernel_total -eq 0 ]; then
   e2e_fail "mode=kernel but the kernel forwarded nothing"
+fi
+if [ $CONSUME -eq 1 ]; then
+  [ -n "$bufs_in" ] && [ -n "$consumed" ] || e2e_fail "stats lack buffers-in or kernel-consumed"
+  [ "$bufs_in" -le 10 ] || e2e_fail "pass-original=false, but $bufs_in buffers reached the udpsrc"
+  [ $((bufs_in + consumed)) -eq $COUNT ] \
+    || e2e_fail "buffers-in $bufs_in + kernel-consumed $consumed != sent $COUNT"
+else
+  [ "${consumed:-0}" -eq 0 ] || e2e_fail "pass-original=true, but kernel-consumed=$consumed"
+  [ "${bufs_in:-0}" -eq $COUNT ] || e2e_fail "buffers-in ${bufs_in:-?}, sent $COUNT"
 fi
 e2e_log PASS
