@@ -18,8 +18,8 @@ R=$OUT/results.tsv
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-paths="floor multiudpsink userspace kernel"
-declare -A color=([floor]='#7b2cbf' [multiudpsink]='#2a9d3f' [userspace]='#e07a10' [kernel]='#1f5fbf')
+paths="floor multiudpsink userspace kernel kernel-consume"
+declare -A color=([floor]='#7b2cbf' [multiudpsink]='#2a9d3f' [userspace]='#e07a10' [kernel]='#1f5fbf' [kernel-consume]='#d62828')
 cdf_n=${CDF_N:-100}
 [ -s "$OUT/cdf-kernel-n$cdf_n.txt" ] || [ -s "$OUT/cdf-multiudpsink-n$cdf_n.txt" ] \
   || cdf_n=$(awk -F'\t' 'NR > 1 && $1 == "video" && $3 + 0 > m { m = $3 + 0 } END { print m + 0 }' "$R")

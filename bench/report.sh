@@ -30,6 +30,7 @@ NR == 1 { next }
 {
   k = $2 SUBSEP $3
   if ($1 == "video") {
+    vrate = $5
     keys[k] = 1; np[$2] = 1; nn[$3] = 1
     add(p50, k, $11); add(p99, k, $12); add(mx, k, $13); add(loss, k, $9)
     add(relay, k, $14); add(soft, k, $18); add(busy, k, $19); add(sendc, k, $16)
@@ -60,18 +61,18 @@ NR == 1 { next }
   }
 }
 END {
-  split("floor multiudpsink userspace kernel", order, " ")
+  no = split("floor multiudpsink userspace kernel kernel-consume", order, " ")
   ns = ""; for (n in nn) ns = ns " " n
   nsn = split(ns, nl, " ")
   for (i = 1; i <= nsn; i++) for (j = i + 1; j <= nsn; j++) if (nl[j] + 0 < nl[i] + 0) { t = nl[i]; nl[i] = nl[j]; nl[j] = t }
 
-  print "## Video rate: 2000 datagrams/s of 1200 bytes"
+  print "## Video rate: " vrate " datagrams/s of 1200 bytes"
   print ""
   print "Median of the repeats; p99 range = lowest..highest p99 over the repeats. CPU in microseconds per forwarded copy: relay = the relay process (user+system), sender = the sender process per datagram, softirq and busy = whole machine (tick-sampled, noisy). backlog drops = /proc/net/softnet_stat drops (machine-wide): copies lost because a CPU input backlog (net.core.netdev_max_backlog) was full."
   print ""
   print "| path | N | repeats | rate sent | loss % | p50 us | p99 us | p99 range | max us | relay us/copy | sender us/dgram | recv us/copy | softirq us/copy | busy us/copy | backlog drops | load1 |"
   print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
+  for (i = 1; i <= nsn; i++) for (o = 1; o <= no; o++) {
     k = order[o] SUBSEP nl[i]
     if (!(k in keys)) continue
     printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
@@ -87,7 +88,7 @@ END {
   print "| path | N | p50 / floor | p99 / floor | p50 / multiudpsink | p99 / multiudpsink | relay CPU / multiudpsink | busy CPU / multiudpsink |"
   print "|---|---:|---:|---:|---:|---:|---:|---:|"
   f = "floor" SUBSEP 1
-  for (i = 1; i <= nsn; i++) for (o = 2; o <= 4; o++) {
+  for (i = 1; i <= nsn; i++) for (o = 2; o <= no; o++) {
     k = order[o] SUBSEP nl[i]; m = "multiudpsink" SUBSEP nl[i]
     if (!(k in keys)) continue
     printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
@@ -103,7 +104,7 @@ END {
   print ""
   print "| path | N | repeats | first p50 us | first p99 us | last p50 us | last p99 us | last p99 range | last max us | loss % | relay us/copy | sender us/dgram |"
   print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
+  for (i = 1; i <= nsn; i++) for (o = 1; o <= no; o++) {
     k = order[o] SUBSEP nl[i]
     if (!(k in pkeys)) continue
     printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s |\n", order[o], nl[i], preps[k],
@@ -117,7 +118,7 @@ END {
   print ""
   print "| path | N | highest passing rate | copies/s | its p99 us | its loss % | first failure (target) | why |"
   print "|---|---:|---:|---:|---:|---:|---:|---|"
-  for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
+  for (i = 1; i <= nsn; i++) for (o = 1; o <= no; o++) {
     k = order[o] SUBSEP nl[i]
     if (!(k in skeys)) continue
     printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
@@ -126,13 +127,13 @@ END {
       (k in firstfail) ? firstfail[k] : "none within the sweep", (k in firstfail) ? ffwhy[k] : ""
   }
   print ""
-  print "## Relay cost with receivers that drop at their veth ingress (2000 datagrams/s)"
+  print "## Relay cost with receivers that drop at their veth ingress (" vrate " datagrams/s)"
   print ""
   print "No receiving sockets: each client namespace drops IPv4 at its TCX ingress. relay = relay process; sender us/dgram includes the softirq work done in the context of the sending process (for the kernel path and the floor, that is where the relay namespace receive path and the TC program run); bpf = the relay TC program own run time per input datagram and per copy, from a separate run with BPF_ENABLE_STATS on (its sender us/dgram in the last column shows what the statistics themselves cost). \"loss\" here = copies that did not reach the client veths."
   print ""
   print "| path | N | loss % | relay us/copy | sender us/dgram | sender us/copy | softirq us/copy | busy us/copy | bpf ns/dgram | bpf ns/copy | load1 | sender us/dgram with stats |"
   print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for (i = 1; i <= nsn; i++) for (o = 1; o <= 4; o++) {
+  for (i = 1; i <= nsn; i++) for (o = 1; o <= no; o++) {
     k = order[o] SUBSEP nl[i]
     if (!(k in dkeys)) continue
     printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],

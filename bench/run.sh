@@ -9,7 +9,7 @@
 #   bench/run.sh [--quick] [--build DIR] [--plugin-path DIR] [--out DIR]
 #                [--sizes "1 10 100 1000"] [--paths "floor multiudpsink
 #                userspace kernel"] [--repeat R] [--no-sweep] [--no-drop] [--no-probe]
-#                [--plots DIR] [--perf] [--rps MASK]
+#                [--plots DIR] [--perf] [--rps MASK] [--video-rate R]
 #
 # Paths (the relay pipelines run with gst-launch-1.0 in the relay namespace):
 #   floor         no relay process: the relay namespace only routes
@@ -18,6 +18,10 @@
 #   multiudpsink  udpsrc port=5004 ! multiudpsink clients=...
 #   userspace     udpsrc port=5004 ! ebpfrelaysink mode=userspace clients=...
 #   kernel        udpsrc port=5004 ! ebpfrelaysink mode=kernel clients=...
+#   kernel-consume  the same with pass-original=false: the kernel consumes
+#                 the packets it forwards (the last copy is the packet
+#                 itself), the relay process no longer gets each original
+#                 (not in the default paths; --paths "... kernel-consume")
 #
 # N subscribers are ports 6000.. spread over min(N, 4) client namespaces,
 # one bench-recv (epoll + recvmmsg over all its sockets) per namespace.
@@ -26,7 +30,8 @@
 # before sendto (same host, same clock).
 #
 # Phases:
-#   video  2000 datagrams/s of 1200 bytes, R repeats (default 3; 1 quick)
+#   video  2000 datagrams/s (--video-rate) of 1200 bytes, R repeats (default
+#          3; 1 quick)
 #   sweep  rising input rates; the highest with loss < 0.1 % and p99 < 1 ms,
 #          at the rate the sender really achieved (a failing step is tried
 #          once more before the sweep stops)
@@ -79,6 +84,7 @@ OUT=
 SIZES=
 PATHS="floor multiudpsink userspace kernel"
 REPEAT=
+VIDEO_RATE_ARG=
 SWEEP=1
 DROP=1
 PROBE=1
@@ -101,6 +107,7 @@ while [ $# -gt 0 ]; do
     --sizes) SIZES=$2; shift 2 ;;
     --paths) PATHS=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
+    --video-rate) VIDEO_RATE_ARG=$2; shift 2 ;;
     --no-sweep) SWEEP=0; shift ;;
     --no-drop) DROP=0; shift ;;
     --no-probe) PROBE=0; shift ;;
@@ -130,7 +137,7 @@ else
   SWEEP_RATES="100 200 500 1000 2000 5000 10000 20000 50000 100000 200000 400000"
   DROP_SIZES=$SIZES
 fi
-VIDEO_RATE=2000
+VIDEO_RATE=${VIDEO_RATE_ARG:-2000}
 SIZE=1200
 SRC_PORT=5004
 BASE_PORT=6000
@@ -432,13 +439,14 @@ run_one ()
       multiudpsink) sink="multiudpsink sync=false clients=$clients" ;;
       userspace) sink="ebpfrelaysink mode=userspace clients=$clients" ;;
       kernel) sink="ebpfrelaysink mode=kernel clients=$clients" ;;
+      kernel-consume) sink="ebpfrelaysink mode=kernel pass-original=false clients=$clients" ;;
     esac
     # shellcheck disable=SC2086
     ip netns exec "$P-rel" timeout -s INT $(( secs + 60 )) gst-launch-1.0 -q \
       udpsrc port=$SRC_PORT buffer-size=4194304 ! $sink >"$dir/relay.log" 2>&1 &
     relay_pid=$!; PIDS+=($!)
     wait_udp "$P-rel" $SRC_PORT 15 || { log "$tag: relay did not bind: $(tail -n 5 "$dir/relay.log")"; return 1; }
-    if [ "$path" = kernel ]; then
+    if [ "${path%-consume}" = kernel ]; then
       local i
       for i in $(seq 100); do
         ip netns exec "$P-rel" "$BPF" prog-stats up0 2>/dev/null | grep -q name=relay && break
@@ -641,12 +649,15 @@ if [ $DROP -eq 1 ]; then
   # because they cost two clock reads per program run (the drop programs'
   # too, once per copy) and would inflate the CPU figures above.
   case " $PATHS " in
-    *" kernel "*)
+    *" kernel "*|*" kernel-consume "*)
       ip netns exec "$P-rel" "$BPF" stats --seconds 1800 >"$OUT/bpf-stats.log" 2>&1 &
       STATS_PID=$!; PIDS+=($!)
       if wait_line "$OUT/bpf-stats.log" enabled 5; then
         for n in $DROP_SIZES; do
-          run_one dropstats kernel "$n" $VIDEO_RATE $DROP_S 1
+          for path in $PATHS; do
+            [ "${path%-consume}" = kernel ] || continue
+            run_one dropstats "$path" "$n" $VIDEO_RATE $DROP_S 1
+          done
         done
       else
         log "BPF statistics unavailable: $(cat "$OUT/bpf-stats.log")"

@@ -343,11 +343,15 @@ meter_line=
 [ $meter -eq 0 ] || meter_line=$(cat "$work/meter.txt")
 {
   echo "sender packets=${sent:-0} tagged=${tagged:-0}"
-  echo "relay mode=$(tr -d '\\' <<<"$relay_stats" | grep -o 'mode=(string)[a-z]*' | sed 's/.*)//') buffers-in=$(field "$relay_stats" buffers-in) kernel-matched=$(field "$relay_stats" kernel-matched)"
+  echo "relay mode=$(tr -d '\\' <<<"$relay_stats" | grep -o 'mode=(string)[a-z]*' | sed 's/.*)//') buffers-in=$(field "$relay_stats" buffers-in) kernel-matched=$(field "$relay_stats" kernel-matched)" \
+    "$(for p in 0 1 2 3 4 5 6 7; do printf 'kernel-p%s=%s ' $p "$(field "$relay_stats" kernel-priority-$p)"; done)"
   [ $meter -eq 0 ] || echo "meter $meter_line"
 } >"$summary"
 
 printf '== sender: %s RTP packets (%s frame-marked)\n' "${sent:-?}" "${tagged:-?}"
+printf '   the relay'"'"'s kernel classified them: priority 7: %s  6: %s  0: %s\n' \
+  "$(field "$relay_stats" kernel-priority-7)" "$(field "$relay_stats" kernel-priority-6)" \
+  "$(field "$relay_stats" kernel-priority-0)"
 if [ $meter -eq 1 ]; then
   printf '   by priority (meter %s): 7: %s  6: %s  0: %s  others: %s\n' "$meter_addr" \
     "$(kv "$meter_line" p7)" "$(kv "$meter_line" p6)" "$(kv "$meter_line" p0)" \

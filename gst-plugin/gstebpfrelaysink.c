@@ -1854,6 +1854,24 @@ get_all_stats (GstEbpfRelaySink * self)
       "kernel-consumed", G_TYPE_UINT64, k[RELAY_STAT_CONSUMED],
       "lost-events", G_TYPE_UINT64,
       self->kernel ? relay_kernel_lost_events (self->kernel) : 0, NULL);
+  if (self->kernel) {
+    /* What the kernel's classifier saw: packets per rule and priority. */
+    static const gchar *rules[PRIO_N_RULES] = { "not-rtp", "framemarking",
+      "h264", "vp8", "default"
+    };
+    gchar name[32];
+
+    for (i = 0; i < PRIO_N_RULES; i++) {
+      g_snprintf (name, sizeof (name), "kernel-rule-%s", rules[i]);
+      gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_RULE_0 + i],
+          NULL);
+    }
+    for (i = 0; i <= PRIO_MAX; i++) {
+      g_snprintf (name, sizeof (name), "kernel-priority-%u", i);
+      gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_PRIO_0 + i],
+          NULL);
+    }
+  }
   if (self->control) {
     RelayControlServerStats cs;
 

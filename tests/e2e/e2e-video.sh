@@ -6,6 +6,7 @@
 # viewers are stock rtpjitterbuffer ! rtph264depay ! avdec_h264.
 #
 # Asserts, per viewer:
+#   - the relay kernel's per-priority counters == the meter's counts;
 #   - packets received == the sender's packets of priority >= its limit,
 #     and received + dropped for it at the relay == all the sender's packets;
 #   - 0 sequence gaps at its jitter buffer (contiguous rewriting);
@@ -56,6 +57,15 @@ sender=$(kv "$(grep '^sender ' "$sum")" packets)
   || e2e_fail "udpsink rendered $sender packets, the meter received $sent"
 [ "$(kv "$meter" p7)" -gt 0 ] && [ "$(kv "$meter" p0)" -gt 0 ] \
   || e2e_fail "the stream has no priority-7 or no priority-0 packet: $meter"
+
+# The relay's kernel classified the stream as the meter (userspace, same
+# header) did, priority by priority.
+relay=$(grep '^relay ' "$sum")
+for p in 0 1 2 3 4 5 6 7; do
+  [ "$(kv "$relay" "kernel-p$p")" = "$(kv "$meter" "p$p")" ] \
+    || e2e_fail "priority $p: the relay's kernel counted $(kv "$relay" "kernel-p$p"), the meter $(kv "$meter" "p$p")"
+done
+e2e_log "kernel classification = meter's: $(grep -o 'kernel-p[0-9]=[0-9]*' <<<"$relay" | tr '\n' ' ')"
 
 declare -A frames
 while read -r line; do
