@@ -23,6 +23,7 @@ declare -A color=([floor]='#7b2cbf' [multiudpsink]='#2a9d3f' [userspace]='#e07a1
 cdf_n=${CDF_N:-100}
 [ -s "$OUT/cdf-kernel-n$cdf_n.txt" ] || [ -s "$OUT/cdf-multiudpsink-n$cdf_n.txt" ] \
   || cdf_n=$(awk -F'\t' 'NR > 1 && $1 == "video" && $3 + 0 > m { m = $3 + 0 } END { print m + 0 }' "$R")
+vrates=$(awk -F'\t' 'NR > 1 && $1 == "video" && !seen[$5]++ { printf "%s%s", (n++ ? " and " : ""), $5 }' "$R")
 machine="$(sed -n 's/^cpu: //p' "$OUT/machine.txt"), $(sed -n 's/^nproc: //p' "$OUT/machine.txt") CPUs, kernel $(sed -n 's/^kernel: //p' "$OUT/machine.txt")"
 
 # cdf_plot PREFIX N: gnuplot plot arguments for the CDF files PREFIX-PATH-nN.txt
@@ -41,7 +42,7 @@ cdf_plot ()
 gnuplot <<EOF
 set terminal pngcairo size 1400,480 font ",10"
 set output '$DEST/delay-cdf.png'
-set multiplot layout 1,3 title "One-way delay CDF, server -> subscriber kernel receive timestamp, 2000 x 1200-byte datagrams/s; $machine"
+set multiplot layout 1,3 title "One-way delay CDF, server -> subscriber kernel receive timestamp, ${vrates:-2000} x 1200-byte datagrams/s; $machine"
 set logscale x
 set grid
 set key bottom right
@@ -100,9 +101,9 @@ set grid
 set xlabel 'subscribers N'
 set key top left font ",8"
 set ylabel 'one-way delay (us)'
-set title 'delay at 2000/s, all N receiving'
+set title 'delay at ${vrates:-2000}/s, all N receiving'
 plot $plot1
-set title 'delay at 2000/s, copy sent last, only 2 of N receiving'
+set title 'delay at ${vrates:-2000}/s, copy sent last, only 2 of N receiving'
 plot $plot2
 set ylabel 'datagrams/s into the relay'
 set title 'highest rate, loss < 0.1 % and p99 < 1 ms'
