@@ -546,8 +546,12 @@ int relay_ingress(struct __sk_buff *skb)
 	n_slots = cfg->n_slots;
 	if (n_slots > RELAY_MAX_SUBS)
 		n_slots = RELAY_MAX_SUBS;
-	if (!n_slots)
-		return TC_ACT_UNSPEC;
+	if (!n_slots) {
+		if (!cfg->consume)
+			return TC_ACT_UNSPEC;
+		stat_inc(RELAY_STAT_CONSUMED);
+		return TC_ACT_SHOT;
+	}
 	scr->ev.hdr.payload_off = IP_OFF + ihl_len + sizeof(h.udp);
 	scr->ev.hdr.payload_len = udp_len - sizeof(h.udp);
 	return forward(skb, &h, scr, cfg, n_slots,

@@ -716,6 +716,17 @@ case_consume (void)
     fail ("consumed not counted");
   end_case ();
 
+  begin_case ("consume, no subscribers: TC_ACT_SHOT");
+  config.consume = 1;
+  set_n_slots (0);
+  v = run_verdict (pkt, len, &out);
+  if (v != TC_ACT_SHOT)
+    fail ("verdict %d, want %d (TC_ACT_SHOT)", v, TC_ACT_SHOT);
+  check_stats (1, 0, 0, 0);
+  if (n_frames || n_evs)
+    fail ("%d copies, %d events, want none", n_frames, n_evs);
+  end_case ();
+
   begin_case ("consume, all slots dropped by priority: TC_ACT_SHOT");
   {
     /* H.264, NRI 0: priority 0; limit 1 drops it */

@@ -95,6 +95,17 @@ GST_START_TEST (test_properties)
   g_free (clients);
   g_free (ifaces);
 
+  {
+    gboolean pass;
+
+    /* the design's default: originals go up to udpsrc */
+    g_object_get (sink, "pass-original", &pass, NULL);
+    fail_unless (pass);
+    g_object_set (sink, "pass-original", FALSE, NULL);
+    g_object_get (sink, "pass-original", &pass, NULL);
+    fail_if (pass);
+  }
+
   g_object_get (sink, "stats", &stats, NULL);
   fail_unless (stats != NULL);
   fail_unless_equals_string (gst_structure_get_string (stats, "mode"),
