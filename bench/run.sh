@@ -180,6 +180,7 @@ cleanup ()
 {
   local rc=$? pid
   trap - EXIT INT TERM HUP
+  trap '' PIPE    # a closed stdout must not stop the clean-up
   for pid in "${PIDS[@]}"; do
     kill -TERM "$pid" 2>/dev/null
   done
@@ -195,6 +196,7 @@ cleanup ()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
 
 # --- machine ------------------------------------------------------------------
 load1 () { cut -d' ' -f1 /proc/loadavg; }

@@ -83,6 +83,7 @@ cleanup ()
 {
   local pid live
   trap - EXIT INT TERM HUP
+  trap '' PIPE    # a closed stdout must not stop the clean-up
   [ -z "$hfd" ] || exec {hfd}>&-
   [ -z "$lfd" ] || exec {lfd}>&-
   live=$(jobs -rp)
@@ -107,6 +108,7 @@ cleanup ()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
 
 running ()
 {

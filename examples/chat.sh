@@ -57,6 +57,7 @@ cleanup ()
 {
   local pid live
   trap - EXIT INT TERM HUP
+  trap '' PIPE    # a closed stdout must not stop the clean-up
   # Our background jobs still running (a pid reaped earlier may be reused).
   live=$(jobs -rp)
   for pid in $live; do
@@ -77,6 +78,7 @@ cleanup ()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
 
 ebr_topology_up "$prefix" "$n" || { echo "$0: topology failed" >&2; exit 1; }
 

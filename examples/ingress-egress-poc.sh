@@ -59,6 +59,7 @@ cleanup ()
 {
   local pid
   trap - EXIT INT TERM HUP
+  trap '' PIPE    # a closed stdout must not stop the clean-up
   [ -z "${ctl_fd:-}" ] || eval "exec $ctl_fd>&-"
   # Our background jobs still running (a pid reaped earlier may be reused).
   for pid in $(jobs -rp); do kill -INT "$pid" 2>/dev/null; done
@@ -71,6 +72,7 @@ cleanup ()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
 
 rel=$prefix-rel
 ebr_topology_up "$prefix" 2 || { echo "$0: topology failed" >&2; exit 1; }

@@ -127,6 +127,7 @@ cleanup ()
 {
   local rc=$?
   trap - EXIT INT TERM HUP
+  trap '' PIPE    # a closed stdout must not stop the clean-up
   stop_all
   ebr_topology_down "$P"
   if [ -n "$KEEP" ]; then
@@ -137,6 +138,7 @@ cleanup ()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
 
 # subst TEMPLATE PORT OUT CLIENTS
 subst ()

@@ -172,6 +172,7 @@ cleanup ()
 {
   local pid live
   trap - EXIT INT TERM HUP
+  trap '' PIPE    # a closed stdout must not stop the clean-up
   live=$(jobs -rp)
   for pid in $live; do
     kill -INT "$pid" 2>/dev/null
@@ -198,6 +199,7 @@ cleanup ()
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
+trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
 
 # running PID: a background job of ours still running (kill -0 could also
 # be true for a reaped pid reused by someone else).

@@ -92,6 +92,7 @@ e2e_init ()
   exec {E2E_STDERR}>&2
   trap e2e_cleanup EXIT
   trap 'exit 130' INT TERM HUP
+  trap 'exit 141' PIPE
   e2e_log "work directory $E2E_WORK, namespaces $E2E_PREFIX-*"
 }
 
@@ -99,6 +100,7 @@ e2e_cleanup ()
 {
   local rc=$? pid ns i
   trap - EXIT
+  trap '' PIPE
   [ $E2E_FAILED -eq 0 ] || rc=1
   for i in "${E2E_CTL_FDS[@]}"; do
     [ -z "$i" ] || eval "exec $i>&-" 2>/dev/null || true
