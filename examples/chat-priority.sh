@@ -81,41 +81,16 @@ lfd=
 
 cleanup ()
 {
-  local pid live
   trap - EXIT INT TERM HUP
   trap '' PIPE    # a closed stdout must not stop the clean-up
   [ -z "$hfd" ] || exec {hfd}>&-
   [ -z "$lfd" ] || exec {lfd}>&-
-  live=$(jobs -rp)
-  for pid in $live; do
-    kill -INT "$pid" 2>/dev/null
-  done
-  for _ in $(seq 30); do
-    [ -n "$(jobs -rp)" ] || break
-    sleep 0.1
-  done
-  live=$(jobs -rp)
-  for pid in $live; do
-    kill -KILL "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
-  if [ $created -eq 1 ]; then
-    ebr_topology_down "$prefix"
-  else
-    echo "(topology $prefix existed before; left in place)" >&2
-  fi
+  ebr_example_end $created "$prefix"
   rm -rf "$work"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
-
-running ()
-{
-  local live
-  live=$(jobs -rp)
-  [[ $'\n'$live$'\n' == *$'\n'$1$'\n'* ]]
-}
 
 ebr_topology_up "$prefix" 2 || { echo "$0: topology failed" >&2; exit 1; }
 
@@ -144,11 +119,11 @@ relay_pid=$!
 # Ready when the relay holds its BPF program and the clients are bound.
 ready=0
 for _ in $(seq 100); do
-  running "$relay_pid" || { echo "$0: the relay exited:" >&2; cat "$work/relay.log" >&2; exit 1; }
-  prog_ids=$(cat /proc/"$relay_pid"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un)
+  ebr_running "$relay_pid" || { echo "$0: the relay exited:" >&2; cat "$work/relay.log" >&2; exit 1; }
+  prog_ids=$(ebr_prog_ids "$relay_pid")
   bound=0
   for k in 1 2; do
-    ip netns exec "$prefix-cli$k" ss -Hlun "sport = :$cport" | grep -q . && bound=$((bound + 1))
+    ebr_udp_bound "$prefix-cli$k" $cport && bound=$((bound + 1))
   done
   if [ -n "$prog_ids" ] && [ $bound -eq 2 ]; then
     ready=1
@@ -208,11 +183,10 @@ done
 exec {hfd}>&- {lfd}>&-
 hfd= lfd=
 for pid in $high_pid $low_pid; do
-  for _ in $(seq 50); do running "$pid" || break; sleep 0.1; done
+  for _ in $(seq 50); do ebr_running "$pid" || break; sleep 0.1; done
 done
 sleep 0.3
-kill -INT "$relay_pid" 2>/dev/null
-for _ in $(seq 100); do running "$relay_pid" || break; sleep 0.1; done
+ebr_stop "$relay_pid" 100
 relay_stats=$(tr -d '\\' <"$work/relay.log" | grep '^stats ebpfrelaysink')
 # packets LINE: the RTP packets the server of LINE sent (its udpsink's
 # rendered count: one per chat line, plus rtpgstpay's in-band caps/event

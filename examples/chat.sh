@@ -55,25 +55,9 @@ created=0
 
 cleanup ()
 {
-  local pid live
   trap - EXIT INT TERM HUP
   trap '' PIPE    # a closed stdout must not stop the clean-up
-  # Our background jobs still running (a pid reaped earlier may be reused).
-  live=$(jobs -rp)
-  for pid in $live; do
-    kill -INT "$pid" 2>/dev/null
-  done
-  sleep 0.3
-  live=$(jobs -rp)
-  for pid in $live; do
-    kill -KILL "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
-  if [ $created -eq 1 ]; then
-    ebr_topology_down "$prefix"
-  else
-    echo "(topology $prefix existed before; left in place)" >&2
-  fi
+  ebr_example_end $created "$prefix"
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -107,15 +91,15 @@ relay_pid=$!
 # and the clients' sockets are bound.
 ready=0
 for _ in $(seq 50); do
-  if ! kill -0 "$relay_pid" 2>/dev/null; then
+  if ! ebr_running "$relay_pid"; then
     echo "$0: the relay exited:" >&2
     cat "$work/relay.log" >&2
     exit 1
   fi
-  prog_ids=$(cat /proc/"$relay_pid"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un)
+  prog_ids=$(ebr_prog_ids "$relay_pid")
   bound=0
   for k in $(seq 1 "$n"); do
-    ip netns exec "$prefix-cli$k" ss -Hlun "sport = :$cport" | grep -q . && bound=$((bound + 1))
+    ebr_udp_bound "$prefix-cli$k" $cport && bound=$((bound + 1))
   done
   if [ -n "$prog_ids" ] && [ $bound -eq "$n" ]; then
     ready=1

@@ -57,15 +57,10 @@ pids=()
 sink_ns=$prefix-sink
 cleanup ()
 {
-  local pid
   trap - EXIT INT TERM HUP
   trap '' PIPE    # a closed stdout must not stop the clean-up
   [ -z "${ctl_fd:-}" ] || eval "exec $ctl_fd>&-"
-  # Our background jobs still running (a pid reaped earlier may be reused).
-  for pid in $(jobs -rp); do kill -INT "$pid" 2>/dev/null; done
-  sleep 0.3
-  for pid in $(jobs -rp); do kill -KILL "$pid" 2>/dev/null; done
-  wait 2>/dev/null
+  ebr_stop_all
   ebr_topology_down "$prefix"
   ebr_ns_del "$sink_ns"
   rm -rf "$work"
@@ -127,12 +122,12 @@ pids+=("$relay_pid")
 
 ready=0
 for _ in $(seq 50); do
-  kill -0 "$relay_pid" 2>/dev/null || break
+  ebr_running "$relay_pid" || break
   n_bound=0
   for k in 1 2; do
-    ip netns exec "$prefix-cli$k" ss -Hlun "sport = :$cport" | grep -q . && n_bound=$((n_bound + 1))
+    ebr_udp_bound "$prefix-cli$k" $cport && n_bound=$((n_bound + 1))
   done
-  if grep -q 'prog_id' /proc/"$relay_pid"/fdinfo/* 2>/dev/null && [ $n_bound -eq 2 ]; then
+  if [ -n "$(ebr_prog_ids "$relay_pid")" ] && [ $n_bound -eq 2 ]; then
     ready=1
     break
   fi

@@ -188,3 +188,72 @@ ebr_topology_summary ()
       | awk -v ns="$ns" '{ printf "  %-14s %-8s %s\n", ns, $2, $4 }'
   done
 }
+
+# ---- the examples' background pipelines ----------------------------------
+# (gst-launch pipelines started with `ip netns exec NS ... &` by the script
+# that sourced this file; these act on that shell's own jobs)
+
+# ebr_running PID: PID is a background job of this shell still running
+# (unlike kill -0, never true for a pid reaped and reused since).
+ebr_running ()
+{
+  local live
+  live=$(jobs -rp)
+  [[ $'\n'$live$'\n' == *$'\n'$1$'\n'* ]]
+}
+
+# ebr_stop PID [TENTHS]: SIGINT to job PID (a pipeline sends EOS and ends),
+# up to TENTHS tenths of a second (default 150) for it to end, then SIGKILL.
+ebr_stop ()
+{
+  local pid=$1 i
+  ebr_running "$pid" && kill -INT "$pid" 2>/dev/null
+  for i in $(seq "${2:-150}"); do
+    ebr_running "$pid" || break
+    sleep 0.1
+  done
+  ebr_running "$pid" && kill -KILL "$pid" 2>/dev/null
+  wait "$pid" 2>/dev/null
+}
+
+# ebr_stop_all [TENTHS]: the same for every job of this shell still running,
+# at once (default 30 tenths).
+ebr_stop_all ()
+{
+  local pid i
+  for pid in $(jobs -rp); do
+    kill -INT "$pid" 2>/dev/null
+  done
+  for i in $(seq "${1:-30}"); do
+    [ -n "$(jobs -rp)" ] || break
+    sleep 0.1
+  done
+  for pid in $(jobs -rp); do
+    kill -KILL "$pid" 2>/dev/null
+  done
+  wait 2>/dev/null
+}
+
+# ebr_example_end CREATED PREFIX: an example's clean-up: its jobs stopped,
+# then the topology PREFIX removed if CREATED is 1 (it made it), else left.
+ebr_example_end ()
+{
+  ebr_stop_all
+  if [ "$1" -eq 1 ]; then
+    ebr_topology_down "$2"
+  else
+    echo "(topology $2 existed before; left in place)" >&2
+  fi
+}
+
+# ebr_prog_ids PID: the ids of the BPF programs process PID holds.
+ebr_prog_ids ()
+{
+  cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un
+}
+
+# ebr_udp_bound NS PORT: a UDP socket is bound to PORT in NS.
+ebr_udp_bound ()
+{
+  ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q .
+}

@@ -170,27 +170,9 @@ created=0
 
 cleanup ()
 {
-  local pid live
   trap - EXIT INT TERM HUP
   trap '' PIPE    # a closed stdout must not stop the clean-up
-  live=$(jobs -rp)
-  for pid in $live; do
-    kill -INT "$pid" 2>/dev/null
-  done
-  for _ in $(seq 30); do
-    [ -n "$(jobs -rp)" ] || break
-    sleep 0.1
-  done
-  live=$(jobs -rp)
-  for pid in $live; do
-    kill -KILL "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
-  if [ $created -eq 1 ]; then
-    ebr_topology_down "$prefix"
-  else
-    echo "(topology $prefix existed before; left in place)" >&2
-  fi
+  ebr_example_end $created "$prefix"
   if [ "${EBR_VIDEO_KEEP:-0}" = 1 ]; then
     echo "(logs kept in $work)" >&2
   else
@@ -200,28 +182,6 @@ cleanup ()
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP
 trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
-
-# running PID: a background job of ours still running (kill -0 could also
-# be true for a reaped pid reused by someone else).
-running ()
-{
-  local live
-  live=$(jobs -rp)
-  [[ $'\n'$live$'\n' == *$'\n'$1$'\n'* ]]
-}
-
-# stop PID: SIGINT (EOS, then the stats), wait up to 15 s, then SIGKILL.
-stop ()
-{
-  local pid=$1
-  running "$pid" && kill -INT "$pid" 2>/dev/null
-  for _ in $(seq 150); do
-    running "$pid" || break
-    sleep 0.1
-  done
-  running "$pid" && kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-}
 
 # field TEXT NAME: the number in NAME=(type)N, escaped or not.
 field ()
@@ -271,12 +231,12 @@ relay_pid=$!
 # pipeline itself reaches PLAYING only with the first packet, as a live
 # pipeline's sink does).
 for _ in $(seq 100); do
-  running "$relay_pid" || break
-  prog_ids=$(cat /proc/"$relay_pid"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un)
+  ebr_running "$relay_pid" || break
+  prog_ids=$(ebr_prog_ids "$relay_pid")
   [ -n "$prog_ids" ] && break
   sleep 0.1
 done
-if ! running "$relay_pid" || [ -z "${prog_ids:-}" ]; then
+if ! ebr_running "$relay_pid" || [ -z "${prog_ids:-}" ]; then
   echo "$0: the relay did not start:" >&2
   cat "$work/relay.log" >&2
   exit 1
@@ -302,7 +262,7 @@ for _ in $(seq 100); do
   ok=0
   for k in $(seq 1 "$n"); do
     grep -q 'state=(string)subscribed' "$work/cli$k.log" && ok=$((ok + 1))
-    running "${vpid[k]}" || { echo "$0: viewer cli$k exited:" >&2; cat "$work/cli$k.log" >&2; exit 1; }
+    ebr_running "${vpid[k]}" || { echo "$0: viewer cli$k exited:" >&2; cat "$work/cli$k.log" >&2; exit 1; }
   done
   [ $meter -eq 0 ] || grep -qx ready "$work/meter.log" || ok=-1
   [ $ok -eq "$n" ] && break
@@ -324,7 +284,7 @@ if [ "$secs" -gt 0 ]; then
 else
   echo "== streaming; Ctrl-C stops the server and shows the figures"
 fi
-while running "$server_pid"; do
+while ebr_running "$server_pid"; do
   wait "$server_pid" 2>/dev/null
 done
 trap 'exit 130' INT
@@ -332,11 +292,11 @@ grep -q '^ERROR' "$work/server.log" && { echo "$0: the server failed:" >&2; cat 
 sleep 0.5                      # the jitter buffers' latency (200 ms)
 
 # The relay first: its per-viewer counters go when the viewers unsubscribe.
-stop "$relay_pid"
+ebr_stop "$relay_pid"
 for k in $(seq 1 "$n"); do
-  stop "${vpid[k]}"
+  ebr_stop "${vpid[k]}"
 done
-[ $meter -eq 0 ] || stop "$meter_pid"
+[ $meter -eq 0 ] || ebr_stop "$meter_pid"
 
 relay_stats=$(grep '^stats ebpfrelaysink' "$work/relay.log")
 sent=$(field "$(grep '^stats udpsink' "$work/server.log")" rendered)

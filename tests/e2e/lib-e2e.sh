@@ -28,12 +28,10 @@ e2e_log ()
 }
 
 # e2e_running PID: PID is a background job of this shell still running
-# (unlike kill -0, never true for a pid reaped and reused since).
+# (examples/lib-netns.sh, sourced by e2e_init).
 e2e_running ()
 {
-  local live
-  live=$(jobs -rp)
-  [[ $'\n'$live$'\n' == *$'\n'$1$'\n'* ]]
+  ebr_running "$1"
 }
 
 e2e_fail ()
