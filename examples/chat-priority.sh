@@ -55,23 +55,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-ebr_have_netns || { echo "$0: needs root and 'ip netns'" >&2; exit 1; }
-if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$root/build/gst-plugin" ]; then
-  export GST_PLUGIN_PATH=$root/build/gst-plugin
-fi
-if ! gst-inspect-1.0 ebpfrelaysink >/dev/null 2>&1; then
-  echo "$0: GStreamer cannot find ebpfrelaysink; build it (meson setup build &&" \
-    "ninja -C build) or set GST_PLUGIN_PATH" >&2
-  exit 1
-fi
-for e in rtpgstpay rtpgstdepay; do
-  gst-inspect-1.0 "$e" >/dev/null 2>&1 \
-    || { echo "$0: GStreamer element $e is missing (gstreamer1.0-plugins-good)" >&2; exit 1; }
-done
-LAUNCH=${EBR_LAUNCH_STATS:-$(cd "${GST_PLUGIN_PATH%%:*}/.." 2>/dev/null && pwd)/tests/launch-stats}
-[ -x "$LAUNCH" ] || LAUNCH=$root/build/tests/launch-stats
-[ -x "$LAUNCH" ] || { echo "$0: tests/tools/launch-stats not built (meson setup -Dtests=enabled)" >&2; exit 1; }
-PATH=$PATH:/usr/sbin:/sbin
+ebr_example_setup "$root" rtpgstpay rtpgstdepay
+LAUNCH=$(ebr_test_tool "$root" launch-stats EBR_LAUNCH_STATS) || exit 1
 
 work=$(mktemp -d /tmp/ebr-chatp.XXXXXX)
 created=0

@@ -38,16 +38,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-ebr_have_netns || { echo "$0: needs root and 'ip netns'" >&2; exit 1; }
-if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$root/build/gst-plugin" ]; then
-  export GST_PLUGIN_PATH=$root/build/gst-plugin
-fi
-if ! gst-inspect-1.0 ebpfrelaysink >/dev/null 2>&1; then
-  echo "$0: GStreamer cannot find ebpfrelaysink; build it (meson setup build &&" \
-    "ninja -C build) or set GST_PLUGIN_PATH" >&2
-  exit 1
-fi
-PATH=$PATH:/usr/sbin:/sbin
+ebr_example_setup "$root"
 
 work=$(mktemp -d /tmp/ebr-chat.XXXXXX)
 created=0

@@ -257,3 +257,44 @@ ebr_udp_bound ()
 {
   ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q .
 }
+
+# ebr_example_setup ROOT ELEMENT...: what every example checks first: root
+# and `ip netns`, the plugin (GST_PLUGIN_PATH, else ROOT/build/gst-plugin),
+# and the other GStreamer elements it uses. Says what is missing and exits.
+ebr_example_setup ()
+{
+  local root=$1 e
+  shift
+  ebr_have_netns || { echo "$0: needs root and 'ip netns'" >&2; exit 1; }
+  if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$root/build/gst-plugin" ]; then
+    export GST_PLUGIN_PATH=$root/build/gst-plugin
+  fi
+  if ! gst-inspect-1.0 ebpfrelaysink >/dev/null 2>&1; then
+    echo "$0: GStreamer cannot find ebpfrelaysink; build it (meson setup build &&" \
+      "ninja -C build) or set GST_PLUGIN_PATH" >&2
+    exit 1
+  fi
+  for e in "$@"; do
+    gst-inspect-1.0 "$e" >/dev/null 2>&1 || {
+      echo "$0: GStreamer element $e is missing (gstreamer1.0-plugins-good," \
+        "-bad, -ugly, -libav: scripts/deps.sh installs them)" >&2
+      exit 1
+    }
+  done
+  PATH=$PATH:/usr/sbin:/sbin
+}
+
+# ebr_test_tool ROOT NAME VAR: the path of the test tool NAME (built with
+# meson -Dtests=enabled) from $VAR, else the tests directory of the build
+# the plugin comes from, else ROOT/build/tests. Fails when not built.
+ebr_test_tool ()
+{
+  local root=$1 name=$2 var=$3 t
+  t=${!var:-$(cd "${GST_PLUGIN_PATH%%:*}/.." 2>/dev/null && pwd)/tests/$name}
+  [ -x "$t" ] || t=$root/build/tests/$name
+  if [ ! -x "$t" ]; then
+    echo "$0: tests/tools/$name is not built: meson setup -Dtests=enabled, or set $var" >&2
+    return 1
+  fi
+  echo "$t"
+}

@@ -122,34 +122,13 @@ for l in "${lim[@]}"; do
   case $l in [0-7]) ;; *) echo "$0: limits are 0-7, not '$l'" >&2; exit 2 ;; esac
 done
 
-ebr_have_netns || { echo "$0: needs root and 'ip netns'" >&2; exit 1; }
-if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$root/build/gst-plugin" ]; then
-  export GST_PLUGIN_PATH=$root/build/gst-plugin
+ebr_example_setup "$root" x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer \
+  pngenc multifilesink identity
+LAUNCH=$(ebr_test_tool "$root" launch-stats EBR_LAUNCH_STATS) || exit 1
+COUNTER=
+if [ $meter -eq 1 ]; then
+  COUNTER=$(ebr_test_tool "$root" rtp-prio-count EBR_RTP_PRIO_COUNT) || exit 1
 fi
-if ! gst-inspect-1.0 ebpfrelaysink >/dev/null 2>&1; then
-  echo "$0: GStreamer cannot find ebpfrelaysink; build it (meson setup build &&" \
-    "ninja -C build) or set GST_PLUGIN_PATH" >&2
-  exit 1
-fi
-for e in x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer pngenc multifilesink; do
-  gst-inspect-1.0 "$e" >/dev/null 2>&1 || {
-    echo "$0: GStreamer element $e is missing (gstreamer1.0-plugins-ugly," \
-      "-libav, -good)" >&2
-    exit 1
-  }
-done
-# The tools, from the build directory the plugin comes from.
-tools=$(cd "${GST_PLUGIN_PATH%%:*}/.." 2>/dev/null && pwd)/tests
-LAUNCH=${EBR_LAUNCH_STATS:-$tools/launch-stats}
-[ -x "$LAUNCH" ] || LAUNCH=$root/build/tests/launch-stats
-COUNTER=${EBR_RTP_PRIO_COUNT:-$tools/rtp-prio-count}
-[ -x "$COUNTER" ] || COUNTER=$root/build/tests/rtp-prio-count
-if [ ! -x "$LAUNCH" ] || { [ $meter -eq 1 ] && [ ! -x "$COUNTER" ]; }; then
-  echo "$0: tests/tools not built (launch-stats, rtp-prio-count): meson setup" \
-    "-Dtests=enabled, or set EBR_LAUNCH_STATS / EBR_RTP_PRIO_COUNT" >&2
-  exit 1
-fi
-PATH=$PATH:/usr/sbin:/sbin
 setsid=
 command -v setsid >/dev/null 2>&1 && setsid=setsid
 
