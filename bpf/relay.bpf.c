@@ -529,6 +529,8 @@ int relay_ingress(struct __sk_buff *skb)
 	stat_inc(RELAY_STAT_MATCHED);
 	tot_len = bpf_ntohs(h.ip.tot_len);
 	udp_len = bpf_ntohs(h.udp.len);
+	if (h.ip.frag_off & bpf_htons(IP_MF))
+		stat_inc(RELAY_STAT_FRAGMENTED);
 	if ((h.ip.frag_off & bpf_htons(IP_MF)) ||
 	    tot_len + ETH_HLEN > skb->len ||
 	    udp_len < sizeof(h.udp) || udp_len + ihl_len > tot_len) {

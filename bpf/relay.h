@@ -117,6 +117,8 @@ enum relay_stat
   RELAY_STAT_EVENT_ERRORS,      /* bpf_perf_event_output failed: userspace loses it */
   RELAY_STAT_SEQ_FULL,          /* seq_state full: a packet sent instead of dropped */
   RELAY_STAT_CONSUMED,          /* with consume: packets not passed up */
+  RELAY_STAT_FRAGMENTED,        /* first fragments of datagrams to the port: the
+                                 * kernel cannot forward those datagrams */
   /* Packets classified, by the rule that gave their priority ... */
   RELAY_STAT_RULE_0,            /* + enum prio_rule */
   /* ... and by priority. */

@@ -389,6 +389,19 @@ relay_kernel_slot_counters (RelayKernel * k, guint slot, guint64 * packets,
   g_free (v);
 }
 
+guint64
+relay_kernel_stat (RelayKernel * k, guint idx)
+{
+  guint64 *v = g_new0 (guint64, k->ncpus), sum = 0;
+  int i;
+
+  if (bpf_map_lookup_elem (k->stats_fd, &idx, v) == 0)
+    for (i = 0; i < k->ncpus; i++)
+      sum += v[i];
+  g_free (v);
+  return sum;
+}
+
 void
 relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX])
 {

@@ -56,6 +56,8 @@ gboolean relay_kernel_set_priority_config (RelayKernel * k,
 void relay_kernel_slot_counters (RelayKernel * k, guint slot,
     guint64 * packets, guint64 * bytes, guint64 * prio_dropped);
 void relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX]);
+/* One of the global counters (enum relay_stat), summed over the CPUs. */
+guint64 relay_kernel_stat (RelayKernel * k, guint idx);
 
 /* consume: the program uses up the packets it forwards (the last kernel
  * copy is the packet itself); none goes up to the stream's socket. */

@@ -1060,6 +1060,8 @@ kernel_thread_func (gpointer data)
   GstEbpfRelaySink *self = data;
   struct pollfd p[2];
   gboolean waiting = TRUE;
+  guint64 fragmented = 0, n;
+  gint64 next_look = 0, now;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   p[0].fd = relay_kernel_event_fd (self->kernel);
@@ -1084,7 +1086,28 @@ kernel_thread_func (gpointer data)
     if (!waiting)
       relay_kernel_poll (self->kernel);
     check_clients (self);
+    /* Once a second: did datagrams come that the kernel cannot forward? */
+    now = g_get_monotonic_time ();
+    n = fragmented;
+    if (now >= next_look) {
+      next_look = now + G_TIME_SPAN_SECOND;
+      n = relay_kernel_stat (self->kernel, RELAY_STAT_FRAGMENTED);
+    }
     GST_EBPF_RELAY_SINK_UNLOCK (self);
+    if (n > fragmented) {
+      if (fragmented == 0)
+        GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
+            ("Datagrams larger than the MTU arrive as IP fragments on port "
+                "%u; kernel mode does not forward them (%" G_GUINT64_FORMAT
+                " so far)", self->cur_port, n),
+            ("keep datagrams below the path MTU (an RTP payloader's mtu "
+                "property), or use mode=userspace; kernel-fragmented in "
+                "stats counts them"));
+      else
+        GST_WARNING_OBJECT (self, "%" G_GUINT64_FORMAT " fragmented "
+            "datagrams not forwarded so far", n);
+      fragmented = n;
+    }
   }
   return NULL;
 }
@@ -1852,6 +1875,7 @@ get_all_stats (GstEbpfRelaySink * self)
       "kernel-events", G_TYPE_UINT64, k[RELAY_STAT_EVENTS],
       "kernel-event-errors", G_TYPE_UINT64, k[RELAY_STAT_EVENT_ERRORS],
       "kernel-consumed", G_TYPE_UINT64, k[RELAY_STAT_CONSUMED],
+      "kernel-fragmented", G_TYPE_UINT64, k[RELAY_STAT_FRAGMENTED],
       "lost-events", G_TYPE_UINT64,
       self->kernel ? relay_kernel_lost_events (self->kernel) : 0, NULL);
   if (self->kernel) {

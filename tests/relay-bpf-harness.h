@@ -507,13 +507,16 @@ static void
 check_stats (__u64 matched, __u64 passed, __u64 events, __u64 clone_errors)
 {
   static const char *names[RELAY_STAT_RULE_0] = { "matched", "passed",
-    "clone_errors", "events", "event_errors", "seq_full", "consumed"
+    "clone_errors", "events", "event_errors", "seq_full", "consumed",
+    "fragmented"
   };
   /* with consume, every forwarded packet is used up */
   __u64 want[RELAY_STAT_RULE_0] = {[RELAY_STAT_MATCHED] = matched,
     [RELAY_STAT_PASSED] = passed,[RELAY_STAT_EVENTS] = events,
     [RELAY_STAT_CLONE_ERRORS] = clone_errors,
-    [RELAY_STAT_CONSUMED] = config.consume ? matched - passed : 0
+    [RELAY_STAT_CONSUMED] = config.consume ? matched - passed : 0,
+    /* only first fragments: their own cases check it */
+    [RELAY_STAT_FRAGMENTED] = read_stat (RELAY_STAT_FRAGMENTED)
   };
   __u32 i;
 

@@ -195,6 +195,16 @@ case_pass (const struct pass_case *pc)
   if (refused)
     goto out;
   check_stats (pc->matched, pc->passed, pc->event_all, 0);
+  {
+    /* a first fragment to the port is counted as such */
+    __u64 want = pc->matched && (pc->spec.frag & 0x2000)
+        && !(pc->spec.frag & 0x1fff);
+
+    if (read_stat (RELAY_STAT_FRAGMENTED) != want)
+      fail ("fragmented = %llu, want %llu",
+          (unsigned long long) read_stat (RELAY_STAT_FRAGMENTED),
+          (unsigned long long) want);
+  }
   n_slots = 0;                  /* no slot may see anything */
   check_sub_stats (0);
   check_frames (pkt, len);
