@@ -81,12 +81,21 @@ struct {
 	__type(value, struct prio_vp8_state);
 } vp8_state SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RELAY_MAX_FRAGS);
+	__type(key, struct relay_frag_key);
+	__type(value, struct relay_frag);
+} frags SEC(".maps");
+
 /* Per CPU: the event under construction, the copy of the payload's first
  * bytes the classifier reads (kept off the 512-byte stack), and its
  * result. */
 struct scratch {
 	struct relay_event_buf ev;
 	struct prio_info info;
+	struct relay_frag frag;		/* first fragment: slots that got it */
+	__u32 avail;			/* UDP payload bytes in this packet */
 	__u8 payload[PRIO_BUF_LEN];
 };
 
@@ -157,6 +166,10 @@ struct loop_ctx {
 	__u8 all_user;			/* userspace sends to every slot (IP options) */
 	__u8 rewritten;
 	__u8 broken;
+	__u8 l4;			/* the packet has the UDP header (not a later
+					 * fragment): rewrite ports, UDP checksum */
+	struct relay_frag *frag;	/* first fragment: record who gets it */
+	struct relay_frag *frag_to;	/* later fragment: who gets it */
 };
 
 static __always_inline void stat_inc(__u32 idx)
@@ -209,7 +222,8 @@ static __always_inline int rewrite(struct loop_ctx *c, struct relay_sub *to)
 	const __u32 *tm = (const __u32 *)to->dmac;
 	int macs = cm[0] != tm[0] || cm[1] != tm[1] || cm[2] != tm[2];
 	int addrs = to->saddr != c->cur.saddr || to->daddr != c->cur.daddr;
-	int ports = to->sport != c->cur.sport || to->dport != c->cur.dport;
+	int ports = c->l4 && (to->sport != c->cur.sport ||
+			      to->dport != c->cur.dport);
 	__u32 addr_diff = 0, port_diff;
 
 	if (macs && bpf_skb_store_bytes(skb, 0, to->dmac, 2 * ETH_ALEN, 0))
@@ -230,7 +244,7 @@ static __always_inline int rewrite(struct loop_ctx *c, struct relay_sub *to)
 			return -1;
 	}
 	/* A zero UDP checksum (none) stays zero: MARK_MANGLED_0. */
-	if (addrs && bpf_l4_csum_replace(skb, UDP_CSUM_OFF, 0, addr_diff,
+	if (addrs && c->l4 && bpf_l4_csum_replace(skb, UDP_CSUM_OFF, 0, addr_diff,
 					 BPF_F_PSEUDO_HDR |
 					 BPF_F_MARK_MANGLED_0))
 		return -1;
@@ -258,7 +272,8 @@ static __always_inline int restore(struct loop_ctx *c)
 {
 	__be16 seq = bpf_htons(c->info.seq);
 
-	if (bpf_skb_store_bytes(c->skb, 0, &c->orig->eth, HDR_LEN, 0))
+	if (bpf_skb_store_bytes(c->skb, 0, &c->orig->eth,
+				c->l4 ? HDR_LEN : UDP_OFF, 0))
 		return -1;
 	if (c->seq_touched &&
 	    bpf_skb_store_bytes(c->skb, SEQ_OFF, &seq, sizeof(seq), 0))
@@ -296,11 +311,26 @@ static __always_inline int count_drop(struct relay_seq *st,
 	return -1;
 }
 
+/* The word of struct relay_frag's bitmap that holds @slot's bit; the
+ * barrier keeps the mask in the code the verifier sees. */
+static __always_inline __u32 frag_word(__u32 slot)
+{
+	__u32 w = slot / 64;
+
+	asm volatile("" : "+r"(w));
+	return w & (RELAY_MAX_SUBS / 64 - 1);
+}
+
 /* Count one copy the kernel sent to @slot. */
 static __always_inline void count_sent(struct loop_ctx *c, __u32 slot)
 {
 	struct relay_counters *cnt = bpf_map_lookup_elem(&sub_stats, &slot);
 
+	if (c->frag)
+		c->frag->slots[frag_word(slot)] |= 1ULL << (slot % 64);
+	/* A datagram counts once, at its first fragment. */
+	if (c->frag_to)
+		return;
 	if (cnt) {
 		cnt->packets++;
 		cnt->bytes += c->payload_len;
@@ -358,6 +388,11 @@ static long slot_cb(__u32 i, void *data)
 		seq = prio_out_seq(c->info.seq, st->dropped);
 
 	if (sub.state == RELAY_SUB_USERSPACE || c->all_user) {
+		/* Userspace sends whole datagrams; this is a fragment. */
+		if (c->frag) {
+			stat_inc(RELAY_STAT_FRAG_USER);
+			return 0;
+		}
 		n = c->n_users;
 		if (n < RELAY_MAX_SUBS) {
 			/* The mask is a no-op; it keeps the bound in the
@@ -418,6 +453,8 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 	if (!scr || !cfg)
 		return -1;
 	n = len = scr->ev.hdr.payload_len;
+	if (n > scr->avail)
+		n = scr->avail;
 	if (n > PRIO_BUF_LEN)
 		n = PRIO_BUF_LEN;
 	if (n == 0 || bpf_skb_load_bytes(skb, scr->ev.hdr.payload_off,
@@ -439,14 +476,53 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 	return 0;
 }
 
+/* After the loop over the slots: send the last kernel copy (with consume,
+ * the packet itself), put the original bytes back, send the event.
+ * Returns the program's verdict. */
+static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
+				  struct relay_config *cfg)
+{
+	/* Consumed, and no event needs the original bytes: the last copy
+	 * is the packet itself. */
+	if (cfg->consume && c->pending >= 0 && !c->n_users) {
+		count_sent(c, c->pending);
+		stat_inc(RELAY_STAT_CONSUMED);
+		return bpf_redirect(c->pending_ifindex, 0);
+	}
+	flush_pending(c);
+	if (c->rewritten) {
+		/* Undo the checksum changes (this keeps COMPLETE's skb->csum
+		 * right), then store the original bytes so that they are
+		 * exactly what arrived. */
+		if (!c->broken) {
+			rewrite(c, &c->orig_f);
+			if (c->cur_seq != c->info.seq)
+				set_seq(c, c->info.seq);
+		}
+		if (restore(c))
+			stat_inc(RELAY_STAT_CLONE_ERRORS);
+	}
+	if (c->n_users) {
+		scr->ev.hdr.flags = c->seq_on ? RELAY_EVENT_SEQ : 0;
+		send_event(c->skb, &scr->ev, c->n_users);
+	}
+	if (cfg->consume) {
+		stat_inc(RELAY_STAT_CONSUMED);
+		return TC_ACT_SHOT;
+	}
+	return TC_ACT_UNSPEC;
+}
+
 /* Send one packet to the slots [0, n_slots): the kernel-served ones now,
  * the others named in one event. With @all_user (IP options, which the
  * copies' header rewrite does not handle) userspace sends to every slot.
- * Returns the program's verdict. */
+ * A first fragment (@fkey) goes to the kernel-served slots only, and who
+ * got it is remembered for the datagram's other fragments. Returns the
+ * program's verdict. */
 static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 				   struct scratch *scr,
 				   struct relay_config *cfg, __u32 n_slots,
-				   int all_user)
+				   int all_user, struct relay_frag_key *fkey)
 {
 	struct loop_ctx c = {
 		.skb = skb,
@@ -458,7 +534,9 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 		.payload_len = scr->ev.hdr.payload_len,
 		.all_user = all_user,
 		.pending = -1,
+		.l4 = 1,
 	};
+	int verdict;
 
 	hdr_fields(&c.orig_f, h);
 	c.cur = c.orig_f;
@@ -466,46 +544,79 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 	c.info = scr->info;
 	c.seq_on = cfg->rewrite_seq && prio_is_rtp(&c.info);
 	c.cur_seq = c.info.seq;
+	if (fkey) {
+		__builtin_memset(&scr->frag, 0, sizeof(scr->frag));
+		c.frag = &scr->frag;
+	}
 
 	bpf_loop(n_slots, slot_cb, &c, 0);
 
-	/* Consumed, and no event needs the original bytes: the last copy
-	 * is the packet itself. */
-	if (cfg->consume && c.pending >= 0 && !c.n_users) {
-		count_sent(&c, c.pending);
-		stat_inc(RELAY_STAT_CONSUMED);
-		return bpf_redirect(c.pending_ifindex, 0);
+	verdict = finish(&c, scr, cfg);
+	if (fkey)
+		bpf_map_update_elem(&frags, fkey, &scr->frag, BPF_ANY);
+	return verdict;
+}
+
+/* A later fragment of a datagram whose first fragment came: to the slots
+ * that got that, Ethernet and IP headers rewritten. */
+static long frag_cb(__u32 i, void *data)
+{
+	struct loop_ctx *c = data;
+	struct relay_sub *slot, sub;
+
+	if (i >= RELAY_MAX_SUBS || !c->frag_to)
+		return 1;
+	if (!(c->frag_to->slots[frag_word(i)] & (1ULL << (i % 64))))
+		return 0;
+	slot = bpf_map_lookup_elem(&subs, &i);
+	if (!slot)
+		return 1;
+	sub = *slot;
+	if (sub.state != RELAY_SUB_KERNEL || c->broken)
+		return 0;
+	flush_pending(c);
+	c->rewritten = 1;
+	if (rewrite(c, &sub)) {
+		stat_inc(RELAY_STAT_CLONE_ERRORS);
+		if (restore(c))
+			c->broken = 1;
+		return 0;
 	}
-	flush_pending(&c);
-	if (c.rewritten) {
-		/* Undo the checksum changes (this keeps COMPLETE's skb->csum
-		 * right), then store the original bytes so that they are
-		 * exactly what arrived. */
-		if (!c.broken) {
-			rewrite(&c, &c.orig_f);
-			if (c.cur_seq != c.info.seq)
-				set_seq(&c, c.info.seq);
-		}
-		if (restore(&c))
-			stat_inc(RELAY_STAT_CLONE_ERRORS);
-	}
-	if (c.n_users) {
-		scr->ev.hdr.flags = c.seq_on ? RELAY_EVENT_SEQ : 0;
-		send_event(skb, &scr->ev, c.n_users);
-	}
-	if (cfg->consume) {
-		stat_inc(RELAY_STAT_CONSUMED);
-		return TC_ACT_SHOT;
-	}
-	return TC_ACT_UNSPEC;
+	c->pending = i;
+	c->pending_ifindex = sub.ifindex;
+	return 0;
+}
+
+static __always_inline int forward_frag(struct __sk_buff *skb, struct hdrs *h,
+					struct scratch *scr,
+					struct relay_config *cfg,
+					struct relay_frag *to, __u32 n_slots)
+{
+	struct loop_ctx c = {
+		.skb = skb,
+		.ev = &scr->ev,
+		.orig = h,
+		.pending = -1,
+		.frag_to = to,
+		.payload_len = bpf_ntohs(h->ip.tot_len) - sizeof(struct iphdr),
+	};
+
+	hdr_fields(&c.orig_f, h);
+	c.orig_f.sport = c.orig_f.dport = 0;	/* no UDP header here */
+	c.cur = c.orig_f;
+	bpf_loop(n_slots, frag_cb, &c, 0);
+	return finish(&c, scr, cfg);
 }
 
 SEC("tc")
 int relay_ingress(struct __sk_buff *skb)
 {
+	struct relay_frag_key fkey = {};
 	struct relay_config *cfg;
+	struct relay_frag *fr;
 	struct scratch *scr;
 	__u32 key = 0, ihl_len, tot_len, udp_len, n_slots;
+	int first_frag, verdict;
 	struct hdrs h;
 
 	/* A tag still in skb->vlan_tci: the packet is for a VLAN device. */
@@ -517,9 +628,29 @@ int relay_ingress(struct __sk_buff *skb)
 	if (h.eth.h_proto != bpf_htons(ETH_P_IP) || h.ip.version != 4 ||
 	    h.ip.ihl < 5 || h.ip.protocol != IPPROTO_UDP)
 		return TC_ACT_UNSPEC;
-	/* Later fragments have no UDP header: nothing says they are ours. */
-	if (h.ip.frag_off & bpf_htons(IP_OFFSET))
-		return TC_ACT_UNSPEC;
+	fkey.saddr = h.ip.saddr;
+	fkey.daddr = h.ip.daddr;
+	fkey.id = h.ip.id;
+	/* Later fragments have no UDP header: they are ours when their first
+	 * fragment was (frags). */
+	if (h.ip.frag_off & bpf_htons(IP_OFFSET)) {
+		fr = bpf_map_lookup_elem(&frags, &fkey);
+		scr = bpf_map_lookup_elem(&scratch, &key);
+		cfg = bpf_map_lookup_elem(&config, &key);
+		if (!fr || !scr || !cfg || h.ip.ihl != 5)
+			return TC_ACT_UNSPEC;
+		tot_len = bpf_ntohs(h.ip.tot_len);
+		if (tot_len < sizeof(struct iphdr) ||
+		    tot_len + ETH_HLEN > skb->len)
+			return TC_ACT_UNSPEC;
+		n_slots = cfg->n_slots;
+		if (n_slots > RELAY_MAX_SUBS)
+			n_slots = RELAY_MAX_SUBS;
+		verdict = forward_frag(skb, &h, scr, cfg, fr, n_slots);
+		if (!(h.ip.frag_off & bpf_htons(IP_MF)))
+			bpf_map_delete_elem(&frags, &fkey);
+		return verdict;
+	}
 	ihl_len = h.ip.ihl * 4;
 	if (bpf_skb_load_bytes(skb, IP_OFF + ihl_len, &h.udp, sizeof(h.udp)))
 		return TC_ACT_UNSPEC;
@@ -529,11 +660,14 @@ int relay_ingress(struct __sk_buff *skb)
 	stat_inc(RELAY_STAT_MATCHED);
 	tot_len = bpf_ntohs(h.ip.tot_len);
 	udp_len = bpf_ntohs(h.udp.len);
-	if (h.ip.frag_off & bpf_htons(IP_MF))
+	first_frag = !!(h.ip.frag_off & bpf_htons(IP_MF));
+	if (first_frag)
 		stat_inc(RELAY_STAT_FRAGMENTED);
-	if ((h.ip.frag_off & bpf_htons(IP_MF)) ||
-	    tot_len + ETH_HLEN > skb->len ||
-	    udp_len < sizeof(h.udp) || udp_len + ihl_len > tot_len) {
+	if (tot_len + ETH_HLEN > skb->len || udp_len < sizeof(h.udp) ||
+	    tot_len < ihl_len + sizeof(h.udp) ||
+	    (!first_frag && udp_len + ihl_len > tot_len) ||
+	    (first_frag && (ihl_len != sizeof(struct iphdr) ||
+			    udp_len + ihl_len <= tot_len))) {
 		stat_inc(RELAY_STAT_PASSED);
 		return TC_ACT_UNSPEC;
 	}
@@ -556,6 +690,8 @@ int relay_ingress(struct __sk_buff *skb)
 	}
 	scr->ev.hdr.payload_off = IP_OFF + ihl_len + sizeof(h.udp);
 	scr->ev.hdr.payload_len = udp_len - sizeof(h.udp);
+	scr->avail = tot_len - ihl_len - sizeof(h.udp);
 	return forward(skb, &h, scr, cfg, n_slots,
-		       ihl_len != sizeof(struct iphdr));
+		       ihl_len != sizeof(struct iphdr),
+		       first_frag ? &fkey : NULL);
 }

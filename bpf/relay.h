@@ -13,6 +13,10 @@
  *                                                          packets dropped
  *                                                          per slot and SSRC
  *   vp8_state  LRU_HASH SSRC -> struct prio_vp8_state     VP8 frame in progress
+ *   frags      LRU_HASH struct relay_frag_key -> struct relay_frag
+ *                                                          fragmented datagram in
+ *                                                          progress: who got its
+ *                                                          first fragment
  *   scratch    PERCPU_ARRAY [1] struct relay_event_buf     event under construction
  *   events     PERF_EVENT_ARRAY                             packets userspace must send
  *
@@ -34,6 +38,7 @@
 #define RELAY_MAX_SUBS 1024             /* power of two */
 #define RELAY_MAX_SEQ_STATES 16384      /* (slot, SSRC) pairs with drops */
 #define RELAY_MAX_VP8_SSRCS 256
+#define RELAY_MAX_FRAGS 256             /* fragmented datagrams in flight */
 
 /* Slot states. The values differ in one byte only, so a concurrent reader
  * never sees a torn state while userspace rewrites a slot. */
@@ -117,13 +122,34 @@ enum relay_stat
   RELAY_STAT_EVENT_ERRORS,      /* bpf_perf_event_output failed: userspace loses it */
   RELAY_STAT_SEQ_FULL,          /* seq_state full: a packet sent instead of dropped */
   RELAY_STAT_CONSUMED,          /* with consume: packets not passed up */
-  RELAY_STAT_FRAGMENTED,        /* first fragments of datagrams to the port: the
-                                 * kernel cannot forward those datagrams */
+  RELAY_STAT_FRAGMENTED,        /* datagrams to the port that came fragmented
+                                 * (counted at their first fragment) */
+  RELAY_STAT_FRAG_USER,         /* of those, copies a userspace-served subscriber
+                                 * did not get (userspace sends datagrams, not
+                                 * fragments) */
   /* Packets classified, by the rule that gave their priority ... */
   RELAY_STAT_RULE_0,            /* + enum prio_rule */
   /* ... and by priority. */
   RELAY_STAT_PRIO_0 = RELAY_STAT_RULE_0 + PRIO_N_RULES,  /* + priority */
   RELAY_STAT_MAX = RELAY_STAT_PRIO_0 + PRIO_MAX + 1
+};
+
+/* A fragmented datagram: its first fragment (the one with the UDP header)
+ * is handled as a packet, and the slots that got a kernel copy of it are
+ * remembered; its other fragments go to exactly those slots, with the
+ * Ethernet and IP headers rewritten (the UDP checksum, in the first
+ * fragment, was updated for the whole datagram). */
+struct relay_frag_key
+{
+  __u32 saddr;                  /* be */
+  __u32 daddr;                  /* be */
+  __u16 id;                     /* IP identification, be */
+  __u16 pad;
+};
+
+struct relay_frag
+{
+  __u64 slots[RELAY_MAX_SUBS / 64];     /* bit per slot */
 };
 
 /* Event flags. */

@@ -1060,7 +1060,7 @@ kernel_thread_func (gpointer data)
   GstEbpfRelaySink *self = data;
   struct pollfd p[2];
   gboolean waiting = TRUE;
-  guint64 fragmented = 0, n;
+  guint64 unsent = 0, n;
   gint64 next_look = 0, now;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
@@ -1086,27 +1086,29 @@ kernel_thread_func (gpointer data)
     if (!waiting)
       relay_kernel_poll (self->kernel);
     check_clients (self);
-    /* Once a second: did datagrams come that the kernel cannot forward? */
+    /* Once a second: were fragmented datagrams left unsent to someone? */
     now = g_get_monotonic_time ();
-    n = fragmented;
+    n = unsent;
     if (now >= next_look) {
       next_look = now + G_TIME_SPAN_SECOND;
-      n = relay_kernel_stat (self->kernel, RELAY_STAT_FRAGMENTED);
+      n = relay_kernel_stat (self->kernel, RELAY_STAT_FRAG_USER);
     }
     GST_EBPF_RELAY_SINK_UNLOCK (self);
-    if (n > fragmented) {
-      if (fragmented == 0)
+    if (n > unsent) {
+      if (unsent == 0)
         GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
             ("Datagrams larger than the MTU arrive as IP fragments on port "
-                "%u; kernel mode does not forward them (%" G_GUINT64_FORMAT
-                " so far)", self->cur_port, n),
-            ("keep datagrams below the path MTU (an RTP payloader's mtu "
-                "property), or use mode=userspace; kernel-fragmented in "
-                "stats counts them"));
+                "%u; subscribers served from userspace do not get them (%"
+                G_GUINT64_FORMAT " copies so far)", self->cur_port, n),
+            ("the kernel forwards the fragments to the subscribers it "
+                "serves; one it cannot serve yet (next hop unresolved, or "
+                "an address of this host) misses them: keep datagrams below "
+                "the path MTU (an RTP payloader's mtu property); "
+                "kernel-fragments-unsent in stats counts them"));
       else
-        GST_WARNING_OBJECT (self, "%" G_GUINT64_FORMAT " fragmented "
-            "datagrams not forwarded so far", n);
-      fragmented = n;
+        GST_WARNING_OBJECT (self, "%" G_GUINT64_FORMAT " copies of "
+            "fragmented datagrams not sent so far", n);
+      unsent = n;
     }
   }
   return NULL;
@@ -1876,6 +1878,7 @@ get_all_stats (GstEbpfRelaySink * self)
       "kernel-event-errors", G_TYPE_UINT64, k[RELAY_STAT_EVENT_ERRORS],
       "kernel-consumed", G_TYPE_UINT64, k[RELAY_STAT_CONSUMED],
       "kernel-fragmented", G_TYPE_UINT64, k[RELAY_STAT_FRAGMENTED],
+      "kernel-fragments-unsent", G_TYPE_UINT64, k[RELAY_STAT_FRAG_USER],
       "lost-events", G_TYPE_UINT64,
       self->kernel ? relay_kernel_lost_events (self->kernel) : 0, NULL);
   if (self->kernel) {

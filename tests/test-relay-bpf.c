@@ -763,6 +763,181 @@ case_consume (void)
   end_case ();
 }
 
+/* Splits the IPv4/UDP datagram @pkt (no IP options) into two IP fragments
+ * at UDP-segment offset @at (a multiple of 8), each with its own header and
+ * checksum. */
+static void
+split_fragments (const __u8 * pkt, size_t len, size_t at, struct frame *f1,
+    struct frame *f2)
+{
+  const size_t hl = ETH_HLEN + 20;
+  __u8 *ip;
+
+  memcpy (f1->data, pkt, hl + at);
+  f1->len = hl + at;
+  ip = f1->data + ETH_HLEN;
+  put16 (ip + 2, 20 + at);
+  put16 (ip + 6, 0x2000);       /* MF, offset 0 */
+  put16 (ip + 10, 0);
+  put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
+
+  memcpy (f2->data, pkt, hl);
+  memcpy (f2->data + hl, pkt + hl + at, len - hl - at);
+  f2->len = len - at;
+  ip = f2->data + ETH_HLEN;
+  put16 (ip + 2, 20 + len - hl - at);
+  put16 (ip + 6, at / 8);       /* last: no MF */
+  put16 (ip + 10, 0);
+  put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
+}
+
+/* The frame of @frames whose source MAC is @s's. */
+static const struct frame *
+frame_of (const struct relay_sub *s, int from, int to)
+{
+  int i;
+
+  for (i = from; i < to && i < MAX_FRAMES; i++)
+    if (!memcmp (frames[i].data + 6, s->smac, 6))
+      return &frames[i];
+  return NULL;
+}
+
+/* A datagram larger than the MTU comes as two IP fragments. The first
+ * (UDP header, RTP header) is classified and rewritten like a packet; the
+ * second goes to exactly the slots that got the first, with their MACs and
+ * IP addresses. Reassembled, each copy is the datagram with the slot's
+ * headers and a valid UDP checksum; the one delivered to a local socket
+ * arrives whole. A USERSPACE slot gets neither (userspace sends datagrams),
+ * a slot whose limit drops the datagram gets neither, a later fragment
+ * without its first goes nowhere, and the state is gone after the last
+ * fragment. */
+static void
+case_fragments (int consume)
+{
+  /* RTP, H.264 NAL NRI 0 (priority 0) */
+  static __u8 data[1000];
+  struct spec sp = {.payload = sizeof (data),.data = data };
+  static __u8 pkt[MAX_PKT];
+  static struct frame f1, f2, out;
+  size_t len, at = 600, plen = sizeof (data);
+  int i, fd, v1, v2;
+  struct relay_frag_key fkey;
+  struct relay_frag fval;
+
+  memset (data, 0x5a, sizeof (data));
+  data[0] = 0x80;
+  data[1] = 96;
+  data[3] = 7;                  /* seq 7 */
+  data[12] = 0x01;              /* NAL type 1, NRI 0 */
+  len = build (pkt, &sp);
+  split_fragments (pkt, len, at, &f1, &f2);
+
+  begin_case (consume ? "fragmented datagram, consume" :
+      "fragmented datagram: both fragments to the same slots");
+  set_prio_config (0, 1);
+  config.consume = consume;
+  write_config ();
+  for (i = 0; i < 5; i++) {
+    struct relay_sub sub = lo_slot (i, i == 0);
+
+    if (i == 3)
+      sub.state = RELAY_SUB_USERSPACE;
+    if (i == 4)
+      sub.limit = 1;            /* drops priority 0 */
+    set_slot (i, &sub);
+  }
+  set_n_slots (5);
+  fd = consume ? -1 : udp_socket (20000);
+  v1 = run_verdict (f1.data, f1.len, &out);
+  if (out.len != f1.len || (!consume && memcmp (out.data, f1.data, f1.len)))
+    fail ("first fragment left the program changed");
+  v2 = run_verdict (f2.data, f2.len, &out);
+  if (!consume && (out.len != f2.len || memcmp (out.data, f2.data, f2.len)))
+    fail ("second fragment left the program changed");
+  if (consume && (v1 != TC_ACT_REDIRECT || v2 != TC_ACT_REDIRECT))
+    fail ("verdicts %d, %d, want TC_ACT_REDIRECT", v1, v2);
+  if (!consume && (v1 != TC_ACT_UNSPEC || v2 != TC_ACT_UNSPEC))
+    fail ("verdicts %d, %d, want TC_ACT_UNSPEC", v1, v2);
+
+  /* slots 0-2 got both fragments (with consume, the last copy of each is
+   * the packet the program returned, not a frame on lo) */
+  if (n_frames != (consume ? 4 : 6))
+    fail ("%d fragments on lo, want %d", n_frames, consume ? 4 : 6);
+  for (i = 0; i < 3 && !case_failed; i++) {
+    const struct frame *a, *b;
+    __u8 whole[MAX_PKT];
+    const __u8 *ip;
+
+    if (consume && i == 2) {
+      /* the returned packet is slot 2's second fragment */
+      if (memcmp (out.data + 6, slots[2].smac, 6))
+        fail ("the returned packet is not slot 2's copy");
+      continue;
+    }
+    a = frame_of (&slots[i], 0, n_frames);
+    b = a ? frame_of (&slots[i], (int) (a - frames) + 1, n_frames) : NULL;
+    if (!a || !b) {
+      fail ("slot %d: %s fragment missing", i, a ? "second" : "first");
+      break;
+    }
+    /* reassemble: copy's headers from the first, data from both */
+    memcpy (whole, a->data, a->len);
+    memcpy (whole + a->len, b->data + ETH_HLEN + 20, b->len - ETH_HLEN - 20);
+    ip = whole + ETH_HLEN;
+    if (!ip_csum_ok (a->data + ETH_HLEN, 20)
+        || !ip_csum_ok (b->data + ETH_HLEN, 20))
+      fail ("slot %d: bad IP header checksum in a fragment", i);
+    if (memcmp (b->data + ETH_HLEN + 12, ip + 12, 8))
+      fail ("slot %d: the fragments' addresses differ", i);
+    if (memcmp (b->data + ETH_HLEN + 4, pkt + ETH_HLEN + 4, 2))
+      fail ("slot %d: IP identification changed", i);
+    if (udp_sum (ip, ip + 20, 8 + plen) != 0xffff)
+      fail ("slot %d: UDP checksum of the reassembled copy is wrong", i);
+    if (memcmp (ip + 20 + 2, &slots[i].dport, 2))
+      fail ("slot %d: UDP destination port not rewritten", i);
+    if (memcmp (ip + 28, data, plen))
+      fail ("slot %d: payload differs", i);
+  }
+  if (read_stat (RELAY_STAT_FRAGMENTED) != 1)
+    fail ("fragmented = %llu, want 1",
+        (unsigned long long) read_stat (RELAY_STAT_FRAGMENTED));
+  if (read_stat (RELAY_STAT_FRAG_USER) != 1)
+    fail ("frag_user = %llu, want 1 (the USERSPACE slot)",
+        (unsigned long long) read_stat (RELAY_STAT_FRAG_USER));
+  if (n_evs)
+    fail ("%d events, want none (userspace cannot send fragments)", n_evs);
+  for (i = 0; i < 5; i++) {
+    struct relay_counters c = read_counters (i);
+    __u64 want = i < 3;
+
+    if (c.packets != want || c.bytes != want * plen)
+      fail ("slot %d: %llu packets %llu bytes, want %llu datagram", i,
+          (unsigned long long) c.packets, (unsigned long long) c.bytes,
+          (unsigned long long) want);
+  }
+  if (read_counters (4).prio_dropped != 1)
+    fail ("slot 4: the datagram not counted as dropped");
+  memset (&fkey, 0, sizeof (fkey));
+  memcpy (&fkey.saddr, pkt + ETH_HLEN + 12, 4);
+  memcpy (&fkey.daddr, pkt + ETH_HLEN + 16, 4);
+  memcpy (&fkey.id, pkt + ETH_HLEN + 4, 2);
+  if (bpf_map_lookup_elem (bpf_map__fd (skel->maps.frags), &fkey, &fval) == 0)
+    fail ("the datagram's state is left after its last fragment");
+  if (fd >= 0) {
+    /* slot 0's copy went up lo's stack: reassembled there */
+    check_udp_rx (fd, 20000, data, plen);
+    close (fd);
+  }
+
+  /* a later fragment without a first one: ours or not, nothing says */
+  n_frames = 0;
+  v2 = run_verdict (f2.data, f2.len, &out);
+  if (v2 != TC_ACT_UNSPEC || n_frames)
+    fail ("lone later fragment: verdict %d, %d copies", v2, n_frames);
+  end_case ();
+}
+
 int
 main (void)
 {
@@ -787,6 +962,8 @@ main (void)
   case_seq_state_full ();
   case_same_next_hop ();
   case_consume ();
+  case_fragments (0);
+  case_fragments (1);
 
   printf ("relay-bpf: %d passed, %d failed, %d not run\n", n_passed, n_failed,
       n_not_run);
