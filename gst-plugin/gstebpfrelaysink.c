@@ -1051,6 +1051,23 @@ apply_consume (GstEbpfRelaySink * self)
 
 static gboolean waiting_for_udpsrc (GstEbpfRelaySink * self);
 
+/* net.core.netdev_max_backlog. It is one value for the whole machine,
+ * shown only in the initial network namespace: elsewhere, the kernel's
+ * default (@known FALSE). */
+static guint
+netdev_max_backlog (gboolean * known)
+{
+  gchar *text = NULL;
+  guint v = 0;
+
+  if (g_file_get_contents ("/proc/sys/net/core/netdev_max_backlog", &text,
+          NULL, NULL))
+    v = (guint) g_ascii_strtoull (text, NULL, 10);
+  g_free (text);
+  *known = v > 0;
+  return v > 0 ? v : 1000;
+}
+
 /* Kernel mode: sends what the kernel hands up (events: subscribers it
  * cannot serve yet) as soon as it comes, and moves subscribers to the
  * kernel or checks them again, also when no packet comes up at all. */
@@ -1062,6 +1079,8 @@ kernel_thread_func (gpointer data)
   gboolean waiting = TRUE;
   guint64 unsent = 0, n;
   gint64 next_look = 0, now;
+  gboolean backlog_known, backlog_warned = FALSE;
+  guint backlog = netdev_max_backlog (&backlog_known), subs = 0;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   p[0].fd = relay_kernel_event_fd (self->kernel);
@@ -1092,8 +1111,24 @@ kernel_thread_func (gpointer data)
     if (now >= next_look) {
       next_look = now + G_TIME_SPAN_SECOND;
       n = relay_kernel_stat (self->kernel, RELAY_STAT_FRAG_USER);
+      subs = self->n_slots;
     }
     GST_EBPF_RELAY_SINK_UNLOCK (self);
+    if (subs >= backlog && !backlog_warned) {
+      /* One datagram's copies are queued at once: on veth (and other
+       * devices that receive through netif_rx) on this CPU's input
+       * backlog, which drops what does not fit. */
+      GST_ELEMENT_WARNING (self, RESOURCE, NO_SPACE_LEFT,
+          ("%u subscribers, but the kernel queues at most %u packets per "
+              "CPU (net.core.netdev_max_backlog%s): copies beyond that are "
+              "dropped", subs, backlog, backlog_known ? "" :
+              ", the kernel's default: not readable in this network "
+              "namespace"),
+          ("raise net.core.netdev_max_backlog above the number of "
+              "subscribers (and the egress queue length, txqueuelen, on a "
+              "real interface)"));
+      backlog_warned = TRUE;
+    }
     if (n > unsent) {
       if (unsent == 0)
         GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
