@@ -170,6 +170,7 @@ struct loop_ctx {
 					 * fragment): rewrite ports, UDP checksum */
 	struct relay_frag *frag;	/* first fragment: record who gets it */
 	struct relay_frag *frag_to;	/* later fragment: who gets it */
+	__u8 pass_up;			/* not consumed: userspace needs it */
 };
 
 static __always_inline void stat_inc(__u32 idx)
@@ -388,11 +389,6 @@ static long slot_cb(__u32 i, void *data)
 		seq = prio_out_seq(c->info.seq, st->dropped);
 
 	if (sub.state == RELAY_SUB_USERSPACE || c->all_user) {
-		/* Userspace sends whole datagrams; this is a fragment. */
-		if (c->frag) {
-			stat_inc(RELAY_STAT_FRAG_USER);
-			return 0;
-		}
 		n = c->n_users;
 		if (n < RELAY_MAX_SUBS) {
 			/* The mask is a no-op; it keeps the bound in the
@@ -482,9 +478,13 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
 				  struct relay_config *cfg)
 {
+	/* A fragment of a datagram userspace must send goes up, so that the
+	 * socket gets the datagram. */
+	int consume = cfg->consume && !c->pass_up;
+
 	/* Consumed, and no event needs the original bytes: the last copy
 	 * is the packet itself. */
-	if (cfg->consume && c->pending >= 0 && !c->n_users) {
+	if (consume && c->pending >= 0 && !c->n_users) {
 		count_sent(c, c->pending);
 		stat_inc(RELAY_STAT_CONSUMED);
 		return bpf_redirect(c->pending_ifindex, 0);
@@ -504,9 +504,14 @@ static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
 	}
 	if (c->n_users) {
 		scr->ev.hdr.flags = c->seq_on ? RELAY_EVENT_SEQ : 0;
+		if (c->frag) {
+			scr->ev.hdr.flags |= RELAY_EVENT_FRAGMENT;
+			scr->ev.hdr.frag_avail = scr->avail;
+			stat_inc(RELAY_STAT_FRAG_USER);
+		}
 		send_event(c->skb, &scr->ev, c->n_users);
 	}
-	if (cfg->consume) {
+	if (consume) {
 		stat_inc(RELAY_STAT_CONSUMED);
 		return TC_ACT_SHOT;
 	}
@@ -551,6 +556,8 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 
 	bpf_loop(n_slots, slot_cb, &c, 0);
 
+	if (fkey && c.n_users)
+		c.pass_up = scr->frag.pass_up = 1;
 	verdict = finish(&c, scr, cfg);
 	if (fkey)
 		bpf_map_update_elem(&frags, fkey, &scr->frag, BPF_ANY);
@@ -598,6 +605,7 @@ static __always_inline int forward_frag(struct __sk_buff *skb, struct hdrs *h,
 		.orig = h,
 		.pending = -1,
 		.frag_to = to,
+		.pass_up = to->pass_up ? 1 : 0,
 		.payload_len = bpf_ntohs(h->ip.tot_len) - sizeof(struct iphdr),
 	};
 

@@ -124,9 +124,8 @@ enum relay_stat
   RELAY_STAT_CONSUMED,          /* with consume: packets not passed up */
   RELAY_STAT_FRAGMENTED,        /* datagrams to the port that came fragmented
                                  * (counted at their first fragment) */
-  RELAY_STAT_FRAG_USER,         /* of those, copies a userspace-served subscriber
-                                 * did not get (userspace sends datagrams, not
-                                 * fragments) */
+  RELAY_STAT_FRAG_USER,         /* of those, datagrams handed to userspace for
+                                 * the subscribers it serves (RELAY_EVENT_FRAGMENT) */
   /* Packets classified, by the rule that gave their priority ... */
   RELAY_STAT_RULE_0,            /* + enum prio_rule */
   /* ... and by priority. */
@@ -150,12 +149,22 @@ struct relay_frag_key
 struct relay_frag
 {
   __u64 slots[RELAY_MAX_SUBS / 64];     /* bit per slot */
+  __u32 pass_up;                /* userspace serves some of them: every
+                                 * fragment goes up (even with consume), for
+                                 * the socket to reassemble the datagram */
+  __u32 pad;
 };
 
 /* Event flags. */
 #define RELAY_EVENT_SEQ 0x1     /* the packet is RTP and sequence numbers are
                                  * rewritten: write each entry's seq at
                                  * payload bytes 2-3 */
+#define RELAY_EVENT_FRAGMENT 0x2        /* the packet is a datagram's first
+                                         * fragment: the record holds its first
+                                         * frag_avail payload bytes; the
+                                         * datagram itself comes up whole to
+                                         * the stream's socket, to be sent to
+                                         * the entries then */
 
 /* One slot userspace sends the packet to. */
 struct relay_event_entry
@@ -172,7 +181,8 @@ struct relay_event
   __u16 payload_off;            /* UDP payload offset in the packet */
   __u16 payload_len;            /* UDP payload length */
   __u16 n_entries;
-  __u16 pad[3];
+  __u16 frag_avail;             /* RELAY_EVENT_FRAGMENT: payload bytes present */
+  __u16 pad[2];
 };
 
 /* The scratch map's value: an event under construction. */

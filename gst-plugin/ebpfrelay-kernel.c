@@ -62,8 +62,11 @@ on_sample (void *ctx, int cpu, void *data, __u32 size)
   if (size < sizeof (*ev))
     return;
   head = sizeof (*ev) + ev->n_entries * sizeof (struct relay_event_entry);
-  /* perf pads the sample: the packet may be followed by up to 7 bytes */
-  if (head > size || (gsize) ev->payload_off + ev->payload_len > size - head)
+  /* perf pads the sample: the packet may be followed by up to 7 bytes. A
+   * first fragment holds only frag_avail bytes of the payload. */
+  if (head > size || (gsize) ev->payload_off +
+      ((ev->flags & RELAY_EVENT_FRAGMENT) ? ev->frag_avail : ev->payload_len)
+      > size - head)
     return;
   pkt = (const guint8 *) data + head;
   k->func (ev, (const struct relay_event_entry *) (ev + 1),

@@ -14,7 +14,9 @@ typedef struct _RelayKernel RelayKernel;
 
 /* Called for each packet the kernel left to userspace: send @payload
  * (@ev->payload_len bytes) to the @ev->n_entries slots in @entries, each
- * with its own RTP sequence number when @ev->flags has RELAY_EVENT_SEQ. */
+ * with its own RTP sequence number when @ev->flags has RELAY_EVENT_SEQ.
+ * With RELAY_EVENT_FRAGMENT, @payload holds only the first
+ * @ev->frag_avail bytes: the datagram comes up whole to the socket. */
 typedef void (*RelayKernelEventFunc) (const struct relay_event * ev,
     const struct relay_event_entry * entries, const guint8 * payload,
     gpointer user_data);
@@ -65,8 +67,8 @@ gboolean relay_kernel_set_consume (RelayKernel * k, gboolean consume);
 /* Readable when events wait; relay_kernel_poll() then handles them (the
  * callback runs in the caller's thread). */
 int relay_kernel_event_fd (RelayKernel * k);
-/* Hands every pending event to the event function. Returns the number of
- * events handled; never blocks. */
+/* Hands every pending event to the event function. Never blocks. Returns
+ * 0, or a negative error (not a count: libbpf's perf_buffer__consume). */
 gint relay_kernel_poll (RelayKernel * k);
 guint64 relay_kernel_lost_events (RelayKernel * k);
 

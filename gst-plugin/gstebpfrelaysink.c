@@ -197,6 +197,10 @@ struct _GstEbpfRelaySink
   int own_fd;
   guint revalidate_next;
   guint64 buffers_in;
+  /* kernel mode: fragmented datagrams the kernel handed up (first
+   * fragment's event), waiting for the datagram to reach the socket */
+  GQueue frag_pending;          /* of FragPending* */
+  guint64 frag_unsent;          /* records that expired unmatched */
   /* kernel mode: the thread that sends what the kernel hands up (events)
    * and moves subscribers to the kernel; wake_fd (an eventfd) stops it */
   GThread *kernel_thread;
@@ -212,6 +216,21 @@ struct _GstEbpfRelaySink
   struct iovec iovs[SEND_BATCH][3];
   guint8 seqs[SEND_BATCH][2];
 };
+
+/* A fragmented datagram the kernel left to userspace for some subscribers:
+ * known by its length and first bytes until it comes up whole. */
+#define FRAG_PREFIX 64
+#define FRAG_PENDING_MAX 64
+#define FRAG_PENDING_US (2 * G_TIME_SPAN_SECOND)
+typedef struct
+{
+  gint64 since;
+  guint16 len, prefix_len;
+  guint8 prefix[FRAG_PREFIX];
+  guint32 flags;
+  guint n;
+  struct relay_event_entry entries[];
+} FragPending;
 
 #define GST_EBPF_RELAY_SINK_LOCK(s) g_mutex_lock (&(s)->lock)
 #define GST_EBPF_RELAY_SINK_UNLOCK(s) g_mutex_unlock (&(s)->lock)
@@ -955,6 +974,24 @@ on_kernel_event (const struct relay_event *ev,
   GstEbpfRelaySink *self = user_data;
   guint i;
 
+  if (ev->flags & RELAY_EVENT_FRAGMENT) {
+    FragPending *f = g_malloc (sizeof (FragPending) +
+        ev->n_entries * sizeof (struct relay_event_entry));
+
+    f->since = g_get_monotonic_time ();
+    f->len = ev->payload_len;
+    f->prefix_len = MIN (ev->frag_avail, FRAG_PREFIX);
+    memcpy (f->prefix, payload, f->prefix_len);
+    f->flags = ev->flags;
+    f->n = ev->n_entries;
+    memcpy (f->entries, entries, f->n * sizeof (struct relay_event_entry));
+    if (g_queue_get_length (&self->frag_pending) >= FRAG_PENDING_MAX) {
+      g_free (g_queue_pop_head (&self->frag_pending));
+      self->frag_unsent++;
+    }
+    g_queue_push_tail (&self->frag_pending, f);
+    return;
+  }
   send_begin (self, payload, ev->payload_len);
   for (i = 0; i < ev->n_entries; i++) {
     struct relay_event_entry e;
@@ -966,6 +1003,51 @@ on_kernel_event (const struct relay_event *ev,
       send_copy (self, c, (ev->flags & RELAY_EVENT_SEQ) ? e.seq : -1);
   }
   send_flush (self);
+}
+
+/* Kernel mode, with the lock held: @data is a datagram that came up whole.
+ * If it is one the kernel left to userspace as fragments, send it to the
+ * subscribers named then. */
+static gboolean
+send_frag_pending (GstEbpfRelaySink * self, const guint8 * data, gsize len)
+{
+  GList *l;
+
+  for (l = self->frag_pending.head; l; l = l->next) {
+    FragPending *f = l->data;
+    guint i;
+
+    if (f->len != len || memcmp (f->prefix, data, f->prefix_len) != 0)
+      continue;
+    send_begin (self, data, len);
+    for (i = 0; i < f->n; i++) {
+      Client *c = f->entries[i].slot < self->n_slots ?
+          self->slots[f->entries[i].slot] : NULL;
+
+      if (c)
+        send_copy (self, c, (f->flags & RELAY_EVENT_SEQ) ?
+            f->entries[i].seq : -1);
+    }
+    send_flush (self);
+    g_queue_delete_link (&self->frag_pending, l);
+    g_free (f);
+    return TRUE;
+  }
+  return FALSE;
+}
+
+/* With the lock held: forget fragmented datagrams that did not come up
+ * whole in time (a fragment was lost). */
+static void
+expire_frag_pending (GstEbpfRelaySink * self, gint64 now)
+{
+  FragPending *f;
+
+  while ((f = g_queue_peek_head (&self->frag_pending)) &&
+      now - f->since > FRAG_PENDING_US) {
+    g_free (g_queue_pop_head (&self->frag_pending));
+    self->frag_unsent++;
+  }
 }
 
 /* Userspace mode: what relay.bpf.c does, with the same classifier and the
@@ -1105,12 +1187,13 @@ kernel_thread_func (gpointer data)
     if (!waiting)
       relay_kernel_poll (self->kernel);
     check_clients (self);
-    /* Once a second: were fragmented datagrams left unsent to someone? */
+    /* Fragmented datagrams that never came up whole; once a second, the
+     * number of subscribers. */
     now = g_get_monotonic_time ();
-    n = unsent;
+    expire_frag_pending (self, now);
+    n = self->frag_unsent;
     if (now >= next_look) {
       next_look = now + G_TIME_SPAN_SECOND;
-      n = relay_kernel_stat (self->kernel, RELAY_STAT_FRAG_USER);
       subs = self->n_slots;
     }
     GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1131,18 +1214,15 @@ kernel_thread_func (gpointer data)
     }
     if (n > unsent) {
       if (unsent == 0)
-        GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
-            ("Datagrams larger than the MTU arrive as IP fragments on port "
-                "%u; subscribers served from userspace do not get them (%"
-                G_GUINT64_FORMAT " copies so far)", self->cur_port, n),
-            ("the kernel forwards the fragments to the subscribers it "
-                "serves; one it cannot serve yet (next hop unresolved, or "
-                "an address of this host) misses them: keep datagrams below "
-                "the path MTU (an RTP payloader's mtu property); "
-                "kernel-fragments-unsent in stats counts them"));
+        GST_ELEMENT_WARNING (self, STREAM, FAILED,
+            ("A fragmented datagram on port %u for subscribers served from "
+                "userspace never came up whole (%" G_GUINT64_FORMAT " so "
+                "far): they did not get it", self->cur_port, n),
+            ("a fragment was lost or came too late; fragments-unsent in "
+                "stats counts them"));
       else
-        GST_WARNING_OBJECT (self, "%" G_GUINT64_FORMAT " copies of "
-            "fragmented datagrams not sent so far", n);
+        GST_WARNING_OBJECT (self, "%" G_GUINT64_FORMAT " fragmented "
+            "datagrams not sent so far", n);
       unsent = n;
     }
   }
@@ -1200,7 +1280,16 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   }
   if (self->kernel) {
     /* The kernel has forwarded this packet already; what it left to
-     * userspace comes as events, to the kernel-mode thread. */
+     * userspace comes as events, to the kernel-mode thread. Except a
+     * datagram that came as fragments: the event named its subscribers,
+     * and it is sent now (the event may still be waiting: look). */
+    if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+      if (!send_frag_pending (self, map.data, map.size)) {
+        relay_kernel_poll (self->kernel);
+        send_frag_pending (self, map.data, map.size);
+      }
+      gst_buffer_unmap (buffer, &map);
+    }
   } else if (self->n_slots > 0) {
     if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
       forward_userspace (self, map.data, map.size);
@@ -1404,6 +1493,7 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   GST_EBPF_RELAY_SINK_LOCK (self);
   self->running = TRUE;
   self->buffers_in = 0;
+  self->frag_unsent = 0;
   self->n_slots = 0;
   g_hash_table_remove_all (self->vp8_state);
   /* The kernel sees packets before the caps reach us: start from the
@@ -1555,6 +1645,7 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   memset (self->slots, 0, sizeof (self->slots));
   self->n_slots = 0;
   g_clear_object (&self->used_socket);
+  g_queue_clear_full (&self->frag_pending, g_free);
   g_weak_ref_set (&self->udpsrc, NULL);
   if (self->own_fd >= 0)
     close (self->own_fd);
@@ -1913,7 +2004,9 @@ get_all_stats (GstEbpfRelaySink * self)
       "kernel-event-errors", G_TYPE_UINT64, k[RELAY_STAT_EVENT_ERRORS],
       "kernel-consumed", G_TYPE_UINT64, k[RELAY_STAT_CONSUMED],
       "kernel-fragmented", G_TYPE_UINT64, k[RELAY_STAT_FRAGMENTED],
-      "kernel-fragments-unsent", G_TYPE_UINT64, k[RELAY_STAT_FRAG_USER],
+      "kernel-fragments-to-userspace", G_TYPE_UINT64,
+      k[RELAY_STAT_FRAG_USER],
+      "fragments-unsent", G_TYPE_UINT64, self->frag_unsent,
       "lost-events", G_TYPE_UINT64,
       self->kernel ? relay_kernel_lost_events (self->kernel) : 0, NULL);
   if (self->kernel) {

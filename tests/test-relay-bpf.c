@@ -808,12 +808,14 @@ frame_of (const struct relay_sub *s, int from, int to)
  * second goes to exactly the slots that got the first, with their MACs and
  * IP addresses. Reassembled, each copy is the datagram with the slot's
  * headers and a valid UDP checksum; the one delivered to a local socket
- * arrives whole. A USERSPACE slot gets neither (userspace sends datagrams),
- * a slot whose limit drops the datagram gets neither, a later fragment
- * without its first goes nowhere, and the state is gone after the last
- * fragment. */
+ * arrives whole. A slot whose limit drops the datagram gets neither, a
+ * later fragment without its first goes nowhere, and the state is gone
+ * after the last fragment. With @user_slot, slot 3 is USERSPACE: the first
+ * fragment's event names it (RELAY_EVENT_FRAGMENT, with the payload bytes
+ * present), and both fragments go up even with consume, for the socket to
+ * get the datagram that userspace then sends. */
 static void
-case_fragments (int consume)
+case_fragments (int consume, int user_slot)
 {
   /* RTP, H.264 NAL NRI 0 (priority 0) */
   static __u8 data[1000];
@@ -828,12 +830,16 @@ case_fragments (int consume)
   memset (data, 0x5a, sizeof (data));
   data[0] = 0x80;
   data[1] = 96;
+  data[2] = 0;
   data[3] = 7;                  /* seq 7 */
   data[12] = 0x01;              /* NAL type 1, NRI 0 */
   len = build (pkt, &sp);
   split_fragments (pkt, len, at, &f1, &f2);
 
-  begin_case (consume ? "fragmented datagram, consume" :
+  begin_case (user_slot ? (consume ?
+          "fragmented datagram, consume, a USERSPACE slot: passed up" :
+          "fragmented datagram, a USERSPACE slot: event") :
+      consume ? "fragmented datagram, consume" :
       "fragmented datagram: both fragments to the same slots");
   set_prio_config (0, 1);
   config.consume = consume;
@@ -841,8 +847,10 @@ case_fragments (int consume)
   for (i = 0; i < 5; i++) {
     struct relay_sub sub = lo_slot (i, i == 0);
 
-    if (i == 3)
+    if (i == 3 && user_slot)
       sub.state = RELAY_SUB_USERSPACE;
+    else if (i == 3)
+      sub.state = RELAY_SUB_EMPTY;
     if (i == 4)
       sub.limit = 1;            /* drops priority 0 */
     set_slot (i, &sub);
@@ -853,6 +861,9 @@ case_fragments (int consume)
   if (out.len != f1.len || (!consume && memcmp (out.data, f1.data, f1.len)))
     fail ("first fragment left the program changed");
   v2 = run_verdict (f2.data, f2.len, &out);
+  /* with a USERSPACE slot, consume does not apply to this datagram */
+  if (user_slot)
+    consume = 0;
   if (!consume && (out.len != f2.len || memcmp (out.data, f2.data, f2.len)))
     fail ("second fragment left the program changed");
   if (consume && (v1 != TC_ACT_REDIRECT || v2 != TC_ACT_REDIRECT))
@@ -902,11 +913,26 @@ case_fragments (int consume)
   if (read_stat (RELAY_STAT_FRAGMENTED) != 1)
     fail ("fragmented = %llu, want 1",
         (unsigned long long) read_stat (RELAY_STAT_FRAGMENTED));
-  if (read_stat (RELAY_STAT_FRAG_USER) != 1)
-    fail ("frag_user = %llu, want 1 (the USERSPACE slot)",
-        (unsigned long long) read_stat (RELAY_STAT_FRAG_USER));
-  if (n_evs)
-    fail ("%d events, want none (userspace cannot send fragments)", n_evs);
+  if (read_stat (RELAY_STAT_FRAG_USER) != (__u64) user_slot)
+    fail ("frag_user = %llu, want %d",
+        (unsigned long long) read_stat (RELAY_STAT_FRAG_USER), user_slot);
+  if (n_evs != user_slot) {
+    fail ("%d events, want %d", n_evs, user_slot);
+  } else if (user_slot) {
+    const struct ev_rec *e = &evs[0];
+
+    if (e->hdr.flags != (RELAY_EVENT_FRAGMENT | RELAY_EVENT_SEQ))
+      fail ("event flags %#x", e->hdr.flags);
+    if (e->hdr.n_entries != 1 || e->entries[0].slot != 3
+        || e->entries[0].seq != 7)
+      fail ("event entries: %u, slot %u seq %u", e->hdr.n_entries,
+          e->entries[0].slot, e->entries[0].seq);
+    if (e->hdr.payload_len != plen || e->hdr.frag_avail != at - 8)
+      fail ("event payload_len %u frag_avail %u, want %zu, %zu",
+          e->hdr.payload_len, e->hdr.frag_avail, plen, at - 8);
+    if (e->pkt_len < f1.len || memcmp (e->pkt, f1.data, f1.len))
+      fail ("the event does not carry the first fragment as it came");
+  }
   for (i = 0; i < 5; i++) {
     struct relay_counters c = read_counters (i);
     __u64 want = i < 3;
@@ -962,8 +988,10 @@ main (void)
   case_seq_state_full ();
   case_same_next_hop ();
   case_consume ();
-  case_fragments (0);
-  case_fragments (1);
+  case_fragments (0, 0);
+  case_fragments (1, 0);
+  case_fragments (0, 1);
+  case_fragments (1, 1);
 
   printf ("relay-bpf: %d passed, %d failed, %d not run\n", n_passed, n_failed,
       n_not_run);
