@@ -81,11 +81,8 @@ __noinline int psrc_classify(struct __sk_buff *skb, struct scratch *scr,
 	if (n == 0 || bpf_skb_load_bytes(skb, PSRC_UDP_HLEN, scr->payload, n))
 		n = 0;
 	/* The caller keeps the VP8 state per SSRC (priority.h); only VP8
-	 * packets use it. */
-	if (n >= 12) {
-		ssrc = ((__u32)scr->payload[8] << 24) |
-		       ((__u32)scr->payload[9] << 16) |
-		       ((__u32)scr->payload[10] << 8) | scr->payload[11];
+	 * packets look it up. */
+	if (prio_wants_vp8_state(scr->payload, n, cfg->codec_by_pt, &ssrc)) {
 		st = bpf_map_lookup_elem(&vp8, &ssrc);
 		if (!st) {
 			st = &fresh;

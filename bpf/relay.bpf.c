@@ -350,6 +350,32 @@ static __always_inline void flush_pending(struct loop_ctx *c)
 	c->pending = -1;
 }
 
+/* Send the pending copy, then write slot @i's headers (and, with seq_on,
+ * RTP sequence number @seq) into the skb: the next pending copy. */
+static __always_inline void stage_copy(struct loop_ctx *c, __u32 i,
+				       struct relay_sub *sub, __u16 seq)
+{
+	if (c->broken) {
+		stat_inc(RELAY_STAT_CLONE_ERRORS);
+		return;
+	}
+	flush_pending(c);
+	c->rewritten = 1;
+	if (rewrite(c, sub) || (c->seq_on && seq != c->cur_seq &&
+				set_seq(c, seq))) {
+		/* Half rewritten (the helpers fail only when the skb cannot
+		 * be made writable): go back to the original bytes. A
+		 * COMPLETE skb->csum may stay off; the stack then verifies
+		 * the checksum in software. */
+		stat_inc(RELAY_STAT_CLONE_ERRORS);
+		if (restore(c))
+			c->broken = 1;
+		return;
+	}
+	c->pending = i;
+	c->pending_ifindex = sub->ifindex;
+}
+
 static long slot_cb(__u32 i, void *data)
 {
 	struct loop_ctx *c = data;
@@ -400,25 +426,7 @@ static long slot_cb(__u32 i, void *data)
 		return 0;
 	}
 
-	if (c->broken) {
-		stat_inc(RELAY_STAT_CLONE_ERRORS);
-		return 0;
-	}
-	flush_pending(c);
-	c->rewritten = 1;
-	if (rewrite(c, &sub) || (c->seq_on && seq != c->cur_seq &&
-				 set_seq(c, seq))) {
-		/* Half rewritten (the helpers fail only when the skb cannot
-		 * be made writable): go back to the original bytes. A
-		 * COMPLETE skb->csum may stay off; the stack then verifies
-		 * the checksum in software. */
-		stat_inc(RELAY_STAT_CLONE_ERRORS);
-		if (restore(c))
-			c->broken = 1;
-		return 0;
-	}
-	c->pending = i;
-	c->pending_ifindex = sub.ifindex;
+	stage_copy(c, i, &sub, seq);
 	return 0;
 }
 
@@ -579,18 +587,8 @@ static long frag_cb(__u32 i, void *data)
 	if (!slot)
 		return 1;
 	sub = *slot;
-	if (sub.state != RELAY_SUB_KERNEL || c->broken)
-		return 0;
-	flush_pending(c);
-	c->rewritten = 1;
-	if (rewrite(c, &sub)) {
-		stat_inc(RELAY_STAT_CLONE_ERRORS);
-		if (restore(c))
-			c->broken = 1;
-		return 0;
-	}
-	c->pending = i;
-	c->pending_ifindex = sub.ifindex;
+	if (sub.state == RELAY_SUB_KERNEL)
+		stage_copy(c, i, &sub, 0);
 	return 0;
 }
 
@@ -616,6 +614,14 @@ static __always_inline int forward_frag(struct __sk_buff *skb, struct hdrs *h,
 	return finish(&c, scr, cfg);
 }
 
+static __always_inline void frag_key(struct relay_frag_key *k,
+				     const struct hdrs *h)
+{
+	k->saddr = h->ip.saddr;
+	k->daddr = h->ip.daddr;
+	k->id = h->ip.id;
+}
+
 SEC("tc")
 int relay_ingress(struct __sk_buff *skb)
 {
@@ -636,12 +642,10 @@ int relay_ingress(struct __sk_buff *skb)
 	if (h.eth.h_proto != bpf_htons(ETH_P_IP) || h.ip.version != 4 ||
 	    h.ip.ihl < 5 || h.ip.protocol != IPPROTO_UDP)
 		return TC_ACT_UNSPEC;
-	fkey.saddr = h.ip.saddr;
-	fkey.daddr = h.ip.daddr;
-	fkey.id = h.ip.id;
 	/* Later fragments have no UDP header: they are ours when their first
 	 * fragment was (frags). */
 	if (h.ip.frag_off & bpf_htons(IP_OFFSET)) {
+		frag_key(&fkey, &h);
 		fr = bpf_map_lookup_elem(&frags, &fkey);
 		scr = bpf_map_lookup_elem(&scratch, &key);
 		cfg = bpf_map_lookup_elem(&config, &key);
@@ -669,8 +673,10 @@ int relay_ingress(struct __sk_buff *skb)
 	tot_len = bpf_ntohs(h.ip.tot_len);
 	udp_len = bpf_ntohs(h.udp.len);
 	first_frag = !!(h.ip.frag_off & bpf_htons(IP_MF));
-	if (first_frag)
+	if (first_frag) {
+		frag_key(&fkey, &h);
 		stat_inc(RELAY_STAT_FRAGMENTED);
+	}
 	if (tot_len + ETH_HLEN > skb->len || udp_len < sizeof(h.udp) ||
 	    tot_len < ihl_len + sizeof(h.udp) ||
 	    (!first_frag && udp_len + ihl_len > tot_len) ||

@@ -46,14 +46,7 @@ priority_src_kernel_new (GError ** error)
   return k;
 
 load_failed:
-  err = errno;
-  /* EPERM: a missing capability; EACCES: the verifier refused it (its log
-   * goes to the ebpfrelay-libbpf debug category). */
-  g_set_error (error, RELAY_KERNEL_ERROR,
-      err == EPERM ? RELAY_KERNEL_ERROR_PERMISSION : RELAY_KERNEL_ERROR_LOAD,
-      "loading the socket filter failed: %s%s", g_strerror (err),
-      err == EACCES ? " (rejected by the verifier; GST_DEBUG="
-      "ebpfrelay-libbpf:5 shows why)" : "");
+  relay_kernel_load_error (error, errno, "the socket filter");
   priority_src_kernel_free (k);
   return NULL;
 }

@@ -51,6 +51,18 @@ relay_kernel_error_quark (void)
   return g_quark_from_static_string ("relay-kernel-error-quark");
 }
 
+void
+relay_kernel_load_error (GError ** error, int err, const gchar * what)
+{
+  /* EPERM is a missing capability; EACCES is the verifier refusing the
+   * program (its log goes to the ebpfrelay-libbpf debug category). */
+  g_set_error (error, RELAY_KERNEL_ERROR,
+      err == EPERM ? RELAY_KERNEL_ERROR_PERMISSION : RELAY_KERNEL_ERROR_LOAD,
+      "loading %s failed: %s%s", what, g_strerror (err),
+      err == EACCES ? " (rejected by the verifier; GST_DEBUG="
+      "ebpfrelay-libbpf:5 shows why)" : "");
+}
+
 static void
 on_sample (void *ctx, int cpu, void *data, __u32 size)
 {
@@ -116,14 +128,7 @@ relay_kernel_new (guint16 port, RelayKernelEventFunc func, gpointer user_data,
   return k;
 
 load_failed:
-  err = errno;
-  /* EPERM is a missing capability; EACCES is the verifier refusing the
-   * program (its log goes to the ebpfrelay-libbpf debug category). */
-  g_set_error (error, RELAY_KERNEL_ERROR,
-      err == EPERM ? RELAY_KERNEL_ERROR_PERMISSION : RELAY_KERNEL_ERROR_LOAD,
-      "loading the BPF program failed: %s%s", g_strerror (err),
-      err == EACCES ? " (rejected by the verifier; GST_DEBUG="
-      "ebpfrelay-libbpf:5 shows why)" : "");
+  relay_kernel_load_error (error, errno, "the BPF program");
   relay_kernel_free (k);
   return NULL;
 }

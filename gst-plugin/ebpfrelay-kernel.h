@@ -23,6 +23,9 @@ typedef void (*RelayKernelEventFunc) (const struct relay_event * ev,
 
 #define RELAY_KERNEL_ERROR (relay_kernel_error_quark ())
 GQuark relay_kernel_error_quark (void);
+/* The error for a BPF object that failed to load with errno @err: a
+ * missing privilege (EPERM) or anything else, the verifier named. */
+void relay_kernel_load_error (GError ** error, int err, const gchar * what);
 
 typedef enum
 {
