@@ -101,26 +101,7 @@ relay=(udpsrc "port=$port" "caps=\"$CAPS\"" ! ebpfrelaysink mode=kernel "clients
 ip netns exec "$prefix-rel" setsid "$LAUNCH" "${relay[@]}" >"$work/relay.log" 2>&1 </dev/null &
 relay_pid=$!
 
-# Ready when the relay holds its BPF program and the clients are bound.
-ready=0
-for _ in $(seq 100); do
-  ebr_running "$relay_pid" || { echo "$0: the relay exited:" >&2; cat "$work/relay.log" >&2; exit 1; }
-  prog_ids=$(ebr_prog_ids "$relay_pid")
-  bound=0
-  for k in 1 2; do
-    ebr_udp_bound "$prefix-cli$k" $cport && bound=$((bound + 1))
-  done
-  if [ -n "$prog_ids" ] && [ $bound -eq 2 ]; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-if [ $ready -eq 0 ]; then
-  echo "$0: relay or clients not ready after 10 s" >&2
-  cat "$work/relay.log" >&2
-  exit 1
-fi
+ebr_wait_relay "$relay_pid" "$work/relay.log" "$prefix" $cport 2 || exit 1
 
 # The two server pipelines read their lines from FIFOs.
 mkfifo "$work/high" "$work/low"

@@ -78,32 +78,9 @@ relay=(gst-launch-1.0 udpsrc "port=$port" ! ebpfrelaysink mode=kernel "clients=$
 ip netns exec "$prefix-rel" "${relay[@]}" >"$work/relay.log" 2>&1 &
 relay_pid=$!
 
-# Ready when the relay has loaded its program (it holds a BPF program fd)
-# and the clients' sockets are bound.
-ready=0
-for _ in $(seq 50); do
-  if ! ebr_running "$relay_pid"; then
-    echo "$0: the relay exited:" >&2
-    cat "$work/relay.log" >&2
-    exit 1
-  fi
-  prog_ids=$(ebr_prog_ids "$relay_pid")
-  bound=0
-  for k in $(seq 1 "$n"); do
-    ebr_udp_bound "$prefix-cli$k" $cport && bound=$((bound + 1))
-  done
-  if [ -n "$prog_ids" ] && [ $bound -eq "$n" ]; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
+ebr_wait_relay "$relay_pid" "$work/relay.log" "$prefix" $cport "$n" || exit 1
+prog_ids=$(ebr_prog_ids "$relay_pid")
 sleep 0.5
-if [ $ready -eq 0 ]; then
-  echo "$0: relay or clients not ready after 5 s" >&2
-  cat "$work/relay.log" >&2
-  exit 1
-fi
 
 show_prog ()
 {

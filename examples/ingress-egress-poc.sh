@@ -120,24 +120,7 @@ else
 fi
 pids+=("$relay_pid")
 
-ready=0
-for _ in $(seq 50); do
-  ebr_running "$relay_pid" || break
-  n_bound=0
-  for k in 1 2; do
-    ebr_udp_bound "$prefix-cli$k" $cport && n_bound=$((n_bound + 1))
-  done
-  if [ -n "$(ebr_prog_ids "$relay_pid")" ] && [ $n_bound -eq 2 ]; then
-    ready=1
-    break
-  fi
-  sleep 0.1
-done
-if [ $ready -eq 0 ]; then
-  echo "$0: relay or clients not ready:" >&2
-  cat "$work/relay.log" >&2
-  exit 1
-fi
+ebr_wait_relay "$relay_pid" "$work/relay.log" "$prefix" $cport 2 || exit 1
 sleep 0.5
 
 echo "== relay (mode=kernel) for $clients, in $rel"

@@ -298,3 +298,28 @@ ebr_test_tool ()
   fi
   echo "$t"
 }
+
+# ebr_wait_relay PID LOG PREFIX PORT N: waits (10 s at most) until the
+# relay job PID holds its BPF program (attached by then) and a UDP socket
+# is bound to PORT in each of PREFIX-cli1..N (N may be 0). Otherwise says
+# why, shows LOG, and fails.
+ebr_wait_relay ()
+{
+  local pid=$1 log=$2 prefix=$3 port=$4 n=$5 i k bound
+  for i in $(seq 100); do
+    if ! ebr_running "$pid"; then
+      echo "$0: the relay exited:" >&2
+      cat "$log" >&2
+      return 1
+    fi
+    bound=0
+    for k in $(seq 1 "$n"); do
+      ebr_udp_bound "$prefix-cli$k" "$port" && bound=$((bound + 1))
+    done
+    [ -n "$(ebr_prog_ids "$pid")" ] && [ "$bound" -eq "$n" ] && return 0
+    sleep 0.1
+  done
+  echo "$0: relay or clients not ready after 10 s" >&2
+  cat "$log" >&2
+  return 1
+}

@@ -206,20 +206,10 @@ ip netns exec "$prefix-rel" $setsid "$LAUNCH" "${relay[@]}" \
   >"$work/relay.log" 2>&1 </dev/null &
 relay_pid=$!
 
-# Ready when the relay holds its BPF program (it is attached by then; the
-# pipeline itself reaches PLAYING only with the first packet, as a live
-# pipeline's sink does).
-for _ in $(seq 100); do
-  ebr_running "$relay_pid" || break
-  prog_ids=$(ebr_prog_ids "$relay_pid")
-  [ -n "$prog_ids" ] && break
-  sleep 0.1
-done
-if ! ebr_running "$relay_pid" || [ -z "${prog_ids:-}" ]; then
-  echo "$0: the relay did not start:" >&2
-  cat "$work/relay.log" >&2
-  exit 1
-fi
+# Ready when the relay holds its BPF program (the pipeline itself reaches
+# PLAYING only with the first packet, as a live pipeline's sink does).
+ebr_wait_relay "$relay_pid" "$work/relay.log" "$prefix" 0 0 || exit 1
+prog_ids=$(ebr_prog_ids "$relay_pid")
 
 # Viewers: each subscribes through the relay's control port; their
 # decoder and depayloader warnings go to their log.
