@@ -11,6 +11,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
@@ -200,6 +202,26 @@ relay_kernel_attach (RelayKernel * k, const gchar * ifname, GError ** error)
   }
   g_array_append_val (k->attachments, a);
   return TRUE;
+}
+
+guint
+relay_kernel_min_mtu (RelayKernel * k)
+{
+  guint i, min = 0;
+  int fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+  for (i = 0; fd >= 0 && i < k->attachments->len; i++) {
+    Attachment *a = &g_array_index (k->attachments, Attachment, i);
+    struct ifreq ifr = { 0 };
+
+    g_strlcpy (ifr.ifr_name, a->name, IFNAMSIZ);
+    if (ioctl (fd, SIOCGIFMTU, &ifr) == 0 && ifr.ifr_mtu > 0 &&
+        (min == 0 || (guint) ifr.ifr_mtu < min))
+      min = ifr.ifr_mtu;
+  }
+  if (fd >= 0)
+    close (fd);
+  return min;
 }
 
 void

@@ -77,6 +77,8 @@ guint64 relay_kernel_lost_events (RelayKernel * k);
 
 /* Names of the interfaces attached to, and how (tcx or tc). */
 gchar *relay_kernel_describe (RelayKernel * k);
+/* The smallest MTU of the interfaces attached to (0: unknown). */
+guint relay_kernel_min_mtu (RelayKernel * k);
 
 G_END_DECLS
 #endif

@@ -200,6 +200,8 @@ struct _GstEbpfRelaySink
   /* kernel mode: fragmented datagrams the kernel handed up (first
    * fragment's event), waiting for the datagram to reach the socket */
   GQueue frag_pending;          /* of FragPending* */
+  gsize frag_min_len;           /* a datagram up to this long cannot have
+                                 * come fragmented (attached MTUs) */
   guint64 frag_unsent;          /* records that expired unmatched */
   /* kernel mode: the thread that sends what the kernel hands up (events)
    * and moves subscribers to the kernel; wake_fd (an eventfd) stops it */
@@ -1283,7 +1285,8 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
      * userspace comes as events, to the kernel-mode thread. Except a
      * datagram that came as fragments: the event named its subscribers,
      * and it is sent now (the event may still be waiting: look). */
-    if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+    if (gst_buffer_get_size (buffer) > self->frag_min_len &&
+        gst_buffer_map (buffer, &map, GST_MAP_READ)) {
       if (!send_frag_pending (self, map.data, map.size)) {
         relay_kernel_poll (self->kernel);
         send_frag_pending (self, map.data, map.size);
@@ -1482,6 +1485,10 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     }
   }
   if (self->kernel) {
+    guint mtu = relay_kernel_min_mtu (self->kernel);
+
+    /* the largest IPv4 header (60) and the UDP header */
+    self->frag_min_len = mtu > 68 ? mtu - 68 : 0;
     desc = relay_kernel_describe (self->kernel);
     GST_INFO_OBJECT (self, "port %u: kernel forwarding on %s", self->cur_port,
         desc);
