@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 
 #include "prioritysrc.h"
+#include "priority-bpf.h"
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -64,10 +65,7 @@ static __always_inline void count(__u32 key)
 __noinline int psrc_classify(struct __sk_buff *skb, struct scratch *scr,
 			     struct psrc_config *cfg, __u32 len)
 {
-	struct prio_vp8_state *st = NULL, fresh = {};
 	__u64 n = len;
-	__u32 ssrc = 0;
-	int is_fresh = 0;
 
 	if (!scr || !cfg)
 		return -1;
@@ -80,19 +78,8 @@ __noinline int psrc_classify(struct __sk_buff *skb, struct scratch *scr,
 		n = 0;
 	if (n == 0 || bpf_skb_load_bytes(skb, PSRC_UDP_HLEN, scr->payload, n))
 		n = 0;
-	/* The caller keeps the VP8 state per SSRC (priority.h); only VP8
-	 * packets look it up. */
-	if (prio_wants_vp8_state(scr->payload, n, cfg->codec_by_pt, &ssrc)) {
-		st = bpf_map_lookup_elem(&vp8, &ssrc);
-		if (!st) {
-			st = &fresh;
-			is_fresh = 1;
-		}
-	}
-	prio_classify(scr->payload, n, len, cfg->codec_by_pt, cfg->fm_id, st,
-		      &scr->info);
-	if (is_fresh && fresh.valid)
-		bpf_map_update_elem(&vp8, &ssrc, &fresh, BPF_ANY);
+	prio_classify_bpf(&vp8, scr->payload, n, len, cfg->codec_by_pt,
+			  cfg->fm_id, &scr->info);
 	return 0;
 }
 

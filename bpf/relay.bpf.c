@@ -32,6 +32,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "relay.h"
+#include "priority-bpf.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -450,9 +451,7 @@ static __always_inline void hdr_fields(struct relay_sub *f,
 __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 			      struct relay_config *cfg)
 {
-	struct prio_vp8_state *vp8 = NULL, fresh = {};
-	__u32 n, len, ssrc = 0;
-	int is_fresh = 0;
+	__u32 n, len;
 
 	if (!scr || !cfg)
 		return -1;
@@ -464,17 +463,8 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 	if (n == 0 || bpf_skb_load_bytes(skb, scr->ev.hdr.payload_off,
 					 scr->payload, n))
 		n = 0;
-	if (prio_wants_vp8_state(scr->payload, n, cfg->codec_by_pt, &ssrc)) {
-		vp8 = bpf_map_lookup_elem(&vp8_state, &ssrc);
-		if (!vp8) {
-			vp8 = &fresh;
-			is_fresh = 1;
-		}
-	}
-	prio_classify(scr->payload, n, len, cfg->codec_by_pt, cfg->fm_id, vp8,
-		      &scr->info);
-	if (is_fresh && fresh.valid)
-		bpf_map_update_elem(&vp8_state, &ssrc, &fresh, BPF_ANY);
+	prio_classify_bpf(&vp8_state, scr->payload, n, len, cfg->codec_by_pt,
+			  cfg->fm_id, &scr->info);
 	stat_inc(RELAY_STAT_RULE_0 + scr->info.rule);
 	stat_inc(RELAY_STAT_PRIO_0 + scr->info.priority);
 	return 0;
