@@ -36,20 +36,8 @@
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
 
-#ifndef BPF_TCX_INGRESS
-#define BENCH_TCX_INGRESS 46
-#else
-#define BENCH_TCX_INGRESS BPF_TCX_INGRESS
-#endif
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
+#include "ebpfrelay-bpf.h"
+#include "tool-util.h"
 
 static void
 usage (void)
@@ -63,9 +51,8 @@ usage (void)
 static void
 hold (int seconds)
 {
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
-  for (int i = 0; i < seconds * 10 && !stop; i++)
+  tool_catch_stop ();
+  for (int i = 0; i < seconds * 10 && !tool_stop; i++)
     usleep (100000);
 }
 
@@ -75,9 +62,7 @@ seconds_arg (int argc, char **argv, int a, int def)
   if (a < argc) {
     if (strcmp (argv[a], "--seconds") || a + 1 >= argc)
       usage ();
-    def = atoi (argv[a + 1]);
-    if (def <= 0)
-      usage ();
+    def = (int) tool_num ("--seconds", argv[a + 1], 1, 86400 * 365);
   }
   return def;
 }
@@ -111,7 +96,7 @@ do_drop (const char *ifname, int seconds)
         strerror (errno));
     return 1;
   }
-  link = bpf_link_create (prog, ifindex, BENCH_TCX_INGRESS, NULL);
+  link = bpf_link_create (prog, ifindex, EBR_BPF_TCX_INGRESS, NULL);
   if (link < 0) {
     fprintf (stderr, "bench-bpf: TCX ingress on %s: %s\n", ifname,
         strerror (errno));
@@ -143,19 +128,19 @@ static int
 do_prog_stats (const char *ifname)
 {
   unsigned ifindex = if_nametoindex (ifname);
-  __u32 ids[64];
-  LIBBPF_OPTS (bpf_prog_query_opts, q,.prog_ids = ids,.prog_cnt = 64);
+  __u32 ids[64], n;
+  int err;
 
   if (!ifindex) {
     fprintf (stderr, "bench-bpf: no interface %s\n", ifname);
     return 2;
   }
-  if (bpf_prog_query_opts ((int) ifindex, (enum bpf_attach_type)
-          BENCH_TCX_INGRESS, &q)) {
-    fprintf (stderr, "bench-bpf: query %s: %s\n", ifname, strerror (errno));
+  err = ebr_bpf_tcx_query ((int) ifindex, EBR_BPF_TCX_INGRESS, ids, 64, &n);
+  if (err) {
+    fprintf (stderr, "bench-bpf: query %s: %s\n", ifname, strerror (-err));
     return 1;
   }
-  for (__u32 i = 0; i < q.prog_cnt; i++) {
+  for (__u32 i = 0; i < n; i++) {
     struct bpf_prog_info info;
     __u32 len = sizeof (info);
     int fd = bpf_prog_get_fd_by_id (ids[i]);

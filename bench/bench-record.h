@@ -16,25 +16,18 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "tool-util.h"
+
 #define BENCH_MAGIC 0x45425242u /* "EBRB" */
 #define BENCH_REC_LEN 24
 #define BENCH_RTP_LEN 12
 #define BENCH_FLAG_RTP 1u
 
 static inline void
-bench_put32 (uint8_t * p, uint32_t v)
-{
-  p[0] = v >> 24;
-  p[1] = v >> 16;
-  p[2] = v >> 8;
-  p[3] = v;
-}
-
-static inline void
 bench_put64 (uint8_t * p, uint64_t v)
 {
-  bench_put32 (p, (uint32_t) (v >> 32));
-  bench_put32 (p + 4, (uint32_t) v);
+  tool_put32 (p, (uint32_t) (v >> 32));
+  tool_put32 (p + 4, (uint32_t) v);
 }
 
 static inline uint32_t

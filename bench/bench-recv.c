@@ -42,6 +42,7 @@
 #include <sys/socket.h>
 
 #include "bench-record.h"
+#include "tool-util.h"
 
 #define FINE_NS 100ull
 #define FINE_BINS 100000ull     /* up to 10 ms */
@@ -82,15 +83,6 @@ bin_upper (unsigned b)
   return bin_lower (b) + COARSE_NS;
 }
 
-static volatile sig_atomic_t stop;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
-
 static void
 usage (void)
 {
@@ -99,30 +91,6 @@ usage (void)
       "[--idle-ms MS] [--timeout S] [--bind ADDR]\n"
       "       bench-recv merge --sent N [--cdf FILE] RECV-FILE...\n");
   exit (2);
-}
-
-static unsigned long long
-num (const char *s, unsigned long long min, unsigned long long max)
-{
-  char *end;
-  unsigned long long v;
-
-  errno = 0;
-  v = strtoull (s, &end, 10);
-  if (errno || end == s || *end || v < min || v > max) {
-    fprintf (stderr, "bench-recv: bad number '%s'\n", s);
-    exit (2);
-  }
-  return v;
-}
-
-static uint64_t
-mono_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (uint64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 typedef struct
@@ -145,10 +113,10 @@ parse_ports (const char *list, int *out)
     unsigned long a, b;
     if (dash) {
       *dash = '\0';
-      a = num (tok, 1, 65535);
-      b = num (dash + 1, a, 65535);
+      a = tool_num ("port", tok, 1, 65535);
+      b = tool_num ("port", dash + 1, a, 65535);
     } else {
-      a = b = num (tok, 1, 65535);
+      a = b = tool_num ("port", tok, 1, 65535);
     }
     for (unsigned long p = a; p <= b; p++) {
       if (n == MAX_PORTS) {
@@ -184,13 +152,13 @@ do_recv (int argc, char **argv)
     if (!strcmp (argv[a], "--ports"))
       ports_arg = argv[++a];
     else if (!strcmp (argv[a], "--max-seq"))
-      max_seq = num (argv[++a], 1, 1ull << 34);
+      max_seq = tool_num ("--max-seq", argv[++a], 1, 1ll << 34);
     else if (!strcmp (argv[a], "--out"))
       out = argv[++a];
     else if (!strcmp (argv[a], "--idle-ms"))
-      idle_ms = num (argv[++a], 1, 3600000);
+      idle_ms = tool_num ("--idle-ms", argv[++a], 1, 3600000);
     else if (!strcmp (argv[a], "--timeout"))
-      timeout_s = num (argv[++a], 1, 86400);
+      timeout_s = tool_num ("--timeout", argv[++a], 1, 86400);
     else if (!strcmp (argv[a], "--bind"))
       bind_addr = argv[++a];
     else
@@ -238,15 +206,14 @@ do_recv (int argc, char **argv)
     iov[m].iov_base = bufs[m];
     iov[m].iov_len = sizeof (bufs[m]);
   }
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
+  tool_catch_stop ();
   /* Ready: the sockets are bound (the script waits for this line). */
   fprintf (stderr, "bench-recv: %d ports bound\n", nports);
 
-  t_start = mono_ms ();
-  while (!stop) {
+  t_start = tool_mono_ms ();
+  while (!tool_stop) {
     struct epoll_event evs[64];
-    uint64_t now = mono_ms ();
+    uint64_t now = tool_mono_ms ();
     int n;
 
     if (now - t_start > timeout_s * 1000)
@@ -311,7 +278,7 @@ do_recv (int argc, char **argv)
       } while (got == BATCH);
     }
     if (n > 0)
-      t_last = mono_ms ();
+      t_last = tool_mono_ms ();
   }
 
   f = fopen (out, "w");
@@ -367,7 +334,7 @@ do_merge (int argc, char **argv)
     if (a + 1 >= argc)
       usage ();
     if (!strcmp (argv[a], "--sent")) {
-      sent = num (argv[++a], 0, 1ull << 40);
+      sent = tool_num ("--sent", argv[++a], 0, 1ll << 40);
       have_sent = 1;
     } else if (!strcmp (argv[a], "--cdf"))
       cdf = argv[++a];

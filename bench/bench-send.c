@@ -37,15 +37,7 @@
 #include <sys/socket.h>
 
 #include "bench-record.h"
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
+#include "tool-util.h"
 
 static void
 usage (void)
@@ -54,30 +46,6 @@ usage (void)
       "[--count N] [--size BYTES] [--rtp] [--pt N] [--ssrc N] "
       "[--sport PORT] [--first-seq S]\n");
   exit (2);
-}
-
-static double
-num (const char *s, double min, double max)
-{
-  char *end;
-  double v;
-
-  errno = 0;
-  v = strtod (s, &end);
-  if (errno || end == s || *end || v < min || v > max) {
-    fprintf (stderr, "bench-send: bad number '%s' (%g..%g)\n", s, min, max);
-    exit (2);
-  }
-  return v;
-}
-
-static uint64_t
-now_ns (clockid_t c)
-{
-  struct timespec ts;
-
-  clock_gettime (c, &ts);
-  return (uint64_t) ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 int
@@ -99,7 +67,7 @@ main (int argc, char **argv)
     fprintf (stderr, "bench-send: '%s' is not an IPv4 address\n", argv[1]);
     return 2;
   }
-  dst.sin_port = htons ((uint16_t) num (argv[2], 1, 65535));
+  dst.sin_port = htons ((uint16_t) tool_num ("PORT", argv[2], 1, 65535));
   for (a = 3; a < argc; a++) {
     const char *o = argv[a];
     if (!strcmp (o, "--rtp")) {
@@ -109,21 +77,22 @@ main (int argc, char **argv)
     if (a + 1 >= argc)
       usage ();
     if (!strcmp (o, "--rate"))
-      rate = num (argv[++a], 1, 10e6);
+      rate = tool_real ("--rate", argv[++a], 1, 10e6);
     else if (!strcmp (o, "--duration"))
-      duration = num (argv[++a], 0.001, 3600);
+      duration = tool_real ("--duration", argv[++a], 0.001, 3600);
     else if (!strcmp (o, "--count"))
-      count_arg = num (argv[++a], 1, 1e10);
+      count_arg = tool_num ("--count", argv[++a], 1, 10000000000ll);
     else if (!strcmp (o, "--size"))
-      size = (size_t) num (argv[++a], 0, 65000);
+      size = (size_t) tool_num ("--size", argv[++a], 0, 65000);
     else if (!strcmp (o, "--pt"))
-      pt = (int) num (argv[++a], 0, 127);
+      pt = (int) tool_num ("--pt", argv[++a], 0, 127);
     else if (!strcmp (o, "--ssrc"))
-      ssrc = (uint32_t) num (argv[++a], 0, 4294967295.0);
+      ssrc = (uint32_t) tool_num ("--ssrc", argv[++a], 0, 4294967295ll);
     else if (!strcmp (o, "--first-seq"))
-      first_seq = (uint64_t) num (argv[++a], 0, 1e18);
+      first_seq = (uint64_t) tool_num ("--first-seq", argv[++a], 0,
+          1000000000000000000ll);
     else if (!strcmp (o, "--sport"))
-      sport = (int) num (argv[++a], 0, 65535);
+      sport = (int) tool_num ("--sport", argv[++a], 0, 65535);
     else
       usage ();
   }
@@ -155,28 +124,27 @@ main (int argc, char **argv)
   }
   /* Wake-ups as exact as the kernel can make them. */
   prctl (PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
+  tool_catch_stop ();
 
   memset (buf, 0, sizeof (buf));
   for (size_t k = 0; k < size; k++)
     buf[k] = (uint8_t) (k * 7);
   {
     uint8_t *rec = buf + (rtp ? BENCH_RTP_LEN : 0);
-    bench_put32 (rec, BENCH_MAGIC);
-    bench_put32 (rec + 4, rtp ? BENCH_FLAG_RTP : 0);
+    tool_put32 (rec, BENCH_MAGIC);
+    tool_put32 (rec + 4, rtp ? BENCH_FLAG_RTP : 0);
   }
   if (rtp) {
     buf[0] = 0x80;
     buf[1] = (uint8_t) pt;
-    bench_put32 (buf + 8, ssrc);
+    tool_put32 (buf + 8, ssrc);
   }
 
   period_ns = 1e9 / rate;
-  t0 = now_ns (CLOCK_MONOTONIC);
+  t0 = tool_mono_ns ();
   t_end_hard = t0 + (uint64_t) ((duration + 2) * 1e9);
-  while (i < count && !stop) {
-    uint64_t now = now_ns (CLOCK_MONOTONIC);
+  while (i < count && !tool_stop) {
+    uint64_t now = tool_mono_ns ();
     uint64_t due = t0 + (uint64_t) (i * period_ns);
 
     if (now >= t_end_hard)
@@ -192,7 +160,7 @@ main (int argc, char **argv)
       late_max = now - due;
     {
       uint8_t *rec = buf + (rtp ? BENCH_RTP_LEN : 0);
-      uint64_t tx = now_ns (CLOCK_REALTIME);
+      uint64_t tx = tool_clock_ns (CLOCK_REALTIME);
       ssize_t r;
 
       bench_put64 (rec + 8, first_seq + i);
@@ -201,7 +169,7 @@ main (int argc, char **argv)
         buf[1] = (uint8_t) pt | 0x80;   /* marker: every datagram a "frame" */
         buf[2] = (uint8_t) ((first_seq + i) >> 8);
         buf[3] = (uint8_t) (first_seq + i);
-        bench_put32 (buf + 4, (uint32_t) (tx / 100000 * 9));  /* 90 kHz */
+        tool_put32 (buf + 4, (uint32_t) (tx / 100000 * 9));  /* 90 kHz */
       }
       r = sendto (fd, buf, size, 0, (struct sockaddr *) &dst, sizeof (dst));
       if (r < 0) {
@@ -217,7 +185,7 @@ main (int argc, char **argv)
     i++;
   }
   {
-    double secs = (now_ns (CLOCK_MONOTONIC) - t0) / 1e9;
+    double secs = (tool_mono_ns () - t0) / 1e9;
     /* The achieved rate is over the sending interval: (n-1) periods. */
     double achieved = i > 1 ? (i - 1) / (secs > 0 ? secs : 1) : 0;
     struct rusage ru;

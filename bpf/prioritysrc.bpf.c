@@ -35,12 +35,7 @@ struct scratch {
 	struct prio_info info;
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch SEC(".maps");
+PRIO_SCRATCH_MAP(scratch, struct scratch);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);

@@ -100,12 +100,7 @@ struct scratch {
 	__u8 payload[PRIO_BUF_LEN];
 };
 
-struct {
-	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
-	__type(key, __u32);
-	__type(value, struct scratch);
-} scratch SEC(".maps");
+PRIO_SCRATCH_MAP(scratch, struct scratch);
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERF_EVENT_ARRAY);

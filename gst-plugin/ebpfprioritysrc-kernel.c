@@ -13,14 +13,14 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
-#include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
+#include "ebpfrelay-bpf.h"
+#include "ebpfrelay-bpf-error.h"
 #include "prioritysrc.skel.h"
 
 struct _PrioritySrcKernel
 {
   struct prioritysrc_bpf *skel;
   int config_fd, stats_fd;
-  int ncpus;
 };
 
 PrioritySrcKernel *
@@ -30,8 +30,7 @@ priority_src_kernel_new (GError ** error)
   struct psrc_config cfg = { 0 };
   int err;
 
-  k->ncpus = libbpf_num_possible_cpus ();
-  if (k->ncpus <= 0)
+  if (libbpf_num_possible_cpus () <= 0)
     goto load_failed;
   k->skel = prioritysrc_bpf__open ();
   if (!k->skel)
@@ -82,17 +81,14 @@ void
 priority_src_kernel_counters (PrioritySrcKernel * k,
     guint64 out[PSRC_STAT_MAX])
 {
-  guint64 *v = g_new0 (guint64, k->ncpus);
   __u32 key;
-  int i;
 
   for (key = 0; key < PSRC_STAT_MAX; key++) {
-    out[key] = 0;
-    if (bpf_map_lookup_elem (k->stats_fd, &key, v) == 0)
-      for (i = 0; i < k->ncpus; i++)
-        out[key] += v[i];
+    __u64 sum;
+
+    ebr_bpf_percpu_sum (k->stats_fd, &key, &sum, 1);
+    out[key] = sum;
   }
-  g_free (v);
 }
 
 void

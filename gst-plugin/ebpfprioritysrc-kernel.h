@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The libbpf glue of ebpfprioritysrc: load prioritysrc.bpf.c, attach it to
  * one UDP socket, set its configuration, read its counters. Kept apart from
- * GStreamer code; errors come back as GError (RELAY_KERNEL_ERROR). */
+ * GStreamer code; errors come back as GError (RELAY_KERNEL_ERROR,
+ * ebpfrelay-bpf-error.h). */
 #ifndef __EBPF_PRIORITY_SRC_KERNEL_H__
 #define __EBPF_PRIORITY_SRC_KERNEL_H__
 

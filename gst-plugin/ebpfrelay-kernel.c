@@ -16,14 +16,8 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "ebpfrelay-bpf.h"
 #include "relay.skel.h"
-
-/* Not in this system's uapi headers (kernel >= 6.6 has them). */
-#ifndef BPF_TCX_INGRESS
-#define RELAY_BPF_TCX_INGRESS 46
-#else
-#define RELAY_BPF_TCX_INGRESS BPF_TCX_INGRESS
-#endif
 
 typedef struct
 {
@@ -41,29 +35,10 @@ struct _RelayKernel
   RelayKernelEventFunc func;
   gpointer user_data;
   GArray *attachments;          /* of Attachment */
-  int ncpus;
   guint64 lost;
   int subs_fd, sub_stats_fd, config_fd, stats_fd, seq_state_fd;
   struct relay_config config;   /* what the config map holds */
 };
-
-GQuark
-relay_kernel_error_quark (void)
-{
-  return g_quark_from_static_string ("relay-kernel-error-quark");
-}
-
-void
-relay_kernel_load_error (GError ** error, int err, const gchar * what)
-{
-  /* EPERM is a missing capability; EACCES is the verifier refusing the
-   * program (its log goes to the ebpfrelay-libbpf debug category). */
-  g_set_error (error, RELAY_KERNEL_ERROR,
-      err == EPERM ? RELAY_KERNEL_ERROR_PERMISSION : RELAY_KERNEL_ERROR_LOAD,
-      "loading %s failed: %s%s", what, g_strerror (err),
-      err == EACCES ? " (rejected by the verifier; GST_DEBUG="
-      "ebpfrelay-libbpf:5 shows why)" : "");
-}
 
 static void
 on_sample (void *ctx, int cpu, void *data, __u32 size)
@@ -105,8 +80,7 @@ relay_kernel_new (guint16 port, RelayKernelEventFunc func, gpointer user_data,
   k->attachments = g_array_new (FALSE, TRUE, sizeof (Attachment));
   k->func = func;
   k->user_data = user_data;
-  k->ncpus = libbpf_num_possible_cpus ();
-  if (k->ncpus <= 0)
+  if (libbpf_num_possible_cpus () <= 0)
     goto load_failed;
 
   k->skel = relay_bpf__open ();
@@ -182,7 +156,7 @@ relay_kernel_attach (RelayKernel * k, const gchar * ifname, GError ** error)
   a.name = g_strdup (ifname);
 
   /* A TCX link goes away with the last file descriptor, also on SIGKILL. */
-  a.link_fd = bpf_link_create (prog_fd, a.ifindex, RELAY_BPF_TCX_INGRESS,
+  a.link_fd = bpf_link_create (prog_fd, a.ifindex, EBR_BPF_TCX_INGRESS,
       NULL);
   if (a.link_fd < 0) {
     int err = -a.link_fd;
@@ -306,12 +280,8 @@ relay_kernel_set_slot (RelayKernel * k, guint slot,
     return FALSE;
 
   if (cur.state == RELAY_SUB_EMPTY) {
-    struct relay_counters *zero = g_new0 (struct relay_counters, k->ncpus);
-    gboolean ok = bpf_map_update_elem (k->sub_stats_fd, &slot, zero,
-        BPF_ANY) == 0;
-
-    g_free (zero);
-    if (!ok)
+    if (ebr_bpf_percpu_zero (k->sub_stats_fd, &slot,
+            sizeof (struct relay_counters)) != 0)
       return FALSE;
     if (cur.seq_flag)
       delete_seq_state (k, slot);
@@ -405,47 +375,31 @@ void
 relay_kernel_slot_counters (RelayKernel * k, guint slot, guint64 * packets,
     guint64 * bytes, guint64 * prio_dropped)
 {
-  struct relay_counters *v = g_new0 (struct relay_counters, k->ncpus);
-  int i;
+  struct relay_counters sum;
 
-  *packets = *bytes = *prio_dropped = 0;
-  if (bpf_map_lookup_elem (k->sub_stats_fd, &slot, v) == 0) {
-    for (i = 0; i < k->ncpus; i++) {
-      *packets += v[i].packets;
-      *bytes += v[i].bytes;
-      *prio_dropped += v[i].prio_dropped;
-    }
-  }
-  g_free (v);
+  ebr_bpf_percpu_sum (k->sub_stats_fd, &slot, (__u64 *) & sum,
+      sizeof (sum) / sizeof (__u64));
+  *packets = sum.packets;
+  *bytes = sum.bytes;
+  *prio_dropped = sum.prio_dropped;
 }
 
 guint64
 relay_kernel_stat (RelayKernel * k, guint idx)
 {
-  guint64 *v = g_new0 (guint64, k->ncpus), sum = 0;
-  int i;
+  __u64 sum;
 
-  if (bpf_map_lookup_elem (k->stats_fd, &idx, v) == 0)
-    for (i = 0; i < k->ncpus; i++)
-      sum += v[i];
-  g_free (v);
+  ebr_bpf_percpu_sum (k->stats_fd, &idx, &sum, 1);
   return sum;
 }
 
 void
 relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX])
 {
-  guint64 *v = g_new0 (guint64, k->ncpus);
   guint key;
-  int i;
 
-  for (key = 0; key < RELAY_STAT_MAX; key++) {
-    out[key] = 0;
-    if (bpf_map_lookup_elem (k->stats_fd, &key, v) == 0)
-      for (i = 0; i < k->ncpus; i++)
-        out[key] += v[i];
-  }
-  g_free (v);
+  for (key = 0; key < RELAY_STAT_MAX; key++)
+    out[key] = relay_kernel_stat (k, key);
 }
 
 gboolean

@@ -6,6 +6,7 @@
 #define __EBPF_RELAY_KERNEL_H__
 
 #include <glib.h>
+#include "ebpfrelay-bpf-error.h"
 #include "relay.h"
 
 G_BEGIN_DECLS
@@ -20,20 +21,6 @@ typedef struct _RelayKernel RelayKernel;
 typedef void (*RelayKernelEventFunc) (const struct relay_event * ev,
     const struct relay_event_entry * entries, const guint8 * payload,
     gpointer user_data);
-
-#define RELAY_KERNEL_ERROR (relay_kernel_error_quark ())
-GQuark relay_kernel_error_quark (void);
-/* The error for a BPF object that failed to load with errno @err: a
- * missing privilege (EPERM) or anything else, the verifier named. */
-void relay_kernel_load_error (GError ** error, int err, const gchar * what);
-
-typedef enum
-{
-  RELAY_KERNEL_ERROR_PERMISSION,        /* no CAP_BPF / CAP_NET_ADMIN */
-  RELAY_KERNEL_ERROR_LOAD,
-  RELAY_KERNEL_ERROR_ATTACH,
-  RELAY_KERNEL_ERROR_NO_DEVICE,
-} RelayKernelError;
 
 RelayKernel *relay_kernel_new (guint16 port, RelayKernelEventFunc func,
     gpointer user_data, GError ** error);

@@ -303,11 +303,8 @@ stream_payload (struct stream *st, int k, __u8 * p)
     p[0] = 0x01;                /* version 0: not RTP */
     return len;
   }
-  p[0] = 0x80;
-  p[1] = 96;
-  put16 (p + 2, st->next_seq[b]++);
-  put32 (p + 4, 3000 * (k / 3));
-  put32 (p + 8, b ? 0xbbbb0002 : 0xaaaa0001);
+  tool_rtp_header (p, 0x80, 96, st->next_seq[b]++, 3000 * (k / 3),
+      b ? 0xbbbb0002 : 0xaaaa0001);
   p[12] = nal[k % 6];
   return len;
 }
@@ -776,19 +773,19 @@ split_fragments (const __u8 * pkt, size_t len, size_t at, struct frame *f1,
   memcpy (f1->data, pkt, hl + at);
   f1->len = hl + at;
   ip = f1->data + ETH_HLEN;
-  put16 (ip + 2, 20 + at);
-  put16 (ip + 6, 0x2000);       /* MF, offset 0 */
-  put16 (ip + 10, 0);
-  put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
+  tool_put16 (ip + 2, 20 + at);
+  tool_put16 (ip + 6, 0x2000);       /* MF, offset 0 */
+  tool_put16 (ip + 10, 0);
+  tool_put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
 
   memcpy (f2->data, pkt, hl);
   memcpy (f2->data + hl, pkt + hl + at, len - hl - at);
   f2->len = len - at;
   ip = f2->data + ETH_HLEN;
-  put16 (ip + 2, 20 + len - hl - at);
-  put16 (ip + 6, at / 8);       /* last: no MF */
-  put16 (ip + 10, 0);
-  put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
+  tool_put16 (ip + 2, 20 + len - hl - at);
+  tool_put16 (ip + 6, at / 8);       /* last: no MF */
+  tool_put16 (ip + 10, 0);
+  tool_put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
 }
 
 /* The frame of @frames whose source MAC is @s's. */

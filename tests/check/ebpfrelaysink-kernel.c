@@ -12,18 +12,18 @@
 #include <bpf/bpf.h>
 #include <gst/check/gstcheck.h>
 
-#define TCX_INGRESS 46
+#include "ebpfrelay-bpf.h"
 
 static guint
 tcx_progs (const gchar * ifname)
 {
-  LIBBPF_OPTS (bpf_prog_query_opts, opts);
   int ifindex = if_nametoindex (ifname);
+  __u32 n;
 
   fail_unless (ifindex > 0, "no %s", ifname);
-  if (bpf_prog_query_opts (ifindex, TCX_INGRESS, &opts) != 0)
+  if (ebr_bpf_tcx_query (ifindex, EBR_BPF_TCX_INGRESS, NULL, 0, &n) != 0)
     return 0;
-  return opts.prog_cnt;
+  return n;
 }
 
 static GstElement *

@@ -48,6 +48,7 @@
 
 #include "ebpfrelay-control.h"
 #include "priority.h"
+#include "tool-util.h"
 
 #define PKT_LEN 32
 #define PT 96
@@ -65,7 +66,6 @@ typedef struct
 
 static GMutex lock;
 static GPtrArray *subs;         /* of Sub*, every one ever added */
-static volatile sig_atomic_t stop;
 
 static void
 say (const gchar * fmt, ...)
@@ -144,12 +144,6 @@ on_remove (const gchar * addr, guint16 port, gpointer user_data)
   g_mutex_unlock (&lock);
 }
 
-static void
-on_signal (int sig)
-{
-  stop = 1;
-}
-
 static int
 udp_bind (guint16 port)
 {
@@ -187,11 +181,10 @@ run_relay (guint16 cport, guint16 mport, guint timeout_ms,
   }
   relay_control_server_set_timeout (server, timeout_ms);
   relay_control_server_set_token (server, token);
-  signal (SIGINT, on_signal);
-  signal (SIGTERM, on_signal);
+  tool_catch_stop ();
   say ("ready");
 
-  while (!stop) {
+  while (!tool_stop) {
     struct pollfd p = {.fd = fd,.events = POLLIN };
     struct prio_info info;
     ssize_t n;
@@ -381,16 +374,20 @@ int
 main (int argc, char **argv)
 {
   if (argc >= 5 && !strcmp (argv[1], "relay"))
-    return run_relay (atoi (argv[2]), atoi (argv[3]), atoi (argv[4]),
+    return run_relay (tool_num ("CONTROL_PORT", argv[2], 0, 65535),
+        tool_num ("MEDIA_PORT", argv[3], 0, 65535),
+        tool_num ("TIMEOUT_MS", argv[4], 0, G_MAXUINT),
         argc > 5 ? argv[5] : NULL);
   if (argc == 4 && !strcmp (argv[1], "gen"))
-    return gen (argv[2], atoi (argv[3]));
+    return gen (argv[2], tool_num ("COUNT", argv[3], 0, G_MAXUINT));
   if (argc == 5 && !strcmp (argv[1], "check"))
-    return check (argv[2], atoi (argv[3]), atoi (argv[4]));
+    return check (argv[2], tool_num ("COUNT", argv[3], 0, G_MAXUINT),
+        tool_num ("LIMIT", argv[4], 0, G_MAXUINT));
   if (argc == 4 && !strcmp (argv[1], "subscribe-once"))
-    return subscribe_once (argv[2], atoi (argv[3]));
+    return subscribe_once (argv[2], tool_num ("PORT", argv[3], 0, 65535));
   if (argc == 6 && !strcmp (argv[1], "subscribe-forged"))
-    return subscribe_forged (argv[2], atoi (argv[3]), argv[4], atoi (argv[5]));
+    return subscribe_forged (argv[2], tool_num ("SRC_PORT", argv[3], 0,
+            65535), argv[4], tool_num ("PORT", argv[5], 0, 65535));
   fprintf (stderr, "usage: control-stub relay CPORT MPORT TIMEOUT_MS [TOKEN]"
       " | gen FILE COUNT | check FILE COUNT LIMIT"
       " | subscribe-once HOST PORT"

@@ -33,18 +33,10 @@
 #include <unistd.h>
 
 #include "priority.h"
+#include "tool-util.h"
 
 #define BATCH 64
 #define MAX_DGRAM 65536
-
-static volatile sig_atomic_t stop;
-
-static void
-on_signal (int sig)
-{
-  (void) sig;
-  stop = 1;
-}
 
 static void
 usage (void)
@@ -52,31 +44,6 @@ usage (void)
   fprintf (stderr, "usage: rtp-prio-count [-p PT] [-f FM_ID] [-i IDLE_MS] "
       "[-w WAIT_S] PORT\n");
   exit (2);
-}
-
-static long
-num (const char *s, long min, long max)
-{
-  char *end;
-  long v;
-
-  errno = 0;
-  v = strtol (s, &end, 10);
-  if (errno || end == s || *end || v < min || v > max) {
-    fprintf (stderr, "rtp-prio-count: bad number '%s' (%ld..%ld)\n", s, min,
-        max);
-    exit (2);
-  }
-  return v;
-}
-
-static int64_t
-now_ms (void)
-{
-  struct timespec ts;
-
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int
@@ -91,23 +58,22 @@ main (int argc, char **argv)
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
   struct sockaddr_in addr = { 0 };
-  struct sigaction sa = { 0 };
   int64_t start, last = 0;
   int opt, fd, i, one = 1, rcvbuf = 4 << 20;
 
   while ((opt = getopt (argc, argv, "p:f:i:w:")) != -1) {
     switch (opt) {
       case 'p':
-        pt = num (optarg, -1, PRIO_N_PT - 1);
+        pt = tool_num ("-p", optarg, -1, PRIO_N_PT - 1);
         break;
       case 'f':
-        fm_id = num (optarg, 0, 255);
+        fm_id = tool_num ("-f", optarg, 0, 255);
         break;
       case 'i':
-        idle_ms = num (optarg, 1, 3600000);
+        idle_ms = tool_num ("-i", optarg, 1, 3600000);
         break;
       case 'w':
-        wait_s = num (optarg, 1, 86400);
+        wait_s = tool_num ("-w", optarg, 1, 86400);
         break;
       default:
         usage ();
@@ -115,13 +81,11 @@ main (int argc, char **argv)
   }
   if (optind != argc - 1)
     usage ();
-  port = num (argv[optind], 1, 65535);
+  port = tool_num ("PORT", argv[optind], 1, 65535);
   if (pt >= 0)
     codec[pt] = PRIO_CODEC_H264;
 
-  sa.sa_handler = on_signal;
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
+  tool_catch_stop ();
 
   fd = socket (AF_INET, SOCK_DGRAM, 0);
   if (fd < 0) {
@@ -146,10 +110,10 @@ main (int argc, char **argv)
     iov[i].iov_base = bufs[i];
     iov[i].iov_len = MAX_DGRAM;
   }
-  start = now_ms ();
-  while (!stop) {
+  start = (int64_t) tool_mono_ms ();
+  while (!tool_stop) {
     struct pollfd pfd = { fd, POLLIN, 0 };
-    int64_t t = now_ms (), deadline = start + wait_s * 1000;
+    int64_t t = (int64_t) tool_mono_ms (), deadline = start + wait_s * 1000;
     int n, timeout;
 
     if (packets && last + idle_ms < deadline)
@@ -178,7 +142,7 @@ main (int argc, char **argv)
       perror ("rtp-prio-count: recvmmsg");
       return 2;
     }
-    last = now_ms ();
+    last = (int64_t) tool_mono_ms ();
     for (i = 0; i < n; i++) {
       uint32_t len = msgs[i].msg_len, ssrc;
       struct prio_info info;

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "priority.h"
+#include "tool-util.h"
 
 #define PT_H264 96
 #define PT_FM 98
@@ -49,35 +50,6 @@ usage (void)
   exit (2);
 }
 
-static unsigned long
-num (const char *s, unsigned long min, unsigned long max)
-{
-  char *end;
-  unsigned long v;
-
-  errno = 0;
-  v = strtoul (s, &end, 10);
-  if (errno || end == s || *end || v < min || v > max) {
-    fprintf (stderr, "rtp-prio: bad number '%s' (%lu..%lu)\n", s, min, max);
-    exit (2);
-  }
-  return v;
-}
-
-static void
-put16 (uint8_t * p, unsigned v)
-{
-  p[0] = v >> 8;
-  p[1] = v;
-}
-
-static void
-put32 (uint8_t * p, uint32_t v)
-{
-  put16 (p, v >> 16);
-  put16 (p + 2, v);
-}
-
 static void
 make (uint8_t * p, size_t size, uint32_t i, uint16_t seq[2])
 {
@@ -91,31 +63,23 @@ make (uint8_t * p, size_t size, uint32_t i, uint16_t seq[2])
     p[k] = (uint8_t) (k * 31 + i * 7);
   if (i % 11 == 10) {
     memcpy (p, "\0not RTP", 8);
-    put32 (p + 8, i);
+    tool_put32 (p + 8, i);
     return;
   }
   if (i % 4 == 3) {
-    p[0] = 0x90;
-    p[1] = PT_FM;
-    put16 (p + 2, seq[1]++);
-    put32 (p + 4, 90 * i);
-    put32 (p + 8, SSRC_B);
-    put16 (p + 12, 0xBEDE);
-    put16 (p + 14, 1);
+    tool_rtp_header (p, 0x90, PT_FM, seq[1]++, 90 * i, SSRC_B);
+    tool_put16 (p + 12, 0xBEDE);
+    tool_put16 (p + 14, 1);
     p[16] = FM_ID << 4;
     p[17] = fm[(i / 4) % 5];
     p[18] = p[19] = 0;
     off = 20;
   } else {
-    p[0] = 0x80;
-    p[1] = PT_H264;
-    put16 (p + 2, seq[0]++);
-    put32 (p + 4, 90 * i);
-    put32 (p + 8, SSRC_A);
+    tool_rtp_header (p, 0x80, PT_H264, seq[0]++, 90 * i, SSRC_A);
     off = 12;
     p[off++] = nal[i % 8];
   }
-  put32 (p + off, i);
+  tool_put32 (p + off, i);
 }
 
 static uint8_t *
@@ -189,7 +153,7 @@ compare (const uint8_t * sent, size_t start, size_t end, const uint8_t * rx,
     (*expected)++;
     memcpy (want, p, size);
     if (prio_is_rtp (&info))
-      put16 (want + 2, prio_out_seq (info.seq, drops[b]));
+      tool_put16 (want + 2, prio_out_seq (info.seq, drops[b]));
     if (good && got < n_rx && !memcmp (rx + got * size, want, size))
       ok++;
     else
@@ -202,8 +166,9 @@ compare (const uint8_t * sent, size_t start, size_t end, const uint8_t * rx,
 static int
 check (int argc, char **argv)
 {
-  size_t size = num (argv[4], 40, 65000), sent_len, rx_len, count, n_rx;
-  unsigned l1 = num (argv[5], 0, PRIO_MAX), l2 = l1;
+  size_t size = tool_num ("SIZE", argv[4], 40, 65000), sent_len, rx_len,
+      count, n_rx;
+  unsigned l1 = tool_num ("LIMIT", argv[5], 0, PRIO_MAX), l2 = l1;
   enum mode mode = ONE_LIMIT;
   uint8_t *sent, *rx;
   size_t at = 0, start, end, split, expected = 0, dropped = 0, best = 0, k,
@@ -216,7 +181,7 @@ check (int argc, char **argv)
     mode = UNTIL;
   else if (argc == 7) {
     mode = TWO_LIMITS;
-    l2 = num (argv[6], 0, PRIO_MAX);
+    l2 = tool_num ("LIMIT2", argv[6], 0, PRIO_MAX);
   }
   sent = read_file (argv[2], &sent_len);
   rx = read_file (argv[3], &rx_len);
@@ -284,8 +249,8 @@ int
 main (int argc, char **argv)
 {
   if (argc == 5 && !strcmp (argv[1], "gen")) {
-    size_t count = num (argv[3], 1, 1000000), size = num (argv[4], 40,
-        65000), i;
+    size_t count = tool_num ("COUNT", argv[3], 1, 1000000);
+    size_t size = tool_num ("SIZE", argv[4], 40, 65000), i;
     uint16_t seq[2] = { 65300, 10 };
     uint8_t *p = malloc (size);
     FILE *f = fopen (argv[2], "wb");

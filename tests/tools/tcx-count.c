@@ -17,31 +17,9 @@
 #include <net/if.h>
 #include <bpf/bpf.h>
 
-/* Not in the uapi headers of this system (they predate TCX). */
-#ifndef BPF_TCX_INGRESS
-#define EBR_TCX_INGRESS 46
-#define EBR_TCX_EGRESS 47
-#else
-#define EBR_TCX_INGRESS BPF_TCX_INGRESS
-#define EBR_TCX_EGRESS BPF_TCX_EGRESS
-#endif
+#include "ebpfrelay-bpf.h"
 
 #define MAX_IDS 256
-
-static int
-query (unsigned int ifindex, int type, __u32 * ids, __u32 * count)
-{
-  LIBBPF_OPTS (bpf_prog_query_opts, opts,.prog_ids = ids,.prog_cnt = MAX_IDS);
-  int err;
-
-  /* For TCX the target is the ifindex, passed where target_fd goes. */
-  err = bpf_prog_query_opts ((int) ifindex, (enum bpf_attach_type) type,
-      &opts);
-  if (err)
-    return -errno;
-  *count = opts.prog_cnt;
-  return 0;
-}
 
 int
 main (int argc, char **argv)
@@ -51,8 +29,8 @@ main (int argc, char **argv)
     const char *name;
     int type;
   } hooks[] = {
-    {"ingress", EBR_TCX_INGRESS},
-    {"egress", EBR_TCX_EGRESS},
+    {"ingress", EBR_BPF_TCX_INGRESS},
+    {"egress", EBR_BPF_TCX_EGRESS},
   };
   __u32 ids[2][MAX_IDS], count[2];
   unsigned int ifindex, h, i;
@@ -70,7 +48,8 @@ main (int argc, char **argv)
     return 2;
   }
   for (h = 0; h < 2; h++) {
-    err = query (ifindex, hooks[h].type, ids[h], &count[h]);
+    err = ebr_bpf_tcx_query ((int) ifindex, hooks[h].type, ids[h], MAX_IDS,
+        &count[h]);
     if (err) {
       fprintf (stderr, "tcx-count: %s: query %s failed: %s\n", argv[1],
           hooks[h].name, strerror (-err));

@@ -36,6 +36,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include "tool-util.h"
+
 static void
 usage (void)
 {
@@ -44,22 +46,6 @@ usage (void)
       "       udp-records check FILE COUNT SIZE [--range]\n"
       "       udp-records recv PORT FILE COUNT [IDLE_MS]\n");
   exit (2);
-}
-
-static unsigned long
-parse_num (const char *s, unsigned long min, unsigned long max)
-{
-  char *end;
-  unsigned long v;
-
-  errno = 0;
-  v = strtoul (s, &end, 10);
-  if (errno || end == s || *end || v < min || v > max) {
-    fprintf (stderr, "udp-records: bad number '%s' (%lu..%lu)\n", s, min,
-        max);
-    exit (2);
-  }
-  return v;
 }
 
 /* The record for @seq: its number, then an xorshift sequence seeded by it,
@@ -201,14 +187,6 @@ cmd_check (const char *path, unsigned long count, size_t size, int range)
   return ok ? 0 : 1;
 }
 
-static volatile sig_atomic_t stop;
-
-static void
-on_signal (int sig)
-{
-  stop = 1;
-}
-
 #define MAX_SENDERS 64
 
 static int
@@ -226,12 +204,10 @@ cmd_recv (unsigned long port, const char *path, unsigned long count,
   unsigned int n_senders = 0, i;
   unsigned long got = 0;
   int rcvbuf = 4 << 20, fd;
-  struct sigaction sa = {.sa_handler = on_signal };
   static uint8_t buf[65536];
   FILE *out;
 
-  sigaction (SIGINT, &sa, NULL);
-  sigaction (SIGTERM, &sa, NULL);
+  tool_catch_stop ();
   out = fopen (path, "wb");
   fd = socket (AF_INET, SOCK_DGRAM, 0);
   if (!out || fd < 0) {
@@ -246,7 +222,7 @@ cmd_recv (unsigned long port, const char *path, unsigned long count,
         strerror (errno));
     return 2;
   }
-  while (!stop && got < count) {
+  while (!tool_stop && got < count) {
     struct pollfd p = {.fd = fd,.events = POLLIN };
     struct sockaddr_in from;
     socklen_t fromlen = sizeof (from);
@@ -295,13 +271,13 @@ main (int argc, char **argv)
   if (argc < 5)
     usage ();
   if (strcmp (argv[1], "recv") == 0 && (argc == 5 || argc == 6)) {
-    return cmd_recv (parse_num (argv[2], 1, 65535), argv[3],
-        parse_num (argv[4], 1, 1ul << 31),
-        argc == 6 ? parse_num (argv[5], 1, 3600000) : 3000);
+    return cmd_recv (tool_num ("PORT", argv[2], 1, 65535), argv[3],
+        tool_num ("COUNT", argv[4], 1, 1ll << 31),
+        argc == 6 ? tool_num ("IDLE_MS", argv[5], 1, 3600000) : 3000);
   }
   if (strcmp (argv[1], "gen") == 0 && argc == 5) {
-    return cmd_gen (argv[2], parse_num (argv[3], 0, 1ul << 31),
-        parse_num (argv[4], 4, 65507));
+    return cmd_gen (argv[2], tool_num ("COUNT", argv[3], 0, 1ll << 31),
+        tool_num ("SIZE", argv[4], 4, 65507));
   }
   if (strcmp (argv[1], "check") == 0 && (argc == 5 || argc == 6)) {
     int range = 0;
@@ -311,8 +287,8 @@ main (int argc, char **argv)
         usage ();
       range = 1;
     }
-    return cmd_check (argv[2], parse_num (argv[3], 1, 1ul << 31),
-        parse_num (argv[4], 4, 65507), range);
+    return cmd_check (argv[2], tool_num ("COUNT", argv[3], 1, 1ll << 31),
+        tool_num ("SIZE", argv[4], 4, 65507), range);
   }
   usage ();
   return 2;
