@@ -11,10 +11,6 @@
 #include <linux/bpf.h>
 #include <linux/types.h>
 
-#ifdef __cplusplus
-extern "C" {
-#endif
-
 /* TCX attach types (kernel >= 6.6); this system's uapi headers predate
  * them. The libbpf here has no attach_tcx: use bpf_link_create. */
 #ifdef BPF_TCX_INGRESS
@@ -41,7 +37,4 @@ int ebr_bpf_percpu_zero (int map_fd, const void *key, size_t value_size);
 int ebr_bpf_tcx_query (int ifindex, int attach_type, __u32 * ids,
     __u32 max_ids, __u32 * count);
 
-#ifdef __cplusplus
-}
-#endif
 #endif

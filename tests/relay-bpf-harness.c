@@ -804,7 +804,8 @@ harness_setup (const char *name)
       on_lost, NULL, NULL);
   if (ncpus <= 0 || !frames || psock < 0 || !pb) {
     fprintf (stderr, "%s: setup failed (cpus %d, packet socket %d, "
-        "perf buffer %p): %s\n", name, ncpus, psock, (void *) pb, strerror (errno));
+        "perf buffer %p): %s\n", name, ncpus, psock, (void *) pb,
+        strerror (errno));
     return 1;
   }
   return 0;

@@ -20,6 +20,18 @@
 
 /* ---- cases -------------------------------------------------------------- */
 
+/* Runs @pkt (a 100-byte payload) that no slot gets: matched, nothing
+ * forwarded, no copy, no event. */
+static void
+run_unserved (const __u8 * pkt, size_t len)
+{
+  run (pkt, len);
+  check_stats (1, 0, 0, 0);
+  check_sub_stats (100);
+  check_frames (pkt, len);
+  check_user_event (pkt, len);
+}
+
 static void
 case_no_subscribers (void)
 {
@@ -29,20 +41,12 @@ case_no_subscribers (void)
   __u32 i;
 
   begin_case ("no subscribers");
-  run (pkt, len);
-  check_stats (1, 0, 0, 0);
-  check_sub_stats (100);
-  check_frames (pkt, len);
-  check_user_event (pkt, len);
+  run_unserved (pkt, len);
   end_case ();
 
   begin_case ("only empty slots");
   set_n_slots (16);
-  run (pkt, len);
-  check_stats (1, 0, 0, 0);
-  check_sub_stats (100);
-  check_frames (pkt, len);
-  check_user_event (pkt, len);
+  run_unserved (pkt, len);
   end_case ();
 
   begin_case ("slots beyond n_slots ignored");
@@ -51,11 +55,7 @@ case_no_subscribers (void)
     set_slot (i + 4, &sub);
   }
   set_n_slots (4);
-  run (pkt, len);
-  check_stats (1, 0, 0, 0);
-  check_sub_stats (100);
-  check_frames (pkt, len);
-  check_user_event (pkt, len);
+  run_unserved (pkt, len);
   end_case ();
 }
 
@@ -774,7 +774,7 @@ split_fragments (const __u8 * pkt, size_t len, size_t at, struct frame *f1,
   f1->len = hl + at;
   ip = f1->data + ETH_HLEN;
   tool_put16 (ip + 2, 20 + at);
-  tool_put16 (ip + 6, 0x2000);       /* MF, offset 0 */
+  tool_put16 (ip + 6, 0x2000);  /* MF, offset 0 */
   tool_put16 (ip + 10, 0);
   tool_put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
 
@@ -783,7 +783,7 @@ split_fragments (const __u8 * pkt, size_t len, size_t at, struct frame *f1,
   f2->len = len - at;
   ip = f2->data + ETH_HLEN;
   tool_put16 (ip + 2, 20 + len - hl - at);
-  tool_put16 (ip + 6, at / 8);       /* last: no MF */
+  tool_put16 (ip + 6, at / 8);  /* last: no MF */
   tool_put16 (ip + 10, 0);
   tool_put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
 }
