@@ -434,10 +434,14 @@ test_jitter (void)
 {
   EbrRtcp *r = ebr_rtcp_new (RELAY, NULL, 0);
   /* 90 kHz, one packet per 100 ms (9000 units); the second is 10 ms (900
-   * units) late, the others on time. A.8: J += |D| - J/16 (scaled by 16):
-   * 0, 900 (56), 900 + 900 - 56 = 1744 (109), 1744 - 109 = 1635 (102) */
-  const GstClockTime arrival[] = { 0, 110, 200, 300 };
-  const guint32 jitter[] = { 0, 56, 109, 102 };
+   * units) late, the sixth 898 units (9977778 ns), the others on time.
+   * A.8: J += |D| - (J + 8) / 16 (J scaled by 16): 0, 900 (56),
+   * 900 + 900 - 56 = 1744 (109), 1744 - 109 = 1635 (102), 1635 - 102 =
+   * 1533 (95), 1533 + 898 - 96 = 2335 (145; 146 without the rounding) */
+  const GstClockTime arrival[] = { 0, 110 * GST_MSECOND, 200 * GST_MSECOND,
+    300 * GST_MSECOND, 400 * GST_MSECOND, 500 * GST_MSECOND + 9977778
+  };
+  const guint32 jitter[] = { 0, 56, 109, 102, 95, 145 };
   EbrRtcpSourceStats st;
   guint i;
 
@@ -445,7 +449,7 @@ test_jitter (void)
     GstBuffer *b = rtp_packet (SSRC_B, 100 + i, 0xfffff000 + 9000 * i, 96);
 
     g_assert_true (ebr_rtcp_source_update (r, b, 90000,
-            GST_SECOND + arrival[i] * GST_MSECOND));
+            GST_SECOND + arrival[i]));
     gst_buffer_unref (b);
     g_assert_true (ebr_rtcp_source_get_stats (r, SSRC_B, &st));
     g_assert_cmpuint (st.jitter, ==, jitter[i]);
