@@ -6,6 +6,8 @@
  */
 #include "ebpfrelay-control.h"
 
+#include <gst/rtp/gstrtcpbuffer.h>
+
 #include <errno.h>
 #include <string.h>
 #include <arpa/inet.h>
@@ -59,54 +61,99 @@ msg_len (const RelayControlMessage * msg)
   return 0;
 }
 
+/* GstRTCPBuffer needs GStreamer's memory allocators (gst_init). A process
+ * that uses only this channel (test-control, control-stub) has not
+ * initialised GStreamer: do it here, once, without a registry update (it
+ * needs no plugin). In the plugin GStreamer is initialised already. */
+static gpointer
+init_gst_once (gpointer unused)
+{
+  if (!gst_is_initialized ()) {
+    gchar *args[] = { (gchar *) "relay-control",
+      (gchar *) "--gst-disable-registry-update", NULL
+    };
+    gchar **argv = args;
+    gint argc = 2;
+
+    if (!gst_init_check (&argc, &argv, NULL))
+      return GINT_TO_POINTER (FALSE);
+  }
+  return GINT_TO_POINTER (TRUE);
+}
+
+static gboolean
+ensure_gst (void)
+{
+  static GOnce once = G_ONCE_INIT;
+
+  return GPOINTER_TO_INT (g_once (&once, init_gst_once, NULL));
+}
+
+/* The APP packet's header (V=2, P=0, subtype, PT=APP, length, SSRC, name)
+ * is written by GstRTCPBuffer; the application-dependent data (from the
+ * version byte on, offset HDR_LEN of the datagram) by us. */
 gsize
 relay_control_encode (const RelayControlMessage * msg, guint8 * buf,
     gsize size)
 {
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket packet;
+  GstBuffer *b;
   gsize len = msg_len (msg);
+  guint8 *d = NULL;
+  gboolean ok;
 
   if (len == 0 || len > size || len > RELAY_CONTROL_MAX_PACKET)
     return 0;
   if (msg->limit > RELAY_CONTROL_MAX_LIMIT
       || msg->token_len > RELAY_CONTROL_MAX_TOKEN)
     return 0;
+  if (!ensure_gst ())
+    return 0;
+  /* GstRTCPBuffer writes headers and lengths, never clears the data */
   memset (buf, 0, len);
-  buf[0] = 0x80 | msg->type;
-  buf[1] = RELAY_CONTROL_PT;
-  buf[2] = ((len / 4 - 1) >> 8) & 0xff;
-  buf[3] = (len / 4 - 1) & 0xff;
-  buf[4] = msg->ssrc >> 24;
-  buf[5] = msg->ssrc >> 16;
-  buf[6] = msg->ssrc >> 8;
-  buf[7] = msg->ssrc;
-  memcpy (buf + 8, RELAY_CONTROL_NAME, 4);
-  buf[12] = RELAY_CONTROL_VERSION;
-  switch (msg->type) {
-    case RELAY_CONTROL_SUBSCRIBE:
-      buf[13] = msg->limit;
-      buf[14] = msg->has_cookie ? FLAG_COOKIE : 0;
-      buf[15] = msg->token_len;
-      if (msg->has_cookie)
-        memcpy (buf + 16, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
-      memcpy (buf + BODY_LEN, msg->token, msg->token_len);
-      break;
-    case RELAY_CONTROL_ACK:
-      buf[13] = msg->accepted ? 0 : 1;
-      buf[14] = msg->accepted ? 0 : msg->reason;
-      buf[15] = msg->limit;
-      memcpy (buf + 16, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
-      buf[32] = msg->refresh_ms >> 24;
-      buf[33] = msg->refresh_ms >> 16;
-      buf[34] = msg->refresh_ms >> 8;
-      buf[35] = msg->refresh_ms;
-      break;
-    default:                   /* CHALLENGE, UNSUBSCRIBE */
-      memcpy (buf + 16, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
-      break;
+  b = gst_buffer_new_wrapped_full (0, buf, size, 0, 0, NULL, NULL);
+  gst_rtcp_buffer_map (b, GST_MAP_READWRITE, &rtcp);
+  ok = gst_rtcp_buffer_add_packet (&rtcp, GST_RTCP_TYPE_APP, &packet)
+      && gst_rtcp_packet_app_set_data_length (&packet, (len - HDR_LEN) / 4);
+  if (ok) {
+    gst_rtcp_packet_app_set_subtype (&packet, msg->type);
+    gst_rtcp_packet_app_set_ssrc (&packet, msg->ssrc);
+    gst_rtcp_packet_app_set_name (&packet, RELAY_CONTROL_NAME);
+    d = gst_rtcp_packet_app_get_data (&packet);
+    ok = d != NULL;
   }
-  return len;
+  if (ok) {
+    d[0] = RELAY_CONTROL_VERSION;
+    switch (msg->type) {
+      case RELAY_CONTROL_SUBSCRIBE:
+        d[1] = msg->limit;
+        d[2] = msg->has_cookie ? FLAG_COOKIE : 0;
+        d[3] = msg->token_len;
+        if (msg->has_cookie)
+          memcpy (d + 4, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
+        memcpy (d + BODY_LEN - HDR_LEN, msg->token, msg->token_len);
+        break;
+      case RELAY_CONTROL_ACK:
+        d[1] = msg->accepted ? 0 : 1;
+        d[2] = msg->accepted ? 0 : msg->reason;
+        d[3] = msg->limit;
+        memcpy (d + 4, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
+        GST_WRITE_UINT32_BE (d + BODY_LEN - HDR_LEN, msg->refresh_ms);
+        break;
+      default:                 /* CHALLENGE, UNSUBSCRIBE */
+        memcpy (d + 4, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
+        break;
+    }
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+  ok = ok && gst_buffer_get_size (b) == len;
+  gst_buffer_unref (b);
+  return ok ? len : 0;
 }
 
+/* Raw bytes on purpose: the demux test every datagram of the viewer's media
+ * socket goes through, before anything is parsed. */
 gboolean
 relay_control_is_control (const guint8 * data, gsize len)
 {
@@ -115,35 +162,60 @@ relay_control_is_control (const guint8 * data, gsize len)
       && memcmp (data + 8, RELAY_CONTROL_NAME, 4) == 0;
 }
 
+/* The APP packet of a datagram that holds exactly one, not padded (the
+ * message's data is then at data + HDR_LEN). */
+static gboolean
+decode_app (const guint8 * data, gsize len, RelayControlMessage * msg)
+{
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket packet;
+  GstBuffer *b;
+  gboolean ok;
+
+  if (!ensure_gst ()
+      || !gst_rtcp_buffer_validate_data_reduced ((guint8 *) data, len))
+    return FALSE;
+  b = gst_buffer_new_wrapped_full (GST_MEMORY_FLAG_READONLY, (gpointer) data,
+      len, 0, len, NULL, NULL);
+  gst_rtcp_buffer_map (b, GST_MAP_READ, &rtcp);
+  ok = gst_rtcp_buffer_get_first_packet (&rtcp, &packet)
+      && gst_rtcp_packet_get_type (&packet) == GST_RTCP_TYPE_APP
+      && !gst_rtcp_packet_get_padding (&packet)
+      && ((gsize) gst_rtcp_packet_get_length (&packet) + 1) * 4 == len
+      && memcmp (gst_rtcp_packet_app_get_name (&packet), RELAY_CONTROL_NAME,
+      4) == 0
+      && ((gsize) gst_rtcp_packet_app_get_data_length (&packet)) * 4 + HDR_LEN
+      == len;
+  if (ok) {
+    msg->type = gst_rtcp_packet_app_get_subtype (&packet);
+    msg->ssrc = gst_rtcp_packet_app_get_ssrc (&packet);
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+  gst_buffer_unref (b);
+  return ok;
+}
+
 gboolean
 relay_control_decode (const guint8 * data, gsize len,
     RelayControlMessage * msg)
 {
+  const guint8 *d = data + HDR_LEN;
   guint i;
 
   if (len < BODY_LEN || len > RELAY_CONTROL_MAX_PACKET || len % 4 != 0)
     return FALSE;
-  /* V=2, P=0 (never padded), PT=APP, exactly one packet */
-  if ((data[0] & 0xe0) != 0x80 || data[1] != RELAY_CONTROL_PT)
-    return FALSE;
-  if ((((gsize) data[2] << 8) | data[3]) != len / 4 - 1)
-    return FALSE;
-  if (memcmp (data + 8, RELAY_CONTROL_NAME, 4) != 0
-      || data[12] != RELAY_CONTROL_VERSION)
-    return FALSE;
-
   memset (msg, 0, sizeof (*msg));
-  msg->type = data[0] & 0x1f;
-  msg->ssrc = ((guint32) data[4] << 24) | ((guint32) data[5] << 16) |
-      ((guint32) data[6] << 8) | data[7];
-  memcpy (msg->cookie, data + 16, RELAY_CONTROL_COOKIE_LEN);
+  /* V=2, P=0 (never padded), PT=APP "EBRS", exactly one packet */
+  if (!decode_app (data, len, msg) || d[0] != RELAY_CONTROL_VERSION)
+    return FALSE;
+  memcpy (msg->cookie, d + 4, RELAY_CONTROL_COOKIE_LEN);
 
   switch (msg->type) {
     case RELAY_CONTROL_SUBSCRIBE:
-      msg->limit = data[13];
-      msg->has_cookie = (data[14] & FLAG_COOKIE) != 0;
-      msg->token_len = data[15];
-      if (msg->limit > RELAY_CONTROL_MAX_LIMIT || (data[14] & ~FLAG_COOKIE)
+      msg->limit = d[1];
+      msg->has_cookie = (d[2] & FLAG_COOKIE) != 0;
+      msg->token_len = d[3];
+      if (msg->limit > RELAY_CONTROL_MAX_LIMIT || (d[2] & ~FLAG_COOKIE)
           || msg->token_len > RELAY_CONTROL_MAX_TOKEN)
         return FALSE;
       if (len != BODY_LEN + ((msg->token_len + 3u) & ~3u))
@@ -156,22 +228,19 @@ relay_control_decode (const guint8 * data, gsize len,
         memset (msg->cookie, 0, RELAY_CONTROL_COOKIE_LEN);
       return TRUE;
     case RELAY_CONTROL_ACK:
-      if (len != ACK_LEN || data[13] > 1
-          || data[14] > RELAY_CONTROL_REASON_REFUSED
-          || data[15] > RELAY_CONTROL_MAX_LIMIT)
+      if (len != ACK_LEN || d[1] > 1 || d[2] > RELAY_CONTROL_REASON_REFUSED
+          || d[3] > RELAY_CONTROL_MAX_LIMIT)
         return FALSE;
-      msg->accepted = data[13] == 0;
-      msg->reason = data[14];
-      msg->limit = data[15];
+      msg->accepted = d[1] == 0;
+      msg->reason = d[2];
+      msg->limit = d[3];
       if (msg->accepted != (msg->reason == RELAY_CONTROL_REASON_NONE))
         return FALSE;
-      msg->refresh_ms = ((guint32) data[32] << 24) |
-          ((guint32) data[33] << 16) | ((guint32) data[34] << 8) | data[35];
+      msg->refresh_ms = GST_READ_UINT32_BE (data + BODY_LEN);
       return msg->refresh_ms > 0;
     case RELAY_CONTROL_CHALLENGE:
     case RELAY_CONTROL_UNSUBSCRIBE:
-      return len == BODY_LEN && data[13] == 0 && data[14] == 0
-          && data[15] == 0;
+      return len == BODY_LEN && d[1] == 0 && d[2] == 0 && d[3] == 0;
   }
   return FALSE;                 /* unknown subtype */
 }

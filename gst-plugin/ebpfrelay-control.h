@@ -1,7 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * ebpfrelay-control: the subscription channel between ebpfprioritysrc
- * (client) and ebpfrelaysink (server). No GStreamer code: GLib and GIO only.
+ * (client) and ebpfrelaysink (server). GLib, GIO and, for the RTCP APP
+ * framing, GStreamer's RTP library (GstRTCPBuffer), whose buffers need
+ * gst_init: a process that has not initialised GStreamer (a GLib-only
+ * user) gets it initialised on the first encode or decode, without a
+ * registry update.
  *
  * Wire format: one RTCP APP packet per UDP datagram (RFC 3550 6.7), never
  * compound, never padded, at most RELAY_CONTROL_MAX_PACKET bytes:
