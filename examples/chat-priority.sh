@@ -37,10 +37,9 @@
 # tests directory (meson -Dtests=enabled) or EBR_LAUNCH_STATS.
 set -uo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=lib-netns.sh
-. "$here/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
+root=$EBR_LIB_ROOT
 
 demo=0
 prefix=ebrp
@@ -66,16 +65,12 @@ lfd=
 
 cleanup ()
 {
-  trap - EXIT INT TERM HUP
-  trap '' PIPE    # a closed stdout must not stop the clean-up
   [ -z "$hfd" ] || exec {hfd}>&-
   [ -z "$lfd" ] || exec {lfd}>&-
   ebr_example_end $created "$prefix"
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
+ebr_on_exit cleanup
 
 ebr_topology_up "$prefix" 2 || { echo "$0: topology failed" >&2; exit 1; }
 
@@ -149,7 +144,7 @@ done
 exec {hfd}>&- {lfd}>&-
 hfd= lfd=
 for pid in $high_pid $low_pid; do
-  for _ in $(seq 50); do ebr_running "$pid" || break; sleep 0.1; done
+  ebr_stop "$pid" 50 0    # end of input ends them; 5 s at most
 done
 sleep 0.3
 ebr_stop "$relay_pid" 100

@@ -19,10 +19,9 @@
 # GST_PLUGIN_PATH, or else from ./build/gst-plugin of this source tree.
 set -uo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=lib-netns.sh
-. "$here/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
+root=$EBR_LIB_ROOT
 
 demo=0
 prefix=ebr
@@ -46,14 +45,10 @@ created=0
 
 cleanup ()
 {
-  trap - EXIT INT TERM HUP
-  trap '' PIPE    # a closed stdout must not stop the clean-up
   ebr_example_end $created "$prefix"
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
+ebr_on_exit cleanup
 
 ebr_topology_up "$prefix" "$n" || { echo "$0: topology failed" >&2; exit 1; }
 

@@ -1,9 +1,24 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash
 #
-# lib-netns.sh: network namespace helpers shared by the examples and the
-# end-to-end tests, so that all of them build the same topology the same
-# way. Source it; it defines functions only and changes no shell option.
+# tests/lib/ebr.sh: the one shell library of the examples, the end-to-end
+# tests (through tests/lib/e2e.sh, which builds on it) and the benchmark,
+# so that all of them build the same topology, stop their jobs and wait
+# for sockets and log lines the same way. Source it; it defines functions
+# (and EBR_LIB_ROOT, the source tree it belongs to) only and changes no
+# shell option.
+#
+#   topology     ebr_topology_up/down/check/summary/namespaces, ebr_ns_*,
+#                ebr_veth, ebr_cli_net, ebr_reach, ebr_ping
+#   clean-up     ebr_on_exit FUNC: FUNC runs once however the script ends
+#   jobs         ebr_running, ebr_stop (the one way to stop a job),
+#                ebr_stop_all, ebr_kill
+#   waiting      ebr_until, ebr_udp_bound, ebr_wait_udp, ebr_log_has,
+#                ebr_wait_log, ebr_prog_ids, ebr_wait_relay
+#   examples     ebr_example_setup, ebr_example_end, ebr_test_tool
+#   parsing      ebr_field
+#
+# Times are in tenths of a second everywhere.
 #
 # The topology (prefix P, N clients):
 #
@@ -17,6 +32,9 @@
 # srv and every cli have a default route via the relay; the relay forwards
 # (net.ipv4.ip_forward=1) but does no NAT; nothing leads out of the
 # namespaces.
+
+# The source tree this library belongs to (two levels up).
+EBR_LIB_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 
 # ebr_have_netns: succeeds when we may create namespaces (root, ip netns).
 ebr_have_netns ()
@@ -189,9 +207,33 @@ ebr_topology_summary ()
   done
 }
 
-# ---- the examples' background pipelines ----------------------------------
-# (gst-launch pipelines started with `ip netns exec NS ... &` by the script
-# that sourced this file; these act on that shell's own jobs)
+# ---- clean-up ---------------------------------------------------------------
+
+# ebr_on_exit FUNC: FUNC RC runs once when the script ends, however it
+# ends: exit (RC = its status), INT/TERM/HUP (130), a closed stdout (141;
+# the clean-up goes on all the same). The script then exits RC, unless
+# FUNC exits itself.
+ebr_on_exit ()
+{
+  EBR_ON_EXIT=$1
+  trap ebr_exit_trap EXIT
+  trap 'exit 130' INT TERM HUP
+  trap 'exit 141' PIPE
+}
+
+ebr_exit_trap ()
+{
+  local rc=$?
+  trap - EXIT INT TERM HUP
+  trap '' PIPE    # a closed stdout must not stop the clean-up
+  "$EBR_ON_EXIT" "$rc"
+  exit "$rc"
+}
+
+# ---- background jobs -----------------------------------------------------------
+# (processes started with `... &` by the script that sourced this file;
+# these act on that shell's own jobs only, never on a bare pid: a pid
+# already reaped may belong to someone else by now)
 
 # ebr_running PID: PID is a background job of this shell still running
 # (unlike kill -0, never true for a pid reaped and reused since).
@@ -202,37 +244,151 @@ ebr_running ()
   [[ $'\n'$live$'\n' == *$'\n'$1$'\n'* ]]
 }
 
-# ebr_stop PID [TENTHS]: SIGINT to job PID (a pipeline sends EOS and ends),
-# up to TENTHS tenths of a second (default 150) for it to end, then SIGKILL.
+# ebr_ended PID: job PID is no longer running.
+ebr_ended ()
+{
+  ! ebr_running "$1"
+}
+
+# ebr_no_jobs: no job of this shell is running.
+ebr_no_jobs ()
+{
+  [ -z "$(jobs -rp)" ]
+}
+
+# ebr_kill PID: SIGKILL to the children of job PID (the gst-launch a
+# `timeout` runs would outlive it), then to PID; nothing if PID is no
+# longer a running job.
+ebr_kill ()
+{
+  ebr_running "$1" || return 0
+  pkill -KILL -P "$1" 2>/dev/null
+  kill -KILL "$1" 2>/dev/null
+}
+
+# ebr_stop PID [TENTHS] [SIGNAL]: SIGNAL (default INT: a gst-launch -e
+# sends EOS and ends, its filesink flushed; 0: none, only wait) to job
+# PID, up to TENTHS (default 100) for it to end, then ebr_kill; reaps it.
+# Returns the job's status.
 ebr_stop ()
 {
-  local pid=$1 i
-  ebr_running "$pid" && kill -INT "$pid" 2>/dev/null
-  for i in $(seq "${2:-150}"); do
-    ebr_running "$pid" || break
-    sleep 0.1
-  done
-  ebr_running "$pid" && kill -KILL "$pid" 2>/dev/null
+  local pid=$1 tenths=${2:-100} sig=${3:-INT}
+  if ebr_running "$pid"; then
+    kill -"$sig" "$pid" 2>/dev/null
+    ebr_until "$tenths" ebr_ended "$pid" || ebr_kill "$pid"
+  fi
   wait "$pid" 2>/dev/null
 }
 
-# ebr_stop_all [TENTHS]: the same for every job of this shell still running,
-# at once (default 30 tenths).
+# ebr_stop_all [TENTHS] [SIGNAL]: the same for every job of this shell
+# still running, at once (default 30 tenths, INT).
 ebr_stop_all ()
 {
-  local pid i
+  local tenths=${1:-30} sig=${2:-INT} pid
   for pid in $(jobs -rp); do
-    kill -INT "$pid" 2>/dev/null
+    kill -"$sig" "$pid" 2>/dev/null
   done
-  for i in $(seq "${1:-30}"); do
-    [ -n "$(jobs -rp)" ] || break
-    sleep 0.1
-  done
-  for pid in $(jobs -rp); do
-    kill -KILL "$pid" 2>/dev/null
+  ebr_until "$tenths" ebr_no_jobs || for pid in $(jobs -rp); do
+    ebr_kill "$pid"
   done
   wait 2>/dev/null
 }
+
+# ---- waiting ------------------------------------------------------------------
+
+# ebr_until TENTHS CMD...: runs CMD every tenth of a second until it
+# succeeds, for TENTHS at most; fails when it never did.
+ebr_until ()
+{
+  local tenths=$1 i
+  shift
+  for ((i = 0; ; i++)); do
+    "$@" && return 0
+    [ "$i" -lt "$tenths" ] || return 1
+    sleep 0.1
+  done
+}
+
+# ebr_udp_bound NS PORT...: a UDP socket is bound to each PORT in NS; the
+# ports that have none go to EBR_UNBOUND (" P1 P2").
+ebr_udp_bound ()
+{
+  local ns=$1 port bound
+  shift
+  bound=$(ip netns exec "$ns" ss -Hlun 2>/dev/null | awk '{ sub(/.*:/, "", $4); print $4 }')
+  EBR_UNBOUND=
+  for port in "$@"; do
+    grep -qx "$port" <<<"$bound" || EBR_UNBOUND="$EBR_UNBOUND $port"
+  done
+  [ -z "$EBR_UNBOUND" ]
+}
+
+# ebr_wait_udp NS TENTHS PORT...: waits until ebr_udp_bound NS PORT...
+ebr_wait_udp ()
+{
+  local ns=$1 tenths=$2
+  shift 2
+  ebr_until "$tenths" ebr_udp_bound "$ns" "$@"
+}
+
+# ebr_log_has FILE ERE [PID]: FILE has a line matching ERE; with PID, also
+# true once job PID has ended (ebr_wait_log then tells which).
+ebr_log_has ()
+{
+  grep -qE -- "$2" "$1" 2>/dev/null || { [ -n "${3:-}" ] && ebr_ended "$3"; }
+}
+
+# ebr_wait_log FILE ERE TENTHS [PID]: waits until FILE has a line matching
+# ERE; with PID, gives up early when job PID ends without writing it.
+ebr_wait_log ()
+{
+  ebr_until "$3" ebr_log_has "$1" "$2" "${4:-}" && ebr_log_has "$1" "$2"
+}
+
+# ebr_prog_ids PID: the ids of the BPF programs process PID holds, through
+# a program fd or a link fd ("prog_id:" in /proc/PID/fdinfo).
+ebr_prog_ids ()
+{
+  cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un
+}
+
+# ebr_relay_ready PID PREFIX PORT N: job PID holds a BPF program and
+# PREFIX-cli1..N each have a UDP socket on PORT; or PID has ended.
+ebr_relay_ready ()
+{
+  local k
+  ebr_running "$1" || return 0
+  [ -n "$(ebr_prog_ids "$1")" ] || return 1
+  for k in $(seq 1 "$4"); do
+    ebr_udp_bound "$2-cli$k" "$3" || return 1
+  done
+}
+
+# ebr_wait_relay PID LOG PREFIX PORT N: waits (10 s at most) until the
+# relay job PID holds its BPF program (attached by then) and a UDP socket
+# is bound to PORT in each of PREFIX-cli1..N (N may be 0). Otherwise says
+# why, shows LOG, and fails.
+ebr_wait_relay ()
+{
+  local pid=$1 log=$2
+  ebr_until 100 ebr_relay_ready "$pid" "$3" "$4" "$5" && ebr_running "$pid" && return 0
+  if ebr_running "$pid"; then
+    echo "$0: relay or clients not ready after 10 s" >&2
+  else
+    echo "$0: the relay exited:" >&2
+  fi
+  cat "$log" >&2
+  return 1
+}
+
+# ebr_field STRUCTURE-STRING FIELD: the number in "FIELD=(type)N" (empty if
+# absent).
+ebr_field ()
+{
+  grep -oE "(^|[ ,])$2=\([a-z0-9]*\)[0-9]+" <<<"$1" | head -n 1 | sed 's/.*)//'
+}
+
+# ---- examples -------------------------------------------------------------------
 
 # ebr_example_end CREATED PREFIX: an example's clean-up: its jobs stopped,
 # then the topology PREFIX removed if CREATED is 1 (it made it), else left.
@@ -244,18 +400,6 @@ ebr_example_end ()
   else
     echo "(topology $2 existed before; left in place)" >&2
   fi
-}
-
-# ebr_prog_ids PID: the ids of the BPF programs process PID holds.
-ebr_prog_ids ()
-{
-  cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un
-}
-
-# ebr_udp_bound NS PORT: a UDP socket is bound to PORT in NS.
-ebr_udp_bound ()
-{
-  ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q .
 }
 
 # ebr_example_setup ROOT ELEMENT...: what every example checks first: root
@@ -297,29 +441,4 @@ ebr_test_tool ()
     return 1
   fi
   echo "$t"
-}
-
-# ebr_wait_relay PID LOG PREFIX PORT N: waits (10 s at most) until the
-# relay job PID holds its BPF program (attached by then) and a UDP socket
-# is bound to PORT in each of PREFIX-cli1..N (N may be 0). Otherwise says
-# why, shows LOG, and fails.
-ebr_wait_relay ()
-{
-  local pid=$1 log=$2 prefix=$3 port=$4 n=$5 i k bound
-  for i in $(seq 100); do
-    if ! ebr_running "$pid"; then
-      echo "$0: the relay exited:" >&2
-      cat "$log" >&2
-      return 1
-    fi
-    bound=0
-    for k in $(seq 1 "$n"); do
-      ebr_udp_bound "$prefix-cli$k" "$port" && bound=$((bound + 1))
-    done
-    [ -n "$(ebr_prog_ids "$pid")" ] && [ "$bound" -eq "$n" ] && return 0
-    sleep 0.1
-  done
-  echo "$0: relay or clients not ready after 10 s" >&2
-  cat "$log" >&2
-  return 1
 }
