@@ -122,18 +122,14 @@ done
 if [ $QUICK -eq 1 ]; then
   SIZES=${SIZES:-"1 100"}
   REPEAT=${REPEAT:-1}
-  VIDEO_S=2
-  SWEEP_S=1
-  DROP_S=2
+  VIDEO_S=2 SWEEP_S=1 DROP_S=2    # seconds a run of each phase
   # x4 steps
   SWEEP_RATES="250 1000 4000 16000 64000 256000"
   DROP_SIZES=${SIZES##* }
 else
   SIZES=${SIZES:-"1 10 100 1000"}
   REPEAT=${REPEAT:-3}
-  VIDEO_S=10
-  SWEEP_S=3
-  DROP_S=5
+  VIDEO_S=10 SWEEP_S=3 DROP_S=5
   SWEEP_RATES="100 200 500 1000 2000 5000 10000 20000 50000 100000 200000 400000"
   DROP_SIZES=$SIZES
 fi
@@ -535,16 +531,25 @@ run_one ()
   return 0
 }
 
-sizes_for () { if [ "$1" = floor ]; then echo 1; else echo "$SIZES"; fi; }
+# runs_of SIZES: "N:PATH" for each N of SIZES and PATH of PATHS, in that
+# order; the floor (one destination) only at N = 1.
+runs_of ()
+{
+  local n path
+  for n in $1; do
+    for path in $PATHS; do
+      [ "$path" = floor ] && [ "$n" != 1 ] && continue
+      echo "$n:$path"
+    done
+  done
+}
 
 # --- phase 1: video rate ----------------------------------------------------------
 for rep in $(seq 1 "$REPEAT"); do
-  for n in $SIZES; do
-    for path in $PATHS; do
-      [ "$path" = floor ] && [ "$n" != 1 ] && continue
-      [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
-      run_one video "$path" "$n" $VIDEO_RATE $VIDEO_S "$rep"
-    done
+  for run in $(runs_of "$SIZES"); do
+    n=${run%%:*} path=${run#*:}
+    [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
+    run_one video "$path" "$n" $VIDEO_RATE $VIDEO_S "$rep"
   done
 done
 
@@ -563,40 +568,35 @@ fi
 
 # --- phase 2: rising rates --------------------------------------------------------
 if [ $SWEEP -eq 1 ]; then
-  for n in $SIZES; do
-    for path in $PATHS; do
-      [ "$path" = floor ] && [ "$n" != 1 ] && continue
-      start=$(( 10000 / n )); [ $start -lt 100 ] && start=100
-      fails=0
-      for rate in $SWEEP_RATES; do
-        [ "$rate" -lt "$start" ] && continue
-        run_one sweep "$path" "$n" "$rate" $SWEEP_S 1 || break
-        if [ "$RUN_OK" = 1 ]; then
-          fails=0
-          # The sender could not reach the target: on veths the sending
-          # CPU also runs the receive path (softirq), so this is as fast
-          # as this path goes here.
-          [ "$RUN_BOUND" = 1 ] && break
-          continue
-        fi
-        fails=$((fails + 1))
-        [ $fails -ge 2 ] && break
-        # once more at the same rate: another user's burst, not the path?
-        run_one sweep "$path" "$n" "$rate" $SWEEP_S 2 || break
-        [ "$RUN_OK" = 1 ] || break
+  for run in $(runs_of "$SIZES"); do
+    n=${run%%:*} path=${run#*:}
+    start=$(( 10000 / n )); [ $start -lt 100 ] && start=100
+    fails=0
+    for rate in $SWEEP_RATES; do
+      [ "$rate" -lt "$start" ] && continue
+      run_one sweep "$path" "$n" "$rate" $SWEEP_S 1 || break
+      if [ "$RUN_OK" = 1 ]; then
         fails=0
-      done
+        # The sender could not reach the target: on veths the sending
+        # CPU also runs the receive path (softirq), so this is as fast
+        # as this path goes here.
+        [ "$RUN_BOUND" = 1 ] && break
+        continue
+      fi
+      fails=$((fails + 1))
+      [ $fails -ge 2 ] && break
+      # once more at the same rate: another user's burst, not the path?
+      run_one sweep "$path" "$n" "$rate" $SWEEP_S 2 || break
+      [ "$RUN_OK" = 1 ] || break
+      fails=0
     done
   done
 fi
 
 # --- phase 3: receivers drop at ingress -----------------------------------------------
 if [ $DROP -eq 1 ]; then
-  for n in $DROP_SIZES; do
-    for path in $PATHS; do
-      [ "$path" = floor ] && [ "$n" != 1 ] && continue
-      run_one drop "$path" "$n" $VIDEO_RATE $DROP_S 1
-    done
+  for run in $(runs_of "$DROP_SIZES"); do
+    run_one drop "${run#*:}" "${run%%:*}" $VIDEO_RATE $DROP_S 1
   done
   # Once more for the kernel path with BPF run-time statistics on. Apart,
   # because they cost two clock reads per program run (the drop programs'

@@ -39,23 +39,14 @@ set -uo pipefail
 
 # shellcheck source=../tests/lib/ebr.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
-root=$EBR_LIB_ROOT
 
-demo=0
-prefix=ebrp
+demo=0 prefix=ebrp
+ebr_demo_args "[--demo] [-p PREFIX]" "$@"
 port=5004
 cport=6000
-while [ $# -gt 0 ]; do
-  case $1 in
-    --demo) demo=1; shift ;;
-    -p) [ $# -ge 2 ] || { echo "usage: $0 [--demo] [-p PREFIX]" >&2; exit 2; }
-      prefix=$2; shift 2 ;;
-    *) echo "usage: $0 [--demo] [-p PREFIX]" >&2; exit 2 ;;
-  esac
-done
 
-ebr_example_setup "$root" rtpgstpay rtpgstdepay
-LAUNCH=$(ebr_test_tool "$root" launch-stats EBR_LAUNCH_STATS) || exit 1
+ebr_example_setup rtpgstpay rtpgstdepay
+LAUNCH=$(ebr_test_tool launch-stats EBR_LAUNCH_STATS) || exit 1
 
 work=$(mktemp -d /tmp/ebr-chatp.XXXXXX)
 created=0
@@ -185,10 +176,5 @@ for k in 1 2; do
     rc=1
   fi
 done
-if [ $rc -eq 0 ]; then
-  echo "== each client got exactly the lines of its limit"
-else
-  echo "== some client got the wrong lines; relay log:" >&2
-  cat "$work/relay.log" >&2
-fi
-exit $rc
+ebr_demo_verdict $rc "each client got exactly the lines of its limit" \
+  "some client got the wrong lines" "$work/relay.log"

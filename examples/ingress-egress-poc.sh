@@ -24,7 +24,6 @@ set -uo pipefail
 
 # shellcheck source=../tests/lib/ebr.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
-root=$EBR_LIB_ROOT
 
 prefix=ebr-poc
 K=20
@@ -39,7 +38,7 @@ while [ $# -gt 0 ]; do
 done
 
 ebr_have_netns || { echo "$0: needs root and 'ip netns'" >&2; exit 1; }
-build=${EBR_BUILD_DIR:-$root/build}
+build=${EBR_BUILD_DIR:-$EBR_LIB_ROOT/build}
 if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$build/gst-plugin" ]; then
   export GST_PLUGIN_PATH=$build/gst-plugin
 fi

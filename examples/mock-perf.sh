@@ -45,7 +45,6 @@ set -uo pipefail
 
 # shellcheck source=../tests/lib/ebr.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
-root=$EBR_LIB_ROOT
 
 NCLIENTS=4
 NCLINS=2
@@ -53,7 +52,7 @@ SECS=10
 RATE=2000
 SIZE=1200
 MODE=kernel
-BUILD=$root/build
+BUILD=$EBR_LIB_ROOT/build
 PLUGIN_PATH=
 KEEP=
 CAPS='application/x-rtp,media=application,clock-rate=90000,encoding-name=X-EBR-MOCK,payload=96'

@@ -77,7 +77,6 @@ set -uo pipefail
 
 # shellcheck source=../tests/lib/ebr.sh
 . "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
-root=$EBR_LIB_ROOT
 
 usage ()
 {
@@ -121,12 +120,12 @@ for l in "${lim[@]}"; do
   case $l in [0-7]) ;; *) echo "$0: limits are 0-7, not '$l'" >&2; exit 2 ;; esac
 done
 
-ebr_example_setup "$root" x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer \
+ebr_example_setup x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer \
   pngenc multifilesink identity
-LAUNCH=$(ebr_test_tool "$root" launch-stats EBR_LAUNCH_STATS) || exit 1
+LAUNCH=$(ebr_test_tool launch-stats EBR_LAUNCH_STATS) || exit 1
 COUNTER=
 if [ $meter -eq 1 ]; then
-  COUNTER=$(ebr_test_tool "$root" rtp-prio-count EBR_RTP_PRIO_COUNT) || exit 1
+  COUNTER=$(ebr_test_tool rtp-prio-count EBR_RTP_PRIO_COUNT) || exit 1
 fi
 setsid=
 command -v setsid >/dev/null 2>&1 && setsid=setsid

@@ -86,7 +86,7 @@ e2e_init ()
 e2e_tool ()
 {
   local t
-  t=$(ebr_test_tool "$EBR_SOURCE_ROOT" "$2" "$1") || e2e_fail "test tool $2 not built"
+  t=$(ebr_test_tool "$2" "$1") || e2e_fail "test tool $2 not built"
   export "$1=$t"
 }
 

@@ -15,7 +15,8 @@
 #                ebr_stop_all, ebr_kill
 #   waiting      ebr_until, ebr_udp_bound, ebr_wait_udp, ebr_log_has,
 #                ebr_wait_log, ebr_prog_ids, ebr_wait_relay
-#   examples     ebr_example_setup, ebr_example_end, ebr_test_tool
+#   examples     ebr_example_setup, ebr_example_end, ebr_test_tool,
+#                ebr_demo_args, ebr_demo_verdict
 #   parsing      ebr_field
 #
 # Times are in tenths of a second everywhere.
@@ -390,6 +391,42 @@ ebr_field ()
 
 # ---- examples -------------------------------------------------------------------
 
+# ebr_demo_args USAGE ARG...: the options of the chat examples: --demo
+# (sets demo=1), -p PREFIX (prefix), and -n NCLIENTS (n) where USAGE
+# ("[--demo] [-p PREFIX] ...") names it. Anything else: "usage: $0 USAGE",
+# exit 2.
+ebr_demo_args ()
+{
+  local usage="usage: $0 $1"
+  shift
+  while [ $# -gt 0 ]; do
+    case $1 in
+      --demo) demo=1; shift ;;
+      -p|-n)
+        if [ $# -lt 2 ] || [[ $usage != *"[$1 "* ]]; then
+          echo "$usage" >&2
+          exit 2
+        fi
+        if [ "$1" = -p ]; then prefix=$2; else n=$2; fi
+        shift 2 ;;
+      *) echo "$usage" >&2; exit 2 ;;
+    esac
+  done
+}
+
+# ebr_demo_verdict RC PASS FAIL LOG: a demo's last word: "== PASS", or
+# "== FAIL; relay log:" and LOG on stderr; exits RC.
+ebr_demo_verdict ()
+{
+  if [ "$1" -eq 0 ]; then
+    echo "== $2"
+  else
+    echo "== $3; relay log:" >&2
+    cat "$4" >&2
+  fi
+  exit "$1"
+}
+
 # ebr_example_end CREATED PREFIX: an example's clean-up: its jobs stopped,
 # then the topology PREFIX removed if CREATED is 1 (it made it), else left.
 ebr_example_end ()
@@ -402,13 +439,13 @@ ebr_example_end ()
   fi
 }
 
-# ebr_example_setup ROOT ELEMENT...: what every example checks first: root
-# and `ip netns`, the plugin (GST_PLUGIN_PATH, else ROOT/build/gst-plugin),
-# and the other GStreamer elements it uses. Says what is missing and exits.
+# ebr_example_setup ELEMENT...: what every example checks first: root and
+# `ip netns`, the plugin (GST_PLUGIN_PATH, else build/gst-plugin of this
+# source tree), and the other GStreamer elements it uses. Says what is
+# missing and exits.
 ebr_example_setup ()
 {
-  local root=$1 e
-  shift
+  local root=$EBR_LIB_ROOT e
   ebr_have_netns || { echo "$0: needs root and 'ip netns'" >&2; exit 1; }
   if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$root/build/gst-plugin" ]; then
     export GST_PLUGIN_PATH=$root/build/gst-plugin
@@ -428,14 +465,15 @@ ebr_example_setup ()
   PATH=$PATH:/usr/sbin:/sbin
 }
 
-# ebr_test_tool ROOT NAME VAR: the path of the test tool NAME (built with
-# meson -Dtests=enabled) from $VAR, else the tests directory of the build
-# the plugin comes from, else ROOT/build/tests. Fails when not built.
+# ebr_test_tool NAME VAR: the path of the test tool NAME (built with meson
+# -Dtests=enabled) from $VAR, else the tests directory of the build the
+# plugin comes from, else build/tests of this source tree. Fails when not
+# built.
 ebr_test_tool ()
 {
-  local root=$1 name=$2 var=$3 t
+  local name=$1 var=$2 t
   t=${!var:-$(cd "${GST_PLUGIN_PATH%%:*}/.." 2>/dev/null && pwd)/tests/$name}
-  [ -x "$t" ] || t=$root/build/tests/$name
+  [ -x "$t" ] || t=$EBR_LIB_ROOT/build/tests/$name
   if [ ! -x "$t" ]; then
     echo "$0: tests/tools/$name is not built: meson setup -Dtests=enabled, or set $var" >&2
     return 1
