@@ -39,12 +39,17 @@ cdf_plot ()
   echo "${plot:-NaN notitle}"
 }
 
+# plot_head FILE TITLE AXES: the start of a gnuplot script for three plots
+# side by side in DEST/FILE, AXES on a log scale
+plot_head ()
+{
+  printf '%s\n' 'set terminal pngcairo size 1400,480 font ",10"' \
+    "set output '$DEST/$1'" "set multiplot layout 1,3 title \"$2\"" \
+    "set logscale $3" 'set grid'
+}
+
 gnuplot <<EOF
-set terminal pngcairo size 1400,480 font ",10"
-set output '$DEST/delay-cdf.png'
-set multiplot layout 1,3 title "One-way delay CDF, server -> subscriber kernel receive timestamp, ${vrates:-2000} x 1200-byte datagrams/s; $machine"
-set logscale x
-set grid
+$(plot_head delay-cdf.png "One-way delay CDF, server -> subscriber kernel receive timestamp, ${vrates:-2000} x 1200-byte datagrams/s; $machine" x)
 set key bottom right
 set yrange [0:1.02]
 set xlabel 'delay (us, log scale)'
@@ -93,11 +98,7 @@ for p in $paths; do
   plot3="$plot3'$tmp/$p.dat' using 1:4 with linespoints lw 2 lc rgb '$c' title '$p'"
 done
 gnuplot <<EOF
-set terminal pngcairo size 1400,480 font ",10"
-set output '$DEST/fanout.png'
-set multiplot layout 1,3 title "Fan-out scaling; $machine"
-set logscale xy
-set grid
+$(plot_head fanout.png "Fan-out scaling; $machine" xy)
 set xlabel 'subscribers N'
 set key top left font ",8"
 set ylabel 'one-way delay (us)'

@@ -26,6 +26,19 @@ function lo(list,   n, a, i, m) { n = split(list, a, " "); m = a[1]; for (i = 2;
 function hi(list,   n, a, i, m) { n = split(list, a, " "); m = a[1]; for (i = 2; i <= n; i++) if (a[i] + 0 > m + 0) m = a[i]; return m }
 function add(arr, k, v) { if (v == "-" || v == "") return; arr[k] = (k in arr) ? arr[k] " " v : v }
 function r(a, b) { return (a == "-" || b == "-" || b + 0 == 0) ? "-" : sprintf("%.2f", a / b) }
+# table(TITLE, TEXT, HEAD, ALIGN, SET, FROM): a section (after a blank
+# line, but for the first): its title, its text, the head of its table;
+# the keys of SET in table order (N, then path from the FROMth of order[])
+# into ks[1..], their path and N into P[] and N[]; returns how many
+function table(title, text, head, align, set, from,   i, o, k, n) {
+  if (ntables++) print ""
+  print title; print ""; print text; print ""; print head; print align
+  for (i = 1; i <= nsn; i++) for (o = from; o <= no; o++) {
+    k = order[o] SUBSEP nl[i]
+    if (k in set) { ks[++n] = k; P[k] = order[o]; N[k] = nl[i] }
+  }
+  return n + 0
+}
 NR == 1 { next }
 {
   k = $2 SUBSEP $3
@@ -66,79 +79,50 @@ END {
   nsn = split(ns, nl, " ")
   for (i = 1; i <= nsn; i++) for (j = i + 1; j <= nsn; j++) if (nl[j] + 0 < nl[i] + 0) { t = nl[i]; nl[i] = nl[j]; nl[j] = t }
 
-  print "## Video rate: " vrate " datagrams/s of 1200 bytes"
-  print ""
-  print "Median of the repeats; p99 range = lowest..highest p99 over the repeats. CPU in microseconds per forwarded copy: relay = the relay process (user+system), sender = the sender process per datagram, softirq and busy = whole machine (tick-sampled, noisy). backlog drops = /proc/net/softnet_stat drops (machine-wide): copies lost because a CPU input backlog (net.core.netdev_max_backlog) was full."
-  print ""
-  print "| path | N | repeats | rate sent | loss % | p50 us | p99 us | p99 range | max us | relay us/copy | sender us/dgram | recv us/copy | softirq us/copy | busy us/copy | backlog drops | load1 |"
-  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for (i = 1; i <= nsn; i++) for (o = 1; o <= no; o++) {
-    k = order[o] SUBSEP nl[i]
-    if (!(k in keys)) continue
+  nr = table("## Video rate: " vrate " datagrams/s of 1200 bytes",
+    "Median of the repeats; p99 range = lowest..highest p99 over the repeats. CPU in microseconds per forwarded copy: relay = the relay process (user+system), sender = the sender process per datagram, softirq and busy = whole machine (tick-sampled, noisy). backlog drops = /proc/net/softnet_stat drops (machine-wide): copies lost because a CPU input backlog (net.core.netdev_max_backlog) was full.",
+    "| path | N | repeats | rate sent | loss % | p50 us | p99 us | p99 range | max us | relay us/copy | sender us/dgram | recv us/copy | softirq us/copy | busy us/copy | backlog drops | load1 |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", keys, 1)
+  for (q = 1; q <= nr; q++) { k = ks[q]
     printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-      order[o], nl[i], reps[k], med(rate[k]), med(loss[k]), med(p50[k]), med(p99[k]),
+      P[k], N[k], reps[k], med(rate[k]), med(loss[k]), med(p50[k]), med(p99[k]),
       lo(p99[k]), hi(p99[k]), med(mx[k]), (k in relay) ? med(relay[k]) : "-", med(sendc[k]),
       med(recvc[k]), med(soft[k]), med(busy[k]), med(sdr[k]), med(load[k])
   }
-  print ""
-  print "### Ratios at video rate (median p50, p99; relay CPU per copy)"
-  print ""
-  print "To the floor (plain routing, N = 1) and to multiudpsink at the same N."
-  print ""
-  print "| path | N | p50 / floor | p99 / floor | p50 / multiudpsink | p99 / multiudpsink | relay CPU / multiudpsink | busy CPU / multiudpsink |"
-  print "|---|---:|---:|---:|---:|---:|---:|---:|"
   f = "floor" SUBSEP 1
-  for (i = 1; i <= nsn; i++) for (o = 2; o <= no; o++) {
-    k = order[o] SUBSEP nl[i]; m = "multiudpsink" SUBSEP nl[i]
-    if (!(k in keys)) continue
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
+  nr = table("### Ratios at video rate (median p50, p99; relay CPU per copy)",
+    "To the floor (plain routing, N = 1) and to multiudpsink at the same N.",
+    "| path | N | p50 / floor | p99 / floor | p50 / multiudpsink | p99 / multiudpsink | relay CPU / multiudpsink | busy CPU / multiudpsink |", "|---|---:|---:|---:|---:|---:|---:|---:|", keys, 2)
+  for (q = 1; q <= nr; q++) { k = ks[q]; m = "multiudpsink" SUBSEP N[k]
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", P[k], N[k],
       (f in keys) ? r(med(p50[k]), med(p50[f])) : "-", (f in keys) ? r(med(p99[k]), med(p99[f])) : "-",
       (m in keys) ? r(med(p50[k]), med(p50[m])) : "-", (m in keys) ? r(med(p99[k]), med(p99[m])) : "-",
       (m in keys && k in relay) ? r(med(relay[k]), med(relay[m])) : "-",
       (m in keys) ? r(med(busy[k]), med(busy[m])) : "-"
   }
-  print ""
-  print "## Video rate, two receiving subscribers: the one served first and the one served last of N"
-  print ""
-  print "The other N - 2 subscribers are in namespaces that drop at their veth ingress, so no receiving processes compete with the relay for the 2 CPUs. first/last = order in which the relay sends the copies (ebpfrelaysink: the clients list order; multiudpsink: the reverse of it). Median of the repeats; p99 range over repeats; loss = of the two receiving subscribers."
-  print ""
-  print "| path | N | repeats | first p50 us | first p99 us | last p50 us | last p99 us | last p99 range | last max us | loss % | relay us/copy | sender us/dgram |"
-  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for (i = 1; i <= nsn; i++) for (o = 1; o <= no; o++) {
-    k = order[o] SUBSEP nl[i]
-    if (!(k in pkeys)) continue
-    printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s |\n", order[o], nl[i], preps[k],
+  nr = table("## Video rate, two receiving subscribers: the one served first and the one served last of N",
+    "The other N - 2 subscribers are in namespaces that drop at their veth ingress, so no receiving processes compete with the relay for the 2 CPUs. first/last = order in which the relay sends the copies (ebpfrelaysink: the clients list order; multiudpsink: the reverse of it). Median of the repeats; p99 range over repeats; loss = of the two receiving subscribers.",
+    "| path | N | repeats | first p50 us | first p99 us | last p50 us | last p99 us | last p99 range | last max us | loss % | relay us/copy | sender us/dgram |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", pkeys, 1)
+  for (q = 1; q <= nr; q++) { k = ks[q]
+    printf "| %s | %s | %d | %s | %s | %s | %s | %s..%s | %s | %s | %s | %s |\n", P[k], N[k], preps[k],
       med(pf50[k]), med(pf99[k]), med(pl50[k]), med(pl99[k]), lo(pl99[k]), hi(pl99[k]), med(plmx[k]),
       med(ploss[k]), (k in prelay) ? med(prelay[k]) : "-", med(psend[k])
   }
-  print ""
-  print "## Highest sustainable input rate (loss < 0.1 % and p99 < 1 ms)"
-  print ""
-  print "Datagrams/s of 1200 bytes into the relay, as the sender achieved it; copies/s = that x N. \"first failure\" is the lowest target rate that failed twice."
-  print ""
-  print "| path | N | highest passing rate | copies/s | its p99 us | its loss % | first failure (target) | why |"
-  print "|---|---:|---:|---:|---:|---:|---:|---|"
-  for (i = 1; i <= nsn; i++) for (o = 1; o <= no; o++) {
-    k = order[o] SUBSEP nl[i]
-    if (!(k in skeys)) continue
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
-      (k in best) ? best[k] bestbound[k] : "none", (k in best) ? best[k] * nl[i] : "-",
+  nr = table("## Highest sustainable input rate (loss < 0.1 % and p99 < 1 ms)",
+    "Datagrams/s of 1200 bytes into the relay, as the sender achieved it; copies/s = that x N. \"first failure\" is the lowest target rate that failed twice.",
+    "| path | N | highest passing rate | copies/s | its p99 us | its loss % | first failure (target) | why |", "|---|---:|---:|---:|---:|---:|---:|---|", skeys, 1)
+  for (q = 1; q <= nr; q++) { k = ks[q]
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", P[k], N[k],
+      (k in best) ? best[k] bestbound[k] : "none", (k in best) ? best[k] * N[k] : "-",
       (k in best) ? bestp99[k] : "-", (k in best) ? bestloss[k] : "-",
       (k in firstfail) ? firstfail[k] : "none within the sweep", (k in firstfail) ? ffwhy[k] : ""
   }
-  print ""
-  print "## Relay cost with receivers that drop at their veth ingress (" vrate " datagrams/s)"
-  print ""
-  print "No receiving sockets: each client namespace drops IPv4 at its TCX ingress. relay = relay process; sender us/dgram includes the softirq work done in the context of the sending process (for the kernel path and the floor, that is where the relay namespace receive path and the TC program run); bpf = the relay TC program own run time per input datagram and per copy, from a separate run with BPF_ENABLE_STATS on (its sender us/dgram in the last column shows what the statistics themselves cost). \"loss\" here = copies that did not reach the client veths."
-  print ""
-  print "| path | N | loss % | relay us/copy | sender us/dgram | sender us/copy | softirq us/copy | busy us/copy | bpf ns/dgram | bpf ns/copy | load1 | sender us/dgram with stats |"
-  print "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-  for (i = 1; i <= nsn; i++) for (o = 1; o <= no; o++) {
-    k = order[o] SUBSEP nl[i]
-    if (!(k in dkeys)) continue
-    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", order[o], nl[i],
+  nr = table("## Relay cost with receivers that drop at their veth ingress (" vrate " datagrams/s)",
+    "No receiving sockets: each client namespace drops IPv4 at its TCX ingress. relay = relay process; sender us/dgram includes the softirq work done in the context of the sending process (for the kernel path and the floor, that is where the relay namespace receive path and the TC program run); bpf = the relay TC program own run time per input datagram and per copy, from a separate run with BPF_ENABLE_STATS on (its sender us/dgram in the last column shows what the statistics themselves cost). \"loss\" here = copies that did not reach the client veths.",
+    "| path | N | loss % | relay us/copy | sender us/dgram | sender us/copy | softirq us/copy | busy us/copy | bpf ns/dgram | bpf ns/copy | load1 | sender us/dgram with stats |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|", dkeys, 1)
+  for (q = 1; q <= nr; q++) { k = ks[q]
+    printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", P[k], N[k],
       med(dloss[k]), (k in drelay) ? med(drelay[k]) : "-", med(dsend[k]),
-      sprintf("%.3f", med(dsend[k]) / nl[i]), med(dsoft[k]), med(dbusy[k]),
+      sprintf("%.3f", med(dsend[k]) / N[k]), med(dsoft[k]), med(dbusy[k]),
       (k in dbpf) ? med(dbpf[k]) : "-", (k in dbpfc) ? med(dbpfc[k]) : "-", med(dload[k]),
       (k in dbsend) ? med(dbsend[k]) : "-"
   }

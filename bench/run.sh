@@ -4,7 +4,7 @@
 # bench/run.sh: one-way delay, loss, relay CPU and highest sustainable rate
 # of four ways to get a UDP stream from a server to N subscribers, measured
 # side by side in one run, in network namespaces this script makes
-# (examples/lib-netns.sh topology; removed on exit, also on failure).
+# (tests/lib/ebr.sh topology; removed on exit, also on failure).
 #
 #   bench/run.sh [--quick] [--build DIR] [--plugin-path DIR] [--out DIR]
 #                [--sizes "1 10 100 1000"] [--paths "floor multiudpsink
@@ -74,8 +74,8 @@ set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 root=$(cd "$here/.." && pwd)
-# shellcheck source=../examples/lib-netns.sh
-. "$root/examples/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$root/tests/lib/ebr.sh"
 
 QUICK=0
 BUILD=$root/build
@@ -122,18 +122,14 @@ done
 if [ $QUICK -eq 1 ]; then
   SIZES=${SIZES:-"1 100"}
   REPEAT=${REPEAT:-1}
-  VIDEO_S=2
-  SWEEP_S=1
-  DROP_S=2
+  VIDEO_S=2 SWEEP_S=1 DROP_S=2    # seconds a run of each phase
   # x4 steps
   SWEEP_RATES="250 1000 4000 16000 64000 256000"
   DROP_SIZES=${SIZES##* }
 else
   SIZES=${SIZES:-"1 10 100 1000"}
   REPEAT=${REPEAT:-3}
-  VIDEO_S=10
-  SWEEP_S=3
-  DROP_S=5
+  VIDEO_S=10 SWEEP_S=3 DROP_S=5
   SWEEP_RATES="100 200 500 1000 2000 5000 10000 20000 50000 100000 200000 400000"
   DROP_SIZES=$SIZES
 fi
@@ -175,28 +171,14 @@ if ! command -v gnuplot >/dev/null; then
 fi
 
 P=ebrb-$$
-PIDS=()
 cleanup ()
 {
-  local rc=$? pid
-  trap - EXIT INT TERM HUP
-  trap '' PIPE    # a closed stdout must not stop the clean-up
-  for pid in "${PIDS[@]}"; do
-    kill -TERM "$pid" 2>/dev/null
-  done
-  sleep 0.2
-  for pid in "${PIDS[@]}"; do
-    # a relay's gst-launch is the child of its `timeout`
-    pkill -KILL -P "$pid" 2>/dev/null
-    kill -KILL "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
+  # SIGTERM to every job, 0.2 s, then SIGKILL (a relay's gst-launch, the
+  # child of its `timeout`, first)
+  ebr_stop_all 2 TERM
   ebr_topology_down "$P"
-  exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
+ebr_on_exit cleanup
 
 # --- machine ------------------------------------------------------------------
 load1 () { cut -d' ' -f1 /proc/loadavg; }
@@ -256,39 +238,10 @@ proc_ticks ()
   [ -n "$1" ] && awk '{ print $14, $15 }' /proc/"$1"/stat 2>/dev/null || echo "0 0"
 }
 
-# wait_line FILE TEXT SECONDS
-wait_line ()
+# relay_prog_attached: the relay's TC program is on up0.
+relay_prog_attached ()
 {
-  local i
-  for i in $(seq $(( $3 * 20 ))); do
-    grep -q "$2" "$1" 2>/dev/null && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-# wait_udp NS PORT SECONDS
-wait_udp ()
-{
-  local i
-  for i in $(seq $(( $3 * 20 ))); do
-    ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q . && return 0
-    sleep 0.05
-  done
-  return 1
-}
-
-stop_pid ()
-{
-  local pid=$1 i
-  kill -TERM "$pid" 2>/dev/null || return 0
-  for i in $(seq 50); do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  pkill -KILL -P "$pid" 2>/dev/null
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
+  ip netns exec "$P-rel" "$BPF" prog-stats up0 2>/dev/null | grep -q name=relay
 }
 
 ncli_for () { local n=$1; [ "$n" -lt $MAX_CLI_NS ] && echo "$n" || echo $MAX_CLI_NS; }
@@ -389,23 +342,23 @@ run_one ()
     ip netns exec "$P-cli1" "$RECV" recv --ports $BASE_PORT --max-seq "$max_seq" \
       --out "$dir/probe-first.txt" --idle-ms 600000 --timeout $(( secs + 60 )) \
       >"$dir/recv1.log" 2>&1 &
-    recv_pids+=($!); PIDS+=($!)
+    recv_pids+=($!)
     if [ "$n" -ge 2 ]; then
       ip netns exec "$P-cli1" "$RECV" recv --ports $(( BASE_PORT + 1 )) --max-seq "$max_seq" \
         --out "$dir/probe-last.txt" --idle-ms 600000 --timeout $(( secs + 60 )) \
         >"$dir/recv2.log" 2>&1 &
-      recv_pids+=($!); PIDS+=($!)
+      recv_pids+=($!)
     fi
     for k in $(seq 2 "$c"); do
       ip netns exec "$P-cli$k" "$BPF" drop eth0 --seconds $(( secs + 60 )) \
         >"$dir/drop$k.log" 2>&1 &
-      drop_pids+=($!); PIDS+=($!)
+      drop_pids+=($!)
     done
     for k in 1 $([ "$n" -ge 2 ] && echo 2); do
-      wait_line "$dir/recv$k.log" "ports bound" 10 || { log "$tag: probe receiver not ready"; return 1; }
+      ebr_wait_log "$dir/recv$k.log" "ports bound" 100 || { log "$tag: probe receiver not ready"; return 1; }
     done
     for k in $(seq 2 "$c"); do
-      wait_line "$dir/drop$k.log" attached 10 || { log "$tag: drop program not attached: $(cat "$dir/drop$k.log")"; return 1; }
+      ebr_wait_log "$dir/drop$k.log" attached 100 || { log "$tag: drop program not attached: $(cat "$dir/drop$k.log")"; return 1; }
     done
   fi
   for k in $(seq 1 "$c"); do
@@ -413,20 +366,20 @@ run_one ()
     if [ "${phase%stats}" = drop ]; then
       ip netns exec "$P-cli$k" "$BPF" drop eth0 --seconds $(( secs + 60 )) \
         >"$dir/drop$k.log" 2>&1 &
-      drop_pids+=($!); PIDS+=($!)
+      drop_pids+=($!)
     else
       ip netns exec "$P-cli$k" "$RECV" recv --ports "$(ports_of "$n" "$c" "$k")" \
         --max-seq "$max_seq" --out "$dir/recv$k.txt" --idle-ms 600000 \
         --timeout $(( secs + 60 )) >"$dir/recv$k.log" 2>&1 &
-      recv_pids+=($!); PIDS+=($!)
+      recv_pids+=($!)
     fi
   done
   for k in $(seq 1 "$c"); do
     [ "$phase" = probe ] && break
     if [ "${phase%stats}" = drop ]; then
-      wait_line "$dir/drop$k.log" attached 10 || { log "$tag: drop program not attached: $(cat "$dir/drop$k.log")"; return 1; }
+      ebr_wait_log "$dir/drop$k.log" attached 100 || { log "$tag: drop program not attached: $(cat "$dir/drop$k.log")"; return 1; }
     else
-      wait_line "$dir/recv$k.log" "ports bound" 10 || { log "$tag: receiver $k not ready: $(cat "$dir/recv$k.log")"; return 1; }
+      ebr_wait_log "$dir/recv$k.log" "ports bound" 100 || { log "$tag: receiver $k not ready: $(cat "$dir/recv$k.log")"; return 1; }
     fi
   done
 
@@ -446,15 +399,9 @@ run_one ()
     # shellcheck disable=SC2086
     ip netns exec "$P-rel" timeout -s INT $(( secs + 60 )) gst-launch-1.0 -q \
       udpsrc port=$SRC_PORT buffer-size=4194304 ! $sink >"$dir/relay.log" 2>&1 &
-    relay_pid=$!; PIDS+=($!)
-    wait_udp "$P-rel" $SRC_PORT 15 || { log "$tag: relay did not bind: $(tail -n 5 "$dir/relay.log")"; return 1; }
-    if [ "${path%-consume}" = kernel ]; then
-      local i
-      for i in $(seq 100); do
-        ip netns exec "$P-rel" "$BPF" prog-stats up0 2>/dev/null | grep -q name=relay && break
-        sleep 0.1
-      done
-    fi
+    relay_pid=$!
+    ebr_wait_udp "$P-rel" 150 $SRC_PORT || { log "$tag: relay did not bind: $(tail -n 5 "$dir/relay.log")"; return 1; }
+    [ "${path%-consume}" != kernel ] || ebr_until 100 relay_prog_attached
     sleep 0.3
     # Warm-up: sequence numbers beyond the receivers' range, not counted.
     ip netns exec "$P-srv" "$SEND" $dst $dport --rate 1000 --count 50 \
@@ -464,7 +411,7 @@ run_one ()
   # The relay's pid is timeout's child (gst-launch).
   local gst_pid=""
   [ -n "$relay_pid" ] && gst_pid=$(pgrep -P "$relay_pid" -n gst-launch-1.0 || true)
-  kill -0 "${relay_pid:-$$}" 2>/dev/null || { log "$tag: relay died: $(tail -n 5 "$dir/relay.log")"; return 1; }
+  [ -z "$relay_pid" ] || ebr_running "$relay_pid" || { log "$tag: relay died: $(tail -n 5 "$dir/relay.log")"; return 1; }
 
   local cpu0 cpu1 r0 r1 t0 t1 bpf0 bpf1 rx0 rx1 load sd0 sd1
   load=$(load1)
@@ -474,7 +421,7 @@ run_one ()
   local perf_pid=""
   if [ "$phase" = drop ] && [ $PERF -eq 1 ]; then
     perf record -q -a -g -o "$dir/perf.data" -- sleep "$secs" >"$dir/perf.log" 2>&1 &
-    perf_pid=$!; PIDS+=($!)
+    perf_pid=$!
   fi
   ip netns exec "$P-srv" timeout $(( secs + 10 )) "$SEND" $dst $dport \
     --rate "$rate" --duration "$secs" --size $SIZE >"$dir/send.txt" 2>&1
@@ -490,11 +437,11 @@ run_one ()
   cpu1=$(cpu_sample); r1=$(proc_cpu_ns "$gst_pid"); t1=$(proc_ticks "$gst_pid")
   sd1=$(softnet_drops)
   [ "${phase%stats}" = drop ] && { rx1=$(rx_packets "$c"); bpf1=$(bpf_prog_sample); }
-  [ -n "$relay_pid" ] && ! kill -0 "$relay_pid" 2>/dev/null \
+  [ -n "$relay_pid" ] && ! ebr_running "$relay_pid" \
     && log "$tag: relay exited during the run: $(tail -n 3 "$dir/relay.log")"
 
-  for k in "${recv_pids[@]}" "${drop_pids[@]}"; do stop_pid "$k"; done
-  [ -n "$relay_pid" ] && stop_pid "$relay_pid"
+  # SIGTERM (a `timeout` passes it on), 5 s, then SIGKILL
+  for k in "${recv_pids[@]}" "${drop_pids[@]}" $relay_pid; do ebr_stop "$k" 50 TERM; done
 
   local sent achieved seconds sender_cpu
   sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$dir/send.txt")
@@ -584,16 +531,25 @@ run_one ()
   return 0
 }
 
-sizes_for () { if [ "$1" = floor ]; then echo 1; else echo "$SIZES"; fi; }
+# runs_of SIZES: "N:PATH" for each N of SIZES and PATH of PATHS, in that
+# order; the floor (one destination) only at N = 1.
+runs_of ()
+{
+  local n path
+  for n in $1; do
+    for path in $PATHS; do
+      [ "$path" = floor ] && [ "$n" != 1 ] && continue
+      echo "$n:$path"
+    done
+  done
+}
 
 # --- phase 1: video rate ----------------------------------------------------------
 for rep in $(seq 1 "$REPEAT"); do
-  for n in $SIZES; do
-    for path in $PATHS; do
-      [ "$path" = floor ] && [ "$n" != 1 ] && continue
-      [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
-      run_one video "$path" "$n" $VIDEO_RATE $VIDEO_S "$rep"
-    done
+  for run in $(runs_of "$SIZES"); do
+    n=${run%%:*} path=${run#*:}
+    [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
+    run_one video "$path" "$n" $VIDEO_RATE $VIDEO_S "$rep"
   done
 done
 
@@ -612,40 +568,35 @@ fi
 
 # --- phase 2: rising rates --------------------------------------------------------
 if [ $SWEEP -eq 1 ]; then
-  for n in $SIZES; do
-    for path in $PATHS; do
-      [ "$path" = floor ] && [ "$n" != 1 ] && continue
-      start=$(( 10000 / n )); [ $start -lt 100 ] && start=100
-      fails=0
-      for rate in $SWEEP_RATES; do
-        [ "$rate" -lt "$start" ] && continue
-        run_one sweep "$path" "$n" "$rate" $SWEEP_S 1 || break
-        if [ "$RUN_OK" = 1 ]; then
-          fails=0
-          # The sender could not reach the target: on veths the sending
-          # CPU also runs the receive path (softirq), so this is as fast
-          # as this path goes here.
-          [ "$RUN_BOUND" = 1 ] && break
-          continue
-        fi
-        fails=$((fails + 1))
-        [ $fails -ge 2 ] && break
-        # once more at the same rate: another user's burst, not the path?
-        run_one sweep "$path" "$n" "$rate" $SWEEP_S 2 || break
-        [ "$RUN_OK" = 1 ] || break
+  for run in $(runs_of "$SIZES"); do
+    n=${run%%:*} path=${run#*:}
+    start=$(( 10000 / n )); [ $start -lt 100 ] && start=100
+    fails=0
+    for rate in $SWEEP_RATES; do
+      [ "$rate" -lt "$start" ] && continue
+      run_one sweep "$path" "$n" "$rate" $SWEEP_S 1 || break
+      if [ "$RUN_OK" = 1 ]; then
         fails=0
-      done
+        # The sender could not reach the target: on veths the sending
+        # CPU also runs the receive path (softirq), so this is as fast
+        # as this path goes here.
+        [ "$RUN_BOUND" = 1 ] && break
+        continue
+      fi
+      fails=$((fails + 1))
+      [ $fails -ge 2 ] && break
+      # once more at the same rate: another user's burst, not the path?
+      run_one sweep "$path" "$n" "$rate" $SWEEP_S 2 || break
+      [ "$RUN_OK" = 1 ] || break
+      fails=0
     done
   done
 fi
 
 # --- phase 3: receivers drop at ingress -----------------------------------------------
 if [ $DROP -eq 1 ]; then
-  for n in $DROP_SIZES; do
-    for path in $PATHS; do
-      [ "$path" = floor ] && [ "$n" != 1 ] && continue
-      run_one drop "$path" "$n" $VIDEO_RATE $DROP_S 1
-    done
+  for run in $(runs_of "$DROP_SIZES"); do
+    run_one drop "${run#*:}" "${run%%:*}" $VIDEO_RATE $DROP_S 1
   done
   # Once more for the kernel path with BPF run-time statistics on. Apart,
   # because they cost two clock reads per program run (the drop programs'
@@ -653,8 +604,8 @@ if [ $DROP -eq 1 ]; then
   case " $PATHS " in
     *" kernel "*|*" kernel-consume "*)
       ip netns exec "$P-rel" "$BPF" stats --seconds 1800 >"$OUT/bpf-stats.log" 2>&1 &
-      STATS_PID=$!; PIDS+=($!)
-      if wait_line "$OUT/bpf-stats.log" enabled 5; then
+      STATS_PID=$!
+      if ebr_wait_log "$OUT/bpf-stats.log" enabled 50; then
         for n in $DROP_SIZES; do
           for path in $PATHS; do
             [ "${path%-consume}" = kernel ] || continue
@@ -664,7 +615,7 @@ if [ $DROP -eq 1 ]; then
       else
         log "BPF statistics unavailable: $(cat "$OUT/bpf-stats.log")"
       fi
-      stop_pid "$STATS_PID"
+      ebr_stop "$STATS_PID" 50 TERM
       ;;
   esac
 fi

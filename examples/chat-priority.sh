@@ -37,26 +37,16 @@
 # tests directory (meson -Dtests=enabled) or EBR_LAUNCH_STATS.
 set -uo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=lib-netns.sh
-. "$here/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
 
-demo=0
-prefix=ebrp
+demo=0 prefix=ebrp
+ebr_demo_args "[--demo] [-p PREFIX]" "$@"
 port=5004
 cport=6000
-while [ $# -gt 0 ]; do
-  case $1 in
-    --demo) demo=1; shift ;;
-    -p) [ $# -ge 2 ] || { echo "usage: $0 [--demo] [-p PREFIX]" >&2; exit 2; }
-      prefix=$2; shift 2 ;;
-    *) echo "usage: $0 [--demo] [-p PREFIX]" >&2; exit 2 ;;
-  esac
-done
 
-ebr_example_setup "$root" rtpgstpay rtpgstdepay
-LAUNCH=$(ebr_test_tool "$root" launch-stats EBR_LAUNCH_STATS) || exit 1
+ebr_example_setup rtpgstpay rtpgstdepay
+LAUNCH=$(ebr_test_tool launch-stats EBR_LAUNCH_STATS) || exit 1
 
 work=$(mktemp -d /tmp/ebr-chatp.XXXXXX)
 created=0
@@ -66,16 +56,12 @@ lfd=
 
 cleanup ()
 {
-  trap - EXIT INT TERM HUP
-  trap '' PIPE    # a closed stdout must not stop the clean-up
   [ -z "$hfd" ] || exec {hfd}>&-
   [ -z "$lfd" ] || exec {lfd}>&-
   ebr_example_end $created "$prefix"
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
+ebr_on_exit cleanup
 
 ebr_topology_up "$prefix" 2 || { echo "$0: topology failed" >&2; exit 1; }
 
@@ -149,7 +135,7 @@ done
 exec {hfd}>&- {lfd}>&-
 hfd= lfd=
 for pid in $high_pid $low_pid; do
-  for _ in $(seq 50); do ebr_running "$pid" || break; sleep 0.1; done
+  ebr_stop "$pid" 50 0    # end of input ends them; 5 s at most
 done
 sleep 0.3
 ebr_stop "$relay_pid" 100
@@ -190,10 +176,5 @@ for k in 1 2; do
     rc=1
   fi
 done
-if [ $rc -eq 0 ]; then
-  echo "== each client got exactly the lines of its limit"
-else
-  echo "== some client got the wrong lines; relay log:" >&2
-  cat "$work/relay.log" >&2
-fi
-exit $rc
+ebr_demo_verdict $rc "each client got exactly the lines of its limit" \
+  "some client got the wrong lines" "$work/relay.log"

@@ -19,26 +19,15 @@
 # GST_PLUGIN_PATH, or else from ./build/gst-plugin of this source tree.
 set -uo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=lib-netns.sh
-. "$here/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
 
-demo=0
-prefix=ebr
-n=2
+demo=0 prefix=ebr n=2
+ebr_demo_args "[--demo] [-p PREFIX] [-n NCLIENTS]" "$@"
 port=5004
 cport=6000
-while [ $# -gt 0 ]; do
-  case $1 in
-    --demo) demo=1; shift ;;
-    -p) prefix=$2; shift 2 ;;
-    -n) n=$2; shift 2 ;;
-    *) echo "usage: $0 [--demo] [-p PREFIX] [-n NCLIENTS]" >&2; exit 2 ;;
-  esac
-done
 
-ebr_example_setup "$root"
+ebr_example_setup
 
 work=$(mktemp -d /tmp/ebr-chat.XXXXXX)
 created=0
@@ -46,14 +35,10 @@ created=0
 
 cleanup ()
 {
-  trap - EXIT INT TERM HUP
-  trap '' PIPE    # a closed stdout must not stop the clean-up
   ebr_example_end $created "$prefix"
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
+ebr_on_exit cleanup
 
 ebr_topology_up "$prefix" "$n" || { echo "$0: topology failed" >&2; exit 1; }
 
@@ -126,10 +111,4 @@ for k in $(seq 1 "$n"); do
     rc=1
   fi
 done
-if [ $rc -eq 0 ]; then
-  echo "== every client got every line"
-else
-  echo "== some client missed lines; relay log:" >&2
-  cat "$work/relay.log" >&2
-fi
-exit $rc
+ebr_demo_verdict $rc "every client got every line" "some client missed lines" "$work/relay.log"

@@ -22,10 +22,8 @@
 # were not made by the kernel and nothing is proven). Exit 1 if any differ.
 set -uo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=lib-netns.sh
-. "$here/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
 
 prefix=ebr-poc
 K=20
@@ -40,7 +38,7 @@ while [ $# -gt 0 ]; do
 done
 
 ebr_have_netns || { echo "$0: needs root and 'ip netns'" >&2; exit 1; }
-build=${EBR_BUILD_DIR:-$root/build}
+build=${EBR_BUILD_DIR:-$EBR_LIB_ROOT/build}
 if [ -z "${GST_PLUGIN_PATH:-}" ] && [ -d "$build/gst-plugin" ]; then
   export GST_PLUGIN_PATH=$build/gst-plugin
 fi
@@ -57,17 +55,13 @@ pids=()
 sink_ns=$prefix-sink
 cleanup ()
 {
-  trap - EXIT INT TERM HUP
-  trap '' PIPE    # a closed stdout must not stop the clean-up
   [ -z "${ctl_fd:-}" ] || eval "exec $ctl_fd>&-"
   ebr_stop_all
   ebr_topology_down "$prefix"
   ebr_ns_del "$sink_ns"
   rm -rf "$work"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
+ebr_on_exit cleanup
 
 rel=$prefix-rel
 ebr_topology_up "$prefix" 2 || { echo "$0: topology failed" >&2; exit 1; }
@@ -159,11 +153,6 @@ sleep 0.5
 r1=$(grep -c '^poc packet' "$work/cli1.txt" 2>/dev/null)
 r2=$(grep -c '^poc packet' "$work/cli2.txt" 2>/dev/null)
 
-field ()
-{
-  grep -oE "(^|[ ,])$2=\([a-z0-9]*\)[0-9]+" <<<"$1" | head -n 1 | sed 's/.*)//'
-}
-
 rc=0
 printf '\n   %-6s %-5s %-18s %-12s %-9s %-15s %s\n' iface sent egress-filter-hits client received relay-kernel relay-userspace
 for k in 1 2; do
@@ -171,8 +160,8 @@ for k in 1 2; do
   r=$((k == 1 ? r1 : r2))
   kp=- up=-
   if [ ${#stats[@]} -ge $k ]; then
-    kp=$(field "${stats[$((k - 1))]}" kernel-packets)
-    up=$(field "${stats[$((k - 1))]}" user-packets)
+    kp=$(ebr_field "${stats[$((k - 1))]}" kernel-packets)
+    up=$(ebr_field "${stats[$((k - 1))]}" user-packets)
   fi
   printf '   %-6s %-5s %-18s %-12s %-9s %-15s %s\n' "down$k" "$K" "$h" "10.200.1$k.2" "$r" "${kp:-?}" "${up:-?}"
   if [ "$h" -ne "$K" ] || [ "$r" -ne "$K" ]; then

@@ -13,7 +13,7 @@
 #       [--plugin-path DIR] [--keep DIR]
 #
 # Defaults: 4 clients in 2 client namespaces, 10 s at 2000 packets/s of
-# 1200 bytes, mode=kernel. Namespaces ebrm-PID-* (examples/lib-netns.sh
+# 1200 bytes, mode=kernel. Namespaces ebrm-PID-* (tests/lib/ebr.sh
 # topology), removed on exit.
 #
 # Server: bench-send --rtp (bench/bench-send.c): RTP version 2, payload type
@@ -43,10 +43,8 @@
 #   examples/mock-perf.sh --client 'udpsrc port=@PORT@ caps="@CAPS@" ! rtpjitterbuffer latency=20 ! udpsink host=127.0.0.1 port=@OUT@ sync=false'
 set -uo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=lib-netns.sh
-. "$here/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
 
 NCLIENTS=4
 NCLINS=2
@@ -54,7 +52,7 @@ SECS=10
 RATE=2000
 SIZE=1200
 MODE=kernel
-BUILD=$root/build
+BUILD=$EBR_LIB_ROOT/build
 PLUGIN_PATH=
 KEEP=
 CAPS='application/x-rtp,media=application,clock-rate=90000,encoding-name=X-EBR-MOCK,payload=96'
@@ -101,44 +99,16 @@ export GST_PLUGIN_PATH=${PLUGIN_PATH:-$BUILD/gst-plugin}
 
 P=ebrm-$$
 WORK=$(mktemp -d /tmp/mock-perf.XXXXXX)
-PIDS=()
-# stop_all: SIGINT to every process started here (a `timeout` passes it on
-# to its gst-launch, which stops), then SIGKILL to what is left, children
-# (by parent pid) first.
-stop_all ()
-{
-  local pid i alive
-  for pid in "${PIDS[@]}"; do kill -INT "$pid" 2>/dev/null; done
-  for i in $(seq 50); do
-    alive=0
-    for pid in "${PIDS[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
-    [ $alive -eq 0 ] && break
-    sleep 0.1
-  done
-  for pid in "${PIDS[@]}"; do
-    pkill -KILL -P "$pid" 2>/dev/null
-    kill -KILL "$pid" 2>/dev/null
-  done
-  wait 2>/dev/null
-  PIDS=()
-}
-
 cleanup ()
 {
-  local rc=$?
-  trap - EXIT INT TERM HUP
-  trap '' PIPE    # a closed stdout must not stop the clean-up
-  stop_all
+  ebr_stop_all 50
   ebr_topology_down "$P"
   if [ -n "$KEEP" ]; then
     mkdir -p "$KEEP" && cp -r "$WORK"/. "$KEEP"/ && echo "logs and CDF in $KEEP"
   fi
   rm -rf "$WORK"
-  exit $rc
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
+ebr_on_exit cleanup
 
 # subst TEMPLATE PORT OUT CLIENTS
 subst ()
@@ -150,16 +120,6 @@ subst ()
   s=${s//@MODE@/$MODE}
   s=${s//@CAPS@/$CAPS}
   printf '%s' "$s"
-}
-
-wait_udp ()   # NS PORT SECONDS
-{
-  local i
-  for i in $(seq $(( $3 * 10 ))); do
-    ip netns exec "$1" ss -Hlun "sport = :$2" 2>/dev/null | grep -q . && return 0
-    sleep 0.1
-  done
-  return 1
 }
 
 ebr_topology_up "$P" "$NCLINS" || { echo "cannot build the topology" >&2; exit 1; }
@@ -187,13 +147,11 @@ for k in $(seq 1 "$NCLINS"); do
     ip netns exec "$P-cli$k" "$RECV" recv --ports "$list" --max-seq "$max_seq" \
       --out "$WORK/probe$k.txt" --timeout $(( SECS + 60 )) --idle-ms 600000 \
       >"$WORK/probe$k.log" 2>&1 &
-    PIDS+=($!)
   else
     outs=$(for p in ${ports_of[$k]}; do echo $(( p + OUT_OFFSET )); done | paste -sd,)
     ip netns exec "$P-cli$k" "$RECV" recv --bind 127.0.0.1 --ports "$outs" \
       --max-seq "$max_seq" --out "$WORK/probe$k.txt" --timeout $(( SECS + 60 )) \
       --idle-ms 600000 >"$WORK/probe$k.log" 2>&1 &
-    PIDS+=($!)
     desc=""
     for p in ${ports_of[$k]}; do
       desc="$desc $(subst "$CLIENT" "$p" $(( p + OUT_OFFSET )) "$clients")"
@@ -204,9 +162,8 @@ for k in $(seq 1 "$NCLINS"); do
     eval "set -- $desc"
     ip netns exec "$P-cli$k" timeout -s INT $(( SECS + 60 )) gst-launch-1.0 -q "$@" \
       >"$WORK/client$k.log" 2>&1 </dev/null &
-    PIDS+=($!)
     for p in ${ports_of[$k]}; do
-      wait_udp "$P-cli$k" "$p" 15 || { echo "client pipeline in $P-cli$k did not bind $p:"; cat "$WORK/client$k.log"; exit 1; } >&2
+      ebr_wait_udp "$P-cli$k" 150 "$p" || { echo "client pipeline in $P-cli$k did not bind $p:"; cat "$WORK/client$k.log"; exit 1; } >&2
     done
   fi
 done
@@ -218,8 +175,7 @@ eval "set -- $relay_desc"
 ip netns exec "$P-rel" timeout -s INT $(( SECS + 60 )) gst-launch-1.0 -q "$@" \
   >"$WORK/relay.log" 2>&1 </dev/null &
 RELAY_PID=$!
-PIDS+=($RELAY_PID)
-wait_udp "$P-rel" $SRC_PORT 15 || { echo "the relay pipeline did not bind port $SRC_PORT:" >&2; cat "$WORK/relay.log" >&2; exit 1; }
+ebr_wait_udp "$P-rel" 150 $SRC_PORT || { echo "the relay pipeline did not bind port $SRC_PORT:" >&2; cat "$WORK/relay.log" >&2; exit 1; }
 sleep 1
 # A short warm-up the probes do not count (sequence numbers out of range).
 ip netns exec "$P-srv" "$SEND" 10.200.1.2 $SRC_PORT --rtp --rate 1000 --count 50 \
@@ -231,8 +187,10 @@ sent_line=$(ip netns exec "$P-srv" timeout $(( SECS + 10 )) "$SEND" 10.200.1.2 $
   --rtp --rate "$RATE" --duration "$SECS" --size "$SIZE")
 echo "server: $sent_line"
 sleep 1
-kill -0 $RELAY_PID 2>/dev/null || { echo "the relay pipeline exited:" >&2; tail -n 5 "$WORK/relay.log" >&2; }
-stop_all
+ebr_running $RELAY_PID || { echo "the relay pipeline exited:" >&2; tail -n 5 "$WORK/relay.log" >&2; }
+# SIGINT to every job (a `timeout` passes it on to its gst-launch, which
+# stops), then SIGKILL to what is left, its children first.
+ebr_stop_all 50
 
 sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' <<<"$sent_line")
 summary=$("$RECV" merge --sent "$sent" --cdf "$WORK/delay-cdf.txt" "$WORK"/probe*.txt) || exit 1

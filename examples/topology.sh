@@ -17,9 +17,8 @@
 # Run a command inside one: ip netns exec ebr-rel gst-launch-1.0 ...
 set -euo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib-netns.sh
-. "$here/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
 
 usage ()
 {

@@ -75,10 +75,8 @@
 # and EBR_RTP_PRIO_COUNT.
 set -uo pipefail
 
-here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-root=$(cd "$here/.." && pwd)
-# shellcheck source=lib-netns.sh
-. "$here/lib-netns.sh"
+# shellcheck source=../tests/lib/ebr.sh
+. "$(dirname "${BASH_SOURCE[0]}")/../tests/lib/ebr.sh"
 
 usage ()
 {
@@ -122,12 +120,12 @@ for l in "${lim[@]}"; do
   case $l in [0-7]) ;; *) echo "$0: limits are 0-7, not '$l'" >&2; exit 2 ;; esac
 done
 
-ebr_example_setup "$root" x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer \
+ebr_example_setup x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer \
   pngenc multifilesink identity
-LAUNCH=$(ebr_test_tool "$root" launch-stats EBR_LAUNCH_STATS) || exit 1
+LAUNCH=$(ebr_test_tool launch-stats EBR_LAUNCH_STATS) || exit 1
 COUNTER=
 if [ $meter -eq 1 ]; then
-  COUNTER=$(ebr_test_tool "$root" rtp-prio-count EBR_RTP_PRIO_COUNT) || exit 1
+  COUNTER=$(ebr_test_tool rtp-prio-count EBR_RTP_PRIO_COUNT) || exit 1
 fi
 setsid=
 command -v setsid >/dev/null 2>&1 && setsid=setsid
@@ -149,8 +147,6 @@ created=0
 
 cleanup ()
 {
-  trap - EXIT INT TERM HUP
-  trap '' PIPE    # a closed stdout must not stop the clean-up
   ebr_example_end $created "$prefix"
   if [ "${EBR_VIDEO_KEEP:-0}" = 1 ]; then
     echo "(logs kept in $work)" >&2
@@ -158,14 +154,12 @@ cleanup ()
     rm -rf "$work"
   fi
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
-trap 'exit 141' PIPE   # stdout closed (| head): clean up all the same
+ebr_on_exit cleanup
 
 # field TEXT NAME: the number in NAME=(type)N, escaped or not.
 field ()
 {
-  tr -d '\\' <<<"$1" | grep -oE "(^|[ ,])$2=\([a-z0-9]*\)[0-9]+" | head -n 1 | sed 's/.*)//'
+  ebr_field "$(tr -d '\\' <<<"$1")" "$2"
 }
 
 # kv TEXT NAME: the number in NAME=N.
@@ -261,11 +255,11 @@ grep -q '^ERROR' "$work/server.log" && { echo "$0: the server failed:" >&2; cat 
 sleep 0.5                      # the jitter buffers' latency (200 ms)
 
 # The relay first: its per-viewer counters go when the viewers unsubscribe.
-ebr_stop "$relay_pid"
+ebr_stop "$relay_pid" 150
 for k in $(seq 1 "$n"); do
-  ebr_stop "${vpid[k]}"
+  ebr_stop "${vpid[k]}" 150
 done
-[ $meter -eq 0 ] || ebr_stop "$meter_pid"
+[ $meter -eq 0 ] || ebr_stop "$meter_pid" 150
 
 relay_stats=$(grep '^stats ebpfrelaysink' "$work/relay.log")
 sent=$(field "$(grep '^stats udpsink' "$work/server.log")" rendered)

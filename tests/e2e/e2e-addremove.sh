@@ -11,7 +11,7 @@
 # client-added/client-removed are emitted; the kernel sent to B.
 set -uo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init addremove
 
 COUNT=600
@@ -78,8 +78,8 @@ a_kp=$E2E_KP
 e2e_ctl_stats $B_HOST $B_PORT
 e2e_log "B: $E2E_STATS_LINE"
 b_kp=$E2E_KP
-e2e_stop "$recv1"
-e2e_stop "$recv2"
+ebr_stop "$recv1"
+ebr_stop "$recv2"
 e2e_ctl_stop
 
 rc=0

@@ -11,7 +11,7 @@
 # says that it does.
 set -uo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init backlog
 
 P=$E2E_PREFIX

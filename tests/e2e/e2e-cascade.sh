@@ -19,7 +19,7 @@ set -uo pipefail
 MODE=${1:-kernel}
 case $MODE in kernel|userspace|auto) ;; *) echo "usage: $0 [kernel|userspace|auto]" >&2; exit 2 ;; esac
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init "cascade-$MODE"
 
 COUNT=300
@@ -101,9 +101,9 @@ stat_check relay2 10.200.11.2 6001
 stat_check relay2 10.200.12.2 6000
 stat_check relay2 10.200.12.2 6001
 
-e2e_stop "$r0"
-e2e_stop "$r1"
-e2e_stop "$r2"
+ebr_stop "$r0"
+ebr_stop "$r1"
+ebr_stop "$r2"
 e2e_ctl_select relay1
 e2e_ctl_stop
 e2e_ctl_select relay2

@@ -7,12 +7,10 @@
 # is wrong; this test also checks that they removed their namespaces.
 set -uo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init chat
 
-build=$EBR_SOURCE_ROOT/build
-export EBR_LAUNCH_STATS=${EBR_LAUNCH_STATS:-$build/tests/launch-stats}
-[ -x "$EBR_LAUNCH_STATS" ] || e2e_fail "test tool $EBR_LAUNCH_STATS not built"
+e2e_tool EBR_LAUNCH_STATS launch-stats
 
 for ex in chat chat-priority; do
   e2e_log "examples/$ex.sh --demo"

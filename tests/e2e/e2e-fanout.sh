@@ -19,7 +19,7 @@ case $MODE in
   *) echo "usage: $0 kernel|userspace|kernel-consume" >&2; exit 2 ;;
 esac
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init "fanout-$MODE"
 CONSUME=0
 [ "$MODE" = kernel-consume ] && { MODE=kernel; CONSUME=1; }
@@ -115,7 +115,7 @@ consumed=$(num kernel-consumed)
 e2e_log "relay: buffers-in=${bufs_in:-?} kernel-consumed=${consumed:-?}"
 e2e_log "stopping receivers and relay"
 for pid in "${recv_pids[@]}"; do
-  e2e_stop "$pid"
+  ebr_stop "$pid"
 done
 e2e_ctl_stop
 e2e_log "checking $NSUBS files"

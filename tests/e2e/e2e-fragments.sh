@@ -19,7 +19,7 @@ set -uo pipefail
 
 EXTRA=
 [ "${1:-}" = consume ] && EXTRA=" pass-original=false"
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init "fragments${1:+-$1}"
 
 P=$E2E_PREFIX
@@ -65,8 +65,8 @@ num () { grep -o "$1=(guint64)[0-9]*" <<<"$stats" | grep -o '[0-9]*$'; }
 frag=$(num kernel-fragmented)
 touser=$(num kernel-fragments-to-userspace)
 unsent=$(num fragments-unsent)
-e2e_stop "$cli1"
-e2e_stop "$loc"
+ebr_stop "$cli1"
+ebr_stop "$loc"
 e2e_ctl_stop
 
 # sizes NAME: the sizes of the datagrams NAME received, in order, and

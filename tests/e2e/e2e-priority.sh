@@ -25,11 +25,10 @@ set -uo pipefail
 MODE=${1:-kernel}
 case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace" >&2; exit 2 ;; esac
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init "priority-$MODE"
 
-EBR_RTP_PRIO=${EBR_RTP_PRIO:-$EBR_SOURCE_ROOT/build/tests/rtp-prio}
-[ -x "$EBR_RTP_PRIO" ] || e2e_fail "test tool $EBR_RTP_PRIO not built"
+e2e_tool EBR_RTP_PRIO rtp-prio
 
 COUNT=600
 SIZE=200
@@ -86,7 +85,7 @@ e2e_send_bg "$P-srv" "$E2E_WORK/stream.bin" $SIZE 10.200.1.2 $PORT
 send_pid=$E2E_LAST_PID
 for i in $(seq 300); do
   [ "$(records_in "$E2E_WORK/cli1-6000.bin")" -ge $CHANGE_AT ] && break
-  e2e_running "$send_pid" || break
+  ebr_running "$send_pid" || break
   sleep 0.1
 done
 e2e_ctl set-priority-limit $C2 6000 6
@@ -111,13 +110,13 @@ for s in "${SUBS[@]}"; do
   read -r host port _ change <<<"$s"
   [ "$change" != removed ] || continue
   e2e_ctl_stats "$host" "$port"
-  dropped_stat[$host:$port]=$(e2e_field "$E2E_STATS_LINE" priority-dropped)
+  dropped_stat[$host:$port]=$(ebr_field "$E2E_STATS_LINE" priority-dropped)
   kp[$host:$port]=$E2E_KP
   up[$host:$port]=$E2E_UP
 done
-e2e_stop "$recv1"
-e2e_stop "$recv2"
-e2e_stop "$recv3"
+ebr_stop "$recv1"
+ebr_stop "$recv2"
+ebr_stop "$recv3"
 e2e_ctl_stop
 
 rc=0

@@ -22,7 +22,7 @@
 #     programs unloaded.
 set -uo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init sigkill
 
 command -v bpftool >/dev/null || PATH=$PATH:/usr/sbin:/sbin
@@ -38,13 +38,6 @@ ebr_topology_up "$P" 2 || e2e_fail "topology"
 e2e_gen "$E2E_WORK/a.bin" $COUNT $SIZE_A
 e2e_gen "$E2E_WORK/b.bin" $COUNT $SIZE_B
 
-# held_prog_ids PID: ids of the BPF programs PID holds, through a program
-# fd or a link fd ("prog_id:" in /proc/PID/fdinfo).
-held_prog_ids ()
-{
-  cat /proc/"$1"/fdinfo/* 2>/dev/null | sed -n 's/^prog_id:[[:space:]]*//p' | sort -un
-}
-
 # relay_ingress_ids_of PID: relay_ingress programs that bpftool attributes
 # to PID (needs a bpftool built with pid iterators; empty otherwise).
 relay_ingress_ids_of ()
@@ -53,20 +46,26 @@ relay_ingress_ids_of ()
     '.[] | select(.name == "relay_ingress") | select(any(.pids[]?; .pid == $pid)) | .id'
 }
 
+# none_loaded IDS...: no BPF program of IDS is loaded; those that are go
+# to LOADED (" ID ...").
+none_loaded ()
+{
+  local id
+  LOADED=
+  for id in "$@"; do
+    bpftool prog show id "$id" >/dev/null 2>&1 && LOADED="$LOADED $id"
+  done
+  [ -z "$LOADED" ]
+}
+
 # assert_gone WHAT PID IDS...: after PID's death, none of IDS exists and
 # bpftool attributes no relay_ingress to PID.
 assert_gone ()
 {
-  local what=$1 pid=$2 id i left
+  local what=$1 pid=$2 id left
   shift 2
-  for i in $(seq 50); do
-    left=
-    for id in "$@"; do
-      bpftool prog show id "$id" >/dev/null 2>&1 && left="$left $id"
-    done
-    [ -n "$left" ] || break
-    sleep 0.1
-  done
+  ebr_until 50 none_loaded "$@"
+  left=$LOADED
   [ -z "$left" ] || e2e_fail "$what: BPF program(s)$left still loaded after kill -9: $(for id in $left; do bpftool prog show id "$id" | head -n 1; done)"
   left=$(relay_ingress_ids_of "$pid")
   [ -z "$left" ] || e2e_fail "$what: bpftool lists relay_ingress held by pid $pid: $left"
@@ -106,8 +105,8 @@ round ()
   e2e_wait_send "$sa"
   e2e_wait_send "$sb"
   sleep 1
-  e2e_stop "$r1"
-  e2e_stop "$r2"
+  ebr_stop "$r1"
+  ebr_stop "$r2"
   for k in 1 2; do
     e2e_check "$E2E_WORK/$name-cli$k-6000.bin" $COUNT $SIZE_A || { echo "cli$k: stream A not exactly once" >&2; rc=1; }
     e2e_check "$E2E_WORK/$name-cli$k-7000.bin" $COUNT $SIZE_B || { echo "cli$k: stream B not exactly once" >&2; rc=1; }
@@ -145,7 +144,7 @@ start_relay relayA 5004 6000
 pid_a=$E2E_LAST_PID
 e2e_wait_tcx "$P-rel" 1 "${RELAY_IFS[@]}"
 e2e_alive "$pid_a" "relay A"
-ids_a=$(held_prog_ids "$pid_a")
+ids_a=$(ebr_prog_ids "$pid_a")
 [ -n "$ids_a" ] || e2e_fail "relay A holds no BPF program fd"
 for ifc in "${RELAY_IFS[@]}"; do
   tcx_ids=$(ip netns exec "$P-rel" "$EBR_TCX_COUNT" "$ifc" --ids | sed -n 's/^ingress-ids://p')
@@ -160,7 +159,7 @@ bpftool prog show | grep -A1 -E "^($(echo $ids_a | tr ' ' '|')): " | sed 's/^/  
 start_relay_ctl relayB 5005 7000
 pid_b=$E2E_CTL_PID
 e2e_wait_tcx "$P-rel" 2 "${RELAY_IFS[@]}"
-ids_b=$(held_prog_ids "$pid_b")
+ids_b=$(ebr_prog_ids "$pid_b")
 [ -n "$ids_b" ] || e2e_fail "relay B holds no BPF program fd"
 e2e_log "relay B (pid $pid_b) attached; holds program(s) $(echo $ids_b)"
 sleep 1
@@ -179,7 +178,7 @@ e2e_log "relay A killed: 1 program left per interface, A's programs unloaded"
 start_relay_ctl relayA2 5004 6000
 pid_a2=$E2E_CTL_PID
 e2e_wait_tcx "$P-rel" 2 "${RELAY_IFS[@]}"
-ids_a2=$(held_prog_ids "$pid_a2")
+ids_a2=$(ebr_prog_ids "$pid_a2")
 e2e_log "relay A2 (pid $pid_a2) attached; holds program(s) $(echo $ids_a2)"
 sleep 1
 round round2

@@ -16,39 +16,19 @@
 # Usage: e2e-subscribe-relay.sh [kernel|userspace]  (the relay's mode)
 set -uo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 MODE=${1:-kernel}
 e2e_init "subrelay-$MODE"
 
-STUB=${EBR_CONTROL_STUB:-$EBR_SOURCE_ROOT/build/tests/control-stub}
-[ -x "$STUB" ] || e2e_fail "test tool $STUB not built"
-
-COUNT=400
-PKT=32
-CPORT=5005
-MPORT=5004
-CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000"
-P=$E2E_PREFIX
-E2E_PACE_US=${EBR_E2E_PACE_US:-3000}
-
-ebr_topology_up "$P" 3 || e2e_fail "topology"
-"$STUB" gen "$E2E_WORK/stream.bin" $COUNT || e2e_fail "control-stub gen"
+e2e_sub_init 3
 
 e2e_ctl_start "$P-rel" relay "udpsrc port=$MPORT caps=\"$CAPS\" ! \
 ebpfrelaysink name=relay mode=$MODE control-port=$CPORT token=sesame rewrite-seq=false \
 subscriber-timeout=3"
 
-viewer ()
-{
-  local ns=$1 name=$2 relay_addr=$3 token=$4
-  e2e_bg "$ns" "$name" gst-launch-1.0 -e ebpfprioritysrc port=6000 \
-    relay="$relay_addr:$CPORT" token="$token" priority-limit=6 \
-    caps="$CAPS" ! filesink location="$E2E_WORK/$name.bin" \
-    buffer-mode=unbuffered
-}
-viewer "$P-cli1" cli1 10.200.11.1 sesame
+e2e_sub_viewer "$P-cli1" cli1 10.200.11.1 sesame
 cli1=$E2E_LAST_PID
-viewer "$P-cli2" cli2 10.200.12.1 wrong
+e2e_sub_viewer "$P-cli2" cli2 10.200.12.1 wrong
 cli2=$E2E_LAST_PID
 ip netns exec "$P-srv" "$STUB" subscribe-once 10.200.1.2 $CPORT \
   || e2e_fail "subscribe-once"
@@ -81,12 +61,12 @@ e2e_ctl stats
 stats=$E2E_CTL_REPLY
 grep -q '10\.200\.11\.2' <<<"$stats" \
   || e2e_fail "cli1 expired while it was running"
-e2e_stop "$cli1"
+ebr_stop "$cli1"
 sleep 1
 e2e_ctl stats
 after=$E2E_CTL_REPLY
-e2e_stop "$cli2"
-e2e_stop "$victim"
+ebr_stop "$cli2"
+ebr_stop "$victim"
 e2e_ctl_stop
 
 rc=0

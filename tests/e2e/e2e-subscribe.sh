@@ -13,59 +13,26 @@
 #   srv   one SUBSCRIBE, never answers the challenge -> never added
 set -uo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 MODE=${1:-kernel}
 e2e_init "subscribe-$MODE"
 
-STUB=${EBR_CONTROL_STUB:-$EBR_SOURCE_ROOT/build/tests/control-stub}
-[ -x "$STUB" ] || e2e_fail "test tool $STUB not built"
-gst-inspect-1.0 ebpfprioritysrc >/dev/null 2>&1 \
-  || e2e_fail "gst-inspect-1.0 cannot find ebpfprioritysrc"
-
-COUNT=400
-PKT=32
-CPORT=5005
-MPORT=5004
 TIMEOUT_MS=1500
-CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000"
-P=$E2E_PREFIX
-E2E_PACE_US=${EBR_E2E_PACE_US:-3000}
-
-ebr_topology_up "$P" 2 || e2e_fail "topology"
-"$STUB" gen "$E2E_WORK/stream.bin" $COUNT || e2e_fail "control-stub gen"
-
-# wait_log NAME REGEX [TENTHS]: until $E2E_WORK/NAME.log has a matching line.
-wait_log ()
-{
-  local i
-  for i in $(seq "${3:-100}"); do
-    grep -qE "$2" "$E2E_WORK/$1.log" 2>/dev/null && return 0
-    sleep 0.1
-  done
-  e2e_fail "$1.log has no line matching '$2'"
-}
+e2e_sub_init 2
 
 e2e_bg "$P-rel" relay "$STUB" relay $CPORT $MPORT $TIMEOUT_MS sesame
 relay=$E2E_LAST_PID
-wait_log relay '^ready$'
+e2e_wait_log relay '^ready$'
 
-viewer ()
-{
-  local ns=$1 name=$2 relay_addr=$3 token=$4
-  e2e_bg "$ns" "$name" gst-launch-1.0 -e ebpfprioritysrc mode="$MODE" \
-    port=6000 relay="$relay_addr:$CPORT" token="$token" priority-limit=6 \
-    caps="$CAPS" ! filesink location="$E2E_WORK/$name.bin" \
-    buffer-mode=unbuffered
-}
-viewer "$P-cli1" cli1 10.200.11.1 sesame
+e2e_sub_viewer "$P-cli1" cli1 10.200.11.1 sesame mode="$MODE"
 cli1=$E2E_LAST_PID
-viewer "$P-cli2" cli2 10.200.12.1 wrong
+e2e_sub_viewer "$P-cli2" cli2 10.200.12.1 wrong mode="$MODE"
 cli2=$E2E_LAST_PID
 ip netns exec "$P-srv" "$STUB" subscribe-once 10.200.1.2 $CPORT \
   || e2e_fail "subscribe-once"
 
-wait_log relay '^add 10\.200\.11\.2:6000 6$'
-wait_log cli2 'refused the subscription: token missing or wrong'
+e2e_wait_log relay '^add 10\.200\.11\.2:6000 6$'
+e2e_wait_log cli2 'refused the subscription: token missing or wrong'
 e2e_log "cli1 subscribed, cli2 refused"
 
 e2e_send "$P-srv" "$E2E_WORK/stream.bin" $PKT 10.200.1.2 $MPORT
@@ -76,11 +43,11 @@ e2e_alive "$relay" "control-stub"
 grep -q '^remove 10\.200\.11\.2:6000$' "$E2E_WORK/relay.log" \
   && e2e_fail "cli1 expired while it was running"
 
-e2e_stop "$cli1"
+ebr_stop "$cli1"
 # at once, not after the timeout
-wait_log relay '^remove 10\.200\.11\.2:6000$' 10
-e2e_stop "$cli2"
-e2e_stop "$relay"
+e2e_wait_log relay '^remove 10\.200\.11\.2:6000$' 10
+ebr_stop "$cli2"
+ebr_stop "$relay"
 e2e_log "relay: $(grep -E '^(sent|stats)' "$E2E_WORK/relay.log" | tr '\n' ' ')"
 
 "$STUB" check "$E2E_WORK/cli1.bin" $COUNT 6 2>"$E2E_WORK/check.log" \

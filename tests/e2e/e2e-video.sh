@@ -18,18 +18,14 @@
 # errors.
 set -uo pipefail
 
-. "$(dirname "${BASH_SOURCE[0]}")/lib-e2e.sh"
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init video
 
 for e in x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer pngenc multifilesink; do
   gst-inspect-1.0 "$e" >/dev/null 2>&1 || e2e_fail "GStreamer element $e not found"
 done
-build=$EBR_SOURCE_ROOT/build
-export EBR_LAUNCH_STATS=${EBR_LAUNCH_STATS:-$build/tests/launch-stats}
-export EBR_RTP_PRIO_COUNT=${EBR_RTP_PRIO_COUNT:-$build/tests/rtp-prio-count}
-for t in "$EBR_LAUNCH_STATS" "$EBR_RTP_PRIO_COUNT"; do
-  [ -x "$t" ] || e2e_fail "test tool $t not built"
-done
+e2e_tool EBR_LAUNCH_STATS launch-stats
+e2e_tool EBR_RTP_PRIO_COUNT rtp-prio-count
 
 SECS=5
 VIDEO=$EBR_SOURCE_ROOT/examples/video.sh

@@ -1,13 +1,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # shellcheck shell=bash disable=SC2034
 #
-# lib-e2e.sh: what every end-to-end test does the same way. Source it, then
-# call e2e_init NAME. Builds on examples/lib-netns.sh (one topology
-# mechanism for examples and tests).
+# tests/lib/e2e.sh: what every end-to-end test (tests/e2e/) does the same
+# way. Source it, then call e2e_init NAME. Builds on tests/lib/ebr.sh (one
+# library for examples, tests and bench), which e2e_init sources.
 #
 # Environment (meson sets it; by hand the defaults fit a ./build dir):
 #   EBR_SOURCE_ROOT     source tree (default: two levels above this file)
-#   EBR_UDP_RECORDS, EBR_TCX_COUNT, EBR_RELAY_CTL   the test tools
+#   EBR_UDP_RECORDS, EBR_TCX_COUNT, EBR_RELAY_CTL   the test tools (and the
+#                       others a test asks e2e_tool for: EBR_RTP_PRIO, ...)
 #   GST_PLUGIN_PATH     where libgstebpfrelay.so is (default build/gst-plugin)
 #   EBR_E2E_TMP         where the per-test work directory goes (default /tmp)
 #   EBR_E2E_KEEP=1      keep the work directory even when the test passes
@@ -27,13 +28,6 @@ e2e_log ()
   echo "[$E2E_NAME $(date +%T.%3N)] $*"
 }
 
-# e2e_running PID: PID is a background job of this shell still running
-# (examples/lib-netns.sh, sourced by e2e_init).
-e2e_running ()
-{
-  ebr_running "$1"
-}
-
 e2e_fail ()
 {
   echo "FAIL: $*" >&2
@@ -45,28 +39,22 @@ e2e_fail ()
 e2e_init ()
 {
   E2E_NAME=$1
-  local here
-  here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-  EBR_SOURCE_ROOT=${EBR_SOURCE_ROOT:-$(cd "$here/../.." && pwd)}
-  # shellcheck source=../../examples/lib-netns.sh
-  . "$EBR_SOURCE_ROOT/examples/lib-netns.sh"
+  # shellcheck source=ebr.sh
+  . "$(dirname "${BASH_SOURCE[0]}")/ebr.sh"
+  EBR_SOURCE_ROOT=${EBR_SOURCE_ROOT:-$EBR_LIB_ROOT}
 
   if ! ebr_have_netns; then
     echo "SKIP: $E2E_NAME needs root and 'ip netns'"
     exit $E2E_SKIP
   fi
 
-  local build=$EBR_SOURCE_ROOT/build
-  EBR_UDP_RECORDS=${EBR_UDP_RECORDS:-$build/tests/udp-records}
-  EBR_TCX_COUNT=${EBR_TCX_COUNT:-$build/tests/tcx-count}
-  EBR_RELAY_CTL=${EBR_RELAY_CTL:-$build/tests/relay-ctl}
-  export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$build/gst-plugin}
+  export GST_PLUGIN_PATH=${GST_PLUGIN_PATH:-$EBR_SOURCE_ROOT/build/gst-plugin}
   E2E_PACE_US=${EBR_E2E_PACE_US:-2000}
 
+  e2e_tool EBR_UDP_RECORDS udp-records
+  e2e_tool EBR_TCX_COUNT tcx-count
+  e2e_tool EBR_RELAY_CTL relay-ctl
   local t
-  for t in "$EBR_UDP_RECORDS" "$EBR_TCX_COUNT" "$EBR_RELAY_CTL"; do
-    [ -x "$t" ] || { echo "FAIL: test tool $t not built" >&2; exit 1; }
-  done
   for t in gst-launch-1.0 gst-inspect-1.0 ss; do
     command -v "$t" >/dev/null || { echo "FAIL: $t not installed" >&2; exit 1; }
   done
@@ -88,40 +76,30 @@ e2e_init ()
   # The test's own stderr, for cleanup messages even when the trap fires
   # inside a command whose stderr is redirected.
   exec {E2E_STDERR}>&2
-  trap e2e_cleanup EXIT
-  trap 'exit 130' INT TERM HUP
-  trap 'exit 141' PIPE
+  ebr_on_exit e2e_cleanup
   e2e_log "work directory $E2E_WORK, namespaces $E2E_PREFIX-*"
 }
 
+# e2e_tool VAR NAME: the test tool NAME (tests/tools, built with -Dtests=
+# enabled) in VAR, exported: $VAR, else the build's tests directory
+# (ebr_test_tool). Fails the test when it is not built.
+e2e_tool ()
+{
+  local t
+  t=$(ebr_test_tool "$2" "$1") || e2e_fail "test tool $2 not built"
+  export "$1=$t"
+}
+
+# e2e_cleanup RC (ebr_on_exit): stops every job, removes the namespaces,
+# shows the logs of a failed test.
 e2e_cleanup ()
 {
-  local rc=$? pid ns i
-  trap - EXIT
-  trap '' PIPE
+  local rc=$1 ns i
   [ $E2E_FAILED -eq 0 ] || rc=1
   for i in "${E2E_CTL_FDS[@]}"; do
     [ -z "$i" ] || eval "exec $i>&-" 2>/dev/null || true
   done
-  # Only children not yet reaped: a pid already waited for may belong to
-  # someone else by now.
-  local live
-  live=$(jobs -rp)
-  for pid in $live; do
-    kill -TERM "$pid" 2>/dev/null || true
-  done
-  for i in $(seq 20); do
-    local alive=0
-    for pid in $live; do
-      e2e_running "$pid" && alive=1
-    done
-    [ $alive -eq 1 ] || break
-    sleep 0.1
-  done
-  for pid in $live; do
-    kill -KILL "$pid" 2>/dev/null || true
-  done
-  wait 2>/dev/null || true
+  ebr_stop_all 20 TERM
   for ns in "${E2E_NAMESPACES[@]}"; do
     ebr_ns_del "$ns"
   done
@@ -164,19 +142,18 @@ e2e_bg ()
 # to each PORT in NS.
 e2e_wait_udp ()
 {
-  local ns=$1 i port missing
+  local ns=$1
   shift
-  for i in $(seq 100); do
-    missing=
-    local bound
-    bound=$(ip netns exec "$ns" ss -Hlun 2>/dev/null | awk '{print $4}' | sed 's/.*://')
-    for port in "$@"; do
-      grep -qx "$port" <<<"$bound" || missing="$missing $port"
-    done
-    [ -n "$missing" ] || return 0
-    sleep 0.1
-  done
-  e2e_fail "in $ns no socket on UDP port(s)$missing after 10 s"
+  ebr_wait_udp "$ns" 100 "$@" \
+    || e2e_fail "in $ns no socket on UDP port(s)$EBR_UNBOUND after 10 s"
+}
+
+# e2e_wait_log NAME ERE [TENTHS]: waits (default 10 s) until
+# $E2E_WORK/NAME.log has a line matching ERE; fails the test otherwise.
+e2e_wait_log ()
+{
+  ebr_wait_log "$E2E_WORK/$1.log" "$2" "${3:-100}" \
+    || e2e_fail "$1.log has no line matching '$2'"
 }
 
 # e2e_tcx NS IF: prints the number of TCX ingress programs on IF.
@@ -189,23 +166,30 @@ e2e_tcx ()
 # exactly N TCX ingress programs.
 e2e_wait_tcx ()
 {
-  local ns=$1 n=$2 i ifc bad
+  local ns=$1 n=$2
   shift 2
-  for i in $(seq 100); do
-    bad=
-    for ifc in "$@"; do
-      [ "$(e2e_tcx "$ns" "$ifc")" = "$n" ] || bad="$bad $ifc=$(e2e_tcx "$ns" "$ifc")"
-    done
-    [ -n "$bad" ] || return 0
-    sleep 0.1
+  ebr_until 100 e2e_tcx_are "$ns" "$n" "$@" \
+    || e2e_fail "in $ns expected $n TCX ingress program(s), have:$E2E_TCX_BAD"
+}
+
+# e2e_tcx_are NS N IF...: each IF in NS has N TCX ingress programs; the
+# others go to E2E_TCX_BAD (" IF=COUNT ...").
+e2e_tcx_are ()
+{
+  local ns=$1 n=$2 ifc c
+  shift 2
+  E2E_TCX_BAD=
+  for ifc in "$@"; do
+    c=$(e2e_tcx "$ns" "$ifc")
+    [ "$c" = "$n" ] || E2E_TCX_BAD="$E2E_TCX_BAD $ifc=$c"
   done
-  e2e_fail "in $ns expected $n TCX ingress program(s), have:$bad"
+  [ -z "$E2E_TCX_BAD" ]
 }
 
 # e2e_alive PID WHAT: fails the test if PID has exited.
 e2e_alive ()
 {
-  e2e_running "$1" || e2e_fail "$2 (pid $1) exited early; see its log"
+  ebr_running "$1" || e2e_fail "$2 (pid $1) exited early; see its log"
 }
 
 # e2e_receivers NS NAME HOST PORT...: one gst-launch in NS with one
@@ -226,22 +210,6 @@ e2e_receivers ()
   e2e_wait_udp "$ns" "$@"
   e2e_alive "$pid" "receiver $name"
   E2E_LAST_PID=$pid
-}
-
-# e2e_stop PID: SIGINT (gst-launch -e sends EOS, filesink flushes) and wait
-# up to 10 s, then SIGKILL.
-e2e_stop ()
-{
-  local pid=$1 i
-  e2e_running "$pid" || { wait "$pid" 2>/dev/null; return 0; }
-  kill -INT "$pid" 2>/dev/null
-  for i in $(seq 100); do
-    e2e_running "$pid" || { wait "$pid" 2>/dev/null; return 0; }
-    sleep 0.1
-  done
-  kill -KILL "$pid" 2>/dev/null
-  wait "$pid" 2>/dev/null
-  return 0
 }
 
 # e2e_gen FILE COUNT SIZE
@@ -287,13 +255,6 @@ e2e_check ()
   return $rc
 }
 
-# e2e_field STRUCTURE-STRING FIELD: the number in "FIELD=(type)N" (empty if
-# absent).
-e2e_field ()
-{
-  grep -oE "(^|[ ,])$2=\([a-z0-9]*\)[0-9]+" <<<"$1" | head -n 1 | sed 's/.*)//'
-}
-
 # --- relay-ctl ------------------------------------------------------------
 # Several relay-ctl may run; e2e_ctl* talk to the current one (the last
 # started, or the one e2e_ctl_select NAME names).
@@ -304,7 +265,7 @@ declare -A E2E_CTL_PIDS=() E2E_CTL_FDS=() E2E_CTL_OUTS=()
 # "ready" and makes it the current one.
 e2e_ctl_start ()
 {
-  local ns=$1 name=$2 pipeline=$3 fifo i fd
+  local ns=$1 name=$2 pipeline=$3 fifo fd
   fifo=$E2E_WORK/$name.fifo
   mkfifo "$fifo"
   ip netns exec "$ns" "$EBR_RELAY_CTL" "$pipeline" \
@@ -315,11 +276,7 @@ e2e_ctl_start ()
   E2E_CTL_FDS[$name]=$fd
   E2E_CTL_OUTS[$name]=$E2E_WORK/$name.out
   e2e_ctl_select "$name"
-  for i in $(seq 100); do
-    grep -qx ready "$E2E_CTL_OUT" 2>/dev/null && return 0
-    e2e_running "$E2E_CTL_PID" || break
-    sleep 0.1
-  done
+  ebr_wait_log "$E2E_CTL_OUT" '^ready$' 100 "$E2E_CTL_PID" && return 0
   e2e_fail "relay-ctl $name did not become ready: $(cat "$E2E_WORK/$name.log")"
 }
 
@@ -345,7 +302,7 @@ e2e_ctl ()
       E2E_CTL_REPLY=$(tail -n +"$((before + 1))" "$E2E_CTL_OUT" | sed '/^ok$/,$d')
       return 0
     fi
-    e2e_running "$E2E_CTL_PID" || break
+    ebr_running "$E2E_CTL_PID" || break
     sleep 0.02
   done
   e2e_fail "relay-ctl: no ok for '$*'"
@@ -364,7 +321,7 @@ e2e_ctl_batch ()
       E2E_CTL_REPLY=$(tail -n +"$((before + 1))" "$E2E_CTL_OUT" | grep -vx ok)
       return 0
     fi
-    e2e_running "$E2E_CTL_PID" || break
+    ebr_running "$E2E_CTL_PID" || break
     sleep 0.02
   done
   e2e_fail "relay-ctl: not all of $# commands answered"
@@ -401,9 +358,9 @@ e2e_ctl_stats ()
   local s
   e2e_ctl get-stats "$1" "$2"
   s=$(grep "^get-stats " <<<"$E2E_CTL_REPLY" | sed "s/^get-stats [^,]*, //")
-  E2E_KP=$(e2e_field "$s" kernel-packets)
-  E2E_UP=$(e2e_field "$s" user-packets)
-  E2E_P=$(e2e_field "$s" packets)
+  E2E_KP=$(ebr_field "$s" kernel-packets)
+  E2E_UP=$(ebr_field "$s" user-packets)
+  E2E_P=$(ebr_field "$s" packets)
   E2E_STATS_LINE=$s
 }
 
@@ -411,15 +368,42 @@ e2e_ctl_stats ()
 # pipeline and exits.
 e2e_ctl_stop ()
 {
-  local i
   [ -n "$E2E_CTL_FD" ] || return 0
   eval "exec $E2E_CTL_FD>&-"
   E2E_CTL_FDS[$E2E_CTL_NAME]=
   E2E_CTL_FD=
-  for i in $(seq 50); do
-    e2e_running "$E2E_CTL_PID" || break
-    sleep 0.1
-  done
-  ! e2e_running "$E2E_CTL_PID" || kill -KILL "$E2E_CTL_PID" 2>/dev/null
-  wait "$E2E_CTL_PID" 2>/dev/null
+  ebr_stop "$E2E_CTL_PID" 50 0    # no signal: end of input stops it
+}
+
+# --- the subscription tests (e2e-subscribe.sh, e2e-subscribe-relay.sh) ----
+
+# e2e_sub_init NCLIENTS: control-stub in STUB, the stream's constants
+# (COUNT packets of PKT bytes, media port MPORT, control port CPORT, CAPS),
+# P, the topology with NCLIENTS clients and $E2E_WORK/stream.bin.
+e2e_sub_init ()
+{
+  e2e_tool EBR_CONTROL_STUB control-stub
+  STUB=$EBR_CONTROL_STUB
+  gst-inspect-1.0 ebpfprioritysrc >/dev/null 2>&1 \
+    || e2e_fail "gst-inspect-1.0 cannot find ebpfprioritysrc"
+  COUNT=400 PKT=32 CPORT=5005 MPORT=5004
+  CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000"
+  P=$E2E_PREFIX
+  E2E_PACE_US=${EBR_E2E_PACE_US:-3000}
+  ebr_topology_up "$P" "$1" || e2e_fail "topology"
+  "$STUB" gen "$E2E_WORK/stream.bin" "$COUNT" || e2e_fail "control-stub gen"
+}
+
+# e2e_sub_viewer NS NAME RELAY-ADDR TOKEN [PROPERTY...]: in NS, an
+# ebpfprioritysrc (with PROPERTY...) on port 6000 at priority-limit 6 that
+# subscribes at RELAY-ADDR:CPORT with TOKEN; what it receives goes to
+# $E2E_WORK/NAME.bin. Sets E2E_LAST_PID.
+e2e_sub_viewer ()
+{
+  local ns=$1 name=$2 relay_addr=$3 token=$4
+  shift 4
+  e2e_bg "$ns" "$name" gst-launch-1.0 -e ebpfprioritysrc "$@" port=6000 \
+    relay="$relay_addr:$CPORT" token="$token" priority-limit=6 \
+    caps="$CAPS" ! filesink location="$E2E_WORK/$name.bin" \
+    buffer-mode=unbuffered
 }
