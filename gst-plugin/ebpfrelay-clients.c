@@ -23,12 +23,12 @@ table_log (RelayClients * t, GLogLevelFlags level, const gchar * format, ...)
   va_list args;
   gchar *msg;
 
-  if (!t->log)
+  if (!t->callbacks.log)
     return;
   va_start (args, format);
   msg = g_strdup_vprintf (format, args);
   va_end (args);
-  t->log (level, msg, t->log_data);
+  t->callbacks.log (level, msg, t->user_data);
   g_free (msg);
 }
 
@@ -198,13 +198,16 @@ relay_clients_parse (const gchar * str, GPtrArray ** out, GError ** error)
 /* --- the table -------------------------------------------------------------- */
 
 RelayClients *
-relay_clients_new (RelayLogFunc log, gpointer log_data)
+relay_clients_new (GMutex * lock, const RelayClientsCallbacks * callbacks,
+    gpointer user_data)
 {
   RelayClients *t = g_new0 (RelayClients, 1);
 
+  t->lock = lock;
+  if (callbacks)
+    t->callbacks = *callbacks;
+  t->user_data = user_data;
   t->clients = g_ptr_array_new ();
-  t->log = log;
-  t->log_data = log_data;
   return t;
 }
 
@@ -213,6 +216,7 @@ relay_clients_free (RelayClients * t)
 {
   g_ptr_array_set_free_func (t->clients, (GDestroyNotify) relay_client_free);
   g_ptr_array_free (t->clients, TRUE);
+  g_free (t->clients_error);
   g_free (t);
 }
 
@@ -392,6 +396,11 @@ relay_clients_prepare (RelayClients * t, guint16 port, RelayRouter * router,
 {
   t->port = port;
   t->router = router;
+  if (t->clients_error) {
+    g_set_error_literal (error, RELAY_CLIENTS_ERROR,
+        RELAY_CLIENTS_ERROR_SETTINGS, t->clients_error);
+    return FALSE;
+  }
   for (guint i = 0; i < t->clients->len; i++)
     if (!check_not_loop (t, g_ptr_array_index (t->clients, i), error))
       return FALSE;
@@ -526,3 +535,170 @@ relay_clients_to_string (RelayClients * t)
   }
   return g_string_free (s, FALSE);
 }
+
+/* --- takes the lock --------------------------------------------------------- */
+
+static void
+emit (RelayClients * t, void (*func) (RelayClient *, gpointer),
+    RelayClient * c)
+{
+  if (func)
+    func (c, t->user_data);
+}
+
+gboolean
+relay_clients_add_host (RelayClients * t, const gchar * host, gint port,
+    gint limit, gboolean set_limit, GError ** error)
+{
+  struct sockaddr_in addr;
+  GError *err = NULL;
+  RelayClient *c;
+
+  if (!host) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "no host");
+    return FALSE;
+  }
+  if (!relay_client_check_limit (limit, error)
+      || !relay_client_resolve (host, port, &addr, error))
+    return FALSE;
+  g_mutex_lock (t->lock);
+  c = relay_clients_add (t, host, port, &addr, limit, set_limit, &err);
+  if (c)
+    table_log (t, G_LOG_LEVEL_DEBUG, "added %s:%d@%d", host, port, limit);
+  g_mutex_unlock (t->lock);
+  if (err) {
+    g_propagate_error (error, err);
+    return FALSE;
+  }
+  if (c)
+    emit (t, t->callbacks.added, c);
+  return TRUE;
+}
+
+gboolean
+relay_clients_set_limit_host (RelayClients * t, const gchar * host, gint port,
+    gint limit, GError ** error)
+{
+  struct sockaddr_in addr;
+  RelayClient *c = NULL;
+
+  if (!relay_client_check_limit (limit, error))
+    return FALSE;
+  if (host && relay_client_resolve (host, port, &addr, NULL)) {
+    g_mutex_lock (t->lock);
+    c = relay_clients_find (t, &addr);
+    if (c)
+      relay_clients_set_limit (t, c, limit);
+    g_mutex_unlock (t->lock);
+  }
+  if (!c)
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_NOT_FOUND,
+        "no client %s:%d", host ? host : "(NULL)", port);
+  return c != NULL;
+}
+
+gboolean
+relay_clients_remove_host (RelayClients * t, const gchar * host, gint port)
+{
+  struct sockaddr_in addr;
+  RelayClient *c = NULL;
+  gboolean found = FALSE;
+
+  if (host && relay_client_resolve (host, port, &addr, NULL)) {
+    g_mutex_lock (t->lock);
+    found = relay_clients_remove (t, &addr, &c);
+    g_mutex_unlock (t->lock);
+  }
+  if (c) {
+    emit (t, t->callbacks.removed, c);
+    relay_client_free (c);
+  }
+  return found;
+}
+
+void
+relay_clients_remove_all (RelayClients * t)
+{
+  GPtrArray *gone;
+
+  g_mutex_lock (t->lock);
+  gone = relay_clients_clear (t);
+  g_mutex_unlock (t->lock);
+  for (guint i = 0; i < gone->len; i++)
+    emit (t, t->callbacks.removed, g_ptr_array_index (gone, i));
+  g_ptr_array_free (gone, TRUE);
+}
+
+gboolean
+relay_clients_set_string (RelayClients * t, const gchar * str,
+    GError ** error)
+{
+  GPtrArray *wanted = NULL, *gone, *added, *errors;
+  GError *err = NULL;
+  guint i;
+
+  if (!relay_clients_parse (str, &wanted, &err)) {
+    g_mutex_lock (t->lock);
+    g_free (t->clients_error);
+    t->clients_error = g_strdup (err->message);
+    g_mutex_unlock (t->lock);
+    g_propagate_error (error, err);
+    return FALSE;
+  }
+
+  gone = g_ptr_array_new_with_free_func ((GDestroyNotify) relay_client_free);
+  added = g_ptr_array_new ();
+  errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_mutex_lock (t->lock);
+  g_clear_pointer (&t->clients_error, g_free);
+  relay_clients_set (t, wanted, gone, added, errors);
+  for (i = 0; i < errors->len && t->callbacks.refused; i++)
+    t->callbacks.refused (g_ptr_array_index (errors, i), str, t->user_data);
+  g_mutex_unlock (t->lock);
+
+  for (i = 0; i < gone->len; i++)
+    emit (t, t->callbacks.removed, g_ptr_array_index (gone, i));
+  for (i = 0; i < added->len; i++)
+    emit (t, t->callbacks.added, g_ptr_array_index (added, i));
+  g_ptr_array_free (gone, TRUE);
+  g_ptr_array_free (added, TRUE);
+  g_ptr_array_free (errors, TRUE);
+  g_ptr_array_free (wanted, TRUE);
+  return TRUE;
+}
+
+/* The subscription channel's callbacks, from its thread. */
+static gboolean
+on_control_add (const gchar * addr, guint16 port, guint limit, gpointer data)
+{
+  RelayClients *t = data;
+  GError *err = NULL;
+
+  if (relay_clients_add_host (t, addr, port, limit, TRUE, &err))
+    return TRUE;
+  table_log (t, G_LOG_LEVEL_WARNING, "subscription of %s:%u refused: %s",
+      addr, port, err->message);
+  g_error_free (err);
+  return FALSE;
+}
+
+static gboolean
+on_control_set_limit (const gchar * addr, guint16 port, guint limit,
+    gpointer data)
+{
+  return relay_clients_set_limit_host (data, addr, port, limit, NULL);
+}
+
+static void
+on_control_remove (const gchar * addr, guint16 port, gpointer data)
+{
+  RelayClients *t = data;
+
+  if (!relay_clients_remove_host (t, addr, port))
+    table_log (t, G_LOG_LEVEL_WARNING, "remove: no client %s:%d", addr, port);
+}
+
+const RelayControlServerCallbacks relay_clients_control_callbacks = {
+  on_control_add, on_control_set_limit, on_control_remove
+};

@@ -11,12 +11,14 @@
  * not known yet) -> KERNEL (route and MAC known, the kernel sends) and
  * back when the route goes (relay_clients_program).
  *
- * Lock: none of its own. Every call on a RelayClients, and every access to
- * a RelayClient in one, holds its owner's one lock (ebpfrelaysink:
- * GST_EBPF_RELAY_SINK_LOCK), the same lock that serialises the userspace
- * sender (ebpfrelay-send.h), which reads the slots. Clients handed back as
- * removed are the caller's: in no slot any more, freed with
- * relay_client_free.
+ * Lock: its owner's one lock (ebpfrelaysink: GST_EBPF_RELAY_SINK_LOCK),
+ * given at relay_clients_new; the same lock serialises the userspace
+ * sender (ebpfrelay-send.h), which reads the slots. The functions below
+ * marked "takes the lock" are called without it (they resolve host names
+ * outside it and call the added and removed callbacks after releasing
+ * it); every other call, and every access to a RelayClient in the table,
+ * holds it. Clients handed back as removed are the caller's: in no slot
+ * any more, freed with relay_client_free.
  *
  * With a NULL kernel (userspace mode) a slot is bookkeeping only: the
  * userspace sender serves every slot.
@@ -27,6 +29,7 @@
 #include <glib.h>
 #include <netinet/in.h>
 
+#include "ebpfrelay-control.h"
 #include "ebpfrelay-kernel.h"
 #include "ebpfrelay-route.h"
 
@@ -80,7 +83,23 @@ typedef void (*RelayLogFunc) (GLogLevelFlags level, const gchar * message,
 
 typedef struct
 {
+  /* a subscriber came or went (after it has been freed from its slot;
+   * @c is freed once the callback returns); without the lock held */
+  void (*added) (RelayClient * c, gpointer user_data);
+  void (*removed) (RelayClient * c, gpointer user_data);
+  /* relay_clients_set_string could not add a subscriber; with the lock */
+  void (*refused) (const GError * error, const gchar * clients,
+      gpointer user_data);
+  RelayLogFunc log;
+} RelayClientsCallbacks;
+
+typedef struct
+{
+  GMutex *lock;                 /* the owner's */
+  RelayClientsCallbacks callbacks;
+  gpointer user_data;
   GPtrArray *clients;           /* of RelayClient*, in the order added */
+  gchar *clients_error;         /* why the last clients value was refused */
   RelayClient *slots[RELAY_MAX_SUBS];
   guint n_slots;                /* slots[n_slots..] are all empty */
   gboolean running;             /* slots assigned (relay_clients_start) */
@@ -88,8 +107,6 @@ typedef struct
   RelayKernel *kernel;          /* borrowed; NULL: userspace forwarding */
   RelayRouter *router;          /* borrowed; NULL: no look-ups */
   guint revalidate_next;
-  RelayLogFunc log;
-  gpointer log_data;
 } RelayClients;
 
 RelayClient *relay_client_new (const gchar * host, gint port,
@@ -107,7 +124,8 @@ RelayClient *relay_client_parse (const gchar * entry, GError ** error);
 gboolean relay_clients_parse (const gchar * str, GPtrArray ** out,
     GError ** error);
 
-RelayClients *relay_clients_new (RelayLogFunc log, gpointer log_data);
+RelayClients *relay_clients_new (GMutex * lock,
+    const RelayClientsCallbacks * callbacks, gpointer user_data);
 /* Frees every client too. */
 void relay_clients_free (RelayClients * t);
 
@@ -115,7 +133,8 @@ RelayClient *relay_clients_find (RelayClients * t,
     const struct sockaddr_in *addr);
 
 /* Starting, before the kernel: the stream's @port and the @router; fails
- * for a client that would be a forwarding loop. */
+ * when the last clients value was refused, or for a client that would be
+ * a forwarding loop. */
 gboolean relay_clients_prepare (RelayClients * t, guint16 port,
     RelayRouter * router, GError ** error);
 /* Gives every client a slot and, with a @kernel, programs it. */
@@ -155,6 +174,33 @@ void relay_clients_program (RelayClients * t, RelayClient * c, gint64 now);
 /* Programs the clients due at @now (at most
  * RELAY_CLIENTS_REVALIDATE_PER_CALL, taking turns). */
 void relay_clients_check (RelayClients * t, gint64 now);
+
+/* --- takes the lock ------------------------------------------------------ */
+
+/* Adds subscriber @host:@port with priority limit @limit (0-7), or, when
+ * it is there already, counts it again and, with @set_limit, gives it
+ * @limit (the latest subscription wins). Calls added for a new one. */
+gboolean relay_clients_add_host (RelayClients * t, const gchar * host,
+    gint port, gint limit, gboolean set_limit, GError ** error);
+/* From the next packet on, @host:@port gets exactly the packets with
+ * priority >= @limit. */
+gboolean relay_clients_set_limit_host (RelayClients * t, const gchar * host,
+    gint port, gint limit, GError ** error);
+/* Counts @host:@port down, and removes it (removed) at zero. FALSE when
+ * there is no such client. */
+gboolean relay_clients_remove_host (RelayClients * t, const gchar * host,
+    gint port);
+/* Removes every client (removed, for each). */
+void relay_clients_remove_all (RelayClients * t);
+/* Replaces the set by @str (relay_clients_set, then removed and added for
+ * each). An invalid @str changes nothing, fails, and makes
+ * relay_clients_prepare fail with the same error until a valid one. */
+gboolean relay_clients_set_string (RelayClients * t, const gchar * str,
+    GError ** error);
+
+/* The subscription channel's callbacks (ebpfrelay-control.h), user_data
+ * the table: subscribers of the channel are added and removed as above. */
+extern const RelayControlServerCallbacks relay_clients_control_callbacks;
 
 G_END_DECLS
 #endif

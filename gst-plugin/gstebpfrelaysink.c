@@ -71,7 +71,6 @@
 #include <net/if.h>
 #include <poll.h>
 #include <sys/eventfd.h>
-#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <gio/gio.h>
 
@@ -173,7 +172,6 @@ struct _GstEbpfRelaySink
   RelayControlServer *control;  /* the subscription channel, if control-port */
   guint8 caps_fm_id;            /* from the caps' extmap-N */
   guint8 codec_by_pt[PRIO_N_PT];        /* enum prio_codec, from the caps */
-  gchar *clients_error;         /* why the last clients value was refused */
   RelayClients *table;          /* the subscribers and their slots */
   RelaySender *sender;          /* what userspace sends */
   RelayKernel *kernel;          /* NULL: userspace forwarding */
@@ -473,6 +471,34 @@ relay_log (GLogLevelFlags level, const gchar * message, gpointer user_data)
   GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT, l, user_data, "%s", message);
 }
 
+/* The subscriber table's callbacks. */
+static void
+on_client_added (RelayClient * c, gpointer user_data)
+{
+  g_signal_emit (user_data, gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_ADDED],
+      0, c->host, c->port);
+}
+
+static void
+on_client_removed (RelayClient * c, gpointer user_data)
+{
+  g_signal_emit (user_data,
+      gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_REMOVED], 0, c->host,
+      c->port);
+}
+
+static void
+on_client_refused (const GError * err, const gchar * clients,
+    gpointer user_data)
+{
+  GST_ELEMENT_WARNING (user_data, RESOURCE, SETTINGS,
+      ("Client not added: %s", err->message), ("clients=%s", clients));
+}
+
+static const RelayClientsCallbacks table_callbacks = {
+  on_client_added, on_client_removed, on_client_refused, relay_log
+};
+
 static void
 gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
 {
@@ -485,7 +511,7 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->pass_original = DEFAULT_PASS_ORIGINAL;
   self->wake_fd = -1;
   g_mutex_init (&self->lock);
-  self->table = relay_clients_new (relay_log, self);
+  self->table = relay_clients_new (&self->lock, &table_callbacks, self);
   self->sender = relay_sender_new (self->table, relay_log, self);
   self->own_fd = -1;
   g_weak_ref_init (&self->udpsrc, NULL);
@@ -503,7 +529,6 @@ gst_ebpf_relay_sink_finalize (GObject * object)
   relay_sender_free (self->sender);
   relay_clients_free (self->table);
   g_free (self->interfaces);
-  g_free (self->clients_error);
   g_free (self->token);
   g_weak_ref_clear (&self->udpsrc);
   g_mutex_clear (&self->lock);
@@ -598,23 +623,6 @@ waiting_for_udpsrc (GstEbpfRelaySink * self)
   return TRUE;
 }
 
-/* net.core.netdev_max_backlog. It is one value for the whole machine,
- * shown only in the initial network namespace: elsewhere, the kernel's
- * default (@known FALSE). */
-static guint
-netdev_max_backlog (gboolean * known)
-{
-  gchar *text = NULL;
-  guint v = 0;
-
-  if (g_file_get_contents ("/proc/sys/net/core/netdev_max_backlog", &text,
-          NULL, NULL))
-    v = (guint) g_ascii_strtoull (text, NULL, 10);
-  g_free (text);
-  *known = v > 0;
-  return v > 0 ? v : 1000;
-}
-
 /* Kernel mode: sends what the kernel hands up (events: subscribers it
  * cannot serve yet) as soon as it comes, and moves subscribers to the
  * kernel or checks them again, also when no packet comes up at all. */
@@ -627,7 +635,7 @@ kernel_thread_func (gpointer data)
   guint64 unsent = 0, n;
   gint64 next_look = 0, now;
   gboolean backlog_known, backlog_warned = FALSE;
-  guint backlog = netdev_max_backlog (&backlog_known), subs = 0;
+  guint backlog = relay_route_netdev_max_backlog (&backlog_known), subs = 0;
   guint port;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
@@ -738,84 +746,12 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 /* --- subscribers ------------------------------------------------------------ */
 
 static void
-emit_client (GstEbpfRelaySink * self, guint signal, RelayClient * c)
-{
-  g_signal_emit (self, gst_ebpf_relay_sink_signals[signal], 0, c->host,
-      c->port);
-}
-
-/*
- * Adds subscriber @host:@port with priority limit @limit (0-7), or, when it
- * is there already, counts it again and, with @set_limit, gives it @limit
- * (the latest subscription wins). Emits client-added for a new one. Takes
- * the lock: call it without. The action signals and the subscription
- * server use it.
- */
-static gboolean
-gst_ebpf_relay_sink_add_client (GstEbpfRelaySink * self, const gchar * host,
-    gint port, gint limit, gboolean set_limit, GError ** error)
-{
-  struct sockaddr_in addr;
-  GError *err = NULL;
-  RelayClient *c;
-
-  if (!host) {
-    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
-        "no host");
-    return FALSE;
-  }
-  if (!relay_client_check_limit (limit, error)
-      || !relay_client_resolve (host, port, &addr, error))
-    return FALSE;
-  GST_EBPF_RELAY_SINK_LOCK (self);
-  c = relay_clients_add (self->table, host, port, &addr, limit, set_limit,
-      &err);
-  GST_EBPF_RELAY_SINK_UNLOCK (self);
-  if (err) {
-    g_propagate_error (error, err);
-    return FALSE;
-  }
-  if (c) {
-    GST_DEBUG_OBJECT (self, "added %s:%d@%d", host, port, limit);
-    emit_client (self, SIGNAL_CLIENT_ADDED, c);
-  }
-  return TRUE;
-}
-
-/*
- * Sets the priority limit of subscriber @host:@port to @limit (0-7): from
- * the next packet on it gets exactly the packets with priority >= @limit.
- * Takes the lock: call it without.
- */
-static gboolean
-gst_ebpf_relay_sink_set_client_limit (GstEbpfRelaySink * self,
-    const gchar * host, gint port, gint limit, GError ** error)
-{
-  struct sockaddr_in addr;
-  RelayClient *c = NULL;
-
-  if (!relay_client_check_limit (limit, error))
-    return FALSE;
-  if (host && relay_client_resolve (host, port, &addr, NULL)) {
-    GST_EBPF_RELAY_SINK_LOCK (self);
-    c = relay_clients_find (self->table, &addr);
-    if (c)
-      relay_clients_set_limit (self->table, c, limit);
-    GST_EBPF_RELAY_SINK_UNLOCK (self);
-  }
-  if (!c)
-    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_NOT_FOUND,
-        "no client %s:%d", GST_STR_NULL (host), port);
-  return c != NULL;
-}
-
-static void
 gst_ebpf_relay_sink_add (GstEbpfRelaySink * self, const gchar * host,
     gint port)
 {
   GError *err = NULL;
 
-  if (!gst_ebpf_relay_sink_add_client (self, host, port, 0, FALSE, &err)) {
+  if (!relay_clients_add_host (self->table, host, port, 0, FALSE, &err)) {
     GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
         ("Client not added: %s", err->message),
         ("add (%s, %d)", GST_STR_NULL (host), port));
@@ -829,7 +765,7 @@ gst_ebpf_relay_sink_set_priority_limit (GstEbpfRelaySink * self,
 {
   GError *err = NULL;
 
-  if (!gst_ebpf_relay_sink_set_client_limit (self, host, port, limit, &err)) {
+  if (!relay_clients_set_limit_host (self->table, host, port, limit, &err)) {
     GST_WARNING_OBJECT (self, "set-priority-limit (%s, %d, %d): %s",
         GST_STR_NULL (host), port, limit, err->message);
     g_clear_error (&err);
@@ -842,80 +778,31 @@ static void
 gst_ebpf_relay_sink_remove (GstEbpfRelaySink * self, const gchar * host,
     gint port)
 {
-  struct sockaddr_in addr;
-  RelayClient *c = NULL;
-  gboolean found = FALSE;
-
-  if (host && relay_client_resolve (host, port, &addr, NULL)) {
-    GST_EBPF_RELAY_SINK_LOCK (self);
-    found = relay_clients_remove (self->table, &addr, &c);
-    GST_EBPF_RELAY_SINK_UNLOCK (self);
-  }
-  if (!found)
+  if (!relay_clients_remove_host (self->table, host, port))
     GST_WARNING_OBJECT (self, "remove: no client %s:%d", host, port);
-  if (c) {
-    emit_client (self, SIGNAL_CLIENT_REMOVED, c);
-    relay_client_free (c);
-  }
 }
 
 static void
 gst_ebpf_relay_sink_clear (GstEbpfRelaySink * self)
 {
-  GPtrArray *gone;
-
-  GST_EBPF_RELAY_SINK_LOCK (self);
-  gone = relay_clients_clear (self->table);
-  GST_EBPF_RELAY_SINK_UNLOCK (self);
-  for (guint i = 0; i < gone->len; i++)
-    emit_client (self, SIGNAL_CLIENT_REMOVED, g_ptr_array_index (gone, i));
-  g_ptr_array_free (gone, TRUE);
+  relay_clients_remove_all (self->table);
 }
 
 /* Replaces the client set by @str: clients in both keep their slot (and
- * get every packet across the change), the others are removed or added. */
+ * get every packet across the change), the others are removed or added.
+ * An invalid value is remembered: starting fails with it. */
 static void
 set_clients (GstEbpfRelaySink * self, const gchar * str)
 {
-  GPtrArray *wanted = NULL, *gone, *added, *errors;
   GError *err = NULL;
-  guint i;
 
-  if (!relay_clients_parse (str, &wanted, &err)) {
+  if (!relay_clients_set_string (self->table, str, &err)) {
     if (GST_STATE (self) >= GST_STATE_READY || self->table->running)
       GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
           ("Invalid clients, kept the previous ones: %s", err->message),
           ("clients=%s", str));
-    /* Remember the error: starting fails with it (see _start). */
-    GST_EBPF_RELAY_SINK_LOCK (self);
-    g_free (self->clients_error);
-    self->clients_error = g_strdup (err->message);
-    GST_EBPF_RELAY_SINK_UNLOCK (self);
     g_clear_error (&err);
-    return;
   }
-
-  gone = g_ptr_array_new_with_free_func ((GDestroyNotify) relay_client_free);
-  added = g_ptr_array_new ();
-  errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
-  GST_EBPF_RELAY_SINK_LOCK (self);
-  g_clear_pointer (&self->clients_error, g_free);
-  relay_clients_set (self->table, wanted, gone, added, errors);
-  for (i = 0; i < errors->len; i++) {
-    err = g_ptr_array_index (errors, i);
-    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-        ("Client not added: %s", err->message), ("clients=%s", str));
-  }
-  GST_EBPF_RELAY_SINK_UNLOCK (self);
-
-  for (i = 0; i < gone->len; i++)
-    emit_client (self, SIGNAL_CLIENT_REMOVED, g_ptr_array_index (gone, i));
-  for (i = 0; i < added->len; i++)
-    emit_client (self, SIGNAL_CLIENT_ADDED, g_ptr_array_index (added, i));
-  g_ptr_array_free (gone, TRUE);
-  g_ptr_array_free (added, TRUE);
-  g_ptr_array_free (errors, TRUE);
-  g_ptr_array_free (wanted, TRUE);
 }
 
 /* --- starting and stopping -------------------------------------------------- */
@@ -935,39 +822,6 @@ find_upstream_udpsrc (GstEbpfRelaySink * self)
     g_clear_object (&el);
   return el;
 }
-
-static gchar **
-list_interfaces (const gchar * interfaces)
-{
-  struct if_nameindex *ifs, *i;
-  GPtrArray *names = g_ptr_array_new ();
-  int fd;
-
-  if (interfaces && *interfaces) {
-    gchar **v = g_strsplit (interfaces, ",", -1);
-    for (guint k = 0; v[k]; k++)
-      g_strstrip (v[k]);
-    return v;
-  }
-  fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  ifs = if_nameindex ();
-  for (i = ifs; i && i->if_index; i++) {
-    struct ifreq ifr = { 0 };
-
-    g_strlcpy (ifr.ifr_name, i->if_name, IFNAMSIZ);
-    if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0)
-      continue;
-    if ((ifr.ifr_flags & IFF_UP) && !(ifr.ifr_flags & IFF_LOOPBACK))
-      g_ptr_array_add (names, g_strdup (i->if_name));
-  }
-  if (ifs)
-    if_freenameindex (ifs);
-  if (fd >= 0)
-    close (fd);
-  g_ptr_array_add (names, NULL);
-  return (gchar **) g_ptr_array_free (names, FALSE);
-}
-
 
 static RelayKernel *
 start_kernel (GstEbpfRelaySink * self, guint16 port, gchar ** ifnames,
@@ -992,37 +846,6 @@ start_kernel (GstEbpfRelaySink * self, guint16 port, gchar ** ifnames,
   }
   return k;
 }
-
-/* The subscription channel's callbacks, from its thread. */
-static gboolean
-on_control_add (const gchar * addr, guint16 port, guint limit, gpointer data)
-{
-  GError *err = NULL;
-
-  if (gst_ebpf_relay_sink_add_client (data, addr, port, limit, TRUE, &err))
-    return TRUE;
-  GST_WARNING_OBJECT (data, "subscription of %s:%u refused: %s", addr, port,
-      err->message);
-  g_error_free (err);
-  return FALSE;
-}
-
-static gboolean
-on_control_set_limit (const gchar * addr, guint16 port, guint limit,
-    gpointer data)
-{
-  return gst_ebpf_relay_sink_set_client_limit (data, addr, port, limit, NULL);
-}
-
-static void
-on_control_remove (const gchar * addr, guint16 port, gpointer data)
-{
-  gst_ebpf_relay_sink_remove (data, addr, port);
-}
-
-static const RelayControlServerCallbacks control_callbacks = {
-  on_control_add, on_control_set_limit, on_control_remove
-};
 
 /* With the lock held: the channel's settings, from the properties. */
 static void
@@ -1062,7 +885,7 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   if (port <= 0 || port > 65535)
     goto no_port;
 
-  ifnames = list_interfaces (interfaces);
+  ifnames = relay_route_list_interfaces (interfaces);
   for (i = 0; ifnames[i]; i++)
     if (if_nametoindex (ifnames[i]) == 0)
       goto no_interface;
@@ -1072,12 +895,6 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   if (!self->router) {
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto no_netlink;
-  }
-  if (self->clients_error) {
-    g_set_error_literal (&err, RELAY_CLIENTS_ERROR,
-        RELAY_CLIENTS_ERROR_SETTINGS, self->clients_error);
-    GST_EBPF_RELAY_SINK_UNLOCK (self);
-    goto bad_client;
   }
   if (!relay_clients_prepare (self->table, port, self->router, &err)) {
     GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1156,7 +973,7 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
 
   if (control_port) {
     control = relay_control_server_new (control_port, NULL,
-        &control_callbacks, self, &err);
+        &relay_clients_control_callbacks, self->table, &err);
     if (!control)
       goto control_failed;
     GST_EBPF_RELAY_SINK_LOCK (self);
