@@ -32,6 +32,13 @@ struct _RelaySender
   RelayLogFunc log;
   gpointer log_data;
   int fd;
+  RelayKernel *kernel;          /* NULL: userspace mode */
+  gsize frag_min_len;           /* kernel mode: a datagram up to this long
+                                 * cannot have come fragmented (attached
+                                 * MTUs) */
+  guint8 codec_by_pt[PRIO_N_PT];        /* enum prio_codec */
+  guint8 fm_id;
+  gboolean rewrite_seq;
 
   /* userspace mode: ssrc -> prio_vp8_state */
   GHashTable *vp8_state;
@@ -90,6 +97,23 @@ void
 relay_sender_set_fd (RelaySender * s, int fd)
 {
   s->fd = fd;
+}
+
+void
+relay_sender_set_priority (RelaySender * s,
+    const guint8 codec_by_pt[PRIO_N_PT], guint8 fm_id, gboolean rewrite_seq)
+{
+  memcpy (s->codec_by_pt, codec_by_pt, sizeof (s->codec_by_pt));
+  s->fm_id = fm_id;
+  s->rewrite_seq = rewrite_seq;
+}
+
+void
+relay_sender_set_kernel (RelaySender * s, RelayKernel * kernel, guint mtu)
+{
+  s->kernel = kernel;
+  /* the largest IPv4 header (60) and the UDP header */
+  s->frag_min_len = mtu > 68 ? mtu - 68 : 0;
 }
 
 guint64
@@ -199,9 +223,8 @@ send_to_entries (RelaySender * s, const guint8 * data, gsize len,
 
 /* What relay.bpf.c does, with the same classifier and the same decisions
  * (bpf/priority.h). */
-void
-relay_sender_forward (RelaySender * s, const guint8 * data, gsize len,
-    const guint8 codec_by_pt[PRIO_N_PT], guint8 fm_id, gboolean rewrite_seq)
+static void
+forward_userspace (RelaySender * s, const guint8 * data, gsize len)
 {
   RelayClients *t = s->clients;
   guint8 buf[PRIO_BUF_LEN] = { 0 };
@@ -213,7 +236,7 @@ relay_sender_forward (RelaySender * s, const guint8 * data, gsize len,
 
   /* The classifier reads a PRIO_BUF_LEN-byte copy, as in the kernel. */
   memcpy (buf, data, n);
-  if (prio_wants_vp8_state (buf, n, codec_by_pt, &ssrc)) {
+  if (prio_wants_vp8_state (buf, n, s->codec_by_pt, &ssrc)) {
     vp8 = g_hash_table_lookup (s->vp8_state, GUINT_TO_POINTER (ssrc));
     if (!vp8) {
       /* bounded, like the kernel's LRU map */
@@ -223,8 +246,8 @@ relay_sender_forward (RelaySender * s, const guint8 * data, gsize len,
       g_hash_table_insert (s->vp8_state, GUINT_TO_POINTER (ssrc), vp8);
     }
   }
-  prio_classify (buf, n, len, codec_by_pt, fm_id, vp8, &info);
-  seq_on = rewrite_seq && prio_is_rtp (&info);
+  prio_classify (buf, n, len, s->codec_by_pt, s->fm_id, vp8, &info);
+  seq_on = s->rewrite_seq && prio_is_rtp (&info);
 
   send_begin (s, data, len);
   for (i = 0; i < t->n_slots; i++) {
@@ -252,9 +275,10 @@ relay_sender_forward (RelaySender * s, const guint8 * data, gsize len,
 /* --- kernel mode ------------------------------------------------------------ */
 
 /* Called from relay_kernel_poll: the kernel decided who gets this packet,
- * with which sequence number; send it. */
-void
-relay_sender_on_kernel_event (const struct relay_event *ev,
+ * with which sequence number; send it. A fragment's event waits for its
+ * datagram (send_fragment). */
+static void
+on_kernel_event (const struct relay_event *ev,
     const struct relay_event_entry *entries, const guint8 * payload,
     gpointer user_data)
 {
@@ -282,8 +306,10 @@ relay_sender_on_kernel_event (const struct relay_event *ev,
   g_queue_push_tail (&s->frag_pending, f);
 }
 
-gboolean
-relay_sender_send_fragment (RelaySender * s, const guint8 * data, gsize len)
+/* @data came up whole: if the kernel left it to userspace as fragments,
+ * sends it to the slots named then. FALSE when no event matches. */
+static gboolean
+send_fragment (RelaySender * s, const guint8 * data, gsize len)
 {
   GList *l;
 
@@ -300,6 +326,29 @@ relay_sender_send_fragment (RelaySender * s, const guint8 * data, gsize len)
   return FALSE;
 }
 
+RelayKernel *
+relay_sender_open_kernel (RelaySender * s, guint16 port, gchar ** ifnames,
+    GError ** error)
+{
+  RelayKernel *k;
+
+  if (!ifnames[0]) {
+    g_set_error (error, RELAY_KERNEL_ERROR, RELAY_KERNEL_ERROR_NO_DEVICE,
+        "no interface to attach to (none is up besides loopback)");
+    return NULL;
+  }
+  k = relay_kernel_new (port, on_kernel_event, s, error);
+  if (!k)
+    return NULL;
+  for (guint i = 0; ifnames[i]; i++) {
+    if (!relay_kernel_attach (k, ifnames[i], error)) {
+      relay_kernel_free (k);
+      return NULL;
+    }
+  }
+  return k;
+}
+
 void
 relay_sender_expire_fragments (RelaySender * s, gint64 now)
 {
@@ -309,5 +358,24 @@ relay_sender_expire_fragments (RelaySender * s, gint64 now)
       now - f->since > RELAY_SEND_FRAG_PENDING_US) {
     g_free (g_queue_pop_head (&s->frag_pending));
     s->frag_unsent++;
+  }
+}
+
+/* --- either mode ------------------------------------------------------------ */
+
+gboolean
+relay_sender_wants (RelaySender * s, gsize len)
+{
+  return s->kernel ? len > s->frag_min_len : s->clients->n_slots > 0;
+}
+
+void
+relay_sender_send (RelaySender * s, const guint8 * data, gsize len)
+{
+  if (!s->kernel) {
+    forward_userspace (s, data, len);
+  } else if (len > s->frag_min_len && !send_fragment (s, data, len)) {
+    relay_kernel_poll (s->kernel);
+    send_fragment (s, data, len);
   }
 }

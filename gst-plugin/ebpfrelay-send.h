@@ -45,22 +45,33 @@ void relay_sender_stop (RelaySender * s);
 /* The socket copies leave from (-1: none yet). */
 void relay_sender_set_fd (RelaySender * s, int fd);
 
-/* Userspace mode: sends @data to every slot whose limit lets it through,
- * classified with @codec_by_pt and frame marking id @fm_id (0: none);
- * with @rewrite_seq, sequence numbers stay contiguous per subscriber. */
-void relay_sender_forward (RelaySender * s, const guint8 * data, gsize len,
+/* How packets are classified in userspace mode (bpf/priority.h): the
+ * codec of each payload type, the frame marking id (0: none) and whether
+ * sequence numbers are rewritten. */
+void relay_sender_set_priority (RelaySender * s,
     const guint8 codec_by_pt[PRIO_N_PT], guint8 fm_id, gboolean rewrite_seq);
+/* Kernel mode with @kernel (borrowed), the smallest @mtu of the
+ * interfaces it is attached to (0: unknown); NULL: userspace mode. */
+void relay_sender_set_kernel (RelaySender * s, RelayKernel * kernel,
+    guint mtu);
 
-/* Kernel mode: the RelayKernelEventFunc, @user_data the sender. Sends the
- * packet to the slots the kernel named, or keeps a fragment's event for
- * relay_sender_send_fragment. */
-void relay_sender_on_kernel_event (const struct relay_event *ev,
-    const struct relay_event_entry *entries, const guint8 * payload,
-    gpointer user_data);
-/* @data came up whole: if the kernel left it to userspace as fragments,
- * sends it to the slots named then. FALSE when no event matches. */
-gboolean relay_sender_send_fragment (RelaySender * s, const guint8 * data,
-    gsize len);
+/* Whether a datagram of @len bytes that reached the stream's socket may
+ * have anything to send (relay_sender_send needs its bytes). */
+gboolean relay_sender_wants (RelaySender * s, gsize len);
+/* A datagram reached the stream's socket. Userspace mode: sends it to
+ * every slot whose limit lets it through. Kernel mode: the kernel has
+ * sent it already, except a datagram that came as fragments, whose event
+ * named the slots userspace serves (the event may still be waiting:
+ * looks). */
+void relay_sender_send (RelaySender * s, const guint8 * data, gsize len);
+
+/* Kernel mode: loads the kernel program for the stream's @port and
+ * attaches it to every interface of @ifnames; its events (the slots the
+ * kernel leaves to userspace for a packet) come to this sender, with the
+ * lock held by relay_kernel_poll's caller. The caller owns the result
+ * and hands it over with relay_sender_set_kernel. */
+RelayKernel *relay_sender_open_kernel (RelaySender * s, guint16 port,
+    gchar ** ifnames, GError ** error);
 /* Forgets fragmented datagrams that did not come up whole in time (a
  * fragment was lost). */
 void relay_sender_expire_fragments (RelaySender * s, gint64 now);

@@ -82,6 +82,7 @@
 #include "ebpfrelay-send.h"
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-caps.h"
+#include "ebpfrelay-stats.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -180,9 +181,6 @@ struct _GstEbpfRelaySink
   GSocket *used_socket;         /* its socket, to send from the stream's port */
   int own_fd;
   guint64 buffers_in;
-  gsize frag_min_len;           /* kernel mode: a datagram up to this long
-                                 * cannot have come fragmented (attached
-                                 * MTUs) */
   /* kernel mode: the thread that sends what the kernel hands up (events)
    * and moves subscribers to the kernel; wake_fd (an eventfd) stops it */
   GThread *kernel_thread;
@@ -543,10 +541,13 @@ effective_fm_id (GstEbpfRelaySink * self)
   return self->framemarking_id ? self->framemarking_id : self->caps_fm_id;
 }
 
-/* Hands the codec table and the frame marking id to the kernel. */
+/* Hands the codec table and the frame marking id to the sender and the
+ * kernel. */
 static void
 apply_priority_config (GstEbpfRelaySink * self)
 {
+  relay_sender_set_priority (self->sender, self->codec_by_pt,
+      effective_fm_id (self), self->rewrite_seq);
   if (self->kernel && !relay_kernel_set_priority_config (self->kernel,
           self->codec_by_pt, effective_fm_id (self), self->rewrite_seq))
     GST_WARNING_OBJECT (self, "cannot write the kernel's configuration: %s",
@@ -587,40 +588,27 @@ apply_consume (GstEbpfRelaySink * self)
 }
 
 /* Basesink starts us (NULL -> READY) before the udpsrc upstream opens its
- * socket; from its first buffer on, send from that socket, so userspace
- * copies leave from the stream's port as the kernel's do. With the lock. */
-static void
+ * socket; once it has, send from that socket, so userspace copies leave
+ * from the stream's port as the kernel's do. With the lock held. Returns
+ * TRUE while an upstream udpsrc has not opened its socket yet (copies
+ * must not leave from another port meanwhile). */
+static gboolean
 use_udpsrc_socket (GstEbpfRelaySink * self)
 {
-  GstElement *udpsrc = g_weak_ref_get (&self->udpsrc);
+  GstElement *udpsrc;
 
+  if (self->used_socket)
+    return FALSE;
+  udpsrc = g_weak_ref_get (&self->udpsrc);
   if (!udpsrc)
-    return;
+    return FALSE;
   g_object_get (udpsrc, "used-socket", &self->used_socket, NULL);
   if (self->used_socket) {
     relay_sender_set_fd (self->sender, g_socket_get_fd (self->used_socket));
     g_weak_ref_set (&self->udpsrc, NULL);
   }
   gst_object_unref (udpsrc);
-}
-
-/* With the lock held: an upstream udpsrc has not opened its socket yet
- * (copies must not leave from another port meanwhile). */
-static gboolean
-waiting_for_udpsrc (GstEbpfRelaySink * self)
-{
-  GstElement *udpsrc;
-
-  if (self->used_socket)
-    return FALSE;
-  use_udpsrc_socket (self);
-  if (self->used_socket)
-    return FALSE;
-  udpsrc = g_weak_ref_get (&self->udpsrc);
-  if (!udpsrc)
-    return FALSE;
-  gst_object_unref (udpsrc);
-  return TRUE;
+  return self->used_socket == NULL;
 }
 
 /* Kernel mode: sends what the kernel hands up (events: subscribers it
@@ -659,7 +647,7 @@ kernel_thread_func (gpointer data)
       break;
     /* (the events are sent with the lock held: see the struct) */
     GST_EBPF_RELAY_SINK_LOCK (self);
-    waiting = waiting && waiting_for_udpsrc (self);
+    waiting = waiting && use_udpsrc_socket (self);
     if (!waiting)
       relay_kernel_poll (self->kernel);
     now = g_get_monotonic_time ();
@@ -711,33 +699,17 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (sink);
   GstMapInfo map;
 
-  /* Held across the send: no slot changes hands meanwhile (see the
-   * struct). */
+  /* Held across the send: see the struct. */
   GST_EBPF_RELAY_SINK_LOCK (self);
   if (G_UNLIKELY (self->buffers_in++ == 0)) {
     use_udpsrc_socket (self);
     /* The pipeline has its first buffer: the kernel may consume the rest. */
     apply_consume (self);
   }
-  if (self->kernel) {
-    /* The kernel has forwarded this packet already; what it left to
-     * userspace comes as events, to the kernel-mode thread. Except a
-     * datagram that came as fragments: the event named its subscribers,
-     * and it is sent now (the event may still be waiting: look). */
-    if (gst_buffer_get_size (buffer) > self->frag_min_len &&
-        gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-      if (!relay_sender_send_fragment (self->sender, map.data, map.size)) {
-        relay_kernel_poll (self->kernel);
-        relay_sender_send_fragment (self->sender, map.data, map.size);
-      }
-      gst_buffer_unmap (buffer, &map);
-    }
-  } else if (self->table->n_slots > 0) {
-    if (gst_buffer_map (buffer, &map, GST_MAP_READ)) {
-      relay_sender_forward (self->sender, map.data, map.size,
-          self->codec_by_pt, effective_fm_id (self), self->rewrite_seq);
-      gst_buffer_unmap (buffer, &map);
-    }
+  if (relay_sender_wants (self->sender, gst_buffer_get_size (buffer)) &&
+      gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+    relay_sender_send (self->sender, map.data, map.size);
+    gst_buffer_unmap (buffer, &map);
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return GST_FLOW_OK;
@@ -764,14 +736,14 @@ gst_ebpf_relay_sink_set_priority_limit (GstEbpfRelaySink * self,
     const gchar * host, gint port, gint limit)
 {
   GError *err = NULL;
+  gboolean ok = relay_clients_set_limit_host (self->table, host, port, limit,
+      &err);
 
-  if (!relay_clients_set_limit_host (self->table, host, port, limit, &err)) {
+  if (!ok)
     GST_WARNING_OBJECT (self, "set-priority-limit (%s, %d, %d): %s",
         GST_STR_NULL (host), port, limit, err->message);
-    g_clear_error (&err);
-    return FALSE;
-  }
-  return TRUE;
+  g_clear_error (&err);
+  return ok;
 }
 
 static void
@@ -821,30 +793,6 @@ find_upstream_udpsrc (GstEbpfRelaySink * self)
   if (el && g_strcmp0 (G_OBJECT_TYPE_NAME (el), "GstUDPSrc") != 0)
     g_clear_object (&el);
   return el;
-}
-
-static RelayKernel *
-start_kernel (GstEbpfRelaySink * self, guint16 port, gchar ** ifnames,
-    GError ** error)
-{
-  RelayKernel *k;
-
-  if (!ifnames[0]) {
-    g_set_error (error, RELAY_KERNEL_ERROR, RELAY_KERNEL_ERROR_NO_DEVICE,
-        "no interface to attach to (none is up besides loopback)");
-    return NULL;
-  }
-  k = relay_kernel_new (port, relay_sender_on_kernel_event, self->sender,
-      error);
-  if (!k)
-    return NULL;
-  for (guint i = 0; ifnames[i]; i++) {
-    if (!relay_kernel_attach (k, ifnames[i], error)) {
-      relay_kernel_free (k);
-      return NULL;
-    }
-  }
-  return k;
 }
 
 /* With the lock held: the channel's settings, from the properties. */
@@ -913,7 +861,7 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   /* Loading BPF takes a while: without the lock (the kernel's events only
    * come once the thread below polls). */
   if (mode != GST_EBPF_RELAY_MODE_USERSPACE) {
-    kernel = start_kernel (self, port, ifnames, &err);
+    kernel = relay_sender_open_kernel (self->sender, port, ifnames, &err);
     if (!kernel) {
       gboolean perm = g_error_matches (err, RELAY_KERNEL_ERROR,
           RELAY_KERNEL_ERROR_PERMISSION);
@@ -935,22 +883,19 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     }
   }
   if (kernel) {
-    guint mtu = relay_kernel_min_mtu (kernel);
-
     desc = relay_kernel_describe (kernel);
     GST_INFO_OBJECT (self, "port %u: kernel forwarding on %s", port, desc);
     g_free (desc);
-    /* the largest IPv4 header (60) and the UDP header */
-    GST_EBPF_RELAY_SINK_LOCK (self);
-    self->frag_min_len = mtu > 68 ? mtu - 68 : 0;
   } else {
     GST_INFO_OBJECT (self, "port %u: userspace forwarding", port);
-    GST_EBPF_RELAY_SINK_LOCK (self);
   }
 
+  GST_EBPF_RELAY_SINK_LOCK (self);
   self->kernel = kernel;
   self->buffers_in = 0;
   relay_sender_start (self->sender);
+  relay_sender_set_kernel (self->sender, kernel,
+      kernel ? relay_kernel_min_mtu (kernel) : 0);
   /* The kernel sees packets before the caps reach us: start from the
    * upstream udpsrc's caps, if it has any. */
   if (udpsrc)
@@ -1084,6 +1029,7 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   GST_EBPF_RELAY_SINK_LOCK (self);
   relay_clients_stop (self->table);
   relay_sender_stop (self->sender);
+  relay_sender_set_kernel (self->sender, NULL, 0);
   relay_sender_set_fd (self->sender, -1);
   g_clear_pointer (&self->kernel, relay_kernel_free);
   g_clear_pointer (&self->router, relay_router_free);
@@ -1098,29 +1044,6 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
 
 /* --- statistics ----------------------------------------------------------- */
 
-/* With the lock held. */
-static GstStructure *
-client_stats (GstEbpfRelaySink * self, RelayClient * c)
-{
-  guint64 kp = 0, kb = 0, kd = 0;
-
-  if (self->kernel && self->table->running)
-    relay_kernel_slot_counters (self->kernel, c->slot, &kp, &kb, &kd);
-  return gst_structure_new ("application/x-ebpfrelaysink-client-stats",
-      "host", G_TYPE_STRING, c->host,
-      "port", G_TYPE_INT, c->port,
-      "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
-      "priority-limit", G_TYPE_INT, (gint) c->limit,
-      "priority-dropped", G_TYPE_UINT64, kd + c->user_prio_dropped,
-      "kernel-packets", G_TYPE_UINT64, kp,
-      "kernel-bytes", G_TYPE_UINT64, kb,
-      "user-packets", G_TYPE_UINT64, c->user_packets,
-      "user-bytes", G_TYPE_UINT64, c->user_bytes,
-      "user-errors", G_TYPE_UINT64, c->user_errors,
-      "packets", G_TYPE_UINT64, kp + c->user_packets,
-      "bytes", G_TYPE_UINT64, kb + c->user_bytes, NULL);
-}
-
 static GstStructure *
 gst_ebpf_relay_sink_get_stats (GstEbpfRelaySink * self, const gchar * host,
     gint port)
@@ -1134,7 +1057,7 @@ gst_ebpf_relay_sink_get_stats (GstEbpfRelaySink * self, const gchar * host,
   GST_EBPF_RELAY_SINK_LOCK (self);
   c = relay_clients_find (self->table, &addr);
   if (c)
-    s = client_stats (self, c);
+    s = ebpf_relay_stats_client (self->table, c);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return s;
 }
@@ -1142,82 +1065,23 @@ gst_ebpf_relay_sink_get_stats (GstEbpfRelaySink * self, const gchar * host,
 static GstStructure *
 get_all_stats (GstEbpfRelaySink * self)
 {
-  guint64 k[RELAY_STAT_MAX] = { 0 };
-  GValue arr = G_VALUE_INIT;
   GstStructure *s;
   gchar *ifaces = NULL;
-  guint i;
 
-  g_value_init (&arr, GST_TYPE_ARRAY);
   GST_EBPF_RELAY_SINK_LOCK (self);
-  if (self->kernel) {
-    relay_kernel_global_stats (self->kernel, k);
+  if (self->kernel)
     ifaces = relay_kernel_describe (self->kernel);
-  }
-  for (i = 0; i < self->table->clients->len; i++) {
-    GValue v = G_VALUE_INIT;
-
-    g_value_init (&v, GST_TYPE_STRUCTURE);
-    g_value_take_boxed (&v, client_stats (self,
-            g_ptr_array_index (self->table->clients, i)));
-    gst_value_array_append_and_take_value (&arr, &v);
-  }
   s = gst_structure_new ("application/x-ebpfrelaysink-stats",
       "mode", G_TYPE_STRING, !self->table->running ? "stopped" :
       self->kernel ? "kernel" : "userspace",
       "port", G_TYPE_INT, (gint) self->table->port,
       "interfaces", G_TYPE_STRING, ifaces ? ifaces : "",
-      "buffers-in", G_TYPE_UINT64, self->buffers_in,
-      "kernel-matched", G_TYPE_UINT64, k[RELAY_STAT_MATCHED],
-      "kernel-passed", G_TYPE_UINT64, k[RELAY_STAT_PASSED],
-      "kernel-clone-errors", G_TYPE_UINT64, k[RELAY_STAT_CLONE_ERRORS],
-      "kernel-events", G_TYPE_UINT64, k[RELAY_STAT_EVENTS],
-      "kernel-event-errors", G_TYPE_UINT64, k[RELAY_STAT_EVENT_ERRORS],
-      "kernel-consumed", G_TYPE_UINT64, k[RELAY_STAT_CONSUMED],
-      "kernel-fragmented", G_TYPE_UINT64, k[RELAY_STAT_FRAGMENTED],
-      "kernel-fragments-to-userspace", G_TYPE_UINT64,
-      k[RELAY_STAT_FRAG_USER],
-      "fragments-unsent", G_TYPE_UINT64,
-      relay_sender_fragments_unsent (self->sender),
-      "lost-events", G_TYPE_UINT64,
-      self->kernel ? relay_kernel_lost_events (self->kernel) : 0, NULL);
-  if (self->kernel) {
-    /* What the kernel's classifier saw: packets per rule and priority. */
-    static const gchar *rules[PRIO_N_RULES] = { "not-rtp", "framemarking",
-      "h264", "vp8", "default"
-    };
-    gchar name[32];
-
-    for (i = 0; i < PRIO_N_RULES; i++) {
-      g_snprintf (name, sizeof (name), "kernel-rule-%s", rules[i]);
-      gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_RULE_0 + i],
-          NULL);
-    }
-    for (i = 0; i <= PRIO_MAX; i++) {
-      g_snprintf (name, sizeof (name), "kernel-priority-%u", i);
-      gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_PRIO_0 + i],
-          NULL);
-    }
-  }
-  if (self->control) {
-    RelayControlServerStats cs;
-
-    relay_control_server_get_stats (self->control, &cs);
-    gst_structure_set (s,
-        "control-subscribers", G_TYPE_UINT, cs.subscribers,
-        "control-accepted", G_TYPE_UINT64, cs.accepted,
-        "control-refreshed", G_TYPE_UINT64, cs.refreshed,
-        "control-refused-token", G_TYPE_UINT64, cs.refused_token,
-        "control-refused-full", G_TYPE_UINT64, cs.refused_full,
-        "control-refused-cookie", G_TYPE_UINT64, cs.refused_cookie,
-        "control-refused-relay", G_TYPE_UINT64, cs.refused_relay,
-        "control-challenges", G_TYPE_UINT64, cs.challenges,
-        "control-malformed", G_TYPE_UINT64, cs.malformed,
-        "control-expired", G_TYPE_UINT64, cs.expired,
-        "control-unsubscribed", G_TYPE_UINT64, cs.unsubscribed, NULL);
-  }
+      "buffers-in", G_TYPE_UINT64, self->buffers_in, NULL);
+  ebpf_relay_stats_add_kernel (s, self->kernel,
+      relay_sender_fragments_unsent (self->sender));
+  ebpf_relay_stats_add_control (s, self->control);
+  ebpf_relay_stats_add_clients (s, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
-  gst_structure_take_value (s, "clients", &arr);
   g_free (ifaces);
   return s;
 }
@@ -1253,6 +1117,7 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       break;
     case PROP_REWRITE_SEQ:
       self->rewrite_seq = g_value_get_boolean (value);
+      apply_priority_config (self);
       break;
     case PROP_PASS_ORIGINAL:
       self->pass_original = g_value_get_boolean (value);
@@ -1287,7 +1152,6 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
 {
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (object);
 
-  /* (builds its structure with the lock, gives it away without) */
   if (prop_id == PROP_STATS) {
     g_value_take_boxed (value, get_all_stats (self));
     return;
