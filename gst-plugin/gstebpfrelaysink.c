@@ -92,7 +92,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define DEFAULT_INTERFACES NULL
 #define DEFAULT_CLIENTS NULL
 #define DEFAULT_MODE GST_EBPF_RELAY_MODE_AUTO
-#define DEFAULT_FRAMEMARKING_ID 0
 #define DEFAULT_REWRITE_SEQ TRUE
 #define DEFAULT_PASS_ORIGINAL TRUE
 
@@ -284,13 +283,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "one structure per client (as get-stats returns)",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_FRAMEMARKING_ID,
-      g_param_spec_uint ("framemarking-id", "Frame marking extension id",
-          "RTP header extension id of RFC 9626 frame marking, whose I, D and "
-          "TID bits give packets their priority (0 = the id the caps name in "
-          "extmap-N=" FRAMEMARKING_URI ", if any; 1-14 one-byte or two-byte "
-          "extension headers, 15-255 two-byte ones)", 0, 255,
-          DEFAULT_FRAMEMARKING_ID, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-          | GST_PARAM_MUTABLE_PLAYING));
+      ebpf_relay_param_spec_framemarking_id ());
   g_object_class_install_property (gobject_class, PROP_REWRITE_SEQ,
       g_param_spec_boolean ("rewrite-seq", "Rewrite sequence numbers",
           "Rewrite each subscriber's RTP sequence numbers (per SSRC) so that "
@@ -504,7 +497,7 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->interfaces = g_strdup (DEFAULT_INTERFACES);
   self->mode = DEFAULT_MODE;
   self->subscriber_timeout = RELAY_CONTROL_DEFAULT_TIMEOUT_MS / 1000;
-  self->framemarking_id = DEFAULT_FRAMEMARKING_ID;
+  self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
   self->rewrite_seq = DEFAULT_REWRITE_SEQ;
   self->pass_original = DEFAULT_PASS_ORIGINAL;
   self->wake_fd = -1;
