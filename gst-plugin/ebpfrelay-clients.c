@@ -13,11 +13,7 @@
 
 G_DEFINE_QUARK (relay-clients-error-quark, relay_clients_error);
 
-static void
-table_log (RelayClients * t, GLogLevelFlags level, const gchar * format, ...)
-    G_GNUC_PRINTF (3, 4);
-
-static void
+static void G_GNUC_PRINTF (3, 4)
 table_log (RelayClients * t, GLogLevelFlags level, const gchar * format, ...)
 {
   va_list args;
@@ -512,8 +508,7 @@ relay_clients_set (RelayClients * t, GPtrArray * wanted, GPtrArray * gone,
       relay_clients_set_limit (t, c, w->limit);
       continue;
     }
-    c = relay_clients_add (t, w->host, w->port, &w->addr, w->limit, TRUE,
-        &err);
+    c = relay_clients_add (t, w->host, w->port, &w->addr, w->limit, TRUE, &err);
     if (c)
       g_ptr_array_add (added, c);
     if (err)
@@ -539,8 +534,7 @@ relay_clients_to_string (RelayClients * t)
 /* --- takes the lock --------------------------------------------------------- */
 
 static void
-emit (RelayClients * t, void (*func) (RelayClient *, gpointer),
-    RelayClient * c)
+emit (RelayClients * t, void (*func) (RelayClient *, gpointer), RelayClient * c)
 {
   if (func)
     func (c, t->user_data);
@@ -631,8 +625,7 @@ relay_clients_remove_all (RelayClients * t)
 }
 
 gboolean
-relay_clients_set_string (RelayClients * t, const gchar * str,
-    GError ** error)
+relay_clients_set_string (RelayClients * t, const gchar * str, GError ** error)
 {
   GPtrArray *wanted = NULL, *gone, *added, *errors;
   GError *err = NULL;

@@ -163,8 +163,7 @@ GPtrArray *relay_clients_clear (RelayClients * t);
 void relay_clients_set (RelayClients * t, GPtrArray * wanted,
     GPtrArray * gone, GPtrArray * added, GPtrArray * errors);
 /* From the next packet on, @c gets the packets with priority >= @limit. */
-void relay_clients_set_limit (RelayClients * t, RelayClient * c,
-    guint8 limit);
+void relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit);
 /* "host:port[@limit],..." in the order added (limit 0 not written). */
 gchar *relay_clients_to_string (RelayClients * t);
 

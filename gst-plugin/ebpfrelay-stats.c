@@ -57,13 +57,11 @@ ebpf_relay_stats_add_kernel (GstStructure * s, RelayKernel * kernel,
     return;
   for (i = 0; i < PRIO_N_RULES; i++) {
     g_snprintf (name, sizeof (name), "kernel-rule-%s", rules[i]);
-    gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_RULE_0 + i],
-        NULL);
+    gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_RULE_0 + i], NULL);
   }
   for (i = 0; i <= PRIO_MAX; i++) {
     g_snprintf (name, sizeof (name), "kernel-priority-%u", i);
-    gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_PRIO_0 + i],
-        NULL);
+    gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_PRIO_0 + i], NULL);
   }
 }
 

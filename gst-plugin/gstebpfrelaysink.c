@@ -474,8 +474,7 @@ static void
 on_client_removed (RelayClient * c, gpointer user_data)
 {
   g_signal_emit (user_data,
-      gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_REMOVED], 0, c->host,
-      c->port);
+      gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_REMOVED], 0, c->host, c->port);
 }
 
 static void
@@ -711,8 +710,7 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 /* --- subscribers ------------------------------------------------------------ */
 
 static void
-gst_ebpf_relay_sink_add (GstEbpfRelaySink * self, const gchar * host,
-    gint port)
+gst_ebpf_relay_sink_add (GstEbpfRelaySink * self, const gchar * host, gint port)
 {
   GError *err = NULL;
 

@@ -91,14 +91,22 @@ fixture_reset_calls (Fixture * f)
   g_ptr_array_set_size (f->refused, 0);
 }
 
+/* @got holds exactly the names that follow (NULL-terminated), in order. */
 static void
-assert_names (GPtrArray * got, const gchar * const *want)
+assert_names (GPtrArray * got, ...)
 {
-  guint n = want ? g_strv_length ((gchar **) want) : 0;
+  const gchar *want;
+  va_list args;
+  guint i = 0;
 
-  g_assert_cmpuint (got->len, ==, n);
-  for (guint i = 0; i < n; i++)
-    g_assert_cmpstr (g_ptr_array_index (got, i), ==, want[i]);
+  va_start (args, got);
+  while ((want = va_arg (args, const gchar *))) {
+    g_assert_cmpuint (i, <, got->len);
+    g_assert_cmpstr (g_ptr_array_index (got, i), ==, want);
+    i++;
+  }
+  va_end (args);
+  g_assert_cmpuint (got->len, ==, i);
 }
 
 static struct sockaddr_in
@@ -308,8 +316,7 @@ test_add_remove (void)
   g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 3, FALSE,
           &err));
   g_assert_no_error (err);
-  assert_names (f.added, (const gchar *[]) {
-        "127.0.0.1:5000", NULL});
+  assert_names (f.added, "127.0.0.1:5000", NULL);
   c = find (&f, "127.0.0.1", 5000);
   g_assert_nonnull (c);
   g_assert_cmpuint (c->limit, ==, 3);
@@ -343,8 +350,7 @@ test_add_remove (void)
   g_assert_true (find (&f, "127.0.0.1", 5000) == c);
   g_assert_cmpuint (c->add_count, ==, 1);
   g_assert_true (relay_clients_remove_host (f.t, "127.0.0.1", 5000));
-  assert_names (f.removed, (const gchar *[]) {
-        "127.0.0.1:5000", NULL});
+  assert_names (f.removed, "127.0.0.1:5000", NULL);
   g_assert_null (find (&f, "127.0.0.1", 5000));
   g_assert_false (relay_clients_remove_host (f.t, "127.0.0.1", 5000));
   g_assert_false (relay_clients_remove_host (f.t, NULL, 5000));
@@ -358,8 +364,7 @@ test_add_remove (void)
           &err));
   g_assert_cmpstr (err->message, ==, "priority limit 8 is not in 0-7");
   g_clear_error (&err);
-  g_assert_false (relay_clients_add_host (f.t, "127.0.0.3", 0, 0, FALSE,
-          &err));
+  g_assert_false (relay_clients_add_host (f.t, "127.0.0.3", 0, 0, FALSE, &err));
   g_assert_nonnull (strstr (err->message, "out of range"));
   g_clear_error (&err);
   g_assert_null (find (&f, "127.0.0.3", 5000));
@@ -372,8 +377,7 @@ test_add_remove (void)
           NULL));
   fixture_reset_calls (&f);
   relay_clients_remove_all (f.t);
-  assert_names (f.removed, (const gchar *[]) {
-        "127.0.0.2:5000", "127.0.0.4:5000", NULL});
+  assert_names (f.removed, "127.0.0.2:5000", "127.0.0.4:5000", NULL);
   g_assert_null (find (&f, "127.0.0.2", 5000));
   g_assert_cmpuint (f.t->clients->len, ==, 0);
   fixture_clear (&f);
@@ -427,8 +431,8 @@ test_set_string (void)
   g_assert_true (relay_clients_set_string (f.t,
           "127.0.0.1:5000,127.0.0.2:5000@2,127.0.0.3:5000", &err));
   g_assert_no_error (err);
-  assert_names (f.added, (const gchar *[]) {
-        "127.0.0.1:5000", "127.0.0.2:5000", "127.0.0.3:5000", NULL});
+  assert_names (f.added, "127.0.0.1:5000", "127.0.0.2:5000", "127.0.0.3:5000",
+      NULL);
   start (&f);
   a = find (&f, "127.0.0.1", 5000);
   b = find (&f, "127.0.0.2", 5000);
@@ -450,10 +454,8 @@ test_set_string (void)
   fixture_reset_calls (&f);
   g_assert_true (relay_clients_set_string (f.t,
           "127.0.0.2:5000@4, 127.0.0.4:5000@1", NULL));
-  assert_names (f.removed, (const gchar *[]) {
-        "127.0.0.1:5000", "127.0.0.3:5000", NULL});
-  assert_names (f.added, (const gchar *[]) {
-        "127.0.0.4:5000", NULL});
+  assert_names (f.removed, "127.0.0.1:5000", "127.0.0.3:5000", NULL);
+  assert_names (f.added, "127.0.0.4:5000", NULL);
   g_assert_true (find (&f, "127.0.0.2", 5000) == b);
   g_assert_cmpuint (b->slot, ==, 1);
   g_assert_true (f.t->slots[1] == b);
@@ -477,8 +479,7 @@ test_set_string (void)
   /* an invalid value changes nothing and is remembered until a valid one:
    * the next start fails with it */
   fixture_reset_calls (&f);
-  g_assert_false (relay_clients_set_string (f.t, "127.0.0.5:5000,bad",
-          &err));
+  g_assert_false (relay_clients_set_string (f.t, "127.0.0.5:5000,bad", &err));
   g_assert_cmpstr (err->message, ==,
       "client entry 'bad' is not host:port or host:port@limit");
   g_clear_error (&err);
@@ -496,8 +497,7 @@ test_set_string (void)
   g_mutex_lock (&f.lock);
   g_assert_true (relay_clients_prepare (f.t, 5004, NULL, NULL));
   g_mutex_unlock (&f.lock);
-  assert_names (f.removed, (const gchar *[]) {
-        "127.0.0.4:5000", NULL});
+  assert_names (f.removed, "127.0.0.4:5000", NULL);
   /* kept, and a limit not named is 0 */
   g_assert_true (find (&f, "127.0.0.2", 5000) == b);
   g_assert_cmpuint (b->limit, ==, 0);
@@ -505,8 +505,7 @@ test_set_string (void)
   /* empty: everyone goes, whatever their count */
   fixture_reset_calls (&f);
   g_assert_true (relay_clients_set_string (f.t, "", NULL));
-  assert_names (f.removed, (const gchar *[]) {
-        "127.0.0.2:5000", NULL});
+  assert_names (f.removed, "127.0.0.2:5000", NULL);
   g_assert_cmpuint (f.t->clients->len, ==, 0);
   fixture_clear (&f);
 }
@@ -688,8 +687,7 @@ test_control_callbacks (void)
   cb->remove ("127.0.0.1", 5000, f.t);
   g_assert_cmpuint (f.removed->len, ==, 0);
   cb->remove ("127.0.0.1", 5000, f.t);
-  assert_names (f.removed, (const gchar *[]) {
-        "127.0.0.1:5000", NULL});
+  assert_names (f.removed, "127.0.0.1:5000", NULL);
   fixture_clear (&f);
 }
 
@@ -699,8 +697,7 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/clients/parse/entry", test_parse_entry);
   g_test_add_func ("/clients/parse/list", test_parse_list);
-  g_test_add_func ("/clients/parse/resolve-and-limit",
-      test_resolve_and_limit);
+  g_test_add_func ("/clients/parse/resolve-and-limit", test_resolve_and_limit);
   g_test_add_func ("/clients/add-remove", test_add_remove);
   g_test_add_func ("/clients/set-limit", test_set_limit);
   g_test_add_func ("/clients/set-string", test_set_string);
