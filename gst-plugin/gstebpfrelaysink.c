@@ -758,9 +758,13 @@ static void
 set_clients (GstEbpfRelaySink * self, const gchar * str)
 {
   GError *err = NULL;
+  gboolean running;
 
   if (!relay_clients_set_string (self->table, str, &err)) {
-    if (GST_STATE (self) >= GST_STATE_READY || self->table->running)
+    GST_EBPF_RELAY_SINK_LOCK (self);
+    running = self->table->running;
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+    if (GST_STATE (self) >= GST_STATE_READY || running)
       GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
           ("Invalid clients, kept the previous ones: %s", err->message),
           ("clients=%s", str));
@@ -1108,7 +1112,9 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       break;
     case PROP_REWRITE_SEQ:
       self->rewrite_seq = g_value_get_boolean (value);
-      apply_priority_config (self);
+      /* (the kernel takes it at start) */
+      relay_sender_set_priority (self->sender, self->codec_by_pt,
+          effective_fm_id (self), self->rewrite_seq);
       break;
     case PROP_PASS_ORIGINAL:
       self->pass_original = g_value_get_boolean (value);
