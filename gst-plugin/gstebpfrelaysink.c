@@ -133,16 +133,16 @@ static guint gst_ebpf_relay_sink_signals[LAST_SIGNAL];
 /*
  * Locking: one lock, GST_EBPF_RELAY_SINK_LOCK (@lock), protects every
  * field below it: the configuration (every property), the subscriber table
- * (ebpfrelay-clients.h), the userspace sender (ebpfrelay-send.h), the
+ * (ebpfrelay-clients.h, which is given this lock and takes it itself in
+ * its add/remove/set calls), the userspace sender (ebpfrelay-send.h), the
  * kernel and router handles and the counters. The element never takes
  * GST_OBJECT_LOCK itself. Order: GstBaseSink's stream locks (held around
  * render and set_caps), then the sink lock, then GStreamer's object lock
  * (taken inside when a message is posted) and the helpers' internal locks
- * (the control server's); code that holds a lock of the later ones never
- * takes the sink lock. Signals (client-added,
- * client-removed) are emitted without the lock, and the control server's
- * thread and the kernel-mode thread are stopped without it: their
- * callbacks take it.
+ * (the control server's); code holding one of the later ones never takes
+ * the sink lock. Signals (client-added, client-removed) are emitted
+ * without it, and the control server's thread and the kernel-mode thread
+ * are stopped without it: their callbacks take it.
  *
  * The lock is held across a send, from userspace and from the kernel's
  * events alike: a subscriber handed over from userspace to the kernel
