@@ -68,3 +68,15 @@ ebpf_relay_priority_from_caps (const GstCaps * caps,
     gst_structure_foreach (st, find_framemarking, fm_id);
   }
 }
+
+GParamSpec *
+ebpf_relay_param_spec_framemarking_id (void)
+{
+  return g_param_spec_uint ("framemarking-id", "Frame marking extension id",
+      "RTP header extension id of RFC 9626 frame marking, whose I, D and "
+      "TID bits give packets their priority (0 = the id the caps name in "
+      "extmap-N=" FRAMEMARKING_URI ", if any; 1-14 one-byte or two-byte "
+      "extension headers, 15-255 two-byte ones)", 0, 255,
+      EBPF_RELAY_DEFAULT_FRAMEMARKING_ID, G_PARAM_READWRITE |
+      G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_PLAYING);
+}

@@ -10,6 +10,11 @@
 G_BEGIN_DECLS
 
 #define FRAMEMARKING_URI "urn:ietf:params:rtp-hdrext:framemarking"
+#define EBPF_RELAY_DEFAULT_FRAMEMARKING_ID 0
+
+/* The framemarking-id property, the same in every element that
+ * classifies (0 = the id the caps name), changeable while PLAYING. */
+GParamSpec *ebpf_relay_param_spec_framemarking_id (void);
 
 /* Fills @codec_by_pt (enum prio_codec per payload type) from the
  * application/x-rtp structures of @caps (payload, encoding-name), and

@@ -18,6 +18,7 @@
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/neighbour.h>
+#include <glib.h>
 
 struct _RelayRouter
 {
@@ -56,6 +57,28 @@ relay_router_free (RelayRouter * r)
   if (r->ioc >= 0)
     close (r->ioc);
   free (r);
+}
+
+/* One rtnetlink request: its header, the family header of a route or a
+ * neighbour request, and room for attributes (add_attr). */
+typedef struct
+{
+  struct nlmsghdr n;
+  union
+  {
+    struct rtmsg rt;
+    struct ndmsg nd;
+  };
+  char attrs[64];
+} NlRequest;
+
+static void
+request_init (NlRequest * req, int type, size_t family_len)
+{
+  memset (req, 0, sizeof (*req));
+  req->n.nlmsg_len = NLMSG_LENGTH (family_len);
+  req->n.nlmsg_type = type;
+  req->n.nlmsg_flags = NLM_F_REQUEST;
 }
 
 static void
@@ -101,23 +124,15 @@ transact (RelayRouter * r, struct nlmsghdr *req, char *buf, size_t size)
 static RelayRouteResult
 get_route (RelayRouter * r, struct in_addr dst, RelayRoute * out)
 {
-  struct
-  {
-    struct nlmsghdr n;
-    struct rtmsg rt;
-    char attrs[64];
-  } req = {
-    .n.nlmsg_len = NLMSG_LENGTH (sizeof (struct rtmsg)),
-    .n.nlmsg_type = RTM_GETROUTE,
-    .n.nlmsg_flags = NLM_F_REQUEST,
-    .rt.rtm_family = AF_INET,
-    .rt.rtm_dst_len = 32,
-  };
+  NlRequest req;
   char buf[4096];
   struct rtmsg *rt;
   struct rtattr *a;
   int len, alen;
 
+  request_init (&req, RTM_GETROUTE, sizeof (struct rtmsg));
+  req.rt.rtm_family = AF_INET;
+  req.rt.rtm_dst_len = 32;
   add_attr (&req.n, RTA_DST, &dst, 4);
   len = transact (r, &req.n, buf, sizeof (buf));
   if (len == -ENETUNREACH || len == -EHOSTUNREACH || len == -ENOENT)
@@ -168,23 +183,15 @@ get_link_mac (RelayRouter * r, int ifindex, uint8_t mac[6])
 static RelayRouteResult
 get_neigh (RelayRouter * r, int ifindex, struct in_addr addr, uint8_t mac[6])
 {
-  struct
-  {
-    struct nlmsghdr n;
-    struct ndmsg nd;
-    char attrs[64];
-  } req = {
-    .n.nlmsg_len = NLMSG_LENGTH (sizeof (struct ndmsg)),
-    .n.nlmsg_type = RTM_GETNEIGH,
-    .n.nlmsg_flags = NLM_F_REQUEST,
-    .nd.ndm_family = AF_INET,
-    .nd.ndm_ifindex = ifindex,
-  };
+  NlRequest req;
   char buf[4096];
   struct ndmsg *nd;
   struct rtattr *a;
   int len, alen, found = 0;
 
+  request_init (&req, RTM_GETNEIGH, sizeof (struct ndmsg));
+  req.nd.ndm_family = AF_INET;
+  req.nd.ndm_ifindex = ifindex;
   add_attr (&req.n, NDA_DST, &addr, 4);
   len = transact (r, &req.n, buf, sizeof (buf));
   if (len == -ENOENT)
@@ -253,4 +260,52 @@ relay_route_result_str (RelayRouteResult res)
       break;
   }
   return "netlink error";
+}
+
+char **
+relay_route_list_interfaces (const char *list)
+{
+  struct if_nameindex *ifs, *i;
+  GPtrArray *names;
+  int fd;
+
+  if (list && *list) {
+    gchar **v = g_strsplit (list, ",", -1);
+
+    for (guint k = 0; v[k]; k++)
+      g_strstrip (v[k]);
+    return v;
+  }
+  names = g_ptr_array_new ();
+  fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ifs = if_nameindex ();
+  for (i = ifs; i && i->if_index; i++) {
+    struct ifreq ifr = { 0 };
+
+    g_strlcpy (ifr.ifr_name, i->if_name, IFNAMSIZ);
+    if (ioctl (fd, SIOCGIFFLAGS, &ifr) < 0)
+      continue;
+    if ((ifr.ifr_flags & IFF_UP) && !(ifr.ifr_flags & IFF_LOOPBACK))
+      g_ptr_array_add (names, g_strdup (i->if_name));
+  }
+  if (ifs)
+    if_freenameindex (ifs);
+  if (fd >= 0)
+    close (fd);
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (names, FALSE);
+}
+
+unsigned
+relay_route_netdev_max_backlog (int *known)
+{
+  gchar *text = NULL;
+  unsigned v = 0;
+
+  if (g_file_get_contents ("/proc/sys/net/core/netdev_max_backlog", &text,
+          NULL, NULL))
+    v = (unsigned) g_ascii_strtoull (text, NULL, 10);
+  g_free (text);
+  *known = v > 0;
+  return v > 0 ? v : 1000;
 }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Route and neighbour look-ups over rtnetlink, for the relay's per-client
- * egress data (interface, source address, MACs). No GStreamer here. */
+ * egress data (interface, source address, MACs), and the interfaces the
+ * relay attaches to. No GStreamer here (GLib only for the interface
+ * list). */
 #ifndef __EBPF_RELAY_ROUTE_H__
 #define __EBPF_RELAY_ROUTE_H__
 
@@ -39,5 +41,15 @@ RelayRouteResult relay_router_resolve (RelayRouter * r, struct in_addr dst,
 int relay_router_is_local (RelayRouter * r, struct in_addr addr);
 
 const char *relay_route_result_str (RelayRouteResult res);
+
+/* The interfaces named in @list (comma-separated, blanks trimmed) or, for
+ * NULL or "", every interface that is up and is not loopback. A
+ * NULL-terminated array; free it with g_strfreev. */
+char **relay_route_list_interfaces (const char *list);
+
+/* net.core.netdev_max_backlog. It is one value for the whole machine,
+ * shown only in the initial network namespace: elsewhere, the kernel's
+ * default (@known 0). */
+unsigned relay_route_netdev_max_backlog (int *known);
 
 #endif

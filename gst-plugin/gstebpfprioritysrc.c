@@ -96,7 +96,6 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
 #define DEFAULT_PORT 5004
 #define DEFAULT_BUFFER_SIZE 0
 #define DEFAULT_PRIORITY_LIMIT 0
-#define DEFAULT_FRAMEMARKING_ID 0
 #define DEFAULT_RELAY NULL
 #define DEFAULT_TOKEN NULL
 #define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
@@ -151,8 +150,8 @@ struct _GstEbpfPrioritySrc
   guint8 *scratch;              /* streaming thread only */
 };
 
-#define LOCK(s) g_mutex_lock (&(s)->lock)
-#define UNLOCK(s) g_mutex_unlock (&(s)->lock)
+#define GST_EBPF_PRIORITY_SRC_LOCK(s) g_mutex_lock (&(s)->lock)
+#define GST_EBPF_PRIORITY_SRC_UNLOCK(s) g_mutex_unlock (&(s)->lock)
 
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
@@ -248,13 +247,7 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           DEFAULT_PRIORITY_LIMIT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_FRAMEMARKING_ID,
-      g_param_spec_uint ("framemarking-id", "Frame marking extension id",
-          "RTP header extension id of RFC 9626 frame marking, whose I, D and "
-          "TID bits give packets their priority (0 = the id the caps name in "
-          "extmap-N=" FRAMEMARKING_URI ", if any; 1-14 one-byte or two-byte "
-          "extension headers, 15-255 two-byte ones)", 0, 255,
-          DEFAULT_FRAMEMARKING_ID, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
-          | GST_PARAM_MUTABLE_PLAYING));
+      ebpf_relay_param_spec_framemarking_id ());
   g_object_class_install_property (gobject_class, PROP_RELAY,
       g_param_spec_string ("relay", "Relay",
           "host:port of the control endpoint of the ebpfrelaysink to "
@@ -317,7 +310,7 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->token = g_strdup (DEFAULT_TOKEN);
   self->mode = DEFAULT_MODE;
   self->limit = DEFAULT_PRIORITY_LIMIT;
-  self->framemarking_id = DEFAULT_FRAMEMARKING_ID;
+  self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
   g_mutex_init (&self->lock);
   self->cancellable = g_cancellable_new ();
   self->vp8 = g_hash_table_new_full (NULL, NULL, NULL, g_free);
@@ -427,14 +420,14 @@ on_subscription (RelayControlClientState state, RelayControlReason reason,
 static void
 close_socket (GstEbpfPrioritySrc * self)
 {
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   if (self->socket)
     g_socket_close (self->socket, NULL);
   g_clear_object (&self->socket);
   /* after the socket: it held the filter */
   g_clear_pointer (&self->kernel, priority_src_kernel_free);
   self->opened = FALSE;
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   g_clear_pointer (&self->scratch, g_free);
 }
 
@@ -450,9 +443,9 @@ open_socket (GstEbpfPrioritySrc * self)
   gboolean multicast;
   guint limit;
 
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   limit = self->limit;
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   if (limit > PRIO_MAX)
     goto bad_limit;
   if (self->token && strlen (self->token) > RELAY_CONTROL_MAX_TOKEN)
@@ -524,13 +517,13 @@ open_socket (GstEbpfPrioritySrc * self)
   g_object_unref (ia);
 
   self->scratch = g_malloc (MAX_DATAGRAM);
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   self->socket = sock;
   self->kernel = kernel;
   self->kept = self->dropped = self->control = 0;
   self->opened = TRUE;
   update_filter_locked (self);
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   GST_INFO_OBJECT (self, "receiving on %s:%d, filter in %s", self->address,
       self->port, kernel ? "the kernel" : "userspace");
   return TRUE;
@@ -645,16 +638,16 @@ gst_ebpf_priority_src_start (GstBaseSrc * src)
 
   if (!self->relay)
     return TRUE;
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   limit = self->cfg.limit;
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   client = relay_control_client_new (self->socket, self->relay, self->token,
       limit, on_subscription, self, &err);
   if (!client)
     goto bad_relay;
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   self->client = client;
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   relay_control_client_start (client);
   return TRUE;
 
@@ -674,10 +667,10 @@ gst_ebpf_priority_src_stop (GstBaseSrc * src)
   GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (src);
   RelayControlClient *client;
 
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   client = self->client;
   self->client = NULL;
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   /* unsubscribes */
   relay_control_client_free (client);
   return TRUE;
@@ -707,9 +700,9 @@ gst_ebpf_priority_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (src);
   GstCaps *caps, *result;
 
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   caps = self->caps ? gst_caps_ref (self->caps) : gst_caps_new_any ();
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   if (!filter)
     return caps;
   result = gst_caps_intersect_full (filter, caps, GST_CAPS_INTERSECT_FIRST);
@@ -755,16 +748,16 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     if (relay_control_is_control (self->scratch, n)) {
       /* The relay's messages (or look-alikes): never media. The client
        * may be gone if we stop right now; the lock keeps it alive. */
-      LOCK (self);
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
       self->control++;
       client = self->client;
       if (client)
         relay_control_client_handle (client, self->scratch, n, &from);
-      UNLOCK (self);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       continue;
     }
 
-    LOCK (self);
+    GST_EBPF_PRIORITY_SRC_LOCK (self);
     keep = TRUE;
     if (!self->kernel) {
       keep = self->cfg.limit == 0 || keep_in_userspace (self, self->scratch,
@@ -774,7 +767,7 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       else
         self->dropped++;
     }
-    UNLOCK (self);
+    GST_EBPF_PRIORITY_SRC_UNLOCK (self);
     if (!keep)
       continue;
 
@@ -805,9 +798,9 @@ recv_failed:
 static void
 set_limit (GstEbpfPrioritySrc * self, guint limit)
 {
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   if (limit > PRIO_MAX && self->opened) {
-    UNLOCK (self);
+    GST_EBPF_PRIORITY_SRC_UNLOCK (self);
     GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
         ("priority-limit %u is out of range (0-7); kept %u", limit,
             self->limit), ("priority-limit=%u", limit));
@@ -819,7 +812,7 @@ set_limit (GstEbpfPrioritySrc * self, guint limit)
     if (self->client)
       relay_control_client_set_limit (self->client, limit);
   }
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
 }
 
 static GstStructure *
@@ -830,7 +823,7 @@ get_stats (GstEbpfPrioritySrc * self)
   guint64 kept, dropped;
   GstStructure *s;
 
-  LOCK (self);
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
   if (self->kernel) {
     priority_src_kernel_counters (self->kernel, k);
     kept = k[PSRC_STAT_KEPT];
@@ -853,7 +846,7 @@ get_stats (GstEbpfPrioritySrc * self)
       "relay-limit", G_TYPE_UINT, cs.limit,
       "control-sent", G_TYPE_UINT64, cs.sent,
       "control-received", G_TYPE_UINT64, cs.received, NULL);
-  UNLOCK (self);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   return s;
 }
 
@@ -874,11 +867,11 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
     case PROP_CAPS:{
       const GstCaps *caps = gst_value_get_caps (value);
 
-      LOCK (self);
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
       gst_caps_replace (&self->caps, (GstCaps *) caps);
       if (self->opened)
         update_filter_locked (self);
-      UNLOCK (self);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       gst_pad_mark_reconfigure (GST_BASE_SRC_PAD (self));
       break;
     }
@@ -889,11 +882,11 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
       set_limit (self, g_value_get_uint (value));
       break;
     case PROP_FRAMEMARKING_ID:
-      LOCK (self);
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
       self->framemarking_id = g_value_get_uint (value);
       if (self->opened)
         update_filter_locked (self);
-      UNLOCK (self);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_RELAY:
       g_free (self->relay);
@@ -930,22 +923,22 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       g_value_set_int (value, self->port);
       break;
     case PROP_CAPS:
-      LOCK (self);
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
       gst_value_set_caps (value, self->caps);
-      UNLOCK (self);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_BUFFER_SIZE:
       g_value_set_int (value, self->buffer_size);
       break;
     case PROP_USED_SOCKET:
-      LOCK (self);
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
       g_value_set_object (value, self->socket);
-      UNLOCK (self);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_PRIORITY_LIMIT:
-      LOCK (self);
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
       g_value_set_uint (value, self->limit);
-      UNLOCK (self);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_FRAMEMARKING_ID:
       g_value_set_uint (value, self->framemarking_id);

@@ -1,0 +1,697 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The subscriber table of ebpfrelaysink: see ebpfrelay-clients.h for what
+ * it owns and which lock protects it.
+ */
+#include "ebpfrelay-clients.h"
+
+#include <errno.h>
+#include <string.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+G_DEFINE_QUARK (relay-clients-error-quark, relay_clients_error);
+
+static void G_GNUC_PRINTF (3, 4)
+table_log (RelayClients * t, GLogLevelFlags level, const gchar * format, ...)
+{
+  va_list args;
+  gchar *msg;
+
+  if (!t->callbacks.log)
+    return;
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  t->callbacks.log (level, msg, t->user_data);
+  g_free (msg);
+}
+
+/* --- one subscriber --------------------------------------------------------- */
+
+RelayClient *
+relay_client_new (const gchar * host, gint port,
+    const struct sockaddr_in *addr, guint8 limit)
+{
+  RelayClient *c = g_new0 (RelayClient, 1);
+
+  c->host = g_strdup (host);
+  c->port = port;
+  if (addr)
+    c->addr = *addr;
+  c->limit = limit;
+  c->add_count = 1;
+  c->seq_dropped = g_hash_table_new (NULL, NULL);
+  return c;
+}
+
+void
+relay_client_free (RelayClient * c)
+{
+  g_free (c->host);
+  g_hash_table_destroy (c->seq_dropped);
+  g_free (c);
+}
+
+gboolean
+relay_client_resolve (const gchar * host, gint port, struct sockaddr_in *addr,
+    GError ** error)
+{
+  struct addrinfo hints = {.ai_family = AF_INET,.ai_socktype = SOCK_DGRAM };
+  struct addrinfo *res = NULL;
+  struct in6_addr a6;
+
+  if (port <= 0 || port > 65535) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "port %d of client '%s' is out of range (1-65535)", port, host);
+    return FALSE;
+  }
+  memset (addr, 0, sizeof (*addr));
+  addr->sin_family = AF_INET;
+  addr->sin_port = htons (port);
+  if (inet_pton (AF_INET, host, &addr->sin_addr) == 1)
+    return TRUE;
+  if (inet_pton (AF_INET6, host, &a6) == 1) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "client '%s': IPv6 is not supported yet", host);
+    return FALSE;
+  }
+  if (getaddrinfo (host, NULL, &hints, &res) != 0 || !res) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "client host '%s' cannot be resolved to an IPv4 address", host);
+    return FALSE;
+  }
+  addr->sin_addr = ((struct sockaddr_in *) res->ai_addr)->sin_addr;
+  freeaddrinfo (res);
+  return TRUE;
+}
+
+gboolean
+relay_client_check_limit (gint limit, GError ** error)
+{
+  if (limit >= 0 && limit <= PRIO_MAX)
+    return TRUE;
+  g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+      "priority limit %d is not in 0-%d", limit, PRIO_MAX);
+  return FALSE;
+}
+
+RelayClient *
+relay_client_parse (const gchar * entry, GError ** error)
+{
+  const gchar *at = strrchr (entry, '@');
+  const gchar *colon;
+  gchar *hostport, *host, *end = NULL;
+  struct sockaddr_in addr;
+  gint64 p, limit = 0;
+  RelayClient *c = NULL;
+
+  if (at) {
+    limit = g_ascii_strtoll (at + 1, &end, 10);
+    if (at[1] == '\0' || !g_ascii_isdigit (at[1]) || *end != '\0'
+        || limit < 0 || limit > PRIO_MAX) {
+      g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+          "client entry '%s': priority limit '%s' is not a number in 0-%d",
+          entry, at + 1, PRIO_MAX);
+      return NULL;
+    }
+  }
+  hostport = at ? g_strndup (entry, at - entry) : g_strdup (entry);
+  colon = strrchr (hostport, ':');
+  if (!colon || colon == hostport || colon[1] == '\0') {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "client entry '%s' is not host:port or host:port@limit", entry);
+    goto out;
+  }
+  p = g_ascii_strtoll (colon + 1, &end, 10);
+  if (*end != '\0' || p <= 0 || p > 65535) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "client entry '%s': port '%s' is not a number in 1-65535", entry,
+        colon + 1);
+    goto out;
+  }
+  host = g_strndup (hostport, colon - hostport);
+  if (relay_client_resolve (host, p, &addr, error))
+    c = relay_client_new (host, p, &addr, limit);
+  g_free (host);
+out:
+  g_free (hostport);
+  return c;
+}
+
+static gboolean
+same_client (const RelayClient * a, const struct sockaddr_in *addr)
+{
+  return a->addr.sin_addr.s_addr == addr->sin_addr.s_addr
+      && a->addr.sin_port == addr->sin_port;
+}
+
+static RelayClient *
+find_in (GPtrArray * list, const struct sockaddr_in *addr)
+{
+  for (guint i = 0; i < list->len; i++) {
+    RelayClient *c = g_ptr_array_index (list, i);
+
+    if (same_client (c, addr))
+      return c;
+  }
+  return NULL;
+}
+
+gboolean
+relay_clients_parse (const gchar * str, GPtrArray ** out, GError ** error)
+{
+  gchar **entries;
+  guint i;
+  GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify)
+      relay_client_free);
+
+  entries = g_strsplit (str ? str : "", ",", -1);
+  for (i = 0; entries[i]; i++) {
+    RelayClient *c;
+    gchar *entry = g_strstrip (entries[i]);
+
+    if (*entry == '\0')
+      continue;
+    c = relay_client_parse (entry, error);
+    if (!c) {
+      g_strfreev (entries);
+      g_ptr_array_free (list, TRUE);
+      return FALSE;
+    }
+    if (find_in (list, &c->addr)) {
+      relay_client_free (c);
+      continue;
+    }
+    g_ptr_array_add (list, c);
+  }
+  g_strfreev (entries);
+  *out = list;
+  return TRUE;
+}
+
+/* --- the table -------------------------------------------------------------- */
+
+RelayClients *
+relay_clients_new (GMutex * lock, const RelayClientsCallbacks * callbacks,
+    gpointer user_data)
+{
+  RelayClients *t = g_new0 (RelayClients, 1);
+
+  t->lock = lock;
+  if (callbacks)
+    t->callbacks = *callbacks;
+  t->user_data = user_data;
+  t->clients = g_ptr_array_new ();
+  return t;
+}
+
+void
+relay_clients_free (RelayClients * t)
+{
+  g_ptr_array_set_free_func (t->clients, (GDestroyNotify) relay_client_free);
+  g_ptr_array_free (t->clients, TRUE);
+  g_free (t->clients_error);
+  g_free (t);
+}
+
+RelayClient *
+relay_clients_find (RelayClients * t, const struct sockaddr_in *addr)
+{
+  return find_in (t->clients, addr);
+}
+
+/* A subscriber at the relay's own listening address would receive the
+ * relay's copies on the relay's own socket: a forwarding loop. */
+static gboolean
+check_not_loop (RelayClients * t, const RelayClient * c, GError ** error)
+{
+  if (c->port != t->port || !t->router)
+    return TRUE;
+  if (!relay_router_is_local (t->router, c->addr.sin_addr))
+    return TRUE;
+  g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+      "client %s:%d is the relay's own listening address and port: it "
+      "would be a forwarding loop", c->host, c->port);
+  return FALSE;
+}
+
+/* --- kernel slots ----------------------------------------------------------- */
+
+static void
+fill_sub (RelayClients * t, const RelayClient * c, const RelayRoute * r,
+    guint8 state, struct relay_sub *sub)
+{
+  memset (sub, 0, sizeof (*sub));
+  memcpy (sub->dmac, r->dmac, 6);
+  memcpy (sub->smac, r->smac, 6);
+  sub->ifindex = r->ifindex;
+  sub->saddr = r->src.s_addr;
+  sub->daddr = c->addr.sin_addr.s_addr;
+  sub->sport = htons (t->port);
+  sub->dport = c->addr.sin_port;
+  sub->limit = c->limit;
+  sub->state = state;
+}
+
+void
+relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
+{
+  RelayRoute r;
+  RelayRouteResult res;
+  struct relay_sub sub;
+
+  if (!t->kernel || !t->router)
+    return;
+  res = relay_router_resolve (t->router, c->addr.sin_addr, &r);
+  if (res != c->route)
+    table_log (t, G_LOG_LEVEL_INFO, "client %s:%d: %s, served from %s",
+        c->host, c->port, relay_route_result_str (res),
+        res == RELAY_ROUTE_OK ? "the kernel" : "userspace");
+  c->route = res;
+
+  if (res == RELAY_ROUTE_OK) {
+    c->next_check = now + RELAY_CLIENTS_REVALIDATE_US;
+    if (c->in_kernel && memcmp (&r, &c->resolved, sizeof (r)) == 0)
+      return;
+    fill_sub (t, c, &r, RELAY_SUB_KERNEL, &sub);
+    if (relay_kernel_set_slot (t->kernel, c->slot, &sub)) {
+      c->in_kernel = c->slot_written = TRUE;
+      c->resolved = r;
+      return;
+    }
+    table_log (t, G_LOG_LEVEL_WARNING, "cannot write slot %u: %s", c->slot,
+        g_strerror (errno));
+  }
+
+  c->next_check = now + (res == RELAY_ROUTE_NO_NEIGH ?
+      RELAY_CLIENTS_RETRY_NEIGH_US : RELAY_CLIENTS_RETRY_OTHER_US);
+  if (!c->in_kernel && c->slot_written)
+    return;                     /* with userspace already */
+  memset (&c->resolved, 0, sizeof (c->resolved));
+  fill_sub (t, c, &c->resolved, RELAY_SUB_USERSPACE, &sub);
+  if (relay_kernel_set_slot (t->kernel, c->slot, &sub))
+    c->slot_written = TRUE;
+  c->in_kernel = FALSE;
+}
+
+void
+relay_clients_check (RelayClients * t, gint64 now)
+{
+  guint i, budget = RELAY_CLIENTS_REVALIDATE_PER_CALL;
+
+  for (i = 0; i < t->n_slots && budget > 0; i++) {
+    guint s = (t->revalidate_next + i) % t->n_slots;
+    RelayClient *c = t->slots[s];
+
+    if (c && now >= c->next_check) {
+      relay_clients_program (t, c, now);
+      budget--;
+    }
+  }
+  if (t->n_slots)
+    t->revalidate_next = (t->revalidate_next + i) % t->n_slots;
+}
+
+static void
+update_n_slots (RelayClients * t)
+{
+  guint n = t->n_slots;
+
+  while (n > 0 && t->slots[n - 1] == NULL)
+    n--;
+  if (n != t->n_slots || t->kernel) {
+    t->n_slots = n;
+    if (t->kernel)
+      relay_kernel_set_n_slots (t->kernel, n);
+  }
+}
+
+/* Gives @c the lowest free slot and, in kernel mode, programs it. */
+static gboolean
+activate_client (RelayClients * t, RelayClient * c, GError ** error)
+{
+  guint i;
+
+  for (i = 0; i < RELAY_MAX_SUBS && t->slots[i]; i++);
+  if (i == RELAY_MAX_SUBS) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_NO_SPACE,
+        "cannot add client %s:%d: already %d clients", c->host, c->port,
+        RELAY_MAX_SUBS);
+    return FALSE;
+  }
+  c->slot = i;
+  c->in_kernel = c->slot_written = FALSE;
+  c->route = RELAY_ROUTE_ERROR;
+  c->user_packets = c->user_bytes = c->user_errors = 0;
+  c->user_prio_dropped = 0;
+  g_hash_table_remove_all (c->seq_dropped);
+  t->slots[i] = c;
+  if (i >= t->n_slots)
+    t->n_slots = i + 1;
+  if (t->kernel) {
+    relay_clients_program (t, c, g_get_monotonic_time ());
+    relay_kernel_set_n_slots (t->kernel, t->n_slots);
+  }
+  return TRUE;
+}
+
+static void
+deactivate_client (RelayClients * t, RelayClient * c)
+{
+  if (t->kernel) {
+    /* Send what the kernel already left to userspace for this client
+     * before its slot goes. */
+    relay_kernel_poll (t->kernel);
+    relay_kernel_clear_slot (t->kernel, c->slot);
+  }
+  t->slots[c->slot] = NULL;
+  update_n_slots (t);
+}
+
+void
+relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit)
+{
+  if (c->limit == limit)
+    return;
+  table_log (t, G_LOG_LEVEL_DEBUG, "client %s:%d: priority limit %u -> %u",
+      c->host, c->port, c->limit, limit);
+  c->limit = limit;
+  if (t->running && t->kernel
+      && !relay_kernel_set_limit (t->kernel, c->slot, limit))
+    table_log (t, G_LOG_LEVEL_WARNING, "cannot write the limit of slot %u: "
+        "%s", c->slot, g_strerror (errno));
+}
+
+/* --- starting and stopping -------------------------------------------------- */
+
+gboolean
+relay_clients_prepare (RelayClients * t, guint16 port, RelayRouter * router,
+    GError ** error)
+{
+  t->port = port;
+  t->router = router;
+  if (t->clients_error) {
+    g_set_error_literal (error, RELAY_CLIENTS_ERROR,
+        RELAY_CLIENTS_ERROR_SETTINGS, t->clients_error);
+    return FALSE;
+  }
+  for (guint i = 0; i < t->clients->len; i++)
+    if (!check_not_loop (t, g_ptr_array_index (t->clients, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+gboolean
+relay_clients_start (RelayClients * t, RelayKernel * kernel, GError ** error)
+{
+  t->kernel = kernel;
+  t->running = TRUE;
+  t->n_slots = 0;
+  for (guint i = 0; i < t->clients->len; i++)
+    if (!activate_client (t, g_ptr_array_index (t->clients, i), error))
+      return FALSE;
+  return TRUE;
+}
+
+void
+relay_clients_stop (RelayClients * t)
+{
+  t->running = FALSE;
+  t->kernel = NULL;
+  t->router = NULL;
+  memset (t->slots, 0, sizeof (t->slots));
+  t->n_slots = 0;
+}
+
+/* --- adding and removing ---------------------------------------------------- */
+
+RelayClient *
+relay_clients_add (RelayClients * t, const gchar * host, gint port,
+    const struct sockaddr_in *addr, guint8 limit, gboolean set_limit,
+    GError ** error)
+{
+  RelayClient *c = relay_clients_find (t, addr);
+
+  if (c) {
+    c->add_count++;
+    if (set_limit)
+      relay_clients_set_limit (t, c, limit);
+    return NULL;
+  }
+  c = relay_client_new (host, port, addr, limit);
+  if (t->running && (!check_not_loop (t, c, error)
+          || !activate_client (t, c, error))) {
+    relay_client_free (c);
+    return NULL;
+  }
+  g_ptr_array_add (t->clients, c);
+  return c;
+}
+
+static void
+remove_client (RelayClients * t, RelayClient * c)
+{
+  if (t->running)
+    deactivate_client (t, c);
+  g_ptr_array_remove (t->clients, c);
+}
+
+gboolean
+relay_clients_remove (RelayClients * t, const struct sockaddr_in *addr,
+    RelayClient ** removed)
+{
+  RelayClient *c = relay_clients_find (t, addr);
+
+  *removed = NULL;
+  if (!c)
+    return FALSE;
+  if (--c->add_count == 0) {
+    remove_client (t, c);
+    *removed = c;
+  }
+  return TRUE;
+}
+
+GPtrArray *
+relay_clients_clear (RelayClients * t)
+{
+  GPtrArray *gone = g_ptr_array_copy (t->clients, NULL, NULL);
+
+  g_ptr_array_set_free_func (gone, (GDestroyNotify) relay_client_free);
+  for (guint i = 0; i < gone->len; i++)
+    remove_client (t, g_ptr_array_index (gone, i));
+  return gone;
+}
+
+void
+relay_clients_set (RelayClients * t, GPtrArray * wanted, GPtrArray * gone,
+    GPtrArray * added, GPtrArray * errors)
+{
+  guint first_gone = gone->len, i;
+
+  for (i = 0; i < t->clients->len; i++) {
+    RelayClient *c = g_ptr_array_index (t->clients, i);
+
+    if (!find_in (wanted, &c->addr))
+      g_ptr_array_add (gone, c);
+  }
+  for (i = first_gone; i < gone->len; i++)
+    remove_client (t, g_ptr_array_index (gone, i));
+  for (i = 0; i < wanted->len; i++) {
+    RelayClient *w = g_ptr_array_index (wanted, i);
+    RelayClient *c = relay_clients_find (t, &w->addr);
+    GError *err = NULL;
+
+    if (c) {
+      relay_clients_set_limit (t, c, w->limit);
+      continue;
+    }
+    c = relay_clients_add (t, w->host, w->port, &w->addr, w->limit, TRUE, &err);
+    if (c)
+      g_ptr_array_add (added, c);
+    if (err)
+      g_ptr_array_add (errors, err);
+  }
+}
+
+gchar *
+relay_clients_to_string (RelayClients * t)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < t->clients->len; i++) {
+    RelayClient *c = g_ptr_array_index (t->clients, i);
+
+    g_string_append_printf (s, "%s%s:%d", i ? "," : "", c->host, c->port);
+    if (c->limit)
+      g_string_append_printf (s, "@%u", c->limit);
+  }
+  return g_string_free (s, FALSE);
+}
+
+/* --- takes the lock --------------------------------------------------------- */
+
+static void
+emit (RelayClients * t, void (*func) (RelayClient *, gpointer), RelayClient * c)
+{
+  if (func)
+    func (c, t->user_data);
+}
+
+gboolean
+relay_clients_add_host (RelayClients * t, const gchar * host, gint port,
+    gint limit, gboolean set_limit, GError ** error)
+{
+  struct sockaddr_in addr;
+  GError *err = NULL;
+  RelayClient *c;
+
+  if (!host) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "no host");
+    return FALSE;
+  }
+  if (!relay_client_check_limit (limit, error)
+      || !relay_client_resolve (host, port, &addr, error))
+    return FALSE;
+  g_mutex_lock (t->lock);
+  c = relay_clients_add (t, host, port, &addr, limit, set_limit, &err);
+  if (c)
+    table_log (t, G_LOG_LEVEL_DEBUG, "added %s:%d@%d", host, port, limit);
+  g_mutex_unlock (t->lock);
+  if (err) {
+    g_propagate_error (error, err);
+    return FALSE;
+  }
+  if (c)
+    emit (t, t->callbacks.added, c);
+  return TRUE;
+}
+
+gboolean
+relay_clients_set_limit_host (RelayClients * t, const gchar * host, gint port,
+    gint limit, GError ** error)
+{
+  struct sockaddr_in addr;
+  RelayClient *c = NULL;
+
+  if (!relay_client_check_limit (limit, error))
+    return FALSE;
+  if (host && relay_client_resolve (host, port, &addr, NULL)) {
+    g_mutex_lock (t->lock);
+    c = relay_clients_find (t, &addr);
+    if (c)
+      relay_clients_set_limit (t, c, limit);
+    g_mutex_unlock (t->lock);
+  }
+  if (!c)
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_NOT_FOUND,
+        "no client %s:%d", host ? host : "(NULL)", port);
+  return c != NULL;
+}
+
+gboolean
+relay_clients_remove_host (RelayClients * t, const gchar * host, gint port)
+{
+  struct sockaddr_in addr;
+  RelayClient *c = NULL;
+  gboolean found = FALSE;
+
+  if (host && relay_client_resolve (host, port, &addr, NULL)) {
+    g_mutex_lock (t->lock);
+    found = relay_clients_remove (t, &addr, &c);
+    g_mutex_unlock (t->lock);
+  }
+  if (c) {
+    emit (t, t->callbacks.removed, c);
+    relay_client_free (c);
+  }
+  return found;
+}
+
+void
+relay_clients_remove_all (RelayClients * t)
+{
+  GPtrArray *gone;
+
+  g_mutex_lock (t->lock);
+  gone = relay_clients_clear (t);
+  g_mutex_unlock (t->lock);
+  for (guint i = 0; i < gone->len; i++)
+    emit (t, t->callbacks.removed, g_ptr_array_index (gone, i));
+  g_ptr_array_free (gone, TRUE);
+}
+
+gboolean
+relay_clients_set_string (RelayClients * t, const gchar * str, GError ** error)
+{
+  GPtrArray *wanted = NULL, *gone, *added, *errors;
+  GError *err = NULL;
+  guint i;
+
+  if (!relay_clients_parse (str, &wanted, &err)) {
+    g_mutex_lock (t->lock);
+    g_free (t->clients_error);
+    t->clients_error = g_strdup (err->message);
+    g_mutex_unlock (t->lock);
+    g_propagate_error (error, err);
+    return FALSE;
+  }
+
+  gone = g_ptr_array_new_with_free_func ((GDestroyNotify) relay_client_free);
+  added = g_ptr_array_new ();
+  errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  g_mutex_lock (t->lock);
+  g_clear_pointer (&t->clients_error, g_free);
+  relay_clients_set (t, wanted, gone, added, errors);
+  for (i = 0; i < errors->len && t->callbacks.refused; i++)
+    t->callbacks.refused (g_ptr_array_index (errors, i), str, t->user_data);
+  g_mutex_unlock (t->lock);
+
+  for (i = 0; i < gone->len; i++)
+    emit (t, t->callbacks.removed, g_ptr_array_index (gone, i));
+  for (i = 0; i < added->len; i++)
+    emit (t, t->callbacks.added, g_ptr_array_index (added, i));
+  g_ptr_array_free (gone, TRUE);
+  g_ptr_array_free (added, TRUE);
+  g_ptr_array_free (errors, TRUE);
+  g_ptr_array_free (wanted, TRUE);
+  return TRUE;
+}
+
+/* The subscription channel's callbacks, from its thread. */
+static gboolean
+on_control_add (const gchar * addr, guint16 port, guint limit, gpointer data)
+{
+  RelayClients *t = data;
+  GError *err = NULL;
+
+  if (relay_clients_add_host (t, addr, port, limit, TRUE, &err))
+    return TRUE;
+  table_log (t, G_LOG_LEVEL_WARNING, "subscription of %s:%u refused: %s",
+      addr, port, err->message);
+  g_error_free (err);
+  return FALSE;
+}
+
+static gboolean
+on_control_set_limit (const gchar * addr, guint16 port, guint limit,
+    gpointer data)
+{
+  return relay_clients_set_limit_host (data, addr, port, limit, NULL);
+}
+
+static void
+on_control_remove (const gchar * addr, guint16 port, gpointer data)
+{
+  RelayClients *t = data;
+
+  if (!relay_clients_remove_host (t, addr, port))
+    table_log (t, G_LOG_LEVEL_WARNING, "remove: no client %s:%d", addr, port);
+}
+
+const RelayControlServerCallbacks relay_clients_control_callbacks = {
+  on_control_add, on_control_set_limit, on_control_remove
+};

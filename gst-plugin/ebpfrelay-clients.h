@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ebpfrelay-clients: the subscriber table of ebpfrelaysink. No GStreamer
+ * code: GLib only, with the kernel helper (ebpfrelay-kernel.h) and the
+ * route look-ups (ebpfrelay-route.h).
+ *
+ * Owns: the RelayClient records (address, priority limit, how often added,
+ * userspace counters) in the order added; parsing and resolving
+ * "host:port@limit"; the kernel slot each subscriber holds while running
+ * and the slot's state machine: empty -> USERSPACE (slot written, route
+ * not known yet) -> KERNEL (route and MAC known, the kernel sends) and
+ * back when the route goes (relay_clients_program).
+ *
+ * Lock: its owner's one lock (ebpfrelaysink: GST_EBPF_RELAY_SINK_LOCK),
+ * given at relay_clients_new; the same lock serialises the userspace
+ * sender (ebpfrelay-send.h), which reads the slots. The functions below
+ * marked "takes the lock" are called without it (they resolve host names
+ * outside it and call the added and removed callbacks after releasing
+ * it); every other call, and every access to a RelayClient in the table,
+ * holds it. Clients handed back as removed are the caller's: in no slot
+ * any more, freed with relay_client_free.
+ *
+ * With a NULL kernel (userspace mode) a slot is bookkeeping only: the
+ * userspace sender serves every slot.
+ */
+#ifndef __EBPF_RELAY_CLIENTS_H__
+#define __EBPF_RELAY_CLIENTS_H__
+
+#include <glib.h>
+#include <netinet/in.h>
+
+#include "ebpfrelay-control.h"
+#include "ebpfrelay-kernel.h"
+#include "ebpfrelay-route.h"
+
+G_BEGIN_DECLS
+
+/* How soon to look again at a subscriber the kernel cannot serve yet:
+ * quickly while its neighbour entry is being resolved, slowly otherwise. */
+#define RELAY_CLIENTS_RETRY_NEIGH_US (20 * G_TIME_SPAN_MILLISECOND)
+#define RELAY_CLIENTS_RETRY_OTHER_US (1 * G_TIME_SPAN_SECOND)
+/* How often a kernel-served subscriber's route and MAC are checked again,
+ * and how many such checks one relay_clients_check may pay for. */
+#define RELAY_CLIENTS_REVALIDATE_US (2 * G_TIME_SPAN_SECOND)
+#define RELAY_CLIENTS_REVALIDATE_PER_CALL 64
+
+#define RELAY_CLIENTS_ERROR (relay_clients_error_quark ())
+GQuark relay_clients_error_quark (void);
+
+typedef enum
+{
+  RELAY_CLIENTS_ERROR_SETTINGS,         /* a bad entry, address or limit */
+  RELAY_CLIENTS_ERROR_NO_SPACE,         /* every slot taken */
+  RELAY_CLIENTS_ERROR_NOT_FOUND,        /* no such subscriber */
+} RelayClientsError;
+
+typedef struct
+{
+  gchar *host;
+  gint port;
+  struct sockaddr_in addr;
+  guint add_count;              /* removed when removed this often */
+  guint slot;                   /* while running */
+  gboolean in_kernel;           /* slot state is KERNEL */
+  gboolean slot_written;        /* the kernel's slot holds this client */
+  RelayRouteResult route;       /* last look-up */
+  RelayRoute resolved;          /* what the slot holds when in_kernel */
+  gint64 next_check;            /* monotonic µs */
+  guint8 limit;                 /* priority limit: gets priority >= limit */
+  guint64 user_packets, user_bytes, user_errors;
+  /* userspace mode: packets dropped for priority, in all and per SSRC
+   * (GUINT_TO_POINTER (ssrc) -> GUINT_TO_POINTER (count)) */
+  guint64 user_prio_dropped;
+  GHashTable *seq_dropped;
+} RelayClient;
+
+/* What the table (and the sender) tell their owner, at @level (or
+ * RELAY_LOG_LEVEL_TRACE, below debug), with the owner's lock held: route
+ * changes, limit changes, kernel writes and sends that failed. */
+#define RELAY_LOG_LEVEL_TRACE (1 << G_LOG_LEVEL_USER_SHIFT)
+typedef void (*RelayLogFunc) (GLogLevelFlags level, const gchar * message,
+    gpointer user_data);
+
+typedef struct
+{
+  /* a subscriber came or went (after it has been freed from its slot;
+   * @c is freed once the callback returns); without the lock held */
+  void (*added) (RelayClient * c, gpointer user_data);
+  void (*removed) (RelayClient * c, gpointer user_data);
+  /* relay_clients_set_string could not add a subscriber; with the lock */
+  void (*refused) (const GError * error, const gchar * clients,
+      gpointer user_data);
+  RelayLogFunc log;
+} RelayClientsCallbacks;
+
+typedef struct
+{
+  GMutex *lock;                 /* the owner's */
+  RelayClientsCallbacks callbacks;
+  gpointer user_data;
+  GPtrArray *clients;           /* of RelayClient*, in the order added */
+  gchar *clients_error;         /* why the last clients value was refused */
+  RelayClient *slots[RELAY_MAX_SUBS];
+  guint n_slots;                /* slots[n_slots..] are all empty */
+  gboolean running;             /* slots assigned (relay_clients_start) */
+  guint16 port;                 /* the stream's port: copies leave from it */
+  RelayKernel *kernel;          /* borrowed; NULL: userspace forwarding */
+  RelayRouter *router;          /* borrowed; NULL: no look-ups */
+  guint revalidate_next;
+} RelayClients;
+
+RelayClient *relay_client_new (const gchar * host, gint port,
+    const struct sockaddr_in *addr, guint8 limit);
+void relay_client_free (RelayClient * c);
+
+/* @host (IPv4 address or a name resolving to one) : @port into @addr. */
+gboolean relay_client_resolve (const gchar * host, gint port,
+    struct sockaddr_in *addr, GError ** error);
+gboolean relay_client_check_limit (gint limit, GError ** error);
+/* One "host:port" or "host:port@limit" entry; the error names it. */
+RelayClient *relay_client_parse (const gchar * entry, GError ** error);
+/* A whole comma-separated list into new clients (add_count 1, duplicates
+ * merged: the first one's limit counts). */
+gboolean relay_clients_parse (const gchar * str, GPtrArray ** out,
+    GError ** error);
+
+RelayClients *relay_clients_new (GMutex * lock,
+    const RelayClientsCallbacks * callbacks, gpointer user_data);
+/* Frees every client too. */
+void relay_clients_free (RelayClients * t);
+
+RelayClient *relay_clients_find (RelayClients * t,
+    const struct sockaddr_in *addr);
+
+/* Starting, before the kernel: the stream's @port and the @router; fails
+ * when the last clients value was refused, or for a client that would be
+ * a forwarding loop. */
+gboolean relay_clients_prepare (RelayClients * t, guint16 port,
+    RelayRouter * router, GError ** error);
+/* Gives every client a slot and, with a @kernel, programs it. */
+gboolean relay_clients_start (RelayClients * t, RelayKernel * kernel,
+    GError ** error);
+/* Empties every slot (the kernel's are gone with it); clients stay. */
+void relay_clients_stop (RelayClients * t);
+
+/* Adds one client, or counts an existing one again and, with @set_limit,
+ * gives it @limit. Returns the new client, or NULL when it existed or
+ * failed (@error set then). */
+RelayClient *relay_clients_add (RelayClients * t, const gchar * host,
+    gint port, const struct sockaddr_in *addr, guint8 limit,
+    gboolean set_limit, GError ** error);
+/* Counts @addr's client down; FALSE when there is none. At zero it leaves
+ * the table and is given back in @removed, else @removed is NULL. */
+gboolean relay_clients_remove (RelayClients * t,
+    const struct sockaddr_in *addr, RelayClient ** removed);
+/* Removes every client; returns them (free function relay_client_free). */
+GPtrArray *relay_clients_clear (RelayClients * t);
+/* Replaces the set by @wanted (from relay_clients_parse): clients in both
+ * stay as they are (slot, counters, sequence numbers) and take the limit
+ * of @wanted; the others go (appended to @gone, the caller's) or come
+ * (appended to @added, owned by the table). A client that cannot be added
+ * appends its error to @errors (of GError*, the caller's). */
+void relay_clients_set (RelayClients * t, GPtrArray * wanted,
+    GPtrArray * gone, GPtrArray * added, GPtrArray * errors);
+/* From the next packet on, @c gets the packets with priority >= @limit. */
+void relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit);
+/* "host:port[@limit],..." in the order added (limit 0 not written). */
+gchar *relay_clients_to_string (RelayClients * t);
+
+/* Looks up @c's route and neighbour and moves its slot to the kernel when
+ * everything is known, or leaves (or puts) it with userspace otherwise. */
+void relay_clients_program (RelayClients * t, RelayClient * c, gint64 now);
+/* Programs the clients due at @now (at most
+ * RELAY_CLIENTS_REVALIDATE_PER_CALL, taking turns). */
+void relay_clients_check (RelayClients * t, gint64 now);
+
+/* --- takes the lock ------------------------------------------------------ */
+
+/* Adds subscriber @host:@port with priority limit @limit (0-7), or, when
+ * it is there already, counts it again and, with @set_limit, gives it
+ * @limit (the latest subscription wins). Calls added for a new one. */
+gboolean relay_clients_add_host (RelayClients * t, const gchar * host,
+    gint port, gint limit, gboolean set_limit, GError ** error);
+/* From the next packet on, @host:@port gets exactly the packets with
+ * priority >= @limit. */
+gboolean relay_clients_set_limit_host (RelayClients * t, const gchar * host,
+    gint port, gint limit, GError ** error);
+/* Counts @host:@port down, and removes it (removed) at zero. FALSE when
+ * there is no such client. */
+gboolean relay_clients_remove_host (RelayClients * t, const gchar * host,
+    gint port);
+/* Removes every client (removed, for each). */
+void relay_clients_remove_all (RelayClients * t);
+/* Replaces the set by @str (relay_clients_set, then removed and added for
+ * each). An invalid @str changes nothing, fails, and makes
+ * relay_clients_prepare fail with the same error until a valid one. */
+gboolean relay_clients_set_string (RelayClients * t, const gchar * str,
+    GError ** error);
+
+/* The subscription channel's callbacks (ebpfrelay-control.h), user_data
+ * the table: subscribers of the channel are added and removed as above. */
+extern const RelayControlServerCallbacks relay_clients_control_callbacks;
+
+G_END_DECLS
+#endif

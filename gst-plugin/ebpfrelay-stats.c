@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The statistics structures of ebpfrelaysink: see ebpfrelay-stats.h.
+ */
+#include "ebpfrelay-stats.h"
+
+GstStructure *
+ebpf_relay_stats_client (RelayClients * t, RelayClient * c)
+{
+  guint64 kp = 0, kb = 0, kd = 0;
+
+  if (t->kernel && t->running)
+    relay_kernel_slot_counters (t->kernel, c->slot, &kp, &kb, &kd);
+  return gst_structure_new ("application/x-ebpfrelaysink-client-stats",
+      "host", G_TYPE_STRING, c->host,
+      "port", G_TYPE_INT, c->port,
+      "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
+      "priority-limit", G_TYPE_INT, (gint) c->limit,
+      "priority-dropped", G_TYPE_UINT64, kd + c->user_prio_dropped,
+      "kernel-packets", G_TYPE_UINT64, kp,
+      "kernel-bytes", G_TYPE_UINT64, kb,
+      "user-packets", G_TYPE_UINT64, c->user_packets,
+      "user-bytes", G_TYPE_UINT64, c->user_bytes,
+      "user-errors", G_TYPE_UINT64, c->user_errors,
+      "packets", G_TYPE_UINT64, kp + c->user_packets,
+      "bytes", G_TYPE_UINT64, kb + c->user_bytes, NULL);
+}
+
+void
+ebpf_relay_stats_add_kernel (GstStructure * s, RelayKernel * kernel,
+    guint64 fragments_unsent)
+{
+  /* What the kernel's classifier saw: packets per rule and priority. */
+  static const gchar *rules[PRIO_N_RULES] = { "not-rtp", "framemarking",
+    "h264", "vp8", "default"
+  };
+  guint64 k[RELAY_STAT_MAX] = { 0 };
+  gchar name[32];
+  guint i;
+
+  if (kernel)
+    relay_kernel_global_stats (kernel, k);
+  gst_structure_set (s,
+      "kernel-matched", G_TYPE_UINT64, k[RELAY_STAT_MATCHED],
+      "kernel-passed", G_TYPE_UINT64, k[RELAY_STAT_PASSED],
+      "kernel-clone-errors", G_TYPE_UINT64, k[RELAY_STAT_CLONE_ERRORS],
+      "kernel-events", G_TYPE_UINT64, k[RELAY_STAT_EVENTS],
+      "kernel-event-errors", G_TYPE_UINT64, k[RELAY_STAT_EVENT_ERRORS],
+      "kernel-consumed", G_TYPE_UINT64, k[RELAY_STAT_CONSUMED],
+      "kernel-fragmented", G_TYPE_UINT64, k[RELAY_STAT_FRAGMENTED],
+      "kernel-fragments-to-userspace", G_TYPE_UINT64,
+      k[RELAY_STAT_FRAG_USER],
+      "fragments-unsent", G_TYPE_UINT64, fragments_unsent,
+      "lost-events", G_TYPE_UINT64,
+      kernel ? relay_kernel_lost_events (kernel) : 0, NULL);
+  if (!kernel)
+    return;
+  for (i = 0; i < PRIO_N_RULES; i++) {
+    g_snprintf (name, sizeof (name), "kernel-rule-%s", rules[i]);
+    gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_RULE_0 + i], NULL);
+  }
+  for (i = 0; i <= PRIO_MAX; i++) {
+    g_snprintf (name, sizeof (name), "kernel-priority-%u", i);
+    gst_structure_set (s, name, G_TYPE_UINT64, k[RELAY_STAT_PRIO_0 + i], NULL);
+  }
+}
+
+void
+ebpf_relay_stats_add_control (GstStructure * s, RelayControlServer * control)
+{
+  RelayControlServerStats cs;
+
+  if (!control)
+    return;
+  relay_control_server_get_stats (control, &cs);
+  gst_structure_set (s,
+      "control-subscribers", G_TYPE_UINT, cs.subscribers,
+      "control-accepted", G_TYPE_UINT64, cs.accepted,
+      "control-refreshed", G_TYPE_UINT64, cs.refreshed,
+      "control-refused-token", G_TYPE_UINT64, cs.refused_token,
+      "control-refused-full", G_TYPE_UINT64, cs.refused_full,
+      "control-refused-cookie", G_TYPE_UINT64, cs.refused_cookie,
+      "control-refused-relay", G_TYPE_UINT64, cs.refused_relay,
+      "control-challenges", G_TYPE_UINT64, cs.challenges,
+      "control-malformed", G_TYPE_UINT64, cs.malformed,
+      "control-expired", G_TYPE_UINT64, cs.expired,
+      "control-unsubscribed", G_TYPE_UINT64, cs.unsubscribed, NULL);
+}
+
+void
+ebpf_relay_stats_add_clients (GstStructure * s, RelayClients * t)
+{
+  GValue arr = G_VALUE_INIT;
+
+  g_value_init (&arr, GST_TYPE_ARRAY);
+  for (guint i = 0; i < t->clients->len; i++) {
+    GValue v = G_VALUE_INIT;
+
+    g_value_init (&v, GST_TYPE_STRUCTURE);
+    g_value_take_boxed (&v, ebpf_relay_stats_client (t,
+            g_ptr_array_index (t->clients, i)));
+    gst_value_array_append_and_take_value (&arr, &v);
+  }
+  gst_structure_take_value (s, "clients", &arr);
+}

@@ -1,0 +1,709 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test-clients: ebpfrelaysink's subscriber table (gst-plugin/
+ * ebpfrelay-clients.c) without GStreamer and without privilege, in
+ * userspace mode (no kernel handle) on loopback addresses: parsing of
+ * host:port@limit and the errors that name a bad entry, adding again and
+ * removing (counted), set_clients' diff (who goes, who comes, who stays
+ * with its state), limits, slot assignment and reuse, the forwarding-loop
+ * check, a full table and the subscription channel's callbacks.
+ */
+#include <string.h>
+#include <arpa/inet.h>
+
+#include "ebpfrelay-clients.h"
+
+typedef struct
+{
+  GMutex lock;
+  RelayClients *t;
+  GPtrArray *added;             /* "host:port" of each added callback */
+  GPtrArray *removed;
+  GPtrArray *refused;           /* error messages */
+} Fixture;
+
+static gchar *
+name_of (RelayClient * c)
+{
+  return g_strdup_printf ("%s:%d", c->host, c->port);
+}
+
+static void
+on_added (RelayClient * c, gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  /* called without the lock */
+  g_assert_true (g_mutex_trylock (&f->lock));
+  g_mutex_unlock (&f->lock);
+  g_ptr_array_add (f->added, name_of (c));
+}
+
+static void
+on_removed (RelayClient * c, gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  g_assert_true (g_mutex_trylock (&f->lock));
+  g_mutex_unlock (&f->lock);
+  /* no longer in the table */
+  g_assert_null (relay_clients_find (f->t, &c->addr));
+  g_ptr_array_add (f->removed, name_of (c));
+}
+
+static void
+on_refused (const GError * error, const gchar * clients, gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  g_ptr_array_add (f->refused, g_strdup (error->message));
+}
+
+static const RelayClientsCallbacks callbacks = {
+  on_added, on_removed, on_refused, NULL
+};
+
+static void
+fixture_init (Fixture * f)
+{
+  g_mutex_init (&f->lock);
+  f->t = relay_clients_new (&f->lock, &callbacks, f);
+  f->added = g_ptr_array_new_with_free_func (g_free);
+  f->removed = g_ptr_array_new_with_free_func (g_free);
+  f->refused = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+fixture_clear (Fixture * f)
+{
+  relay_clients_free (f->t);
+  g_ptr_array_free (f->added, TRUE);
+  g_ptr_array_free (f->removed, TRUE);
+  g_ptr_array_free (f->refused, TRUE);
+  g_mutex_clear (&f->lock);
+}
+
+static void
+fixture_reset_calls (Fixture * f)
+{
+  g_ptr_array_set_size (f->added, 0);
+  g_ptr_array_set_size (f->removed, 0);
+  g_ptr_array_set_size (f->refused, 0);
+}
+
+/* @got holds exactly the names that follow (NULL-terminated), in order. */
+static void
+assert_names (GPtrArray * got, ...)
+{
+  const gchar *want;
+  va_list args;
+  guint i = 0;
+
+  va_start (args, got);
+  while ((want = va_arg (args, const gchar *))) {
+    g_assert_cmpuint (i, <, got->len);
+    g_assert_cmpstr (g_ptr_array_index (got, i), ==, want);
+    i++;
+  }
+  va_end (args);
+  g_assert_cmpuint (got->len, ==, i);
+}
+
+static struct sockaddr_in
+addr_of (const gchar * host, gint port)
+{
+  struct sockaddr_in a;
+
+  g_assert_true (relay_client_resolve (host, port, &a, NULL));
+  return a;
+}
+
+static RelayClient *
+find (Fixture * f, const gchar * host, gint port)
+{
+  struct sockaddr_in a = addr_of (host, port);
+  RelayClient *c;
+
+  g_mutex_lock (&f->lock);
+  c = relay_clients_find (f->t, &a);
+  g_mutex_unlock (&f->lock);
+  return c;
+}
+
+static gchar *
+clients_string (Fixture * f)
+{
+  gchar *s;
+
+  g_mutex_lock (&f->lock);
+  s = relay_clients_to_string (f->t);
+  g_mutex_unlock (&f->lock);
+  return s;
+}
+
+static void
+start (Fixture * f)
+{
+  GError *err = NULL;
+
+  g_mutex_lock (&f->lock);
+  g_assert_true (relay_clients_prepare (f->t, 5004, NULL, &err));
+  g_assert_true (relay_clients_start (f->t, NULL, &err));
+  g_assert_no_error (err);
+  g_mutex_unlock (&f->lock);
+}
+
+/* --- parsing ------------------------------------------------------------------ */
+
+static void
+assert_entry_error (const gchar * entry, const gchar * message)
+{
+  GError *err = NULL;
+
+  g_assert_null (relay_client_parse (entry, &err));
+  g_assert_error (err, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS);
+  g_assert_cmpstr (err->message, ==, message);
+  g_error_free (err);
+}
+
+static void
+test_parse_entry (void)
+{
+  GError *err = NULL;
+  RelayClient *c;
+
+  c = relay_client_parse ("127.0.0.1:5000", &err);
+  g_assert_no_error (err);
+  g_assert_cmpstr (c->host, ==, "127.0.0.1");
+  g_assert_cmpint (c->port, ==, 5000);
+  g_assert_cmpuint (c->limit, ==, 0);
+  g_assert_cmpuint (c->add_count, ==, 1);
+  g_assert_cmpint (c->addr.sin_family, ==, AF_INET);
+  g_assert_cmphex (ntohl (c->addr.sin_addr.s_addr), ==, 0x7f000001);
+  g_assert_cmpuint (ntohs (c->addr.sin_port), ==, 5000);
+  relay_client_free (c);
+
+  c = relay_client_parse ("127.0.0.2:6000@6", &err);
+  g_assert_no_error (err);
+  g_assert_cmpstr (c->host, ==, "127.0.0.2");
+  g_assert_cmpint (c->port, ==, 6000);
+  g_assert_cmpuint (c->limit, ==, 6);
+  relay_client_free (c);
+
+  c = relay_client_parse ("127.0.0.3:1@0", &err);
+  g_assert_cmpuint (c->limit, ==, 0);
+  relay_client_free (c);
+  c = relay_client_parse ("127.0.0.3:65535@7", &err);
+  g_assert_cmpint (c->port, ==, 65535);
+  g_assert_cmpuint (c->limit, ==, 7);
+  relay_client_free (c);
+
+  /* a name: resolved, kept as written */
+  c = relay_client_parse ("localhost:7000", &err);
+  g_assert_no_error (err);
+  g_assert_cmpstr (c->host, ==, "localhost");
+  g_assert_cmphex (ntohl (c->addr.sin_addr.s_addr) >> 24, ==, 127);
+  relay_client_free (c);
+
+  assert_entry_error ("127.0.0.1",
+      "client entry '127.0.0.1' is not host:port or host:port@limit");
+  assert_entry_error (":5000",
+      "client entry ':5000' is not host:port or host:port@limit");
+  assert_entry_error ("127.0.0.1:",
+      "client entry '127.0.0.1:' is not host:port or host:port@limit");
+  assert_entry_error ("127.0.0.1:abc",
+      "client entry '127.0.0.1:abc': port 'abc' is not a number in 1-65535");
+  assert_entry_error ("127.0.0.1:0",
+      "client entry '127.0.0.1:0': port '0' is not a number in 1-65535");
+  assert_entry_error ("127.0.0.1:65536",
+      "client entry '127.0.0.1:65536': port '65536' is not a number in "
+      "1-65535");
+  assert_entry_error ("127.0.0.1:50x",
+      "client entry '127.0.0.1:50x': port '50x' is not a number in 1-65535");
+  assert_entry_error ("127.0.0.1:5000@8",
+      "client entry '127.0.0.1:5000@8': priority limit '8' is not a number "
+      "in 0-7");
+  assert_entry_error ("127.0.0.1:5000@",
+      "client entry '127.0.0.1:5000@': priority limit '' is not a number "
+      "in 0-7");
+  assert_entry_error ("127.0.0.1:5000@-1",
+      "client entry '127.0.0.1:5000@-1': priority limit '-1' is not a "
+      "number in 0-7");
+  assert_entry_error ("127.0.0.1:5000@3x",
+      "client entry '127.0.0.1:5000@3x': priority limit '3x' is not a "
+      "number in 0-7");
+  assert_entry_error ("::1:5000", "client '::1': IPv6 is not supported yet");
+}
+
+static void
+test_parse_list (void)
+{
+  GPtrArray *list = NULL;
+  GError *err = NULL;
+  RelayClient *c;
+
+  /* blanks and empty entries skipped; a duplicate merged, the first
+   * one's limit counts */
+  g_assert_true (relay_clients_parse (" 127.0.0.1:5000 ,, 127.0.0.2:5000@3,"
+          "127.0.0.1:5000@7, ", &list, &err));
+  g_assert_no_error (err);
+  g_assert_cmpuint (list->len, ==, 2);
+  c = g_ptr_array_index (list, 0);
+  g_assert_cmpstr (c->host, ==, "127.0.0.1");
+  g_assert_cmpuint (c->limit, ==, 0);
+  g_assert_cmpuint (c->add_count, ==, 1);
+  c = g_ptr_array_index (list, 1);
+  g_assert_cmpstr (c->host, ==, "127.0.0.2");
+  g_assert_cmpuint (c->limit, ==, 3);
+  g_ptr_array_free (list, TRUE);
+
+  /* same address, other port: two clients */
+  g_assert_true (relay_clients_parse ("127.0.0.1:5000,127.0.0.1:5002",
+          &list, NULL));
+  g_assert_cmpuint (list->len, ==, 2);
+  g_ptr_array_free (list, TRUE);
+
+  g_assert_true (relay_clients_parse (NULL, &list, NULL));
+  g_assert_cmpuint (list->len, ==, 0);
+  g_ptr_array_free (list, TRUE);
+
+  /* one bad entry refuses the whole list, and the error names it */
+  list = NULL;
+  g_assert_false (relay_clients_parse ("127.0.0.1:5000,127.0.0.2:x",
+          &list, &err));
+  g_assert_null (list);
+  g_assert_error (err, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS);
+  g_assert_nonnull (strstr (err->message, "'127.0.0.2:x'"));
+  g_clear_error (&err);
+}
+
+static void
+test_resolve_and_limit (void)
+{
+  struct sockaddr_in a;
+  GError *err = NULL;
+
+  g_assert_false (relay_client_resolve ("127.0.0.1", 0, &a, &err));
+  g_assert_cmpstr (err->message, ==,
+      "port 0 of client '127.0.0.1' is out of range (1-65535)");
+  g_clear_error (&err);
+  g_assert_false (relay_client_resolve ("127.0.0.1", 65536, &a, &err));
+  g_assert_cmpstr (err->message, ==,
+      "port 65536 of client '127.0.0.1' is out of range (1-65535)");
+  g_clear_error (&err);
+
+  for (gint l = 0; l <= 7; l++)
+    g_assert_true (relay_client_check_limit (l, NULL));
+  g_assert_false (relay_client_check_limit (8, &err));
+  g_assert_cmpstr (err->message, ==, "priority limit 8 is not in 0-7");
+  g_clear_error (&err);
+  g_assert_false (relay_client_check_limit (-1, &err));
+  g_assert_cmpstr (err->message, ==, "priority limit -1 is not in 0-7");
+  g_clear_error (&err);
+}
+
+/* --- adding and removing ------------------------------------------------------ */
+
+static void
+test_add_remove (void)
+{
+  Fixture f;
+  GError *err = NULL;
+  RelayClient *c;
+  gchar *s;
+
+  fixture_init (&f);
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 3, FALSE,
+          &err));
+  g_assert_no_error (err);
+  assert_names (f.added, "127.0.0.1:5000", NULL);
+  c = find (&f, "127.0.0.1", 5000);
+  g_assert_nonnull (c);
+  g_assert_cmpuint (c->limit, ==, 3);
+  g_assert_cmpuint (c->add_count, ==, 1);
+  g_assert_null (find (&f, "127.0.0.1", 5002));
+
+  /* again: counted, no second client-added, limit kept without
+   * set_limit, taken with it (the latest subscription wins) */
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 5, FALSE,
+          NULL));
+  g_assert_cmpuint (f.added->len, ==, 1);
+  g_assert_true (find (&f, "127.0.0.1", 5000) == c);
+  g_assert_cmpuint (c->add_count, ==, 2);
+  g_assert_cmpuint (c->limit, ==, 3);
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 5, TRUE,
+          NULL));
+  g_assert_cmpuint (c->add_count, ==, 3);
+  g_assert_cmpuint (c->limit, ==, 5);
+  g_assert_cmpuint (f.added->len, ==, 1);
+
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.2", 5000, 0, FALSE,
+          NULL));
+  s = clients_string (&f);
+  g_assert_cmpstr (s, ==, "127.0.0.1:5000@5,127.0.0.2:5000");
+  g_free (s);
+
+  /* removed as often as added */
+  g_assert_true (relay_clients_remove_host (f.t, "127.0.0.1", 5000));
+  g_assert_true (relay_clients_remove_host (f.t, "127.0.0.1", 5000));
+  g_assert_cmpuint (f.removed->len, ==, 0);
+  g_assert_true (find (&f, "127.0.0.1", 5000) == c);
+  g_assert_cmpuint (c->add_count, ==, 1);
+  g_assert_true (relay_clients_remove_host (f.t, "127.0.0.1", 5000));
+  assert_names (f.removed, "127.0.0.1:5000", NULL);
+  g_assert_null (find (&f, "127.0.0.1", 5000));
+  g_assert_false (relay_clients_remove_host (f.t, "127.0.0.1", 5000));
+  g_assert_false (relay_clients_remove_host (f.t, NULL, 5000));
+  g_assert_cmpuint (f.removed->len, ==, 1);
+
+  /* refused before the table is touched */
+  g_assert_false (relay_clients_add_host (f.t, NULL, 5000, 0, FALSE, &err));
+  g_assert_cmpstr (err->message, ==, "no host");
+  g_clear_error (&err);
+  g_assert_false (relay_clients_add_host (f.t, "127.0.0.3", 5000, 8, FALSE,
+          &err));
+  g_assert_cmpstr (err->message, ==, "priority limit 8 is not in 0-7");
+  g_clear_error (&err);
+  g_assert_false (relay_clients_add_host (f.t, "127.0.0.3", 0, 0, FALSE, &err));
+  g_assert_nonnull (strstr (err->message, "out of range"));
+  g_clear_error (&err);
+  g_assert_null (find (&f, "127.0.0.3", 5000));
+  g_assert_cmpuint (f.added->len, ==, 2);
+
+  /* clear: everyone, whatever their count */
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.2", 5000, 0, FALSE,
+          NULL));
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.4", 5000, 0, FALSE,
+          NULL));
+  fixture_reset_calls (&f);
+  relay_clients_remove_all (f.t);
+  assert_names (f.removed, "127.0.0.2:5000", "127.0.0.4:5000", NULL);
+  g_assert_null (find (&f, "127.0.0.2", 5000));
+  g_assert_cmpuint (f.t->clients->len, ==, 0);
+  fixture_clear (&f);
+}
+
+static void
+test_set_limit (void)
+{
+  Fixture f;
+  GError *err = NULL;
+  RelayClient *c;
+
+  fixture_init (&f);
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 0, FALSE,
+          NULL));
+  c = find (&f, "127.0.0.1", 5000);
+  g_assert_true (relay_clients_set_limit_host (f.t, "127.0.0.1", 5000, 7,
+          &err));
+  g_assert_no_error (err);
+  g_assert_cmpuint (c->limit, ==, 7);
+  g_assert_false (relay_clients_set_limit_host (f.t, "127.0.0.1", 5000, 8,
+          &err));
+  g_assert_cmpstr (err->message, ==, "priority limit 8 is not in 0-7");
+  g_clear_error (&err);
+  g_assert_cmpuint (c->limit, ==, 7);
+  g_assert_false (relay_clients_set_limit_host (f.t, "127.0.0.9", 5000, 1,
+          &err));
+  g_assert_error (err, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_NOT_FOUND);
+  g_assert_cmpstr (err->message, ==, "no client 127.0.0.9:5000");
+  g_clear_error (&err);
+  g_assert_false (relay_clients_set_limit_host (f.t, NULL, 5000, 1, &err));
+  g_assert_cmpstr (err->message, ==, "no client (NULL):5000");
+  g_clear_error (&err);
+  /* a limit change is no add and no remove */
+  g_assert_cmpuint (f.added->len, ==, 1);
+  g_assert_cmpuint (f.removed->len, ==, 0);
+  fixture_clear (&f);
+}
+
+/* --- set_clients -------------------------------------------------------------- */
+
+static void
+test_set_string (void)
+{
+  Fixture f;
+  GError *err = NULL;
+  RelayClient *a, *b, *c, *d;
+  gchar *s;
+
+  fixture_init (&f);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5000,127.0.0.2:5000@2,127.0.0.3:5000", &err));
+  g_assert_no_error (err);
+  assert_names (f.added, "127.0.0.1:5000", "127.0.0.2:5000", "127.0.0.3:5000",
+      NULL);
+  start (&f);
+  a = find (&f, "127.0.0.1", 5000);
+  b = find (&f, "127.0.0.2", 5000);
+  c = find (&f, "127.0.0.3", 5000);
+  g_assert_cmpuint (a->slot, ==, 0);
+  g_assert_cmpuint (b->slot, ==, 1);
+  g_assert_cmpuint (c->slot, ==, 2);
+  g_assert_cmpuint (f.t->n_slots, ==, 3);
+  g_assert_true (f.t->slots[1] == b);
+
+  /* state that must survive a change that keeps b */
+  b->user_packets = 11;
+  b->user_bytes = 1100;
+  b->user_prio_dropped = 4;
+  g_hash_table_insert (b->seq_dropped, GUINT_TO_POINTER (0x1234),
+      GUINT_TO_POINTER (4));
+  b->add_count = 2;
+
+  fixture_reset_calls (&f);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.2:5000@4, 127.0.0.4:5000@1", NULL));
+  assert_names (f.removed, "127.0.0.1:5000", "127.0.0.3:5000", NULL);
+  assert_names (f.added, "127.0.0.4:5000", NULL);
+  g_assert_true (find (&f, "127.0.0.2", 5000) == b);
+  g_assert_cmpuint (b->slot, ==, 1);
+  g_assert_true (f.t->slots[1] == b);
+  g_assert_cmpuint (b->limit, ==, 4);
+  g_assert_cmpuint (b->user_packets, ==, 11);
+  g_assert_cmpuint (b->user_bytes, ==, 1100);
+  g_assert_cmpuint (b->user_prio_dropped, ==, 4);
+  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (b->seq_dropped,
+              GUINT_TO_POINTER (0x1234))), ==, 4);
+  g_assert_cmpuint (b->add_count, ==, 2);
+  /* the newcomer takes the lowest free slot (a's), c's is empty */
+  d = find (&f, "127.0.0.4", 5000);
+  g_assert_cmpuint (d->slot, ==, 0);
+  g_assert_cmpuint (d->limit, ==, 1);
+  g_assert_null (f.t->slots[2]);
+  g_assert_cmpuint (f.t->n_slots, ==, 2);
+  s = clients_string (&f);
+  g_assert_cmpstr (s, ==, "127.0.0.2:5000@4,127.0.0.4:5000@1");
+  g_free (s);
+
+  /* an invalid value changes nothing and is remembered until a valid one:
+   * the next start fails with it */
+  fixture_reset_calls (&f);
+  g_assert_false (relay_clients_set_string (f.t, "127.0.0.5:5000,bad", &err));
+  g_assert_cmpstr (err->message, ==,
+      "client entry 'bad' is not host:port or host:port@limit");
+  g_clear_error (&err);
+  g_assert_cmpuint (f.added->len + f.removed->len, ==, 0);
+  g_assert_null (find (&f, "127.0.0.5", 5000));
+  g_assert_true (find (&f, "127.0.0.2", 5000) == b);
+  g_mutex_lock (&f.lock);
+  relay_clients_stop (f.t);
+  g_assert_false (relay_clients_prepare (f.t, 5004, NULL, &err));
+  g_assert_cmpstr (err->message, ==,
+      "client entry 'bad' is not host:port or host:port@limit");
+  g_clear_error (&err);
+  g_mutex_unlock (&f.lock);
+  g_assert_true (relay_clients_set_string (f.t, "127.0.0.2:5000", NULL));
+  g_mutex_lock (&f.lock);
+  g_assert_true (relay_clients_prepare (f.t, 5004, NULL, NULL));
+  g_mutex_unlock (&f.lock);
+  assert_names (f.removed, "127.0.0.4:5000", NULL);
+  /* kept, and a limit not named is 0 */
+  g_assert_true (find (&f, "127.0.0.2", 5000) == b);
+  g_assert_cmpuint (b->limit, ==, 0);
+
+  /* empty: everyone goes, whatever their count */
+  fixture_reset_calls (&f);
+  g_assert_true (relay_clients_set_string (f.t, "", NULL));
+  assert_names (f.removed, "127.0.0.2:5000", NULL);
+  g_assert_cmpuint (f.t->clients->len, ==, 0);
+  fixture_clear (&f);
+}
+
+/* --- slots -------------------------------------------------------------------- */
+
+static void
+test_slots (void)
+{
+  Fixture f;
+  RelayClient *a, *b, *c, *d;
+
+  fixture_init (&f);
+  /* stopped: no slots */
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 0, FALSE,
+          NULL));
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.2", 5000, 0, FALSE,
+          NULL));
+  g_assert_cmpuint (f.t->n_slots, ==, 0);
+  g_assert_null (f.t->slots[0]);
+
+  start (&f);
+  a = find (&f, "127.0.0.1", 5000);
+  b = find (&f, "127.0.0.2", 5000);
+  g_assert_true (f.t->running);
+  g_assert_true (f.t->slots[0] == a);
+  g_assert_true (f.t->slots[1] == b);
+  g_assert_cmpuint (f.t->n_slots, ==, 2);
+  /* in userspace mode nobody is in the kernel */
+  g_assert_false (a->in_kernel);
+  g_assert_false (a->slot_written);
+
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.3", 5000, 0, FALSE,
+          NULL));
+  c = find (&f, "127.0.0.3", 5000);
+  g_assert_cmpuint (c->slot, ==, 2);
+  g_assert_cmpuint (f.t->n_slots, ==, 3);
+
+  /* a hole in the middle stays counted; the end shrinks */
+  g_assert_true (relay_clients_remove_host (f.t, "127.0.0.2", 5000));
+  g_assert_null (f.t->slots[1]);
+  g_assert_cmpuint (f.t->n_slots, ==, 3);
+  g_assert_true (relay_clients_remove_host (f.t, "127.0.0.3", 5000));
+  g_assert_cmpuint (f.t->n_slots, ==, 1);
+  /* reuse of the lowest free slot */
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.4", 5000, 0, FALSE,
+          NULL));
+  d = find (&f, "127.0.0.4", 5000);
+  g_assert_cmpuint (d->slot, ==, 1);
+  g_assert_cmpuint (f.t->n_slots, ==, 2);
+
+  /* a start gives slots in the order added, and starts counters anew */
+  a->user_packets = 9;
+  g_hash_table_insert (a->seq_dropped, GUINT_TO_POINTER (1),
+      GUINT_TO_POINTER (1));
+  g_mutex_lock (&f.lock);
+  relay_clients_stop (f.t);
+  g_assert_false (f.t->running);
+  g_assert_cmpuint (f.t->n_slots, ==, 0);
+  g_assert_null (f.t->slots[0]);
+  g_mutex_unlock (&f.lock);
+  g_assert_true (relay_clients_remove_host (f.t, "127.0.0.1", 5000));
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 0, FALSE,
+          NULL));
+  a = find (&f, "127.0.0.1", 5000);
+  a->user_packets = 9;
+  start (&f);
+  g_assert_true (f.t->slots[0] == d);
+  g_assert_true (f.t->slots[1] == a);
+  g_assert_cmpuint (a->user_packets, ==, 0);
+  g_assert_cmpuint (g_hash_table_size (a->seq_dropped), ==, 0);
+  fixture_clear (&f);
+}
+
+static void
+test_full (void)
+{
+  Fixture f;
+  GError *err = NULL;
+  guint i;
+
+  fixture_init (&f);
+  start (&f);
+  for (i = 0; i < RELAY_MAX_SUBS; i++) {
+    gchar host[32];
+
+    g_snprintf (host, sizeof (host), "127.0.%u.%u", i / 250, 1 + i % 250);
+    g_assert_true (relay_clients_add_host (f.t, host, 6000, 0, FALSE, &err));
+    g_assert_no_error (err);
+  }
+  g_assert_cmpuint (f.t->n_slots, ==, RELAY_MAX_SUBS);
+  g_assert_false (relay_clients_add_host (f.t, "127.0.9.9", 6000, 0, FALSE,
+          &err));
+  g_assert_error (err, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_NO_SPACE);
+  g_assert_cmpstr (err->message, ==,
+      "cannot add client 127.0.9.9:6000: already 1024 clients");
+  g_clear_error (&err);
+  g_assert_null (find (&f, "127.0.9.9", 6000));
+  g_assert_cmpuint (f.added->len, ==, RELAY_MAX_SUBS);
+  /* an existing one is still counted again */
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 6000, 0, FALSE,
+          NULL));
+  g_assert_cmpuint (find (&f, "127.0.0.1", 6000)->add_count, ==, 2);
+
+  /* set_clients reports who could not be added, adds the rest */
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:6000,127.0.9.9:6000", NULL));
+  g_assert_cmpuint (f.removed->len, ==, RELAY_MAX_SUBS - 1);
+  g_assert_cmpuint (f.refused->len, ==, 0);
+  g_assert_nonnull (find (&f, "127.0.9.9", 6000));
+  g_assert_cmpuint (find (&f, "127.0.9.9", 6000)->slot, ==, 1);
+  fixture_clear (&f);
+}
+
+static void
+test_loop (void)
+{
+  Fixture f;
+  RelayRouter *router = relay_router_new ();
+  GError *err = NULL;
+
+  if (!router) {
+    g_test_skip ("no netlink socket");
+    return;
+  }
+  fixture_init (&f);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5004,127.0.0.1:5006", NULL));
+  g_mutex_lock (&f.lock);
+  /* the relay's own address and stream port: a forwarding loop */
+  g_assert_false (relay_clients_prepare (f.t, 5004, router, &err));
+  g_assert_cmpstr (err->message, ==,
+      "client 127.0.0.1:5004 is the relay's own listening address and "
+      "port: it would be a forwarding loop");
+  g_clear_error (&err);
+  g_assert_true (relay_clients_prepare (f.t, 5008, router, NULL));
+  g_assert_true (relay_clients_start (f.t, NULL, NULL));
+  g_mutex_unlock (&f.lock);
+  /* while running too, and set_clients reports it */
+  g_assert_false (relay_clients_add_host (f.t, "127.0.0.1", 5008, 0, FALSE,
+          &err));
+  g_assert_nonnull (strstr (err->message, "forwarding loop"));
+  g_clear_error (&err);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5004,127.0.0.1:5008", NULL));
+  g_assert_cmpuint (f.refused->len, ==, 1);
+  g_assert_cmpstr (g_ptr_array_index (f.refused, 0), ==,
+      "client 127.0.0.1:5008 is the relay's own listening address and "
+      "port: it would be a forwarding loop");
+  g_assert_null (find (&f, "127.0.0.1", 5008));
+  g_assert_nonnull (find (&f, "127.0.0.1", 5004));
+  g_mutex_lock (&f.lock);
+  relay_clients_stop (f.t);
+  g_mutex_unlock (&f.lock);
+  relay_router_free (router);
+  fixture_clear (&f);
+}
+
+static void
+test_control_callbacks (void)
+{
+  const RelayControlServerCallbacks *cb = &relay_clients_control_callbacks;
+  Fixture f;
+  RelayClient *c;
+
+  fixture_init (&f);
+  g_assert_true (cb->add ("127.0.0.1", 5000, 2, f.t));
+  c = find (&f, "127.0.0.1", 5000);
+  g_assert_nonnull (c);
+  g_assert_cmpuint (c->limit, ==, 2);
+  /* a refresh is counted and its limit wins */
+  g_assert_true (cb->add ("127.0.0.1", 5000, 5, f.t));
+  g_assert_cmpuint (c->add_count, ==, 2);
+  g_assert_cmpuint (c->limit, ==, 5);
+  g_assert_false (cb->add ("127.0.0.1", 5000, 9, f.t));
+  g_assert_true (cb->set_limit ("127.0.0.1", 5000, 1, f.t));
+  g_assert_cmpuint (c->limit, ==, 1);
+  g_assert_false (cb->set_limit ("127.0.0.2", 5000, 1, f.t));
+  cb->remove ("127.0.0.1", 5000, f.t);
+  g_assert_cmpuint (f.removed->len, ==, 0);
+  cb->remove ("127.0.0.1", 5000, f.t);
+  assert_names (f.removed, "127.0.0.1:5000", NULL);
+  fixture_clear (&f);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  g_test_add_func ("/clients/parse/entry", test_parse_entry);
+  g_test_add_func ("/clients/parse/list", test_parse_list);
+  g_test_add_func ("/clients/parse/resolve-and-limit", test_resolve_and_limit);
+  g_test_add_func ("/clients/add-remove", test_add_remove);
+  g_test_add_func ("/clients/set-limit", test_set_limit);
+  g_test_add_func ("/clients/set-string", test_set_string);
+  g_test_add_func ("/clients/slots", test_slots);
+  g_test_add_func ("/clients/full", test_full);
+  g_test_add_func ("/clients/loop", test_loop);
+  g_test_add_func ("/clients/control-callbacks", test_control_callbacks);
+  return g_test_run ();
+}
