@@ -78,8 +78,7 @@ priority_src_kernel_configure (PrioritySrcKernel * k,
 }
 
 void
-priority_src_kernel_counters (PrioritySrcKernel * k,
-    guint64 out[PSRC_STAT_MAX])
+priority_src_kernel_counters (PrioritySrcKernel * k, guint64 out[PSRC_STAT_MAX])
 {
   __u32 key;
 

@@ -58,8 +58,8 @@ int
 ebr_bpf_tcx_query (int ifindex, int attach_type, __u32 * ids,
     __u32 max_ids, __u32 * count)
 {
-  LIBBPF_OPTS (bpf_prog_query_opts, opts,.prog_ids = ids,
-      .prog_cnt = ids ? max_ids : 0);
+  LIBBPF_OPTS (bpf_prog_query_opts, opts,.prog_ids = ids,.prog_cnt =
+      ids ? max_ids : 0);
 
   /* For TCX the target is the ifindex, passed where target_fd goes. */
   if (bpf_prog_query_opts (ifindex, (enum bpf_attach_type) attach_type,

@@ -61,8 +61,7 @@ ebpf_relay_priority_from_caps (const GstCaps * caps,
 
     if (!gst_structure_has_name (st, "application/x-rtp"))
       continue;
-    if (gst_structure_get_int (st, "payload", &pt) && pt >= 0
-        && pt < PRIO_N_PT)
+    if (gst_structure_get_int (st, "payload", &pt) && pt >= 0 && pt < PRIO_N_PT)
       codec_by_pt[pt] = codec_from_encoding_name (gst_structure_get_string
           (st, "encoding-name"));
     gst_structure_foreach (st, find_framemarking, fm_id);

@@ -11,9 +11,10 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
-G_DEFINE_QUARK (relay-clients-error-quark, relay_clients_error);
+G_DEFINE_QUARK (relay - clients - error - quark, relay_clients_error);
 
-static void G_GNUC_PRINTF (3, 4)
+static void
+G_GNUC_PRINTF (3, 4)
 table_log (RelayClients * t, GLogLevelFlags level, const gchar * format, ...)
 {
   va_list args;

@@ -16,7 +16,7 @@
 #include <sys/socket.h>
 
 #define HDR_LEN 12
-#define BODY_LEN (HDR_LEN + 4 + RELAY_CONTROL_COOKIE_LEN)   /* 32 */
+#define BODY_LEN (HDR_LEN + 4 + RELAY_CONTROL_COOKIE_LEN)       /* 32 */
 #define ACK_LEN (BODY_LEN + 4)
 #define FLAG_COOKIE 0x01
 #define SECRET_LEN 32
@@ -93,8 +93,7 @@ ensure_gst (void)
  * is written by GstRTCPBuffer; the application-dependent data (from the
  * version byte on, offset HDR_LEN of the datagram) by us. */
 gsize
-relay_control_encode (const RelayControlMessage * msg, guint8 * buf,
-    gsize size)
+relay_control_encode (const RelayControlMessage * msg, guint8 * buf, gsize size)
 {
   GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
   GstRTCPPacket packet;
@@ -196,8 +195,7 @@ decode_app (const guint8 * data, gsize len, RelayControlMessage * msg)
 }
 
 gboolean
-relay_control_decode (const guint8 * data, gsize len,
-    RelayControlMessage * msg)
+relay_control_decode (const guint8 * data, gsize len, RelayControlMessage * msg)
 {
   const guint8 *d = data + HDR_LEN;
   guint i;
@@ -293,15 +291,13 @@ relay_control_parse_address (const gchar * str, struct sockaddr_in *out,
   gchar *host, *end = NULL;
   gint64 port;
 
-  if (!str || !(colon = strrchr (str, ':')) || colon == str
-      || colon[1] == '\0') {
+  if (!str || !(colon = strrchr (str, ':')) || colon == str || colon[1] == '\0') {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "relay '%s' is not host:port", str ? str : "(NULL)");
     return FALSE;
   }
   port = g_ascii_strtoll (colon + 1, &end, 10);
-  if (*end != '\0' || !g_ascii_isdigit (colon[1]) || port <= 0
-      || port > 65535) {
+  if (*end != '\0' || !g_ascii_isdigit (colon[1]) || port <= 0 || port > 65535) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
         "relay '%s': port '%s' is not a number in 1-65535", str, colon + 1);
     return FALSE;
@@ -502,8 +498,7 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
   inet_ntop (AF_INET, &from->sin_addr, sub->host, sizeof (sub->host));
   g_mutex_unlock (&s->lock);
   /* Only this thread adds: nobody takes the place meanwhile. */
-  ok = !s->cb.add || s->cb.add (sub->host, sub->port, sub->limit,
-      s->user_data);
+  ok = !s->cb.add || s->cb.add (sub->host, sub->port, sub->limit, s->user_data);
   g_mutex_lock (&s->lock);
   if (!ok) {
     g_free (sub);
@@ -718,8 +713,7 @@ relay_control_server_new (guint16 port, const gchar * bind_addr,
     s->cb = *callbacks;
   s->user_data = user_data;
   s->timeout_ms = RELAY_CONTROL_DEFAULT_TIMEOUT_MS;
-  s->subs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-      g_free);
+  s->subs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
   fill_random (s->secret, SECRET_LEN);
   fill_random ((guint8 *) & s->ssrc, sizeof (s->ssrc));
 
@@ -819,8 +813,7 @@ relay_control_server_set_token (RelayControlServer * s, const gchar * token)
 }
 
 void
-relay_control_server_set_max_clients (RelayControlServer * s,
-    guint max_clients)
+relay_control_server_set_max_clients (RelayControlServer * s, guint max_clients)
 {
   g_mutex_lock (&s->lock);
   s->max_clients = max_clients;
@@ -1075,8 +1068,7 @@ relay_control_client_handle (RelayControlClient * c, const guint8 * data,
   if (!from || from->sin_addr.s_addr != c->relay.sin_addr.s_addr
       || from->sin_port != c->relay.sin_port
       || !relay_control_decode (data, len, &msg)
-      || (msg.type != RELAY_CONTROL_CHALLENGE
-          && msg.type != RELAY_CONTROL_ACK)) {
+      || (msg.type != RELAY_CONTROL_CHALLENGE && msg.type != RELAY_CONTROL_ACK)) {
     c->foreign++;
     g_mutex_unlock (&c->lock);
     return TRUE;
@@ -1108,8 +1100,7 @@ relay_control_client_handle (RelayControlClient * c, const guint8 * data,
       changed = client_set_state (c, RELAY_CONTROL_CLIENT_SUBSCRIBED,
           RELAY_CONTROL_REASON_NONE);
     } else {
-      changed = client_set_state (c, RELAY_CONTROL_CLIENT_REFUSED,
-          msg.reason);
+      changed = client_set_state (c, RELAY_CONTROL_CLIENT_REFUSED, msg.reason);
     }
   }
   g_cond_signal (&c->cond);

@@ -112,8 +112,8 @@ load_failed:
 static gboolean
 attach_tc (RelayKernel * k, Attachment * a, int prog_fd, GError ** error)
 {
-  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook,.ifindex = a->ifindex,
-      .attach_point = BPF_TC_INGRESS);
+  DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook,.ifindex = a->ifindex,.attach_point =
+      BPF_TC_INGRESS);
   DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts,.prog_fd = prog_fd);
   int err;
 
@@ -156,8 +156,7 @@ relay_kernel_attach (RelayKernel * k, const gchar * ifname, GError ** error)
   a.name = g_strdup (ifname);
 
   /* A TCX link goes away with the last file descriptor, also on SIGKILL. */
-  a.link_fd = bpf_link_create (prog_fd, a.ifindex, EBR_BPF_TCX_INGRESS,
-      NULL);
+  a.link_fd = bpf_link_create (prog_fd, a.ifindex, EBR_BPF_TCX_INGRESS, NULL);
   if (a.link_fd < 0) {
     int err = -a.link_fd;
 
@@ -211,10 +210,10 @@ relay_kernel_free (RelayKernel * k)
     if (a->link_fd >= 0) {
       close (a->link_fd);
     } else {
-      DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook,.ifindex = a->ifindex,
-          .attach_point = BPF_TC_INGRESS);
-      DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts,.handle = a->tc_handle,
-          .priority = a->tc_priority);
+      DECLARE_LIBBPF_OPTS (bpf_tc_hook, hook,.ifindex =
+          a->ifindex,.attach_point = BPF_TC_INGRESS);
+      DECLARE_LIBBPF_OPTS (bpf_tc_opts, opts,.handle = a->tc_handle,.priority =
+          a->tc_priority);
 
       bpf_tc_detach (&hook, &opts);
       if (a->tc_hook_created) {
@@ -270,8 +269,7 @@ delete_seq_state (RelayKernel * k, guint slot)
  * even what a packet in flight adds after this, is never used again.
  */
 gboolean
-relay_kernel_set_slot (RelayKernel * k, guint slot,
-    const struct relay_sub *sub)
+relay_kernel_set_slot (RelayKernel * k, guint slot, const struct relay_sub *sub)
 {
   struct relay_sub cur, next;
 

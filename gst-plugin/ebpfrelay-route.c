@@ -84,7 +84,8 @@ request_init (NlRequest * req, int type, size_t family_len)
 static void
 add_attr (struct nlmsghdr *n, int type, const void *data, int len)
 {
-  struct rtattr *rta = (struct rtattr *) ((char *) n + NLMSG_ALIGN (n->nlmsg_len));
+  struct rtattr *rta =
+      (struct rtattr *) ((char *) n + NLMSG_ALIGN (n->nlmsg_len));
 
   rta->rta_type = type;
   rta->rta_len = RTA_LENGTH (len);

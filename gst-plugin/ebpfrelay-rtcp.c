@@ -206,8 +206,7 @@ parse_rtpfb (GstRTCPPacket * p, EbrRtcpFeedback * fb)
 }
 
 gboolean
-ebr_rtcp_parse_feedback (const guint8 * data, gsize len,
-    EbrRtcpFeedback * fb)
+ebr_rtcp_parse_feedback (const guint8 * data, gsize len, EbrRtcpFeedback * fb)
 {
   GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
   GstRTCPPacket p;
@@ -231,8 +230,7 @@ ebr_rtcp_parse_feedback (const guint8 * data, gsize len,
       case GST_RTCP_TYPE_SR:{
         guint32 ssrc;
 
-        gst_rtcp_packet_sr_get_sender_info (&p, &ssrc, NULL, NULL, NULL,
-            NULL);
+        gst_rtcp_packet_sr_get_sender_info (&p, &ssrc, NULL, NULL, NULL, NULL);
         feedback_sender (fb, ssrc);
         parse_blocks (&p, fb);
         break;
@@ -792,8 +790,7 @@ viewer_report (Viewer * v, guint32 media_ssrc, gboolean create)
   rep.block.ssrc = media_ssrc;
   rep.rtt = GST_CLOCK_TIME_NONE;
   g_array_append_val (v->reports, rep);
-  return &g_array_index (v->reports, EbrRtcpViewerReport,
-      v->reports->len - 1);
+  return &g_array_index (v->reports, EbrRtcpViewerReport, v->reports->len - 1);
 }
 
 gint

@@ -168,7 +168,7 @@ gst_ebpf_priority_src_mode_get_type (void)
   static gsize type = 0;
   static const GEnumValue values[] = {
     {GST_EBPF_PRIORITY_SRC_MODE_AUTO,
-        "Kernel socket filter, userspace with a warning if BPF is unavailable",
+          "Kernel socket filter, userspace with a warning if BPF is unavailable",
         "auto"},
     {GST_EBPF_PRIORITY_SRC_MODE_KERNEL,
         "Kernel socket filter only, error otherwise", "kernel"},
@@ -349,8 +349,7 @@ update_filter_locked (GstEbpfPrioritySrc * self)
       self->caps_fm_id;
   self->cfg.limit = MIN (self->limit, PRIO_MAX);
   g_hash_table_remove_all (self->vp8);
-  if (self->kernel && !priority_src_kernel_configure (self->kernel,
-          &self->cfg))
+  if (self->kernel && !priority_src_kernel_configure (self->kernel, &self->cfg))
     GST_WARNING_OBJECT (self, "cannot configure the socket filter: %s",
         g_strerror (errno));
   GST_DEBUG_OBJECT (self, "limit %u, frame marking id %u, caps %"
@@ -502,14 +501,12 @@ open_socket (GstEbpfPrioritySrc * self)
   if (!g_socket_bind (sock, sa, multicast, &err))
     goto bind_failed;
   g_clear_object (&sa);
-  if (multicast && !g_socket_join_multicast_group (sock, ia, FALSE, NULL,
-          &err))
+  if (multicast && !g_socket_join_multicast_group (sock, ia, FALSE, NULL, &err))
     goto join_failed;
   if (self->port == 0) {
     sa = g_socket_get_local_address (sock, NULL);
     if (sa) {
-      self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS
-          (sa));
+      self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
       g_clear_object (&sa);
       g_object_notify (G_OBJECT (self), "port");
     }
@@ -540,8 +537,7 @@ bad_token:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("token is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed",
-            strlen (self->token), RELAY_CONTROL_MAX_TOKEN),
-        ("token property"));
+            strlen (self->token), RELAY_CONTROL_MAX_TOKEN), ("token property"));
     return FALSE;
   }
 bad_relay:
@@ -760,8 +756,7 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     GST_EBPF_PRIORITY_SRC_LOCK (self);
     keep = TRUE;
     if (!self->kernel) {
-      keep = self->cfg.limit == 0 || keep_in_userspace (self, self->scratch,
-          n);
+      keep = self->cfg.limit == 0 || keep_in_userspace (self, self->scratch, n);
       if (keep)
         self->kept++;
       else

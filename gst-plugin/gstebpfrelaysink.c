@@ -203,7 +203,7 @@ gst_ebpf_relay_mode_get_type (void)
   static gsize type = 0;
   static const GEnumValue values[] = {
     {GST_EBPF_RELAY_MODE_AUTO,
-        "Kernel forwarding, userspace with a warning if BPF is unavailable",
+          "Kernel forwarding, userspace with a warning if BPF is unavailable",
         "auto"},
     {GST_EBPF_RELAY_MODE_KERNEL, "Kernel forwarding only, error otherwise",
         "kernel"},
@@ -340,8 +340,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
   gst_ebpf_relay_sink_signals[SIGNAL_ADD] =
       g_signal_new_class_handler ("add", G_TYPE_FROM_CLASS (klass),
       G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (gst_ebpf_relay_sink_add),
-      NULL, NULL, NULL,
-      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
+      NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
   /**
    * GstEbpfRelaySink::remove:
    * @ebpfrelaysink: the sink
@@ -352,9 +351,9 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    */
   gst_ebpf_relay_sink_signals[SIGNAL_REMOVE] =
       g_signal_new_class_handler ("remove", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (gst_ebpf_relay_sink_remove),
-      NULL, NULL, NULL,
-      G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_ebpf_relay_sink_remove), NULL, NULL, NULL, G_TYPE_NONE, 2,
+      G_TYPE_STRING, G_TYPE_INT);
   /**
    * GstEbpfRelaySink::clear:
    * @ebpfrelaysink: the sink
@@ -363,9 +362,8 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    */
   gst_ebpf_relay_sink_signals[SIGNAL_CLEAR] =
       g_signal_new_class_handler ("clear", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (gst_ebpf_relay_sink_clear),
-      NULL, NULL, NULL,
-      G_TYPE_NONE, 0);
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_ebpf_relay_sink_clear), NULL, NULL, NULL, G_TYPE_NONE, 0);
   /**
    * GstEbpfRelaySink::get-stats:
    * @ebpfrelaysink: the sink
@@ -382,8 +380,8 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
-      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (gst_ebpf_relay_sink_get_stats),
-      NULL, NULL, NULL,
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_ebpf_relay_sink_get_stats), NULL, NULL, NULL,
       GST_TYPE_STRUCTURE, 2, G_TYPE_STRING, G_TYPE_INT);
   /**
    * GstEbpfRelaySink::set-priority-limit:

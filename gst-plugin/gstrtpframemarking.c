@@ -738,8 +738,7 @@ gst_rtp_frame_marking_transform_ip (GstBaseTransform * trans, GstBuffer * buf)
     n = MIN (plen, PRIO_BUF_LEN - 12);
     if (n)
       memcpy (b + 12, payload, n);
-    prio_classify (b, 12 + n, 12 + plen, self->codec_by_pt, 0, &st->vp8,
-        &info);
+    prio_classify (b, 12 + n, 12 + plen, self->codec_by_pt, 0, &st->vp8, &info);
     if (info.rule == PRIO_RULE_H264)
       idr = h264_has_idr (payload, plen);
     else if (info.rule == PRIO_RULE_VP8 && fixed < 0)
