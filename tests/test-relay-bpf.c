@@ -275,7 +275,9 @@ static const struct fwd_case fwd_cases[] = {
 static const __u8 user_limits[4] = { 0, 5, 6, 7 };
 
 /* What a stream case expects: per slot and SSRC the packets dropped so
- * far and the last sequence number sent (-1: none yet). */
+ * far, the last sequence number sent (-1: none yet), whether the slot runs
+ * (the SSRCs are H.264: a slot waits for a key frame start), the packets
+ * and payload octets sent; per SSRC the last timestamp (-1: none). */
 struct stream
 {
   const char *name;
@@ -284,16 +286,21 @@ struct stream
   __u16 next_seq[2];
   __u32 dropped[N_STREAM_SLOTS][2];
   int last[N_STREAM_SLOTS][2];
-  __u64 got[N_STREAM_SLOTS], not_got[N_STREAM_SLOTS];
+  int running[N_STREAM_SLOTS][2];
+  __u32 sent_pkts[N_STREAM_SLOTS][2], sent_octets[N_STREAM_SLOTS][2];
+  long long last_ts[2];
+  __u64 got[N_STREAM_SLOTS], not_got[N_STREAM_SLOTS], held[N_STREAM_SLOTS];
   int fds[N_STREAM_SLOTS];
 };
 
-/* Packet @k of the stream: H.264 on two SSRCs (A, B: every third packet)
- * with NRI 3, 0, 2, 0, 1, 2 in turn, and every seventh packet not RTP. */
+/* Packet @k of the stream: H.264 on two SSRCs (A, B: every third packet),
+ * a frame (timestamp) per three packets; A with NRI 3, 0, 2, 0, 1, 2 in
+ * turn, B with 3, 2, 0, 1 per frame; every seventh packet not RTP. */
 static size_t
 stream_payload (struct stream *st, int k, __u8 * p)
 {
   static const __u8 nal[6] = { 0x65, 0x01, 0x41, 0x01, 0x21, 0x41 };
+  static const __u8 nal_b[4] = { 0x65, 0x41, 0x01, 0x21 };
   int b = k % 3 == 2, i;
   size_t len = 100 + k % 5;
 
@@ -305,7 +312,7 @@ stream_payload (struct stream *st, int k, __u8 * p)
   }
   tool_rtp_header (p, 0x80, 96, st->next_seq[b]++, 3000 * (k / 3),
       b ? 0xbbbb0002 : 0xaaaa0001);
-  p[12] = nal[k % 6];
+  p[12] = b ? nal_b[(k / 3) % 4] : nal[k % 6];
   return len;
 }
 
@@ -351,7 +358,7 @@ stream_step (struct stream *st, int k)
   __u8 payload[MAX_PKT], pkt[MAX_PKT + 64], codec[PRIO_N_PT] = { 0 };
   struct spec sp = {.no_udp_csum = st->no_udp_csum };
   struct prio_info info;
-  int seq_on, b, i;
+  int seq_on, b, i, frame_start = 0;
   size_t len;
   __u32 slot;
 
@@ -362,6 +369,10 @@ stream_step (struct stream *st, int k)
   prio_classify (payload, sp.payload, sp.payload, codec, 0, NULL, &info);
   seq_on = st->rewrite && prio_is_rtp (&info);
   b = info.ssrc == 0xbbbb0002;
+  if (prio_is_rtp (&info)) {
+    frame_start = st->last_ts[b] != (long long) info.ts;
+    st->last_ts[b] = info.ts;
+  }
 
   n_frames = 0;
   n_evs = 0;
@@ -372,8 +383,17 @@ stream_step (struct stream *st, int k)
     fail ("packet %d: event flags %#x", k, evs[0].hdr.flags);
 
   for (slot = 0; slot < N_STREAM_SLOTS; slot++) {
-    int want = !prio_drops (&info, slots[slot].limit), got = 0, seq = -1;
+    int want = !prio_drops (&info, slots[slot].limit), got = 0, seq = -1,
+        held = 0;
     __u16 out = prio_out_seq (info.seq, st->dropped[slot][b]);
+
+    /* the gate: a key frame start (new timestamp, NRI 3) starts a slot */
+    if (prio_is_rtp (&info) && !st->running[slot][b]) {
+      if (frame_start && info.priority == 7)
+        st->running[slot][b] = 1;
+      else
+        want = 0, held = 1;
+    }
 
     if (slots[slot].state == RELAY_SUB_KERNEL) {
       for (i = 0; i < n_frames && i < MAX_FRAMES; i++)
@@ -399,6 +419,10 @@ stream_step (struct stream *st, int k)
           "%d", k, info.priority, slot, slots[slot].limit, got, want);
       continue;
     }
+    if (held) {
+      st->held[slot]++;
+      continue;
+    }
     if (!want) {
       st->not_got[slot]++;
       if (seq_on)
@@ -406,6 +430,10 @@ stream_step (struct stream *st, int k)
       continue;
     }
     st->got[slot]++;
+    if (prio_is_rtp (&info)) {
+      st->sent_pkts[slot][b]++;
+      st->sent_octets[slot][b] += sp.payload - 12;
+    }
     if (!seq_on)
       continue;
     /* contiguous, whatever the model says */
@@ -427,11 +455,34 @@ stream_end (struct stream *st)
     struct relay_counters c = read_counters (slot);
     __u64 sent = slots[slot].state == RELAY_SUB_KERNEL ? st->got[slot] : 0;
 
-    if (c.prio_dropped != st->not_got[slot] || c.packets != sent)
-      fail ("slot %u: kernel counters sent %llu, dropped %llu; want %llu, "
-          "%llu", slot, (unsigned long long) c.packets,
-          (unsigned long long) c.prio_dropped, (unsigned long long) sent,
-          (unsigned long long) st->not_got[slot]);
+    int b;
+
+    if (c.prio_dropped != st->not_got[slot] || c.packets != sent
+        || c.held != st->held[slot])
+      fail ("slot %u: kernel counters sent %llu, dropped %llu, held %llu; "
+          "want %llu, %llu, %llu", slot, (unsigned long long) c.packets,
+          (unsigned long long) c.prio_dropped, (unsigned long long) c.held,
+          (unsigned long long) sent, (unsigned long long) st->not_got[slot],
+          (unsigned long long) st->held[slot]);
+    for (b = 0; b < 2; b++) {
+      struct relay_ssrc_state e;
+      __u32 ssrc = b ? 0xbbbb0002 : 0xaaaa0001;
+
+      if (!read_ssrc_state (slot, slots[slot].gen, ssrc, &e)) {
+        fail ("slot %u: no state for SSRC %c", slot, b ? 'B' : 'A');
+        continue;
+      }
+      if (e.packets != st->sent_pkts[slot][b]
+          || e.octets != st->sent_octets[slot][b]
+          || e.dropped != (st->rewrite ? st->dropped[slot][b] : 0)
+          || e.sw.state != (st->running[slot][b] ? SW_RUNNING : SW_WAITING))
+        fail ("slot %u, SSRC %c: %u packets %u octets %u dropped state %u, "
+            "want %u, %u, %u, %u", slot, b ? 'B' : 'A', e.packets, e.octets,
+            e.dropped, e.sw.state, st->sent_pkts[slot][b],
+            st->sent_octets[slot][b],
+            st->rewrite ? st->dropped[slot][b] : 0,
+            st->running[slot][b] ? SW_RUNNING : SW_WAITING);
+    }
     if (st->fds[slot] >= 0) {
       __u64 n = 0;
       __u8 buf[MAX_PKT];
@@ -460,6 +511,7 @@ stream_begin (struct stream *st)
   stream_slots ();
   st->next_seq[0] = 65530;      /* wraps */
   st->next_seq[1] = 100;
+  st->last_ts[0] = st->last_ts[1] = -1;
   for (slot = 0; slot < N_STREAM_SLOTS; slot++) {
     st->last[slot][0] = st->last[slot][1] = -1;
     st->fds[slot] = slots[slot].state == RELAY_SUB_KERNEL ?
@@ -478,13 +530,7 @@ case_stream (const char *name, int no_udp_csum, int rewrite)
   stream_begin (&st);
   for (k = 0; k < 84; k++)
     stream_step (&st, k);
-  stream_end (&st);
-  if (!rewrite) {
-    struct relay_seq_key key;
-
-    if (bpf_map_get_next_key (seq_state_fd, NULL, &key) == 0)
-      fail ("rewrite off, but seq_state has entries");
-  }
+  stream_end (&st);            /* with rewrite off: nothing counted dropped */
   end_case ();
 }
 
@@ -522,7 +568,7 @@ case_slot_reuse (void)
   int k;
 
   stream_begin (&st);
-  for (k = 0; k < 12; k++)
+  for (k = 0; k < 13; k++)
     stream_step (&st, k);
   if (st.dropped[7][0] == 0)
     fail ("slot 7 dropped nothing: the case proves nothing");
@@ -538,37 +584,55 @@ case_slot_reuse (void)
   set_slot (7, &s);
   st.dropped[7][0] = st.dropped[7][1] = 0;
   st.last[7][0] = st.last[7][1] = -1;
-  st.got[7] = st.not_got[7] = 0;
+  st.running[7][0] = st.running[7][1] = 0;
+  st.sent_pkts[7][0] = st.sent_pkts[7][1] = 0;
+  st.sent_octets[7][0] = st.sent_octets[7][1] = 0;
   /* (its counters are zeroed by userspace; here they go on) */
   for (; k < 30; k++)
     stream_step (&st, k);
+  if (!st.held[7])
+    fail ("the reused slot waited for no key frame: the case proves less");
+  {
+    struct relay_ssrc_state e;
+
+    if (read_ssrc_state (7, s.gen - 1, 0xaaaa0001, &e))
+      fail ("the old assignment's state is still there");
+    if (!read_ssrc_state (7, s.gen, 0xaaaa0001, &e) || e.packets !=
+        st.sent_pkts[7][0] || e.dropped != st.dropped[7][0])
+      fail ("the new assignment's state for SSRC A is not its own");
+  }
   end_case ();
   for (k = 0; k < N_STREAM_SLOTS; k++)
     if (st.fds[k] >= 0)
       close (st.fds[k]);
 }
 
-/* No room in seq_state: the packet is sent after all (so that sequence
- * numbers stay right), and counted. */
+/* No room in the slot's SSRC table: the packet is sent after all,
+ * unrewritten (so that sequence numbers stay right), and counted. */
 static void
 case_seq_state_full (void)
 {
   struct spec sp = {.payload = 40 };
   struct relay_sub s = lo_slot (0, 0);
-  struct relay_seq one = {.dropped = 1 };
+  struct relay_sub_ssrcs t;
   __u8 payload[40] = { 0x80, 96, 0, 5, 0, 0, 0, 9, 1, 2, 3, 4, 0x01 };
   __u8 pkt[MAX_PKT];
-  struct relay_seq_key key = {.slot = 999 };
   struct relay_counters c;
+  struct relay_ssrc_state e;
+  __u32 key = 0;
   size_t len;
+  int i;
 
-  begin_case ("seq_state full: sent, not dropped");
+  begin_case ("SSRC table full: sent unrewritten, not dropped");
   set_prio_config (0, 1);
-  for (key.ssrc = 0; key.ssrc < RELAY_MAX_SEQ_STATES; key.ssrc++)
-    if (bpf_map_update_elem (seq_state_fd, &key, &one, BPF_NOEXIST)) {
-      fail ("filling seq_state: %s", strerror (errno));
-      break;
-    }
+  s.gen = 3;
+  memset (&t, 0, sizeof (t));
+  for (i = 0; i < RELAY_SSRCS_PER_SUB; i++) {
+    t.e[i].id = RELAY_SSRC_VALID | RELAY_SSRC_ID (3, 0x5000 + i);
+    t.e[i].dropped = 2;
+  }
+  if (bpf_map_update_elem (sub_ssrcs_fd, &key, &t, BPF_ANY))
+    fail ("filling sub_ssrcs: %s", strerror (errno));
   s.limit = 7;
   s.seq_flag = 1;
   set_slot (0, &s);
@@ -587,6 +651,26 @@ case_seq_state_full (void)
         (unsigned long long) c.packets, (unsigned long long) c.prio_dropped);
   if (read_stat (RELAY_STAT_SEQ_FULL) != 1)
     fail ("seq_full not counted");
+  if (read_ssrc_state (0, 3, 0x01020304, &e))
+    fail ("an entry was claimed in a full table");
+
+  /* an entry of another assignment (gen) is free: claimed, clean */
+  t.e[2].id = RELAY_SSRC_VALID | RELAY_SSRC_ID (2, 0x01020304);
+  t.e[2].packets = 50;
+  if (bpf_map_update_elem (sub_ssrcs_fd, &key, &t, BPF_ANY))
+    fail ("sub_ssrcs: %s", strerror (errno));
+  run (pkt, len);
+  if (read_stat (RELAY_STAT_SEQ_FULL) != 1)
+    fail ("seq_full counted with a stale entry free");
+  /* (the packet continues the frame the first one started: the H.264
+   * SSRC's new entry waits, the packet is held, not dropped) */
+  if (!read_ssrc_state (0, 3, 0x01020304, &e) || e.dropped != 0
+      || e.packets != 0 || e.octets != 0 || e.sw.state != SW_WAITING)
+    fail ("the stale entry not claimed clean: dropped %u packets %u "
+        "octets %u state %u", e.dropped, e.packets, e.octets, e.sw.state);
+  if (read_counters (0).held != 1 || n_frames != 1)
+    fail ("the packet not held (held %llu, %d copies)",
+        (unsigned long long) read_counters (0).held, n_frames);
   end_case ();
 }
 
@@ -749,6 +833,7 @@ case_consume (void)
     sub.seq_flag = 1;
     set_slot (0, &sub);
     set_n_slots (1);
+    prime_key_frame (9, 0);     /* the slot runs: not held, dropped */
     v = run_verdict (pkt, len, &out);
     if (v != TC_ACT_SHOT)
       fail ("verdict %d, want %d (TC_ACT_SHOT)", v, TC_ACT_SHOT);
@@ -853,6 +938,7 @@ case_fragments (int consume, int user_slot)
     set_slot (i, &sub);
   }
   set_n_slots (5);
+  prime_key_frame (0x5a5a5a5a, 0);      /* the slots run: not held */
   fd = consume ? -1 : udp_socket (20000);
   v1 = run_verdict (f1.data, f1.len, &out);
   if (out.len != f1.len || (!consume && memcmp (out.data, f1.data, f1.len)))
