@@ -172,7 +172,7 @@ struct loop_ctx {
 	__u32 octets;			/* RTP payload octets (sw_payload_octets) */
 	__u16 cur_seq;			/* RTP sequence number now in the skb */
 	__u8 rtp;			/* RTP: switched, counted per slot and SSRC */
-	__u8 frame_start;		/* it starts a frame of its SSRC */
+	__u8 frame;			/* sw_frame: SW_FRAME_START, SW_KEY_START */
 	__u8 seq_on;			/* RTP, and sequence numbers are rewritten */
 	__u8 seq_touched;		/* the skb's sequence number was changed */
 	__u8 all_user;			/* userspace sends to every slot (IP options) */
@@ -451,7 +451,7 @@ static long slot_cb(__u32 i, void *data)
 			e = ssrc_entry(c, t, sub.gen, sub.limit);
 	}
 	if (e) {
-		v = sw_decide(&e->sw, c->frame_start, c->info.priority,
+		v = sw_decide(&e->sw, c->frame, c->info.priority,
 			      sub.limit);
 		if (v != SW_SEND) {
 			if (v == SW_DROP && c->seq_on)
@@ -530,7 +530,7 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 	return 0;
 }
 
-/* Of an RTP packet: whether it starts a frame of its SSRC, and its payload
+/* Of an RTP packet: what it is to its SSRC's frames (sw_frame), and its payload
  * octets (the padding count is the UDP payload's last byte; in a first
  * fragment that byte is not there, and the padding counts as payload). */
 static __always_inline void rtp_frame(struct __sk_buff *skb,
@@ -542,9 +542,9 @@ static __always_inline void rtp_frame(struct __sk_buff *skb,
 
 	f = bpf_map_lookup_elem(&frame_state, &c->info.ssrc);
 	if (f) {
-		c->frame_start = sw_frame_start(f, c->info.ts);
+		c->frame = sw_frame(f, c->info.ts, c->info.priority);
 	} else {
-		c->frame_start = sw_frame_start(&fresh, c->info.ts);
+		c->frame = sw_frame(&fresh, c->info.ts, c->info.priority);
 		bpf_map_update_elem(&frame_state, &c->info.ssrc, &fresh,
 				    BPF_ANY);
 	}

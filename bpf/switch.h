@@ -10,7 +10,13 @@
  * (struct sw_ssrc, one per SSRC, kept by the caller). The first packet
  * seen of an SSRC starts a frame: there is nothing to compare it with, and
  * a relay that starts with its stream sees the first frame whole. A key
- * frame's start is a frame start of priority PRIO_MAX.
+ * frame starts at the first packet of priority PRIO_MAX of a frame whose
+ * earlier packets, if any, all had priority 0: a frame start of priority 7,
+ * or one behind leading discardable packets. Real H.264 streams need the
+ * latter: x264 begins every access unit with an access unit delimiter
+ * (NAL type 9, NRI 0; frame marking D), then SPS, PPS (NRI 3) and the IDR,
+ * all with the IDR's timestamp; a viewer starting at the SPS misses only
+ * the delimiter (and SEI), which a decoder does without.
  *
  * Subscribers: per subscriber and SSRC a struct sw_sub, made by sw_sub_init
  * when the subscriber sees its first packet of that SSRC. A video SSRC
@@ -39,13 +45,19 @@
 #include <linux/types.h>
 #include "priority.h"
 
-/* Per SSRC: the previous packet's RTP timestamp. */
+/* Per SSRC: the previous packet's RTP timestamp, and whether every packet
+ * of the current frame so far had priority 0. */
 struct sw_ssrc
 {
   __u32 ts;                     /* host order */
   __u8 valid;
-  __u8 pad[3];
+  __u8 lead;                    /* only priority-0 packets in this frame yet */
+  __u8 pad[2];
 };
+
+/* What a packet is to its SSRC's frames (sw_frame). */
+#define SW_FRAME_START 0x1      /* a new timestamp: starts a frame */
+#define SW_KEY_START 0x2        /* starts a key frame (see above) */
 
 enum sw_state
 {
@@ -71,23 +83,25 @@ enum sw_verdict
                                  * not count as dropped */
 };
 
-/* Whether the packet (timestamp @ts, host order) starts a frame of its
- * SSRC, whose state @f is updated. @f zeroed: no packet seen yet. */
+/* What the packet (timestamp @ts, host order, priority @priority) is to
+ * the frames of its SSRC, whose state @f is updated (zeroed: no packet
+ * seen yet): SW_FRAME_START and SW_KEY_START bits. */
 static __always_inline int
-sw_frame_start (struct sw_ssrc *f, __u32 ts)
+sw_frame (struct sw_ssrc *f, __u32 ts, __u8 priority)
 {
-  int start = !f->valid || f->ts != ts;
+  int flags = 0;
 
+  if (!f->valid || f->ts != ts) {
+    flags |= SW_FRAME_START;
+    f->lead = 1;
+  }
+  if (priority == PRIO_MAX && f->lead)
+    flags |= SW_KEY_START;
+  if (priority != 0)
+    f->lead = 0;
   f->ts = ts;
   f->valid = 1;
-  return start;
-}
-
-/* A key frame starts: the packet starts a frame and has priority 7. */
-static __always_inline int
-sw_key_start (int frame_start, __u8 priority)
-{
-  return frame_start && priority == PRIO_MAX;
+  return flags;
 }
 
 /* Whether payload type @pt is video (H.264, VP8): its subscribers start
@@ -114,13 +128,13 @@ sw_sub_init (struct sw_sub *s, const __u8 * codec_by_pt, __u8 pt, __u8 limit)
 }
 
 /* What subscriber state @s, whose requested limit is @limit, does with a
- * classified RTP packet (@frame_start: sw_frame_start of it). Updates @s.
- * Only RTP packets come here (prio_is_rtp): the others are always sent. */
+ * classified RTP packet (@frame: sw_frame of it). Updates @s. Only RTP
+ * packets come here (prio_is_rtp): the others are always sent. */
 static __always_inline int
-sw_decide (struct sw_sub *s, int frame_start, __u8 priority, __u8 limit)
+sw_decide (struct sw_sub *s, int frame, __u8 priority, __u8 limit)
 {
   if (s->state == SW_WAITING) {
-    if (!sw_key_start (frame_start, priority))
+    if (!(frame & SW_KEY_START))
       return SW_HOLD;
     s->state = SW_RUNNING;
   }

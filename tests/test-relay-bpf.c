@@ -291,6 +291,7 @@ struct stream
   int running[N_STREAM_SLOTS][2];
   __u32 sent_pkts[N_STREAM_SLOTS][2], sent_octets[N_STREAM_SLOTS][2];
   long long last_ts[2];
+  int lead[2];                  /* only priority 0 in the SSRC's frame yet */
   __u64 got[N_STREAM_SLOTS], not_got[N_STREAM_SLOTS], held[N_STREAM_SLOTS];
   int fds[N_STREAM_SLOTS];
 };
@@ -360,7 +361,7 @@ stream_step (struct stream *st, int k)
   __u8 payload[MAX_PKT], pkt[MAX_PKT + 64], codec[PRIO_N_PT] = { 0 };
   struct spec sp = {.no_udp_csum = st->no_udp_csum };
   struct prio_info info;
-  int seq_on, b, i, frame_start = 0;
+  int seq_on, b, i, key_start = 0;
   size_t len;
   __u32 slot;
 
@@ -372,7 +373,13 @@ stream_step (struct stream *st, int k)
   seq_on = st->rewrite && prio_is_rtp (&info);
   b = info.ssrc == 0xbbbb0002;
   if (prio_is_rtp (&info)) {
-    frame_start = st->last_ts[b] != (long long) info.ts;
+    /* a key frame starts at a frame's first priority-7 packet behind
+     * nothing but priority 0 */
+    if (st->last_ts[b] != (long long) info.ts)
+      st->lead[b] = 1;
+    key_start = info.priority == 7 && st->lead[b];
+    if (info.priority)
+      st->lead[b] = 0;
     st->last_ts[b] = info.ts;
   }
 
@@ -389,9 +396,9 @@ stream_step (struct stream *st, int k)
         held = 0;
     __u16 out = prio_out_seq (info.seq, st->dropped[slot][b]);
 
-    /* the gate: a key frame start (new timestamp, NRI 3) starts a slot */
+    /* the gate: a key frame start (NRI 3) starts a slot */
     if (prio_is_rtp (&info) && !st->running[slot][b]) {
-      if (frame_start && info.priority == 7)
+      if (key_start)
         st->running[slot][b] = 1;
       else
         want = 0, held = 1;
@@ -1280,6 +1287,33 @@ case_gate (void)
       (int[N_GATE]) { 10, -1, -1, -1 });
   check_ssrc (0, V1, 1, 2, 56, 0, SW_RUNNING);
   check_held (0, 2, 0);
+  /* slot 1 joins; x264's access units: delimiter (NRI 0), SPS (NRI 3),
+   * ...: a key frame starts at the SPS, behind the discardable delimiter;
+   * a P frame's delimiter then NRI 2 then NRI 3: no start */
+  {
+    struct relay_sub s = slots[0];
+
+    s.dport = htons (20001);
+    s.gen = 4;
+    set_slot (1, &s);
+  }
+  n = rtp_pkt (p, 96, 13, 50, V1, 0x09, 40);
+  gate_step ("P frame: delimiter", p, n, (int[N_GATE]) { 13, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 14, 50, V1, 0x41, 40);
+  gate_step ("P frame: NRI 2", p, n, (int[N_GATE]) { 14, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 15, 50, V1, 0x65, 40);
+  gate_step ("P frame: NRI 3 after NRI 2", p, n,
+      (int[N_GATE]) { 15, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 16, 60, V1, 0x09, 40);
+  gate_step ("IDR: delimiter", p, n, (int[N_GATE]) { 16, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 17, 60, V1, 0x06, 40);
+  gate_step ("IDR: SEI (NRI 0)", p, n, (int[N_GATE]) { 17, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 18, 60, V1, 0x67, 40);
+  gate_step ("IDR: SPS", p, n, (int[N_GATE]) { 18, 18, -1, -1 });
+  n = rtp_pkt (p, 96, 19, 60, V1, 0x65, 40);
+  gate_step ("IDR: slice", p, n, (int[N_GATE]) { 19, 19, -1, -1 });
+  check_ssrc (1, V1, 1, 2, 56, 0, SW_RUNNING);
+  check_held (1, 5, 0);
   /* reassigned (new gen): waits again, counts from zero */
   {
     struct relay_sub s = slots[0];
@@ -1292,11 +1326,11 @@ case_gate (void)
   }
   n = rtp_pkt (p, 96, 11, 30, V1, 0x41, 40);
   gate_step ("reused slot, NRI 2 frame", p, n,
-      (int[N_GATE]) { -1, -1, -1, -1 });
+      (int[N_GATE]) { -1, 11, -1, -1 });
   check_ssrc (0, V1, 1, 0, 0, 0, SW_WAITING);
   n = rtp_pkt (p, 96, 12, 40, V1, 0x65, 40);
   gate_step ("reused slot, key frame", p, n,
-      (int[N_GATE]) { 12, -1, -1, -1 });
+      (int[N_GATE]) { 12, 12, -1, -1 });
   check_ssrc (0, V1, 1, 1, 28, 0, SW_RUNNING);
   end_case ();
 }
