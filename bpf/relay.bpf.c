@@ -2,11 +2,16 @@
 /*
  * relay.bpf.c: the relay's TC ingress fast path.
  *
- * For each UDP/IPv4 packet to the stream's port: the packet is classified
- * once (bpf/priority.h); every slot whose priority limit the packet meets
- * gets it, with its RTP sequence number lowered by the packets of that
- * SSRC dropped for that slot so far (seq_state), so each subscriber sees
- * a contiguous stream. KERNEL slots get a copy (headers and sequence
+ * For each UDP/IPv4 packet to the stream's port: RTCP multiplexed on the
+ * port (RFC 5761) goes up to the socket, untouched; an RTP packet is
+ * classified once (bpf/priority.h) and whether it starts a frame of its
+ * SSRC found once (bpf/switch.h, frame_state). Then per slot and SSRC
+ * (sub_ssrcs): a slot waiting for a key frame of a video SSRC gets nothing
+ * until one starts; a running slot gets the packet when its priority
+ * limit lets it through, with its RTP sequence number lowered by the
+ * packets of that SSRC dropped for that slot so far, so each subscriber
+ * sees a contiguous stream; what each slot is sent is counted per SSRC
+ * (packets, payload octets) for its sender reports. KERNEL slots get a copy (headers and sequence
  * number rewritten in place, bpf_clone_redirect to the slot's interface);
  * the USERSPACE slots are named, each with its sequence number, in one
  * perf event that carries the packet up. The original then continues, unchanged, to the
@@ -33,6 +38,7 @@
 #include <bpf/bpf_endian.h>
 #include "relay.h"
 #include "priority-bpf.h"
+#include "switch.h"
 
 char LICENSE[] SEC("license") = "GPL";
 
@@ -68,12 +74,18 @@ struct {
 } stats SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_HASH);
-	__uint(max_entries, RELAY_MAX_SEQ_STATES);
-	__uint(map_flags, BPF_F_NO_PREALLOC);
-	__type(key, struct relay_seq_key);
-	__type(value, struct relay_seq);
-} seq_state SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, RELAY_MAX_SUBS);
+	__type(key, __u32);
+	__type(value, struct relay_sub_ssrcs);
+} sub_ssrcs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, RELAY_MAX_FRAME_SSRCS);
+	__type(key, __u32);
+	__type(value, struct sw_ssrc);
+} frame_state SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -156,7 +168,11 @@ struct loop_ctx {
 	__u32 n_users;			/* entries in ev */
 	__s32 pending;			/* slot whose copy is in the skb, unsent; -1 */
 	__u32 pending_ifindex;
+	const __u8 *codec_by_pt;	/* config's */
+	__u32 octets;			/* RTP payload octets (sw_payload_octets) */
 	__u16 cur_seq;			/* RTP sequence number now in the skb */
+	__u8 rtp;			/* RTP: switched, counted per slot and SSRC */
+	__u8 frame;			/* sw_frame: SW_FRAME_START, SW_KEY_START */
 	__u8 seq_on;			/* RTP, and sequence numbers are rewritten */
 	__u8 seq_touched;		/* the skb's sequence number was changed */
 	__u8 all_user;			/* userspace sends to every slot (IP options) */
@@ -281,31 +297,53 @@ static __always_inline int restore(struct loop_ctx *c)
 }
 
 /*
- * Count one packet of c->info's SSRC dropped for slot @key->slot. Returns
- * 0, or -1 when there is no room to remember it: then the packet is sent
- * after all, so that the slot's sequence numbers stay right.
+ * The entry of slot @i's table @t for assignment @gen and c->info's SSRC:
+ * found, or claimed (switch.h's initial state, counters zero). NULL when
+ * every entry is in use by other SSRCs, or when another CPU is claiming
+ * one for this SSRC right now (see relay.h).
  */
-static __always_inline int count_drop(struct relay_seq *st,
-				      struct relay_seq_key *key)
+static __always_inline struct relay_ssrc_state *
+ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen,
+	   __u8 limit)
 {
-	struct relay_seq one = { .dropped = 1 };
-	long err;
+	__u64 key = RELAY_SSRC_ID(gen, c->info.ssrc);
+	__u64 want = RELAY_SSRC_VALID | key, busy = RELAY_SSRC_BUSY | key;
+	struct relay_ssrc_state *e;
+	int attempt, i, free;
+	__u64 id, free_id;
 
-	if (st) {
-		__sync_fetch_and_add(&st->dropped, 1);
-		return 0;
+	for (attempt = 0; attempt < 2; attempt++) {
+		free = -1;
+		free_id = 0;
+#pragma unroll
+		for (i = 0; i < RELAY_SSRCS_PER_SUB; i++) {
+			id = *(volatile __u64 *)&t->e[i].id;
+			if (id == want)
+				return &t->e[i];
+			if (id == busy)
+				return NULL;
+			if (free < 0 && (RELAY_SSRC_ID_GEN(id) != gen ||
+					 !(id & (RELAY_SSRC_VALID |
+						 RELAY_SSRC_BUSY)))) {
+				free = i;
+				free_id = id;
+			}
+		}
+		if (free < 0)
+			return NULL;
+		e = &t->e[free & (RELAY_SSRCS_PER_SUB - 1)];
+		if (__sync_val_compare_and_swap(&e->id, free_id, busy) !=
+		    free_id)
+			continue;	/* taken meanwhile: look again */
+		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, limit);
+		e->dropped = 0;
+		e->packets = 0;
+		e->octets = 0;
+		/* Fully ordered: the fields are clean before anyone sees it. */
+		__sync_val_compare_and_swap(&e->id, busy, want);
+		return e;
 	}
-	err = bpf_map_update_elem(&seq_state, key, &one, BPF_NOEXIST);
-	if (!err)
-		return 0;
-	/* Another CPU created it meanwhile. */
-	st = bpf_map_lookup_elem(&seq_state, key);
-	if (st) {
-		__sync_fetch_and_add(&st->dropped, 1);
-		return 0;
-	}
-	stat_inc(RELAY_STAT_SEQ_FULL);
-	return -1;
+	return NULL;
 }
 
 /* The word of struct relay_frag's bitmap that holds @slot's bit; the
@@ -372,15 +410,29 @@ static __always_inline void stage_copy(struct loop_ctx *c, __u32 i,
 	c->pending_ifindex = sub->ifindex;
 }
 
+/* Count one packet slot @i does not get: below its limit (@held 0) or
+ * waiting for a key frame. */
+static __always_inline void count_not_sent(__u32 i, int held)
+{
+	struct relay_counters *cnt = bpf_map_lookup_elem(&sub_stats, &i);
+
+	if (!cnt)
+		return;
+	if (held)
+		cnt->held++;
+	else
+		cnt->prio_dropped++;
+}
+
 static long slot_cb(__u32 i, void *data)
 {
 	struct loop_ctx *c = data;
-	struct relay_counters *cnt;
+	struct relay_ssrc_state *e = NULL;
+	struct relay_sub_ssrcs *t;
 	struct relay_sub *slot, sub;
-	struct relay_seq_key key;
-	struct relay_seq *st = NULL;
 	__u16 seq = c->info.seq;
 	__u32 n;
+	int v;
 
 	if (i >= RELAY_MAX_SUBS)
 		return 1;
@@ -393,22 +445,35 @@ static long slot_cb(__u32 i, void *data)
 	if (sub.state != RELAY_SUB_USERSPACE && sub.state != RELAY_SUB_KERNEL)
 		return 0;
 
-	/* Only a slot that ever had a limit can have dropped something. */
-	if (c->seq_on && (sub.seq_flag || sub.limit)) {
-		key.slot = i;
-		key.gen = sub.gen;
-		key.ssrc = c->info.ssrc;
-		st = bpf_map_lookup_elem(&seq_state, &key);
+	if (c->rtp) {
+		t = bpf_map_lookup_elem(&sub_ssrcs, &i);
+		if (t)
+			e = ssrc_entry(c, t, sub.gen, sub.limit);
 	}
-	if (prio_drops(&c->info, sub.limit) &&
-	    (!c->seq_on || !count_drop(st, &key))) {
-		cnt = bpf_map_lookup_elem(&sub_stats, &i);
-		if (cnt)
-			cnt->prio_dropped++;
-		return 0;
+	if (e) {
+		v = sw_decide(&e->sw, c->frame, c->info.priority,
+			      sub.limit);
+		if (v != SW_SEND) {
+			if (v == SW_DROP && c->seq_on)
+				__sync_fetch_and_add(&e->dropped, 1);
+			count_not_sent(i, v == SW_HOLD);
+			return 0;
+		}
+		if (c->seq_on)
+			seq = prio_out_seq(c->info.seq, e->dropped);
+		__sync_fetch_and_add(&e->packets, 1);
+		__sync_fetch_and_add(&e->octets, c->octets);
+	} else {
+		/* Not RTP (priority 7), or no room to remember this SSRC:
+		 * then its sequence numbers stay right only if nothing is
+		 * dropped. */
+		if (c->rtp)
+			stat_inc(RELAY_STAT_SEQ_FULL);
+		if (!c->seq_on && prio_drops(&c->info, sub.limit)) {
+			count_not_sent(i, 0);
+			return 0;
+		}
 	}
-	if (st)
-		seq = prio_out_seq(c->info.seq, st->dropped);
 
 	if (sub.state == RELAY_SUB_USERSPACE || c->all_user) {
 		n = c->n_users;
@@ -463,6 +528,31 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 	stat_inc(RELAY_STAT_RULE_0 + scr->info.rule);
 	stat_inc(RELAY_STAT_PRIO_0 + scr->info.priority);
 	return 0;
+}
+
+/* Of an RTP packet: what it is to its SSRC's frames (sw_frame), and its payload
+ * octets (the padding count is the UDP payload's last byte; in a first
+ * fragment that byte is not there, and the padding counts as payload). */
+static __always_inline void rtp_frame(struct __sk_buff *skb,
+				      struct scratch *scr, struct loop_ctx *c)
+{
+	struct sw_ssrc *f, fresh = {};
+	__u32 len = scr->ev.hdr.payload_len, pad = 0;
+	__u8 last;
+
+	f = bpf_map_lookup_elem(&frame_state, &c->info.ssrc);
+	if (f) {
+		c->frame = sw_frame(f, c->info.ts, c->info.priority);
+	} else {
+		c->frame = sw_frame(&fresh, c->info.ts, c->info.priority);
+		bpf_map_update_elem(&frame_state, &c->info.ssrc, &fresh,
+				    BPF_ANY);
+	}
+	if ((scr->payload[0] & 0x20) && len && len <= scr->avail &&
+	    !bpf_skb_load_bytes(skb, scr->ev.hdr.payload_off + len - 1,
+				&last, 1))
+		pad = last;
+	c->octets = sw_payload_octets(len, c->info.payload_off, pad);
 }
 
 /* After the loop over the slots: send the last kernel copy (with consume,
@@ -540,8 +630,12 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 	c.cur = c.orig_f;
 	relay_classify(skb, scr, cfg);
 	c.info = scr->info;
-	c.seq_on = cfg->rewrite_seq && prio_is_rtp(&c.info);
+	c.rtp = prio_is_rtp(&c.info);
+	c.seq_on = cfg->rewrite_seq && c.rtp;
 	c.cur_seq = c.info.seq;
+	c.codec_by_pt = cfg->codec_by_pt;
+	if (c.rtp)
+		rtp_frame(skb, scr, &c);
 	if (fkey) {
 		__builtin_memset(&scr->frag, 0, sizeof(scr->frag));
 		c.frag = &scr->frag;
@@ -616,6 +710,7 @@ int relay_ingress(struct __sk_buff *skb)
 	struct scratch *scr;
 	__u32 key = 0, ihl_len, tot_len, udp_len, n_slots;
 	int first_frag, verdict;
+	__u8 rtcp[2];
 	struct hdrs h;
 
 	/* A tag still in skb->vlan_tci: the packet is for a VLAN device. */
@@ -673,6 +768,15 @@ int relay_ingress(struct __sk_buff *skb)
 	/* IP options: not rewritten here; userspace sends the copies. */
 	if (ihl_len != sizeof(struct iphdr))
 		stat_inc(RELAY_STAT_PASSED);
+
+	/* RTCP on the media port (RFC 5761): for the socket, also with
+	 * consume; userspace relays it. */
+	if (udp_len >= sizeof(h.udp) + 2 &&
+	    !bpf_skb_load_bytes(skb, IP_OFF + ihl_len + sizeof(h.udp), rtcp, 2) &&
+	    sw_is_rtcp(rtcp, 2)) {
+		stat_inc(RELAY_STAT_RTCP);
+		return TC_ACT_UNSPEC;
+	}
 
 	scr = bpf_map_lookup_elem(&scratch, &key);
 	cfg = bpf_map_lookup_elem(&config, &key);

@@ -9,9 +9,11 @@
  *   sub_stats  PERCPU_ARRAY [RELAY_MAX_SUBS] struct relay_counters
  *   config     ARRAY  [1] struct relay_config
  *   stats      PERCPU_ARRAY [RELAY_STAT_MAX] __u64         global counters
- *   seq_state  HASH   struct relay_seq_key -> struct relay_seq
- *                                                          packets dropped
- *                                                          per slot and SSRC
+ *   sub_ssrcs  ARRAY  [RELAY_MAX_SUBS] struct relay_sub_ssrcs
+ *                                                          per slot and SSRC:
+ *                                                          switch state, drops,
+ *                                                          what was sent (SR)
+ *   frame_state LRU_HASH SSRC -> struct sw_ssrc           previous timestamp
  *   vp8_state  LRU_HASH SSRC -> struct prio_vp8_state     VP8 frame in progress
  *   frags      LRU_HASH struct relay_frag_key -> struct relay_frag
  *                                                          fragmented datagram in
@@ -20,9 +22,11 @@
  *   scratch    PERCPU_ARRAY [1] struct relay_event_buf     event under construction
  *   events     PERF_EVENT_ARRAY                             packets userspace must send
  *
- * Per packet the kernel classifies the packet once (bpf/priority.h) and
- * decides, for every slot, whether it gets the packet (priority >= the
- * slot's limit), with which RTP sequence number, and who sends it: the
+ * Per packet the kernel classifies the packet once (bpf/priority.h), finds
+ * whether it starts a frame (bpf/switch.h) and decides, for every slot,
+ * whether it gets the packet (the switch state of the slot and SSRC, then
+ * priority >= the slot's limit), with which RTP sequence number, and who
+ * sends it: the
  * kernel (state KERNEL: rewrite + bpf_clone_redirect) or userspace (state
  * USERSPACE: an entry in an event that carries the whole packet up through
  * "events"). Userspace never guesses what the kernel did, so a slot moving
@@ -34,9 +38,11 @@
 
 #include <linux/types.h>
 #include "priority.h"
+#include "switch.h"
 
 #define RELAY_MAX_SUBS 1024             /* power of two */
-#define RELAY_MAX_SEQ_STATES 16384      /* (slot, SSRC) pairs with drops */
+#define RELAY_SSRCS_PER_SUB 4           /* SSRCs per slot: audio, video, rtx, spare */
+#define RELAY_MAX_FRAME_SSRCS 1024      /* SSRCs whose frames are followed */
 #define RELAY_MAX_VP8_SSRCS 256
 #define RELAY_MAX_FRAGS 256             /* fragmented datagrams in flight */
 
@@ -68,10 +74,12 @@ struct relay_sub
   __u16 dport;                  /* subscriber's port (be) */
   __u8 state;                   /* enum relay_sub_state */
   __u8 limit;                   /* priority limit 0..PRIO_MAX: gets priority >= limit */
-  __u8 seq_flag;                /* the slot may have seq_state entries (it had a
-                                 * limit > 0 since it was assigned): look them up */
+  __u8 seq_flag;                /* it had a limit > 0 since it was assigned
+                                 * (kept by userspace; the kernel no longer
+                                 * needs it: sub_ssrcs is read for every slot) */
   __u8 pad0;
-  __u16 gen;                    /* assignment of the slot: keys its seq_state */
+  __u16 gen;                    /* assignment of the slot: owns its sub_ssrcs
+                                 * entries */
   __u8 pad[2];
 };
 
@@ -81,6 +89,8 @@ struct relay_counters
   __u64 packets;                /* sent by the kernel */
   __u64 bytes;                  /* their UDP payload bytes */
   __u64 prio_dropped;           /* not sent (by anyone): priority below the limit */
+  __u64 held;                   /* not sent (by anyone): waiting for a key frame
+                                 * (switch.h, SW_HOLD); not dropped */
 };
 
 struct relay_config
@@ -95,20 +105,42 @@ struct relay_config
   __u8 codec_by_pt[PRIO_N_PT];  /* enum prio_codec of each payload type */
 };
 
-/* seq_state: how many packets of one SSRC were dropped for one slot (in
- * its assignment gen) so far. A copy's sequence number is the packet's
- * minus that, modulo 2^16. Entries exist only once something was dropped. */
-struct relay_seq_key
+/*
+ * sub_ssrcs: per slot, the state of up to RELAY_SSRCS_PER_SUB SSRCs. An
+ * entry belongs to the slot's assignment gen and one SSRC: @id is
+ * RELAY_SSRC_ID (gen, ssrc) with RELAY_SSRC_VALID. An entry whose id has
+ * another gen (or neither flag) is free. The kernel claims a free entry
+ * with a compare-and-swap of @id to RELAY_SSRC_BUSY | (gen, ssrc), sets the
+ * other fields, then swaps @id to RELAY_SSRC_VALID | (gen, ssrc): two CPUs
+ * never claim two entries for one SSRC, and nobody counts into an entry
+ * before it is clean (a CPU that finds the entry BUSY for its own SSRC
+ * handles that packet as if the table were full: RELAY_STAT_SEQ_FULL).
+ * Counters are added to with atomic adds; all are modulo 2^32, as RTCP's.
+ * With every entry in use by other SSRCs, the slot gets the packets of a
+ * further SSRC unswitched and unrewritten (sent, not dropped, whatever its
+ * limit, when sequence numbers are rewritten), each counted in
+ * RELAY_STAT_SEQ_FULL, and none counted in packets/octets.
+ */
+#define RELAY_SSRC_VALID (1ULL << 63)
+#define RELAY_SSRC_BUSY (1ULL << 62)
+#define RELAY_SSRC_ID(gen, ssrc) (((__u64) (__u16) (gen) << 32) | (__u32) (ssrc))
+#define RELAY_SSRC_ID_GEN(id) ((__u16) ((id) >> 32))
+
+struct relay_ssrc_state
 {
-  __u16 slot;
-  __u16 gen;
-  __u32 ssrc;
+  __u64 id;                     /* RELAY_SSRC_VALID | RELAY_SSRC_ID (gen, ssrc) */
+  struct sw_sub sw;             /* switch state (switch.h) */
+  __u32 dropped;                /* RTP packets dropped for the limit while
+                                 * RUNNING: a copy's seq is the packet's minus
+                                 * this (prio_out_seq) */
+  __u32 packets;                /* RTP packets sent to the slot since it joined
+                                 * (by the kernel or named in an event) */
+  __u32 octets;                 /* their RTP payload octets (sw_payload_octets) */
 };
 
-struct relay_seq
+struct relay_sub_ssrcs
 {
-  __u32 dropped;
-  __u32 pad;
+  struct relay_ssrc_state e[RELAY_SSRCS_PER_SUB];
 };
 
 /* Global per-CPU counters ("stats" map index). */
@@ -120,12 +152,15 @@ enum relay_stat
   RELAY_STAT_CLONE_ERRORS,      /* bpf_clone_redirect or header rewrite failed */
   RELAY_STAT_EVENTS,            /* events sent to userspace */
   RELAY_STAT_EVENT_ERRORS,      /* bpf_perf_event_output failed: userspace loses it */
-  RELAY_STAT_SEQ_FULL,          /* seq_state full: a packet sent instead of dropped */
+  RELAY_STAT_SEQ_FULL,          /* no sub_ssrcs entry for a (slot, SSRC): a copy
+                                 * sent unswitched, unrewritten (not dropped) */
   RELAY_STAT_CONSUMED,          /* with consume: packets not passed up */
   RELAY_STAT_FRAGMENTED,        /* datagrams to the port that came fragmented
                                  * (counted at their first fragment) */
   RELAY_STAT_FRAG_USER,         /* of those, datagrams handed to userspace for
                                  * the subscribers it serves (RELAY_EVENT_FRAGMENT) */
+  RELAY_STAT_RTCP,              /* RTCP multiplexed on the port (sw_is_rtcp):
+                                 * never fanned out, always passed up */
   /* Packets classified, by the rule that gave their priority ... */
   RELAY_STAT_RULE_0,            /* + enum prio_rule */
   /* ... and by priority. */

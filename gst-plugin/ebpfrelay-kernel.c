@@ -36,7 +36,7 @@ struct _RelayKernel
   gpointer user_data;
   GArray *attachments;          /* of Attachment */
   guint64 lost;
-  int subs_fd, sub_stats_fd, config_fd, stats_fd, seq_state_fd;
+  int subs_fd, sub_stats_fd, config_fd, stats_fd, sub_ssrcs_fd;
   struct relay_config config;   /* what the config map holds */
 };
 
@@ -95,7 +95,7 @@ relay_kernel_new (guint16 port, RelayKernelEventFunc func, gpointer user_data,
   k->sub_stats_fd = bpf_map__fd (k->skel->maps.sub_stats);
   k->config_fd = bpf_map__fd (k->skel->maps.config);
   k->stats_fd = bpf_map__fd (k->skel->maps.stats);
-  k->seq_state_fd = bpf_map__fd (k->skel->maps.seq_state);
+  k->sub_ssrcs_fd = bpf_map__fd (k->skel->maps.sub_ssrcs);
 
   k->pb = perf_buffer__new (bpf_map__fd (k->skel->maps.events), 64,
       on_sample, on_lost, k, NULL);
@@ -235,25 +235,15 @@ write_sub (RelayKernel * k, guint slot, const struct relay_sub *sub)
   return bpf_map_update_elem (k->subs_fd, &slot, sub, BPF_ANY) == 0;
 }
 
-/* Forgets the sequence number state of every assignment of @slot. */
-static void
-delete_seq_state (RelayKernel * k, guint slot)
+/* Forgets the per-SSRC state of every assignment of @slot: a fresh start
+ * for readers (the kernel itself cleans an entry when it claims one). */
+static gboolean
+clear_sub_ssrcs (RelayKernel * k, guint slot)
 {
-  struct relay_seq_key key, next;
-  GArray *gone = g_array_new (FALSE, FALSE, sizeof (key));
-  void *prev = NULL;
-  guint i;
+  struct relay_sub_ssrcs zero;
 
-  while (bpf_map_get_next_key (k->seq_state_fd, prev, &next) == 0) {
-    if (next.slot == slot)
-      g_array_append_val (gone, next);
-    key = next;
-    prev = &key;
-  }
-  for (i = 0; i < gone->len; i++)
-    bpf_map_delete_elem (k->seq_state_fd, &g_array_index (gone,
-            struct relay_seq_key, i));
-  g_array_free (gone, TRUE);
+  memset (&zero, 0, sizeof (zero));
+  return bpf_map_update_elem (k->sub_ssrcs_fd, &slot, &zero, BPF_ANY) == 0;
 }
 
 /*
@@ -263,10 +253,11 @@ delete_seq_state (RelayKernel * k, guint slot)
  *  - addresses, ports, MACs and ifindex: only while the state is not KERNEL;
  *  - seq_flag, then limit, then state: one byte each.
  * seq_flag goes up before the limit does and comes down only with a new
- * assignment, so the kernel never skips the sequence state of a slot that
- * had drops. A new assignment (the slot was EMPTY, which the kernel skips)
- * is written at once, with a new gen: sequence state of the previous one,
- * even what a packet in flight adds after this, is never used again.
+ * assignment (the kernel no longer reads it). A new assignment (the slot
+ * was EMPTY, which the kernel skips) is written at once, with a new gen:
+ * the per-SSRC state of the previous one (sub_ssrcs entries of the old
+ * gen), even what a packet in flight adds after this, is never used
+ * again: the kernel takes such entries as free and cleans them.
  */
 gboolean
 relay_kernel_set_slot (RelayKernel * k, guint slot, const struct relay_sub *sub)
@@ -281,8 +272,8 @@ relay_kernel_set_slot (RelayKernel * k, guint slot, const struct relay_sub *sub)
     if (ebr_bpf_percpu_zero (k->sub_stats_fd, &slot,
             sizeof (struct relay_counters)) != 0)
       return FALSE;
-    if (cur.seq_flag)
-      delete_seq_state (k, slot);
+    if (!clear_sub_ssrcs (k, slot))
+      return FALSE;
     next = *sub;
     next.gen = cur.gen + 1;
     next.seq_flag = sub->limit > 0;
@@ -380,6 +371,77 @@ relay_kernel_slot_counters (RelayKernel * k, guint slot, guint64 * packets,
   *packets = sum.packets;
   *bytes = sum.bytes;
   *prio_dropped = sum.prio_dropped;
+}
+
+void
+relay_kernel_slot_held (RelayKernel * k, guint slot, guint64 * held)
+{
+  struct relay_counters sum;
+
+  ebr_bpf_percpu_sum (k->sub_stats_fd, &slot, (__u64 *) & sum,
+      sizeof (sum) / sizeof (__u64));
+  *held = sum.held;
+}
+
+/* The entry of @slot's current assignment for @ssrc, into *@out. */
+static gboolean
+ssrc_state (RelayKernel * k, guint slot, guint32 ssrc,
+    struct relay_ssrc_state *out)
+{
+  struct relay_sub_ssrcs t;
+  struct relay_sub cur;
+  guint i;
+
+  if (slot >= RELAY_MAX_SUBS
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0
+      || cur.state == RELAY_SUB_EMPTY
+      || bpf_map_lookup_elem (k->sub_ssrcs_fd, &slot, &t) != 0)
+    return FALSE;
+  for (i = 0; i < RELAY_SSRCS_PER_SUB; i++)
+    if (t.e[i].id == (RELAY_SSRC_VALID | RELAY_SSRC_ID (cur.gen, ssrc))) {
+      *out = t.e[i];
+      return TRUE;
+    }
+  return FALSE;
+}
+
+gboolean
+relay_kernel_ssrc_counts (RelayKernel * k, guint slot, guint32 ssrc,
+    guint32 * packets, guint32 * octets, guint32 * dropped, guint8 * state)
+{
+  struct relay_ssrc_state e;
+
+  if (!ssrc_state (k, slot, ssrc, &e))
+    return FALSE;
+  if (packets)
+    *packets = e.packets;
+  if (octets)
+    *octets = e.octets;
+  if (dropped)
+    *dropped = e.dropped;
+  if (state)
+    *state = e.sw.state;
+  return TRUE;
+}
+
+guint
+relay_kernel_slot_ssrcs (RelayKernel * k, guint slot,
+    guint32 ssrcs[RELAY_SSRCS_PER_SUB])
+{
+  struct relay_sub_ssrcs t;
+  struct relay_sub cur;
+  guint i, n = 0;
+
+  if (slot >= RELAY_MAX_SUBS
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0
+      || cur.state == RELAY_SUB_EMPTY
+      || bpf_map_lookup_elem (k->sub_ssrcs_fd, &slot, &t) != 0)
+    return 0;
+  for (i = 0; i < RELAY_SSRCS_PER_SUB; i++)
+    if ((t.e[i].id & RELAY_SSRC_VALID)
+        && RELAY_SSRC_ID_GEN (t.e[i].id) == cur.gen)
+      ssrcs[n++] = (guint32) t.e[i].id;
+  return n;
 }
 
 guint64

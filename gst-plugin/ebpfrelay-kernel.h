@@ -32,7 +32,7 @@ void relay_kernel_free (RelayKernel * k);
 /* Writes @sub (state, addresses and limit; seq_flag and gen are kept
  * here) into @slot without a reader ever seeing a half-written slot in a
  * forwarding state. When the slot was empty it starts clean: counters
- * zeroed, no sequence number state. */
+ * zeroed, no per-SSRC state (sequence offsets, switch state, SR counts). */
 gboolean relay_kernel_set_slot (RelayKernel * k, guint slot,
     const struct relay_sub *sub);
 /* Changes the priority limit of a non-empty slot: applies from the next
@@ -47,6 +47,24 @@ gboolean relay_kernel_set_priority_config (RelayKernel * k,
 
 void relay_kernel_slot_counters (RelayKernel * k, guint slot,
     guint64 * packets, guint64 * bytes, guint64 * prio_dropped);
+/* Packets of @slot held back while it waited for a key frame (switch.h
+ * SW_HOLD; not in prio_dropped), summed over the CPUs. */
+void relay_kernel_slot_held (RelayKernel * k, guint slot, guint64 * held);
+/* What the kernel decided for RTP SSRC @ssrc and @slot's current
+ * assignment (struct relay_ssrc_state): packets and RTP payload octets sent
+ * (by the kernel or named in events for userspace to send; modulo 2^32,
+ * as an SR's counts), packets dropped for the limit (the sequence offset:
+ * a copy's seq is the packet's minus this) and the switch state (enum
+ * sw_state). Any pointer may be NULL. FALSE when the slot is empty or has
+ * no state for @ssrc (it saw no packet of it, or its table was full). A
+ * snapshot: the kernel adds to it meanwhile. */
+gboolean relay_kernel_ssrc_counts (RelayKernel * k, guint slot,
+    guint32 ssrc, guint32 * packets, guint32 * octets, guint32 * dropped,
+    guint8 * state);
+/* The SSRCs @slot's current assignment has state for, into @ssrcs;
+ * returns how many. */
+guint relay_kernel_slot_ssrcs (RelayKernel * k, guint slot,
+    guint32 ssrcs[RELAY_SSRCS_PER_SUB]);
 void relay_kernel_global_stats (RelayKernel * k, guint64 out[RELAY_STAT_MAX]);
 /* One of the global counters (enum relay_stat), summed over the CPUs. */
 guint64 relay_kernel_stat (RelayKernel * k, guint idx);

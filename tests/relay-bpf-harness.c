@@ -16,8 +16,9 @@ static const __u8 orig_dmac[6] = { 0 };
 static const __u8 orig_smac[6] = { 0x02, 0x00, 0x00, 0x00, 0x00, 0x01 };
 
 struct relay_bpf *skel;
-int prog_fd, seq_state_fd;
-static int subs_fd, sub_stats_fd, config_fd, stats_fd, vp8_state_fd;
+int prog_fd, sub_ssrcs_fd;
+static int subs_fd, sub_stats_fd, config_fd, stats_fd, vp8_state_fd,
+    frame_state_fd;
 static int lo_ifindex;
 static int psock = -1;
 struct perf_buffer *pb;
@@ -272,7 +273,15 @@ reset_maps (void)
   }
   memset (&config, 0, sizeof (config));
   set_n_slots (0);
-  clear_hash (seq_state_fd);
+  {
+    struct relay_sub_ssrcs zero;
+
+    memset (&zero, 0, sizeof (zero));
+    for (i = 0; i < RELAY_MAX_SUBS; i++)
+      if (bpf_map_update_elem (sub_ssrcs_fd, &i, &zero, BPF_ANY))
+        fail ("sub_ssrcs reset: %s", strerror (errno));
+  }
+  clear_hash (frame_state_fd);
   clear_hash (vp8_state_fd);
 }
 
@@ -297,6 +306,24 @@ read_stat (__u32 idx)
   if (err)
     fail ("stats lookup %u: %s", idx, strerror (-err));
   return sum;
+}
+
+int
+read_ssrc_state (__u32 i, __u16 gen, __u32 ssrc, struct relay_ssrc_state *out)
+{
+  struct relay_sub_ssrcs t;
+  int j;
+
+  if (bpf_map_lookup_elem (sub_ssrcs_fd, &i, &t)) {
+    fail ("sub_ssrcs lookup %u: %s", i, strerror (errno));
+    return 0;
+  }
+  for (j = 0; j < RELAY_SSRCS_PER_SUB; j++)
+    if (t.e[j].id == (RELAY_SSRC_VALID | RELAY_SSRC_ID (gen, ssrc))) {
+      *out = t.e[j];
+      return 1;
+    }
+  return 0;
 }
 
 /* ---- events and frames -------------------------------------------------- */
@@ -416,11 +443,44 @@ run (const __u8 * pkt, size_t len)
 }
 
 void
+prime_key_frame (__u32 ssrc, __u32 ts)
+{
+  __u8 rtp[20] = { 0x80, 96, 0, 0 }, pkt[MAX_PKT], out[MAX_PKT + 256];
+  struct spec sp = {.payload = sizeof (rtp),.data = rtp };
+  size_t len;
+  __u32 i;
+  int err;
+
+  tool_put32 (rtp + 4, ts);
+  tool_put32 (rtp + 8, ssrc);
+  rtp[12] = 0x65;
+  len = build (pkt, &sp);
+  {
+    LIBBPF_OPTS (bpf_test_run_opts, o,.data_in = pkt,.data_size_in = len,
+        .data_out = out,.data_size_out = sizeof (out),.repeat = 1);
+
+    if (bpf_prog_test_run_opts (prog_fd, &o))
+      fail ("priming: bpf_prog_test_run_opts: %s", strerror (errno));
+  }
+  read_frames ();
+  perf_buffer__consume (pb);
+  n_frames = 0;
+  n_evs = 0;
+  for (i = 0; i < RELAY_MAX_SUBS; i++)
+    if ((err = ebr_bpf_percpu_zero (sub_stats_fd, &i,
+                sizeof (struct relay_counters))))
+      fail ("sub_stats reset: %s", strerror (-err));
+  for (i = 0; i < RELAY_STAT_MAX; i++)
+    if ((err = ebr_bpf_percpu_zero (stats_fd, &i, sizeof (__u64))))
+      fail ("stats reset: %s", strerror (-err));
+}
+
+void
 check_stats (__u64 matched, __u64 passed, __u64 events, __u64 clone_errors)
 {
   static const char *names[RELAY_STAT_RULE_0] = { "matched", "passed",
     "clone_errors", "events", "event_errors", "seq_full", "consumed",
-    "fragmented"
+    "fragmented", "frag_user", "rtcp"
   };
   /* with consume, every forwarded packet is used up */
   __u64 want[RELAY_STAT_RULE_0] = {[RELAY_STAT_MATCHED] = matched,
@@ -795,7 +855,8 @@ harness_setup (const char *name)
   sub_stats_fd = bpf_map__fd (skel->maps.sub_stats);
   config_fd = bpf_map__fd (skel->maps.config);
   stats_fd = bpf_map__fd (skel->maps.stats);
-  seq_state_fd = bpf_map__fd (skel->maps.seq_state);
+  sub_ssrcs_fd = bpf_map__fd (skel->maps.sub_ssrcs);
+  frame_state_fd = bpf_map__fd (skel->maps.frame_state);
   vp8_state_fd = bpf_map__fd (skel->maps.vp8_state);
   ncpus = libbpf_num_possible_cpus ();
   frames = calloc (MAX_FRAMES, sizeof (*frames));

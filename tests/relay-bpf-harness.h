@@ -82,7 +82,7 @@ struct spec
 };
 
 extern struct relay_bpf *skel;
-extern int prog_fd, seq_state_fd;
+extern int prog_fd, sub_ssrcs_fd;
 extern struct perf_buffer *pb;
 
 extern int n_passed, n_failed, n_not_run;
@@ -124,6 +124,10 @@ void set_prio_config (__u8 fm_id, int rewrite_seq);
 void set_slot (__u32 i, const struct relay_sub *s);
 struct relay_counters read_counters (__u32 i);
 __u64 read_stat (__u32 idx);
+/* Slot @i's sub_ssrcs entry of assignment @gen and @ssrc: 1 and *@out when
+ * there is one, else 0. */
+int read_ssrc_state (__u32 i, __u16 gen, __u32 ssrc,
+    struct relay_ssrc_state *out);
 
 /* cases: begin_case resets the maps and what was seen */
 void read_frames (void);
@@ -131,6 +135,13 @@ void begin_case (const char *name);
 void end_case (void);
 /* One test run: TC_ACT_UNSPEC and the packet back unchanged, always. */
 void run (const __u8 * pkt, size_t len);
+
+/* Starts every slot on H.264 SSRC @ssrc (switch.h: a video SSRC's slot
+ * waits for a key frame): runs a key frame start (NRI 3) with timestamp
+ * @ts, whatever the verdict, then forgets what it did (copies, events,
+ * per-slot and global counters); sequence offsets stay 0 (nobody drops
+ * priority 7). For cases about something else than the gate. */
+void prime_key_frame (__u32 ssrc, __u32 ts);
 
 /* checks */
 void check_stats (__u64 matched, __u64 passed, __u64 events,

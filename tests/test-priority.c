@@ -9,7 +9,10 @@
  *    program's priority is the set of slots that got the packet (a copy on
  *    lo, an entry in the event), its rule the classification counter that
  *    moved; sequence numbers and checksums of the copies are checked too.
- * Both must give the table's priority and rule, and each other's.
+ * Both must give the table's priority and rule, and each other's. The
+ * kernel slots are started on the cases' SSRCs first (a key frame start:
+ * bpf/switch.h's gate, tested in test-relay-bpf, would hold a video SSRC's
+ * packets otherwise); switch.h's functions are tested here in userspace.
  *
  * Payload type 96 is H.264, 97 VP8, anything else "other"
  * (set_prio_config). The userspace half runs without privilege; the
@@ -27,6 +30,8 @@ struct pkt
   int fill;                     /* then this many 0x5a bytes */
   __u8 prio;
   __u8 rule;
+  int rtcp;                     /* RTCP (switch.h sw_is_rtcp): the kernel
+                                 * passes it up, forwards it to nobody */
 };
 
 struct prio_case
@@ -82,7 +87,7 @@ static const struct prio_case cases[] = {
   {"RTP version 1", 0, {{"40 60 0001 00000064 11111111 01", 10, 7,
               NOT_RTP}}},
   {"RTCP sender report (PT 200)", 0, {{"80 c8 0006 11111111 00000000 "
-              "00000000 00000000 00000000 00000000", 0, 7, NOT_RTP}}},
+              "00000000 00000000 00000000 00000000", 0, 7, NOT_RTP, 1}}},
   {"truncated RTP header (11 bytes)", 0, {{"80 60 0001 00000064 111111",
               0, 7, NOT_RTP}}},
   {"empty datagram", 0, {{"", 0, 7, NOT_RTP}}},
@@ -338,6 +343,11 @@ run_kernel_case (const struct prio_case *pc)
   begin_case (pc->name);
   set_prio_config (pc->fm_id, 1);
   set_limit_slots ();
+  /* Every slot runs on the cases' SSRCs (switch.h: a slot waits for a key
+   * frame of an H.264 or VP8 SSRC; test-relay-bpf tests that): what a
+   * packet reaches is then its priority alone. */
+  prime_key_frame (0x11111111, 0);
+  prime_key_frame (0x22222222, 0);
   for (p = 0; p < MAX_CASE_PKTS && pc->pkts[p].hex; p++) {
     const struct pkt *k = &pc->pkts[p];
     __u8 payload[MAX_PKT], pkt[MAX_PKT + 64];
@@ -358,6 +368,20 @@ run_kernel_case (const struct prio_case *pc)
     len = build (pkt, &s);
     n_frames = 0;
     n_evs = 0;
+    if (sw_is_rtcp (payload, plen) != k->rtcp)
+      fail ("packet %zu: sw_is_rtcp %d, want %d", p + 1,
+          sw_is_rtcp (payload, plen), k->rtcp);
+    if (k->rtcp) {
+      __u64 before = read_stat (RELAY_STAT_RTCP);
+
+      run (pkt, len);
+      if (read_stat (RELAY_STAT_RTCP) != before + 1 || n_frames || n_evs)
+        fail ("packet %zu, RTCP: counted %llu, %d copies, %d events, want "
+            "1, none", p + 1,
+            (unsigned long long) (read_stat (RELAY_STAT_RTCP) - before),
+            n_frames, n_evs);
+      continue;
+    }
     run (pkt, len);
 
     for (i = 0; i < PRIO_N_RULES; i++)

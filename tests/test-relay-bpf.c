@@ -9,7 +9,9 @@
  * through, with sequence numbers contiguous per SSRC (kernel copies and
  * userspace events alike), packets that are not RTP untouched, checksums
  * right after the rewrite, limits changed mid-stream, a reused slot
- * starting clean, and a full seq_state map sending instead of dropping.
+ * starting clean, and a full SSRC table sending instead of dropping; the
+ * key frame gate (bpf/switch.h) for late joiners, per-SSRC SR counts
+ * (packets, payload octets) and RTCP multiplexed on the port.
  *
  * Copies go to lo of a private network namespace, where an AF_PACKET
  * socket reads them and UDP sockets receive them. Needs root (CAP_BPF,
@@ -275,7 +277,9 @@ static const struct fwd_case fwd_cases[] = {
 static const __u8 user_limits[4] = { 0, 5, 6, 7 };
 
 /* What a stream case expects: per slot and SSRC the packets dropped so
- * far and the last sequence number sent (-1: none yet). */
+ * far, the last sequence number sent (-1: none yet), whether the slot runs
+ * (the SSRCs are H.264: a slot waits for a key frame start), the packets
+ * and payload octets sent; per SSRC the last timestamp (-1: none). */
 struct stream
 {
   const char *name;
@@ -284,16 +288,22 @@ struct stream
   __u16 next_seq[2];
   __u32 dropped[N_STREAM_SLOTS][2];
   int last[N_STREAM_SLOTS][2];
-  __u64 got[N_STREAM_SLOTS], not_got[N_STREAM_SLOTS];
+  int running[N_STREAM_SLOTS][2];
+  __u32 sent_pkts[N_STREAM_SLOTS][2], sent_octets[N_STREAM_SLOTS][2];
+  long long last_ts[2];
+  int lead[2];                  /* only priority 0 in the SSRC's frame yet */
+  __u64 got[N_STREAM_SLOTS], not_got[N_STREAM_SLOTS], held[N_STREAM_SLOTS];
   int fds[N_STREAM_SLOTS];
 };
 
-/* Packet @k of the stream: H.264 on two SSRCs (A, B: every third packet)
- * with NRI 3, 0, 2, 0, 1, 2 in turn, and every seventh packet not RTP. */
+/* Packet @k of the stream: H.264 on two SSRCs (A, B: every third packet),
+ * a frame (timestamp) per three packets; A with NRI 3, 0, 2, 0, 1, 2 in
+ * turn, B with 3, 2, 0, 1 per frame; every seventh packet not RTP. */
 static size_t
 stream_payload (struct stream *st, int k, __u8 * p)
 {
   static const __u8 nal[6] = { 0x65, 0x01, 0x41, 0x01, 0x21, 0x41 };
+  static const __u8 nal_b[4] = { 0x65, 0x41, 0x01, 0x21 };
   int b = k % 3 == 2, i;
   size_t len = 100 + k % 5;
 
@@ -305,7 +315,7 @@ stream_payload (struct stream *st, int k, __u8 * p)
   }
   tool_rtp_header (p, 0x80, 96, st->next_seq[b]++, 3000 * (k / 3),
       b ? 0xbbbb0002 : 0xaaaa0001);
-  p[12] = nal[k % 6];
+  p[12] = b ? nal_b[(k / 3) % 4] : nal[k % 6];
   return len;
 }
 
@@ -351,7 +361,7 @@ stream_step (struct stream *st, int k)
   __u8 payload[MAX_PKT], pkt[MAX_PKT + 64], codec[PRIO_N_PT] = { 0 };
   struct spec sp = {.no_udp_csum = st->no_udp_csum };
   struct prio_info info;
-  int seq_on, b, i;
+  int seq_on, b, i, key_start = 0;
   size_t len;
   __u32 slot;
 
@@ -362,6 +372,16 @@ stream_step (struct stream *st, int k)
   prio_classify (payload, sp.payload, sp.payload, codec, 0, NULL, &info);
   seq_on = st->rewrite && prio_is_rtp (&info);
   b = info.ssrc == 0xbbbb0002;
+  if (prio_is_rtp (&info)) {
+    /* a key frame starts at a frame's first priority-7 packet behind
+     * nothing but priority 0 */
+    if (st->last_ts[b] != (long long) info.ts)
+      st->lead[b] = 1;
+    key_start = info.priority == 7 && st->lead[b];
+    if (info.priority)
+      st->lead[b] = 0;
+    st->last_ts[b] = info.ts;
+  }
 
   n_frames = 0;
   n_evs = 0;
@@ -372,8 +392,17 @@ stream_step (struct stream *st, int k)
     fail ("packet %d: event flags %#x", k, evs[0].hdr.flags);
 
   for (slot = 0; slot < N_STREAM_SLOTS; slot++) {
-    int want = !prio_drops (&info, slots[slot].limit), got = 0, seq = -1;
+    int want = !prio_drops (&info, slots[slot].limit), got = 0, seq = -1,
+        held = 0;
     __u16 out = prio_out_seq (info.seq, st->dropped[slot][b]);
+
+    /* the gate: a key frame start (NRI 3) starts a slot */
+    if (prio_is_rtp (&info) && !st->running[slot][b]) {
+      if (key_start)
+        st->running[slot][b] = 1;
+      else
+        want = 0, held = 1;
+    }
 
     if (slots[slot].state == RELAY_SUB_KERNEL) {
       for (i = 0; i < n_frames && i < MAX_FRAMES; i++)
@@ -399,6 +428,10 @@ stream_step (struct stream *st, int k)
           "%d", k, info.priority, slot, slots[slot].limit, got, want);
       continue;
     }
+    if (held) {
+      st->held[slot]++;
+      continue;
+    }
     if (!want) {
       st->not_got[slot]++;
       if (seq_on)
@@ -406,6 +439,10 @@ stream_step (struct stream *st, int k)
       continue;
     }
     st->got[slot]++;
+    if (prio_is_rtp (&info)) {
+      st->sent_pkts[slot][b]++;
+      st->sent_octets[slot][b] += sp.payload - 12;
+    }
     if (!seq_on)
       continue;
     /* contiguous, whatever the model says */
@@ -427,11 +464,34 @@ stream_end (struct stream *st)
     struct relay_counters c = read_counters (slot);
     __u64 sent = slots[slot].state == RELAY_SUB_KERNEL ? st->got[slot] : 0;
 
-    if (c.prio_dropped != st->not_got[slot] || c.packets != sent)
-      fail ("slot %u: kernel counters sent %llu, dropped %llu; want %llu, "
-          "%llu", slot, (unsigned long long) c.packets,
-          (unsigned long long) c.prio_dropped, (unsigned long long) sent,
-          (unsigned long long) st->not_got[slot]);
+    int b;
+
+    if (c.prio_dropped != st->not_got[slot] || c.packets != sent
+        || c.held != st->held[slot])
+      fail ("slot %u: kernel counters sent %llu, dropped %llu, held %llu; "
+          "want %llu, %llu, %llu", slot, (unsigned long long) c.packets,
+          (unsigned long long) c.prio_dropped, (unsigned long long) c.held,
+          (unsigned long long) sent, (unsigned long long) st->not_got[slot],
+          (unsigned long long) st->held[slot]);
+    for (b = 0; b < 2; b++) {
+      struct relay_ssrc_state e;
+      __u32 ssrc = b ? 0xbbbb0002 : 0xaaaa0001;
+
+      if (!read_ssrc_state (slot, slots[slot].gen, ssrc, &e)) {
+        fail ("slot %u: no state for SSRC %c", slot, b ? 'B' : 'A');
+        continue;
+      }
+      if (e.packets != st->sent_pkts[slot][b]
+          || e.octets != st->sent_octets[slot][b]
+          || e.dropped != (st->rewrite ? st->dropped[slot][b] : 0)
+          || e.sw.state != (st->running[slot][b] ? SW_RUNNING : SW_WAITING))
+        fail ("slot %u, SSRC %c: %u packets %u octets %u dropped state %u, "
+            "want %u, %u, %u, %u", slot, b ? 'B' : 'A', e.packets, e.octets,
+            e.dropped, e.sw.state, st->sent_pkts[slot][b],
+            st->sent_octets[slot][b],
+            st->rewrite ? st->dropped[slot][b] : 0,
+            st->running[slot][b] ? SW_RUNNING : SW_WAITING);
+    }
     if (st->fds[slot] >= 0) {
       __u64 n = 0;
       __u8 buf[MAX_PKT];
@@ -460,6 +520,7 @@ stream_begin (struct stream *st)
   stream_slots ();
   st->next_seq[0] = 65530;      /* wraps */
   st->next_seq[1] = 100;
+  st->last_ts[0] = st->last_ts[1] = -1;
   for (slot = 0; slot < N_STREAM_SLOTS; slot++) {
     st->last[slot][0] = st->last[slot][1] = -1;
     st->fds[slot] = slots[slot].state == RELAY_SUB_KERNEL ?
@@ -478,13 +539,7 @@ case_stream (const char *name, int no_udp_csum, int rewrite)
   stream_begin (&st);
   for (k = 0; k < 84; k++)
     stream_step (&st, k);
-  stream_end (&st);
-  if (!rewrite) {
-    struct relay_seq_key key;
-
-    if (bpf_map_get_next_key (seq_state_fd, NULL, &key) == 0)
-      fail ("rewrite off, but seq_state has entries");
-  }
+  stream_end (&st);            /* with rewrite off: nothing counted dropped */
   end_case ();
 }
 
@@ -522,7 +577,7 @@ case_slot_reuse (void)
   int k;
 
   stream_begin (&st);
-  for (k = 0; k < 12; k++)
+  for (k = 0; k < 13; k++)
     stream_step (&st, k);
   if (st.dropped[7][0] == 0)
     fail ("slot 7 dropped nothing: the case proves nothing");
@@ -538,37 +593,55 @@ case_slot_reuse (void)
   set_slot (7, &s);
   st.dropped[7][0] = st.dropped[7][1] = 0;
   st.last[7][0] = st.last[7][1] = -1;
-  st.got[7] = st.not_got[7] = 0;
+  st.running[7][0] = st.running[7][1] = 0;
+  st.sent_pkts[7][0] = st.sent_pkts[7][1] = 0;
+  st.sent_octets[7][0] = st.sent_octets[7][1] = 0;
   /* (its counters are zeroed by userspace; here they go on) */
   for (; k < 30; k++)
     stream_step (&st, k);
+  if (!st.held[7])
+    fail ("the reused slot waited for no key frame: the case proves less");
+  {
+    struct relay_ssrc_state e;
+
+    if (read_ssrc_state (7, s.gen - 1, 0xaaaa0001, &e))
+      fail ("the old assignment's state is still there");
+    if (!read_ssrc_state (7, s.gen, 0xaaaa0001, &e) || e.packets !=
+        st.sent_pkts[7][0] || e.dropped != st.dropped[7][0])
+      fail ("the new assignment's state for SSRC A is not its own");
+  }
   end_case ();
   for (k = 0; k < N_STREAM_SLOTS; k++)
     if (st.fds[k] >= 0)
       close (st.fds[k]);
 }
 
-/* No room in seq_state: the packet is sent after all (so that sequence
- * numbers stay right), and counted. */
+/* No room in the slot's SSRC table: the packet is sent after all,
+ * unrewritten (so that sequence numbers stay right), and counted. */
 static void
 case_seq_state_full (void)
 {
   struct spec sp = {.payload = 40 };
   struct relay_sub s = lo_slot (0, 0);
-  struct relay_seq one = {.dropped = 1 };
+  struct relay_sub_ssrcs t;
   __u8 payload[40] = { 0x80, 96, 0, 5, 0, 0, 0, 9, 1, 2, 3, 4, 0x01 };
   __u8 pkt[MAX_PKT];
-  struct relay_seq_key key = {.slot = 999 };
   struct relay_counters c;
+  struct relay_ssrc_state e;
+  __u32 key = 0;
   size_t len;
+  int i;
 
-  begin_case ("seq_state full: sent, not dropped");
+  begin_case ("SSRC table full: sent unrewritten, not dropped");
   set_prio_config (0, 1);
-  for (key.ssrc = 0; key.ssrc < RELAY_MAX_SEQ_STATES; key.ssrc++)
-    if (bpf_map_update_elem (seq_state_fd, &key, &one, BPF_NOEXIST)) {
-      fail ("filling seq_state: %s", strerror (errno));
-      break;
-    }
+  s.gen = 3;
+  memset (&t, 0, sizeof (t));
+  for (i = 0; i < RELAY_SSRCS_PER_SUB; i++) {
+    t.e[i].id = RELAY_SSRC_VALID | RELAY_SSRC_ID (3, 0x5000 + i);
+    t.e[i].dropped = 2;
+  }
+  if (bpf_map_update_elem (sub_ssrcs_fd, &key, &t, BPF_ANY))
+    fail ("filling sub_ssrcs: %s", strerror (errno));
   s.limit = 7;
   s.seq_flag = 1;
   set_slot (0, &s);
@@ -587,6 +660,26 @@ case_seq_state_full (void)
         (unsigned long long) c.packets, (unsigned long long) c.prio_dropped);
   if (read_stat (RELAY_STAT_SEQ_FULL) != 1)
     fail ("seq_full not counted");
+  if (read_ssrc_state (0, 3, 0x01020304, &e))
+    fail ("an entry was claimed in a full table");
+
+  /* an entry of another assignment (gen) is free: claimed, clean */
+  t.e[2].id = RELAY_SSRC_VALID | RELAY_SSRC_ID (2, 0x01020304);
+  t.e[2].packets = 50;
+  if (bpf_map_update_elem (sub_ssrcs_fd, &key, &t, BPF_ANY))
+    fail ("sub_ssrcs: %s", strerror (errno));
+  run (pkt, len);
+  if (read_stat (RELAY_STAT_SEQ_FULL) != 1)
+    fail ("seq_full counted with a stale entry free");
+  /* (the packet continues the frame the first one started: the H.264
+   * SSRC's new entry waits, the packet is held, not dropped) */
+  if (!read_ssrc_state (0, 3, 0x01020304, &e) || e.dropped != 0
+      || e.packets != 0 || e.octets != 0 || e.sw.state != SW_WAITING)
+    fail ("the stale entry not claimed clean: dropped %u packets %u "
+        "octets %u state %u", e.dropped, e.packets, e.octets, e.sw.state);
+  if (read_counters (0).held != 1 || n_frames != 1)
+    fail ("the packet not held (held %llu, %d copies)",
+        (unsigned long long) read_counters (0).held, n_frames);
   end_case ();
 }
 
@@ -749,6 +842,7 @@ case_consume (void)
     sub.seq_flag = 1;
     set_slot (0, &sub);
     set_n_slots (1);
+    prime_key_frame (9, 0);     /* the slot runs: not held, dropped */
     v = run_verdict (pkt, len, &out);
     if (v != TC_ACT_SHOT)
       fail ("verdict %d, want %d (TC_ACT_SHOT)", v, TC_ACT_SHOT);
@@ -853,6 +947,7 @@ case_fragments (int consume, int user_slot)
     set_slot (i, &sub);
   }
   set_n_slots (5);
+  prime_key_frame (0x5a5a5a5a, 0);      /* the slots run: not held */
   fd = consume ? -1 : udp_socket (20000);
   v1 = run_verdict (f1.data, f1.len, &out);
   if (out.len != f1.len || (!consume && memcmp (out.data, f1.data, f1.len)))
@@ -961,6 +1056,410 @@ case_fragments (int consume, int user_slot)
   end_case ();
 }
 
+/* ---- the key frame gate, per-SSRC counts, RTCP-mux --------------------- */
+
+#define V1 0x11110001           /* H.264 (PT 96) */
+#define V2 0x22220002           /* VP8 (PT 97) */
+#define AU 0x33330003           /* other (PT 0): audio */
+
+/* An RTP packet of @n bytes into @p (payload bytes after the 12-byte
+ * header: @first, then a pattern). */
+static size_t
+rtp_pkt (__u8 * p, __u8 pt, __u16 seq, __u32 ts, __u32 ssrc, __u8 first,
+    int n)
+{
+  int i;
+
+  for (i = 12; i < n; i++)
+    p[i] = i * 5 + seq;
+  tool_rtp_header (p, 0x80, pt, seq, ts, ssrc);
+  p[12] = first;
+  return n;
+}
+
+/* What slot @i got of the last run: its RTP sequence number (a kernel copy
+ * on lo, or an entry of the event), -1 when nothing, -2 when more than
+ * one. */
+static int
+got_seq (__u32 i)
+{
+  int j, seq = -1;
+
+  if (slots[i].state == RELAY_SUB_KERNEL) {
+    for (j = 0; j < n_frames && j < MAX_FRAMES; j++)
+      if (((frames[j].data[36] << 8) | frames[j].data[37]) ==
+          ntohs (slots[i].dport))
+        seq = seq == -1 ? (frames[j].data[44] << 8 | frames[j].data[45]) : -2;
+  } else {
+    for (j = 0; n_evs && j < evs[0].hdr.n_entries; j++)
+      if (evs[0].entries[j].slot == i)
+        seq = seq == -1 ? evs[0].entries[j].seq : -2;
+  }
+  return seq;
+}
+
+#define N_GATE 4
+/* Runs the @n-byte RTP payload @rtp; every slot [0, N_GATE) must get
+ * exactly want[slot] (-1: nothing, else that sequence number). */
+static void
+gate_step (const char *what, const __u8 * rtp, size_t n,
+    const int want[N_GATE])
+{
+  struct spec sp = {.payload = n,.data = rtp };
+  __u8 pkt[MAX_PKT];
+  size_t len = build (pkt, &sp);
+  __u32 i;
+
+  n_frames = 0;
+  n_evs = 0;
+  run (pkt, len);
+  for (i = 0; i < N_GATE; i++) {
+    int got = got_seq (i);
+
+    if (got != want[i])
+      fail ("%s: slot %u got seq %d, want %d (-1: nothing)", what, i, got,
+          want[i]);
+  }
+  for (i = 0; i < (__u32) n_frames && i < MAX_FRAMES; i++) {
+    __u32 s = ((frames[i].data[36] << 8) | frames[i].data[37]) - 20000;
+
+    if (s < N_GATE)
+      check_frame_seq (&frames[i], &slots[s], pkt, len, got_seq (s));
+  }
+}
+
+static void
+check_ssrc (__u32 slot, __u32 ssrc, int present, __u32 packets,
+    __u32 octets, __u32 dropped, __u8 state)
+{
+  struct relay_ssrc_state e;
+  int found = read_ssrc_state (slot, slots[slot].gen, ssrc, &e);
+
+  if (found != present)
+    fail ("slot %u, SSRC %08x: state %s, want %s", slot, ssrc,
+        found ? "present" : "absent", present ? "present" : "absent");
+  else if (found && (e.packets != packets || e.octets != octets
+          || e.dropped != dropped || e.sw.state != state))
+    fail ("slot %u, SSRC %08x: %u packets %u octets %u dropped state %u, "
+        "want %u, %u, %u, %u", slot, ssrc, e.packets, e.octets, e.dropped,
+        e.sw.state, packets, octets, dropped, state);
+}
+
+static void
+check_held (__u32 slot, __u64 held, __u64 dropped)
+{
+  struct relay_counters c = read_counters (slot);
+
+  if (c.held != held || c.prio_dropped != dropped)
+    fail ("slot %u: held %llu, prio_dropped %llu; want %llu, %llu", slot,
+        (unsigned long long) c.held, (unsigned long long) c.prio_dropped,
+        (unsigned long long) held, (unsigned long long) dropped);
+}
+
+/* Slots 0 (KERNEL, limit 0) present from the start; slots 1 (KERNEL,
+ * limit 6), 2 (USERSPACE, limit 0) and 3 (USERSPACE, limit 6) join
+ * mid-stream, during a key frame of V1. */
+static void
+case_gate (void)
+{
+  __u8 p[MAX_PKT];
+  __u32 i;
+  size_t n;
+
+  begin_case ("late joiners wait for a key frame start; audio at once");
+  set_prio_config (0, 1);
+  {
+    struct relay_sub s = lo_slot (0, 0);
+
+    s.gen = 1;
+    set_slot (0, &s);
+  }
+  set_n_slots (N_GATE);
+
+  /* V1's key frame starts (ts 100), only slot 0 there */
+  n = rtp_pkt (p, 96, 1000, 100, V1, 0x7c, 60);  /* FU-A, NRI 3 */
+  gate_step ("V1 key frame start, before the joiners", p, n,
+      (int[N_GATE]) { 1000, -1, -1, -1 });
+  n = rtp_pkt (p, 0, 499, 8000, AU, 0xff, 172);
+  gate_step ("audio, before the joiners", p, n,
+      (int[N_GATE]) { 499, -1, -1, -1 });
+  for (i = 1; i < N_GATE; i++) {
+    struct relay_sub s = lo_slot (i, 0);
+
+    s.gen = 5;
+    s.limit = i % 2 ? 6 : 0;
+    s.seq_flag = s.limit > 0;
+    if (i >= 2)
+      s.state = RELAY_SUB_USERSPACE;
+    set_slot (i, &s);
+  }
+  /* the key frame goes on (same timestamp): no start for the joiners */
+  n = rtp_pkt (p, 96, 1001, 100, V1, 0x7c, 70);
+  gate_step ("V1 key frame continued", p, n,
+      (int[N_GATE]) { 1001, -1, -1, -1 });
+  /* audio starts at once, mid-"frame" (same timestamp as before: no frame
+   * start) */
+  n = rtp_pkt (p, 0, 500, 8000, AU, 0xff, 172);
+  gate_step ("audio, joiners' first packet", p, n,
+      (int[N_GATE]) { 500, 500, 500, 500 });
+  n = rtp_pkt (p, 0, 501, 8000, AU, 0xff, 172);
+  gate_step ("audio, same timestamp", p, n,
+      (int[N_GATE]) { 501, 501, 501, 501 });
+  /* a new V1 frame, priority 6: a frame start, not a key frame start */
+  n = rtp_pkt (p, 96, 1002, 200, V1, 0x41, 80);
+  gate_step ("V1 P frame start (NRI 2)", p, n,
+      (int[N_GATE]) { 1002, -1, -1, -1 });
+  /* priority 0 dropped for slot 0? no: limit 0 gets all */
+  n = rtp_pkt (p, 96, 1003, 300, V1, 0x01, 80);
+  gate_step ("V1 B frame (NRI 0)", p, n,
+      (int[N_GATE]) { 1003, -1, -1, -1 });
+  /* a second video SSRC (VP8) in the same slots: its own gate. Key frame
+   * start: S=1, PID 0, P=0. */
+  n = rtp_pkt (p, 97, 40, 9000, V2, 0x10, 90);
+  p[13] = 0x00;
+  gate_step ("V2 key frame start (VP8)", p, n,
+      (int[N_GATE]) { 40, 40, 40, 40 });
+  /* V1 still waits; a key frame start with NRI 3, new timestamp: starts,
+   * the first packet keeps its number (nothing was dropped before) */
+  n = rtp_pkt (p, 96, 1004, 400, V1, 0x65, 100);
+  gate_step ("V1 key frame start", p, n,
+      (int[N_GATE]) { 1004, 1004, 1004, 1004 });
+  /* NRI 0: dropped for limit 6 */
+  n = rtp_pkt (p, 96, 1005, 500, V1, 0x01, 100);
+  gate_step ("V1 NRI 0 after the start", p, n,
+      (int[N_GATE]) { 1005, -1, 1005, -1 });
+  n = rtp_pkt (p, 96, 1006, 600, V1, 0x41, 100);
+  gate_step ("V1 NRI 2: contiguous after the drop", p, n,
+      (int[N_GATE]) { 1006, 1005, 1006, 1005 });
+  /* V2: a non-reference frame, dropped for limit 6 (VP8 N bit) */
+  n = rtp_pkt (p, 97, 41, 9100, V2, 0x30, 90);
+  p[13] = 0x01;
+  gate_step ("V2 non-reference", p, n, (int[N_GATE]) { 41, -1, 41, -1 });
+  n = rtp_pkt (p, 97, 42, 9200, V2, 0x10, 90);
+  p[13] = 0x01;
+  gate_step ("V2 interframe: contiguous", p, n,
+      (int[N_GATE]) { 42, 41, 42, 41 });
+
+  /* slot 0: V1 7 packets (payload 48+58+68+68+88+88+88 octets), no drop;
+   * joiners: V1 3 (88 each) or 2 sent after 4 held; audio 2 x 160 */
+  check_ssrc (0, V1, 1, 7, 48 + 58 + 68 + 68 + 88 + 88 + 88, 0, SW_RUNNING);
+  check_ssrc (1, V1, 1, 2, 88 + 88, 1, SW_RUNNING);
+  check_ssrc (2, V1, 1, 3, 3 * 88, 0, SW_RUNNING);
+  check_ssrc (3, V1, 1, 2, 88 + 88, 1, SW_RUNNING);
+  check_ssrc (0, AU, 1, 3, 480, 0, SW_RUNNING);
+  check_ssrc (3, AU, 1, 2, 320, 0, SW_RUNNING);
+  check_ssrc (0, V2, 1, 3, 3 * 78, 0, SW_RUNNING);
+  check_ssrc (1, V2, 1, 2, 2 * 78, 1, SW_RUNNING);
+  check_ssrc (2, V2, 1, 3, 3 * 78, 0, SW_RUNNING);
+  check_held (0, 0, 0);
+  check_held (1, 3, 2);
+  check_held (2, 3, 0);
+  check_held (3, 3, 2);
+  if (read_stat (RELAY_STAT_SEQ_FULL))
+    fail ("seq_full counted");
+  end_case ();
+
+  begin_case ("a joiner waits through frames until a key frame; slot reuse "
+      "waits again");
+  set_prio_config (0, 1);
+  {
+    struct relay_sub s = lo_slot (0, 0);
+
+    s.gen = 9;
+    set_slot (0, &s);
+    set_slot (1, &s);           /* (same port; slot 1 empty below) */
+    s.state = RELAY_SUB_EMPTY;
+    set_slot (1, &s);
+  }
+  set_n_slots (2);
+  /* first packet seen of the SSRC, priority 6: a frame start, no key */
+  n = rtp_pkt (p, 96, 7, 10, V1, 0x41, 40);
+  gate_step ("first packet, NRI 2", p, n,
+      (int[N_GATE]) { -1, -1, -1, -1 });
+  check_ssrc (0, V1, 1, 0, 0, 0, SW_WAITING);
+  n = rtp_pkt (p, 96, 8, 10, V1, 0x65, 40);
+  gate_step ("NRI 3 in the same frame", p, n,
+      (int[N_GATE]) { -1, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 9, 20, V1, 0x65, 40);
+  gate_step ("key frame start", p, n, (int[N_GATE]) { 9, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 10, 20, V1, 0x01, 40);
+  gate_step ("key frame continued, NRI 0", p, n,
+      (int[N_GATE]) { 10, -1, -1, -1 });
+  check_ssrc (0, V1, 1, 2, 56, 0, SW_RUNNING);
+  check_held (0, 2, 0);
+  /* slot 1 joins; x264's access units: delimiter (NRI 0), SPS (NRI 3),
+   * ...: a key frame starts at the SPS, behind the discardable delimiter;
+   * a P frame's delimiter then NRI 2 then NRI 3: no start */
+  {
+    struct relay_sub s = slots[0];
+
+    s.dport = htons (20001);
+    s.gen = 4;
+    set_slot (1, &s);
+  }
+  n = rtp_pkt (p, 96, 13, 50, V1, 0x09, 40);
+  gate_step ("P frame: delimiter", p, n, (int[N_GATE]) { 13, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 14, 50, V1, 0x41, 40);
+  gate_step ("P frame: NRI 2", p, n, (int[N_GATE]) { 14, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 15, 50, V1, 0x65, 40);
+  gate_step ("P frame: NRI 3 after NRI 2", p, n,
+      (int[N_GATE]) { 15, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 16, 60, V1, 0x09, 40);
+  gate_step ("IDR: delimiter", p, n, (int[N_GATE]) { 16, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 17, 60, V1, 0x06, 40);
+  gate_step ("IDR: SEI (NRI 0)", p, n, (int[N_GATE]) { 17, -1, -1, -1 });
+  n = rtp_pkt (p, 96, 18, 60, V1, 0x67, 40);
+  gate_step ("IDR: SPS", p, n, (int[N_GATE]) { 18, 18, -1, -1 });
+  n = rtp_pkt (p, 96, 19, 60, V1, 0x65, 40);
+  gate_step ("IDR: slice", p, n, (int[N_GATE]) { 19, 19, -1, -1 });
+  check_ssrc (1, V1, 1, 2, 56, 0, SW_RUNNING);
+  check_held (1, 5, 0);
+  /* reassigned (new gen): waits again, counts from zero */
+  {
+    struct relay_sub s = slots[0];
+
+    s.state = RELAY_SUB_EMPTY;
+    set_slot (0, &s);
+    s.gen++;
+    s.state = RELAY_SUB_KERNEL;
+    set_slot (0, &s);
+  }
+  n = rtp_pkt (p, 96, 11, 30, V1, 0x41, 40);
+  gate_step ("reused slot, NRI 2 frame", p, n,
+      (int[N_GATE]) { -1, 11, -1, -1 });
+  check_ssrc (0, V1, 1, 0, 0, 0, SW_WAITING);
+  n = rtp_pkt (p, 96, 12, 40, V1, 0x65, 40);
+  gate_step ("reused slot, key frame", p, n,
+      (int[N_GATE]) { 12, 12, -1, -1 });
+  check_ssrc (0, V1, 1, 1, 28, 0, SW_RUNNING);
+  end_case ();
+}
+
+/* Payload octets (RFC 3550 6.4.1) of packets with CSRCs, an extension
+ * and padding, for a kernel and a userspace slot; with rewrite-seq off
+ * too (the counts do not depend on it). */
+static void
+case_octets (int rewrite)
+{
+  __u8 p[MAX_PKT];
+  __u32 i;
+  size_t n;
+
+  begin_case (rewrite ? "SR counts: payload octets, kernel and userspace" :
+      "SR counts with rewrite-seq off");
+  set_prio_config (0, rewrite);
+  for (i = 0; i < 2; i++) {
+    struct relay_sub s = lo_slot (i, 0);
+
+    s.gen = 2;
+    if (i == 1)
+      s.state = RELAY_SUB_USERSPACE;
+    set_slot (i, &s);
+  }
+  set_n_slots (2);
+  /* 2 CSRCs, a one-word extension, 100 payload bytes: 12 + 8 + 8 + 100 */
+  n = 128;
+  memset (p, 0x33, n);
+  tool_rtp_header (p, 0x92, 0, 1, 160, AU);
+  tool_put16 (p + 20, 0xbede);
+  tool_put16 (p + 22, 1);
+  gate_step ("CSRCs and an extension", p, n, (int[N_GATE]) { 1, 1, -1,
+          -1 });
+  /* padding (4 octets) beyond the first 128 bytes: 12 + 300 + 4 */
+  n = 316;
+  memset (p, 0x44, n);
+  tool_rtp_header (p, 0xa0, 0, 2, 320, AU);
+  p[n - 1] = 4;
+  gate_step ("padding", p, n, (int[N_GATE]) { 2, 2, -1, -1 });
+  /* padding within the first bytes, CSRC and extension too: 12 + 4 + 8
+   * + 20 + 8 */
+  n = 52;
+  memset (p, 0x55, n);
+  tool_rtp_header (p, 0xb1, 0, 3, 480, AU);
+  tool_put16 (p + 16, 0xbede);
+  tool_put16 (p + 18, 1);
+  p[n - 1] = 8;
+  gate_step ("padding, CSRC, extension", p, n, (int[N_GATE]) { 3, 3, -1,
+          -1 });
+  for (i = 0; i < 2; i++)
+    check_ssrc (i, AU, 1, 3, 100 + 300 + 20, 0, SW_RUNNING);
+  end_case ();
+}
+
+/* RTCP multiplexed on the port (RFC 5761): passed up, never forwarded,
+ * counted; also with consume. Second bytes 191 and 224 are RTP (PT 63
+ * and 96 with the marker bit): forwarded. */
+static void
+case_rtcp_mux (int consume)
+{
+  static const __u8 types[] = { 200, 201, 206, 192, 223 };
+  __u8 p[64], pkt[MAX_PKT];
+  static struct frame out;
+  size_t i, len;
+  int v;
+
+  begin_case (consume ? "RTCP-mux with consume: passed up, not forwarded" :
+      "RTCP-mux: passed up, not forwarded, counted");
+  set_prio_config (0, 1);
+  config.consume = consume;
+  write_config ();
+  for (i = 0; i < 2; i++) {
+    struct relay_sub s = lo_slot (i, 0);
+
+    if (i == 1)
+      s.state = RELAY_SUB_USERSPACE;
+    set_slot (i, &s);
+  }
+  set_n_slots (2);
+  for (i = 0; i < sizeof (types); i++) {
+    struct spec sp = {.payload = 32,.data = p };
+
+    memset (p, 0, sizeof (p));
+    p[0] = 0x81;
+    p[1] = types[i];
+    tool_put16 (p + 2, 7);
+    tool_put32 (p + 4, 0x12345678);
+    len = build (pkt, &sp);
+    n_frames = 0;
+    n_evs = 0;
+    v = run_verdict (pkt, len, &out);
+    if (v != TC_ACT_UNSPEC || out.len != len || memcmp (out.data, pkt, len))
+      fail ("RTCP type %u: verdict %d or packet changed", types[i], v);
+    if (n_frames || n_evs)
+      fail ("RTCP type %u: %d copies, %d events", types[i], n_frames, n_evs);
+  }
+  if (read_stat (RELAY_STAT_RTCP) != sizeof (types))
+    fail ("rtcp = %llu, want %zu",
+        (unsigned long long) read_stat (RELAY_STAT_RTCP), sizeof (types));
+  if (read_stat (RELAY_STAT_CONSUMED) || read_stat (RELAY_STAT_MATCHED) !=
+      sizeof (types))
+    fail ("consumed %llu, matched %llu",
+        (unsigned long long) read_stat (RELAY_STAT_CONSUMED),
+        (unsigned long long) read_stat (RELAY_STAT_MATCHED));
+  {
+    static const __u8 rtp_b1[] = { 191, 224 };
+
+    for (i = 0; i < sizeof (rtp_b1); i++) {
+      struct spec sp = {.payload = 32,.data = p };
+
+      memset (p, 0, sizeof (p));
+      p[0] = 0x80;
+      p[1] = rtp_b1[i];
+      p[12] = 0x65;
+      len = build (pkt, &sp);
+      n_frames = 0;
+      n_evs = 0;
+      run_verdict (pkt, len, &out);
+      if (n_frames != 1 || n_evs != 1)
+        fail ("second byte %u (RTP): %d copies, %d events, want 1, 1",
+            rtp_b1[i], n_frames, n_evs);
+    }
+  }
+  if (read_stat (RELAY_STAT_RTCP) != sizeof (types))
+    fail ("RTP counted as RTCP");
+  end_case ();
+}
+
 int
 main (void)
 {
@@ -989,6 +1488,11 @@ main (void)
   case_fragments (1, 0);
   case_fragments (0, 1);
   case_fragments (1, 1);
+  case_gate ();
+  case_octets (1);
+  case_octets (0);
+  case_rtcp_mux (0);
+  case_rtcp_mux (1);
 
   printf ("relay-bpf: %d passed, %d failed, %d not run\n", n_passed, n_failed,
       n_not_run);

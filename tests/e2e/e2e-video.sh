@@ -49,7 +49,13 @@ meter=$(sed -n 's/^meter //p' "$sum")
 sent=$(kv "$meter" packets)
 [ -n "$sent" ] && [ "$sent" -gt 0 ] || e2e_fail "the meter counted no packet: $meter"
 sender=$(kv "$(grep '^sender ' "$sum")" packets)
-[ "$sender" = "$sent" ] \
+# The meter (a limit-0 subscriber there from the first packet) starts at
+# the first key frame start (bpf/switch.h): x264's first access unit
+# begins with a delimiter (NRI 0, frame marking D) that it is not sent;
+# held packets are priority 0 (checked below, against the kernel's
+# classification of all of them), and few.
+held=$((sender - sent))
+[ "$held" -ge 0 ] && [ "$held" -le 2 ] \
   || e2e_fail "udpsink rendered $sender packets, the meter received $sent"
 [ "$(kv "$meter" p7)" -gt 0 ] && [ "$(kv "$meter" p0)" -gt 0 ] \
   || e2e_fail "the stream has no priority-7 or no priority-0 packet: $meter"
@@ -58,8 +64,10 @@ sender=$(kv "$(grep '^sender ' "$sum")" packets)
 # header) did, priority by priority.
 relay=$(grep '^relay ' "$sum")
 for p in 0 1 2 3 4 5 6 7; do
-  [ "$(kv "$relay" "kernel-p$p")" = "$(kv "$meter" "p$p")" ] \
-    || e2e_fail "priority $p: the relay's kernel counted $(kv "$relay" "kernel-p$p"), the meter $(kv "$meter" "p$p")"
+  want=$(kv "$meter" "p$p")
+  [ $p -eq 0 ] && want=$((want + held))
+  [ "$(kv "$relay" "kernel-p$p")" = "$want" ] \
+    || e2e_fail "priority $p: the relay's kernel counted $(kv "$relay" "kernel-p$p"), the meter $(kv "$meter" "p$p") (+ $held held at p0)"
 done
 e2e_log "kernel classification = meter's: $(grep -o 'kernel-p[0-9]=[0-9]*' <<<"$relay" | tr '\n' ' ')"
 

@@ -18,10 +18,13 @@
  *       COUNT H.264 RTP packets of PKT_LEN bytes, sequence numbers 0.., NAL
  *       NRI = seq % 4 (priorities 0, 5, 6, 7).
  *
- *   control-stub check FILE COUNT LIMIT
+ *   control-stub check FILE COUNT LIMIT [gate]
  *       FILE holds received packets end to end: exactly those of the COUNT
  *       generated whose priority is >= LIMIT, each once, in order. Prints
- *       "received=R expected=E" on stderr; exit 0 when it passes.
+ *       "received=R expected=E" on stderr; exit 0 when it passes. With
+ *       "gate" (a subscriber of the kernel relay there from the first
+ *       packet: bpf/switch.h's rule), only from the first key frame start
+ *       on.
  *
  *   control-stub subscribe-once HOST PORT
  *       Sends one SUBSCRIBE without a cookie and never answers the
@@ -48,6 +51,7 @@
 
 #include "ebpfrelay-control.h"
 #include "priority.h"
+#include "switch.h"
 #include "tool-util.h"
 
 #define PKT_LEN 32
@@ -272,18 +276,35 @@ gen (const gchar * file, guint count)
   return fclose (f) == 0 ? 0 : 2;
 }
 
+/* Whether a subscriber there from packet 0 gets packet @seq at @limit:
+ * with @gate, switch.h's rule (the stream is H.264: it starts at a key
+ * frame start; packets held before do not count as dropped). */
+static gboolean
+packet_wanted (guint seq, guint limit, gboolean gate, const gboolean * run)
+{
+  return (!gate || run[seq]) && packet_priority (seq) >= limit;
+}
+
 static int
-check (const gchar * file, guint count, guint limit)
+check (const gchar * file, guint count, guint limit, gboolean gate)
 {
   gchar *data = NULL;
   gsize len = 0, off;
   guint seq = 0, received, expected = 0, s;
   guint8 want[PKT_LEN];
+  gboolean *run = g_new0 (gboolean, count + 1);
+  struct sw_ssrc f = { 0 };
+  gboolean running = FALSE;
 
+  for (s = 0; s < count; s++) {
+    if (sw_frame (&f, s / 3, packet_priority (s)) & SW_KEY_START)
+      running = TRUE;
+    run[s] = running;
+  }
   if (!g_file_get_contents (file, &data, &len, NULL))
     len = 0;
   for (s = 0; s < count; s++)
-    expected += packet_priority (s) >= limit;
+    expected += packet_wanted (s, limit, gate, run);
   received = len / PKT_LEN;
   fprintf (stderr, "received=%u expected=%u\n", received, expected);
   if (len % PKT_LEN != 0) {
@@ -291,7 +312,7 @@ check (const gchar * file, guint count, guint limit)
     return 1;
   }
   for (off = 0; off < len; off += PKT_LEN) {
-    while (seq < count && packet_priority (seq) < limit)
+    while (seq < count && !packet_wanted (seq, limit, gate, run))
       seq++;
     if (seq >= count) {
       fprintf (stderr, "more packets than expected\n");
@@ -306,6 +327,7 @@ check (const gchar * file, guint count, guint limit)
     seq++;
   }
   g_free (data);
+  g_free (run);
   return received == expected ? 0 : 1;
 }
 
@@ -380,16 +402,17 @@ main (int argc, char **argv)
         argc > 5 ? argv[5] : NULL);
   if (argc == 4 && !strcmp (argv[1], "gen"))
     return gen (argv[2], tool_num ("COUNT", argv[3], 0, G_MAXUINT));
-  if (argc == 5 && !strcmp (argv[1], "check"))
+  if ((argc == 5 || (argc == 6 && !strcmp (argv[5], "gate")))
+      && !strcmp (argv[1], "check"))
     return check (argv[2], tool_num ("COUNT", argv[3], 0, G_MAXUINT),
-        tool_num ("LIMIT", argv[4], 0, G_MAXUINT));
+        tool_num ("LIMIT", argv[4], 0, G_MAXUINT), argc == 6);
   if (argc == 4 && !strcmp (argv[1], "subscribe-once"))
     return subscribe_once (argv[2], tool_num ("PORT", argv[3], 0, 65535));
   if (argc == 6 && !strcmp (argv[1], "subscribe-forged"))
     return subscribe_forged (argv[2], tool_num ("SRC_PORT", argv[3], 0,
             65535), argv[4], tool_num ("PORT", argv[5], 0, 65535));
   fprintf (stderr, "usage: control-stub relay CPORT MPORT TIMEOUT_MS [TOKEN]"
-      " | gen FILE COUNT | check FILE COUNT LIMIT"
+      " | gen FILE COUNT | check FILE COUNT LIMIT [gate]"
       " | subscribe-once HOST PORT"
       " | subscribe-forged SRC_ADDR SRC_PORT HOST PORT\n");
   return 2;
