@@ -291,7 +291,10 @@ is_senders (RelayFeedback * f, const guint8 * data, guint32 addr)
   gboolean from_sender = (f->has_media_src && addr == f->media_src)
       || (f->has_upstream && addr == f->upstream.sin_addr.s_addr);
 
-  if (!from_sender)
+  /* a sender's compound starts with an SR (or an RR when it stopped
+   * sending, RFC 3550 6.1): anything else from there is feedback */
+  if (!from_sender || (data[1] != GST_RTCP_TYPE_SR
+          && data[1] != GST_RTCP_TYPE_RR))
     return FALSE;
   for (guint i = 0; i < t->clients->len; i++) {
     RelayClient *c = g_ptr_array_index (t->clients, i);

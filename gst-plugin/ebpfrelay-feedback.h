@@ -18,9 +18,10 @@
  * Who is the sender (the attribution rule, see also ebpfrelay-rtcp.h for
  * the viewers'): a valid compound whose source IPv4 address is the
  * sender's (the source address of the media the relay receives, from
- * udpsrc's GstNetAddressMeta, or the host of upstream-rtcp) is the
- * sender's when no subscriber has that address, or, when one has, when
- * it starts with an SR (viewers send RRs first). Everything else is a
+ * udpsrc's GstNetAddressMeta, or the host of upstream-rtcp) that starts
+ * with an SR or an RR (RFC 3550 6.1) is the sender's when no subscriber
+ * has that address, or, when one has, when it starts with an SR (viewers
+ * send RRs first). Everything else is a
  * viewer's (ebr_rtcp_viewer_handle: by address and SSRC); what no viewer
  * is found for is dropped and counted (rtcp-unknown). The relay's RTCP to
  * the sender goes to upstream-rtcp when set, else to the address the

@@ -174,12 +174,11 @@ relay_sender_ssrc_counts (RelaySender * s, RelayClient * c, guint32 ssrc,
   guint64 p = sent ? sent->packets : 0, o = sent ? sent->octets : 0;
 
   /* kernel counts: wired when the kernel side lands. The kernel's part
-   * (relay_kernel_ssrc_counts for c->slot and @ssrc) is to be added to
-   * p and o here. Until then, in kernel mode a subscriber userspace sent
-   * nothing of @ssrc keeps the sender's counts (right for limit 0). */
-  if (s->kernel && p == 0)
-    return FALSE;
-  if (!s->kernel && !sent)
+   * (relay_kernel_ssrc_counts (s->kernel, c->slot, ssrc, ...)) is to be
+   * added to p and o here. Until then, in kernel mode every SR keeps the
+   * sender's counts (right for a limit-0 subscriber; userspace's part
+   * alone would be far too low). */
+  if (s->kernel || !sent)
     return FALSE;
   *packets = (guint32) p;
   *octets = (guint32) o;
