@@ -974,7 +974,7 @@ kernel_failed:
 bad_client:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
-        ("clients property or add signal"));
+        ("clients, add, rtcp-port or upstream-rtcp"));
     g_clear_error (&err);
     goto fail;
   }
