@@ -100,10 +100,11 @@ relay_feedback_free (RelayFeedback * f)
 
 static void
 fb_log (RelayFeedback * f, GLogLevelFlags level, const gchar * fmt, ...)
-    G_GNUC_PRINTF (3, 4);
+G_GNUC_PRINTF (3, 4);
 
-static void
-fb_log (RelayFeedback * f, GLogLevelFlags level, const gchar * fmt, ...)
+     static void
+         fb_log (RelayFeedback * f, GLogLevelFlags level, const gchar * fmt,
+    ...)
 {
   va_list ap;
   gchar *msg;
@@ -316,8 +317,7 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
 
   if (!f->rtcp)
     return;
-  if (len < 8 || !gst_rtcp_buffer_validate_data_reduced ((guint8 *) data,
-          len)) {
+  if (len < 8 || !gst_rtcp_buffer_validate_data_reduced ((guint8 *) data, len)) {
     f->malformed++;
     return;
   }
@@ -601,7 +601,7 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
         f->has_media_src = TRUE;
       }
     } else if (rtcp) {
-      f->malformed++;         /* nobody to attribute it to */
+      f->malformed++;           /* nobody to attribute it to */
     }
   }
   if (!rtcp && map.size >= 12
@@ -636,8 +636,7 @@ relay_feedback_client_added (RelayFeedback * f, RelayClient * c)
       if (GPOINTER_TO_INT (value) != 2)
         continue;
       f->keyframe_join++;
-      request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI,
-          now);
+      request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI, now);
     }
   }
   g_mutex_unlock (f->lock);

@@ -5,8 +5,7 @@
 #include "ebpfrelay-stats.h"
 
 GstStructure *
-ebpf_relay_stats_client (RelayClients * t, RelayClient * c,
-    RelayFeedback * fb)
+ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
 {
   guint64 kp = 0, kb = 0, kd = 0;
   GstStructure *s;
