@@ -44,6 +44,7 @@ relay_client_new (const gchar * host, gint port,
   c->limit = limit;
   c->add_count = 1;
   c->seq_dropped = g_hash_table_new (NULL, NULL);
+  c->ssrc_sent = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   return c;
 }
 
@@ -52,6 +53,7 @@ relay_client_free (RelayClient * c)
 {
   g_free (c->host);
   g_hash_table_destroy (c->seq_dropped);
+  g_hash_table_destroy (c->ssrc_sent);
   g_free (c);
 }
 

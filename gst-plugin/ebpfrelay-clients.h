@@ -72,7 +72,16 @@ typedef struct
    * (GUINT_TO_POINTER (ssrc) -> GUINT_TO_POINTER (count)) */
   guint64 user_prio_dropped;
   GHashTable *seq_dropped;
+  /* what userspace sent it per SSRC, for its SRs (ebpfrelay-send.h,
+   * relay_sender_ssrc_counts): GUINT_TO_POINTER (ssrc) -> RelaySsrcSent* */
+  GHashTable *ssrc_sent;
 } RelayClient;
+
+typedef struct
+{
+  guint64 packets;
+  guint64 octets;               /* RTP payload octets (RFC 3550 6.4.1) */
+} RelaySsrcSent;
 
 /* What the table (and the sender) tell their owner, at @level (or
  * RELAY_LOG_LEVEL_TRACE, below debug), with the owner's lock held: route

@@ -378,6 +378,8 @@ struct _RelayControlServer
   RelayControlClockFunc clock;
   gpointer clock_data;
   GHashTable *subs;             /* key: addr << 16 | port; changed by the thread */
+  RelayControlOtherFunc other;  /* datagrams not of the channel */
+  gpointer other_data;
   RelayControlServerStats stats;
 };
 
@@ -578,8 +580,11 @@ static gboolean
 server_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
 {
   RelayControlServer *s = user_data;
-  /* larger than any valid message, to see oversized ones as such */
-  guint8 buf[RELAY_CONTROL_MAX_PACKET + 4];
+  /* larger than any valid message, to see oversized ones as such; and
+   * room for other RTCP when the port is shared (set_other) */
+  guint8 buf[2048];
+  RelayControlOtherFunc other;
+  gpointer other_data;
   struct sockaddr_in from;
   socklen_t flen;
   ssize_t n;
@@ -593,6 +598,15 @@ server_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
       if (errno == EINTR)
         continue;
       break;                    /* EAGAIN, or an ICMP error: read on later */
+    }
+    g_mutex_lock (&s->lock);
+    other = s->other;
+    other_data = s->other_data;
+    g_mutex_unlock (&s->lock);
+    if (other && flen >= sizeof (from) && from.sin_family == AF_INET
+        && !relay_control_is_control (buf, MIN ((gsize) n, sizeof (buf)))) {
+      other (buf, MIN ((gsize) n, sizeof (buf)), &from, other_data);
+      continue;
     }
     if (flen < sizeof (from) || from.sin_family != AF_INET
         || (gsize) n > RELAY_CONTROL_MAX_PACKET) {
@@ -750,6 +764,22 @@ fail:
   g_object_unref (ia);
   relay_control_server_free (s);
   return NULL;
+}
+
+void
+relay_control_server_set_other (RelayControlServer * s,
+    RelayControlOtherFunc func, gpointer user_data)
+{
+  g_mutex_lock (&s->lock);
+  s->other = func;
+  s->other_data = user_data;
+  g_mutex_unlock (&s->lock);
+}
+
+int
+relay_control_server_get_fd (RelayControlServer * s)
+{
+  return g_socket_get_fd (s->socket);
 }
 
 static gboolean

@@ -171,6 +171,18 @@ void relay_control_server_set_timeout (RelayControlServer * s,
 guint16 relay_control_server_get_port (RelayControlServer * s);
 void relay_control_server_get_stats (RelayControlServer * s,
     RelayControlServerStats * stats);
+/* A port shared with other RTCP (ebpfrelaysink: control-port equal to its
+ * rtcp-port): every datagram that is not of the channel
+ * (relay_control_is_control) goes to @func, in the server's thread,
+ * without any lock of the server held, truncated to 2048 bytes
+ * (@len is then 2048: larger than any RTCP the relay accepts). NULL: such
+ * datagrams are counted as malformed, as before. */
+typedef void (*RelayControlOtherFunc) (const guint8 * data, gsize len,
+    const struct sockaddr_in * from, gpointer user_data);
+void relay_control_server_set_other (RelayControlServer * s,
+    RelayControlOtherFunc func, gpointer user_data);
+/* The server's socket, to send from the shared port. */
+int relay_control_server_get_fd (RelayControlServer * s);
 /* For tests: the clock deciding cookie buckets and expiry. */
 void relay_control_server_set_clock (RelayControlServer * s,
     RelayControlClockFunc func, gpointer user_data);

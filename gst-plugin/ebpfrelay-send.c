@@ -51,6 +51,9 @@ struct _RelaySender
    * sequence number (3 pieces) */
   const guint8 *data;
   gsize len;
+  gboolean is_rtp;              /* data is RTP: count per (client, SSRC) */
+  guint32 ssrc;
+  gsize payload_len;            /* RTP payload octets (RFC 3550 6.4.1) */
   guint n_queued;
   RelayClient *queued[SEND_BATCH];
   struct mmsghdr msgs[SEND_BATCH];
@@ -124,6 +127,64 @@ relay_sender_fragments_unsent (RelaySender * s)
 
 /* --- the batch -------------------------------------------------------------- */
 
+/* What @c was sent of the current packet's SSRC, for its SRs. */
+static void
+count_ssrc (RelaySender * s, RelayClient * c)
+{
+  gpointer key = GUINT_TO_POINTER (s->ssrc);
+  RelaySsrcSent *sent = g_hash_table_lookup (c->ssrc_sent, key);
+
+  if (!sent) {
+    sent = g_new0 (RelaySsrcSent, 1);
+    g_hash_table_insert (c->ssrc_sent, key, sent);
+  }
+  sent->packets++;
+  sent->octets += s->payload_len;
+}
+
+/* Whether @data is an RTP packet (not RTCP, RFC 5761), its SSRC and its
+ * payload length: without header, CSRCs, extension and padding. */
+static gboolean
+rtp_payload (const guint8 * data, gsize len, guint32 * ssrc, gsize * payload)
+{
+  gsize off = 12, pad = 0;
+
+  if (len < 12 || (data[0] & 0xc0) != 0x80 || (data[1] >= 192
+          && data[1] <= 223))
+    return FALSE;
+  off += 4 * (data[0] & 0x0f);
+  if ((data[0] & 0x10) && off + 4 <= len)
+    off += 4 + 4 * ((data[off + 2] << 8) | data[off + 3]);
+  if ((data[0] & 0x20) && len > 0)
+    pad = data[len - 1];
+  if (off + pad > len)
+    return FALSE;
+  *ssrc = ((guint32) data[8] << 24) | (data[9] << 16) | (data[10] << 8) |
+      data[11];
+  *payload = len - off - pad;
+  return TRUE;
+}
+
+gboolean
+relay_sender_ssrc_counts (RelaySender * s, RelayClient * c, guint32 ssrc,
+    guint32 * packets, guint32 * octets)
+{
+  RelaySsrcSent *sent = g_hash_table_lookup (c->ssrc_sent,
+      GUINT_TO_POINTER (ssrc));
+  guint64 p = sent ? sent->packets : 0, o = sent ? sent->octets : 0;
+
+  /* kernel counts: wired when the kernel side lands. The kernel's part
+   * (relay_kernel_ssrc_counts (s->kernel, c->slot, ssrc, ...)) is to be
+   * added to p and o here. Until then, in kernel mode every SR keeps the
+   * sender's counts (right for a limit-0 subscriber; userspace's part
+   * alone would be far too low). */
+  if (s->kernel || !sent)
+    return FALSE;
+  *packets = (guint32) p;
+  *octets = (guint32) o;
+  return TRUE;
+}
+
 static void
 send_flush (RelaySender * s)
 {
@@ -152,6 +213,8 @@ send_flush (RelaySender * s)
     for (int i = 0; i < r; i++) {
       batch[done + i]->user_packets++;
       batch[done + i]->user_bytes += s->len;
+      if (s->is_rtp)
+        count_ssrc (s, batch[done + i]);
     }
     done += r;
   }
@@ -164,6 +227,7 @@ send_begin (RelaySender * s, const guint8 * data, gsize len)
   s->data = data;
   s->len = len;
   s->n_queued = 0;
+  s->is_rtp = rtp_payload (data, len, &s->ssrc, &s->payload_len);
 }
 
 /* Queues a copy for @c; @seq >= 0: with that RTP sequence number. */

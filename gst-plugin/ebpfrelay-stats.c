@@ -5,13 +5,14 @@
 #include "ebpfrelay-stats.h"
 
 GstStructure *
-ebpf_relay_stats_client (RelayClients * t, RelayClient * c)
+ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
 {
   guint64 kp = 0, kb = 0, kd = 0;
+  GstStructure *s;
 
   if (t->kernel && t->running)
     relay_kernel_slot_counters (t->kernel, c->slot, &kp, &kb, &kd);
-  return gst_structure_new ("application/x-ebpfrelaysink-client-stats",
+  s = gst_structure_new ("application/x-ebpfrelaysink-client-stats",
       "host", G_TYPE_STRING, c->host,
       "port", G_TYPE_INT, c->port,
       "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
@@ -24,6 +25,9 @@ ebpf_relay_stats_client (RelayClients * t, RelayClient * c)
       "user-errors", G_TYPE_UINT64, c->user_errors,
       "packets", G_TYPE_UINT64, kp + c->user_packets,
       "bytes", G_TYPE_UINT64, kb + c->user_bytes, NULL);
+  if (fb)
+    relay_feedback_add_client_stats (fb, s, c);
+  return s;
 }
 
 void
@@ -88,7 +92,8 @@ ebpf_relay_stats_add_control (GstStructure * s, RelayControlServer * control)
 }
 
 void
-ebpf_relay_stats_add_clients (GstStructure * s, RelayClients * t)
+ebpf_relay_stats_add_clients (GstStructure * s, RelayClients * t,
+    RelayFeedback * fb)
 {
   GValue arr = G_VALUE_INIT;
 
@@ -98,7 +103,7 @@ ebpf_relay_stats_add_clients (GstStructure * s, RelayClients * t)
 
     g_value_init (&v, GST_TYPE_STRUCTURE);
     g_value_take_boxed (&v, ebpf_relay_stats_client (t,
-            g_ptr_array_index (t->clients, i)));
+            g_ptr_array_index (t->clients, i), fb));
     gst_value_array_append_and_take_value (&arr, &v);
   }
   gst_structure_take_value (s, "clients", &arr);

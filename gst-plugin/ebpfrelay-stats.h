@@ -14,11 +14,14 @@
 #include "ebpfrelay-clients.h"
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-kernel.h"
+#include "ebpfrelay-feedback.h"
 
 G_BEGIN_DECLS
 
 /* One subscriber: application/x-ebpfrelaysink-client-stats. */
-GstStructure *ebpf_relay_stats_client (RelayClients * t, RelayClient * c);
+/* With @fb (NULL: none), its rtcp-* fields (ebpfrelay-feedback.h). */
+GstStructure *ebpf_relay_stats_client (RelayClients * t, RelayClient * c,
+    RelayFeedback * fb);
 /* The kernel's counters (zeros without @kernel), @fragments_unsent, and
  * with a @kernel what its classifier saw, per rule and priority. */
 void ebpf_relay_stats_add_kernel (GstStructure * s, RelayKernel * kernel,
@@ -27,7 +30,8 @@ void ebpf_relay_stats_add_kernel (GstStructure * s, RelayKernel * kernel,
 void ebpf_relay_stats_add_control (GstStructure * s,
     RelayControlServer * control);
 /* "clients": one structure per subscriber, in the order added. */
-void ebpf_relay_stats_add_clients (GstStructure * s, RelayClients * t);
+void ebpf_relay_stats_add_clients (GstStructure * s, RelayClients * t,
+    RelayFeedback * fb);
 
 G_END_DECLS
 #endif

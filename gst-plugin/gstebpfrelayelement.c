@@ -8,6 +8,7 @@
 #include <bpf/libbpf.h>
 
 #include "gstebpfrelayelements.h"
+#include "gstebpfrelaysink.h"
 
 GST_DEBUG_CATEGORY (ebpfrelay_libbpf_debug);
 
@@ -40,4 +41,27 @@ ebpf_relay_element_init (GstPlugin * plugin)
     libbpf_set_print (libbpf_print);
     g_once_init_leave (&done, 1);
   }
+}
+
+/* ebpfrelaysink's mode enum (gstebpfrelaysink.h). */
+GType
+gst_ebpf_relay_mode_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_EBPF_RELAY_MODE_AUTO,
+          "Kernel forwarding, userspace with a warning if BPF is unavailable",
+        "auto"},
+    {GST_EBPF_RELAY_MODE_KERNEL, "Kernel forwarding only, error otherwise",
+        "kernel"},
+    {GST_EBPF_RELAY_MODE_USERSPACE, "Userspace forwarding only (no BPF)",
+        "userspace"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstEbpfRelayMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
 }

@@ -83,6 +83,7 @@
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-caps.h"
 #include "ebpfrelay-stats.h"
+#include "ebpfrelay-feedback.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -114,6 +115,7 @@ enum
   PROP_SUBSCRIBER_TIMEOUT,
   PROP_MAX_CLIENTS,
   PROP_TOKEN,
+  PROP_FEEDBACK,                /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
 };
 
 enum
@@ -174,6 +176,7 @@ struct _GstEbpfRelaySink
   guint8 codec_by_pt[PRIO_N_PT];        /* enum prio_codec, from the caps */
   RelayClients *table;          /* the subscribers and their slots */
   RelaySender *sender;          /* what userspace sends */
+  RelayFeedback *feedback;      /* RTCP */
   RelayKernel *kernel;          /* NULL: userspace forwarding */
   RelayRouter *router;
   GWeakRef udpsrc;              /* upstream udpsrc, if that is what feeds us */
@@ -196,28 +199,6 @@ static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
 G_DEFINE_TYPE (GstEbpfRelaySink, gst_ebpf_relay_sink, GST_TYPE_BASE_SINK);
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (ebpfrelaysink, "ebpfrelaysink",
     GST_RANK_NONE, GST_TYPE_EBPF_RELAY_SINK, ebpf_relay_element_init (plugin));
-
-GType
-gst_ebpf_relay_mode_get_type (void)
-{
-  static gsize type = 0;
-  static const GEnumValue values[] = {
-    {GST_EBPF_RELAY_MODE_AUTO,
-          "Kernel forwarding, userspace with a warning if BPF is unavailable",
-        "auto"},
-    {GST_EBPF_RELAY_MODE_KERNEL, "Kernel forwarding only, error otherwise",
-        "kernel"},
-    {GST_EBPF_RELAY_MODE_USERSPACE, "Userspace forwarding only (no BPF)",
-        "userspace"},
-    {0, NULL, NULL},
-  };
-
-  if (g_once_init_enter (&type)) {
-    GType t = g_enum_register_static ("GstEbpfRelayMode", values);
-    g_once_init_leave (&type, t);
-  }
-  return type;
-}
 
 static void gst_ebpf_relay_sink_finalize (GObject * object);
 static void gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
@@ -325,6 +306,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "Shared secret a subscription must carry (NULL = none)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  relay_feedback_install_properties (gobject_class, PROP_FEEDBACK);
 
   /**
    * GstEbpfRelaySink::add:
@@ -464,6 +446,7 @@ relay_log (GLogLevelFlags level, const gchar * message, gpointer user_data)
 static void
 on_client_added (RelayClient * c, gpointer user_data)
 {
+  relay_feedback_client_added (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
   g_signal_emit (user_data, gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_ADDED],
       0, c->host, c->port);
 }
@@ -471,6 +454,7 @@ on_client_added (RelayClient * c, gpointer user_data)
 static void
 on_client_removed (RelayClient * c, gpointer user_data)
 {
+  relay_feedback_client_removed (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
   g_signal_emit (user_data,
       gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_REMOVED], 0, c->host, c->port);
 }
@@ -501,6 +485,8 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   g_mutex_init (&self->lock);
   self->table = relay_clients_new (&self->lock, &table_callbacks, self);
   self->sender = relay_sender_new (self->table, relay_log, self);
+  self->feedback = relay_feedback_new (&self->lock, self->table, self->sender,
+      relay_log, self);
   self->own_fd = -1;
   g_weak_ref_init (&self->udpsrc, NULL);
   /* A relay forwards as soon as a packet is there, whatever its timestamp. */
@@ -514,6 +500,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
 {
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (object);
 
+  relay_feedback_free (self->feedback);
   relay_sender_free (self->sender);
   relay_clients_free (self->table);
   g_free (self->interfaces);
@@ -550,6 +537,7 @@ static void
 priority_config_from_caps (GstEbpfRelaySink * self, const GstCaps * caps)
 {
   ebpf_relay_priority_from_caps (caps, self->codec_by_pt, &self->caps_fm_id);
+  relay_feedback_set_caps (self->feedback, caps);
   GST_DEBUG_OBJECT (self, "priorities from caps %" GST_PTR_FORMAT
       ": frame marking id %u", caps, self->caps_fm_id);
   apply_priority_config (self);
@@ -696,7 +684,9 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     /* The pipeline has its first buffer: the kernel may consume the rest. */
     apply_consume (self);
   }
-  if (relay_sender_wants (self->sender, gst_buffer_get_size (buffer)) &&
+  /* (RTCP, RFC 5761, is the feedback plane's and never media) */
+  if (!relay_feedback_render (self->feedback, buffer) &&
+      relay_sender_wants (self->sender, gst_buffer_get_size (buffer)) &&
       gst_buffer_map (buffer, &map, GST_MAP_READ)) {
     relay_sender_send (self->sender, map.data, map.size);
     gst_buffer_unmap (buffer, &map);
@@ -919,6 +909,9 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     apply_control_settings (self);
     GST_EBPF_RELAY_SINK_UNLOCK (self);
   }
+  if (!relay_feedback_start (self->feedback, port, self->control,
+          control_port, &err))
+    goto bad_client;
 
   g_strfreev (ifnames);
   g_free (interfaces);
@@ -981,7 +974,7 @@ kernel_failed:
 bad_client:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
-        ("clients property or add signal"));
+        ("clients, add, rtcp-port or upstream-rtcp"));
     g_clear_error (&err);
     goto fail;
   }
@@ -1000,7 +993,8 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   RelayControlServer *control;
 
   /* The channel's thread calls back into us (taking our lock): stop it
-   * without holding the lock. */
+   * without holding the lock; RTCP first (it may share its socket). */
+  relay_feedback_stop (self->feedback);
   GST_EBPF_RELAY_SINK_LOCK (self);
   control = g_steal_pointer (&self->control);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1050,7 +1044,7 @@ gst_ebpf_relay_sink_get_stats (GstEbpfRelaySink * self, const gchar * host,
   GST_EBPF_RELAY_SINK_LOCK (self);
   c = relay_clients_find (self->table, &addr);
   if (c)
-    s = ebpf_relay_stats_client (self->table, c);
+    s = ebpf_relay_stats_client (self->table, c, self->feedback);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return s;
 }
@@ -1073,7 +1067,8 @@ get_all_stats (GstEbpfRelaySink * self)
   ebpf_relay_stats_add_kernel (s, self->kernel,
       relay_sender_fragments_unsent (self->sender));
   ebpf_relay_stats_add_control (s, self->control);
-  ebpf_relay_stats_add_clients (s, self->table);
+  relay_feedback_add_stats (self->feedback, s);
+  ebpf_relay_stats_add_clients (s, self->table, self->feedback);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   g_free (ifaces);
   return s;
@@ -1135,7 +1130,9 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       apply_control_settings (self);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (prop_id >= PROP_FEEDBACK)
+        relay_feedback_set_property (self->feedback, prop_id - PROP_FEEDBACK,
+            value);
       break;
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1187,7 +1184,9 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
       g_value_set_string (value, self->token);
       break;
     default:
-      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      if (prop_id >= PROP_FEEDBACK)
+        relay_feedback_get_property (self->feedback, prop_id - PROP_FEEDBACK,
+            value);
       break;
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);

@@ -98,7 +98,7 @@ GST_START_TEST (test_two_relays)
 {
   GstElement *a = play ("udpsrc port=47922 ! ebpfrelaysink name=relay "
       "mode=kernel");
-  GstElement *b = play ("udpsrc port=47923 ! ebpfrelaysink name=relay "
+  GstElement *b = play ("udpsrc port=47926 ! ebpfrelaysink name=relay "
       "mode=kernel");
 
   fail_unless_equals_int (tcx_progs ("ebrk0"), 2);

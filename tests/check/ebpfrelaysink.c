@@ -376,6 +376,74 @@ GST_START_TEST (test_priority_limit_property)
 
 GST_END_TEST;
 
+/* Starts @desc to PLAYING (must succeed), then stops it. */
+static void
+assert_starts (const gchar * desc)
+{
+  GstElement *p = gst_parse_launch (desc, NULL);
+  GstStateChangeReturn ret;
+
+  fail_unless (p != NULL);
+  /* (the sink starts in the state change; prerolling needs a buffer) */
+  ret = gst_element_set_state (p, GST_STATE_PLAYING);
+  fail_if (ret == GST_STATE_CHANGE_FAILURE, "%s did not start", desc);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+}
+
+GST_START_TEST (test_rtcp_settings)
+{
+  GstElement *sink = gst_element_factory_make ("ebpfrelaysink", NULL);
+  gint rtcp_port, busy_port;
+  guint interval;
+  gchar *up, *desc;
+  int busy = open_receiver (&busy_port);
+
+  g_object_get (sink, "rtcp-port", &rtcp_port, "upstream-rtcp", &up,
+      "keyframe-request-interval", &interval, NULL);
+  fail_unless_equals_int (rtcp_port, -1);
+  fail_unless (up == NULL);
+  fail_unless_equals_int (interval, 500);
+  g_object_set (sink, "rtcp-port", 6001, "upstream-rtcp", "10.0.0.1:5007",
+      "keyframe-request-interval", 200, NULL);
+  g_object_get (sink, "rtcp-port", &rtcp_port, "upstream-rtcp", &up,
+      "keyframe-request-interval", &interval, NULL);
+  fail_unless_equals_int (rtcp_port, 6001);
+  fail_unless_equals_string (up, "10.0.0.1:5007");
+  fail_unless_equals_int (interval, 200);
+  g_free (up);
+  gst_object_unref (sink);
+
+  /* errors name the property */
+  assert_start_error ("udpsrc address=127.0.0.1 port=47940 ! ebpfrelaysink "
+      "mode=userspace rtcp-port=47940", "rtcp-port 47940");
+  assert_start_error ("udpsrc address=127.0.0.1 port=47940 ! ebpfrelaysink "
+      "mode=userspace upstream-rtcp=nonsense", "upstream-rtcp 'nonsense'");
+  assert_start_error ("udpsrc address=127.0.0.1 port=47940 ! ebpfrelaysink "
+      "mode=userspace upstream-rtcp=127.0.0.1:99999", "upstream-rtcp");
+  assert_start_error ("udpsrc address=127.0.0.1 port=65535 ! ebpfrelaysink "
+      "mode=userspace", "rtcp-port");
+  desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=47940 ! "
+      "ebpfrelaysink mode=userspace rtcp-port=%d", busy_port);
+  assert_start_error (desc, "rtcp-port");
+  g_free (desc);
+  /* default port + 1 taken: fails too, naming the property */
+  desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
+      "ebpfrelaysink mode=userspace", busy_port - 1);
+  assert_start_error (desc, "rtcp-port");
+  g_free (desc);
+  close (busy);
+  /* off; or one socket with the subscription channel */
+  assert_starts ("udpsrc address=127.0.0.1 port=65535 ! ebpfrelaysink "
+      "mode=userspace rtcp-port=0");
+  assert_starts ("udpsrc address=127.0.0.1 port=47942 ! ebpfrelaysink "
+      "mode=userspace control-port=47943");
+  assert_starts ("udpsrc address=127.0.0.1 port=47942 ! ebpfrelaysink "
+      "mode=userspace control-port=47945 rtcp-port=47945");
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_priority_limit_fails_start)
 {
   assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
@@ -662,6 +730,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_userspace_source_port);
   tcase_add_test (tc, test_priority_limit_property);
   tcase_add_test (tc, test_bad_priority_limit_fails_start);
+  tcase_add_test (tc, test_rtcp_settings);
   tcase_add_test (tc, test_userspace_priority_h264);
   tcase_add_test (tc, test_userspace_priority_no_rewrite);
   tcase_add_test (tc, test_userspace_priority_framemarking);

@@ -74,8 +74,10 @@ assert_gone ()
 start_relay ()
 {
   local name=$1 port=$2 dport=$3
+  # (the two streams' ports are adjacent: no RTCP port, which would be
+  # the stream's port + 1)
   e2e_bg "$P-rel" "$name" gst-launch-1.0 udpsrc port="$port" \
-    ! ebpfrelaysink mode=kernel \
+    ! ebpfrelaysink mode=kernel rtcp-port=0 \
     clients="10.200.11.2:$dport,10.200.12.2:$dport"
 }
 
@@ -85,7 +87,7 @@ start_relay_ctl ()
 {
   local name=$1 port=$2 dport=$3
   e2e_ctl_start "$P-rel" "$name" "udpsrc port=$port ! ebpfrelaysink \
-name=relay mode=kernel clients=10.200.11.2:$dport,10.200.12.2:$dport"
+name=relay mode=kernel rtcp-port=0 clients=10.200.11.2:$dport,10.200.12.2:$dport"
 }
 
 # round NAME: both streams at once to fresh receivers; every client gets

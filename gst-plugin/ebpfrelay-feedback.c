@@ -1,0 +1,721 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The feedback plane of ebpfrelaysink: see ebpfrelay-feedback.h for what
+ * it owns, the attribution rule and the locking.
+ */
+#include "ebpfrelay-feedback.h"
+
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+#include <poll.h>
+#include <arpa/inet.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <gst/net/gstnetaddressmeta.h>
+
+#include "ebpfrelay-caps.h"
+#include "ebpfrelay-rtcp.h"
+
+struct _RelayFeedback
+{
+  GMutex *lock;                 /* the owner's: everything below */
+  RelayClients *clients;
+  RelaySender *sender;
+  RelayLogFunc log;
+  gpointer log_data;
+
+  /* properties */
+  gint rtcp_port;               /* -1: stream port + 1, 0: off */
+  gchar *upstream_str;
+  guint keyframe_ms;
+
+  /* running */
+  EbrRtcp *rtcp;                /* NULL: not running */
+  guint16 port;                 /* the RTCP port in use */
+  int own_fd;                   /* our socket, -1 when shared or none */
+  int fd;                       /* the socket we send from */
+  RelayControlServer *control;  /* shared port: borrowed */
+  GThread *thread;
+  int wake_fd;
+  gboolean has_upstream;
+  struct sockaddr_in upstream;  /* upstream-rtcp */
+  gboolean has_sender_rtcp;
+  struct sockaddr_in sender_rtcp;       /* where the sender's RTCP came from */
+  gboolean has_media_src;
+  guint32 media_src;            /* network order: the media's source */
+  guint32 clock_rate;
+  gboolean caps_video;
+  guint8 codec_by_pt[PRIO_N_PT];
+  GHashTable *ssrcs;            /* upstream SSRC -> GINT_TO_POINTER (1 + video) */
+  GHashTable *viewer_ids;       /* (addr << 16 | port) -> viewer id */
+  guint next_id;
+
+  /* counters (since start) */
+  guint64 malformed, sender_packets, srs_sent, rrs_sent, no_upstream;
+  guint64 keyframe_unknown_ssrc, keyframe_join, send_errors;
+};
+
+static guint64
+addr_key (guint32 addr, guint16 port)
+{
+  return ((guint64) addr << 16) | port;
+}
+
+static GstClockTime
+now_ns (void)
+{
+  return g_get_monotonic_time () * GST_USECOND;
+}
+
+RelayFeedback *
+relay_feedback_new (GMutex * lock, RelayClients * clients,
+    RelaySender * sender, RelayLogFunc log, gpointer log_data)
+{
+  RelayFeedback *f = g_new0 (RelayFeedback, 1);
+
+  f->lock = lock;
+  f->clients = clients;
+  f->sender = sender;
+  f->log = log;
+  f->log_data = log_data;
+  f->rtcp_port = RELAY_FEEDBACK_DEFAULT_RTCP_PORT;
+  f->keyframe_ms = RELAY_FEEDBACK_DEFAULT_KEYFRAME_MS;
+  f->own_fd = f->fd = f->wake_fd = -1;
+  f->ssrcs = g_hash_table_new (NULL, NULL);
+  f->viewer_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
+      NULL);
+  return f;
+}
+
+void
+relay_feedback_free (RelayFeedback * f)
+{
+  relay_feedback_stop (f);
+  g_hash_table_destroy (f->ssrcs);
+  g_hash_table_destroy (f->viewer_ids);
+  g_free (f->upstream_str);
+  g_free (f);
+}
+
+static void
+fb_log (RelayFeedback * f, GLogLevelFlags level, const gchar * fmt, ...)
+G_GNUC_PRINTF (3, 4);
+
+     static void
+         fb_log (RelayFeedback * f, GLogLevelFlags level, const gchar * fmt,
+    ...)
+{
+  va_list ap;
+  gchar *msg;
+
+  if (!f->log)
+    return;
+  va_start (ap, fmt);
+  msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  f->log (level, msg, f->log_data);
+  g_free (msg);
+}
+
+/* --- properties ------------------------------------------------------------ */
+
+void
+relay_feedback_install_properties (GObjectClass * klass, guint first_id)
+{
+  g_object_class_install_property (klass,
+      first_id + RELAY_FEEDBACK_PROP_RTCP_PORT,
+      g_param_spec_int ("rtcp-port", "RTCP port",
+          "UDP port where the relay receives RTCP: the sender's SR/SDES/BYE "
+          "(sent on to every subscriber at its media port + 1, counts "
+          "rewritten) and the subscribers' RRs and PLI/FIR (consumed; "
+          "key-frame requests go to the sender, throttled). -1 = the "
+          "stream's port + 1, 0 = no RTCP. May equal control-port: one "
+          "socket serves both", -1, 65535, RELAY_FEEDBACK_DEFAULT_RTCP_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass,
+      first_id + RELAY_FEEDBACK_PROP_UPSTREAM_RTCP,
+      g_param_spec_string ("upstream-rtcp", "Upstream RTCP",
+          "HOST:PORT where the sender receives RTCP (the relay's RRs and "
+          "key-frame requests); NULL/empty = the address the sender's RTCP "
+          "comes from", NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass,
+      first_id + RELAY_FEEDBACK_PROP_KEYFRAME_INTERVAL,
+      g_param_spec_uint ("keyframe-request-interval",
+          "Key-frame request interval",
+          "At most one key-frame request (PLI/FIR) per media SSRC reaches "
+          "the sender within this many ms, however many subscribers ask "
+          "(the relay asks too when a subscriber joins)", 0, 60000,
+          RELAY_FEEDBACK_DEFAULT_KEYFRAME_MS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+}
+
+void
+relay_feedback_set_property (RelayFeedback * f, guint id, const GValue * value)
+{
+  switch (id) {
+    case RELAY_FEEDBACK_PROP_RTCP_PORT:
+      f->rtcp_port = g_value_get_int (value);
+      break;
+    case RELAY_FEEDBACK_PROP_UPSTREAM_RTCP:
+      g_free (f->upstream_str);
+      f->upstream_str = g_value_dup_string (value);
+      break;
+    case RELAY_FEEDBACK_PROP_KEYFRAME_INTERVAL:
+      f->keyframe_ms = g_value_get_uint (value);
+      break;
+  }
+}
+
+void
+relay_feedback_get_property (RelayFeedback * f, guint id, GValue * value)
+{
+  switch (id) {
+    case RELAY_FEEDBACK_PROP_RTCP_PORT:
+      g_value_set_int (value, f->rtcp_port);
+      break;
+    case RELAY_FEEDBACK_PROP_UPSTREAM_RTCP:
+      g_value_set_string (value, f->upstream_str);
+      break;
+    case RELAY_FEEDBACK_PROP_KEYFRAME_INTERVAL:
+      g_value_set_uint (value, f->keyframe_ms);
+      break;
+  }
+}
+
+/* --- sending ---------------------------------------------------------------- */
+
+static void
+send_buffer (RelayFeedback * f, GstBuffer * buf, const struct sockaddr_in *to)
+{
+  GstMapInfo map;
+
+  if (f->fd < 0 || !gst_buffer_map (buf, &map, GST_MAP_READ))
+    return;
+  if (sendto (f->fd, map.data, map.size, MSG_DONTWAIT,
+          (const struct sockaddr *) to, sizeof (*to)) < 0) {
+    f->send_errors++;
+    fb_log (f, RELAY_LOG_LEVEL_TRACE, "RTCP to %s:%u: %s",
+        inet_ntoa (to->sin_addr), ntohs (to->sin_port), g_strerror (errno));
+  }
+  gst_buffer_unmap (buf, &map);
+}
+
+/* Where the relay's own RTCP to the sender goes; NULL: not known yet. */
+static const struct sockaddr_in *
+upstream_dest (RelayFeedback * f)
+{
+  if (f->has_upstream)
+    return &f->upstream;
+  if (f->has_sender_rtcp)
+    return &f->sender_rtcp;
+  return NULL;
+}
+
+static void
+send_upstream (RelayFeedback * f, GstBuffer * buf)
+{
+  const struct sockaddr_in *to = upstream_dest (f);
+
+  if (!buf)
+    return;
+  if (to)
+    send_buffer (f, buf, to);
+  else
+    f->no_upstream++;
+  gst_buffer_unref (buf);
+}
+
+/* A key-frame request for @media_ssrc, when the throttle lets it through. */
+static void
+request_keyframe (RelayFeedback * f, guint32 media_ssrc,
+    EbrRtcpKeyframeKind kind, GstClockTime now)
+{
+  if (!ebr_rtcp_keyframe_should_send (f->rtcp, media_ssrc, now))
+    return;
+  send_upstream (f, kind == EBR_RTCP_KEYFRAME_FIR ?
+      ebr_rtcp_build_fir (f->rtcp, media_ssrc) :
+      ebr_rtcp_build_pli (f->rtcp, media_ssrc));
+}
+
+typedef struct
+{
+  RelayFeedback *f;
+  RelayClient *c;
+} SentCtx;
+
+static gboolean
+sent_counts (guint32 ssrc, guint32 * packets, guint32 * octets, gpointer data)
+{
+  SentCtx *ctx = data;
+
+  return relay_sender_ssrc_counts (ctx->f->sender, ctx->c, ssrc, packets,
+      octets);
+}
+
+/* The sender's compound to every running subscriber at media port + 1, each
+ * with its own counts. (The subscription channel carries no RTCP port yet:
+ * its subscribers get media port + 1 as well.) */
+static void
+forward_down (RelayFeedback * f, GstBuffer * compound)
+{
+  RelayClients *t = f->clients;
+
+  for (guint i = 0; i < t->n_slots; i++) {
+    RelayClient *c = t->slots[i];
+    SentCtx ctx = { f, c };
+    struct sockaddr_in to;
+    GstBuffer *copy;
+
+    if (!c || c->port >= 65535)
+      continue;
+    copy = ebr_rtcp_rewrite_sr (compound, sent_counts, &ctx);
+    if (!copy)
+      continue;
+    to = c->addr;
+    to.sin_port = htons (c->port + 1);
+    send_buffer (f, copy, &to);
+    gst_buffer_unref (copy);
+    f->srs_sent++;
+  }
+}
+
+/* --- receiving -------------------------------------------------------------- */
+
+static gboolean
+is_senders (RelayFeedback * f, const guint8 * data, guint32 addr)
+{
+  RelayClients *t = f->clients;
+  gboolean from_sender = (f->has_media_src && addr == f->media_src)
+      || (f->has_upstream && addr == f->upstream.sin_addr.s_addr);
+
+  /* a sender's compound starts with an SR (or an RR when it stopped
+   * sending, RFC 3550 6.1): anything else from there is feedback */
+  if (!from_sender || (data[1] != GST_RTCP_TYPE_SR
+          && data[1] != GST_RTCP_TYPE_RR))
+    return FALSE;
+  for (guint i = 0; i < t->clients->len; i++) {
+    RelayClient *c = g_ptr_array_index (t->clients, i);
+
+    if (c->addr.sin_addr.s_addr == addr)
+      return data[1] == GST_RTCP_TYPE_SR;
+  }
+  return TRUE;
+}
+
+/* One datagram from @from that is RTCP or nothing, with the lock held. */
+static void
+handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
+    const struct sockaddr_in *from)
+{
+  GstClockTime now = now_ns ();
+  EbrRtcpFeedback fb;
+  gint id;
+
+  if (!f->rtcp)
+    return;
+  if (len < 8 || !gst_rtcp_buffer_validate_data_reduced ((guint8 *) data, len)) {
+    f->malformed++;
+    return;
+  }
+  if (is_senders (f, data, from->sin_addr.s_addr)) {
+    GstBuffer *buf = gst_buffer_new_memdup (data, len);
+
+    f->sender_packets++;
+    f->sender_rtcp = *from;
+    f->has_sender_rtcp = TRUE;
+    ebr_rtcp_sender_rtcp (f->rtcp, buf, now);
+    forward_down (f, buf);
+    gst_buffer_unref (buf);
+    return;
+  }
+  ebr_rtcp_feedback_init (&fb);
+  id = ebr_rtcp_viewer_handle (f->rtcp, data, len, from->sin_addr.s_addr,
+      ntohs (from->sin_port), now, &fb);
+  if (id >= 0) {
+    for (guint i = 0; i < fb.keyframes->len; i++) {
+      EbrRtcpKeyframeRequest *k = &g_array_index (fb.keyframes,
+          EbrRtcpKeyframeRequest, i);
+
+      if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (k->media_ssrc)))
+        f->keyframe_unknown_ssrc++;
+      else
+        request_keyframe (f, k->media_ssrc, k->kind, now);
+    }
+  }
+  ebr_rtcp_feedback_clear (&fb);
+}
+
+/* The subscription channel's thread, on the shared port (takes the lock). */
+static void
+on_other (const guint8 * data, gsize len, const struct sockaddr_in *from,
+    gpointer user_data)
+{
+  RelayFeedback *f = user_data;
+
+  g_mutex_lock (f->lock);
+  handle_rtcp (f, data, len, from);
+  g_mutex_unlock (f->lock);
+}
+
+static gint64
+next_rr (gint64 now)
+{
+  return now + g_random_int_range (RELAY_FEEDBACK_RR_INTERVAL_MS / 2,
+      RELAY_FEEDBACK_RR_INTERVAL_MS * 3 / 2) * G_TIME_SPAN_MILLISECOND;
+}
+
+static gpointer
+feedback_thread (gpointer data)
+{
+  RelayFeedback *f = data;
+  struct pollfd p[2];
+  guint8 buf[2048];
+  gint64 rr_at = next_rr (g_get_monotonic_time ()), now;
+
+  p[0].fd = f->wake_fd;
+  p[1].fd = f->own_fd;
+  p[0].events = p[1].events = POLLIN;
+  for (;;) {
+    int timeout;
+
+    now = g_get_monotonic_time ();
+    timeout = now >= rr_at ? 0 : (int) ((rr_at - now) / 1000) + 1;
+    p[0].revents = p[1].revents = 0;
+    if (poll (p, f->own_fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+      break;
+    if (p[0].revents)
+      break;
+    if (p[1].revents) {
+      struct sockaddr_in from;
+      socklen_t flen = sizeof (from);
+      ssize_t n;
+
+      while ((n = recvfrom (f->own_fd, buf, sizeof (buf), MSG_DONTWAIT,
+                  (struct sockaddr *) &from, &flen)) >= 0) {
+        g_mutex_lock (f->lock);
+        if (flen == sizeof (from) && from.sin_family == AF_INET)
+          handle_rtcp (f, buf, n, &from);
+        g_mutex_unlock (f->lock);
+        flen = sizeof (from);
+      }
+    }
+    now = g_get_monotonic_time ();
+    if (now >= rr_at) {
+      g_mutex_lock (f->lock);
+      if (f->rtcp) {
+        GstBuffer *rr = ebr_rtcp_build_rr (f->rtcp, now * GST_USECOND);
+
+        if (rr)
+          f->rrs_sent++;
+        send_upstream (f, rr);
+      }
+      g_mutex_unlock (f->lock);
+      rr_at = next_rr (now);
+    }
+  }
+  return NULL;
+}
+
+/* --- starting and stopping ---------------------------------------------------- */
+
+static void
+register_viewer (RelayFeedback * f, RelayClient * c)
+{
+  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  guint id = ++f->next_id;
+
+  g_hash_table_insert (f->viewer_ids, g_memdup2 (&key, sizeof (key)),
+      GUINT_TO_POINTER (id));
+  ebr_rtcp_viewer_add (f->rtcp, id, c->addr.sin_addr.s_addr, c->port);
+}
+
+static gboolean
+open_socket (RelayFeedback * f, GError ** error)
+{
+  struct sockaddr_in sa = { 0 };
+
+  f->own_fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  if (f->own_fd < 0)
+    goto fail;
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons (f->port);
+  if (bind (f->own_fd, (struct sockaddr *) &sa, sizeof (sa)) < 0)
+    goto fail;
+  f->fd = f->own_fd;
+  return TRUE;
+
+fail:
+  g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+      "rtcp-port %u: cannot open the RTCP port: %s", f->port,
+      g_strerror (errno));
+  return FALSE;
+}
+
+gboolean
+relay_feedback_start (RelayFeedback * f, guint16 stream_port,
+    RelayControlServer * control, guint control_port, GError ** error)
+{
+  gint port;
+  guint32 ssrc;
+
+  g_mutex_lock (f->lock);
+  port = f->rtcp_port < 0 ? stream_port + 1 : f->rtcp_port;
+  if (f->rtcp_port == 0)
+    goto done;
+  if (port > 65535) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "rtcp-port: the default, the stream's port + 1, is %d: set "
+        "rtcp-port (or 0 for no RTCP)", port);
+    goto fail;
+  }
+  if (port == stream_port) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "rtcp-port %d is the stream's port (RTCP on the stream's port is "
+        "always received there): use another port or 0", port);
+    goto fail;
+  }
+  f->has_upstream = FALSE;
+  if (f->upstream_str && *f->upstream_str) {
+    GError *err = NULL;
+
+    if (!relay_control_parse_address (f->upstream_str, &f->upstream, &err)) {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+          "upstream-rtcp '%s' is not HOST:PORT: %s", f->upstream_str,
+          err->message);
+      g_clear_error (&err);
+      goto fail;
+    }
+    f->has_upstream = TRUE;
+  }
+  f->port = port;
+  if (control && control_port == (guint) port) {
+    f->control = control;
+    f->fd = relay_control_server_get_fd (control);
+  } else if (!open_socket (f, error)) {
+    goto fail;
+  }
+  f->wake_fd = eventfd (0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (f->wake_fd < 0) {
+    g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+        "rtcp-port %d: eventfd: %s", port, g_strerror (errno));
+    goto fail;
+  }
+  ssrc = g_random_int ();
+  f->rtcp = ebr_rtcp_new (ssrc, "ebpfrelaysink",
+      (GstClockTime) f->keyframe_ms * GST_MSECOND);
+  f->malformed = f->sender_packets = f->srs_sent = f->rrs_sent = 0;
+  f->no_upstream = f->keyframe_unknown_ssrc = f->keyframe_join = 0;
+  f->send_errors = 0;
+  f->has_sender_rtcp = f->has_media_src = FALSE;
+  g_hash_table_remove_all (f->ssrcs);
+  g_hash_table_remove_all (f->viewer_ids);
+  for (guint i = 0; i < f->clients->clients->len; i++)
+    register_viewer (f, g_ptr_array_index (f->clients->clients, i));
+  f->thread = g_thread_new ("ebpfrelay-rtcp", feedback_thread, f);
+  fb_log (f, G_LOG_LEVEL_INFO, "RTCP on port %d%s", port,
+      f->control ? " (shared with the subscription channel)" : "");
+done:
+  g_mutex_unlock (f->lock);
+  if (f->control)
+    relay_control_server_set_other (f->control, on_other, f);
+  return TRUE;
+
+fail:
+  if (f->own_fd >= 0)
+    close (f->own_fd);
+  f->own_fd = f->fd = -1;
+  f->control = NULL;
+  g_mutex_unlock (f->lock);
+  return FALSE;
+}
+
+void
+relay_feedback_stop (RelayFeedback * f)
+{
+  RelayControlServer *control;
+  GThread *thread;
+
+  g_mutex_lock (f->lock);
+  control = g_steal_pointer (&f->control);
+  thread = g_steal_pointer (&f->thread);
+  g_mutex_unlock (f->lock);
+  if (control)
+    relay_control_server_set_other (control, NULL, NULL);
+  if (thread) {
+    guint64 one = 1;
+
+    if (write (f->wake_fd, &one, sizeof (one)) != sizeof (one))
+      fb_log (f, G_LOG_LEVEL_WARNING, "cannot wake the RTCP thread");
+    g_thread_join (thread);
+  }
+  g_mutex_lock (f->lock);
+  if (f->wake_fd >= 0)
+    close (f->wake_fd);
+  if (f->own_fd >= 0)
+    close (f->own_fd);
+  f->wake_fd = f->own_fd = f->fd = -1;
+  g_clear_pointer (&f->rtcp, ebr_rtcp_free);
+  g_mutex_unlock (f->lock);
+}
+
+/* --- the stream ------------------------------------------------------------- */
+
+void
+relay_feedback_set_caps (RelayFeedback * f, const GstCaps * caps)
+{
+  const GstStructure *st = caps && gst_caps_get_size (caps) ?
+      gst_caps_get_structure (caps, 0) : NULL;
+  gint rate = 0;
+  guint8 fm_id;
+
+  if (st && gst_structure_get_int (st, "clock-rate", &rate) && rate > 0)
+    f->clock_rate = rate;
+  f->caps_video = st
+      && g_strcmp0 (gst_structure_get_string (st, "media"), "video") == 0;
+  ebpf_relay_priority_from_caps (caps, f->codec_by_pt, &fm_id);
+}
+
+gboolean
+relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
+{
+  GstMapInfo map;
+  gboolean rtcp;
+
+  if (!f->rtcp || !gst_buffer_map (buffer, &map, GST_MAP_READ))
+    return FALSE;
+  rtcp = ebr_rtcp_is_rtcp (map.data, map.size);
+  if (rtcp || !f->has_media_src) {
+    GstNetAddressMeta *meta = gst_buffer_get_net_address_meta (buffer);
+    struct sockaddr_in from = { 0 };
+
+    if (meta && g_socket_address_to_native (meta->addr, &from,
+            sizeof (from), NULL) && from.sin_family == AF_INET) {
+      if (rtcp)
+        handle_rtcp (f, map.data, map.size, &from);
+      else {
+        f->media_src = from.sin_addr.s_addr;
+        f->has_media_src = TRUE;
+      }
+    } else if (rtcp) {
+      f->malformed++;           /* nobody to attribute it to */
+    }
+  }
+  if (!rtcp && map.size >= 12
+      && ebr_rtcp_source_update (f->rtcp, buffer, f->clock_rate, now_ns ())) {
+    guint32 ssrc = GST_READ_UINT32_BE (map.data + 8);
+    gboolean video = f->caps_video
+        || f->codec_by_pt[map.data[1] & 0x7f] != PRIO_CODEC_OTHER;
+
+    if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (ssrc)))
+      g_hash_table_insert (f->ssrcs, GUINT_TO_POINTER (ssrc),
+          GINT_TO_POINTER (1 + video));
+  }
+  gst_buffer_unmap (buffer, &map);
+  return rtcp;
+}
+
+/* --- subscribers ------------------------------------------------------------ */
+
+void
+relay_feedback_client_added (RelayFeedback * f, RelayClient * c)
+{
+  GHashTableIter it;
+  gpointer key, value;
+  GstClockTime now = now_ns ();
+
+  g_mutex_lock (f->lock);
+  if (f->rtcp) {
+    register_viewer (f, c);
+    /* A late joiner: the sender's next key frame, soon. */
+    g_hash_table_iter_init (&it, f->ssrcs);
+    while (g_hash_table_iter_next (&it, &key, &value)) {
+      if (GPOINTER_TO_INT (value) != 2)
+        continue;
+      f->keyframe_join++;
+      request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI, now);
+    }
+  }
+  g_mutex_unlock (f->lock);
+}
+
+void
+relay_feedback_client_removed (RelayFeedback * f, RelayClient * c)
+{
+  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  gpointer id;
+
+  g_mutex_lock (f->lock);
+  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &id)) {
+    ebr_rtcp_viewer_remove (f->rtcp, GPOINTER_TO_UINT (id));
+    g_hash_table_remove (f->viewer_ids, &key);
+  }
+  g_mutex_unlock (f->lock);
+}
+
+/* --- statistics ------------------------------------------------------------- */
+
+void
+relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
+    RelayClient * c)
+{
+  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  EbrRtcpViewerStats vs = { 0 };
+  EbrRtcpViewerReport best = { {0}, 0, GST_CLOCK_TIME_NONE }, rep;
+  gboolean have = FALSE;
+  GHashTableIter it;
+  gpointer id, ssrc;
+
+  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &id)
+      && ebr_rtcp_viewer_get_stats (f->rtcp, GPOINTER_TO_UINT (id), &vs)) {
+    /* the upstream SSRC it reported on last */
+    g_hash_table_iter_init (&it, f->ssrcs);
+    while (g_hash_table_iter_next (&it, &ssrc, NULL))
+      if (ebr_rtcp_viewer_get_report (f->rtcp, GPOINTER_TO_UINT (id),
+              GPOINTER_TO_UINT (ssrc), &rep) && (!have
+              || rep.received > best.received)) {
+        best = rep;
+        have = TRUE;
+      }
+  }
+  gst_structure_set (s,
+      "rtcp-received", G_TYPE_UINT64, vs.rtcp_packets,
+      "rtcp-ssrc", G_TYPE_UINT, vs.bound ? vs.ssrc : 0,
+      "rtcp-report-blocks", G_TYPE_UINT64, vs.report_blocks,
+      "pli-received", G_TYPE_UINT64, vs.plis,
+      "fir-received", G_TYPE_UINT64, vs.firs,
+      "nack-received", G_TYPE_UINT64, vs.nacks,
+      "rtcp-has-report", G_TYPE_BOOLEAN, have,
+      "rtcp-fraction-lost", G_TYPE_DOUBLE, best.block.fraction_lost / 256.0,
+      "rtcp-packets-lost", G_TYPE_INT, best.block.cumulative_lost,
+      "rtcp-jitter", G_TYPE_UINT, best.block.jitter,
+      "rtt-ms", G_TYPE_DOUBLE, GST_CLOCK_TIME_IS_VALID (best.rtt) ?
+      best.rtt / (gdouble) GST_MSECOND : -1.0, NULL);
+}
+
+void
+relay_feedback_add_stats (RelayFeedback * f, GstStructure * s)
+{
+  EbrRtcpStats rs = { 0 };
+
+  if (f->rtcp)
+    ebr_rtcp_get_stats (f->rtcp, &rs);
+  gst_structure_set (s,
+      "rtcp-port", G_TYPE_INT, f->rtcp ? (gint) f->port : 0,
+      "rtcp-unknown", G_TYPE_UINT64, rs.unattributed,
+      "rtcp-malformed", G_TYPE_UINT64, f->malformed + rs.invalid,
+      "rtcp-sender-packets", G_TYPE_UINT64, f->sender_packets,
+      "rtcp-srs-forwarded", G_TYPE_UINT64, rs.srs_forwarded,
+      "rtcp-sent-down", G_TYPE_UINT64, f->srs_sent,
+      "rtcp-rr-sent", G_TYPE_UINT64, f->rrs_sent,
+      "rtcp-no-upstream", G_TYPE_UINT64, f->no_upstream,
+      "rtcp-send-errors", G_TYPE_UINT64, f->send_errors,
+      "keyframe-requests-sent", G_TYPE_UINT64, rs.keyframe_sent,
+      "keyframe-requests-suppressed", G_TYPE_UINT64, rs.keyframe_suppressed,
+      "keyframe-requests-join", G_TYPE_UINT64, f->keyframe_join,
+      "keyframe-requests-unknown-ssrc", G_TYPE_UINT64,
+      f->keyframe_unknown_ssrc, NULL);
+}

@@ -1,0 +1,147 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""rtcp-tool: RTCP for the feedback-plane e2e test (e2e-rtcp.sh).
+
+  rtcp-tool.py listen PORT FILE SECONDS
+      Receives on 0.0.0.0:PORT for SECONDS, one line per datagram to FILE
+      (flushed): "t=UNIX from=IP:PORT len=N" then one item per RTCP packet:
+      "SR:ssrc:ntp:rtp:packets:octets", "RR:ssrc:nblocks",
+      "RB:media_ssrc:fraction:lost:jitter:lsr", "PLI:media_ssrc",
+      "FIR:media_ssrc:seq", "PT<n>", or "BAD" for what does not parse.
+  rtcp-tool.py flood MEDIA_BASE N INTERVAL SECONDS HOST PORT
+      N subscribers at MEDIA_BASE + 2i: binds their media ports (learns the
+      media SSRC from the first RTP packet on MEDIA_BASE) and their
+      media port + 1, from which each sends a PLI every INTERVAL seconds
+      for SECONDS to HOST:PORT. Prints "sent=K ssrc=S".
+  rtcp-tool.py send HOST PORT BIND KIND...
+      From port BIND (0: any) one datagram per KIND: pli:SSRC (valid),
+      truncated, badlen, version1, garbage.
+"""
+import socket
+import struct
+import sys
+import time
+
+
+def pli(sender, media):
+    return struct.pack("!BBHII", 0x81, 206, 2, sender, media)
+
+
+def parse(data):
+    items = []
+    off = 0
+    while off + 4 <= len(data):
+        b0, pt, length = struct.unpack_from("!BBH", data, off)
+        end = off + 4 * (length + 1)
+        if (b0 >> 6) != 2 or end > len(data):
+            items.append("BAD")
+            break
+        cnt = b0 & 0x1f
+        body = data[off + 4:end]
+        if pt == 200 and len(body) >= 24:
+            ssrc, hi, lo, rtp, pc, oc = struct.unpack_from("!IIIIII", body)
+            items.append("SR:%u:%u:%u:%u:%u" % (ssrc, (hi << 32) | lo, rtp, pc, oc))
+            blocks = body[24:]
+        elif pt == 201 and len(body) >= 4:
+            ssrc = struct.unpack_from("!I", body)[0]
+            items.append("RR:%u:%u" % (ssrc, cnt))
+            blocks = body[4:]
+        else:
+            blocks = b""
+            if pt == 206 and cnt == 1 and len(body) >= 8:
+                items.append("PLI:%u" % struct.unpack_from("!I", body, 4)[0])
+            elif pt == 206 and cnt == 4 and len(body) >= 16:
+                m, seq = struct.unpack_from("!IB", body, 8)
+                items.append("FIR:%u:%u" % (m, seq))
+            else:
+                items.append("PT%u" % pt)
+        if pt in (200, 201):
+            for i in range(cnt):
+                if len(blocks) < 24 * (i + 1):
+                    break
+                m, fl, lost_hi, lost_lo, _ext, jit, lsr, _dlsr = struct.unpack_from(
+                    "!IBBHIIII", blocks, 24 * i)
+                lost = (lost_hi << 16) | lost_lo
+                if lost & 0x800000:
+                    lost -= 1 << 24
+                items.append("RB:%u:%u:%d:%u:%u" % (m, fl, lost, jit, lsr))
+        off = end
+    return items
+
+
+def listen(port, path, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", port))
+    end = time.time() + secs
+    with open(path, "w") as out:
+        while True:
+            left = end - time.time()
+            if left <= 0:
+                break
+            s.settimeout(left)
+            try:
+                data, src = s.recvfrom(4096)
+            except socket.timeout:
+                break
+            out.write("t=%.3f from=%s:%d len=%d %s\n" % (
+                time.time(), src[0], src[1], len(data), " ".join(parse(data))))
+            out.flush()
+
+
+def flood(base, n, interval, secs, host, port):
+    media, rtcp = [], []
+    for i in range(n):
+        m = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        m.bind(("0.0.0.0", base + 2 * i))
+        r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        r.bind(("0.0.0.0", base + 2 * i + 1))
+        media.append(m)
+        rtcp.append(r)
+    media[0].settimeout(10)
+    while True:
+        data = media[0].recv(4096)
+        if len(data) >= 12 and data[0] >> 6 == 2 and not 192 <= data[1] <= 223:
+            ssrc = struct.unpack_from("!I", data, 8)[0]
+            break
+    sent = 0
+    end = time.time() + secs
+    while time.time() < end:
+        for i, r in enumerate(rtcp):
+            r.sendto(pli(0x5ee00000 + i, ssrc), (host, port))
+            sent += 1
+        time.sleep(interval)
+    print("sent=%d ssrc=%u" % (sent, ssrc))
+
+
+def send(host, port, bind, kinds):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("0.0.0.0", bind))
+    for k in kinds:
+        if k.startswith("pli:"):
+            d = pli(0x0bad0001, int(k[4:]))
+        elif k == "truncated":          # says 3 words, has 1
+            d = pli(0x0bad0002, 1)[:8]
+        elif k == "badlen":             # length field 5 in a 12-byte packet
+            d = struct.pack("!BBHII", 0x81, 206, 5, 0x0bad0003, 1)
+        elif k == "version1":
+            d = struct.pack("!BBHII", 0x41, 206, 2, 0x0bad0004, 1)
+        elif k == "garbage":
+            d = b"\x80\xc8\x00"
+        else:
+            sys.exit("unknown kind " + k)
+        s.sendto(d, (host, port))
+
+
+def main(a):
+    if len(a) >= 4 and a[0] == "listen":
+        listen(int(a[1]), a[2], float(a[3]))
+    elif len(a) == 7 and a[0] == "flood":
+        flood(int(a[1]), int(a[2]), float(a[3]), float(a[4]), a[5], int(a[6]))
+    elif len(a) >= 5 and a[0] == "send":
+        send(a[1], int(a[2]), int(a[3]), a[4:])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
