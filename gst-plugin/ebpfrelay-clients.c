@@ -43,8 +43,7 @@ relay_client_new (const gchar * host, gint port,
     c->addr = *addr;
   c->limit = limit;
   c->add_count = 1;
-  c->seq_dropped = g_hash_table_new (NULL, NULL);
-  c->ssrc_sent = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  c->ssrcs = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   return c;
 }
 
@@ -52,8 +51,7 @@ void
 relay_client_free (RelayClient * c)
 {
   g_free (c->host);
-  g_hash_table_destroy (c->seq_dropped);
-  g_hash_table_destroy (c->ssrc_sent);
+  g_hash_table_destroy (c->ssrcs);
   g_free (c);
 }
 
@@ -348,8 +346,8 @@ activate_client (RelayClients * t, RelayClient * c, GError ** error)
   c->in_kernel = c->slot_written = FALSE;
   c->route = RELAY_ROUTE_ERROR;
   c->user_packets = c->user_bytes = c->user_errors = 0;
-  c->user_prio_dropped = 0;
-  g_hash_table_remove_all (c->seq_dropped);
+  c->user_prio_dropped = c->user_held = 0;
+  g_hash_table_remove_all (c->ssrcs);
   t->slots[i] = c;
   if (i >= t->n_slots)
     t->n_slots = i + 1;

@@ -31,6 +31,7 @@
 
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-kernel.h"
+#include "switch.h"
 #include "ebpfrelay-route.h"
 
 G_BEGIN_DECLS
@@ -68,20 +69,27 @@ typedef struct
   gint64 next_check;            /* monotonic µs */
   guint8 limit;                 /* priority limit: gets priority >= limit */
   guint64 user_packets, user_bytes, user_errors;
-  /* userspace mode: packets dropped for priority, in all and per SSRC
-   * (GUINT_TO_POINTER (ssrc) -> GUINT_TO_POINTER (count)) */
+  /* userspace mode: packets dropped for priority and held back waiting
+   * for a key frame (bpf/switch.h), in all; per SSRC the same state the
+   * kernel keeps in its sub_ssrcs map: GUINT_TO_POINTER (ssrc) ->
+   * RelaySsrcState*, at most RELAY_SSRCS_PER_SUB of them, emptied when
+   * the client takes a slot */
   guint64 user_prio_dropped;
-  GHashTable *seq_dropped;
-  /* what userspace sent it per SSRC, for its SRs (ebpfrelay-send.h,
-   * relay_sender_ssrc_counts): GUINT_TO_POINTER (ssrc) -> RelaySsrcSent* */
-  GHashTable *ssrc_sent;
+  guint64 user_held;
+  GHashTable *ssrcs;
 } RelayClient;
 
+/* Userspace mode: what one subscriber has of one SSRC. As the kernel's
+ * struct relay_ssrc_state (bpf/relay.h): the switch state, the packets
+ * dropped for its limit while running (its sequence offset), and what it
+ * was sent, for its SRs (RFC 3550 6.4.1 payload octets), modulo 2^32. */
 typedef struct
 {
-  guint64 packets;
-  guint64 octets;               /* RTP payload octets (RFC 3550 6.4.1) */
-} RelaySsrcSent;
+  struct sw_sub sw;
+  guint32 dropped;
+  guint32 packets;
+  guint32 octets;
+} RelaySsrcState;
 
 /* What the table (and the sender) tell their owner, at @level (or
  * RELAY_LOG_LEVEL_TRACE, below debug), with the owner's lock held: route

@@ -40,8 +40,10 @@ struct _RelaySender
   guint8 fm_id;
   gboolean rewrite_seq;
 
-  /* userspace mode: ssrc -> prio_vp8_state */
+  /* userspace mode: ssrc -> prio_vp8_state, and ssrc -> struct sw_ssrc
+   * (its frames, bpf/switch.h), bounded like the kernel's maps */
   GHashTable *vp8_state;
+  GHashTable *frames;
   /* kernel mode: fragmented datagrams the kernel handed up (first
    * fragment's event), waiting for the datagram to reach the socket */
   GQueue frag_pending;          /* of FragPending* */
@@ -51,9 +53,6 @@ struct _RelaySender
    * sequence number (3 pieces) */
   const guint8 *data;
   gsize len;
-  gboolean is_rtp;              /* data is RTP: count per (client, SSRC) */
-  guint32 ssrc;
-  gsize payload_len;            /* RTP payload octets (RFC 3550 6.4.1) */
   guint n_queued;
   RelayClient *queued[SEND_BATCH];
   struct mmsghdr msgs[SEND_BATCH];
@@ -71,6 +70,7 @@ relay_sender_new (RelayClients * clients, RelayLogFunc log, gpointer log_data)
   s->log_data = log_data;
   s->fd = -1;
   s->vp8_state = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  s->frames = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_queue_init (&s->frag_pending);
   return s;
 }
@@ -80,6 +80,7 @@ relay_sender_free (RelaySender * s)
 {
   g_queue_clear_full (&s->frag_pending, g_free);
   g_hash_table_destroy (s->vp8_state);
+  g_hash_table_destroy (s->frames);
   g_free (s);
 }
 
@@ -88,6 +89,7 @@ relay_sender_start (RelaySender * s)
 {
   s->frag_unsent = 0;
   g_hash_table_remove_all (s->vp8_state);
+  g_hash_table_remove_all (s->frames);
 }
 
 void
@@ -127,61 +129,22 @@ relay_sender_fragments_unsent (RelaySender * s)
 
 /* --- the batch -------------------------------------------------------------- */
 
-/* What @c was sent of the current packet's SSRC, for its SRs. */
-static void
-count_ssrc (RelaySender * s, RelayClient * c)
-{
-  gpointer key = GUINT_TO_POINTER (s->ssrc);
-  RelaySsrcSent *sent = g_hash_table_lookup (c->ssrc_sent, key);
-
-  if (!sent) {
-    sent = g_new0 (RelaySsrcSent, 1);
-    g_hash_table_insert (c->ssrc_sent, key, sent);
-  }
-  sent->packets++;
-  sent->octets += s->payload_len;
-}
-
-/* Whether @data is an RTP packet (not RTCP, RFC 5761), its SSRC and its
- * payload length: without header, CSRCs, extension and padding. */
-static gboolean
-rtp_payload (const guint8 * data, gsize len, guint32 * ssrc, gsize * payload)
-{
-  gsize off = 12, pad = 0;
-
-  if (len < 12 || (data[0] & 0xc0) != 0x80 || (data[1] >= 192
-          && data[1] <= 223))
-    return FALSE;
-  off += 4 * (data[0] & 0x0f);
-  if ((data[0] & 0x10) && off + 4 <= len)
-    off += 4 + 4 * ((data[off + 2] << 8) | data[off + 3]);
-  if ((data[0] & 0x20) && len > 0)
-    pad = data[len - 1];
-  if (off + pad > len)
-    return FALSE;
-  *ssrc = ((guint32) data[8] << 24) | (data[9] << 16) | (data[10] << 8) |
-      data[11];
-  *payload = len - off - pad;
-  return TRUE;
-}
-
 gboolean
 relay_sender_ssrc_counts (RelaySender * s, RelayClient * c, guint32 ssrc,
     guint32 * packets, guint32 * octets)
 {
-  RelaySsrcSent *sent = g_hash_table_lookup (c->ssrc_sent,
-      GUINT_TO_POINTER (ssrc));
-  guint64 p = sent ? sent->packets : 0, o = sent ? sent->octets : 0;
+  RelaySsrcState *st;
 
-  /* kernel counts: wired when the kernel side lands. The kernel's part
-   * (relay_kernel_ssrc_counts (s->kernel, c->slot, ssrc, ...)) is to be
-   * added to p and o here. Until then, in kernel mode every SR keeps the
-   * sender's counts (right for a limit-0 subscriber; userspace's part
-   * alone would be far too low). */
-  if (s->kernel || !sent)
+  /* In kernel mode the kernel decides for every slot, also for the copies
+   * it leaves to userspace, and counts them all (sub_ssrcs). */
+  if (s->kernel)
+    return relay_kernel_ssrc_counts (s->kernel, c->slot, ssrc, packets,
+        octets, NULL, NULL);
+  st = g_hash_table_lookup (c->ssrcs, GUINT_TO_POINTER (ssrc));
+  if (!st)
     return FALSE;
-  *packets = (guint32) p;
-  *octets = (guint32) o;
+  *packets = st->packets;
+  *octets = st->octets;
   return TRUE;
 }
 
@@ -213,8 +176,6 @@ send_flush (RelaySender * s)
     for (int i = 0; i < r; i++) {
       batch[done + i]->user_packets++;
       batch[done + i]->user_bytes += s->len;
-      if (s->is_rtp)
-        count_ssrc (s, batch[done + i]);
     }
     done += r;
   }
@@ -227,7 +188,6 @@ send_begin (RelaySender * s, const guint8 * data, gsize len)
   s->data = data;
   s->len = len;
   s->n_queued = 0;
-  s->is_rtp = rtp_payload (data, len, &s->ssrc, &s->payload_len);
 }
 
 /* Queues a copy for @c; @seq >= 0: with that RTP sequence number. */
@@ -285,21 +245,62 @@ send_to_entries (RelaySender * s, const guint8 * data, gsize len,
 
 /* --- userspace mode --------------------------------------------------------- */
 
-/* What relay.bpf.c does, with the same classifier and the same decisions
- * (bpf/priority.h). */
+/* What the packet (classified as @info) is to its SSRC's frames
+ * (bpf/switch.h), as relay.bpf.c's frame_state tells it. */
+static int
+rtp_frame (RelaySender * s, const struct prio_info *info)
+{
+  gpointer key = GUINT_TO_POINTER (info->ssrc);
+  struct sw_ssrc *f = g_hash_table_lookup (s->frames, key);
+
+  if (!f) {
+    if (g_hash_table_size (s->frames) >= RELAY_MAX_FRAME_SSRCS)
+      g_hash_table_remove_all (s->frames);
+    f = g_new0 (struct sw_ssrc, 1);
+    g_hash_table_insert (s->frames, key, f);
+  }
+  return sw_frame (f, info->ts, info->priority);
+}
+
+/* @c's state of @info's SSRC: found, or new (bpf/switch.h's initial
+ * state); NULL when it has RELAY_SSRCS_PER_SUB others, as in the kernel. */
+static RelaySsrcState *
+ssrc_state (RelaySender * s, RelayClient * c, const struct prio_info *info)
+{
+  gpointer key = GUINT_TO_POINTER (info->ssrc);
+  RelaySsrcState *st = g_hash_table_lookup (c->ssrcs, key);
+
+  if (st || g_hash_table_size (c->ssrcs) >= RELAY_SSRCS_PER_SUB)
+    return st;
+  st = g_new0 (RelaySsrcState, 1);
+  sw_sub_init (&st->sw, s->codec_by_pt, info->pt, c->limit);
+  g_hash_table_insert (c->ssrcs, key, st);
+  return st;
+}
+
+/* What relay.bpf.c does, with the same classifier (bpf/priority.h), the
+ * same rule for starts (bpf/switch.h) and the same decisions, per slot:
+ * RTCP on the media port is never forwarded (the element hands it to the
+ * feedback plane before this); an RTP packet is held back from a
+ * subscriber waiting for a key frame of its SSRC, dropped below its limit
+ * (lowering its later sequence numbers), or sent and counted for its SRs;
+ * anything else is sent. */
 static void
 forward_userspace (RelaySender * s, const guint8 * data, gsize len)
 {
   RelayClients *t = s->clients;
   guint8 buf[PRIO_BUF_LEN] = { 0 };
-  guint32 n = MIN (len, PRIO_BUF_LEN), ssrc;
+  guint32 n = MIN (len, PRIO_BUF_LEN), ssrc, octets = 0;
   struct prio_vp8_state *vp8 = NULL;
   struct prio_info info;
-  gboolean seq_on;
+  gboolean rtp, seq_on;
+  int frame = 0;
   guint i;
 
   /* The classifier reads a PRIO_BUF_LEN-byte copy, as in the kernel. */
   memcpy (buf, data, n);
+  if (sw_is_rtcp (buf, n))
+    return;
   if (prio_wants_vp8_state (buf, n, s->codec_by_pt, &ssrc)) {
     vp8 = g_hash_table_lookup (s->vp8_state, GUINT_TO_POINTER (ssrc));
     if (!vp8) {
@@ -311,27 +312,47 @@ forward_userspace (RelaySender * s, const guint8 * data, gsize len)
     }
   }
   prio_classify (buf, n, len, s->codec_by_pt, s->fm_id, vp8, &info);
-  seq_on = s->rewrite_seq && prio_is_rtp (&info);
+  rtp = prio_is_rtp (&info);
+  seq_on = s->rewrite_seq && rtp;
+  if (rtp) {
+    frame = rtp_frame (s, &info);
+    octets = sw_payload_octets (len, info.payload_off,
+        (data[0] & 0x20) ? data[len - 1] : 0);
+  }
 
   send_begin (s, data, len);
   for (i = 0; i < t->n_slots; i++) {
     RelayClient *c = t->slots[i];
-    gpointer key = GUINT_TO_POINTER (info.ssrc);
-    guint dropped;
+    RelaySsrcState *st;
+    gint seq = -1;
 
     if (!c)
       continue;
-    /* (a client that never dropped anything has no entries) */
-    dropped = seq_on && g_hash_table_size (c->seq_dropped) ?
-        GPOINTER_TO_UINT (g_hash_table_lookup (c->seq_dropped, key)) : 0;
-    if (prio_drops (&info, c->limit)) {
-      c->user_prio_dropped++;
+    st = rtp ? ssrc_state (s, c, &info) : NULL;
+    if (st) {
+      switch (sw_decide (&st->sw, frame, info.priority, c->limit)) {
+        case SW_HOLD:
+          c->user_held++;
+          continue;
+        case SW_DROP:
+          c->user_prio_dropped++;
+          if (seq_on)
+            st->dropped++;
+          continue;
+        default:
+          break;
+      }
       if (seq_on)
-        g_hash_table_insert (c->seq_dropped, key,
-            GUINT_TO_POINTER (dropped + 1));
+        seq = prio_out_seq (info.seq, st->dropped);
+      st->packets++;
+      st->octets += octets;
+    } else if (!seq_on && prio_drops (&info, c->limit)) {
+      /* not RTP (never dropped), or no room for this SSRC: its sequence
+       * numbers stay right only if nothing is dropped */
+      c->user_prio_dropped++;
       continue;
     }
-    send_copy (s, c, seq_on ? prio_out_seq (info.seq, dropped) : -1);
+    send_copy (s, c, seq);
   }
   send_flush (s);
 }

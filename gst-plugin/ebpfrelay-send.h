@@ -80,8 +80,8 @@ guint64 relay_sender_fragments_unsent (RelaySender * s);
 
 /* What @c was sent of @ssrc (RTCP SR counts, RFC 3550 6.4.1: packets and
  * RTP payload octets, modulo 2^32). FALSE: nothing known, the sender's
- * counts stay. Kernel mode: only what userspace sent so far (the kernel's
- * per-slot counts are wired when the kernel side lands). */
+ * counts stay. Kernel mode: the kernel's per-(slot, SSRC) counts, which
+ * include the copies it left to userspace; userspace mode: its own. */
 gboolean relay_sender_ssrc_counts (RelaySender * s, RelayClient * c,
     guint32 ssrc, guint32 * packets, guint32 * octets);
 

@@ -7,17 +7,20 @@
 GstStructure *
 ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
 {
-  guint64 kp = 0, kb = 0, kd = 0;
+  guint64 kp = 0, kb = 0, kd = 0, kh = 0;
   GstStructure *s;
 
-  if (t->kernel && t->running)
+  if (t->kernel && t->running) {
     relay_kernel_slot_counters (t->kernel, c->slot, &kp, &kb, &kd);
+    relay_kernel_slot_held (t->kernel, c->slot, &kh);
+  }
   s = gst_structure_new ("application/x-ebpfrelaysink-client-stats",
       "host", G_TYPE_STRING, c->host,
       "port", G_TYPE_INT, c->port,
       "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
       "priority-limit", G_TYPE_INT, (gint) c->limit,
       "priority-dropped", G_TYPE_UINT64, kd + c->user_prio_dropped,
+      "keyframe-held", G_TYPE_UINT64, kh + c->user_held,
       "kernel-packets", G_TYPE_UINT64, kp,
       "kernel-bytes", G_TYPE_UINT64, kb,
       "user-packets", G_TYPE_UINT64, c->user_packets,

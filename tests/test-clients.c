@@ -425,6 +425,7 @@ test_set_string (void)
   Fixture f;
   GError *err = NULL;
   RelayClient *a, *b, *c, *d;
+  RelaySsrcState *st;
   gchar *s;
 
   fixture_init (&f);
@@ -447,8 +448,9 @@ test_set_string (void)
   b->user_packets = 11;
   b->user_bytes = 1100;
   b->user_prio_dropped = 4;
-  g_hash_table_insert (b->seq_dropped, GUINT_TO_POINTER (0x1234),
-      GUINT_TO_POINTER (4));
+  st = g_new0 (RelaySsrcState, 1);
+  st->dropped = 4;
+  g_hash_table_insert (b->ssrcs, GUINT_TO_POINTER (0x1234), st);
   b->add_count = 2;
 
   fixture_reset_calls (&f);
@@ -463,8 +465,9 @@ test_set_string (void)
   g_assert_cmpuint (b->user_packets, ==, 11);
   g_assert_cmpuint (b->user_bytes, ==, 1100);
   g_assert_cmpuint (b->user_prio_dropped, ==, 4);
-  g_assert_cmpuint (GPOINTER_TO_UINT (g_hash_table_lookup (b->seq_dropped,
-              GUINT_TO_POINTER (0x1234))), ==, 4);
+  g_assert_true (g_hash_table_lookup (b->ssrcs,
+          GUINT_TO_POINTER (0x1234)) == st);
+  g_assert_cmpuint (st->dropped, ==, 4);
   g_assert_cmpuint (b->add_count, ==, 2);
   /* the newcomer takes the lowest free slot (a's), c's is empty */
   d = find (&f, "127.0.0.4", 5000);
@@ -559,8 +562,8 @@ test_slots (void)
 
   /* a start gives slots in the order added, and starts counters anew */
   a->user_packets = 9;
-  g_hash_table_insert (a->seq_dropped, GUINT_TO_POINTER (1),
-      GUINT_TO_POINTER (1));
+  g_hash_table_insert (a->ssrcs, GUINT_TO_POINTER (1),
+      g_new0 (RelaySsrcState, 1));
   g_mutex_lock (&f.lock);
   relay_clients_stop (f.t);
   g_assert_false (f.t->running);
@@ -576,7 +579,7 @@ test_slots (void)
   g_assert_true (f.t->slots[0] == d);
   g_assert_true (f.t->slots[1] == a);
   g_assert_cmpuint (a->user_packets, ==, 0);
-  g_assert_cmpuint (g_hash_table_size (a->seq_dropped), ==, 0);
+  g_assert_cmpuint (g_hash_table_size (a->ssrcs), ==, 0);
   fixture_clear (&f);
 }
 

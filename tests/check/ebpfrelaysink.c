@@ -562,6 +562,7 @@ run_userspace_priority (gboolean rewrite, gboolean framemarking)
   static const gint fms[6] = { 0x20, 0x10, 0x80, 0x81, 0x82, 0x83 };
   Rx rx[N_RX];
   guint16 seq[2] = { 65520, 7 };
+  guint n_b = 0;
   GString *clients = g_string_new (NULL);
   guint i, k;
 
@@ -585,8 +586,10 @@ run_userspace_priority (gboolean rewrite, gboolean framemarking)
   for (k = 0; k < 120; k++) {
     gboolean rtp = k % 9 != 8;
     gint fm = framemarking ? fms[k % 6] : -1;
-    guint8 nal = nals[k % 6];
     guint b = k % 3 == 2;
+    /* each SSRC through all six, so that both start with a key frame:
+     * H.264 subscribers wait for one (bpf/switch.h) */
+    guint8 nal = nals[(b && rtp ? n_b++ : k) % 6];
     gint prio = rtp ? expected_priority (fm, nal, !framemarking) : 7;
     GstBuffer *buf;
     GstMapInfo map;
@@ -714,6 +717,91 @@ GST_START_TEST (test_userspace_priority_needs_caps)
 
 GST_END_TEST;
 
+/* A subscriber added mid-stream of an H.264 SSRC gets nothing of it until
+ * a key frame starts (a new timestamp and priority 7; bpf/switch.h), then
+ * what its limit lets through, numbered from the key frame's own sequence
+ * number on; an SSRC of another codec (audio) starts at once; what it was
+ * held back is counted apart from priority drops. */
+GST_START_TEST (test_userspace_late_join_waits_for_key_frame)
+{
+  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47935 "
+      "rtcp-port=0 mode=userspace");
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  /* k, payload type, SSRC, NAL, timestamp; the subscriber comes after
+   * the third */
+  static const struct
+  {
+    guint8 pt;
+    guint32 ssrc;
+    guint8 nal;
+    guint32 ts;
+    gboolean sent;
+  } pkts[] = {
+    {96, 0xa, 0x65, 0, FALSE},  /* key frame, before the join */
+    {96, 0xa, 0x41, 3000, FALSE},
+    {96, 0xa, 0x41, 6000, FALSE},
+    {96, 0xa, 0x41, 9000, FALSE},       /* joined: a P frame, held */
+    {0, 0xb, 0x00, 160, TRUE},  /* audio: at once */
+    {96, 0xa, 0x65, 9000, FALSE},       /* priority 7 inside a P frame */
+    {96, 0xa, 0x65, 12000, TRUE},       /* key frame start */
+    {96, 0xa, 0x65, 12000, TRUE},       /* its second packet */
+    {96, 0xa, 0x01, 15000, FALSE},      /* priority 0: below the limit */
+    {96, 0xa, 0x41, 18000, TRUE},       /* seq one after the key frame's */
+  };
+  Rx rx = { 0 };
+  GstStructure *st = NULL;
+  guint64 held = 0, dropped = 0;
+  gint last = -1;
+  gchar *clients;
+  guint k;
+
+  rx.fd = open_receiver (&rx.port);
+  gst_harness_set_src_caps_str (h, "application/x-rtp,media=video,"
+      "encoding-name=H264,payload=96,clock-rate=90000");
+  gst_harness_play (h);
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++) {
+    gsize len;
+    GstBuffer *buf = rtp_packet (pkts[k].pt, 100 + k, pkts[k].ssrc,
+        pkts[k].nal, -1, k, &len);
+    GstMapInfo map;
+    guint8 *copy;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    GST_WRITE_UINT32_BE (map.data + 4, pkts[k].ts);
+    copy = g_memdup2 (map.data, len);
+    gst_buffer_unmap (buf, &map);
+    if (k == 3) {
+      clients = g_strdup_printf ("127.0.0.1:%d@5", rx.port);
+      g_object_set (sink, "clients", clients, NULL);
+      g_free (clients);
+    }
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    if (pkts[k].sent) {
+      gint seq = pkts[k].ssrc == 0xb ? -1 : last < 0 ? 100 + (gint) k :
+          (last + 1) & 0xffff;
+
+      rx_check (&rx, copy, len, seq);
+      if (pkts[k].ssrc == 0xa)
+        last = seq;
+    } else if (k >= 3) {
+      rx_expect_nothing (&rx);
+    }
+    g_free (copy);
+  }
+  fail_unless_equals_int (last, 100 + 9 - 1);   /* after one drop */
+  g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", rx.port, &st);
+  fail_unless (gst_structure_get_uint64 (st, "keyframe-held", &held));
+  fail_unless (gst_structure_get_uint64 (st, "priority-dropped", &dropped));
+  fail_unless_equals_int (held, 2);
+  fail_unless_equals_int (dropped, 1);
+  gst_structure_free (st);
+  close (rx.fd);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_suite (void)
 {
@@ -735,6 +823,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_userspace_priority_no_rewrite);
   tcase_add_test (tc, test_userspace_priority_framemarking);
   tcase_add_test (tc, test_userspace_priority_needs_caps);
+  tcase_add_test (tc, test_userspace_late_join_waits_for_key_frame);
   return s;
 }
 

@@ -70,11 +70,9 @@ ebr_stop "$victim"
 e2e_ctl_stop
 
 rc=0
-# the kernel path starts cli1 at the stream's first key frame start
-# (bpf/switch.h); the userspace path does not apply that gate yet
-GATE=
-[ "$MODE" = kernel ] && GATE=gate
-"$STUB" check "$E2E_WORK/cli1.bin" $COUNT 6 $GATE 2>"$E2E_WORK/check.log" \
+# both paths start cli1 at the stream's first key frame start
+# (bpf/switch.h)
+"$STUB" check "$E2E_WORK/cli1.bin" $COUNT 6 gate 2>"$E2E_WORK/check.log" \
   || { echo "cli1 did not get exactly the packets of priority >= 6: $(cat "$E2E_WORK/check.log")" >&2; rc=1; }
 [ ! -s "$E2E_WORK/cli2.bin" ] || { echo "cli2 (refused) received data" >&2; rc=1; }
 # What the victim of the forged SUBSCRIBE got: RTCP (the challenge,

@@ -34,6 +34,7 @@
 #include <string.h>
 
 #include "priority.h"
+#include "switch.h"
 #include "tool-util.h"
 
 #define PT_H264 96
@@ -126,33 +127,60 @@ enum mode
 
 /* What a subscriber there for datagrams [@start, @end), with @l1 before
  * datagram @split and @l2 from it on, gets: compared with @rx (@n_rx
- * datagrams). Returns the number of datagrams that match, from the first;
- * *expected, *dropped: the model's counts. */
+ * datagrams). The relay's rules (bpf/priority.h, bpf/switch.h): frames
+ * are followed from the stream's first datagram; the subscriber gets
+ * nothing of the H.264 SSRC until a key frame starts (held back, neither
+ * sent nor dropped), the other SSRC and the rest at once. Returns the
+ * number of datagrams that match, from the first; *expected, *dropped:
+ * the model's counts. */
 static size_t
 compare (const uint8_t * sent, size_t start, size_t end, const uint8_t * rx,
     size_t n_rx, size_t size, unsigned l1, unsigned l2, size_t split,
     size_t * expected, size_t * dropped)
 {
+  uint8_t codec[PRIO_N_PT] = { 0 };
+  struct sw_ssrc frames[2] = { 0 };
+  struct sw_sub subs[2];
+  int have_sub[2] = { 0, 0 };
   uint32_t drops[2] = { 0, 0 };
   uint8_t want[65536];
   size_t i, got = 0, ok = 0;
   int good = 1;
 
+  codec[PT_H264] = PRIO_CODEC_H264;
   *expected = *dropped = 0;
-  for (i = start; i < end; i++) {
+  for (i = 0; i < end; i++) {
     const uint8_t *p = sent + i * size;
     struct prio_info info = classify (p, size);
-    int b = info.ssrc == SSRC_B;
+    int b = info.ssrc == SSRC_B, rtp = prio_is_rtp (&info), frame = 0;
+    unsigned limit = i < split ? l1 : l2;
 
-    if (prio_drops (&info, i < split ? l1 : l2)) {
+    if (rtp)
+      frame = sw_frame (&frames[b], info.ts, info.priority);
+    if (i < start)
+      continue;
+    if (rtp) {
+      if (!have_sub[b]) {
+        sw_sub_init (&subs[b], codec, info.pt, limit);
+        have_sub[b] = 1;
+      }
+      switch (sw_decide (&subs[b], frame, info.priority, limit)) {
+        case SW_HOLD:
+          continue;
+        case SW_DROP:
+          (*dropped)++;
+          drops[b]++;
+          continue;
+        default:
+          break;
+      }
+    } else if (prio_drops (&info, limit)) {
       (*dropped)++;
-      if (prio_is_rtp (&info))
-        drops[b]++;
       continue;
     }
     (*expected)++;
     memcpy (want, p, size);
-    if (prio_is_rtp (&info))
+    if (rtp)
       tool_put16 (want + 2, prio_out_seq (info.seq, drops[b]));
     if (good && got < n_rx && !memcmp (rx + got * size, want, size))
       ok++;
