@@ -16,21 +16,22 @@
 /* The program's per-CPU scratch space, one @value_type (kept off the
  * 512-byte stack): the payload copy the classifier reads, its result and
  * whatever else the program builds per packet. Look it up at key 0. */
-#define PRIO_SCRATCH_MAP(name, value_type)			\
-	struct {						\
-		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);	\
-		__uint(max_entries, 1);				\
-		__type(key, __u32);				\
-		__type(value, value_type);			\
+#define PRIO_SCRATCH_MAP(name, value_type)               \
+	struct {                                         \
+		__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY); \
+		__uint(max_entries, 1);                  \
+		__type(key, __u32);                      \
+		__type(value, value_type);               \
 	} name SEC(".maps")
 
 /* Classify @b (@n bytes of a @len-byte payload) into @out; @vp8_map is
  * an SSRC -> struct prio_vp8_state map. */
-static __always_inline void
-prio_classify_bpf(void *vp8_map, const __u8 *b, __u32 n, __u32 len,
-		  const __u8 *codec_by_pt, __u8 fm_id, struct prio_info *out)
+static __always_inline void prio_classify_bpf(void *vp8_map, const __u8 *b,
+                                              __u32 n, __u32 len,
+                                              const __u8 *codec_by_pt,
+                                              __u8 fm_id, struct prio_info *out)
 {
-	struct prio_vp8_state *st = NULL, fresh = { };
+	struct prio_vp8_state *st = NULL, fresh = {};
 	__u32 ssrc = 0;
 	int is_fresh = 0;
 

@@ -58,7 +58,7 @@ static __always_inline void count(__u32 key)
  * classifier once, on its own, with every length possible.
  */
 __noinline int psrc_classify(struct __sk_buff *skb, struct scratch *scr,
-			     struct psrc_config *cfg, __u32 len)
+                             struct psrc_config *cfg, __u32 len)
 {
 	__u64 n = len;
 
@@ -74,7 +74,7 @@ __noinline int psrc_classify(struct __sk_buff *skb, struct scratch *scr,
 	if (n == 0 || bpf_skb_load_bytes(skb, PSRC_UDP_HLEN, scr->payload, n))
 		n = 0;
 	prio_classify_bpf(&vp8, scr->payload, n, len, cfg->codec_by_pt,
-			  cfg->fm_id, &scr->info);
+	                  cfg->fm_id, &scr->info);
 	return 0;
 }
 

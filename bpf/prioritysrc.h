@@ -21,27 +21,25 @@
 #include <linux/types.h>
 #include "priority.h"
 
-#define PSRC_UDP_HLEN 8
+#define PSRC_UDP_HLEN  8
 #define PSRC_VP8_SSRCS 256
 
 /* The subscription channel's packets (RTCP APP, RFC 3550 6.7): never
  * dropped, whatever the limit. */
 #define PSRC_RTCP_APP 204
 
-struct psrc_config
-{
-  __u8 limit;                   /* keep packets with priority >= limit */
-  __u8 fm_id;                   /* frame marking extension id, 0: none */
-  __u8 pad[6];
-  __u8 codec_by_pt[PRIO_N_PT];  /* enum prio_codec */
+struct psrc_config {
+	__u8 limit; /* keep packets with priority >= limit */
+	__u8 fm_id; /* frame marking extension id, 0: none */
+	__u8 pad[6];
+	__u8 codec_by_pt[PRIO_N_PT]; /* enum prio_codec */
 };
 
-enum psrc_stat
-{
-  PSRC_STAT_KEPT = 0,           /* media packets passed to the socket */
-  PSRC_STAT_DROPPED,            /* below the limit, dropped */
-  PSRC_STAT_CONTROL,            /* RTCP APP packets, always passed */
-  PSRC_STAT_MAX
+enum psrc_stat {
+	PSRC_STAT_KEPT = 0, /* media packets passed to the socket */
+	PSRC_STAT_DROPPED,  /* below the limit, dropped */
+	PSRC_STAT_CONTROL,  /* RTCP APP packets, always passed */
+	PSRC_STAT_MAX
 };
 
 #endif /* __EBPF_RELAY_PRIORITYSRC_H__ */

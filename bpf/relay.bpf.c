@@ -107,8 +107,8 @@ struct {
 struct scratch {
 	struct relay_event_buf ev;
 	struct prio_info info;
-	struct relay_frag frag;		/* first fragment: slots that got it */
-	__u32 avail;			/* UDP payload bytes in this packet */
+	struct relay_frag frag; /* first fragment: slots that got it */
+	__u32 avail;            /* UDP payload bytes in this packet */
 	__u8 payload[PRIO_BUF_LEN];
 };
 
@@ -120,21 +120,21 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } events SEC(".maps");
 
-#define IP_MF		0x2000
-#define IP_OFFSET	0x1fff
+#define IP_MF     0x2000
+#define IP_OFFSET 0x1fff
 
-#define IP_OFF		ETH_HLEN
-#define IP_CSUM_OFF	(IP_OFF + offsetof(struct iphdr, check))
-#define IP_ADDR_OFF	(IP_OFF + offsetof(struct iphdr, saddr))
-#define UDP_OFF		(IP_OFF + sizeof(struct iphdr))
-#define UDP_CSUM_OFF	(UDP_OFF + offsetof(struct udphdr, check))
-#define HDR_LEN		(UDP_OFF + sizeof(struct udphdr))
+#define IP_OFF       ETH_HLEN
+#define IP_CSUM_OFF  (IP_OFF + offsetof(struct iphdr, check))
+#define IP_ADDR_OFF  (IP_OFF + offsetof(struct iphdr, saddr))
+#define UDP_OFF      (IP_OFF + sizeof(struct iphdr))
+#define UDP_CSUM_OFF (UDP_OFF + offsetof(struct udphdr, check))
+#define HDR_LEN      (UDP_OFF + sizeof(struct udphdr))
 /* The RTP sequence number of a packet the kernel sends (no IP options). */
-#define SEQ_OFF		(HDR_LEN + 2)
+#define SEQ_OFF      (HDR_LEN + 2)
 
 /* A perf record (8-byte header, 4-byte size, sample padded to 8) must fit
  * in 64 KiB: event header, entries and packet together at most this. */
-#define EVENT_MAX_DATA	65500
+#define EVENT_MAX_DATA 65500
 
 /*
  * The header fields a copy gets are kept in struct relay_sub form: its
@@ -143,9 +143,11 @@ struct {
  */
 _Static_assert(__builtin_offsetof(struct relay_sub, smac) == ETH_ALEN, "macs");
 _Static_assert(__builtin_offsetof(struct relay_sub, daddr) ==
-	       __builtin_offsetof(struct relay_sub, saddr) + 4, "addrs");
+                       __builtin_offsetof(struct relay_sub, saddr) + 4,
+               "addrs");
 _Static_assert(__builtin_offsetof(struct relay_sub, dport) ==
-	       __builtin_offsetof(struct relay_sub, sport) + 2, "ports");
+                       __builtin_offsetof(struct relay_sub, sport) + 2,
+               "ports");
 
 /* Headers of a packet without IP options, as in the packet from .eth on.
  * The pad puts the IP header on a 4-byte boundary for the verifier. */
@@ -159,30 +161,30 @@ struct hdrs {
 struct loop_ctx {
 	struct __sk_buff *skb;
 	struct relay_event_buf *ev;
-	struct hdrs *orig;		/* the packet's headers as received */
-	struct relay_sub orig_f;	/* their fields */
-	struct relay_sub cur;		/* fields now in the skb */
-	struct prio_info info;		/* the packet's classification */
+	struct hdrs *orig;       /* the packet's headers as received */
+	struct relay_sub orig_f; /* their fields */
+	struct relay_sub cur;    /* fields now in the skb */
+	struct prio_info info;   /* the packet's classification */
 	__u64 port_flags;
 	__u32 payload_len;
-	__u32 n_users;			/* entries in ev */
-	__s32 pending;			/* slot whose copy is in the skb, unsent; -1 */
+	__u32 n_users; /* entries in ev */
+	__s32 pending; /* slot whose copy is in the skb, unsent; -1 */
 	__u32 pending_ifindex;
-	const __u8 *codec_by_pt;	/* config's */
-	__u32 octets;			/* RTP payload octets (sw_payload_octets) */
-	__u16 cur_seq;			/* RTP sequence number now in the skb */
-	__u8 rtp;			/* RTP: switched, counted per slot and SSRC */
-	__u8 frame;			/* sw_frame: SW_FRAME_START, SW_KEY_START */
-	__u8 seq_on;			/* RTP, and sequence numbers are rewritten */
-	__u8 seq_touched;		/* the skb's sequence number was changed */
-	__u8 all_user;			/* userspace sends to every slot (IP options) */
+	const __u8 *codec_by_pt; /* config's */
+	__u32 octets;            /* RTP payload octets (sw_payload_octets) */
+	__u16 cur_seq;           /* RTP sequence number now in the skb */
+	__u8 rtp;                /* RTP: switched, counted per slot and SSRC */
+	__u8 frame;              /* sw_frame: SW_FRAME_START, SW_KEY_START */
+	__u8 seq_on;             /* RTP, and sequence numbers are rewritten */
+	__u8 seq_touched;        /* the skb's sequence number was changed */
+	__u8 all_user; /* userspace sends to every slot (IP options) */
 	__u8 rewritten;
 	__u8 broken;
-	__u8 l4;			/* the packet has the UDP header (not a later
+	__u8 l4;                 /* the packet has the UDP header (not a later
 					 * fragment): rewrite ports, UDP checksum */
-	struct relay_frag *frag;	/* first fragment: record who gets it */
-	struct relay_frag *frag_to;	/* later fragment: who gets it */
-	__u8 pass_up;			/* not consumed: userspace needs it */
+	struct relay_frag *frag; /* first fragment: record who gets it */
+	struct relay_frag *frag_to; /* later fragment: who gets it */
+	__u8 pass_up;               /* not consumed: userspace needs it */
 };
 
 static __always_inline void stat_inc(__u32 idx)
@@ -194,7 +196,7 @@ static __always_inline void stat_inc(__u32 idx)
 }
 
 static __always_inline void send_event(struct __sk_buff *skb,
-				       struct relay_event_buf *ev, __u32 n)
+                                       struct relay_event_buf *ev, __u32 n)
 {
 	__u64 len = skb->len, size;
 	long err = -1;
@@ -205,16 +207,16 @@ static __always_inline void send_event(struct __sk_buff *skb,
 	size = sizeof(ev->hdr) + n * sizeof(ev->entries[0]);
 	if (len + size <= EVENT_MAX_DATA)
 		err = bpf_perf_event_output(skb, &events,
-					    BPF_F_CURRENT_CPU | (len << 32),
-					    ev, size);
+		                            BPF_F_CURRENT_CPU | (len << 32), ev,
+		                            size);
 	stat_inc(err ? RELAY_STAT_EVENT_ERRORS : RELAY_STAT_EVENTS);
 }
 
 /* bpf_csum_diff() of two 8-byte (@n = 2) or 4-byte (@n = 1) fields, in
  * line: the one's complement sum of ~from and to, as a 32-bit partial sum
  * for the csum_replace helpers (size 0: "to" is a diff). */
-static __always_inline __u32 csum_diff_words(const __u32 *from,
-					     const __u32 *to, int n)
+static __always_inline __u32 csum_diff_words(const __u32 *from, const __u32 *to,
+                                             int n)
 {
 	__u64 s = (__u64)(__u32)~from[0] + to[0];
 
@@ -235,8 +237,8 @@ static __always_inline int rewrite(struct loop_ctx *c, struct relay_sub *to)
 	const __u32 *tm = (const __u32 *)to->dmac;
 	int macs = cm[0] != tm[0] || cm[1] != tm[1] || cm[2] != tm[2];
 	int addrs = to->saddr != c->cur.saddr || to->daddr != c->cur.daddr;
-	int ports = c->l4 && (to->sport != c->cur.sport ||
-			      to->dport != c->cur.dport);
+	int ports = c->l4 &&
+	            (to->sport != c->cur.sport || to->dport != c->cur.dport);
 	__u32 addr_diff = 0, port_diff;
 
 	if (macs && bpf_skb_store_bytes(skb, 0, to->dmac, 2 * ETH_ALEN, 0))
@@ -249,17 +251,17 @@ static __always_inline int rewrite(struct loop_ctx *c, struct relay_sub *to)
 	}
 	if (ports) {
 		port_diff = csum_diff_words((const __u32 *)&c->cur.sport,
-					    (const __u32 *)&to->sport, 1);
+		                            (const __u32 *)&to->sport, 1);
 		if (bpf_l4_csum_replace(skb, UDP_CSUM_OFF, 0, port_diff,
-					BPF_F_MARK_MANGLED_0) ||
+		                        BPF_F_MARK_MANGLED_0) ||
 		    bpf_skb_store_bytes(skb, UDP_OFF, &to->sport, 4,
-					c->port_flags))
+		                        c->port_flags))
 			return -1;
 	}
 	/* A zero UDP checksum (none) stays zero: MARK_MANGLED_0. */
-	if (addrs && c->l4 && bpf_l4_csum_replace(skb, UDP_CSUM_OFF, 0, addr_diff,
-					 BPF_F_PSEUDO_HDR |
-					 BPF_F_MARK_MANGLED_0))
+	if (addrs && c->l4 &&
+	    bpf_l4_csum_replace(skb, UDP_CSUM_OFF, 0, addr_diff,
+	                        BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
 		return -1;
 	c->cur = *to;
 	return 0;
@@ -272,9 +274,9 @@ static __always_inline int set_seq(struct loop_ctx *c, __u16 seq)
 
 	c->seq_touched = 1;
 	if (bpf_l4_csum_replace(c->skb, UDP_CSUM_OFF, from, to,
-				BPF_F_MARK_MANGLED_0 | sizeof(to)) ||
+	                        BPF_F_MARK_MANGLED_0 | sizeof(to)) ||
 	    bpf_skb_store_bytes(c->skb, SEQ_OFF, &to, sizeof(to),
-				c->port_flags))
+	                        c->port_flags))
 		return -1;
 	c->cur_seq = seq;
 	return 0;
@@ -286,7 +288,7 @@ static __always_inline int restore(struct loop_ctx *c)
 	__be16 seq = bpf_htons(c->info.seq);
 
 	if (bpf_skb_store_bytes(c->skb, 0, &c->orig->eth,
-				c->l4 ? HDR_LEN : UDP_OFF, 0))
+	                        c->l4 ? HDR_LEN : UDP_OFF, 0))
 		return -1;
 	if (c->seq_touched &&
 	    bpf_skb_store_bytes(c->skb, SEQ_OFF, &seq, sizeof(seq), 0))
@@ -303,8 +305,7 @@ static __always_inline int restore(struct loop_ctx *c)
  * one for this SSRC right now (see relay.h).
  */
 static __always_inline struct relay_ssrc_state *
-ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen,
-	   __u8 limit)
+ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen, __u8 limit)
 {
 	__u64 key = RELAY_SSRC_ID(gen, c->info.ssrc);
 	__u64 want = RELAY_SSRC_VALID | key, busy = RELAY_SSRC_BUSY | key;
@@ -322,9 +323,9 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen,
 				return &t->e[i];
 			if (id == busy)
 				return NULL;
-			if (free < 0 && (RELAY_SSRC_ID_GEN(id) != gen ||
-					 !(id & (RELAY_SSRC_VALID |
-						 RELAY_SSRC_BUSY)))) {
+			if (free < 0 &&
+			    (RELAY_SSRC_ID_GEN(id) != gen ||
+			     !(id & (RELAY_SSRC_VALID | RELAY_SSRC_BUSY)))) {
 				free = i;
 				free_id = id;
 			}
@@ -334,7 +335,7 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen,
 		e = &t->e[free & (RELAY_SSRCS_PER_SUB - 1)];
 		if (__sync_val_compare_and_swap(&e->id, free_id, busy) !=
 		    free_id)
-			continue;	/* taken meanwhile: look again */
+			continue; /* taken meanwhile: look again */
 		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, limit);
 		e->dropped = 0;
 		e->packets = 0;
@@ -387,7 +388,7 @@ static __always_inline void flush_pending(struct loop_ctx *c)
 /* Send the pending copy, then write slot @i's headers (and, with seq_on,
  * RTP sequence number @seq) into the skb: the next pending copy. */
 static __always_inline void stage_copy(struct loop_ctx *c, __u32 i,
-				       struct relay_sub *sub, __u16 seq)
+                                       struct relay_sub *sub, __u16 seq)
 {
 	if (c->broken) {
 		stat_inc(RELAY_STAT_CLONE_ERRORS);
@@ -395,8 +396,8 @@ static __always_inline void stage_copy(struct loop_ctx *c, __u32 i,
 	}
 	flush_pending(c);
 	c->rewritten = 1;
-	if (rewrite(c, sub) || (c->seq_on && seq != c->cur_seq &&
-				set_seq(c, seq))) {
+	if (rewrite(c, sub) ||
+	    (c->seq_on && seq != c->cur_seq && set_seq(c, seq))) {
 		/* Half rewritten (the helpers fail only when the skb cannot
 		 * be made writable): go back to the original bytes. A
 		 * COMPLETE skb->csum may stay off; the stack then verifies
@@ -451,8 +452,7 @@ static long slot_cb(__u32 i, void *data)
 			e = ssrc_entry(c, t, sub.gen, sub.limit);
 	}
 	if (e) {
-		v = sw_decide(&e->sw, c->frame, c->info.priority,
-			      sub.limit);
+		v = sw_decide(&e->sw, c->frame, c->info.priority, sub.limit);
 		if (v != SW_SEND) {
 			if (v == SW_DROP && c->seq_on)
 				__sync_fetch_and_add(&e->dropped, 1);
@@ -492,7 +492,7 @@ static long slot_cb(__u32 i, void *data)
 }
 
 static __always_inline void hdr_fields(struct relay_sub *f,
-				       const struct hdrs *h)
+                                       const struct hdrs *h)
 {
 	__builtin_memcpy(f->dmac, h->eth.h_dest, ETH_ALEN);
 	__builtin_memcpy(f->smac, h->eth.h_source, ETH_ALEN);
@@ -509,7 +509,7 @@ static __always_inline void hdr_fields(struct relay_sub *f,
  * the rest of the program once per way through the classifier.
  */
 __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
-			      struct relay_config *cfg)
+                              struct relay_config *cfg)
 {
 	__u32 n, len;
 
@@ -520,11 +520,11 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 		n = scr->avail;
 	if (n > PRIO_BUF_LEN)
 		n = PRIO_BUF_LEN;
-	if (n == 0 || bpf_skb_load_bytes(skb, scr->ev.hdr.payload_off,
-					 scr->payload, n))
+	if (n == 0 ||
+	    bpf_skb_load_bytes(skb, scr->ev.hdr.payload_off, scr->payload, n))
 		n = 0;
 	prio_classify_bpf(&vp8_state, scr->payload, n, len, cfg->codec_by_pt,
-			  cfg->fm_id, &scr->info);
+	                  cfg->fm_id, &scr->info);
 	stat_inc(RELAY_STAT_RULE_0 + scr->info.rule);
 	stat_inc(RELAY_STAT_PRIO_0 + scr->info.priority);
 	return 0;
@@ -534,7 +534,7 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
  * octets (the padding count is the UDP payload's last byte; in a first
  * fragment that byte is not there, and the padding counts as payload). */
 static __always_inline void rtp_frame(struct __sk_buff *skb,
-				      struct scratch *scr, struct loop_ctx *c)
+                                      struct scratch *scr, struct loop_ctx *c)
 {
 	struct sw_ssrc *f, fresh = {};
 	__u32 len = scr->ev.hdr.payload_len, pad = 0;
@@ -546,11 +546,11 @@ static __always_inline void rtp_frame(struct __sk_buff *skb,
 	} else {
 		c->frame = sw_frame(&fresh, c->info.ts, c->info.priority);
 		bpf_map_update_elem(&frame_state, &c->info.ssrc, &fresh,
-				    BPF_ANY);
+		                    BPF_ANY);
 	}
 	if ((scr->payload[0] & 0x20) && len && len <= scr->avail &&
-	    !bpf_skb_load_bytes(skb, scr->ev.hdr.payload_off + len - 1,
-				&last, 1))
+	    !bpf_skb_load_bytes(skb, scr->ev.hdr.payload_off + len - 1, &last,
+	                        1))
 		pad = last;
 	c->octets = sw_payload_octets(len, c->info.payload_off, pad);
 }
@@ -559,7 +559,7 @@ static __always_inline void rtp_frame(struct __sk_buff *skb,
  * the packet itself), put the original bytes back, send the event.
  * Returns the program's verdict. */
 static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
-				  struct relay_config *cfg)
+                                  struct relay_config *cfg)
 {
 	/* A fragment of a datagram userspace must send goes up, so that the
 	 * socket gets the datagram. */
@@ -608,21 +608,21 @@ static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
  * got it is remembered for the datagram's other fragments. Returns the
  * program's verdict. */
 static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
-				   struct scratch *scr,
-				   struct relay_config *cfg, __u32 n_slots,
-				   int all_user, struct relay_frag_key *fkey)
+                                   struct scratch *scr,
+                                   struct relay_config *cfg, __u32 n_slots,
+                                   int all_user, struct relay_frag_key *fkey)
 {
 	struct loop_ctx c = {
-		.skb = skb,
-		.ev = &scr->ev,
-		.orig = h,
-		/* With no UDP checksum nothing in the packet compensates the
+	        .skb = skb,
+	        .ev = &scr->ev,
+	        .orig = h,
+	        /* With no UDP checksum nothing in the packet compensates the
 		 * port change: let the store fix COMPLETE's skb->csum. */
-		.port_flags = h->udp.check ? 0 : BPF_F_RECOMPUTE_CSUM,
-		.payload_len = scr->ev.hdr.payload_len,
-		.all_user = all_user,
-		.pending = -1,
-		.l4 = 1,
+	        .port_flags = h->udp.check ? 0 : BPF_F_RECOMPUTE_CSUM,
+	        .payload_len = scr->ev.hdr.payload_len,
+	        .all_user = all_user,
+	        .pending = -1,
+	        .l4 = 1,
 	};
 	int verdict;
 
@@ -672,29 +672,29 @@ static long frag_cb(__u32 i, void *data)
 }
 
 static __always_inline int forward_frag(struct __sk_buff *skb, struct hdrs *h,
-					struct scratch *scr,
-					struct relay_config *cfg,
-					struct relay_frag *to, __u32 n_slots)
+                                        struct scratch *scr,
+                                        struct relay_config *cfg,
+                                        struct relay_frag *to, __u32 n_slots)
 {
 	struct loop_ctx c = {
-		.skb = skb,
-		.ev = &scr->ev,
-		.orig = h,
-		.pending = -1,
-		.frag_to = to,
-		.pass_up = to->pass_up ? 1 : 0,
-		.payload_len = bpf_ntohs(h->ip.tot_len) - sizeof(struct iphdr),
+	        .skb = skb,
+	        .ev = &scr->ev,
+	        .orig = h,
+	        .pending = -1,
+	        .frag_to = to,
+	        .pass_up = to->pass_up ? 1 : 0,
+	        .payload_len = bpf_ntohs(h->ip.tot_len) - sizeof(struct iphdr),
 	};
 
 	hdr_fields(&c.orig_f, h);
-	c.orig_f.sport = c.orig_f.dport = 0;	/* no UDP header here */
+	c.orig_f.sport = c.orig_f.dport = 0; /* no UDP header here */
 	c.cur = c.orig_f;
 	bpf_loop(n_slots, frag_cb, &c, 0);
 	return finish(&c, scr, cfg);
 }
 
 static __always_inline void frag_key(struct relay_frag_key *k,
-				     const struct hdrs *h)
+                                     const struct hdrs *h)
 {
 	k->saddr = h->ip.saddr;
 	k->daddr = h->ip.daddr;
@@ -761,7 +761,7 @@ int relay_ingress(struct __sk_buff *skb)
 	    tot_len < ihl_len + sizeof(h.udp) ||
 	    (!first_frag && udp_len + ihl_len > tot_len) ||
 	    (first_frag && (ihl_len != sizeof(struct iphdr) ||
-			    udp_len + ihl_len <= tot_len))) {
+	                    udp_len + ihl_len <= tot_len))) {
 		stat_inc(RELAY_STAT_PASSED);
 		return TC_ACT_UNSPEC;
 	}
@@ -772,7 +772,8 @@ int relay_ingress(struct __sk_buff *skb)
 	/* RTCP on the media port (RFC 5761): for the socket, also with
 	 * consume; userspace relays it. */
 	if (udp_len >= sizeof(h.udp) + 2 &&
-	    !bpf_skb_load_bytes(skb, IP_OFF + ihl_len + sizeof(h.udp), rtcp, 2) &&
+	    !bpf_skb_load_bytes(skb, IP_OFF + ihl_len + sizeof(h.udp), rtcp,
+	                        2) &&
 	    sw_is_rtcp(rtcp, 2)) {
 		stat_inc(RELAY_STAT_RTCP);
 		return TC_ACT_UNSPEC;
@@ -795,6 +796,6 @@ int relay_ingress(struct __sk_buff *skb)
 	scr->ev.hdr.payload_len = udp_len - sizeof(h.udp);
 	scr->avail = tot_len - ihl_len - sizeof(h.udp);
 	return forward(skb, &h, scr, cfg, n_slots,
-		       ihl_len != sizeof(struct iphdr),
-		       first_frag ? &fkey : NULL);
+	               ihl_len != sizeof(struct iphdr),
+	               first_frag ? &fkey : NULL);
 }

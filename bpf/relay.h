@@ -40,19 +40,18 @@
 #include "priority.h"
 #include "switch.h"
 
-#define RELAY_MAX_SUBS 1024             /* power of two */
-#define RELAY_SSRCS_PER_SUB 4           /* SSRCs per slot: audio, video, rtx, spare */
-#define RELAY_MAX_FRAME_SSRCS 1024      /* SSRCs whose frames are followed */
-#define RELAY_MAX_VP8_SSRCS 256
-#define RELAY_MAX_FRAGS 256             /* fragmented datagrams in flight */
+#define RELAY_MAX_SUBS        1024 /* power of two */
+#define RELAY_SSRCS_PER_SUB   4 /* SSRCs per slot: audio, video, rtx, spare */
+#define RELAY_MAX_FRAME_SSRCS 1024 /* SSRCs whose frames are followed */
+#define RELAY_MAX_VP8_SSRCS   256
+#define RELAY_MAX_FRAGS       256 /* fragmented datagrams in flight */
 
 /* Slot states. The values differ in one byte only, so a concurrent reader
  * never sees a torn state while userspace rewrites a slot. */
-enum relay_sub_state
-{
-  RELAY_SUB_EMPTY = 0,
-  RELAY_SUB_USERSPACE = 1,      /* the kernel decides, userspace sends */
-  RELAY_SUB_KERNEL = 2,         /* the kernel rewrites and clones */
+enum relay_sub_state {
+	RELAY_SUB_EMPTY = 0,
+	RELAY_SUB_USERSPACE = 1, /* the kernel decides, userspace sends */
+	RELAY_SUB_KERNEL = 2,    /* the kernel rewrites and clones */
 };
 
 /* One subscriber slot. Addresses and ports in network byte order, ready to
@@ -63,46 +62,43 @@ enum relay_sub_state
  * is not EMPTY. Userspace changes these groups one write at a time (see
  * relay_kernel_set_slot), and each of limit, seq_flag and state is one
  * byte, so a reader sees each either old or new, never torn. */
-struct relay_sub
-{
-  __u8 dmac[6];                 /* next hop's MAC */
-  __u8 smac[6];                 /* MAC of the egress interface */
-  __u32 ifindex;                /* egress interface */
-  __u32 saddr;                  /* relay's address on that interface (be) */
-  __u32 daddr;                  /* subscriber's address (be) */
-  __u16 sport;                  /* source port of copies (be): the stream's port */
-  __u16 dport;                  /* subscriber's port (be) */
-  __u8 state;                   /* enum relay_sub_state */
-  __u8 limit;                   /* priority limit 0..PRIO_MAX: gets priority >= limit */
-  __u8 seq_flag;                /* it had a limit > 0 since it was assigned
+struct relay_sub {
+	__u8 dmac[6];  /* next hop's MAC */
+	__u8 smac[6];  /* MAC of the egress interface */
+	__u32 ifindex; /* egress interface */
+	__u32 saddr;   /* relay's address on that interface (be) */
+	__u32 daddr;   /* subscriber's address (be) */
+	__u16 sport;   /* source port of copies (be): the stream's port */
+	__u16 dport;   /* subscriber's port (be) */
+	__u8 state;    /* enum relay_sub_state */
+	__u8 limit;    /* priority limit 0..PRIO_MAX: gets priority >= limit */
+	__u8 seq_flag; /* it had a limit > 0 since it was assigned
                                  * (kept by userspace; the kernel no longer
                                  * needs it: sub_ssrcs is read for every slot) */
-  __u8 pad0;
-  __u16 gen;                    /* assignment of the slot: owns its sub_ssrcs
+	__u8 pad0;
+	__u16 gen; /* assignment of the slot: owns its sub_ssrcs
                                  * entries */
-  __u8 pad[2];
+	__u8 pad[2];
 };
 
 /* Per slot and per CPU. */
-struct relay_counters
-{
-  __u64 packets;                /* sent by the kernel */
-  __u64 bytes;                  /* their UDP payload bytes */
-  __u64 prio_dropped;           /* not sent (by anyone): priority below the limit */
-  __u64 held;                   /* not sent (by anyone): waiting for a key frame
+struct relay_counters {
+	__u64 packets;      /* sent by the kernel */
+	__u64 bytes;        /* their UDP payload bytes */
+	__u64 prio_dropped; /* not sent (by anyone): priority below the limit */
+	__u64 held;         /* not sent (by anyone): waiting for a key frame
                                  * (switch.h, SW_HOLD); not dropped */
 };
 
-struct relay_config
-{
-  __u32 n_slots;                /* slots [0, n_slots) are scanned per packet */
-  __u8 fm_id;                   /* RFC 9626 frame marking extension id, 0: none */
-  __u8 rewrite_seq;             /* rewrite RTP sequence numbers after drops */
-  __u8 consume;                 /* the program consumes the packets it forwards:
+struct relay_config {
+	__u32 n_slots;    /* slots [0, n_slots) are scanned per packet */
+	__u8 fm_id;       /* RFC 9626 frame marking extension id, 0: none */
+	__u8 rewrite_seq; /* rewrite RTP sequence numbers after drops */
+	__u8 consume;     /* the program consumes the packets it forwards:
                                  * the last kernel copy is the packet itself
                                  * (bpf_redirect), none goes up to the socket */
-  __u8 pad;
-  __u8 codec_by_pt[PRIO_N_PT];  /* enum prio_codec of each payload type */
+	__u8 pad;
+	__u8 codec_by_pt[PRIO_N_PT]; /* enum prio_codec of each payload type */
 };
 
 /*
@@ -121,51 +117,48 @@ struct relay_config
  * limit, when sequence numbers are rewritten), each counted in
  * RELAY_STAT_SEQ_FULL, and none counted in packets/octets.
  */
-#define RELAY_SSRC_VALID (1ULL << 63)
-#define RELAY_SSRC_BUSY (1ULL << 62)
-#define RELAY_SSRC_ID(gen, ssrc) (((__u64) (__u16) (gen) << 32) | (__u32) (ssrc))
-#define RELAY_SSRC_ID_GEN(id) ((__u16) ((id) >> 32))
+#define RELAY_SSRC_VALID         (1ULL << 63)
+#define RELAY_SSRC_BUSY          (1ULL << 62)
+#define RELAY_SSRC_ID(gen, ssrc) (((__u64)(__u16)(gen) << 32) | (__u32)(ssrc))
+#define RELAY_SSRC_ID_GEN(id)    ((__u16)((id) >> 32))
 
-struct relay_ssrc_state
-{
-  __u64 id;                     /* RELAY_SSRC_VALID | RELAY_SSRC_ID (gen, ssrc) */
-  struct sw_sub sw;             /* switch state (switch.h) */
-  __u32 dropped;                /* RTP packets dropped for the limit while
+struct relay_ssrc_state {
+	__u64 id;         /* RELAY_SSRC_VALID | RELAY_SSRC_ID (gen, ssrc) */
+	struct sw_sub sw; /* switch state (switch.h) */
+	__u32 dropped;    /* RTP packets dropped for the limit while
                                  * RUNNING: a copy's seq is the packet's minus
                                  * this (prio_out_seq) */
-  __u32 packets;                /* RTP packets sent to the slot since it joined
+	__u32 packets;    /* RTP packets sent to the slot since it joined
                                  * (by the kernel or named in an event) */
-  __u32 octets;                 /* their RTP payload octets (sw_payload_octets) */
+	__u32 octets;     /* their RTP payload octets (sw_payload_octets) */
 };
 
-struct relay_sub_ssrcs
-{
-  struct relay_ssrc_state e[RELAY_SSRCS_PER_SUB];
+struct relay_sub_ssrcs {
+	struct relay_ssrc_state e[RELAY_SSRCS_PER_SUB];
 };
 
 /* Global per-CPU counters ("stats" map index). */
-enum relay_stat
-{
-  RELAY_STAT_MATCHED = 0,       /* UDP/IPv4 packets to the stream's port */
-  RELAY_STAT_PASSED,            /* to the port but not forwardable by the kernel
+enum relay_stat {
+	RELAY_STAT_MATCHED = 0, /* UDP/IPv4 packets to the stream's port */
+	RELAY_STAT_PASSED,      /* to the port but not forwardable by the kernel
                                  * (IP options, fragments, truncated); passed up */
-  RELAY_STAT_CLONE_ERRORS,      /* bpf_clone_redirect or header rewrite failed */
-  RELAY_STAT_EVENTS,            /* events sent to userspace */
-  RELAY_STAT_EVENT_ERRORS,      /* bpf_perf_event_output failed: userspace loses it */
-  RELAY_STAT_SEQ_FULL,          /* no sub_ssrcs entry for a (slot, SSRC): a copy
+	RELAY_STAT_CLONE_ERRORS, /* bpf_clone_redirect or header rewrite failed */
+	RELAY_STAT_EVENTS,       /* events sent to userspace */
+	RELAY_STAT_EVENT_ERRORS, /* bpf_perf_event_output failed: userspace loses it */
+	RELAY_STAT_SEQ_FULL,   /* no sub_ssrcs entry for a (slot, SSRC): a copy
                                  * sent unswitched, unrewritten (not dropped) */
-  RELAY_STAT_CONSUMED,          /* with consume: packets not passed up */
-  RELAY_STAT_FRAGMENTED,        /* datagrams to the port that came fragmented
+	RELAY_STAT_CONSUMED,   /* with consume: packets not passed up */
+	RELAY_STAT_FRAGMENTED, /* datagrams to the port that came fragmented
                                  * (counted at their first fragment) */
-  RELAY_STAT_FRAG_USER,         /* of those, datagrams handed to userspace for
+	RELAY_STAT_FRAG_USER,  /* of those, datagrams handed to userspace for
                                  * the subscribers it serves (RELAY_EVENT_FRAGMENT) */
-  RELAY_STAT_RTCP,              /* RTCP multiplexed on the port (sw_is_rtcp):
+	RELAY_STAT_RTCP,       /* RTCP multiplexed on the port (sw_is_rtcp):
                                  * never fanned out, always passed up */
-  /* Packets classified, by the rule that gave their priority ... */
-  RELAY_STAT_RULE_0,            /* + enum prio_rule */
-  /* ... and by priority. */
-  RELAY_STAT_PRIO_0 = RELAY_STAT_RULE_0 + PRIO_N_RULES,  /* + priority */
-  RELAY_STAT_MAX = RELAY_STAT_PRIO_0 + PRIO_MAX + 1
+	/* Packets classified, by the rule that gave their priority ... */
+	RELAY_STAT_RULE_0, /* + enum prio_rule */
+	/* ... and by priority. */
+	RELAY_STAT_PRIO_0 = RELAY_STAT_RULE_0 + PRIO_N_RULES, /* + priority */
+	RELAY_STAT_MAX = RELAY_STAT_PRIO_0 + PRIO_MAX + 1
 };
 
 /* A fragmented datagram: its first fragment (the one with the UDP header)
@@ -173,28 +166,28 @@ enum relay_stat
  * remembered; its other fragments go to exactly those slots, with the
  * Ethernet and IP headers rewritten (the UDP checksum, in the first
  * fragment, was updated for the whole datagram). */
-struct relay_frag_key
-{
-  __u32 saddr;                  /* be */
-  __u32 daddr;                  /* be */
-  __u16 id;                     /* IP identification, be */
-  __u16 pad;
+struct relay_frag_key {
+	__u32 saddr; /* be */
+	__u32 daddr; /* be */
+	__u16 id;    /* IP identification, be */
+	__u16 pad;
 };
 
-struct relay_frag
-{
-  __u64 slots[RELAY_MAX_SUBS / 64];     /* bit per slot */
-  __u32 pass_up;                /* userspace serves some of them: every
+struct relay_frag {
+	__u64 slots[RELAY_MAX_SUBS / 64]; /* bit per slot */
+	__u32 pass_up; /* userspace serves some of them: every
                                  * fragment goes up (even with consume), for
                                  * the socket to reassemble the datagram */
-  __u32 pad;
+	__u32 pad;
 };
 
 /* Event flags. */
-#define RELAY_EVENT_SEQ 0x1     /* the packet is RTP and sequence numbers are
+#define RELAY_EVENT_SEQ \
+	0x1 /* the packet is RTP and sequence numbers are
                                  * rewritten: write each entry's seq at
                                  * payload bytes 2-3 */
-#define RELAY_EVENT_FRAGMENT 0x2        /* the packet is a datagram's first
+#define RELAY_EVENT_FRAGMENT \
+	0x2 /* the packet is a datagram's first
                                          * fragment: the record holds its first
                                          * frag_avail payload bytes; the
                                          * datagram itself comes up whole to
@@ -202,29 +195,26 @@ struct relay_frag
                                          * the entries then */
 
 /* One slot userspace sends the packet to. */
-struct relay_event_entry
-{
-  __u16 slot;
-  __u16 seq;                    /* host order; with RELAY_EVENT_SEQ only */
+struct relay_event_entry {
+	__u16 slot;
+	__u16 seq; /* host order; with RELAY_EVENT_SEQ only */
 };
 
 /* A record on "events": this header, n_entries entries, then the whole
  * packet (from the Ethernet header). */
-struct relay_event
-{
-  __u32 flags;
-  __u16 payload_off;            /* UDP payload offset in the packet */
-  __u16 payload_len;            /* UDP payload length */
-  __u16 n_entries;
-  __u16 frag_avail;             /* RELAY_EVENT_FRAGMENT: payload bytes present */
-  __u16 pad[2];
+struct relay_event {
+	__u32 flags;
+	__u16 payload_off; /* UDP payload offset in the packet */
+	__u16 payload_len; /* UDP payload length */
+	__u16 n_entries;
+	__u16 frag_avail; /* RELAY_EVENT_FRAGMENT: payload bytes present */
+	__u16 pad[2];
 };
 
 /* The scratch map's value: an event under construction. */
-struct relay_event_buf
-{
-  struct relay_event hdr;
-  struct relay_event_entry entries[RELAY_MAX_SUBS];
+struct relay_event_buf {
+	struct relay_event hdr;
+	struct relay_event_entry entries[RELAY_MAX_SUBS];
 };
 
 #endif /* __EBPF_RELAY_H__ */

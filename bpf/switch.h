@@ -47,119 +47,112 @@
 
 /* Per SSRC: the previous packet's RTP timestamp, and whether every packet
  * of the current frame so far had priority 0. */
-struct sw_ssrc
-{
-  __u32 ts;                     /* host order */
-  __u8 valid;
-  __u8 lead;                    /* only priority-0 packets in this frame yet */
-  __u8 pad[2];
+struct sw_ssrc {
+	__u32 ts; /* host order */
+	__u8 valid;
+	__u8 lead; /* only priority-0 packets in this frame yet */
+	__u8 pad[2];
 };
 
 /* What a packet is to its SSRC's frames (sw_frame). */
-#define SW_FRAME_START 0x1      /* a new timestamp: starts a frame */
-#define SW_KEY_START 0x2        /* starts a key frame (see above) */
+#define SW_FRAME_START 0x1 /* a new timestamp: starts a frame */
+#define SW_KEY_START   0x2 /* starts a key frame (see above) */
 
-enum sw_state
-{
-  SW_RUNNING = 0,               /* gets what its limit lets through */
-  SW_WAITING = 1,               /* gets nothing until a key frame starts */
+enum sw_state {
+	SW_RUNNING = 0, /* gets what its limit lets through */
+	SW_WAITING = 1, /* gets nothing until a key frame starts */
 };
 
 /* Per subscriber and SSRC. */
-struct sw_sub
-{
-  __u8 state;                   /* enum sw_state */
-  __u8 limit;                   /* limit in force; reserved for limit switching */
-  __u8 pad[2];
+struct sw_sub {
+	__u8 state; /* enum sw_state */
+	__u8 limit; /* limit in force; reserved for limit switching */
+	__u8 pad[2];
 };
 
 /* What a subscriber does with a packet (sw_decide). */
-enum sw_verdict
-{
-  SW_SEND = 0,                  /* send it (sequence number: prio_out_seq) */
-  SW_DROP = 1,                  /* below the limit: dropped, counts for the
+enum sw_verdict {
+	SW_SEND = 0, /* send it (sequence number: prio_out_seq) */
+	SW_DROP = 1, /* below the limit: dropped, counts for the
                                  * sequence number rewrite */
-  SW_HOLD = 2,                  /* waiting for a key frame: not sent, does
+	SW_HOLD = 2, /* waiting for a key frame: not sent, does
                                  * not count as dropped */
 };
 
 /* What the packet (timestamp @ts, host order, priority @priority) is to
  * the frames of its SSRC, whose state @f is updated (zeroed: no packet
  * seen yet): SW_FRAME_START and SW_KEY_START bits. */
-static __always_inline int
-sw_frame (struct sw_ssrc *f, __u32 ts, __u8 priority)
+static __always_inline int sw_frame(struct sw_ssrc *f, __u32 ts, __u8 priority)
 {
-  int flags = 0;
+	int flags = 0;
 
-  if (!f->valid || f->ts != ts) {
-    flags |= SW_FRAME_START;
-    f->lead = 1;
-  }
-  if (priority == PRIO_MAX && f->lead)
-    flags |= SW_KEY_START;
-  if (priority != 0)
-    f->lead = 0;
-  f->ts = ts;
-  f->valid = 1;
-  return flags;
+	if (!f->valid || f->ts != ts) {
+		flags |= SW_FRAME_START;
+		f->lead = 1;
+	}
+	if (priority == PRIO_MAX && f->lead)
+		flags |= SW_KEY_START;
+	if (priority != 0)
+		f->lead = 0;
+	f->ts = ts;
+	f->valid = 1;
+	return flags;
 }
 
 /* Whether payload type @pt is video (H.264, VP8): its subscribers start
  * at a key frame. */
-static __always_inline int
-sw_is_video (const __u8 * codec_by_pt, __u8 pt)
+static __always_inline int sw_is_video(const __u8 *codec_by_pt, __u8 pt)
 {
-  __u8 codec;
+	__u8 codec;
 
-  if (!codec_by_pt)
-    return 0;
-  codec = codec_by_pt[pt & (PRIO_N_PT - 1)];
-  return codec == PRIO_CODEC_H264 || codec == PRIO_CODEC_VP8;
+	if (!codec_by_pt)
+		return 0;
+	codec = codec_by_pt[pt & (PRIO_N_PT - 1)];
+	return codec == PRIO_CODEC_H264 || codec == PRIO_CODEC_VP8;
 }
 
 /* The state of a subscriber's first packet of an SSRC of payload type
  * @pt, before sw_decide on that packet. */
 static __always_inline void
-sw_sub_init (struct sw_sub *s, const __u8 * codec_by_pt, __u8 pt, __u8 limit)
+sw_sub_init(struct sw_sub *s, const __u8 *codec_by_pt, __u8 pt, __u8 limit)
 {
-  s->state = sw_is_video (codec_by_pt, pt) ? SW_WAITING : SW_RUNNING;
-  s->limit = limit;
-  s->pad[0] = s->pad[1] = 0;
+	s->state = sw_is_video(codec_by_pt, pt) ? SW_WAITING : SW_RUNNING;
+	s->limit = limit;
+	s->pad[0] = s->pad[1] = 0;
 }
 
 /* What subscriber state @s, whose requested limit is @limit, does with a
  * classified RTP packet (@frame: sw_frame of it). Updates @s. Only RTP
  * packets come here (prio_is_rtp): the others are always sent. */
-static __always_inline int
-sw_decide (struct sw_sub *s, int frame, __u8 priority, __u8 limit)
+static __always_inline int sw_decide(struct sw_sub *s, int frame, __u8 priority,
+                                     __u8 limit)
 {
-  if (s->state == SW_WAITING) {
-    if (!(frame & SW_KEY_START))
-      return SW_HOLD;
-    s->state = SW_RUNNING;
-  }
-  return priority < limit ? SW_DROP : SW_SEND;
+	if (s->state == SW_WAITING) {
+		if (!(frame & SW_KEY_START))
+			return SW_HOLD;
+		s->state = SW_RUNNING;
+	}
+	return priority < limit ? SW_DROP : SW_SEND;
 }
 
 /* RTCP multiplexed on the RTP port (RFC 5761 4): version 2 and a second
  * byte (RTCP packet type) of 192..223. @b: the UDP payload's first @len
  * bytes. */
-static __always_inline int
-sw_is_rtcp (const __u8 * b, __u32 len)
+static __always_inline int sw_is_rtcp(const __u8 *b, __u32 len)
 {
-  return len >= 2 && (b[0] & 0xc0) == 0x80 && b[1] >= 192 && b[1] <= 223;
+	return len >= 2 && (b[0] & 0xc0) == 0x80 && b[1] >= 192 && b[1] <= 223;
 }
 
 /* RTP payload octets of an RTP packet (RFC 3550 6.4.1: not the header,
  * CSRCs, extension nor padding) of @pkt_len bytes whose payload starts at
  * @payload_off (struct prio_info); @pad: padding octets (the last byte
  * when the P bit is set, else 0). */
-static __always_inline __u32
-sw_payload_octets (__u32 pkt_len, __u32 payload_off, __u32 pad)
+static __always_inline __u32 sw_payload_octets(__u32 pkt_len, __u32 payload_off,
+                                               __u32 pad)
 {
-  if (payload_off + pad > pkt_len)
-    return 0;
-  return pkt_len - payload_off - pad;
+	if (payload_off + pad > pkt_len)
+		return 0;
+	return pkt_len - payload_off - pad;
 }
 
 #endif /* __EBPF_RELAY_SWITCH_H__ */
