@@ -620,7 +620,22 @@ server_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
   return G_SOURCE_CONTINUE;
 }
 
-static void schedule_sweep (RelayControlServer * s);
+/* In the server thread (or before it runs): @sweep (server_sweep) runs
+ * after a quarter of the timeout, which may have changed meanwhile. */
+static void
+schedule_sweep (RelayControlServer * s, GSourceFunc sweep)
+{
+  guint interval;
+
+  g_mutex_lock (&s->lock);
+  interval = CLAMP (s->timeout_ms / 4, 10, 1000);
+  g_mutex_unlock (&s->lock);
+  if (s->sweep)
+    g_source_unref (s->sweep);
+  s->sweep = g_timeout_source_new (interval);
+  g_source_set_callback (s->sweep, sweep, s, NULL);
+  g_source_attach (s->sweep, s->context);
+}
 
 static gboolean
 server_sweep (gpointer user_data)
@@ -653,24 +668,8 @@ server_sweep (gpointer user_data)
       s->cb.remove (sub->host, sub->port, s->user_data);
   }
   g_ptr_array_free (gone, TRUE);
-  schedule_sweep (s);
+  schedule_sweep (s, server_sweep);
   return G_SOURCE_REMOVE;
-}
-
-/* In the server thread (or before it runs). */
-static void
-schedule_sweep (RelayControlServer * s)
-{
-  guint interval;
-
-  g_mutex_lock (&s->lock);
-  interval = CLAMP (s->timeout_ms / 4, 10, 1000);
-  g_mutex_unlock (&s->lock);
-  if (s->sweep)
-    g_source_unref (s->sweep);
-  s->sweep = g_timeout_source_new (interval);
-  g_source_set_callback (s->sweep, server_sweep, s, NULL);
-  g_source_attach (s->sweep, s->context);
 }
 
 static gpointer
@@ -756,7 +755,7 @@ relay_control_server_new (guint16 port, const gchar * bind_addr,
   g_source_set_callback (src, G_SOURCE_FUNC (server_readable), s, NULL);
   g_source_attach (src, s->context);
   g_source_unref (src);
-  schedule_sweep (s);
+  schedule_sweep (s, server_sweep);
   s->thread = g_thread_new ("relay-control", server_thread, s);
   return s;
 
