@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e-latejoin.sh MODE [nopli]: a late joiner gets a picture fast, MODE
+# e2e-latejoin.sh MODE [nopli|subscribe]: a late joiner gets a picture fast, MODE
 # kernel or userspace, with a stock GStreamer sender and viewer:
 #   srv:  rtpbin + x264enc with a 10 s GOP (key-int-max=300 at 30 fps)
 #         sending RTP to the relay's stream port 5004 (a tee copies it to
@@ -17,6 +17,11 @@
 #   2. the sender made an IDR picture beyond the initial one within those
 #      0.5 s, and none between its first and the add (the GOP is 10 s);
 #   3. the relay's keyframe-requests-join is 1.
+# subscribe: the viewer is ebpfprioritysrc (priority-limit 0, then
+#   rtpjitterbuffer ! rtph264depay ! avdec_h264 ...) subscribing through
+#   the relay's subscription channel (control-port 5006) when it starts;
+#   the join is when relay-ctl prints its client-added (polled every
+#   10 ms); the time from the viewer's launch is logged too.
 # nopli (the negative control): upstream-rtcp points at a port nobody
 # listens on, so the join's PLI never reaches the sender; asserts that
 # then the first frame takes more than 2 s (the next IDR, ~7 s after the
@@ -58,8 +63,10 @@ idrs ()
 
 e2e_bg "$P-srv" idr $TOOL keyframes 5098 "$E2E_WORK/idr.txt" $SECS
 e2e_wait_udp "$P-srv" 5098
+CHANNEL=
+[ "$CONTROL" = subscribe ] && CHANNEL="control-port=5006 token=sesame"
 e2e_ctl_start "$P-rel" relay "udpsrc port=5004 caps=$CAPS ! ebpfrelaysink \
-name=relay mode=$MODE upstream-rtcp=$UPSTREAM"
+name=relay mode=$MODE upstream-rtcp=$UPSTREAM $CHANNEL"
 e2e_wait_udp "$P-rel" 5004 5005
 
 e2e_bg "$P-srv" sender gst-launch-1.0 -e rtpbin name=rb \
@@ -79,20 +86,41 @@ e2e_log "the sender's first IDR at $t_first"
 sleep 3
 e2e_alive "$SENDER" sender
 
-# The viewer, 3 s into the stream, added as soon as it listens.
+# The viewer, 3 s into the stream, added as soon as it listens (or
+# subscribing itself).
 mkdir -p "$E2E_WORK/frames"
-GST_DEBUG_NO_COLOR=1 \
-  GST_DEBUG=libav:4,avviddec:2,videodecoder:2,rtph264depay:2,rtpbasedepayload:2 \
+DECODE=(rtph264depay ! avdec_h264 ! videoconvert ! pngenc
+  ! multifilesink location="$E2E_WORK/frames/f-%05d.png")
+export GST_DEBUG_NO_COLOR=1 \
+  GST_DEBUG=libav:4,avviddec:2,videodecoder:2,rtph264depay:2,rtpbasedepayload:2
+if [ "$CONTROL" = subscribe ]; then
+  gst-inspect-1.0 ebpfprioritysrc >/dev/null 2>&1 \
+    || e2e_fail "gst-inspect-1.0 cannot find ebpfprioritysrc"
+  t_launch=$(now)
+  e2e_bg "$P-cli1" viewer gst-launch-1.0 -e ebpfprioritysrc port=6000 \
+    relay=10.200.11.1:5006 token=sesame priority-limit=0 caps="$CAPS" \
+    ! rtpjitterbuffer latency=100 ! "${DECODE[@]}"
+  VIEWER=$E2E_LAST_PID
+  for i in $(seq 1000); do
+    grep -q '^client-added 10.200.11.2 6000$' "$E2E_CTL_OUT" && break
+    sleep 0.01
+  done
+  t_add=$(now)
+  grep -q '^client-added 10.200.11.2 6000$' "$E2E_CTL_OUT" \
+    || e2e_fail "the viewer did not subscribe within 10 s"
+  e2e_log "viewer launched at $t_launch, subscribed (client-added) $(awk -v a="$t_launch" -v b="$t_add" 'BEGIN { printf "%d", (b - a) * 1000 }') ms later"
+else
   e2e_bg "$P-cli1" viewer gst-launch-1.0 -e rtpbin name=rb latency=100 \
-  udpsrc port=6000 caps="$CAPS" ! rb.recv_rtp_sink_0 \
-  udpsrc port=6001 ! rb.recv_rtcp_sink_0 \
-  rb. ! rtph264depay ! avdec_h264 ! videoconvert ! pngenc \
-  ! multifilesink location="$E2E_WORK/frames/f-%05d.png" \
-  rb.send_rtcp_src_0 ! udpsink host=10.200.11.1 port=5005 sync=false async=false
-VIEWER=$E2E_LAST_PID
-e2e_wait_udp "$P-cli1" 6000 6001
-t_add=$(now)
-e2e_ctl add 10.200.11.2 6000
+    udpsrc port=6000 caps="$CAPS" ! rb.recv_rtp_sink_0 \
+    udpsrc port=6001 ! rb.recv_rtcp_sink_0 \
+    rb. ! "${DECODE[@]}" \
+    rb.send_rtcp_src_0 ! udpsink host=10.200.11.1 port=5005 sync=false async=false
+  VIEWER=$E2E_LAST_PID
+  e2e_wait_udp "$P-cli1" 6000 6001
+  t_add=$(now)
+  e2e_ctl add 10.200.11.2 6000
+fi
+unset GST_DEBUG GST_DEBUG_NO_COLOR
 e2e_log "viewer added at $t_add ($(awk -v a="$t_first" -v b="$t_add" 'BEGIN { printf "%.2f", b - a }') s after the first IDR)"
 
 first=$E2E_WORK/frames/f-00000.png
@@ -111,6 +139,8 @@ join=$(relay_stat keyframe-requests-join)
 errs=$(grep -cE '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$E2E_WORK/viewer.log")
 e2e_ctl get-stats 10.200.11.2 6000
 held=$(ebr_field "$(grep '^get-stats ' <<<"$E2E_CTL_REPLY")" keyframe-held)
+[ -n "${t_launch:-}" ] && [ -n "$t_frame" ] \
+  && e2e_log "launch to first frame: $(awk -v a="$t_launch" -v b="$t_frame" 'BEGIN { printf "%d", (b - a) * 1000 }') ms"
 e2e_log "join to first frame: ${join_ms:-none} ms (mode=$MODE${CONTROL:+, $CONTROL}); frames so far $frames; sender IDRs after the first and before the add: $before, within 0.5 s of the add: $after; keyframe-requests-join=$join; decoder errors $errs; held at the relay ${held:-?}"
 
 [ "$join" = 1 ] || e2e_fail "keyframe-requests-join is $join, not 1"
