@@ -101,7 +101,7 @@ if [ "$CONTROL" = subscribe ]; then
     relay=10.200.11.1:5006 token=sesame priority-limit=0 caps="$CAPS" \
     ! rtpjitterbuffer latency=100 ! "${DECODE[@]}"
   VIEWER=$E2E_LAST_PID
-  for i in $(seq 1000); do
+  for _ in $(seq 1000); do
     grep -q '^client-added 10.200.11.2 6000$' "$E2E_CTL_OUT" && break
     sleep 0.01
   done
