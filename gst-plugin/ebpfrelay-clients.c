@@ -374,6 +374,8 @@ deactivate_client (RelayClients * t, RelayClient * c)
 void
 relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit)
 {
+  gboolean lowered = limit < c->limit;
+
   if (c->limit == limit)
     return;
   table_log (t, G_LOG_LEVEL_DEBUG, "client %s:%d: priority limit %u -> %u",
@@ -383,6 +385,9 @@ relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit)
       && !relay_kernel_set_limit (t->kernel, c->slot, limit))
     table_log (t, G_LOG_LEVEL_WARNING, "cannot write the limit of slot %u: "
         "%s", c->slot, g_strerror (errno));
+  /* it gets more now: its owner asks the sender for a key frame */
+  if (lowered && t->callbacks.limit_lowered)
+    t->callbacks.limit_lowered (c, t->user_data);
 }
 
 /* --- starting and stopping -------------------------------------------------- */

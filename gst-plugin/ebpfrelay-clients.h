@@ -108,6 +108,10 @@ typedef struct
   void (*refused) (const GError * error, const gchar * clients,
       gpointer user_data);
   RelayLogFunc log;
+  /* @c's priority limit was lowered (it gets more packets from now on:
+   * relay_clients_set_limit, from set-priority-limit, a clients change or
+   * the subscription channel); with the lock held. May be NULL. */
+  void (*limit_lowered) (RelayClient * c, gpointer user_data);
 } RelayClientsCallbacks;
 
 typedef struct
@@ -179,7 +183,8 @@ GPtrArray *relay_clients_clear (RelayClients * t);
  * appends its error to @errors (of GError*, the caller's). */
 void relay_clients_set (RelayClients * t, GPtrArray * wanted,
     GPtrArray * gone, GPtrArray * added, GPtrArray * errors);
-/* From the next packet on, @c gets the packets with priority >= @limit. */
+/* From the next packet on, @c gets the packets with priority >= @limit;
+ * calls limit_lowered when @limit is below the one it had. */
 void relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit);
 /* "host:port[@limit],..." in the order added (limit 0 not written). */
 gchar *relay_clients_to_string (RelayClients * t);

@@ -53,7 +53,7 @@ struct _RelayFeedback
 
   /* counters (since start) */
   guint64 malformed, sender_packets, srs_sent, rrs_sent, no_upstream;
-  guint64 keyframe_unknown_ssrc, keyframe_join, send_errors;
+  guint64 keyframe_unknown_ssrc, keyframe_join, keyframe_limit, send_errors;
 };
 
 static guint64
@@ -509,6 +509,7 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
       (GstClockTime) f->keyframe_ms * GST_MSECOND);
   f->malformed = f->sender_packets = f->srs_sent = f->rrs_sent = 0;
   f->no_upstream = f->keyframe_unknown_ssrc = f->keyframe_join = 0;
+  f->keyframe_limit = 0;
   f->send_errors = 0;
   f->has_sender_rtcp = f->has_media_src = FALSE;
   g_hash_table_remove_all (f->ssrcs);
@@ -620,26 +621,43 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
 
 /* --- subscribers ------------------------------------------------------------ */
 
-void
-relay_feedback_client_added (RelayFeedback * f, RelayClient * c)
+/* A subscriber that gets more from now on (joined, or its limit lowered)
+ * starts at the sender's next key frame: ask for one of each video SSRC at
+ * once, through the throttle; each one asked for counts in @counter. */
+static void
+request_video_keyframes (RelayFeedback * f, guint64 * counter)
 {
   GHashTableIter it;
   gpointer key, value;
   GstClockTime now = now_ns ();
 
+  g_hash_table_iter_init (&it, f->ssrcs);
+  while (g_hash_table_iter_next (&it, &key, &value)) {
+    if (GPOINTER_TO_INT (value) != 2)
+      continue;
+    (*counter)++;
+    request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI, now);
+  }
+}
+
+void
+relay_feedback_client_added (RelayFeedback * f, RelayClient * c)
+{
   g_mutex_lock (f->lock);
   if (f->rtcp) {
     register_viewer (f, c);
     /* A late joiner: the sender's next key frame, soon. */
-    g_hash_table_iter_init (&it, f->ssrcs);
-    while (g_hash_table_iter_next (&it, &key, &value)) {
-      if (GPOINTER_TO_INT (value) != 2)
-        continue;
-      f->keyframe_join++;
-      request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI, now);
-    }
+    request_video_keyframes (f, &f->keyframe_join);
   }
   g_mutex_unlock (f->lock);
+}
+
+void
+relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c)
+{
+  (void) c;
+  if (f->rtcp)
+    request_video_keyframes (f, &f->keyframe_limit);
 }
 
 void
@@ -716,6 +734,7 @@ relay_feedback_add_stats (RelayFeedback * f, GstStructure * s)
       "keyframe-requests-sent", G_TYPE_UINT64, rs.keyframe_sent,
       "keyframe-requests-suppressed", G_TYPE_UINT64, rs.keyframe_suppressed,
       "keyframe-requests-join", G_TYPE_UINT64, f->keyframe_join,
+      "keyframe-requests-limit", G_TYPE_UINT64, f->keyframe_limit,
       "keyframe-requests-unknown-ssrc", G_TYPE_UINT64,
       f->keyframe_unknown_ssrc, NULL);
 }

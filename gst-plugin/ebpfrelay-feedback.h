@@ -90,6 +90,10 @@ gboolean relay_feedback_render (RelayFeedback * f, GstBuffer * buffer);
  * frame of each video SSRC, throttled) or went. */
 void relay_feedback_client_added (RelayFeedback * f, RelayClient * c);
 void relay_feedback_client_removed (RelayFeedback * f, RelayClient * c);
+/* With the lock (the table's limit_lowered callback): @c's priority limit
+ * was lowered, it gets more; the relay asks for a key frame of each video
+ * SSRC as on a join (the same throttle), counted as keyframe-requests-limit. */
+void relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c);
 
 /* rtcp-* fields of a subscriber's structure, of the element's. */
 void relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,

@@ -467,8 +467,15 @@ on_client_refused (const GError * err, const gchar * clients,
       ("Client not added: %s", err->message), ("clients=%s", clients));
 }
 
+static void
+on_limit_lowered (RelayClient * c, gpointer user_data)
+{
+  relay_feedback_limit_lowered (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
+}
+
 static const RelayClientsCallbacks table_callbacks = {
-  on_client_added, on_client_removed, on_client_refused, relay_log
+  on_client_added, on_client_removed, on_client_refused, relay_log,
+  on_limit_lowered
 };
 
 static void

@@ -6,7 +6,8 @@
  * host:port@limit and the errors that name a bad entry, adding again and
  * removing (counted), set_clients' diff (who goes, who comes, who stays
  * with its state), limits, slot assignment and reuse, the forwarding-loop
- * check, a full table and the subscription channel's callbacks.
+ * check, a full table and the subscription channel's callbacks, and the
+ * limit_lowered callback (lowered, never raised, from every path).
  */
 #include <string.h>
 #include <arpa/inet.h>
@@ -20,6 +21,7 @@ typedef struct
   GPtrArray *added;             /* "host:port" of each added callback */
   GPtrArray *removed;
   GPtrArray *refused;           /* error messages */
+  GPtrArray *lowered;           /* "host:port@limit" of each limit_lowered */
 } Fixture;
 
 static gchar *
@@ -59,8 +61,19 @@ on_refused (const GError * error, const gchar * clients, gpointer user_data)
   g_ptr_array_add (f->refused, g_strdup (error->message));
 }
 
+static void
+on_limit_lowered (RelayClient * c, gpointer user_data)
+{
+  Fixture *f = user_data;
+
+  /* called with the lock held */
+  g_assert_false (g_mutex_trylock (&f->lock));
+  g_ptr_array_add (f->lowered, g_strdup_printf ("%s:%d@%u", c->host, c->port,
+          c->limit));
+}
+
 static const RelayClientsCallbacks callbacks = {
-  on_added, on_removed, on_refused, NULL
+  on_added, on_removed, on_refused, NULL, on_limit_lowered
 };
 
 static void
@@ -71,6 +84,7 @@ fixture_init (Fixture * f)
   f->added = g_ptr_array_new_with_free_func (g_free);
   f->removed = g_ptr_array_new_with_free_func (g_free);
   f->refused = g_ptr_array_new_with_free_func (g_free);
+  f->lowered = g_ptr_array_new_with_free_func (g_free);
 }
 
 static void
@@ -80,6 +94,7 @@ fixture_clear (Fixture * f)
   g_ptr_array_free (f->added, TRUE);
   g_ptr_array_free (f->removed, TRUE);
   g_ptr_array_free (f->refused, TRUE);
+  g_ptr_array_free (f->lowered, TRUE);
   g_mutex_clear (&f->lock);
 }
 
@@ -89,6 +104,7 @@ fixture_reset_calls (Fixture * f)
   g_ptr_array_set_size (f->added, 0);
   g_ptr_array_set_size (f->removed, 0);
   g_ptr_array_set_size (f->refused, 0);
+  g_ptr_array_set_size (f->lowered, 0);
 }
 
 /* @got holds exactly the names that follow (NULL-terminated), in order. */
@@ -417,6 +433,43 @@ test_set_limit (void)
   fixture_clear (&f);
 }
 
+/* limit_lowered: for a lower limit only (it gets more), from
+ * set-priority-limit, a clients change, the subscription channel's add and
+ * set-limit; not for a raise, the same limit or a new client. */
+static void
+test_limit_lowered (void)
+{
+  const RelayControlServerCallbacks *cb = &relay_clients_control_callbacks;
+  Fixture f;
+
+  fixture_init (&f);
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 5, TRUE,
+          NULL));
+  g_assert_cmpuint (f.lowered->len, ==, 0);
+  g_assert_true (relay_clients_set_limit_host (f.t, "127.0.0.1", 5000, 7,
+          NULL));
+  g_assert_true (relay_clients_set_limit_host (f.t, "127.0.0.1", 5000, 7,
+          NULL));
+  g_assert_cmpuint (f.lowered->len, ==, 0);
+  g_assert_true (relay_clients_set_limit_host (f.t, "127.0.0.1", 5000, 3,
+          NULL));
+  assert_names (f.lowered, "127.0.0.1:5000@3", NULL);
+  fixture_reset_calls (&f);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5000@1,127.0.0.1:5002@0", NULL));
+  assert_names (f.lowered, "127.0.0.1:5000@1", NULL);
+  fixture_reset_calls (&f);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5000@6,127.0.0.1:5002@0", NULL));
+  g_assert_cmpuint (f.lowered->len, ==, 0);
+  g_assert_true (cb->add ("127.0.0.1", 5000, 4, f.t));
+  g_assert_true (cb->add ("127.0.0.1", 5000, 4, f.t));
+  g_assert_true (cb->set_limit ("127.0.0.1", 5000, 2, f.t));
+  g_assert_true (cb->set_limit ("127.0.0.1", 5000, 3, f.t));
+  assert_names (f.lowered, "127.0.0.1:5000@4", "127.0.0.1:5000@2", NULL);
+  fixture_clear (&f);
+}
+
 /* --- set_clients -------------------------------------------------------------- */
 
 static void
@@ -703,6 +756,7 @@ main (int argc, char **argv)
   g_test_add_func ("/clients/parse/resolve-and-limit", test_resolve_and_limit);
   g_test_add_func ("/clients/add-remove", test_add_remove);
   g_test_add_func ("/clients/set-limit", test_set_limit);
+  g_test_add_func ("/clients/limit-lowered", test_limit_lowered);
   g_test_add_func ("/clients/set-string", test_set_string);
   g_test_add_func ("/clients/slots", test_slots);
   g_test_add_func ("/clients/full", test_full);

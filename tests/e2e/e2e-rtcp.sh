@@ -27,7 +27,10 @@
 #      subscriber's address is counted (rtcp-malformed +4) and sends nothing
 #      upstream; a valid PLI from an address that is nobody's is counted
 #      (rtcp-unknown +1) and sends nothing upstream;
-#   6. a join (add) makes exactly one PLI reach the sender.
+#   6. a join (add) makes exactly one PLI reach the sender;
+#   7. lowering a subscriber's limit (set-priority-limit 7 -> 0) makes
+#      exactly one PLI reach the sender (keyframe-requests-limit +1),
+#      raising it again (0 -> 7) none (keyframe-requests-limit unchanged).
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
@@ -184,6 +187,25 @@ sleep 0.8
 join=$(count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$(now)")
 e2e_log "6. join: $join PLI at the sender"
 [ "$join" -eq 1 ] || e2e_fail "a join made $join PLIs reach the sender, not 1"
+
+# 7: a limit lowered (it gets more: a key frame at once), then raised.
+sleep 0.7       # past the throttle (keyframe-request-interval 500 ms)
+lim0=$(relay_stat keyframe-requests-limit)
+t0=$(now)
+e2e_ctl set-priority-limit 10.200.13.2 6000 0
+sleep 0.8
+t1=$(now)
+lowered=$(count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$t1")
+lim1=$(relay_stat keyframe-requests-limit)
+e2e_ctl set-priority-limit 10.200.13.2 6000 7
+sleep 0.8
+raised=$(count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t1" "$(now)")
+lim2=$(relay_stat keyframe-requests-limit)
+e2e_log "7. limit 7 -> 0: $lowered PLI at the sender, 0 -> 7: $raised; keyframe-requests-limit $lim0 -> $lim1 -> $lim2"
+[ "$lowered" -eq 1 ] || e2e_fail "lowering a limit made $lowered PLIs reach the sender, not 1"
+[ "$raised" -eq 0 ] || e2e_fail "raising a limit made $raised PLIs reach the sender, not 0"
+[ $((lim1 - lim0)) -eq 1 ] && [ "$lim2" -eq "$lim1" ] \
+  || e2e_fail "keyframe-requests-limit $lim0 -> $lim1 -> $lim2, not +1 then +0"
 
 e2e_ctl stats
 e2e_log "relay: $(grep '^stats ' <<<"$E2E_CTL_REPLY" | grep -oE '(rtcp|keyframe)-[a-z-]+=\([a-z0-9]+\)[0-9]+' | sed 's/([a-z0-9]*)//' | tr '\n' ' ')"

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""rtcp-tool: RTCP for the feedback-plane e2e test (e2e-rtcp.sh).
+"""rtcp-tool: RTCP for the feedback-plane e2e tests (e2e-rtcp.sh,
+e2e-latejoin.sh).
 
   rtcp-tool.py listen PORT FILE SECONDS
       Receives on 0.0.0.0:PORT for SECONDS, one line per datagram to FILE
@@ -16,6 +17,12 @@
   rtcp-tool.py send HOST PORT BIND KIND...
       From port BIND (0: any) one datagram per KIND: pli:SSRC (valid),
       truncated, badlen, version1, garbage.
+  rtcp-tool.py keyframes PORT FILE SECONDS
+      Receives H.264 RTP (RFC 6184) on 0.0.0.0:PORT for SECONDS; one line
+      per IDR picture to FILE (flushed), when its first packet with an IDR
+      slice (NAL type 5: single, in a STAP-A, or an FU-A start) arrives:
+      "t=UNIX ssrc=S ts=RTP-TIMESTAMP". An IDR picture is a new RTP
+      timestamp of its SSRC with an IDR slice.
 """
 import socket
 import struct
@@ -88,6 +95,63 @@ def listen(port, path, secs):
             out.flush()
 
 
+def has_idr(payload):
+    if not payload:
+        return False
+    t = payload[0] & 0x1f
+    if t == 5:
+        return True
+    if t == 28:                         # FU-A: start bit and type
+        return len(payload) >= 2 and payload[1] & 0x80 and payload[1] & 0x1f == 5
+    if t == 24:                         # STAP-A: 16-bit sizes
+        off = 1
+        while off + 3 <= len(payload):
+            size = struct.unpack_from("!H", payload, off)[0]
+            if size and payload[off + 2] & 0x1f == 5:
+                return True
+            off += 2 + size
+    return False
+
+
+def rtp_payload(data):
+    if len(data) < 12 or data[0] >> 6 != 2 or 192 <= data[1] <= 223:
+        return None
+    off = 12 + 4 * (data[0] & 0x0f)
+    if data[0] & 0x10 and off + 4 <= len(data):
+        off += 4 + 4 * struct.unpack_from("!H", data, off + 2)[0]
+    end = len(data)
+    if data[0] & 0x20 and end > off:
+        end -= data[-1]
+    return data[off:end] if off < end else None
+
+
+def keyframes(port, path, secs):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
+    s.bind(("0.0.0.0", port))
+    seen = set()
+    end = time.time() + secs
+    with open(path, "w") as out:
+        while True:
+            left = end - time.time()
+            if left <= 0:
+                break
+            s.settimeout(left)
+            try:
+                data = s.recv(65536)
+            except socket.timeout:
+                break
+            payload = rtp_payload(data)
+            if payload is None or not has_idr(payload):
+                continue
+            ts, ssrc = struct.unpack_from("!II", data, 4)
+            if (ssrc, ts) in seen:
+                continue
+            seen.add((ssrc, ts))
+            out.write("t=%.3f ssrc=%u ts=%u\n" % (time.time(), ssrc, ts))
+            out.flush()
+
+
 def flood(base, n, interval, secs, host, port):
     media, rtcp = [], []
     for i in range(n):
@@ -137,6 +201,8 @@ def main(a):
         listen(int(a[1]), a[2], float(a[3]))
     elif len(a) == 7 and a[0] == "flood":
         flood(int(a[1]), int(a[2]), float(a[3]), float(a[4]), a[5], int(a[6]))
+    elif len(a) == 4 and a[0] == "keyframes":
+        keyframes(int(a[1]), a[2], float(a[3]))
     elif len(a) >= 5 and a[0] == "send":
         send(a[1], int(a[2]), int(a[3]), a[4:])
     else:
