@@ -306,6 +306,37 @@ is_senders (RelayFeedback * f, const guint8 * data, guint32 addr)
   return TRUE;
 }
 
+/* The SSRCs the sender's SRs name. Render sees every upstream packet only
+ * with pass-original=true; with false (the kernel consumes what it
+ * forwards) it sees the first one, so the SRs are how the relay learns the
+ * sender's other SSRCs, to ask for their key frames. Video when the caps
+ * say so (the SR carries no payload type). */
+static void
+learn_sender_ssrcs (RelayFeedback * f, GstBuffer * compound)
+{
+  GstRTCPBuffer rtcp = GST_RTCP_BUFFER_INIT;
+  GstRTCPPacket pkt;
+  gboolean more;
+
+  if (!gst_rtcp_buffer_map (compound, GST_MAP_READ, &rtcp))
+    return;
+  for (more = gst_rtcp_buffer_get_first_packet (&rtcp, &pkt); more;
+      more = gst_rtcp_packet_move_to_next (&pkt)) {
+    guint32 ssrc;
+    gboolean video = f->caps_video;
+
+    if (gst_rtcp_packet_get_type (&pkt) != GST_RTCP_TYPE_SR)
+      continue;
+    gst_rtcp_packet_sr_get_sender_info (&pkt, &ssrc, NULL, NULL, NULL, NULL);
+    for (guint pt = 0; pt < PRIO_N_PT && !video; pt++)
+      video = f->codec_by_pt[pt] != PRIO_CODEC_OTHER;
+    if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (ssrc)))
+      g_hash_table_insert (f->ssrcs, GUINT_TO_POINTER (ssrc),
+          GINT_TO_POINTER (1 + video));
+  }
+  gst_rtcp_buffer_unmap (&rtcp);
+}
+
 /* One datagram from @from that is RTCP or nothing, with the lock held. */
 static void
 handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
@@ -328,6 +359,7 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
     f->sender_rtcp = *from;
     f->has_sender_rtcp = TRUE;
     ebr_rtcp_sender_rtcp (f->rtcp, buf, now);
+    learn_sender_ssrcs (f, buf);
     forward_down (f, buf);
     gst_buffer_unref (buf);
     return;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e-latejoin.sh MODE [nopli|subscribe]: a late joiner gets a picture fast, MODE
+# e2e-latejoin.sh MODE [nopli|subscribe|consume]: a late joiner gets a picture fast, MODE
 # kernel or userspace, with a stock GStreamer sender and viewer:
 #   srv:  rtpbin + x264enc with a 10 s GOP (key-int-max=300 at 30 fps)
 #         sending RTP to the relay's stream port 5004 (a tee copies it to
@@ -22,6 +22,9 @@
 #   the relay's subscription channel (control-port 5006) when it starts;
 #   the join is when relay-ctl prints its client-added (polled every
 #   10 ms); the time from the viewer's launch is logged too.
+# consume: the relay runs with pass-original=false (the kernel consumes
+#   what it forwards; the relay's userspace sees the first datagram and the
+#   sender's RTCP only) and the same is asserted.
 # nopli (the negative control): upstream-rtcp points at a port nobody
 # listens on, so the join's PLI never reaches the sender; asserts that
 # then the first frame takes more than 2 s (the next IDR, ~7 s after the
@@ -65,6 +68,7 @@ e2e_bg "$P-srv" idr $TOOL keyframes 5098 "$E2E_WORK/idr.txt" $SECS
 e2e_wait_udp "$P-srv" 5098
 CHANNEL=
 [ "$CONTROL" = subscribe ] && CHANNEL="control-port=5006 token=sesame"
+[ "$CONTROL" = consume ] && CHANNEL="pass-original=false"
 e2e_ctl_start "$P-rel" relay "udpsrc port=5004 caps=$CAPS ! ebpfrelaysink \
 name=relay mode=$MODE upstream-rtcp=$UPSTREAM $CHANNEL"
 e2e_wait_udp "$P-rel" 5004 5005
