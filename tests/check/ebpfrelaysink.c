@@ -188,7 +188,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_loop_refused_at_runtime)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47913 "
+  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47913 rtcp-port=0 "
       "mode=userspace");
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   gchar *clients;
@@ -216,7 +216,7 @@ recv_one (int fd, guint8 * buf, gsize size)
  * buffer. */
 GST_START_TEST (test_userspace_forwarding)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47914 "
+  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47914 rtcp-port=0 "
       "mode=userspace");
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   gint pa, pb;
@@ -554,7 +554,7 @@ rx_expect_nothing (Rx * rx)
 static void
 run_userspace_priority (gboolean rewrite, gboolean framemarking)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47931 "
+  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47931 rtcp-port=0 "
       "mode=userspace");
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   static const gint limits[N_RX] = { 0, 5, 6, 7, 0 };
@@ -681,7 +681,7 @@ GST_END_TEST;
  * have priority 7; an explicit framemarking-id works without caps. */
 GST_START_TEST (test_userspace_priority_needs_caps)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47932 "
+  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47932 rtcp-port=0 "
       "mode=userspace");
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   Rx rx = { 0 };
