@@ -69,8 +69,7 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
     if (sw_is_rtcp (buf, n))
       continue;
 
-    if (prio_wants_vp8_state (buf, n, (data[0] & 0x40) ? NULL : codec,
-            &ssrc)) {
+    if (prio_wants_vp8_state (buf, n, (data[0] & 0x40) ? NULL : codec, &ssrc)) {
       for (i = 0; i < n_ssrcs && ssrcs[i] != ssrc; i++);
       if (i == n_ssrcs && n_ssrcs < MAX_SSRCS)
         ssrcs[n_ssrcs++] = ssrc;
@@ -115,8 +114,7 @@ LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
         FUZZ_CHECK (subs[i].state == SW_WAITING);
       if (v == SW_DROP)
         FUZZ_CHECK (prio < limit);
-      FUZZ_CHECK (subs[i].state == SW_RUNNING
-          || subs[i].state == SW_WAITING);
+      FUZZ_CHECK (subs[i].state == SW_RUNNING || subs[i].state == SW_WAITING);
     }
   }
   return 0;

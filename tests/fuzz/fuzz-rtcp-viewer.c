@@ -14,7 +14,7 @@ int LLVMFuzzerInitialize (int *argc, char ***argv);
 int LLVMFuzzerTestOneInput (const uint8_t * data, size_t size);
 
 static const guint8 sr_seed[] = {
-  0x80, 200, 0, 6, 0x11, 0x22, 0x33, 0x44,  /* SR, SSRC 0x11223344 */
+  0x80, 200, 0, 6, 0x11, 0x22, 0x33, 0x44,      /* SR, SSRC 0x11223344 */
   0xe9, 0x00, 0x00, 0x01, 0x12, 0x34, 0x00, 0x00,       /* NTP */
   0, 0, 0x10, 0, 0, 0, 0, 10, 0, 0, 0x10, 0     /* RTP, packets, octets */
 };
@@ -30,7 +30,11 @@ LLVMFuzzerInitialize (int *argc, char ***argv)
 int
 LLVMFuzzerTestOneInput (const uint8_t * data, size_t size)
 {
-  static const struct { const char *addr; guint16 port; } from[] = {
+  static const struct
+  {
+    const char *addr;
+    guint16 port;
+  } from[] = {
     {"10.0.0.1", 6001}, {"10.0.0.1", 6003}, {"10.0.0.1", 40000},
     {"10.0.0.2", 7000}, {"10.0.0.2", 50000}, {"10.0.0.3", 5001},
     {"10.0.0.9", 6001}, {"10.0.0.1", 6000},
