@@ -205,6 +205,49 @@ parse_rtpfb (GstRTCPPacket * p, EbrRtcpFeedback * fb)
   }
 }
 
+/* What gst_rtcp_buffer_validate_data_reduced lets through but
+ * GstRTCPBuffer's accessors cannot take: a compound is used only when its
+ * iteration reaches the end of the datagram (it stops early at a packet it
+ * cannot read, e.g. an APP shorter than its name, and what follows was
+ * never looked at), and when every SR and RR holds its sender info and the
+ * report blocks its count announces, and every RTPFB/PSFB its two SSRCs.
+ * gst_rtcp_packet_sr_get_sender_info/_set_sender_info, _get_rb and
+ * _fb_get_*_ssrc do not check the packet's length: on a shorter packet
+ * they read (and for the SR counts, write) the next packet's bytes, or
+ * past the end of the buffer. (Found by tests/fuzz/fuzz-rtcp-sender.) */
+static gboolean
+compound_ok (GstRTCPBuffer * rtcp, gsize size)
+{
+  GstRTCPPacket p;
+  gboolean more;
+  gsize end = 0;
+
+  for (more = gst_rtcp_buffer_get_first_packet (rtcp, &p); more;
+      more = gst_rtcp_packet_move_to_next (&p)) {
+    guint words = gst_rtcp_packet_get_length (&p), min;
+
+    switch (gst_rtcp_packet_get_type (&p)) {
+      case GST_RTCP_TYPE_SR:
+        min = 6 + 6 * gst_rtcp_packet_get_rb_count (&p);
+        break;
+      case GST_RTCP_TYPE_RR:
+        min = 1 + 6 * gst_rtcp_packet_get_rb_count (&p);
+        break;
+      case GST_RTCP_TYPE_RTPFB:
+      case GST_RTCP_TYPE_PSFB:
+        min = 2;
+        break;
+      default:
+        min = 0;
+        break;
+    }
+    if (words < min)
+      return FALSE;
+    end = p.offset + 4 * ((gsize) words + 1);
+  }
+  return end == size;
+}
+
 gboolean
 ebr_rtcp_parse_feedback (const guint8 * data, gsize len, EbrRtcpFeedback * fb)
 {
@@ -220,6 +263,11 @@ ebr_rtcp_parse_feedback (const guint8 * data, gsize len, EbrRtcpFeedback * fb)
 
   buf = wrap (data, len);
   gst_rtcp_buffer_map (buf, GST_MAP_READ, &rtcp);
+  if (!compound_ok (&rtcp, len)) {
+    gst_rtcp_buffer_unmap (&rtcp);
+    gst_buffer_unref (buf);
+    return FALSE;
+  }
   for (more = gst_rtcp_buffer_get_first_packet (&rtcp, &p); more;
       more = gst_rtcp_packet_move_to_next (&p)) {
     switch (gst_rtcp_packet_get_type (&p)) {
@@ -273,6 +321,11 @@ ebr_rtcp_rewrite_sr (GstBuffer * compound, EbrRtcpSentFunc sent,
     return NULL;
 
   gst_rtcp_buffer_map (copy, GST_MAP_READWRITE, &rtcp);
+  if (!compound_ok (&rtcp, gst_buffer_get_size (copy))) {
+    gst_rtcp_buffer_unmap (&rtcp);
+    gst_buffer_unref (copy);
+    return NULL;
+  }
   for (more = gst_rtcp_buffer_get_first_packet (&rtcp, &p); more;
       more = gst_rtcp_packet_move_to_next (&p)) {
     guint32 ssrc, rtptime, packets, octets;
@@ -472,6 +525,10 @@ ebr_rtcp_sender_rtcp (EbrRtcp * r, GstBuffer * compound, GstClockTime now)
 
   if (!gst_rtcp_buffer_map (compound, GST_MAP_READ, &rtcp))
     return 0;
+  if (!compound_ok (&rtcp, gst_buffer_get_size (compound))) {
+    gst_rtcp_buffer_unmap (&rtcp);
+    return 0;
+  }
   for (more = gst_rtcp_buffer_get_first_packet (&rtcp, &p); more;
       more = gst_rtcp_packet_move_to_next (&p)) {
     guint32 ssrc;

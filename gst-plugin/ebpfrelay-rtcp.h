@@ -119,7 +119,12 @@ void ebr_rtcp_feedback_init (EbrRtcpFeedback * fb);
 void ebr_rtcp_feedback_clear (EbrRtcpFeedback * fb);
 /* Parses one datagram of a viewer into @fb (initialised; its arrays are
  * emptied first). Compound and reduced-size (RFC 5506) RTCP are accepted.
- * FALSE, @fb empty, when it is not valid RTCP. */
+ * FALSE, @fb empty, when it is not valid RTCP. Valid RTCP, here and in
+ * ebr_rtcp_rewrite_sr and ebr_rtcp_sender_rtcp: what
+ * gst_rtcp_buffer_validate_data_reduced accepts, whose every packet
+ * GstRTCPBuffer's iteration reaches, and whose SRs and RRs hold their
+ * sender info and the report blocks their count says and whose RTPFB/PSFB
+ * hold both SSRCs. */
 gboolean ebr_rtcp_parse_feedback (const guint8 * data, gsize len,
     EbrRtcpFeedback * fb);
 
@@ -134,7 +139,8 @@ typedef gboolean (*EbrRtcpSentFunc) (guint32 ssrc, guint32 * packets,
 /* A copy of @compound (the sender's RTCP, as received) for one viewer: the
  * packet and octet counts of each SR replaced by @sent's answer, every
  * other byte identical (SSRC, NTP and RTP timestamps, report blocks, SDES,
- * BYE, any other packet). NULL when @compound is not valid RTCP. */
+ * BYE, any other packet). NULL when @compound is not valid RTCP (see
+ * ebr_rtcp_parse_feedback). */
 GstBuffer *ebr_rtcp_rewrite_sr (GstBuffer * compound, EbrRtcpSentFunc sent,
     gpointer user_data);
 
@@ -176,9 +182,10 @@ gboolean ebr_rtcp_source_update (EbrRtcp * r, GstBuffer * rtp,
 gboolean ebr_rtcp_source_get_stats (EbrRtcp * r, guint32 ssrc,
     EbrRtcpSourceStats * stats);
 
-/* The sender's compound @compound (already valid RTCP) arrived at @now and
- * is forwarded to the viewers at once: each SR in it is remembered (for the
- * relay's RR and for the viewers' RTT). Returns how many SRs it held. */
+/* The sender's compound @compound arrived at @now and is forwarded to the
+ * viewers at once: each SR in it is remembered (for the relay's RR and for
+ * the viewers' RTT). Returns how many SRs it held; 0, nothing remembered,
+ * when it is not valid RTCP (see ebr_rtcp_parse_feedback). */
 guint ebr_rtcp_sender_rtcp (EbrRtcp * r, GstBuffer * compound,
     GstClockTime now);
 

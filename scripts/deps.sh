@@ -7,6 +7,9 @@ PKGS=(
   # build
   meson ninja-build pkg-config gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   linux-libc-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  # the fuzz suite (tests/fuzz): clang's libFuzzer and sanitizer runtimes, for
+  # the default clang (Debian 12: libclang-rt-14-dev)
+  libclang-rt-dev
   # run: gst-launch-1.0, udpsrc/udpsink/filesink, codecs for the video example
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav

@@ -766,6 +766,74 @@ test_viewer_counts (void)
   ebr_rtcp_free (r);
 }
 
+/* Compounds gst_rtcp_buffer_validate_data_reduced accepts but GstRTCPBuffer
+ * cannot read whole (tests/fuzz/fuzz-rtcp-sender's findings, also in its
+ * corpus as crash-short-sr and crash-short-app): not valid RTCP for the
+ * rewrite, the sender's SRs or a viewer's feedback. */
+static void
+test_short_packets (void)
+{
+  /* SR of 2 words (no room for its sender info) SR(0 words) SR BYE: the
+   * rewrite wrote the first SR's counts over the third SR's SSRC/NTP */
+  static const guint8 short_sr[] = {
+    0x80, 0xc8, 0x00, 0x02, 0x11, 0x22, 0x33, 0x45, 0xe9, 0xc8, 0x00, 0x00,
+    0x80, 0xc8, 0x00, 0x00,
+    0x80, 0xc8, 0x00, 0x06, 0x11, 0x22, 0x33, 0x47, 0xe9, 0x00, 0x00, 0x01,
+    0x12, 0x00, 0x48, 0x0a, 0x00, 0x00, 0x10, 0x00,
+    0x81, 0xcb, 0x00, 0x01, 0x11, 0x22, 0x33, 0x47
+  };
+  /* SR, APP of 1 word (shorter than its name), SR: the iteration stopped
+   * at the APP, the second SR kept the sender's counts */
+  static const guint8 short_app[] = {
+    0x80, 0xc8, 0x00, 0x06, 0x11, 0x22, 0x33, 0x47, 0xe9, 0x00, 0x00, 0x01,
+    0x12, 0x34, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x0a,
+    0x00, 0x00, 0x10, 0x00,
+    0x81, 0xcc, 0x00, 0x01, 0x11, 0x22, 0x33, 0x47,
+    0x80, 0xc8, 0x00, 0x06, 0x11, 0x22, 0x33, 0x47, 0xe9, 0x00, 0x00, 0x01,
+    0x12, 0x34, 0x00, 0x00, 0x00, 0x00, 0x10, 0x00, 0x00, 0x00, 0x00, 0x0a,
+    0x00, 0x00, 0x10, 0x00
+  };
+  /* RR with a count of 1 and no report block; a PLI of 1 word (no media
+   * SSRC) last; RR APP(1 word) PLI */
+  static const guint8 short_rr[] = {
+    0x81, 0xc9, 0x00, 0x01, 0x01, 0x02, 0x03, 0x04
+  };
+  static const guint8 short_pli[] = {
+    0x80, 0xc9, 0x00, 0x01, 0x01, 0x02, 0x03, 0x04,
+    0x81, 0xce, 0x00, 0x01, 0x01, 0x02, 0x03, 0x04
+  };
+  static const guint8 app_pli[] = {
+    0x80, 0xc9, 0x00, 0x01, 0x01, 0x02, 0x03, 0x04,
+    0x81, 0xcc, 0x00, 0x01, 0x01, 0x02, 0x03, 0x04,
+    0x81, 0xce, 0x00, 0x02, 0x01, 0x02, 0x03, 0x04, 0x11, 0x22, 0x33, 0x44
+  };
+  const struct { const guint8 *d; gsize len; } cases[] = {
+    {short_sr, sizeof (short_sr)}, {short_app, sizeof (short_app)},
+    {short_rr, sizeof (short_rr)}, {short_pli, sizeof (short_pli)},
+    {app_pli, sizeof (app_pli)},
+  };
+  EbrRtcp *r = ebr_rtcp_new (RELAY, NULL, GST_SECOND);
+  EbrRtcpFeedback fb;
+  guint calls = 0, i;
+
+  ebr_rtcp_feedback_init (&fb);
+  for (i = 0; i < G_N_ELEMENTS (cases); i++) {
+    GstBuffer *buf = gst_buffer_new_memdup (cases[i].d, cases[i].len);
+
+    /* what ebpfrelay-feedback checks first still passes */
+    g_assert_true (gst_rtcp_buffer_validate_data_reduced ((guint8 *)
+            cases[i].d, cases[i].len));
+    g_assert_null (ebr_rtcp_rewrite_sr (buf, sent_cb, &calls));
+    g_assert_cmpuint (ebr_rtcp_sender_rtcp (r, buf, GST_SECOND), ==, 0);
+    g_assert_false (ebr_rtcp_parse_feedback (cases[i].d, cases[i].len, &fb));
+    g_assert_cmpuint (fb.keyframes->len, ==, 0);
+    gst_buffer_unref (buf);
+  }
+  g_assert_cmpuint (calls, ==, 0);
+  ebr_rtcp_feedback_clear (&fb);
+  ebr_rtcp_free (r);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -781,5 +849,6 @@ main (int argc, char **argv)
   g_test_add_func ("/rtcp/parse-feedback", test_parse_feedback);
   g_test_add_func ("/rtcp/attribution", test_attribution);
   g_test_add_func ("/rtcp/viewer-counts", test_viewer_counts);
+  g_test_add_func ("/rtcp/short-packets", test_short_packets);
   return g_test_run ();
 }
