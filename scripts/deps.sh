@@ -13,8 +13,13 @@ PKGS=(
   # run: gst-launch-1.0, udpsrc/udpsink/filesink, codecs for the video example
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good
   gstreamer1.0-plugins-bad gstreamer1.0-plugins-ugly gstreamer1.0-libav
-  # network namespaces, veth, tc, ping
-  iproute2 iputils-ping
+  # network namespaces, veth, tc, ping; nftables for loss injection (netem
+  # is not available on every kernel)
+  iproute2 iputils-ping nftables
+  # the clients users have, in the tests: ffmpeg and tshark as viewers and
+  # dissectors, GStreamer's Python bindings (system python3) for rtpbin's
+  # session statistics
+  ffmpeg tshark python3-gi gir1.2-gstreamer-1.0
 )
 
 missing=()
