@@ -96,9 +96,9 @@ static inline int seqlog_try(__u16 newest, __u16 cand, __u16 top, __u16 bottom,
  * @dropped (its total, any width, taken modulo 2^16) numbered @s, when
  * the newest original the caller knows is @newest; with @rewrite 0 the
  * subscriber's numbers are the originals' (sequence numbers not
- * rewritten: @s is the original when it was sent). Returns 1 and *@orig,
- * or 0: dropped for that subscriber, before its start, or older than the
- * log. */
+ * rewritten: @s is the original when it was sent). Returns 1 and *@orig;
+ * 0: no packet the subscriber was sent (dropped for its limit, before its
+ * start, never decided on); -1: older than the oldest run logged. */
 static inline int seqlog_map(const struct seqlog *l, __u32 dropped,
                              __u16 newest, __u16 s, int rewrite, __u16 *orig)
 {
@@ -140,7 +140,7 @@ static inline int seqlog_map(const struct seqlog *l, __u32 dropped,
 		top = start_back + 1;
 	}
 	if (n > SEQLOG_RUNS)
-		return 0; /* older than the oldest run logged */
+		return -1; /* older than the oldest run logged */
 	return seqlog_try(newest,
 	                  rewrite ? (__u16)(s + (__u16)dropped - after) : s,
 	                  top, first_back, orig);
