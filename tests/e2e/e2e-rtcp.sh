@@ -49,22 +49,6 @@ SECS=30           # the captures' lifetime; the test ends before
 CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000"
 ebr_topology_up "$P" 3 || e2e_fail "topology"
 
-# count FILE ITEM-ERE [FROM [TO]]: lines of FILE with an item matching
-# ITEM-ERE, received at unix time FROM <= t < TO.
-count ()
-{
-  awk -v re="$2" -v from="${3:-0}" -v to="${4:-1e12}" '
-    { t = substr($1, 3) + 0 }
-    t >= from && t < to { for (i = 4; i <= NF; i++) if ($i ~ re) { n++; break } }
-    END { print n + 0 }' "$1"
-}
-now () { date +%s.%N; }
-stat_of () { ebr_field "$E2E_STATS_LINE" "$1"; }
-relay_stat ()
-{
-  e2e_ctl stats
-  ebr_field "$(grep '^stats ' <<<"$E2E_CTL_REPLY")" "$1"
-}
 
 e2e_bg "$P-srv" upstream $TOOL listen 5007 "$E2E_WORK/upstream.txt" $SECS
 e2e_bg "$P-srv" senderrtcp $TOOL listen 5099 "$E2E_WORK/sender-rtcp.txt" $SECS
@@ -81,7 +65,7 @@ done
 e2e_ctl_start "$P-rel" relay "udpsrc port=5004 caps=$CAPS ! ebpfrelaysink \
 name=relay mode=$MODE clients=$clients upstream-rtcp=10.200.1.1:5007"
 e2e_wait_udp "$P-rel" 5004 5005
-e2e_log "relay: mode=$MODE rtcp-port=$(relay_stat rtcp-port)"
+e2e_log "relay: mode=$MODE rtcp-port=$(e2e_relay_stat rtcp-port)"
 
 e2e_bg "$P-cli1" viewer gst-launch-1.0 -e rtpbin name=rb \
   udpsrc port=6000 caps="$CAPS" ! rb.recv_rtp_sink_0 \
@@ -103,8 +87,8 @@ e2e_bg "$P-srv" sender gst-launch-1.0 -e rtpbin name=rb \
 SENDER=$E2E_LAST_PID
 
 # 1 and 3: SRs down, RRs up (rtpbin's first RTCP comes after a few s).
-ebr_until 150 eval '[ "$(count "$E2E_WORK/down.txt" "^SR:")" -ge 2 ]' \
-  || e2e_fail "no 2 SRs at the subscriber within 15 s (sender sent $(count "$E2E_WORK/sender-rtcp.txt" "^SR:"))"
+ebr_until 150 eval '[ "$(e2e_count "$E2E_WORK/down.txt" "^SR:")" -ge 2 ]' \
+  || e2e_fail "no 2 SRs at the subscriber within 15 s (sender sent $(e2e_count "$E2E_WORK/sender-rtcp.txt" "^SR:"))"
 e2e_alive "$SENDER" sender
 e2e_alive "$VIEWER" viewer
 down_srs=$(grep -oE 'SR:[0-9]+:[0-9]+:[0-9]+' "$E2E_WORK/down.txt" | sort -u)
@@ -126,9 +110,9 @@ done < <(grep -oE 'SR:[0-9]+:[0-9]+:[0-9]+:[0-9]+:[0-9]+' "$E2E_WORK/down.txt" \
 e2e_log "1. SR packet counts at the limit-7 subscriber / the sender's:$counts"
 e2e_log "1. $n_down SRs at the subscriber, all with the sender's SSRC/NTP/RTP (SSRC $SSRC); e.g. $(grep -m1 -oE 'SR:[0-9:]+' "$E2E_WORK/down.txt")"
 
-ebr_until 100 eval '[ "$(count "$E2E_WORK/upstream.txt" "^RB:$SSRC:")" -ge 2 ]' \
+ebr_until 100 eval '[ "$(e2e_count "$E2E_WORK/upstream.txt" "^RB:$SSRC:")" -ge 2 ]' \
   || e2e_fail "no 2 RRs of the relay about $SSRC at upstream-rtcp"
-e2e_log "3. relay RRs at the sender: $(count "$E2E_WORK/upstream.txt" "^RR:"), e.g. $(grep -m1 -oE 'RB:[0-9:-]+' "$E2E_WORK/upstream.txt") (media:fraction:lost:jitter:lsr)"
+e2e_log "3. relay RRs at the sender: $(e2e_count "$E2E_WORK/upstream.txt" "^RR:"), e.g. $(grep -m1 -oE 'RB:[0-9:-]+' "$E2E_WORK/upstream.txt") (media:fraction:lost:jitter:lsr)"
 
 # 2: the viewer's RR in get-stats (its second RR carries the LSR of a
 # forwarded SR).
@@ -139,10 +123,10 @@ rtt_known ()
     && ! grep -q 'rtt-ms=(double)-1' <<<"$E2E_STATS_LINE"
 }
 ebr_until 150 rtt_known || e2e_fail "no RR with RTT from the viewer in get-stats: $E2E_STATS_LINE"
-rcv=$(stat_of rtcp-received)
+rcv=$(e2e_stat_of rtcp-received)
 frac=$(grep -oE 'rtcp-fraction-lost=\(double\)[0-9.e-]+' <<<"$E2E_STATS_LINE" | sed 's/.*)//')
 rtt=$(grep -oE 'rtt-ms=\(double\)[0-9.e-]+' <<<"$E2E_STATS_LINE" | sed 's/.*)//')
-jit=$(stat_of rtcp-jitter)
+jit=$(e2e_stat_of rtcp-jitter)
 lost=$(grep -oE 'rtcp-packets-lost=\(int\)-?[0-9]+' <<<"$E2E_STATS_LINE" | sed 's/.*)//')
 [ "$rcv" -gt 0 ] || e2e_fail "rtcp-received $rcv"
 [ "$frac" = 0 ] || e2e_fail "fraction lost $frac on a clean link"
@@ -150,57 +134,57 @@ e2e_log "2. viewer in get-stats: rtcp-received=$rcv fraction-lost=$frac packets-
 
 # 4: the flood.
 sleep 0.6
-t0=$(now)
+t0=$(e2e_now)
 flood_out=$(ip netns exec "$P-cli2" $TOOL flood 7000 $FLOOD 0.1 3 10.200.12.1 5005) \
   || e2e_fail "rtcp-tool flood"
-t1=$(now)
+t1=$(e2e_now)
 sleep 0.3
-plis=$(count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$(now)")
+plis=$(e2e_count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$(e2e_now)")
 dur=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 max=$(awk -v d="$dur" 'BEGIN { printf "%d", 2 * d + 2 }')
 e2e_log "4. flood: $FLOOD subscribers, $flood_out PLIs in ${dur}s -> $plis PLIs for $SSRC at the sender (at most $max)"
 [ "$plis" -ge 3 ] && [ "$plis" -le "$max" ] || e2e_fail "$plis PLIs reached the sender"
 e2e_ctl_stats 10.200.12.2 7000
-[ "$(stat_of pli-received)" -ge 25 ] || e2e_fail "pli-received of 10.200.12.2:7000: $(stat_of pli-received)"
+[ "$(e2e_stat_of pli-received)" -ge 25 ] || e2e_fail "pli-received of 10.200.12.2:7000: $(e2e_stat_of pli-received)"
 
 # 5: malformed and unknown.
 sleep 0.7
-mal0=$(relay_stat rtcp-malformed)
-unk0=$(relay_stat rtcp-unknown)
-t0=$(now)
+mal0=$(e2e_relay_stat rtcp-malformed)
+unk0=$(e2e_relay_stat rtcp-unknown)
+t0=$(e2e_now)
 ip netns exec "$P-cli2" $TOOL send 10.200.12.1 5005 7001 truncated badlen version1 garbage \
   || e2e_fail "rtcp-tool send"
 ip netns exec "$P-rel" $TOOL send 10.200.11.1 5005 0 "pli:$SSRC" || e2e_fail "rtcp-tool send"
 sleep 0.7
-mal1=$(relay_stat rtcp-malformed)
-unk1=$(relay_stat rtcp-unknown)
-up=$(count "$E2E_WORK/upstream.txt" "^(PLI|FIR|BAD)" "$t0" "$(now)")
+mal1=$(e2e_relay_stat rtcp-malformed)
+unk1=$(e2e_relay_stat rtcp-unknown)
+up=$(e2e_count "$E2E_WORK/upstream.txt" "^(PLI|FIR|BAD)" "$t0" "$(e2e_now)")
 e2e_log "5. malformed: rtcp-malformed $mal0 -> $mal1, rtcp-unknown $unk0 -> $unk1, key-frame requests upstream: $up"
 [ $((mal1 - mal0)) -eq 4 ] || e2e_fail "rtcp-malformed grew by $((mal1 - mal0)), not 4"
 [ $((unk1 - unk0)) -eq 1 ] || e2e_fail "rtcp-unknown grew by $((unk1 - unk0)), not 1"
 [ "$up" -eq 0 ] || e2e_fail "$up key-frame requests reached the sender"
 
 # 6: a join.
-t0=$(now)
+t0=$(e2e_now)
 e2e_ctl add 10.200.13.2 6100
 sleep 0.8
-join=$(count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$(now)")
+join=$(e2e_count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$(e2e_now)")
 e2e_log "6. join: $join PLI at the sender"
 [ "$join" -eq 1 ] || e2e_fail "a join made $join PLIs reach the sender, not 1"
 
 # 7: a limit lowered (it gets more: a key frame at once), then raised.
 sleep 0.7       # past the throttle (keyframe-request-interval 500 ms)
-lim0=$(relay_stat keyframe-requests-limit)
-t0=$(now)
+lim0=$(e2e_relay_stat keyframe-requests-limit)
+t0=$(e2e_now)
 e2e_ctl set-priority-limit 10.200.13.2 6000 0
 sleep 0.8
-t1=$(now)
-lowered=$(count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$t1")
-lim1=$(relay_stat keyframe-requests-limit)
+t1=$(e2e_now)
+lowered=$(e2e_count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$t1")
+lim1=$(e2e_relay_stat keyframe-requests-limit)
 e2e_ctl set-priority-limit 10.200.13.2 6000 7
 sleep 0.8
-raised=$(count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t1" "$(now)")
-lim2=$(relay_stat keyframe-requests-limit)
+raised=$(e2e_count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t1" "$(e2e_now)")
+lim2=$(e2e_relay_stat keyframe-requests-limit)
 e2e_log "7. limit 7 -> 0: $lowered PLI at the sender, 0 -> 7: $raised; keyframe-requests-limit $lim0 -> $lim1 -> $lim2"
 [ "$lowered" -eq 1 ] || e2e_fail "lowering a limit made $lowered PLIs reach the sender, not 1"
 [ "$raised" -eq 0 ] || e2e_fail "raising a limit made $raised PLIs reach the sender, not 0"

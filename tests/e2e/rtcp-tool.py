@@ -76,20 +76,28 @@ def parse(data):
     return items
 
 
-def listen(port, path, secs):
+def receive(port, secs, rcvbuf=0):
+    """Yields (data, source address) of each datagram received on
+    0.0.0.0:PORT for SECS seconds (SO_RCVBUF RCVBUF when not 0)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.bind(("0.0.0.0", port))
     end = time.time() + secs
+    while True:
+        left = end - time.time()
+        if left <= 0:
+            return
+        s.settimeout(left)
+        try:
+            yield s.recvfrom(65536)
+        except socket.timeout:
+            return
+
+
+def listen(port, path, secs):
     with open(path, "w") as out:
-        while True:
-            left = end - time.time()
-            if left <= 0:
-                break
-            s.settimeout(left)
-            try:
-                data, src = s.recvfrom(4096)
-            except socket.timeout:
-                break
+        for data, src in receive(port, secs):
             out.write("t=%.3f from=%s:%d len=%d %s\n" % (
                 time.time(), src[0], src[1], len(data), " ".join(parse(data))))
             out.flush()
@@ -126,21 +134,9 @@ def rtp_payload(data):
 
 
 def keyframes(port, path, secs):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
-    s.bind(("0.0.0.0", port))
     seen = set()
-    end = time.time() + secs
     with open(path, "w") as out:
-        while True:
-            left = end - time.time()
-            if left <= 0:
-                break
-            s.settimeout(left)
-            try:
-                data = s.recv(65536)
-            except socket.timeout:
-                break
+        for data, _src in receive(port, secs, 1 << 21):
             payload = rtp_payload(data)
             if payload is None or not has_idr(payload):
                 continue
