@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # e2e-rtcp.sh MODE: the feedback plane (RTCP) through the relay, MODE
 # kernel or userspace, with a stock GStreamer sender and viewer:
-#   srv:  rtpbin + x264enc sending RTP to the relay's stream port 5004 and
-#         RTCP to its rtcp-port 5005 (a tee also copies the sender's own
-#         RTCP to a local capture); what the relay sends the sender is
-#         captured at upstream-rtcp=10.200.1.1:5007 (rtcp-tool listen);
+#   srv:  rtpbin + x264enc sending RTP to the relay's stream port 5004 (a
+#         tee copies it to rtcp-tool keyframes on 127.0.0.1:5098: the IDR
+#         pictures the sender made, timed) and RTCP to its rtcp-port 5005
+#         (a tee also copies the sender's own RTCP to a local capture);
+#         what the relay sends the sender is captured at
+#         upstream-rtcp=10.200.1.1:5007 (rtcp-tool listen) and forwarded
+#         to the sender's rtpbin (udpsrc 5008), which turns each PLI into
+#         a force-key-unit event that x264enc answers with an IDR;
 #   cli1: rtpbin viewer: RTP on udpsrc 6000, RTCP on 6001, its RTCP sent
 #         from a udpsink (ephemeral port) to the relay's 5005;
 #   cli2: FLOOD subscribers at 7000, 7002, ... sending PLIs every 100 ms
@@ -21,8 +25,16 @@
 #      names an SR the relay forwarded: the viewer's rtpbin received it);
 #   3. the relay's own RRs reach upstream-rtcp (>= 2, about the sender's
 #      SSRC);
-#   4. FLOOD x 10 PLI/s for 3 s reach the sender as at most 2 per second
-#      per SSRC (+1), and at least 3;
+#   4. FLOOD (100) subscribers x 10 PLI/s for 3 s (1000 PLI/s) reach the
+#      sender as at most 2 per second per SSRC (+2), and at least 3; and
+#      the sender makes key frames at that rate, not more: the IDR
+#      pictures it produced in the flood window (+0.5 s for the answer
+#      to the last PLI) are at most 2 per second of that window + 1 and
+#      at least the PLIs that reached it - 1, and at most those PLIs + 1
+#      (+1: a GOP IDR, key-int-max=300, may fall in the window). Without
+#      the relay's throttle the sender's rtpbin would pass the PLIs on
+#      (it ignores only those within 2 RTTs, about a millisecond here)
+#      and x264enc would make an IDR of nearly every frame (30/s);
 #   5. malformed RTCP (truncated, bad length, version 1, 3 bytes) from a
 #      subscriber's address is counted (rtcp-malformed +4) and sends nothing
 #      upstream; a valid PLI from an address that is nobody's is counted
@@ -31,6 +43,8 @@
 #   7. lowering a subscriber's limit (set-priority-limit 7 -> 0) makes
 #      exactly one PLI reach the sender (keyframe-requests-limit +1),
 #      raising it again (0 -> 7) none (keyframe-requests-limit unchanged).
+# By hand, EBR_E2E_KEYFRAME_MS=0 (no throttle) shows that 4 fails
+# without the throttle.
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
@@ -44,16 +58,17 @@ command -v python3 >/dev/null || e2e_fail "python3 not installed"
 TOOL="python3 $(dirname "${BASH_SOURCE[0]}")/rtcp-tool.py"
 P=$E2E_PREFIX
 counts=
-FLOOD=20
+FLOOD=100
 SECS=30           # the captures' lifetime; the test ends before
 CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000"
 ebr_topology_up "$P" 3 || e2e_fail "topology"
 
 
-e2e_bg "$P-srv" upstream $TOOL listen 5007 "$E2E_WORK/upstream.txt" $SECS
+e2e_bg "$P-srv" upstream $TOOL listen 5007 "$E2E_WORK/upstream.txt" $SECS 127.0.0.1:5008
+e2e_bg "$P-srv" idr $TOOL keyframes 5098 "$E2E_WORK/idr.txt" $SECS
 e2e_bg "$P-srv" senderrtcp $TOOL listen 5099 "$E2E_WORK/sender-rtcp.txt" $SECS
 e2e_bg "$P-cli3" down $TOOL listen 6001 "$E2E_WORK/down.txt" $SECS
-e2e_wait_udp "$P-srv" 5007 5099
+e2e_wait_udp "$P-srv" 5007 5099 5098
 e2e_wait_udp "$P-cli3" 6001
 
 # (cli3 at limit 7: it gets IDR pictures and parameter sets only, so its
@@ -63,7 +78,8 @@ for i in $(seq 0 $((FLOOD - 1))); do
   clients=$clients,10.200.12.2:$((7000 + 2 * i))
 done
 e2e_ctl_start "$P-rel" relay "udpsrc port=5004 caps=$CAPS ! ebpfrelaysink \
-name=relay mode=$MODE clients=$clients upstream-rtcp=10.200.1.1:5007"
+name=relay mode=$MODE clients=$clients upstream-rtcp=10.200.1.1:5007 \
+${EBR_E2E_KEYFRAME_MS:+keyframe-request-interval=$EBR_E2E_KEYFRAME_MS}"
 e2e_wait_udp "$P-rel" 5004 5005
 e2e_log "relay: mode=$MODE rtcp-port=$(e2e_relay_stat rtcp-port)"
 
@@ -79,7 +95,9 @@ e2e_bg "$P-srv" sender gst-launch-1.0 -e rtpbin name=rb \
   videotestsrc is-live=true pattern=ball ! video/x-raw,width=320,height=240,framerate=30/1 \
   ! x264enc tune=zerolatency key-int-max=300 bitrate=500 ! rtph264pay config-interval=1 pt=96 \
   ! rb.send_rtp_sink_0 \
-  rb.send_rtp_src_0 ! udpsink host=10.200.1.2 port=5004 \
+  rb.send_rtp_src_0 ! tee name=m \
+  m. ! queue ! udpsink host=10.200.1.2 port=5004 \
+  m. ! queue ! udpsink host=127.0.0.1 port=5098 \
   rb.send_rtcp_src_0 ! tee name=t \
   t. ! queue ! udpsink host=10.200.1.2 port=5005 sync=false async=false \
   t. ! queue ! udpsink host=127.0.0.1 port=5099 sync=false async=false \
@@ -138,12 +156,21 @@ t0=$(e2e_now)
 flood_out=$(ip netns exec "$P-cli2" $TOOL flood 7000 $FLOOD 0.1 3 10.200.12.1 5005) \
   || e2e_fail "rtcp-tool flood"
 t1=$(e2e_now)
-sleep 0.3
-plis=$(e2e_count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$(e2e_now)")
+sleep 0.5
+t2=$(e2e_now)
+plis=$(e2e_count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$t2")
+idrs=$(awk -v from="$t0" -v to="$t2" -v s="ssrc=$SSRC" '
+  { t = substr($1, 3) + 0 } t >= from && t < to && $2 == s { n++ } END { print n + 0 }' \
+  "$E2E_WORK/idr.txt")
 dur=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 max=$(awk -v d="$dur" 'BEGIN { printf "%d", 2 * d + 2 }')
-e2e_log "4. flood: $FLOOD subscribers, $flood_out PLIs in ${dur}s -> $plis PLIs for $SSRC at the sender (at most $max)"
+idr_win=$(awk -v a="$t0" -v b="$t2" 'BEGIN { printf "%.2f", b - a }')
+idr_max=$(awk -v d="$idr_win" 'BEGIN { printf "%d", 2 * d + 1 }')
+e2e_log "4. flood: $FLOOD subscribers, $flood_out PLIs in ${dur}s -> $plis PLIs for $SSRC at the sender (at most $max); the sender made $idrs IDR pictures in ${idr_win}s (at most $idr_max, at least $((plis - 1)))"
 [ "$plis" -ge 3 ] && [ "$plis" -le "$max" ] || e2e_fail "$plis PLIs reached the sender"
+[ "$idrs" -le "$idr_max" ] || e2e_fail "the sender made $idrs IDR pictures in ${idr_win}s, more than $idr_max"
+[ "$idrs" -ge $((plis - 1)) ] && [ "$idrs" -le $((plis + 1)) ] \
+  || e2e_fail "the sender made $idrs IDR pictures for $plis PLIs"
 e2e_ctl_stats 10.200.12.2 7000
 [ "$(e2e_stat_of pli-received)" -ge 25 ] || e2e_fail "pli-received of 10.200.12.2:7000: $(e2e_stat_of pli-received)"
 

@@ -3,12 +3,14 @@
 """rtcp-tool: RTCP for the feedback-plane e2e tests (e2e-rtcp.sh,
 e2e-latejoin.sh).
 
-  rtcp-tool.py listen PORT FILE SECONDS
+  rtcp-tool.py listen PORT FILE SECONDS [HOST:FPORT]
       Receives on 0.0.0.0:PORT for SECONDS, one line per datagram to FILE
       (flushed): "t=UNIX from=IP:PORT len=N" then one item per RTCP packet:
       "SR:ssrc:ntp:rtp:packets:octets", "RR:ssrc:nblocks",
       "RB:media_ssrc:fraction:lost:jitter:lsr", "PLI:media_ssrc",
       "FIR:media_ssrc:seq", "PT<n>", or "BAD" for what does not parse.
+      With HOST:FPORT, each datagram is then forwarded there as it is (a
+      capture in front of the sender's rtpbin).
   rtcp-tool.py flood MEDIA_BASE N INTERVAL SECONDS HOST PORT
       N subscribers at MEDIA_BASE + 2i: binds their media ports (learns the
       media SSRC from the first RTP packet on MEDIA_BASE) and their
@@ -95,12 +97,18 @@ def receive(port, secs, rcvbuf=0):
             return
 
 
-def listen(port, path, secs):
+def listen(port, path, secs, forward=None):
+    fwd = None
+    if forward:
+        host, fport = forward.rsplit(":", 1)
+        fwd = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM), (host, int(fport)))
     with open(path, "w") as out:
         for data, src in receive(port, secs):
             out.write("t=%.3f from=%s:%d len=%d %s\n" % (
                 time.time(), src[0], src[1], len(data), " ".join(parse(data))))
             out.flush()
+            if fwd:
+                fwd[0].sendto(data, fwd[1])
 
 
 def has_idr(payload):
@@ -193,8 +201,8 @@ def send(host, port, bind, kinds):
 
 
 def main(a):
-    if len(a) >= 4 and a[0] == "listen":
-        listen(int(a[1]), a[2], float(a[3]))
+    if len(a) in (4, 5) and a[0] == "listen":
+        listen(int(a[1]), a[2], float(a[3]), a[4] if len(a) == 5 else None)
     elif len(a) == 7 and a[0] == "flood":
         flood(int(a[1]), int(a[2]), float(a[3]), float(a[4]), a[5], int(a[6]))
     elif len(a) == 4 and a[0] == "keyframes":
