@@ -25,6 +25,7 @@ E2E_NAMESPACES=()
 E2E_FAILED=0
 E2E_CTL_FD=
 E2E_CTL_NAME=
+E2E_CLEANUPS=()
 
 e2e_log ()
 {
@@ -103,6 +104,9 @@ e2e_cleanup ()
     [ -z "$i" ] || eval "exec $i>&-" 2>/dev/null || true
   done
   ebr_stop_all 20 TERM
+  for i in "${E2E_CLEANUPS[@]}"; do
+    eval "$i" >/dev/null 2>&1 || true
+  done
   for ns in "${E2E_NAMESPACES[@]}"; do
     ebr_ns_del "$ns"
   done
@@ -120,6 +124,14 @@ e2e_cleanup ()
     rm -rf "$E2E_WORK"
   fi
   exit $rc
+}
+
+# e2e_on_cleanup CMD: CMD (a shell command line) runs in e2e_cleanup, after
+# the jobs are stopped and before the namespaces are removed, however the
+# test ends (nft tables, qdiscs; its output and status are ignored).
+e2e_on_cleanup ()
+{
+  E2E_CLEANUPS+=("$1")
 }
 
 # e2e_ns NAME: a namespace of this test outside the standard topology.
