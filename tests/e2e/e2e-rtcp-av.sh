@@ -107,7 +107,7 @@ grep -E ' (sr|sync) ' "$E2E_WORK/viewer.log" | sed 's/^/  /'
 # check_session K SENDER-CAPTURE OTHER-CAPTURE WHAT: sets SSRC_K, CNAME_K.
 check_session ()
 {
-  local k=$1 mine=$E2E_WORK/$2 other=$E2E_WORK/$3 what=$4 n ssrc= ntp rtp cname
+  local k=$1 mine=$E2E_WORK/$2 other=$E2E_WORK/$3 what=$4 n ssrc='' ntp rtp cname
   n=$(srs "$k")
   [ "$n" -ge 2 ] || e2e_fail "the viewer's rtpbin reports $n SR(s) in session $k ($what), not 2 (the sender sent $(e2e_count "$mine" "^SR:"))"
   while read -r ssrc ntp rtp cname; do
