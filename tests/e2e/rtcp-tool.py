@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""rtcp-tool: RTCP for the feedback-plane e2e tests (e2e-rtcp.sh,
-e2e-latejoin.sh).
+"""rtcp-tool: RTCP for the feedback-plane e2e tests (e2e-rtcp*.sh,
+e2e-latejoin.sh). Plain Python, no GStreamer (rtpbin-viewer.py is the
+one that needs gi).
 
   rtcp-tool.py listen PORT FILE SECONDS [HOST:FPORT]
       Receives on 0.0.0.0:PORT for SECONDS, one line per datagram to FILE
