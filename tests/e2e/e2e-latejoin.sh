@@ -50,12 +50,6 @@ UPSTREAM=10.200.1.1:5008
 [ "$CONTROL" = nopli ] && UPSTREAM=10.200.1.1:5009     # nobody there
 ebr_topology_up "$P" 1 || e2e_fail "topology"
 
-now () { date +%s.%N; }
-relay_stat ()
-{
-  e2e_ctl stats
-  ebr_field "$(grep '^stats ' <<<"$E2E_CTL_REPLY")" "$1"
-}
 # idrs FROM [TO]: the sender's IDR pictures at unix time FROM <= t < TO.
 idrs ()
 {
@@ -100,7 +94,7 @@ export GST_DEBUG_NO_COLOR=1 \
 if [ "$CONTROL" = subscribe ]; then
   gst-inspect-1.0 ebpfprioritysrc >/dev/null 2>&1 \
     || e2e_fail "gst-inspect-1.0 cannot find ebpfprioritysrc"
-  t_launch=$(now)
+  t_launch=$(e2e_now)
   e2e_bg "$P-cli1" viewer gst-launch-1.0 -e ebpfprioritysrc port=6000 \
     relay=10.200.11.1:5006 token=sesame priority-limit=0 caps="$CAPS" \
     ! rtpjitterbuffer latency=100 ! "${DECODE[@]}"
@@ -109,7 +103,7 @@ if [ "$CONTROL" = subscribe ]; then
     grep -q '^client-added 10.200.11.2 6000$' "$E2E_CTL_OUT" && break
     sleep 0.01
   done
-  t_add=$(now)
+  t_add=$(e2e_now)
   grep -q '^client-added 10.200.11.2 6000$' "$E2E_CTL_OUT" \
     || e2e_fail "the viewer did not subscribe within 10 s"
   e2e_log "viewer launched at $t_launch, subscribed (client-added) $(awk -v a="$t_launch" -v b="$t_add" 'BEGIN { printf "%d", (b - a) * 1000 }') ms later"
@@ -121,7 +115,7 @@ else
     rb.send_rtcp_src_0 ! udpsink host=10.200.11.1 port=5005 sync=false async=false
   VIEWER=$E2E_LAST_PID
   e2e_wait_udp "$P-cli1" 6000 6001
-  t_add=$(now)
+  t_add=$(e2e_now)
   e2e_ctl add 10.200.11.2 6000
 fi
 unset GST_DEBUG GST_DEBUG_NO_COLOR
@@ -139,7 +133,7 @@ frames=$(find "$E2E_WORK/frames" -name 'f-*.png' | wc -l)
 t_half=$(awk -v a="$t_add" 'BEGIN { printf "%.3f", a + 0.5 }')
 before=$(idrs "$(awk -v a="$t_first" 'BEGIN { printf "%.3f", a + 0.001 }')" "$t_add")
 after=$(idrs "$t_add" "$t_half")
-join=$(relay_stat keyframe-requests-join)
+join=$(e2e_relay_stat keyframe-requests-join)
 errs=$(grep -cE '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$E2E_WORK/viewer.log")
 e2e_ctl get-stats 10.200.11.2 6000
 held=$(ebr_field "$(grep '^get-stats ' <<<"$E2E_CTL_REPLY")" keyframe-held)

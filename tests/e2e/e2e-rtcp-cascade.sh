@@ -63,21 +63,6 @@ ebr_default_route "$RELB" 10.200.2.1
 ebr_default_route "$CLI" 10.200.11.1
 ebr_default_route "$CLI0" 10.200.10.1
 
-# count FILE ITEM-ERE [FROM [TO]]: lines of FILE with an item matching
-# ITEM-ERE, received at unix time FROM <= t < TO (as in e2e-rtcp.sh).
-count ()
-{
-  awk -v re="$2" -v from="${3:-0}" -v to="${4:-1e12}" '
-    { t = substr($1, 3) + 0 }
-    t >= from && t < to { for (i = 4; i <= NF; i++) if ($i ~ re) { n++; break } }
-    END { print n + 0 }' "$1"
-}
-now () { date +%s.%N; }
-relay_stat ()
-{
-  e2e_ctl stats
-  ebr_field "$(grep '^stats ' <<<"$E2E_CTL_REPLY")" "$1"
-}
 
 e2e_bg "$SRV" upstream $TOOL listen 5007 "$E2E_WORK/upstream.txt" $SECS
 e2e_bg "$SRV" senderrtcp $TOOL listen 5099 "$E2E_WORK/sender-rtcp.txt" $SECS
@@ -120,8 +105,8 @@ alive ()
 }
 
 # 1: SRs down through both relays.
-ebr_until 150 eval '[ "$(count "$E2E_WORK/down.txt" "^SR:")" -ge 2 ]' \
-  || e2e_fail "no 2 SRs at the viewer within 15 s (the sender sent $(count "$E2E_WORK/sender-rtcp.txt" "^SR:"))"
+ebr_until 150 eval '[ "$(e2e_count "$E2E_WORK/down.txt" "^SR:")" -ge 2 ]' \
+  || e2e_fail "no 2 SRs at the viewer within 15 s (the sender sent $(e2e_count "$E2E_WORK/sender-rtcp.txt" "^SR:"))"
 alive
 down_srs=$(grep -oE 'SR:[0-9]+:[0-9]+:[0-9]+' "$E2E_WORK/down.txt" | sort -u)
 sent_srs=$(grep -oE 'SR:[0-9]+:[0-9]+:[0-9]+' "$E2E_WORK/sender-rtcp.txt" | sort -u)
@@ -133,7 +118,7 @@ SSRC=$(head -n 1 <<<"$down_srs" | cut -d: -f2)
 e2e_log "1. $n_down SRs at the viewer through A and B, all the sender's SSRC/NTP/RTP (SSRC $SSRC); e.g. $(grep -m1 -oE 'SR:[0-9:]+' "$E2E_WORK/down.txt")"
 
 # 3: RRs up, from both relays.
-ebr_until 100 eval '[ "$(count "$E2E_WORK/upstream.txt" "^RB:$SSRC:")" -ge 2 ]' \
+ebr_until 100 eval '[ "$(e2e_count "$E2E_WORK/upstream.txt" "^RB:$SSRC:")" -ge 2 ]' \
   || e2e_fail "no 2 RRs of relay A about $SSRC at the sender"
 e2e_ctl_select relayA
 b_rtcp ()
@@ -142,21 +127,21 @@ b_rtcp ()
   [ "$(ebr_field "$E2E_STATS_LINE" rtcp-received)" -gt 0 ] 2>/dev/null
 }
 ebr_until 100 b_rtcp || e2e_fail "relay A attributes no RTCP to relay B: $E2E_STATS_LINE"
-e2e_log "3. relay A's RRs at the sender: $(count "$E2E_WORK/upstream.txt" "^RR:"); relay B at relay A: rtcp-received=$(ebr_field "$E2E_STATS_LINE" rtcp-received)"
+e2e_log "3. relay A's RRs at the sender: $(e2e_count "$E2E_WORK/upstream.txt" "^RR:"); relay B at relay A: rtcp-received=$(ebr_field "$E2E_STATS_LINE" rtcp-received)"
 
 # 2: the PLI flood, through both throttles.
 e2e_ctl_stats 10.200.2.2 5006
 a_pli0=$(ebr_field "$E2E_STATS_LINE" pli-received)
 sleep 0.6
-t0=$(now)
+t0=$(e2e_now)
 e2e_bg "$CLI0" flood0 $TOOL flood 7000 1 0.1 3 10.200.10.1 5005
 flood0=$E2E_LAST_PID
 flood_out=$(ip netns exec "$CLI" $TOOL flood 7000 $FLOOD 0.1 3 10.200.11.1 5007) \
   || e2e_fail "rtcp-tool flood"
 wait "$flood0" || e2e_fail "rtcp-tool flood at cli0"
-t1=$(now)
+t1=$(e2e_now)
 sleep 0.4
-plis=$(count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$(now)")
+plis=$(e2e_count "$E2E_WORK/upstream.txt" "^PLI:$SSRC\$" "$t0" "$(e2e_now)")
 dur=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')
 max=$(awk -v d="$dur" 'BEGIN { printf "%d", 2 * d + 2 }')
 e2e_ctl_select relayA

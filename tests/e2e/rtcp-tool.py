@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""rtcp-tool: RTCP for the feedback-plane e2e tests (e2e-rtcp.sh,
-e2e-latejoin.sh).
+"""rtcp-tool: RTCP for the feedback-plane e2e tests (e2e-rtcp*.sh,
+e2e-latejoin.sh). Plain Python, no GStreamer (rtpbin-viewer.py is the
+one that needs gi).
 
-  rtcp-tool.py listen PORT FILE SECONDS
+  rtcp-tool.py listen PORT FILE SECONDS [HOST:FPORT]
       Receives on 0.0.0.0:PORT for SECONDS, one line per datagram to FILE
       (flushed): "t=UNIX from=IP:PORT len=N" then one item per RTCP packet:
       "SR:ssrc:ntp:rtp:packets:octets", "RR:ssrc:nblocks",
       "RB:media_ssrc:fraction:lost:jitter:lsr", "PLI:media_ssrc",
       "FIR:media_ssrc:seq", "PT<n>", or "BAD" for what does not parse.
+      With HOST:FPORT, each datagram is then forwarded there as it is (a
+      capture in front of the sender's rtpbin).
   rtcp-tool.py flood MEDIA_BASE N INTERVAL SECONDS HOST PORT
       N subscribers at MEDIA_BASE + 2i: binds their media ports (learns the
       media SSRC from the first RTP packet on MEDIA_BASE) and their
@@ -17,6 +20,16 @@ e2e-latejoin.sh).
   rtcp-tool.py send HOST PORT BIND KIND...
       From port BIND (0: any) one datagram per KIND: pli:SSRC (valid),
       truncated, badlen, version1, garbage.
+  rtcp-tool.py srcounts PORT SECONDS TOL_MS FILE
+      One listener for a subscriber's media port PORT and PORT + 1 (where
+      the relay sends the SRs): receives on both for SECONDS with the
+      kernel's receive timestamps (SO_TIMESTAMPNS), then puts every
+      datagram of both in arrival order and writes one line per SR to
+      FILE: "t=KERNEL-TIME SR:ssrc:ntp:rtp:packets:octets rx=P:O
+      early=P:O late=P:O": P RTP packets of that SSRC with O payload
+      octets (RFC 3550: no header, CSRC, extension or padding) arrived
+      before the SR; early: those of them within TOL_MS before it; late:
+      those that arrived within TOL_MS after it. Last line "total=P:O".
   rtcp-tool.py keyframes PORT FILE SECONDS
       Receives H.264 RTP (RFC 6184) on 0.0.0.0:PORT for SECONDS; one line
       per IDR picture to FILE (flushed), when its first packet with an IDR
@@ -76,23 +89,37 @@ def parse(data):
     return items
 
 
-def listen(port, path, secs):
+def receive(port, secs, rcvbuf=0):
+    """Yields (data, source address) of each datagram received on
+    0.0.0.0:PORT for SECS seconds (SO_RCVBUF RCVBUF when not 0)."""
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if rcvbuf:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
     s.bind(("0.0.0.0", port))
     end = time.time() + secs
+    while True:
+        left = end - time.time()
+        if left <= 0:
+            return
+        s.settimeout(left)
+        try:
+            yield s.recvfrom(65536)
+        except socket.timeout:
+            return
+
+
+def listen(port, path, secs, forward=None):
+    fwd = None
+    if forward:
+        host, fport = forward.rsplit(":", 1)
+        fwd = (socket.socket(socket.AF_INET, socket.SOCK_DGRAM), (host, int(fport)))
     with open(path, "w") as out:
-        while True:
-            left = end - time.time()
-            if left <= 0:
-                break
-            s.settimeout(left)
-            try:
-                data, src = s.recvfrom(4096)
-            except socket.timeout:
-                break
+        for data, src in receive(port, secs):
             out.write("t=%.3f from=%s:%d len=%d %s\n" % (
                 time.time(), src[0], src[1], len(data), " ".join(parse(data))))
             out.flush()
+            if fwd:
+                fwd[0].sendto(data, fwd[1])
 
 
 def has_idr(payload):
@@ -126,21 +153,9 @@ def rtp_payload(data):
 
 
 def keyframes(port, path, secs):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 21)
-    s.bind(("0.0.0.0", port))
     seen = set()
-    end = time.time() + secs
     with open(path, "w") as out:
-        while True:
-            left = end - time.time()
-            if left <= 0:
-                break
-            s.settimeout(left)
-            try:
-                data = s.recv(65536)
-            except socket.timeout:
-                break
+        for data, _src in receive(port, secs, 1 << 21):
             payload = rtp_payload(data)
             if payload is None or not has_idr(payload):
                 continue
@@ -150,6 +165,70 @@ def keyframes(port, path, secs):
             seen.add((ssrc, ts))
             out.write("t=%.3f ssrc=%u ts=%u\n" % (time.time(), ssrc, ts))
             out.flush()
+
+
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)     # Linux
+
+
+def srcounts(port, secs, tol_ms, path):
+    import select
+    socks = []
+    for p in (port, port + 1):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        s.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+        s.bind(("0.0.0.0", p))
+        s.setblocking(False)
+        socks.append(s)
+    events = []                         # (kernel time, is RTCP, data)
+    end = time.time() + secs
+    while True:
+        left = end - time.time()
+        if left <= 0:
+            break
+        ready, _, _ = select.select(socks, [], [], left)
+        for s in ready:
+            while True:
+                try:
+                    data, anc, _flags, _src = s.recvmsg(65536, 64)
+                except BlockingIOError:
+                    break
+                t = time.time()
+                for level, kind, val in anc:
+                    if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS:
+                        sec, nsec = struct.unpack("qq", val[:16])
+                        t = sec + nsec * 1e-9
+                events.append((t, s is socks[1], data))
+    events.sort(key=lambda e: e[0])
+    tol = tol_ms / 1000.0
+    rtp = [(t, struct.unpack_from("!I", d, 8)[0], len(rtp_payload(d) or b""))
+           for t, r, d in events if not r and rtp_payload(d) is not None]
+    with open(path, "w") as out:
+        for t, r, d in events:
+            if not r:
+                continue
+            for item in parse(d):
+                if not item.startswith("SR:"):
+                    continue
+                ssrc = int(item.split(":")[1])
+                rx = [0, 0]
+                early = [0, 0]
+                late = [0, 0]
+                for tr, s, n in rtp:
+                    if s != ssrc:
+                        continue
+                    if tr < t:
+                        rx[0] += 1
+                        rx[1] += n
+                        if tr >= t - tol:
+                            early[0] += 1
+                            early[1] += n
+                    elif tr < t + tol:
+                        late[0] += 1
+                        late[1] += n
+                out.write("t=%.6f %s rx=%d:%d early=%d:%d late=%d:%d\n" % (
+                    t, item, rx[0], rx[1], early[0], early[1], late[0], late[1]))
+        out.write("total=%d:%d\n" % (len(rtp), sum(n for _t, _s, n in rtp)))
 
 
 def flood(base, n, interval, secs, host, port):
@@ -197,10 +276,12 @@ def send(host, port, bind, kinds):
 
 
 def main(a):
-    if len(a) >= 4 and a[0] == "listen":
-        listen(int(a[1]), a[2], float(a[3]))
+    if len(a) in (4, 5) and a[0] == "listen":
+        listen(int(a[1]), a[2], float(a[3]), a[4] if len(a) == 5 else None)
     elif len(a) == 7 and a[0] == "flood":
         flood(int(a[1]), int(a[2]), float(a[3]), float(a[4]), a[5], int(a[6]))
+    elif len(a) == 5 and a[0] == "srcounts":
+        srcounts(int(a[1]), float(a[2]), float(a[3]), a[4])
     elif len(a) == 4 and a[0] == "keyframes":
         keyframes(int(a[1]), a[2], float(a[3]))
     elif len(a) >= 5 and a[0] == "send":

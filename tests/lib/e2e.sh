@@ -15,6 +15,9 @@
 #   EBR_E2E_PACE_US     microseconds between two sent datagrams (default 2000)
 #
 # Exit codes: 0 pass, 1 fail, 77 skip (only for missing privilege).
+#
+# Feedback-plane helpers (e2e-rtcp*.sh, e2e-latejoin.sh): e2e_now,
+# e2e_count (rtcp-tool.py captures), e2e_stat_of, e2e_relay_stat.
 
 E2E_SKIP=77
 E2E_PIDS=()
@@ -22,6 +25,7 @@ E2E_NAMESPACES=()
 E2E_FAILED=0
 E2E_CTL_FD=
 E2E_CTL_NAME=
+E2E_CLEANUPS=()
 
 e2e_log ()
 {
@@ -100,6 +104,9 @@ e2e_cleanup ()
     [ -z "$i" ] || eval "exec $i>&-" 2>/dev/null || true
   done
   ebr_stop_all 20 TERM
+  for i in "${E2E_CLEANUPS[@]}"; do
+    eval "$i" >/dev/null 2>&1 || true
+  done
   for ns in "${E2E_NAMESPACES[@]}"; do
     ebr_ns_del "$ns"
   done
@@ -117,6 +124,14 @@ e2e_cleanup ()
     rm -rf "$E2E_WORK"
   fi
   exit $rc
+}
+
+# e2e_on_cleanup CMD: CMD (a shell command line) runs in e2e_cleanup, after
+# the jobs are stopped and before the namespaces are removed, however the
+# test ends (nft tables, qdiscs; its output and status are ignored).
+e2e_on_cleanup ()
+{
+  E2E_CLEANUPS+=("$1")
 }
 
 # e2e_ns NAME: a namespace of this test outside the standard topology.
@@ -253,6 +268,39 @@ e2e_check ()
   echo "$err" >>"$E2E_WORK/check.log"
   echo "$err" | sed "s|^$E2E_WORK/||" >&2
   return $rc
+}
+
+# --- the feedback-plane tests (rtcp-tool.py captures, relay stats) --------
+
+# e2e_now: the unix time with nanoseconds (the captures' "t=" clock).
+e2e_now ()
+{
+  date +%s.%N
+}
+
+# e2e_count FILE ITEM-ERE [FROM [TO]]: the lines of an rtcp-tool.py
+# capture FILE ("t=UNIX from=IP:PORT len=N ITEM...") with an item matching
+# ITEM-ERE, received at unix time FROM <= t < TO.
+e2e_count ()
+{
+  awk -v re="$2" -v from="${3:-0}" -v to="${4:-1e12}" '
+    { t = substr($1, 3) + 0 }
+    t >= from && t < to { for (i = 4; i <= NF; i++) if ($i ~ re) { n++; break } }
+    END { print n + 0 }' "$1"
+}
+
+# e2e_stat_of FIELD: the number FIELD in the last e2e_ctl_stats line.
+e2e_stat_of ()
+{
+  ebr_field "$E2E_STATS_LINE" "$1"
+}
+
+# e2e_relay_stat FIELD: the number FIELD in the current relay's "stats"
+# property, read now.
+e2e_relay_stat ()
+{
+  e2e_ctl stats
+  ebr_field "$(grep '^stats ' <<<"$E2E_CTL_REPLY")" "$1"
 }
 
 # --- relay-ctl ------------------------------------------------------------
