@@ -1065,8 +1065,7 @@ static GstStructure *
 gst_ebpf_relay_sink_get_stats (GstEbpfRelaySink * self, const gchar * host,
     gint port)
 {
-  return ebpf_relay_stats_client_host (self->table, host, port,
-      self->feedback);
+  return ebpf_relay_stats_client_host (self->table, host, port, self->feedback);
 }
 
 static GstStructure *
