@@ -90,7 +90,7 @@ relay_feedback_new (GMutex * lock, RelayClients * clients,
   f->ssrcs = g_hash_table_new (NULL, NULL);
   f->viewer_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       NULL);
-  relay_clients_set_rtcp_listener (clients, (RelayClientsRtcpFunc)
+  relay_clients_set_rtcp_listener (clients,
       relay_feedback_rtcp_port_changed_cb, f);
   return f;
 }
@@ -704,8 +704,9 @@ relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c)
 }
 
 void
-relay_feedback_rtcp_port_changed_cb (RelayClient * c, RelayFeedback * f)
+relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer user_data)
 {
+  RelayFeedback *f = user_data;
   guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
   gpointer id;
 

@@ -100,7 +100,7 @@ void relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c);
 /* With the lock (the table's RTCP listener, set by relay_feedback_new):
  * @c's RTCP port changed; its RTCP is attributed by the new one from now
  * on. */
-void relay_feedback_rtcp_port_changed_cb (RelayClient * c, RelayFeedback * f);
+void relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer f);
 
 /* rtcp-* fields of a subscriber's structure, of the element's. */
 void relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,

@@ -571,6 +571,27 @@ GST_START_TEST (test_rtcp_destination)
   g_object_set (sink, "clients", desc, NULL);
   g_free (desc);
   fail_unless_equals_int (rtcp_port_of (sink, m1), m1);
+  /* ... and its RTCP is attributed by the new one: an RR from m1 (three
+   * unbound subscribers at 127.0.0.1, so only the port tells) */
+  {
+    guint8 rr[8] = { 0x80, 201, 0x00, 0x01, 0x0a, 0x0b, 0x0c, 0x0d };
+    int m1fd = open_receiver_at (m1);
+    GstStructure *st = NULL;
+    guint64 got = 0;
+    gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    fail_unless_equals_int (sendto (m1fd, rr, sizeof (rr), 0,
+            (struct sockaddr *) &to, sizeof (to)), sizeof (rr));
+    while (got == 0 && g_get_monotonic_time () < end) {
+      g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", m1, &st);
+      fail_unless (gst_structure_get_uint64 (st, "rtcp-received", &got));
+      gst_structure_free (st);
+      if (got == 0)
+        g_usleep (10000);
+    }
+    fail_unless_equals_int (got, 1);
+    close (m1fd);
+  }
   g_signal_emit_by_name (sink, "remove", "127.0.0.1", m2);
   g_object_get (sink, "clients", &clients, NULL);
   want = g_strdup_printf ("127.0.0.1:%d/mux", m1);
