@@ -42,6 +42,7 @@ relay_client_new (const gchar * host, gint port,
   if (addr)
     c->addr = *addr;
   c->limit = limit;
+  relay_client_set_rtcp (c, RELAY_CLIENT_RTCP_DEFAULT);
   c->add_count = 1;
   c->ssrcs = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   return c;
@@ -98,16 +99,66 @@ relay_client_check_limit (gint limit, GError ** error)
   return FALSE;
 }
 
+gboolean
+relay_client_check_rtcp (gint rtcp, GError ** error)
+{
+  if (rtcp >= RELAY_CLIENT_RTCP_DEFAULT && rtcp <= 65535)
+    return TRUE;
+  g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+      "RTCP port %d is not -1 (media port + 1), 0 (the media port: "
+      "rtcp-mux) or 1-65535", rtcp);
+  return FALSE;
+}
+
+void
+relay_client_set_rtcp (RelayClient * c, gint rtcp)
+{
+  c->rtcp_given = rtcp;
+  if (rtcp == RELAY_CLIENT_RTCP_DEFAULT)
+    c->rtcp_port = c->port < 65535 ? c->port + 1 : 0;
+  else if (rtcp == RELAY_CLIENT_RTCP_MUX)
+    c->rtcp_port = c->port;
+  else
+    c->rtcp_port = rtcp;
+}
+
+/* The "/rtcp-port" or "/mux" of an entry (after the '/'). */
+static gboolean
+parse_rtcp (const gchar * entry, const gchar * s, gint * rtcp, GError ** error)
+{
+  gchar *end = NULL;
+  gint64 v;
+
+  if (g_strcmp0 (s, "mux") == 0) {
+    *rtcp = RELAY_CLIENT_RTCP_MUX;
+    return TRUE;
+  }
+  v = g_ascii_strtoll (s, &end, 10);
+  if (!g_ascii_isdigit (s[0]) || *end != '\0' || v <= 0 || v > 65535) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "client entry '%s': RTCP port '%s' is not a number in 1-65535 or "
+        "'mux' (the form is host:port[@limit][/rtcp-port|/mux])", entry, s);
+    return FALSE;
+  }
+  *rtcp = (gint) v;
+  return TRUE;
+}
+
 RelayClient *
 relay_client_parse (const gchar * entry, GError ** error)
 {
-  const gchar *at = strrchr (entry, '@');
-  const gchar *colon;
-  gchar *hostport, *host, *end = NULL;
+  const gchar *slash = strchr (entry, '/');
+  const gchar *at, *colon;
+  gchar *head, *hostport, *host, *end = NULL;
   struct sockaddr_in addr;
   gint64 p, limit = 0;
+  gint rtcp = RELAY_CLIENT_RTCP_DEFAULT;
   RelayClient *c = NULL;
 
+  if (slash && !parse_rtcp (entry, slash + 1, &rtcp, error))
+    return NULL;
+  head = slash ? g_strndup (entry, slash - entry) : g_strdup (entry);
+  at = strrchr (head, '@');
   if (at) {
     limit = g_ascii_strtoll (at + 1, &end, 10);
     if (at[1] == '\0' || !g_ascii_isdigit (at[1]) || *end != '\0'
@@ -115,14 +166,16 @@ relay_client_parse (const gchar * entry, GError ** error)
       g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
           "client entry '%s': priority limit '%s' is not a number in 0-%d",
           entry, at + 1, PRIO_MAX);
+      g_free (head);
       return NULL;
     }
   }
-  hostport = at ? g_strndup (entry, at - entry) : g_strdup (entry);
+  hostport = at ? g_strndup (head, at - head) : g_strdup (head);
+  g_free (head);
   colon = strrchr (hostport, ':');
   if (!colon || colon == hostport || colon[1] == '\0') {
     g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
-        "client entry '%s' is not host:port or host:port@limit", entry);
+        "client entry '%s' is not host:port[@limit][/rtcp-port|/mux]", entry);
     goto out;
   }
   p = g_ascii_strtoll (colon + 1, &end, 10);
@@ -133,8 +186,10 @@ relay_client_parse (const gchar * entry, GError ** error)
     goto out;
   }
   host = g_strndup (hostport, colon - hostport);
-  if (relay_client_resolve (host, p, &addr, error))
+  if (relay_client_resolve (host, p, &addr, error)) {
     c = relay_client_new (host, p, &addr, limit);
+    relay_client_set_rtcp (c, rtcp);
+  }
   g_free (host);
 out:
   g_free (hostport);
@@ -206,6 +261,14 @@ relay_clients_new (GMutex * lock, const RelayClientsCallbacks * callbacks,
   t->user_data = user_data;
   t->clients = g_ptr_array_new ();
   return t;
+}
+
+void
+relay_clients_set_rtcp_listener (RelayClients * t, RelayClientsRtcpFunc func,
+    gpointer user_data)
+{
+  t->rtcp_changed = func;
+  t->rtcp_changed_data = user_data;
 }
 
 void
@@ -390,6 +453,20 @@ relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit)
     t->callbacks.limit_lowered (c, t->user_data);
 }
 
+void
+relay_clients_set_rtcp (RelayClients * t, RelayClient * c, gint rtcp)
+{
+  gint old = c->rtcp_port;
+
+  relay_client_set_rtcp (c, rtcp);
+  if (c->rtcp_port == old)
+    return;
+  table_log (t, G_LOG_LEVEL_DEBUG, "client %s:%d: RTCP port %d -> %d",
+      c->host, c->port, old, c->rtcp_port);
+  if (t->rtcp_changed)
+    t->rtcp_changed (c, t->rtcp_changed_data);
+}
+
 /* --- starting and stopping -------------------------------------------------- */
 
 gboolean
@@ -435,18 +512,21 @@ relay_clients_stop (RelayClients * t)
 
 RelayClient *
 relay_clients_add (RelayClients * t, const gchar * host, gint port,
-    const struct sockaddr_in *addr, guint8 limit, gboolean set_limit,
-    GError ** error)
+    const struct sockaddr_in *addr, guint8 limit, gint rtcp,
+    gboolean set_limit, GError ** error)
 {
   RelayClient *c = relay_clients_find (t, addr);
 
   if (c) {
     c->add_count++;
-    if (set_limit)
+    if (set_limit) {
       relay_clients_set_limit (t, c, limit);
+      relay_clients_set_rtcp (t, c, rtcp);
+    }
     return NULL;
   }
   c = relay_client_new (host, port, addr, limit);
+  relay_client_set_rtcp (c, rtcp);
   if (t->running && (!check_not_loop (t, c, error)
           || !activate_client (t, c, error))) {
     relay_client_free (c);
@@ -512,9 +592,11 @@ relay_clients_set (RelayClients * t, GPtrArray * wanted, GPtrArray * gone,
 
     if (c) {
       relay_clients_set_limit (t, c, w->limit);
+      relay_clients_set_rtcp (t, c, w->rtcp_given);
       continue;
     }
-    c = relay_clients_add (t, w->host, w->port, &w->addr, w->limit, TRUE, &err);
+    c = relay_clients_add (t, w->host, w->port, &w->addr, w->limit,
+        w->rtcp_given, TRUE, &err);
     if (c)
       g_ptr_array_add (added, c);
     if (err)
@@ -533,6 +615,11 @@ relay_clients_to_string (RelayClients * t)
     g_string_append_printf (s, "%s%s:%d", i ? "," : "", c->host, c->port);
     if (c->limit)
       g_string_append_printf (s, "@%u", c->limit);
+    if (c->rtcp_given == RELAY_CLIENT_RTCP_MUX || (c->rtcp_given > 0
+            && c->rtcp_given == c->port))
+      g_string_append (s, "/mux");
+    else if (c->rtcp_given > 0 && c->rtcp_given != c->port + 1)
+      g_string_append_printf (s, "/%d", c->rtcp_given);
   }
   return g_string_free (s, FALSE);
 }
@@ -550,6 +637,14 @@ gboolean
 relay_clients_add_host (RelayClients * t, const gchar * host, gint port,
     gint limit, gboolean set_limit, GError ** error)
 {
+  return relay_clients_add_host_full (t, host, port, limit,
+      RELAY_CLIENT_RTCP_DEFAULT, set_limit, error);
+}
+
+gboolean
+relay_clients_add_host_full (RelayClients * t, const gchar * host, gint port,
+    gint limit, gint rtcp, gboolean set_limit, GError ** error)
+{
   struct sockaddr_in addr;
   GError *err = NULL;
   RelayClient *c;
@@ -560,12 +655,14 @@ relay_clients_add_host (RelayClients * t, const gchar * host, gint port,
     return FALSE;
   }
   if (!relay_client_check_limit (limit, error)
+      || !relay_client_check_rtcp (rtcp, error)
       || !relay_client_resolve (host, port, &addr, error))
     return FALSE;
   g_mutex_lock (t->lock);
-  c = relay_clients_add (t, host, port, &addr, limit, set_limit, &err);
+  c = relay_clients_add (t, host, port, &addr, limit, rtcp, set_limit, &err);
   if (c)
-    table_log (t, G_LOG_LEVEL_DEBUG, "added %s:%d@%d", host, port, limit);
+    table_log (t, G_LOG_LEVEL_DEBUG, "added %s:%d@%d, RTCP to port %d", host,
+        port, limit, c->rtcp_port);
   g_mutex_unlock (t->lock);
   if (err) {
     g_propagate_error (error, err);
@@ -683,6 +780,40 @@ on_control_add (const gchar * addr, guint16 port, guint limit, gpointer data)
 }
 
 static gboolean
+on_control_add_rtcp (const gchar * addr, guint16 port, guint limit, gint rtcp,
+    gpointer data)
+{
+  RelayClients *t = data;
+  GError *err = NULL;
+
+  /* (the SUBSCRIBE names a port or none: -1, the default) */
+  if (relay_clients_add_host_full (t, addr, port, limit, rtcp, TRUE, &err))
+    return TRUE;
+  table_log (t, G_LOG_LEVEL_WARNING, "subscription of %s:%u refused: %s",
+      addr, port, err->message);
+  g_error_free (err);
+  return FALSE;
+}
+
+static gboolean
+on_control_set_rtcp (const gchar * addr, guint16 port, gint rtcp, gpointer data)
+{
+  RelayClients *t = data;
+  struct sockaddr_in sa;
+  RelayClient *c = NULL;
+
+  if (!relay_client_check_rtcp (rtcp, NULL)
+      || !relay_client_resolve (addr, port, &sa, NULL))
+    return FALSE;
+  g_mutex_lock (t->lock);
+  c = relay_clients_find (t, &sa);
+  if (c)
+    relay_clients_set_rtcp (t, c, rtcp);
+  g_mutex_unlock (t->lock);
+  return c != NULL;
+}
+
+static gboolean
 on_control_set_limit (const gchar * addr, guint16 port, guint limit,
     gpointer data)
 {
@@ -699,5 +830,6 @@ on_control_remove (const gchar * addr, guint16 port, gpointer data)
 }
 
 const RelayControlServerCallbacks relay_clients_control_callbacks = {
-  on_control_add, on_control_set_limit, on_control_remove
+  on_control_add, on_control_set_limit, on_control_remove,
+  on_control_add_rtcp, on_control_set_rtcp
 };

@@ -4,9 +4,10 @@
  * code: GLib only, with the kernel helper (ebpfrelay-kernel.h) and the
  * route look-ups (ebpfrelay-route.h).
  *
- * Owns: the RelayClient records (address, priority limit, how often added,
- * userspace counters) in the order added; parsing and resolving
- * "host:port@limit"; the kernel slot each subscriber holds while running
+ * Owns: the RelayClient records (address, priority limit, RTCP
+ * destination port, how often added, userspace counters) in the order
+ * added; parsing and resolving "host:port[@limit][/rtcp-port|/mux]"; the
+ * kernel slot each subscriber holds while running
  * and the slot's state machine: empty -> USERSPACE (slot written, route
  * not known yet) -> KERNEL (route and MAC known, the kernel sends) and
  * back when the route goes (relay_clients_program).
@@ -55,11 +56,23 @@ typedef enum
   RELAY_CLIENTS_ERROR_NOT_FOUND,        /* no such subscriber */
 } RelayClientsError;
 
+/* A subscriber's RTCP destination as given (clients entry, add-full, the
+ * subscription): the default, RFC 3550's media port + 1; the media port
+ * itself (RTCP multiplexed, RFC 5761); or a port 1-65535 (equal to the
+ * media port: multiplexed). */
+#define RELAY_CLIENT_RTCP_DEFAULT -1
+#define RELAY_CLIENT_RTCP_MUX 0
+
 typedef struct
 {
   gchar *host;
   gint port;
   struct sockaddr_in addr;
+  /* where the sender's SR/SDES/BYE go (host order; 0: nowhere, the
+   * default for media port 65535), and as given (RELAY_CLIENT_RTCP_*
+   * or a port) */
+  gint rtcp_port;
+  gint rtcp_given;
   guint add_count;              /* removed when removed this often */
   guint slot;                   /* while running */
   gboolean in_kernel;           /* slot state is KERNEL */
@@ -114,6 +127,10 @@ typedef struct
   void (*limit_lowered) (RelayClient * c, gpointer user_data);
 } RelayClientsCallbacks;
 
+/* @c's RTCP destination port changed (a clients change, add-full or a
+ * subscription); called with the lock held. */
+typedef void (*RelayClientsRtcpFunc) (RelayClient * c, gpointer user_data);
+
 typedef struct
 {
   GMutex *lock;                 /* the owner's */
@@ -128,6 +145,8 @@ typedef struct
   RelayKernel *kernel;          /* borrowed; NULL: userspace forwarding */
   RelayRouter *router;          /* borrowed; NULL: no look-ups */
   guint revalidate_next;
+  RelayClientsRtcpFunc rtcp_changed;    /* the feedback plane's */
+  gpointer rtcp_changed_data;
 } RelayClients;
 
 RelayClient *relay_client_new (const gchar * host, gint port,
@@ -138,7 +157,14 @@ void relay_client_free (RelayClient * c);
 gboolean relay_client_resolve (const gchar * host, gint port,
     struct sockaddr_in *addr, GError ** error);
 gboolean relay_client_check_limit (gint limit, GError ** error);
-/* One "host:port" or "host:port@limit" entry; the error names it. */
+/* @rtcp is RELAY_CLIENT_RTCP_DEFAULT, RELAY_CLIENT_RTCP_MUX or 1-65535. */
+gboolean relay_client_check_rtcp (gint rtcp, GError ** error);
+/* Gives @c the RTCP destination @rtcp (checked). */
+void relay_client_set_rtcp (RelayClient * c, gint rtcp);
+/* One entry "host:port[@limit][/rtcp-port|/mux]": the limit 0-7 (default
+ * 0), then the RTCP destination port (default: port + 1; "mux" or the
+ * media port itself: RTCP on the media port, RFC 5761). The error names
+ * the entry. */
 RelayClient *relay_client_parse (const gchar * entry, GError ** error);
 /* A whole comma-separated list into new clients (add_count 1, duplicates
  * merged: the first one's limit counts). */
@@ -147,6 +173,9 @@ gboolean relay_clients_parse (const gchar * str, GPtrArray ** out,
 
 RelayClients *relay_clients_new (GMutex * lock,
     const RelayClientsCallbacks * callbacks, gpointer user_data);
+/* Who hears of RTCP port changes (ebpfrelay-feedback, at its creation). */
+void relay_clients_set_rtcp_listener (RelayClients * t,
+    RelayClientsRtcpFunc func, gpointer user_data);
 /* Frees every client too. */
 void relay_clients_free (RelayClients * t);
 
@@ -165,10 +194,10 @@ gboolean relay_clients_start (RelayClients * t, RelayKernel * kernel,
 void relay_clients_stop (RelayClients * t);
 
 /* Adds one client, or counts an existing one again and, with @set_limit,
- * gives it @limit. Returns the new client, or NULL when it existed or
- * failed (@error set then). */
+ * gives it @limit and the RTCP destination @rtcp (checked). Returns the
+ * new client, or NULL when it existed or failed (@error set then). */
 RelayClient *relay_clients_add (RelayClients * t, const gchar * host,
-    gint port, const struct sockaddr_in *addr, guint8 limit,
+    gint port, const struct sockaddr_in *addr, guint8 limit, gint rtcp,
     gboolean set_limit, GError ** error);
 /* Counts @addr's client down; FALSE when there is none. At zero it leaves
  * the table and is given back in @removed, else @removed is NULL. */
@@ -186,7 +215,11 @@ void relay_clients_set (RelayClients * t, GPtrArray * wanted,
 /* From the next packet on, @c gets the packets with priority >= @limit;
  * calls limit_lowered when @limit is below the one it had. */
 void relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit);
-/* "host:port[@limit],..." in the order added (limit 0 not written). */
+/* From the next RTCP on, @c's RTCP goes to @rtcp (checked); tells the
+ * RTCP listener when the port changes. */
+void relay_clients_set_rtcp (RelayClients * t, RelayClient * c, gint rtcp);
+/* "host:port[@limit][/rtcp-port|/mux],..." in the order added (limit 0
+ * and the default RTCP port not written). */
 gchar *relay_clients_to_string (RelayClients * t);
 
 /* Looks up @c's route and neighbour and moves its slot to the kernel when
@@ -203,6 +236,11 @@ void relay_clients_check (RelayClients * t, gint64 now);
  * @limit (the latest subscription wins). Calls added for a new one. */
 gboolean relay_clients_add_host (RelayClients * t, const gchar * host,
     gint port, gint limit, gboolean set_limit, GError ** error);
+/* The same with the RTCP destination @rtcp (RELAY_CLIENT_RTCP_DEFAULT,
+ * RELAY_CLIENT_RTCP_MUX or 1-65535), given to an existing one too when
+ * @set (with @limit). */
+gboolean relay_clients_add_host_full (RelayClients * t, const gchar * host,
+    gint port, gint limit, gint rtcp, gboolean set, GError ** error);
 /* From the next packet on, @host:@port gets exactly the packets with
  * priority >= @limit. */
 gboolean relay_clients_set_limit_host (RelayClients * t, const gchar * host,

@@ -19,6 +19,8 @@
 #define BODY_LEN (HDR_LEN + 4 + RELAY_CONTROL_COOKIE_LEN)       /* 32 */
 #define ACK_LEN (BODY_LEN + 4)
 #define FLAG_COOKIE 0x01
+#define FLAG_RTCP_PORT 0x02
+#define RTCP_WORD_LEN 4
 #define SECRET_LEN 32
 #define BUCKET_US ((gint64) RELAY_CONTROL_BUCKET_MS * 1000)
 
@@ -51,7 +53,8 @@ msg_len (const RelayControlMessage * msg)
 {
   switch (msg->type) {
     case RELAY_CONTROL_SUBSCRIBE:
-      return BODY_LEN + ((msg->token_len + 3u) & ~3u);
+      return BODY_LEN + ((msg->token_len + 3u) & ~3u)
+          + (msg->has_rtcp_port ? RTCP_WORD_LEN : 0);
     case RELAY_CONTROL_CHALLENGE:
     case RELAY_CONTROL_UNSUBSCRIBE:
       return BODY_LEN;
@@ -105,7 +108,9 @@ relay_control_encode (const RelayControlMessage * msg, guint8 * buf, gsize size)
   if (len == 0 || len > size || len > RELAY_CONTROL_MAX_PACKET)
     return 0;
   if (msg->limit > RELAY_CONTROL_MAX_LIMIT
-      || msg->token_len > RELAY_CONTROL_MAX_TOKEN)
+      || msg->token_len > RELAY_CONTROL_MAX_TOKEN
+      || (msg->type == RELAY_CONTROL_SUBSCRIBE && msg->has_rtcp_port
+          && msg->rtcp_port == 0))
     return 0;
   if (!ensure_gst ())
     return 0;
@@ -127,11 +132,15 @@ relay_control_encode (const RelayControlMessage * msg, guint8 * buf, gsize size)
     switch (msg->type) {
       case RELAY_CONTROL_SUBSCRIBE:
         d[1] = msg->limit;
-        d[2] = msg->has_cookie ? FLAG_COOKIE : 0;
+        d[2] = (msg->has_cookie ? FLAG_COOKIE : 0)
+            | (msg->has_rtcp_port ? FLAG_RTCP_PORT : 0);
         d[3] = msg->token_len;
         if (msg->has_cookie)
           memcpy (d + 4, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
         memcpy (d + BODY_LEN - HDR_LEN, msg->token, msg->token_len);
+        if (msg->has_rtcp_port)
+          GST_WRITE_UINT16_BE (d + len - HDR_LEN - RTCP_WORD_LEN,
+              msg->rtcp_port);
         break;
       case RELAY_CONTROL_ACK:
         d[1] = msg->accepted ? 0 : 1;
@@ -209,22 +218,33 @@ relay_control_decode (const guint8 * data, gsize len, RelayControlMessage * msg)
   memcpy (msg->cookie, d + 4, RELAY_CONTROL_COOKIE_LEN);
 
   switch (msg->type) {
-    case RELAY_CONTROL_SUBSCRIBE:
+    case RELAY_CONTROL_SUBSCRIBE:{
+      gsize tail;
+
       msg->limit = d[1];
       msg->has_cookie = (d[2] & FLAG_COOKIE) != 0;
+      msg->has_rtcp_port = (d[2] & FLAG_RTCP_PORT) != 0;
       msg->token_len = d[3];
-      if (msg->limit > RELAY_CONTROL_MAX_LIMIT || (d[2] & ~FLAG_COOKIE)
+      if (msg->limit > RELAY_CONTROL_MAX_LIMIT
+          || (d[2] & ~(FLAG_COOKIE | FLAG_RTCP_PORT))
           || msg->token_len > RELAY_CONTROL_MAX_TOKEN)
         return FALSE;
-      if (len != BODY_LEN + ((msg->token_len + 3u) & ~3u))
+      tail = msg->has_rtcp_port ? RTCP_WORD_LEN : 0;
+      if (len != BODY_LEN + ((msg->token_len + 3u) & ~3u) + tail)
         return FALSE;
-      for (i = BODY_LEN + msg->token_len; i < len; i++)
+      if (msg->has_rtcp_port) {
+        msg->rtcp_port = GST_READ_UINT16_BE (data + len - tail);
+        if (msg->rtcp_port == 0 || GST_READ_UINT16_BE (data + len - 2) != 0)
+          return FALSE;
+      }
+      for (i = BODY_LEN + msg->token_len; i < len - tail; i++)
         if (data[i] != 0)
           return FALSE;
       memcpy (msg->token, data + BODY_LEN, msg->token_len);
       if (!msg->has_cookie)
         memset (msg->cookie, 0, RELAY_CONTROL_COOKIE_LEN);
       return TRUE;
+    }
     case RELAY_CONTROL_ACK:
       if (len != ACK_LEN || d[1] > 1 || d[2] > RELAY_CONTROL_REASON_REFUSED
           || d[3] > RELAY_CONTROL_MAX_LIMIT)
@@ -352,6 +372,7 @@ typedef struct
   gchar host[INET_ADDRSTRLEN];
   guint16 port;
   guint limit;
+  gint rtcp_port;               /* -1: not named */
   gint64 last_seen;
 } Subscriber;
 
@@ -469,9 +490,17 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
   sub = g_hash_table_lookup (s->subs, &key);
   if (sub) {
     guint old = sub->limit;
+    gint rtcp = msg->has_rtcp_port ? msg->rtcp_port : -1;
 
     sub->last_seen = now;
     s->stats.refreshed++;
+    if (rtcp != sub->rtcp_port && s->cb.set_rtcp) {
+      g_mutex_unlock (&s->lock);
+      ok = s->cb.set_rtcp (sub->host, sub->port, rtcp, s->user_data);
+      g_mutex_lock (&s->lock);
+      if (ok)
+        sub->rtcp_port = rtcp;
+    }
     if (msg->limit != old) {
       g_mutex_unlock (&s->lock);
       ok = !s->cb.set_limit || s->cb.set_limit (sub->host, sub->port,
@@ -496,11 +525,17 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
   sub->addr = *from;
   sub->port = ntohs (from->sin_port);
   sub->limit = msg->limit;
+  sub->rtcp_port = msg->has_rtcp_port ? msg->rtcp_port : -1;
   sub->last_seen = now;
   inet_ntop (AF_INET, &from->sin_addr, sub->host, sizeof (sub->host));
   g_mutex_unlock (&s->lock);
   /* Only this thread adds: nobody takes the place meanwhile. */
-  ok = !s->cb.add || s->cb.add (sub->host, sub->port, sub->limit, s->user_data);
+  if (s->cb.add_rtcp)
+    ok = s->cb.add_rtcp (sub->host, sub->port, sub->limit, sub->rtcp_port,
+        s->user_data);
+  else
+    ok = !s->cb.add
+        || s->cb.add (sub->host, sub->port, sub->limit, s->user_data);
   g_mutex_lock (&s->lock);
   if (!ok) {
     g_free (sub);
@@ -891,6 +926,7 @@ struct _RelayControlClient
   struct sockaddr_in relay;
   guint8 token[RELAY_CONTROL_MAX_TOKEN];
   guint8 token_len;
+  gint rtcp_port;               /* -1: not named */
   guint32 ssrc;
   RelayControlClientNotify notify;
   gpointer user_data;
@@ -964,6 +1000,7 @@ relay_control_client_new (GSocket * socket, const gchar * relay,
   g_mutex_init (&c->lock);
   g_cond_init (&c->cond);
   c->limit = limit;
+  c->rtcp_port = -1;
   c->state = RELAY_CONTROL_CLIENT_STOPPED;
   c->refresh_ms = RELAY_CONTROL_DEFAULT_TIMEOUT_MS / 3;
   c->retry_ms = RETRY_FIRST_MS;
@@ -1001,6 +1038,8 @@ client_send (RelayControlClient * c, RelayControlType type)
     m.has_cookie = c->has_cookie;
     m.token_len = c->token_len;
     memcpy (m.token, c->token, c->token_len);
+    m.has_rtcp_port = c->rtcp_port > 0;
+    m.rtcp_port = m.has_rtcp_port ? c->rtcp_port : 0;
   }
   if (c->has_cookie)
     memcpy (m.cookie, c->cookie, RELAY_CONTROL_COOKIE_LEN);
@@ -1064,6 +1103,14 @@ relay_control_client_start (RelayControlClient * c)
   g_mutex_unlock (&c->lock);
   client_notify (c, RELAY_CONTROL_CLIENT_SUBSCRIBING,
       RELAY_CONTROL_REASON_NONE);
+}
+
+void
+relay_control_client_set_rtcp_port (RelayControlClient * c, gint rtcp_port)
+{
+  g_mutex_lock (&c->lock);
+  c->rtcp_port = rtcp_port > 0 && rtcp_port <= 65535 ? rtcp_port : -1;
+  g_mutex_unlock (&c->lock);
 }
 
 void

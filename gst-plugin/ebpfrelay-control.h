@@ -19,6 +19,7 @@
  *  |              cookie (16 bytes)                                |
  *  |              ...                                              |
  *  |              subtype-specific tail                            |
+ *  |   (SUBSCRIBE, flags bit 1) RTCP port  |          0            |
  *
  *  subtype     arg0     arg1        arg2       tail
  *  SUBSCRIBE   limit    flags       token len  token, zero-padded to 4
@@ -26,7 +27,14 @@
  *  ACK         status   reason      limit      refresh interval (ms, u32)
  *  UNSUBSCRIBE 0        0           0          -
  *
- * flags: bit 0 = the cookie field holds a cookie (else zeros). A SUBSCRIBE
+ * flags: bit 0 = the cookie field holds a cookie (else zeros); bit 1 = a
+ * last word follows the token: the viewer's RTCP port (16 bits, 1-65535,
+ * where the relay sends it the sender's SR/SDES/BYE; its media port
+ * means RTCP multiplexed on it, RFC 5761) and 16 zero bits. Without bit 1
+ * the viewer's RTCP port is its media port + 1 (RFC 3550), and the
+ * datagram is the same as before the field existed: a viewer with the
+ * default sends it so, and an older relay (which counts an unknown flag
+ * as malformed) still accepts it. A SUBSCRIBE
  * always carries the cookie field, so a CHALLENGE (the answer to an
  * unverified source) is never larger than what provoked it.
  *
@@ -87,6 +95,8 @@ typedef struct
   guint8 limit;                 /* SUBSCRIBE, ACK: 0..7 */
   guint8 token_len;             /* SUBSCRIBE */
   guint8 token[RELAY_CONTROL_MAX_TOKEN];
+  gboolean has_rtcp_port;       /* SUBSCRIBE: flags bit 1 */
+  guint16 rtcp_port;            /* SUBSCRIBE: 1-65535 when has_rtcp_port */
   gboolean accepted;            /* ACK */
   RelayControlReason reason;    /* ACK */
   guint32 refresh_ms;           /* ACK */
@@ -130,6 +140,15 @@ typedef struct
   gboolean (*set_limit) (const gchar * addr, guint16 port, guint limit,
       gpointer user_data);
   void (*remove) (const gchar * addr, guint16 port, gpointer user_data);
+  /* Optional (NULL: add and set_limit as above, the RTCP port not
+   * told). @rtcp_port is the RTCP port the SUBSCRIBE named (1-65535; the
+   * media port: multiplexed) or -1 when it named none (media port + 1).
+   * add_rtcp replaces add; set_rtcp is called on a refresh that names
+   * another RTCP port than before (FALSE: refused, the old one stays). */
+  gboolean (*add_rtcp) (const gchar * addr, guint16 port, guint limit,
+      gint rtcp_port, gpointer user_data);
+  gboolean (*set_rtcp) (const gchar * addr, guint16 port, gint rtcp_port,
+      gpointer user_data);
 } RelayControlServerCallbacks;
 
 typedef struct
@@ -224,6 +243,10 @@ RelayControlClient *relay_control_client_new (GSocket * socket,
     RelayControlClientNotify notify, gpointer user_data, GError ** error);
 /* Subscribes, answers the challenge, refreshes; in a thread of its own. */
 void relay_control_client_start (RelayControlClient * c);
+/* Before start: the RTCP port the subscription names (1-65535), or -1 for
+ * none (the relay then sends RTCP to the media port + 1; default). */
+void relay_control_client_set_rtcp_port (RelayControlClient * c,
+    gint rtcp_port);
 /* Tells the relay at once when @limit differs from the current one. */
 void relay_control_client_set_limit (RelayControlClient * c, guint limit);
 /* To be called with every datagram read from the media socket that

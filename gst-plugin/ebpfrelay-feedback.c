@@ -45,8 +45,13 @@ struct _RelayFeedback
   gboolean has_media_src;
   guint32 media_src;            /* network order: the media's source */
   guint32 clock_rate;
-  gboolean caps_video;
-  guint8 codec_by_pt[PRIO_N_PT];
+  /* from the caps, once (relay_feedback_set_caps): whether an SSRC of a
+   * payload type is video (its subscribers start at a key frame, so the
+   * relay asks for key frames of it): media=video, or the codec
+   * bpf/switch.h's sw_is_video names; any_video: whether any is, for the
+   * SSRCs only SRs name (no payload type) */
+  gboolean video_by_pt[PRIO_N_PT];
+  gboolean any_video;
   GHashTable *ssrcs;            /* upstream SSRC -> GINT_TO_POINTER (1 + video) */
   GHashTable *viewer_ids;       /* (addr << 16 | port) -> viewer id */
   guint next_id;
@@ -85,6 +90,8 @@ relay_feedback_new (GMutex * lock, RelayClients * clients,
   f->ssrcs = g_hash_table_new (NULL, NULL);
   f->viewer_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
       NULL);
+  relay_clients_set_rtcp_listener (clients,
+      relay_feedback_rtcp_port_changed_cb, f);
   return f;
 }
 
@@ -127,7 +134,8 @@ relay_feedback_install_properties (GObjectClass * klass, guint first_id)
       first_id + RELAY_FEEDBACK_PROP_RTCP_PORT,
       g_param_spec_int ("rtcp-port", "RTCP port",
           "UDP port where the relay receives RTCP: the sender's SR/SDES/BYE "
-          "(sent on to every subscriber at its media port + 1, counts "
+          "(sent on to every subscriber at its RTCP port: media port + 1, "
+          "or what its clients entry, add-full or subscription names; counts "
           "rewritten) and the subscribers' RRs and PLI/FIR (consumed; "
           "key-frame requests go to the sender, throttled). -1 = the "
           "stream's port + 1, 0 = no RTCP. May equal control-port: one "
@@ -256,9 +264,9 @@ sent_counts (guint32 ssrc, guint32 * packets, guint32 * octets, gpointer data)
       octets);
 }
 
-/* The sender's compound to every running subscriber at media port + 1, each
- * with its own counts. (The subscription channel carries no RTCP port yet:
- * its subscribers get media port + 1 as well.) */
+/* The sender's compound to every running subscriber at its RTCP port (media
+ * port + 1 by default, what its clients entry, add-full or subscription
+ * named, its media port for rtcp-mux), each with its own counts. */
 static void
 forward_down (RelayFeedback * f, GstBuffer * compound)
 {
@@ -270,13 +278,13 @@ forward_down (RelayFeedback * f, GstBuffer * compound)
     struct sockaddr_in to;
     GstBuffer *copy;
 
-    if (!c || c->port >= 65535)
+    if (!c || c->rtcp_port <= 0)
       continue;
     copy = ebr_rtcp_rewrite_sr (compound, sent_counts, &ctx);
     if (!copy)
       continue;
     to = c->addr;
-    to.sin_port = htons (c->port + 1);
+    to.sin_port = htons (c->rtcp_port);
     send_buffer (f, copy, &to);
     gst_buffer_unref (copy);
     f->srs_sent++;
@@ -323,16 +331,13 @@ learn_sender_ssrcs (RelayFeedback * f, GstBuffer * compound)
   for (more = gst_rtcp_buffer_get_first_packet (&rtcp, &pkt); more;
       more = gst_rtcp_packet_move_to_next (&pkt)) {
     guint32 ssrc;
-    gboolean video = f->caps_video;
 
     if (gst_rtcp_packet_get_type (&pkt) != GST_RTCP_TYPE_SR)
       continue;
     gst_rtcp_packet_sr_get_sender_info (&pkt, &ssrc, NULL, NULL, NULL, NULL);
-    for (guint pt = 0; pt < PRIO_N_PT && !video; pt++)
-      video = f->codec_by_pt[pt] != PRIO_CODEC_OTHER;
     if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (ssrc)))
       g_hash_table_insert (f->ssrcs, GUINT_TO_POINTER (ssrc),
-          GINT_TO_POINTER (1 + video));
+          GINT_TO_POINTER (1 + f->any_video));
   }
   gst_rtcp_buffer_unmap (&rtcp);
 }
@@ -463,6 +468,7 @@ register_viewer (RelayFeedback * f, RelayClient * c)
   g_hash_table_insert (f->viewer_ids, g_memdup2 (&key, sizeof (key)),
       GUINT_TO_POINTER (id));
   ebr_rtcp_viewer_add (f->rtcp, id, c->addr.sin_addr.s_addr, c->port);
+  ebr_rtcp_viewer_set_rtcp_port (f->rtcp, id, c->rtcp_port);
 }
 
 static gboolean
@@ -603,13 +609,19 @@ relay_feedback_set_caps (RelayFeedback * f, const GstCaps * caps)
   const GstStructure *st = caps && gst_caps_get_size (caps) ?
       gst_caps_get_structure (caps, 0) : NULL;
   gint rate = 0;
-  guint8 fm_id;
+  guint8 codec_by_pt[PRIO_N_PT], fm_id;
+  gboolean caps_video;
 
   if (st && gst_structure_get_int (st, "clock-rate", &rate) && rate > 0)
     f->clock_rate = rate;
-  f->caps_video = st
+  caps_video = st
       && g_strcmp0 (gst_structure_get_string (st, "media"), "video") == 0;
-  ebpf_relay_priority_from_caps (caps, f->codec_by_pt, &fm_id);
+  ebpf_relay_priority_from_caps (caps, codec_by_pt, &fm_id);
+  f->any_video = caps_video;
+  for (guint pt = 0; pt < PRIO_N_PT; pt++) {
+    f->video_by_pt[pt] = caps_video || sw_is_video (codec_by_pt, pt);
+    f->any_video |= f->video_by_pt[pt];
+  }
 }
 
 gboolean
@@ -640,8 +652,7 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
   if (!rtcp && map.size >= 12
       && ebr_rtcp_source_update (f->rtcp, buffer, f->clock_rate, now_ns ())) {
     guint32 ssrc = GST_READ_UINT32_BE (map.data + 8);
-    gboolean video = f->caps_video
-        || f->codec_by_pt[map.data[1] & 0x7f] != PRIO_CODEC_OTHER;
+    gboolean video = f->video_by_pt[map.data[1] & (PRIO_N_PT - 1)];
 
     if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (ssrc)))
       g_hash_table_insert (f->ssrcs, GUINT_TO_POINTER (ssrc),
@@ -693,6 +704,18 @@ relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c)
 }
 
 void
+relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer user_data)
+{
+  RelayFeedback *f = user_data;
+  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  gpointer id;
+
+  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &id))
+    ebr_rtcp_viewer_set_rtcp_port (f->rtcp, GPOINTER_TO_UINT (id),
+        c->rtcp_port);
+}
+
+void
 relay_feedback_client_removed (RelayFeedback * f, RelayClient * c)
 {
   guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
@@ -732,6 +755,7 @@ relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
       }
   }
   gst_structure_set (s,
+      "rtcp-port", G_TYPE_INT, c->rtcp_port,
       "rtcp-received", G_TYPE_UINT64, vs.rtcp_packets,
       "rtcp-ssrc", G_TYPE_UINT, vs.bound ? vs.ssrc : 0,
       "rtcp-report-blocks", G_TYPE_UINT64, vs.report_blocks,

@@ -4,7 +4,10 @@
  * the RTCP socket, the RTCP receive path, dispatch to the logic of
  * ebpfrelay-rtcp.h, and the sends: the sender's SRs down to every
  * subscriber (counts rewritten per subscriber), the relay's own RRs and
- * the throttled key-frame requests up to the sender. GLib, GIO and
+ * the throttled key-frame requests up to the sender. Each subscriber's SRs
+ * go to its RTCP port (RelayClient.rtcp_port: media port + 1 by default,
+ * what its clients entry, add-full or subscription named, its media port
+ * for rtcp-mux). GLib, GIO and
  * GStreamer's RTP library; no pads.
  *
  * Owns: the EbrRtcp of a running relay, the RTCP socket on rtcp-port (or
@@ -94,6 +97,10 @@ void relay_feedback_client_removed (RelayFeedback * f, RelayClient * c);
  * was lowered, it gets more; the relay asks for a key frame of each video
  * SSRC as on a join (the same throttle), counted as keyframe-requests-limit. */
 void relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c);
+/* With the lock (the table's RTCP listener, set by relay_feedback_new):
+ * @c's RTCP port changed; its RTCP is attributed by the new one from now
+ * on. */
+void relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer f);
 
 /* rtcp-* fields of a subscriber's structure, of the element's. */
 void relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,

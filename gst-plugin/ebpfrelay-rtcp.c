@@ -55,6 +55,7 @@ typedef struct
   guint id;
   guint32 addr;
   guint16 port;
+  guint16 rtcp_port;            /* 0: none */
   gboolean bound;
   guint32 ssrc;
   EbrRtcpViewerStats stats;
@@ -766,6 +767,7 @@ ebr_rtcp_viewer_add (EbrRtcp * r, guint id, guint32 addr, guint16 port)
   v->id = id;
   v->addr = addr;
   v->port = port;
+  v->rtcp_port = port < 65535 ? port + 1 : 0;
   v->reports = g_array_new (FALSE, FALSE, sizeof (EbrRtcpViewerReport));
   g_hash_table_replace (r->viewers, GUINT_TO_POINTER (id), v);
 }
@@ -774,6 +776,17 @@ void
 ebr_rtcp_viewer_remove (EbrRtcp * r, guint id)
 {
   g_hash_table_remove (r->viewers, GUINT_TO_POINTER (id));
+}
+
+gboolean
+ebr_rtcp_viewer_set_rtcp_port (EbrRtcp * r, guint id, guint16 rtcp_port)
+{
+  Viewer *v = g_hash_table_lookup (r->viewers, GUINT_TO_POINTER (id));
+
+  if (!v)
+    return FALSE;
+  v->rtcp_port = rtcp_port;
+  return TRUE;
 }
 
 static void
@@ -799,7 +812,7 @@ static Viewer *
 attribute (EbrRtcp * r, guint32 addr, guint16 port, guint32 ssrc)
 {
   Viewer *by_port = NULL, *only = NULL, *only_unbound = NULL;
-  guint at_addr = 0, unbound_at_addr = 0;
+  guint at_addr = 0, unbound_at_addr = 0, n_by_port = 0;
   GHashTableIter it;
   gpointer value;
 
@@ -811,8 +824,10 @@ attribute (EbrRtcp * r, guint32 addr, guint16 port, guint32 ssrc)
       continue;
     if (v->bound && v->ssrc == ssrc)
       return v;
-    if (v->port == port || (guint) v->port + 1 == port)
+    if (v->rtcp_port != 0 && v->rtcp_port == port) {
       by_port = v;
+      n_by_port++;
+    }
     at_addr++;
     only = v;
     if (!v->bound) {
@@ -820,7 +835,7 @@ attribute (EbrRtcp * r, guint32 addr, guint16 port, guint32 ssrc)
       only_unbound = v;
     }
   }
-  if (by_port)
+  if (n_by_port == 1)
     return by_port;
   if (at_addr == 1)
     return only;

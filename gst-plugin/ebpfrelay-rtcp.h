@@ -31,9 +31,15 @@
  * first SR/RR, else the sender SSRC of its first feedback packet. It is
  * attributed, in this order, to:
  *  1. the viewer already bound to (source address, sender SSRC);
- *  2. the viewer whose media address is the source address and whose media
- *     port is the source port (RTCP multiplexed, RFC 5761) or the source
- *     port - 1 (RFC 3550's port + 1 convention);
+ *  2. the one viewer whose media address is the source address and whose
+ *     RTCP port is the source port: by default its media port + 1 (RFC
+ *     3550's convention), else what its clients entry, add-full or its
+ *     subscription named (ebr_rtcp_viewer_set_rtcp_port), which is its
+ *     media port for RTCP multiplexed on it (RFC 5761). So a viewer that
+ *     sends its RTCP from the port where it receives RTCP (symmetric RTCP,
+ *     RFC 4961) is told apart from others at its address before its SSRC
+ *     is known; a source port that is no viewer's RTCP port (two viewers
+ *     naming the same one, or an ephemeral port) goes on to rule 3;
  *  3. the only viewer at the source address;
  *  4. the only viewer at the source address not bound to an SSRC yet;
  * and the SSRC is then bound to that viewer (learned from its first RTCP,
@@ -240,9 +246,14 @@ typedef struct
 } EbrRtcpViewerStats;
 
 /* Viewers are the caller's subscribers, named by @id (e.g. the slot);
- * @addr in network order, @port in host order (its media address). Adding
- * an existing id replaces it (and forgets its binding and reports). */
+ * @addr in network order, @port in host order (its media address); its
+ * RTCP port is @port + 1 until set. Adding an existing id replaces it
+ * (and forgets its binding and reports). */
 void ebr_rtcp_viewer_add (EbrRtcp * r, guint id, guint32 addr, guint16 port);
+/* Viewer @id's RTCP port (rule 2; host order, 0: none, @port: multiplexed).
+ * FALSE: no such viewer. */
+gboolean ebr_rtcp_viewer_set_rtcp_port (EbrRtcp * r, guint id,
+    guint16 rtcp_port);
 void ebr_rtcp_viewer_remove (EbrRtcp * r, guint id);
 /* Binds @ssrc to viewer @id (rule 1). FALSE: no such viewer. */
 gboolean ebr_rtcp_viewer_bind (EbrRtcp * r, guint id, guint32 ssrc);

@@ -111,3 +111,45 @@ ebpf_relay_stats_add_clients (GstStructure * s, RelayClients * t,
   }
   gst_structure_take_value (s, "clients", &arr);
 }
+
+GstStructure *
+ebpf_relay_stats_all (RelayClients * t, RelayKernel * kernel,
+    RelaySender * sender, RelayControlServer * control, RelayFeedback * fb,
+    guint64 buffers_in)
+{
+  gchar *ifaces = kernel ? relay_kernel_describe (kernel) : NULL;
+  GstStructure *s;
+
+  s = gst_structure_new ("application/x-ebpfrelaysink-stats",
+      "mode", G_TYPE_STRING, !t->running ? "stopped" :
+      kernel ? "kernel" : "userspace",
+      "port", G_TYPE_INT, (gint) t->port,
+      "interfaces", G_TYPE_STRING, ifaces ? ifaces : "",
+      "buffers-in", G_TYPE_UINT64, buffers_in, NULL);
+  g_free (ifaces);
+  ebpf_relay_stats_add_kernel (s, kernel,
+      relay_sender_fragments_unsent (sender));
+  ebpf_relay_stats_add_control (s, control);
+  relay_feedback_add_stats (fb, s);
+  ebpf_relay_stats_add_clients (s, t, fb);
+  return s;
+}
+
+GstStructure *
+ebpf_relay_stats_client_host (RelayClients * t, const gchar * host, gint port,
+    RelayFeedback * fb)
+{
+  struct sockaddr_in addr;
+  GstStructure *s = NULL;
+  RelayClient *c;
+
+  /* (a name is resolved without the lock) */
+  if (!host || !relay_client_resolve (host, port, &addr, NULL))
+    return NULL;
+  g_mutex_lock (t->lock);
+  c = relay_clients_find (t, &addr);
+  if (c)
+    s = ebpf_relay_stats_client (t, c, fb);
+  g_mutex_unlock (t->lock);
+  return s;
+}

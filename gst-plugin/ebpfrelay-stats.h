@@ -15,6 +15,7 @@
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-kernel.h"
 #include "ebpfrelay-feedback.h"
+#include "ebpfrelay-send.h"
 
 G_BEGIN_DECLS
 
@@ -32,6 +33,15 @@ void ebpf_relay_stats_add_control (GstStructure * s,
 /* "clients": one structure per subscriber, in the order added. */
 void ebpf_relay_stats_add_clients (GstStructure * s, RelayClients * t,
     RelayFeedback * fb);
+/* The whole #GstEbpfRelaySink:stats (application/x-ebpfrelaysink-stats):
+ * mode, port, interfaces, buffers-in, then the pieces above. */
+GstStructure *ebpf_relay_stats_all (RelayClients * t, RelayKernel * kernel,
+    RelaySender * sender, RelayControlServer * control, RelayFeedback * fb,
+    guint64 buffers_in);
+/* Takes the table's lock (called without it): get-stats of @host:@port,
+ * NULL when there is no such subscriber. */
+GstStructure *ebpf_relay_stats_client_host (RelayClients * t,
+    const gchar * host, gint port, RelayFeedback * fb);
 
 G_END_DECLS
 #endif

@@ -38,6 +38,12 @@
  * consumed, never pushed downstream. Without a relay the element receives
  * whatever is sent to it, e.g. straight from a server.
  *
+ * The subscription names the viewer's RTCP port when
+ * #GstEbpfPrioritySrc:rtcp-port is set: the relay then sends the sender's
+ * SR/SDES/BYE there (and attributes RTCP from there to this viewer)
+ * instead of to port + 1; 0 (or the media port) multiplexes them on the
+ * media port, where they come out of the src pad like the media.
+ *
  * The element posts an element message `ebpfprioritysrc-subscription`
  * (fields `state`: "subscribing", "subscribed", "refused" or "stopped";
  * `reason`; `relay`) whenever the subscription changes.
@@ -98,6 +104,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
 #define DEFAULT_PRIORITY_LIMIT 0
 #define DEFAULT_RELAY NULL
 #define DEFAULT_TOKEN NULL
+#define DEFAULT_RTCP_PORT -1
 #define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
 
 #define MAX_DATAGRAM 65536
@@ -117,6 +124,7 @@ enum
   PROP_FRAMEMARKING_ID,
   PROP_RELAY,
   PROP_TOKEN,
+  PROP_RTCP_PORT,
   PROP_MODE,
   PROP_STATS,
 };
@@ -131,6 +139,7 @@ struct _GstEbpfPrioritySrc
   gint buffer_size;
   gchar *relay;
   gchar *token;
+  gint rtcp_port;               /* -1: port + 1, 0: port (rtcp-mux) */
   GstEbpfPrioritySrcMode mode;
 
   GMutex lock;                  /* everything below */
@@ -259,6 +268,17 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           "Token the relay requires of subscribers (at most 64 bytes; NULL = "
           "none)", DEFAULT_TOKEN, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_RTCP_PORT,
+      g_param_spec_int ("rtcp-port", "RTCP port",
+          "Where the relay sends this viewer the sender's SR/SDES/BYE, told "
+          "in the subscription (and where the viewer's RTCP to the relay "
+          "should come from, to be attributed by port): -1 = port + 1 (the "
+          "relay's default; the subscription names no port, as older relays "
+          "expect), 0 = port (RTCP multiplexed on the media port, RFC 5761; "
+          "then RTCP comes out of this element's src pad like media), or "
+          "1-65535 (equal to port: multiplexed)", -1, 65535, DEFAULT_RTCP_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MODE,
       g_param_spec_enum ("mode", "Mode",
           "Where packets below the limit are dropped",
@@ -308,6 +328,7 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->buffer_size = DEFAULT_BUFFER_SIZE;
   self->relay = g_strdup (DEFAULT_RELAY);
   self->token = g_strdup (DEFAULT_TOKEN);
+  self->rtcp_port = DEFAULT_RTCP_PORT;
   self->mode = DEFAULT_MODE;
   self->limit = DEFAULT_PRIORITY_LIMIT;
   self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
@@ -641,6 +662,9 @@ gst_ebpf_priority_src_start (GstBaseSrc * src)
       limit, on_subscription, self, &err);
   if (!client)
     goto bad_relay;
+  /* (the port is the bound one by now, also with port=0) */
+  relay_control_client_set_rtcp_port (client, self->rtcp_port == 0 ?
+      self->port : self->rtcp_port);
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   self->client = client;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
@@ -895,6 +919,9 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
       if (self->token && *self->token == '\0')
         g_clear_pointer (&self->token, g_free);
       break;
+    case PROP_RTCP_PORT:
+      self->rtcp_port = g_value_get_int (value);
+      break;
     case PROP_MODE:
       self->mode = g_value_get_enum (value);
       break;
@@ -943,6 +970,9 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_TOKEN:
       g_value_set_string (value, self->token);
+      break;
+    case PROP_RTCP_PORT:
+      g_value_set_int (value, self->rtcp_port);
       break;
     case PROP_MODE:
       g_value_set_enum (value, self->mode);

@@ -19,7 +19,11 @@
  * property, the #GstEbpfRelaySink::add, #GstEbpfRelaySink::remove,
  * #GstEbpfRelaySink::clear and #GstEbpfRelaySink::get-stats action signals.
  * Copies leave from the relay's address on the egress interface and from
- * the stream's port, in every mode.
+ * the stream's port, in every mode. The sender's SR/SDES/BYE reach each
+ * subscriber at its RTCP port: media port + 1, or `host:port/rtcp-port`
+ * (`/mux`: the media port, RFC 5761) in #GstEbpfRelaySink:clients,
+ * #GstEbpfRelaySink::add-full or its subscription; its RTCP from there is
+ * attributed to it.
  *
  * Each subscriber has a priority limit 0..7 (`host:port@limit` in
  * #GstEbpfRelaySink:clients, #GstEbpfRelaySink::set-priority-limit): it
@@ -134,24 +138,9 @@ static guint gst_ebpf_relay_sink_signals[LAST_SIGNAL];
 
 /*
  * Locking: one lock, GST_EBPF_RELAY_SINK_LOCK (@lock), protects every
- * field below it: the configuration (every property), the subscriber table
- * (ebpfrelay-clients.h, which is given this lock and takes it itself in
- * its add/remove/set calls), the userspace sender (ebpfrelay-send.h), the
- * kernel and router handles and the counters. The element never takes
- * GST_OBJECT_LOCK itself. Order: GstBaseSink's stream locks (held around
- * render and set_caps), then the sink lock, then GStreamer's object lock
- * (taken inside when a message is posted) and the helpers' internal locks
- * (the control server's); code holding one of the later ones never takes
- * the sink lock. Signals (client-added, client-removed) are emitted
- * without it, and the control server's thread and the kernel-mode thread
- * are stopped without it: their callbacks take it.
- *
- * The lock is held across a send, from userspace and from the kernel's
- * events alike: a subscriber handed over from userspace to the kernel
- * must lose and double nothing. The kernel names in each event the slots
- * userspace must serve for that packet; the slot's state flip (program,
- * deactivate) and a userspace send must not interleave, so each packet
- * goes either by the kernel or by userspace, exactly once.
+ * field below it (the properties, the subscriber table, the sender, the
+ * kernel and router handles, the counters); never GST_OBJECT_LOCK. Its
+ * order, and why it is held across a send: docs/architecture.md, "Locks".
  */
 struct _GstEbpfRelaySink
 {
@@ -213,6 +202,8 @@ static gboolean gst_ebpf_relay_sink_set_caps (GstBaseSink * sink,
     GstCaps * caps);
 static void gst_ebpf_relay_sink_add (GstEbpfRelaySink * self,
     const gchar * host, gint port);
+static gboolean gst_ebpf_relay_sink_add_full (GstEbpfRelaySink * self,
+    const gchar * host, gint port, gint limit, gint rtcp_port);
 static gboolean gst_ebpf_relay_sink_set_priority_limit (GstEbpfRelaySink *
     self, const gchar * host, gint port, gint limit);
 static void gst_ebpf_relay_sink_remove (GstEbpfRelaySink * self,
@@ -247,10 +238,11 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CLIENTS,
       g_param_spec_string ("clients", "Clients",
-          "Comma-separated list of host:port or host:port@limit subscribers "
-          "(limit 0-7, default 0: a subscriber gets the packets whose "
-          "priority is at least its limit); changes while PLAYING apply "
-          "from the next packet", DEFAULT_CLIENTS,
+          "Comma-separated list of host:port[@limit][/rtcp-port|/mux] "
+          "subscribers (limit 0-7, default 0: a subscriber gets the packets "
+          "whose priority is at least its limit; rtcp-port: where its RTCP "
+          "goes, default port + 1, mux = the media port); changes while "
+          "PLAYING apply from the next packet", DEFAULT_CLIENTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODE,
@@ -324,6 +316,20 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
       G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION, G_CALLBACK (gst_ebpf_relay_sink_add),
       NULL, NULL, NULL, G_TYPE_NONE, 2, G_TYPE_STRING, G_TYPE_INT);
   /**
+   * GstEbpfRelaySink::add-full:
+   * @ebpfrelaysink: the sink
+   * @host: the subscriber's IPv4 address or host name
+   * @port: the subscriber's UDP port
+   * @limit: its priority limit, 0-7
+   * @rtcp_port: -1 = @port + 1, 0 = @port (rtcp-mux), or 1-65535
+   *
+   * As #GstEbpfRelaySink::add, with a limit and an RTCP port (an existing
+   * one takes both). Returns: %FALSE, with a warning, when not added. */
+  g_signal_new_class_handler ("add-full", G_TYPE_FROM_CLASS (klass),
+      G_SIGNAL_RUN_LAST | G_SIGNAL_ACTION,
+      G_CALLBACK (gst_ebpf_relay_sink_add_full), NULL, NULL, NULL,
+      G_TYPE_BOOLEAN, 4, G_TYPE_STRING, G_TYPE_INT, G_TYPE_INT, G_TYPE_INT);
+  /**
    * GstEbpfRelaySink::remove:
    * @ebpfrelaysink: the sink
    * @host: the subscriber's address
@@ -356,7 +362,8 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * ("kernel" or "userspace": who serves it now), `priority-limit`,
    * `kernel-packets`, `kernel-bytes` (sent by the kernel), `user-packets`,
    * `user-bytes`, `user-errors` (sent from userspace), `packets` and
-   * `bytes` (both together; bytes are UDP payload bytes),
+   * `bytes` (both together; bytes are UDP payload bytes), `rtcp-port`
+   * (where its RTCP goes, 0: nowhere), the `rtcp-*` of its RTCP,
    * `priority-dropped` (packets not sent to it because their priority was
    * below its limit), or NULL for an unknown client.
    */
@@ -704,17 +711,33 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 
 /* --- subscribers ------------------------------------------------------------ */
 
-static void
-gst_ebpf_relay_sink_add (GstEbpfRelaySink * self, const gchar * host, gint port)
+static gboolean
+add_client (GstEbpfRelaySink * self, const gchar * host, gint port,
+    gint limit, gint rtcp_port, gboolean set)
 {
   GError *err = NULL;
 
-  if (!relay_clients_add_host (self->table, host, port, 0, FALSE, &err)) {
-    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-        ("Client not added: %s", err->message),
-        ("add (%s, %d)", GST_STR_NULL (host), port));
-    g_clear_error (&err);
-  }
+  if (relay_clients_add_host_full (self->table, host, port, limit, rtcp_port,
+          set, &err))
+    return TRUE;
+  GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS, ("Client not added: %s",
+          err->message), ("%s (%s, %d, %d, %d)", set ? "add-full" : "add",
+          GST_STR_NULL (host), port, limit, rtcp_port));
+  g_clear_error (&err);
+  return FALSE;
+}
+
+static void
+gst_ebpf_relay_sink_add (GstEbpfRelaySink * self, const gchar * host, gint port)
+{
+  add_client (self, host, port, 0, RELAY_CLIENT_RTCP_DEFAULT, FALSE);
+}
+
+static gboolean
+gst_ebpf_relay_sink_add_full (GstEbpfRelaySink * self, const gchar * host,
+    gint port, gint limit, gint rtcp_port)
+{
+  return add_client (self, host, port, limit, rtcp_port, TRUE);
 }
 
 static gboolean
@@ -1042,42 +1065,18 @@ static GstStructure *
 gst_ebpf_relay_sink_get_stats (GstEbpfRelaySink * self, const gchar * host,
     gint port)
 {
-  struct sockaddr_in addr;
-  GstStructure *s = NULL;
-  RelayClient *c;
-
-  if (!host || !relay_client_resolve (host, port, &addr, NULL))
-    return NULL;
-  GST_EBPF_RELAY_SINK_LOCK (self);
-  c = relay_clients_find (self->table, &addr);
-  if (c)
-    s = ebpf_relay_stats_client (self->table, c, self->feedback);
-  GST_EBPF_RELAY_SINK_UNLOCK (self);
-  return s;
+  return ebpf_relay_stats_client_host (self->table, host, port, self->feedback);
 }
 
 static GstStructure *
 get_all_stats (GstEbpfRelaySink * self)
 {
   GstStructure *s;
-  gchar *ifaces = NULL;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
-  if (self->kernel)
-    ifaces = relay_kernel_describe (self->kernel);
-  s = gst_structure_new ("application/x-ebpfrelaysink-stats",
-      "mode", G_TYPE_STRING, !self->table->running ? "stopped" :
-      self->kernel ? "kernel" : "userspace",
-      "port", G_TYPE_INT, (gint) self->table->port,
-      "interfaces", G_TYPE_STRING, ifaces ? ifaces : "",
-      "buffers-in", G_TYPE_UINT64, self->buffers_in, NULL);
-  ebpf_relay_stats_add_kernel (s, self->kernel,
-      relay_sender_fragments_unsent (self->sender));
-  ebpf_relay_stats_add_control (s, self->control);
-  relay_feedback_add_stats (self->feedback, s);
-  ebpf_relay_stats_add_clients (s, self->table, self->feedback);
+  s = ebpf_relay_stats_all (self->table, self->kernel, self->sender,
+      self->control, self->feedback, self->buffers_in);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
-  g_free (ifaces);
   return s;
 }
 

@@ -222,11 +222,11 @@ test_parse_entry (void)
   relay_client_free (c);
 
   assert_entry_error ("127.0.0.1",
-      "client entry '127.0.0.1' is not host:port or host:port@limit");
+      "client entry '127.0.0.1' is not host:port[@limit][/rtcp-port|/mux]");
   assert_entry_error (":5000",
-      "client entry ':5000' is not host:port or host:port@limit");
+      "client entry ':5000' is not host:port[@limit][/rtcp-port|/mux]");
   assert_entry_error ("127.0.0.1:",
-      "client entry '127.0.0.1:' is not host:port or host:port@limit");
+      "client entry '127.0.0.1:' is not host:port[@limit][/rtcp-port|/mux]");
   assert_entry_error ("127.0.0.1:abc",
       "client entry '127.0.0.1:abc': port 'abc' is not a number in 1-65535");
   assert_entry_error ("127.0.0.1:0",
@@ -249,6 +249,173 @@ test_parse_entry (void)
       "client entry '127.0.0.1:5000@3x': priority limit '3x' is not a "
       "number in 0-7");
   assert_entry_error ("::1:5000", "client '::1': IPv6 is not supported yet");
+}
+
+/* host:port[@limit][/rtcp-port|/mux]: the RTCP destination; bad ones
+ * named. */
+static void
+test_parse_rtcp (void)
+{
+  GError *err = NULL;
+  RelayClient *c;
+
+  c = relay_client_parse ("127.0.0.1:5000", &err);
+  g_assert_cmpint (c->rtcp_port, ==, 5001);
+  g_assert_cmpint (c->rtcp_given, ==, RELAY_CLIENT_RTCP_DEFAULT);
+  relay_client_free (c);
+  c = relay_client_parse ("127.0.0.1:65535", &err);
+  g_assert_cmpint (c->rtcp_port, ==, 0);        /* nowhere */
+  relay_client_free (c);
+  c = relay_client_parse ("127.0.0.1:5000/7011", &err);
+  g_assert_no_error (err);
+  g_assert_cmpint (c->port, ==, 5000);
+  g_assert_cmpuint (c->limit, ==, 0);
+  g_assert_cmpint (c->rtcp_port, ==, 7011);
+  relay_client_free (c);
+  c = relay_client_parse ("127.0.0.1:5000@6/7011", &err);
+  g_assert_no_error (err);
+  g_assert_cmpuint (c->limit, ==, 6);
+  g_assert_cmpint (c->rtcp_port, ==, 7011);
+  relay_client_free (c);
+  c = relay_client_parse ("127.0.0.1:5000@7/mux", &err);
+  g_assert_no_error (err);
+  g_assert_cmpuint (c->limit, ==, 7);
+  g_assert_cmpint (c->rtcp_port, ==, 5000);
+  g_assert_cmpint (c->rtcp_given, ==, RELAY_CLIENT_RTCP_MUX);
+  relay_client_free (c);
+  c = relay_client_parse ("127.0.0.1:65535/mux", &err);
+  g_assert_cmpint (c->rtcp_port, ==, 65535);
+  relay_client_free (c);
+  c = relay_client_parse ("localhost:5000/1", &err);
+  g_assert_no_error (err);
+  g_assert_cmpint (c->rtcp_port, ==, 1);
+  relay_client_free (c);
+
+  assert_entry_error ("127.0.0.1:5000/",
+      "client entry '127.0.0.1:5000/': RTCP port '' is not a number in "
+      "1-65535 or 'mux' (the form is host:port[@limit][/rtcp-port|/mux])");
+  assert_entry_error ("127.0.0.1:5000/0",
+      "client entry '127.0.0.1:5000/0': RTCP port '0' is not a number in "
+      "1-65535 or 'mux' (the form is host:port[@limit][/rtcp-port|/mux])");
+  assert_entry_error ("127.0.0.1:5000/65536",
+      "client entry '127.0.0.1:5000/65536': RTCP port '65536' is not a "
+      "number in 1-65535 or 'mux' (the form is "
+      "host:port[@limit][/rtcp-port|/mux])");
+  assert_entry_error ("127.0.0.1:5000/-1",
+      "client entry '127.0.0.1:5000/-1': RTCP port '-1' is not a number in "
+      "1-65535 or 'mux' (the form is host:port[@limit][/rtcp-port|/mux])");
+  assert_entry_error ("127.0.0.1:5000/MUX",
+      "client entry '127.0.0.1:5000/MUX': RTCP port 'MUX' is not a number in "
+      "1-65535 or 'mux' (the form is host:port[@limit][/rtcp-port|/mux])");
+  /* the limit goes first */
+  assert_entry_error ("127.0.0.1:5000/7011@3",
+      "client entry '127.0.0.1:5000/7011@3': RTCP port '7011@3' is not a "
+      "number in 1-65535 or 'mux' (the form is "
+      "host:port[@limit][/rtcp-port|/mux])");
+  assert_entry_error ("127.0.0.1:5000/70/11",
+      "client entry '127.0.0.1:5000/70/11': RTCP port '70/11' is not a "
+      "number in 1-65535 or 'mux' (the form is "
+      "host:port[@limit][/rtcp-port|/mux])");
+  assert_entry_error ("127.0.0.1:5000@9/mux",
+      "client entry '127.0.0.1:5000@9/mux': priority limit '9' is not a "
+      "number in 0-7");
+  assert_entry_error ("127.0.0.1/mux",
+      "client entry '127.0.0.1/mux' is not "
+      "host:port[@limit][/rtcp-port|/mux]");
+  assert_entry_error ("127.0.0.1:x/mux",
+      "client entry '127.0.0.1:x/mux': port 'x' is not a number in 1-65535");
+}
+
+/* The RTCP port through the table: a clients change keeps the client and
+ * takes the new port (the listener hears it), to_string writes what was
+ * given, add keeps it, add-full and the channel set it, remove finds the
+ * client by its media address whatever its RTCP port. */
+static void
+on_rtcp_changed (RelayClient * c, gpointer user_data)
+{
+  GPtrArray *log = user_data;
+
+  g_ptr_array_add (log, g_strdup_printf ("%s:%d/%d", c->host, c->port,
+          c->rtcp_port));
+}
+
+static void
+test_rtcp_table (void)
+{
+  const RelayControlServerCallbacks *cb = &relay_clients_control_callbacks;
+  GPtrArray *log = g_ptr_array_new_with_free_func (g_free);
+  GError *err = NULL;
+  Fixture f;
+  RelayClient *c;
+  gchar *str;
+
+  fixture_init (&f);
+  relay_clients_set_rtcp_listener (f.t, on_rtcp_changed, log);
+  g_assert_true (relay_clients_set_string (f.t, "127.0.0.1:5000/7011,"
+          "127.0.0.2:5000@3/mux,127.0.0.3:5000,127.0.0.4:5000/5001", &err));
+  g_assert_no_error (err);
+  str = relay_clients_to_string (f.t);
+  /* (an explicit port + 1 is the default: not written) */
+  g_assert_cmpstr (str, ==, "127.0.0.1:5000/7011,127.0.0.2:5000@3/mux,"
+      "127.0.0.3:5000,127.0.0.4:5000");
+  g_free (str);
+  c = find (&f, "127.0.0.1", 5000);
+  g_assert_cmpint (c->rtcp_port, ==, 7011);
+  g_assert_cmpuint (log->len, ==, 0);   /* new ones: no change */
+  /* the same set with other RTCP ports: same clients, new ports */
+  g_assert_true (relay_clients_set_string (f.t, "127.0.0.1:5000/7012,"
+          "127.0.0.2:5000@3,127.0.0.3:5000/mux,127.0.0.4:5000", &err));
+  g_assert_true (find (&f, "127.0.0.1", 5000) == c);
+  g_assert_cmpint (c->rtcp_port, ==, 7012);
+  g_assert_cmpuint (f.removed->len, ==, 0);
+  g_assert_cmpuint (log->len, ==, 3);
+  g_assert_cmpstr (g_ptr_array_index (log, 0), ==, "127.0.0.1:5000/7012");
+  g_assert_cmpstr (g_ptr_array_index (log, 1), ==, "127.0.0.2:5000/5001");
+  g_assert_cmpstr (g_ptr_array_index (log, 2), ==, "127.0.0.3:5000/5000");
+  /* a bad entry changes nothing */
+  g_assert_false (relay_clients_set_string (f.t, "127.0.0.1:5000/x", &err));
+  g_assert_nonnull (strstr (err->message, "'127.0.0.1:5000/x'"));
+  g_clear_error (&err);
+  g_assert_cmpint (c->rtcp_port, ==, 7012);
+
+  /* add keeps the RTCP port of an existing client, add-full sets it */
+  g_assert_true (relay_clients_add_host (f.t, "127.0.0.1", 5000, 0, FALSE,
+          &err));
+  g_assert_cmpint (c->rtcp_port, ==, 7012);
+  g_assert_true (relay_clients_add_host_full (f.t, "127.0.0.1", 5000, 2,
+          RELAY_CLIENT_RTCP_MUX, TRUE, &err));
+  g_assert_cmpint (c->rtcp_port, ==, 5000);
+  g_assert_cmpuint (c->limit, ==, 2);
+  g_assert_true (relay_clients_add_host_full (f.t, "127.0.0.9", 6000, 0,
+          6100, TRUE, &err));
+  g_assert_cmpint (find (&f, "127.0.0.9", 6000)->rtcp_port, ==, 6100);
+  g_assert_false (relay_clients_add_host_full (f.t, "127.0.0.8", 6000, 0,
+          65536, TRUE, &err));
+  g_assert_error (err, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS);
+  g_assert_nonnull (strstr (err->message, "RTCP port 65536"));
+  g_clear_error (&err);
+  g_assert_false (relay_clients_add_host_full (f.t, "127.0.0.8", 6000, 0,
+          -2, TRUE, &err));
+  g_clear_error (&err);
+  g_assert_null (find (&f, "127.0.0.8", 6000));
+  /* remove finds it by its media address */
+  g_assert_true (relay_clients_remove_host (f.t, "127.0.0.9", 6000));
+  g_assert_null (find (&f, "127.0.0.9", 6000));
+
+  /* the channel: a SUBSCRIBE naming a port, none (-1: port + 1), a
+   * refresh naming another */
+  g_assert_true (cb->add_rtcp ("127.0.0.5", 6000, 1, 6011, f.t));
+  g_assert_cmpint (find (&f, "127.0.0.5", 6000)->rtcp_port, ==, 6011);
+  g_assert_true (cb->add_rtcp ("127.0.0.6", 6000, 1, -1, f.t));
+  g_assert_cmpint (find (&f, "127.0.0.6", 6000)->rtcp_port, ==, 6001);
+  g_assert_true (cb->set_rtcp ("127.0.0.5", 6000, 6000, f.t));
+  g_assert_cmpint (find (&f, "127.0.0.5", 6000)->rtcp_port, ==, 6000);
+  g_assert_false (cb->set_rtcp ("127.0.0.7", 6000, 6000, f.t));
+  str = relay_clients_to_string (f.t);
+  g_assert_nonnull (strstr (str, "127.0.0.5:6000@1/mux"));
+  g_free (str);
+  fixture_clear (&f);
+  g_ptr_array_free (log, TRUE);
 }
 
 static void
@@ -537,7 +704,7 @@ test_set_string (void)
   fixture_reset_calls (&f);
   g_assert_false (relay_clients_set_string (f.t, "127.0.0.5:5000,bad", &err));
   g_assert_cmpstr (err->message, ==,
-      "client entry 'bad' is not host:port or host:port@limit");
+      "client entry 'bad' is not host:port[@limit][/rtcp-port|/mux]");
   g_clear_error (&err);
   g_assert_cmpuint (f.added->len + f.removed->len, ==, 0);
   g_assert_null (find (&f, "127.0.0.5", 5000));
@@ -546,7 +713,7 @@ test_set_string (void)
   relay_clients_stop (f.t);
   g_assert_false (relay_clients_prepare (f.t, 5004, NULL, &err));
   g_assert_cmpstr (err->message, ==,
-      "client entry 'bad' is not host:port or host:port@limit");
+      "client entry 'bad' is not host:port[@limit][/rtcp-port|/mux]");
   g_clear_error (&err);
   g_mutex_unlock (&f.lock);
   g_assert_true (relay_clients_set_string (f.t, "127.0.0.2:5000", NULL));
@@ -753,6 +920,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/clients/parse/entry", test_parse_entry);
   g_test_add_func ("/clients/parse/list", test_parse_list);
+  g_test_add_func ("/clients/parse/rtcp", test_parse_rtcp);
+  g_test_add_func ("/clients/rtcp-table", test_rtcp_table);
   g_test_add_func ("/clients/parse/resolve-and-limit", test_resolve_and_limit);
   g_test_add_func ("/clients/add-remove", test_add_remove);
   g_test_add_func ("/clients/set-limit", test_set_limit);

@@ -11,6 +11,8 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include <gst/gst.h>
+
 #include "ebpfrelay-control.h"
 
 #define WAIT_US (3 * G_USEC_PER_SEC)
@@ -177,7 +179,8 @@ test_malformed (void)
   MUTATE (12, 0);
   MUTATE (13, 8);               /* limit out of range */
   MUTATE (13, 255);
-  MUTATE (14, 0x02);            /* unknown flag */
+  MUTATE (14, 0x02);            /* RTCP port flag without its word */
+  MUTATE (14, 0x04);            /* unknown flag */
   MUTATE (15, 4);               /* token length: padding does not match */
   MUTATE (15, 9);
   MUTATE (15, RELAY_CONTROL_MAX_TOKEN + 1);
@@ -235,6 +238,74 @@ test_malformed (void)
   memcpy (b, good, n);
   b[32] = b[33] = b[34] = b[35] = 0;
   g_assert_false (decodes (b, n));
+}
+
+/* The SUBSCRIBE's RTCP port (flags bit 1, a last word after the token):
+ * round trip for every token length; without it, the bytes of a request
+ * from before the field existed; malformed words refused. */
+static void
+test_rtcp_port_codec (void)
+{
+  guint8 buf[RELAY_CONTROL_MAX_PACKET], old[RELAY_CONTROL_MAX_PACKET], b[300];
+  RelayControlMessage m, d;
+  gsize n, n_old;
+  guint tl;
+
+  for (tl = 0; tl <= RELAY_CONTROL_MAX_TOKEN; tl++) {
+    memset (&m, 0, sizeof (m));
+    m.type = RELAY_CONTROL_SUBSCRIBE;
+    m.limit = tl % 8;
+    m.has_cookie = TRUE;
+    memset (m.cookie, 0x5a, 16);
+    m.token_len = tl;
+    memset (m.token, 't', tl);
+    n_old = encode (&m, old);
+    g_assert_true (relay_control_decode (old, n_old, &d));
+    /* an old request: no RTCP port */
+    g_assert_false (d.has_rtcp_port);
+    g_assert_cmpuint (d.rtcp_port, ==, 0);
+    g_assert_cmphex (old[14], ==, 0x01);
+
+    m.has_rtcp_port = TRUE;
+    m.rtcp_port = 1 + tl * 1000;
+    n = encode (&m, buf);
+    g_assert_cmpuint (n, ==, n_old + 4);
+    g_assert_cmphex (buf[14], ==, 0x03);
+    /* the same bytes but the length, the flag and the last word */
+    g_assert_cmpmem (buf + 4, 10, old + 4, 10);
+    g_assert_cmpmem (buf + 15, n_old - 15, old + 15, n_old - 15);
+    g_assert_cmpuint (GST_READ_UINT16_BE (buf + n - 4), ==, 1 + tl * 1000);
+    g_assert_cmpuint (GST_READ_UINT16_BE (buf + n - 2), ==, 0);
+    g_assert_true (relay_control_decode (buf, n, &d));
+    g_assert_true (d.has_rtcp_port);
+    g_assert_cmpuint (d.rtcp_port, ==, 1 + tl * 1000);
+    g_assert_cmpuint (d.token_len, ==, tl);
+    g_assert_cmpmem (d.token, tl, m.token, tl);
+    g_assert_cmpuint (d.limit, ==, tl % 8);
+
+    /* malformed: port 0, reserved bits, the word missing or extra */
+    memcpy (b, buf, n);
+    b[n - 4] = b[n - 3] = 0;
+    g_assert_false (decodes (b, n));
+    memcpy (b, buf, n);
+    b[n - 1] = 1;
+    g_assert_false (decodes (b, n));
+    memcpy (b, buf, n);
+    b[14] = 0x01;               /* a word without the flag */
+    g_assert_false (decodes (b, n));
+    memcpy (b, old, n_old);
+    b[14] = 0x03;               /* the flag without the word */
+    g_assert_false (decodes (b, n_old));
+  }
+  m.has_rtcp_port = TRUE;
+  m.rtcp_port = 65535;
+  m.token_len = 0;
+  n = encode (&m, buf);
+  g_assert_true (relay_control_decode (buf, n, &d));
+  g_assert_cmpuint (d.rtcp_port, ==, 65535);
+  /* port 0 is not encoded */
+  m.rtcp_port = 0;
+  g_assert_cmpuint (relay_control_encode (&m, buf, sizeof (buf)), ==, 0);
 }
 
 /* --- cookies ---------------------------------------------------------------- */
@@ -344,6 +415,35 @@ rec_remove (const gchar * addr, guint16 port, gpointer user_data)
 
 static const RelayControlServerCallbacks rec_callbacks = {
   rec_add, rec_set_limit, rec_remove
+};
+
+static gboolean
+rec_add_rtcp (const gchar * addr, guint16 port, guint limit, gint rtcp,
+    gpointer user_data)
+{
+  Recorder *r = user_data;
+
+  g_mutex_lock (&r->lock);
+  g_string_append_printf (r->log, "add %s:%u %u rtcp %d;", addr, port, limit,
+      rtcp);
+  r->adds++;
+  g_mutex_unlock (&r->lock);
+  return TRUE;
+}
+
+static gboolean
+rec_set_rtcp (const gchar * addr, guint16 port, gint rtcp, gpointer user_data)
+{
+  Recorder *r = user_data;
+
+  g_mutex_lock (&r->lock);
+  g_string_append_printf (r->log, "rtcp %s:%u %d;", addr, port, rtcp);
+  g_mutex_unlock (&r->lock);
+  return TRUE;
+}
+
+static const RelayControlServerCallbacks rec_rtcp_callbacks = {
+  rec_add, rec_set_limit, rec_remove, rec_add_rtcp, rec_set_rtcp
 };
 
 static Recorder *
@@ -564,6 +664,89 @@ test_server_subscribe (void)
   close (fd);
   relay_control_server_free (s);
   assert_log (r, "");
+  recorder_free (r);
+}
+
+/* The server hands the RTCP port of a SUBSCRIBE to add_rtcp (-1 when it
+ * names none, an old request), and a changed one on a refresh to
+ * set_rtcp; a server with the old callbacks only still adds. */
+static void
+test_server_rtcp_port (void)
+{
+  Recorder *r = recorder_new ();
+  GError *err = NULL;
+  RelayControlServer *s = relay_control_server_new (0, "127.0.0.1",
+      &rec_rtcp_callbacks, r, &err);
+  guint16 sport = relay_control_server_get_port (s), cport, cport2;
+  int fd = udp_socket (&cport), fd2 = udp_socket (&cport2);
+  RelayControlMessage m = {.type = RELAY_CONTROL_SUBSCRIBE,.limit = 2 };
+  RelayControlMessage reply;
+  gchar *expect;
+
+  g_assert_no_error (err);
+  /* with an RTCP port: challenge, then the cookie */
+  m.has_rtcp_port = TRUE;
+  m.rtcp_port = 7011;
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  g_assert_cmpint (reply.type, ==, RELAY_CONTROL_CHALLENGE);
+  m.has_cookie = TRUE;
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  g_assert_true (reply.accepted);
+  expect = g_strdup_printf ("add 127.0.0.1:%u 2 rtcp 7011;", cport);
+  assert_log (r, expect);
+  g_free (expect);
+  /* a refresh with the same port: nothing; another (its media port: mux) */
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  assert_log (r, "");
+  m.rtcp_port = cport;
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  expect = g_strdup_printf ("rtcp 127.0.0.1:%u %u;", cport, cport);
+  assert_log (r, expect);
+  g_free (expect);
+  /* and back to none */
+  m.has_rtcp_port = FALSE;
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  expect = g_strdup_printf ("rtcp 127.0.0.1:%u -1;", cport);
+  assert_log (r, expect);
+  g_free (expect);
+
+  /* an old request (no RTCP port): -1 */
+  reply = handshake (fd2, sport, 4, NULL);
+  g_assert_true (reply.accepted);
+  expect = g_strdup_printf ("add 127.0.0.1:%u 4 rtcp -1;", cport2);
+  assert_log (r, expect);
+  g_free (expect);
+  close (fd);
+  close (fd2);
+  relay_control_server_free (s);
+  recorder_take (r);
+
+  /* the old callbacks only: a request with an RTCP port still adds */
+  s = server_new (r);
+  sport = relay_control_server_get_port (s);
+  fd = udp_socket (&cport);
+  m = (RelayControlMessage) {
+  .type = RELAY_CONTROL_SUBSCRIBE,.limit = 1,.has_rtcp_port = TRUE,
+        .rtcp_port = 9};
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  m.has_cookie = TRUE;
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  g_assert_true (reply.accepted);
+  expect = g_strdup_printf ("add 127.0.0.1:%u 1;", cport);
+  assert_log (r, expect);
+  g_free (expect);
+  close (fd);
+  relay_control_server_free (s);
   recorder_free (r);
 }
 
@@ -1080,6 +1263,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/control/round-trip", test_round_trip);
   g_test_add_func ("/control/malformed", test_malformed);
+  g_test_add_func ("/control/rtcp-port/codec", test_rtcp_port_codec);
+  g_test_add_func ("/control/rtcp-port/server", test_server_rtcp_port);
   g_test_add_func ("/control/cookie", test_cookie);
   g_test_add_func ("/control/parse-address", test_parse_address);
   g_test_add_func ("/control/server/subscribe", test_server_subscribe);

@@ -698,7 +698,9 @@ test_attribution (void)
   /* rule 2: media port + 1; then rule 1: the binding, from any port */
   g_assert_cmpint (handle (r, y, "10.0.0.2", 5001, 0, &fb), ==, 2);
   g_assert_cmpint (handle (r, y, "10.0.0.2", 41000, 0, &fb), ==, 2);
-  /* rule 2: the media port itself (rtcp-mux) */
+  /* rule 2: the media port itself (rtcp-mux), when that is its RTCP port */
+  g_assert_true (ebr_rtcp_viewer_set_rtcp_port (r, 3, 6000));
+  g_assert_false (ebr_rtcp_viewer_set_rtcp_port (r, 99, 6000));
   g_assert_cmpint (handle (r, z, "10.0.0.2", 6000, 0, &fb), ==, 3);
   ebr_rtcp_viewer_remove (r, 3);
   ebr_rtcp_viewer_add (r, 3, inet_addr ("10.0.0.2"), 6000);
@@ -731,6 +733,59 @@ test_attribution (void)
   gst_buffer_unref (y);
   gst_buffer_unref (z);
   gst_buffer_unref (w);
+  ebr_rtcp_feedback_clear (&fb);
+  ebr_rtcp_free (r);
+}
+
+/* Rule 2 by the viewer's RTCP port (issue 9): its given port, its media
+ * port only for rtcp-mux, media port + 1 only by default; a port two
+ * viewers name is nobody's by port. */
+static void
+test_attribution_rtcp_port (void)
+{
+  EbrRtcp *r = ebr_rtcp_new (RELAY, NULL, 0);
+  EbrRtcpFeedback fb;
+  GstBuffer *a = viewer_rr (0x000000a1, SSRC_A, 0, 0);
+  GstBuffer *b = viewer_rr (0x000000b1, SSRC_A, 0, 0);
+  GstBuffer *c = viewer_rr (0x000000c1, SSRC_A, 0, 0);
+  GstBuffer *d = viewer_rr (0x000000d1, SSRC_A, 0, 0);
+
+  ebr_rtcp_feedback_init (&fb);
+  ebr_rtcp_viewer_add (r, 1, inet_addr ("10.0.0.5"), 5000);
+  ebr_rtcp_viewer_set_rtcp_port (r, 1, 7000);
+  ebr_rtcp_viewer_add (r, 2, inet_addr ("10.0.0.5"), 5002);     /* 5003 */
+  ebr_rtcp_viewer_add (r, 3, inet_addr ("10.0.0.5"), 5004);
+  ebr_rtcp_viewer_set_rtcp_port (r, 3, 5004);   /* mux */
+  /* viewer 1's media port + 1 is not its RTCP port: three unbound, nobody */
+  g_assert_cmpint (handle (r, a, "10.0.0.5", 5001, 0, &fb), ==, -1);
+  /* nor viewer 1's media port */
+  g_assert_cmpint (handle (r, a, "10.0.0.5", 5000, 0, &fb), ==, -1);
+  g_assert_cmpint (handle (r, a, "10.0.0.5", 7000, 0, &fb), ==, 1);
+  /* viewer 2's media port is not its RTCP port (two unbound left) */
+  g_assert_cmpint (handle (r, b, "10.0.0.5", 5002, 0, &fb), ==, -1);
+  g_assert_cmpint (handle (r, b, "10.0.0.5", 5003, 0, &fb), ==, 2);
+  g_assert_cmpint (handle (r, c, "10.0.0.5", 5004, 0, &fb), ==, 3);
+  /* bound: from any port */
+  g_assert_cmpint (handle (r, a, "10.0.0.5", 40000, 0, &fb), ==, 1);
+  /* two viewers naming one RTCP port: not by port */
+  ebr_rtcp_viewer_add (r, 4, inet_addr ("10.0.0.6"), 5000);
+  ebr_rtcp_viewer_set_rtcp_port (r, 4, 9000);
+  ebr_rtcp_viewer_add (r, 5, inet_addr ("10.0.0.6"), 5002);
+  ebr_rtcp_viewer_set_rtcp_port (r, 5, 9000);
+  g_assert_cmpint (handle (r, d, "10.0.0.6", 9000, 0, &fb), ==, -1);
+  /* changed: the new port counts */
+  ebr_rtcp_viewer_set_rtcp_port (r, 5, 9002);
+  g_assert_cmpint (handle (r, d, "10.0.0.6", 9002, 0, &fb), ==, 5);
+  /* no RTCP port (0): never by port */
+  ebr_rtcp_viewer_add (r, 6, inet_addr ("10.0.0.7"), 65535);
+  ebr_rtcp_viewer_add (r, 7, inet_addr ("10.0.0.7"), 6000);
+  ebr_rtcp_viewer_set_rtcp_port (r, 6, 0);
+  g_assert_cmpint (handle (r, d, "10.0.0.7", 0, 0, &fb), ==, -1);
+
+  gst_buffer_unref (a);
+  gst_buffer_unref (b);
+  gst_buffer_unref (c);
+  gst_buffer_unref (d);
   ebr_rtcp_feedback_clear (&fb);
   ebr_rtcp_free (r);
 }
@@ -848,6 +903,7 @@ main (int argc, char **argv)
   g_test_add_func ("/rtcp/pli-fir", test_pli_fir);
   g_test_add_func ("/rtcp/parse-feedback", test_parse_feedback);
   g_test_add_func ("/rtcp/attribution", test_attribution);
+  g_test_add_func ("/rtcp/attribution-rtcp-port", test_attribution_rtcp_port);
   g_test_add_func ("/rtcp/viewer-counts", test_viewer_counts);
   g_test_add_func ("/rtcp/short-packets", test_short_packets);
   return g_test_run ();

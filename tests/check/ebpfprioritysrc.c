@@ -490,6 +490,23 @@ static const RelayControlServerCallbacks relay_callbacks = {
 };
 
 static gboolean
+relay_add_rtcp (const gchar * addr, guint16 port, guint limit, gint rtcp,
+    gpointer user_data)
+{
+  Relay *r = user_data;
+
+  g_mutex_lock (&r->lock);
+  g_string_append_printf (r->log, "add %s:%u %u rtcp %d;", addr, port, limit,
+      rtcp);
+  g_mutex_unlock (&r->lock);
+  return TRUE;
+}
+
+static const RelayControlServerCallbacks relay_rtcp_callbacks = {
+  relay_add, relay_set_limit, relay_remove, relay_add_rtcp, NULL
+};
+
+static gboolean
 relay_log_is (Relay * r, const gchar * expected)
 {
   gboolean eq;
@@ -598,6 +615,58 @@ GST_START_TEST (test_subscription)
 
 GST_END_TEST;
 
+/* rtcp-port (issue 9): -1 by default, its range; the subscription names
+ * it: none for -1 (the relay's default, port + 1), the bound media port
+ * for 0 (mux, with port=0 too), the port given otherwise. */
+GST_START_TEST (test_subscription_rtcp_port)
+{
+  static const gint values[] = { -1, 0, 7123 };
+  GstElement *src = gst_element_factory_make ("ebpfprioritysrc", NULL);
+  gint rtcp_port = 0;
+  guint i;
+
+  g_object_get (src, "rtcp-port", &rtcp_port, NULL);
+  fail_unless_equals_int (rtcp_port, -1);
+  g_object_set (src, "rtcp-port", 6001, NULL);
+  g_object_get (src, "rtcp-port", &rtcp_port, NULL);
+  fail_unless_equals_int (rtcp_port, 6001);
+  gst_object_unref (src);
+
+  for (i = 0; i < G_N_ELEMENTS (values); i++) {
+    Relay r = { 0 };
+    RelayControlServer *server;
+    GstHarness *h;
+    GError *err = NULL;
+    gchar *relay, *expect;
+    gint port, want;
+
+    g_mutex_init (&r.lock);
+    r.log = g_string_new (NULL);
+    server = relay_control_server_new (0, "127.0.0.1", &relay_rtcp_callbacks,
+        &r, &err);
+    fail_unless (server != NULL);
+    relay = g_strdup_printf ("127.0.0.1:%u",
+        relay_control_server_get_port (server));
+    h = gst_harness_new_with_padnames ("ebpfprioritysrc", NULL, "src");
+    gst_util_set_object_arg (G_OBJECT (h->element), "mode", MODE);
+    g_object_set (h->element, "address", "127.0.0.1", "port", 0,
+        "priority-limit", 2, "relay", relay, "rtcp-port", values[i], NULL);
+    gst_harness_play (h);
+    g_object_get (h->element, "port", &port, NULL);
+    want = values[i] == 0 ? port : values[i];
+    expect = g_strdup_printf ("add 127.0.0.1:%d 2 rtcp %d;", port, want);
+    wait_log (&r, expect);
+    g_free (expect);
+    gst_harness_teardown (h);
+    relay_control_server_free (server);
+    g_free (relay);
+    g_string_free (r.log, TRUE);
+    g_mutex_clear (&r.lock);
+  }
+}
+
+GST_END_TEST;
+
 /* A relay that wants a token the element does not have: a warning naming
  * the reason, and the element stays up. */
 GST_START_TEST (test_subscription_refused)
@@ -659,6 +728,7 @@ ebpfprioritysrc_suite (void)
   tcase_add_test (tc, test_vp8_frames);
   tcase_add_test (tc, test_framemarking);
   tcase_add_test (tc, test_subscription);
+  tcase_add_test (tc, test_subscription_rtcp_port);
   tcase_add_test (tc, test_subscription_refused);
   return s;
 }

@@ -13,6 +13,7 @@
 #include <gst/check/gstcheck.h>
 
 #include "ebpfrelay-bpf.h"
+#include "check-start-error.h"
 
 static guint
 tcx_progs (const gchar * ifname)
@@ -27,8 +28,10 @@ tcx_progs (const gchar * ifname)
 }
 
 static GstElement *
-play (const gchar * desc)
+play (const gchar * tmpl)
 {
+  /* (its "@X@" are free ports, check_ports) */
+  const gchar *desc = check_ports (tmpl);
   GstElement *p = gst_parse_launch (desc, NULL);
 
   fail_unless (p != NULL);
@@ -56,7 +59,7 @@ GST_START_TEST (test_attach_detach)
   GstStructure *s;
 
   fail_unless_equals_int (tcx_progs ("ebrk0"), 0);
-  p = play ("udpsrc port=47920 ! ebpfrelaysink name=relay mode=kernel "
+  p = play ("udpsrc port=@A@ ! ebpfrelaysink name=relay mode=kernel "
       "clients=10.201.0.2:6000");
   fail_unless_equals_int (tcx_progs ("ebrk0"), 1);
   fail_unless_equals_int (tcx_progs ("ebrk1"), 1);
@@ -82,7 +85,7 @@ GST_END_TEST;
 
 GST_START_TEST (test_interfaces_property)
 {
-  GstElement *p = play ("udpsrc port=47921 ! ebpfrelaysink name=relay "
+  GstElement *p = play ("udpsrc port=@A@ ! ebpfrelaysink name=relay "
       "mode=kernel interfaces=ebrk1");
 
   fail_unless_equals_int (tcx_progs ("ebrk0"), 0);
@@ -96,9 +99,9 @@ GST_END_TEST;
 
 GST_START_TEST (test_two_relays)
 {
-  GstElement *a = play ("udpsrc port=47922 ! ebpfrelaysink name=relay "
+  GstElement *a = play ("udpsrc port=@A@ ! ebpfrelaysink name=relay "
       "mode=kernel");
-  GstElement *b = play ("udpsrc port=47926 ! ebpfrelaysink name=relay "
+  GstElement *b = play ("udpsrc port=@A@ ! ebpfrelaysink name=relay "
       "mode=kernel");
 
   fail_unless_equals_int (tcx_progs ("ebrk0"), 2);
@@ -114,8 +117,8 @@ GST_END_TEST;
 
 GST_START_TEST (test_kernel_mode_errors)
 {
-  GstElement *p = gst_parse_launch ("udpsrc port=47924 ! ebpfrelaysink "
-      "mode=kernel interfaces=nosuchif1", NULL);
+  GstElement *p = gst_parse_launch (check_ports ("udpsrc port=@A@ ! "
+          "ebpfrelaysink mode=kernel interfaces=nosuchif1"), NULL);
   GstBus *bus = gst_element_get_bus (p);
   GstMessage *m;
   GError *err = NULL;

@@ -2,6 +2,7 @@
 /* ebpfrelaysink element tests that need no privilege: properties, signals,
  * state changes, the error for each bad setting, and the userspace path on
  * loopback. */
+#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
@@ -163,38 +164,49 @@ GST_END_TEST;
 
 GST_START_TEST (test_bad_settings_fail_start)
 {
-  assert_start_error ("udpsrc address=127.0.0.1 port=47900 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=nonsense", "nonsense");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47900 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=127.0.0.1:70000", "70000");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47900 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=127.0.0.1:", "127.0.0.1:");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47900 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=no.such.host.invalid:5000",
       "no.such.host.invalid");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47900 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=[::1]:5000", "::1");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47900 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace interfaces=nosuchif0", "nosuchif0");
   assert_start_error ("fakesrc ! ebpfrelaysink mode=userspace", "port");
   /* the relay's own listening address: a forwarding loop */
-  assert_start_error ("udpsrc address=127.0.0.1 port=47911 ! ebpfrelaysink "
-      "mode=userspace clients=127.0.0.1:47911", "127.0.0.1:47911");
-  assert_start_error ("fakesrc ! ebpfrelaysink port=47912 mode=userspace "
-      "clients=127.0.0.1:47912", "loop");
+  {
+    gint port = check_free_port (2);
+    gchar *desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
+        "ebpfrelaysink mode=userspace clients=127.0.0.1:%d", port, port);
+    gchar *needle = g_strdup_printf ("127.0.0.1:%d", port);
+
+    assert_start_error (desc, needle);
+    g_free (desc);
+    g_free (needle);
+  }
+  assert_start_error ("fakesrc ! ebpfrelaysink port=@B@ mode=userspace "
+      "clients=127.0.0.1:@B@", "loop");
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_loop_refused_at_runtime)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47913 rtcp-port=0 "
-      "mode=userspace");
+  gint port = check_free_port (1);
+  gchar *desc = g_strdup_printf ("ebpfrelaysink port=%d rtcp-port=0 "
+      "mode=userspace", port);
+  GstHarness *h = gst_harness_new_parse (desc);
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   gchar *clients;
 
+  g_free (desc);
   gst_harness_play (h);
-  g_signal_emit_by_name (sink, "add", "127.0.0.1", 47913);
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", port);
   g_object_get (sink, "clients", &clients, NULL);
   fail_unless_equals_string (clients, "");
   g_free (clients);
@@ -216,8 +228,8 @@ recv_one (int fd, guint8 * buf, gsize size)
  * buffer. */
 GST_START_TEST (test_userspace_forwarding)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47914 rtcp-port=0 "
-      "mode=userspace");
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace"));
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   gint pa, pb;
   int a = open_receiver (&pa), b = open_receiver (&pb);
@@ -283,7 +295,7 @@ GST_END_TEST;
 /* Copies leave from the stream's port when upstream is a udpsrc. */
 GST_START_TEST (test_userspace_source_port)
 {
-  gint pr, port = 47915;
+  gint pr, port = check_free_port (2);
   int r = open_receiver (&pr);
   gchar *desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
       "ebpfrelaysink mode=userspace clients=127.0.0.1:%d", port, pr);
@@ -378,8 +390,10 @@ GST_END_TEST;
 
 /* Starts @desc to PLAYING (must succeed), then stops it. */
 static void
-assert_starts (const gchar * desc)
+assert_starts (const gchar * tmpl)
 {
+  /* (its "@X@" are free ports, check_ports) */
+  const gchar *desc = check_ports (tmpl);
   GstElement *p = gst_parse_launch (desc, NULL);
   GstStateChangeReturn ret;
 
@@ -415,16 +429,25 @@ GST_START_TEST (test_rtcp_settings)
   gst_object_unref (sink);
 
   /* errors name the property */
-  assert_start_error ("udpsrc address=127.0.0.1 port=47940 ! ebpfrelaysink "
-      "mode=userspace rtcp-port=47940", "rtcp-port 47940");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47940 ! ebpfrelaysink "
+  {
+    gint port = check_free_port (2);
+    gchar *needle = g_strdup_printf ("rtcp-port %d", port);
+
+    desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
+        "ebpfrelaysink mode=userspace rtcp-port=%d", port, port);
+    assert_start_error (desc, needle);
+    g_free (desc);
+    g_free (needle);
+  }
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace upstream-rtcp=nonsense", "upstream-rtcp 'nonsense'");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47940 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace upstream-rtcp=127.0.0.1:99999", "upstream-rtcp");
   assert_start_error ("udpsrc address=127.0.0.1 port=65535 ! ebpfrelaysink "
       "mode=userspace", "rtcp-port");
-  desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=47940 ! "
-      "ebpfrelaysink mode=userspace rtcp-port=%d", busy_port);
+  desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
+      "ebpfrelaysink mode=userspace rtcp-port=%d", check_free_port (2),
+      busy_port);
   assert_start_error (desc, "rtcp-port");
   g_free (desc);
   /* default port + 1 taken: fails too, naming the property */
@@ -436,26 +459,178 @@ GST_START_TEST (test_rtcp_settings)
   /* off; or one socket with the subscription channel */
   assert_starts ("udpsrc address=127.0.0.1 port=65535 ! ebpfrelaysink "
       "mode=userspace rtcp-port=0");
-  assert_starts ("udpsrc address=127.0.0.1 port=47942 ! ebpfrelaysink "
-      "mode=userspace control-port=47943");
-  assert_starts ("udpsrc address=127.0.0.1 port=47942 ! ebpfrelaysink "
-      "mode=userspace control-port=47945 rtcp-port=47945");
+  assert_starts ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace control-port=@B@");
+  assert_starts ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace control-port=@B@ rtcp-port=@B@");
+}
+
+GST_END_TEST;
+
+/* A receiver on port @port of 127.0.0.1 (bound, 2 s timeout). */
+static int
+open_receiver_at (gint port)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_sec = 2 };
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  a.sin_port = htons (port);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0,
+      "port %d: %s", port, g_strerror (errno));
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  return fd;
+}
+
+static gint
+rtcp_port_of (GstElement * sink, gint port)
+{
+  GstStructure *s = NULL;
+  gint rp = -100;
+
+  g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", port, &s);
+  fail_unless (s != NULL, "no client 127.0.0.1:%d", port);
+  fail_unless (gst_structure_get_int (s, "rtcp-port", &rp));
+  gst_structure_free (s);
+  return rp;
+}
+
+/* Each subscriber's RTCP destination (issue 9): the clients syntax
+ * host:port[@limit][/rtcp-port|/mux] (kept as given by the property), the
+ * add-full signal, get-stats' rtcp-port, and the sender's SR reaching each
+ * subscriber there: its given port, its media port (mux), port + 1. */
+GST_START_TEST (test_rtcp_destination)
+{
+  gint up_port, m1, m2, m3, r1, relay_rtcp = check_free_port (1);
+  int up = open_receiver (&up_port), a, b, c, tx, media_a;
+  gchar *desc, *clients, *want;
+  GstElement *sink;
+  GstHarness *h;
+  gboolean ok = FALSE;
+  guint8 sr[28] = { 0x80, 200, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44 };
+  guint8 buf[256];
+  struct sockaddr_in to = {.sin_family = AF_INET };
+
+  m1 = check_free_port (2);
+  a = open_receiver (&r1);      /* m1's RTCP port: not m1 + 1 */
+  media_a = open_receiver_at (m1 + 1);  /* must get nothing */
+  b = open_receiver (&m2);      /* mux: the media port */
+  m3 = check_free_port (2);
+  c = open_receiver_at (m3 + 1);        /* default: port + 1 */
+  desc = g_strdup_printf ("ebpfrelaysink port=%d rtcp-port=%d mode=userspace "
+      "upstream-rtcp=127.0.0.1:%d clients=127.0.0.1:%d/%d,127.0.0.1:%d@3/mux",
+      check_free_port (1), relay_rtcp, up_port, m1, r1, m2);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  gst_harness_play (h);
+  g_signal_emit_by_name (sink, "add-full", "127.0.0.1", m3, 0, -1, &ok);
+  fail_unless (ok);
+  /* bad arguments: refused, nothing added */
+  g_signal_emit_by_name (sink, "add-full", "127.0.0.1", 9, 0, 65536, &ok);
+  fail_if (ok);
+  g_signal_emit_by_name (sink, "add-full", "127.0.0.1", 9, 8, -1, &ok);
+  fail_if (ok);
+  g_signal_emit_by_name (sink, "add-full", "127.0.0.1", 9, 0, -2, &ok);
+  fail_if (ok);
+  g_object_get (sink, "clients", &clients, NULL);
+  want = g_strdup_printf ("127.0.0.1:%d/%d,127.0.0.1:%d@3/mux,127.0.0.1:%d",
+      m1, r1, m2, m3);
+  fail_unless_equals_string (clients, want);
+  g_free (clients);
+  g_free (want);
+  fail_unless_equals_int (rtcp_port_of (sink, m1), r1);
+  fail_unless_equals_int (rtcp_port_of (sink, m2), m2);
+  fail_unless_equals_int (rtcp_port_of (sink, m3), m3 + 1);
+
+  /* the sender's SR (from upstream-rtcp's host) to each one's RTCP port */
+  tx = socket (AF_INET, SOCK_DGRAM, 0);
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  to.sin_port = htons (relay_rtcp);
+  fail_unless_equals_int (sendto (tx, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  fail_unless_equals_int (recv_one (a, buf, sizeof (buf)), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+  fail_unless_equals_int (GST_READ_UINT32_BE (buf + 4), 0x11223344);
+  fail_unless_equals_int (recv_one (b, buf, sizeof (buf)), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+  fail_unless_equals_int (recv_one (c, buf, sizeof (buf)), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+  {
+    struct timeval tv = {.tv_usec = 200000 };
+    setsockopt (media_a, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+    fail_unless_equals_int (recv_one (media_a, buf, sizeof (buf)), 0);
+  }
+
+  /* a clients change moves an RTCP port; remove finds a client by its
+   * media address */
+  desc = g_strdup_printf ("127.0.0.1:%d/mux,127.0.0.1:%d@3/mux", m1, m2);
+  g_object_set (sink, "clients", desc, NULL);
+  g_free (desc);
+  fail_unless_equals_int (rtcp_port_of (sink, m1), m1);
+  /* ... and its RTCP is attributed by the new one: an RR from m1 (three
+   * unbound subscribers at 127.0.0.1, so only the port tells) */
+  {
+    guint8 rr[8] = { 0x80, 201, 0x00, 0x01, 0x0a, 0x0b, 0x0c, 0x0d };
+    int m1fd = open_receiver_at (m1);
+    GstStructure *st = NULL;
+    guint64 got = 0;
+    gint64 end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+
+    fail_unless_equals_int (sendto (m1fd, rr, sizeof (rr), 0,
+            (struct sockaddr *) &to, sizeof (to)), sizeof (rr));
+    while (got == 0 && g_get_monotonic_time () < end) {
+      g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", m1, &st);
+      fail_unless (gst_structure_get_uint64 (st, "rtcp-received", &got));
+      gst_structure_free (st);
+      if (got == 0)
+        g_usleep (10000);
+    }
+    fail_unless_equals_int (got, 1);
+    close (m1fd);
+  }
+  g_signal_emit_by_name (sink, "remove", "127.0.0.1", m2);
+  g_object_get (sink, "clients", &clients, NULL);
+  want = g_strdup_printf ("127.0.0.1:%d/mux", m1);
+  fail_unless_equals_string (clients, want);
+  g_free (clients);
+  g_free (want);
+
+  close (tx);
+  close (a);
+  close (b);
+  close (c);
+  close (media_a);
+  close (up);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+
+  /* a bad entry fails the start, naming it */
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1:5000/0", "127.0.0.1:5000/0");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1:5000/6000@3", "127.0.0.1:5000/6000@3");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1:5000/muxx", "'muxx'");
 }
 
 GST_END_TEST;
 
 GST_START_TEST (test_bad_priority_limit_fails_start)
 {
-  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=127.0.0.1:5000,127.0.0.1:5001@8",
       "127.0.0.1:5001@8");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=127.0.0.1:5001@x", "127.0.0.1:5001@x");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=127.0.0.1:5001@", "127.0.0.1:5001@");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=127.0.0.1:5001@-1", "127.0.0.1:5001@-1");
-  assert_start_error ("udpsrc address=127.0.0.1 port=47930 ! ebpfrelaysink "
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=127.0.0.1@3", "127.0.0.1@3");
 }
 
@@ -554,8 +729,8 @@ rx_expect_nothing (Rx * rx)
 static void
 run_userspace_priority (gboolean rewrite, gboolean framemarking)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47931 rtcp-port=0 "
-      "mode=userspace");
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace"));
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   static const gint limits[N_RX] = { 0, 5, 6, 7, 0 };
   static const guint8 nals[6] = { 0x65, 0x01, 0x41, 0x01, 0x21, 0x41 };
@@ -681,8 +856,8 @@ GST_END_TEST;
  * have priority 7; an explicit framemarking-id works without caps. */
 GST_START_TEST (test_userspace_priority_needs_caps)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47932 rtcp-port=0 "
-      "mode=userspace");
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace"));
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   Rx rx = { 0 };
   gchar *clients;
@@ -724,8 +899,8 @@ GST_END_TEST;
  * held back is counted apart from priority drops. */
 GST_START_TEST (test_userspace_late_join_waits_for_key_frame)
 {
-  GstHarness *h = gst_harness_new_parse ("ebpfrelaysink port=47935 "
-      "rtcp-port=0 mode=userspace");
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace"));
   GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
   /* k, payload type, SSRC, NAL, timestamp; the subscriber comes after
    * the third */
@@ -812,6 +987,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_properties);
   tcase_add_test (tc, test_signals);
   tcase_add_test (tc, test_bad_add_is_refused);
+  tcase_add_test (tc, test_rtcp_destination);
   tcase_add_test (tc, test_bad_settings_fail_start);
   tcase_add_test (tc, test_loop_refused_at_runtime);
   tcase_add_test (tc, test_userspace_forwarding);
