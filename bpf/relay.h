@@ -39,6 +39,7 @@
 #include <linux/types.h>
 #include "priority.h"
 #include "switch.h"
+#include "seqlog.h"
 
 #define RELAY_MAX_SUBS        1024 /* power of two */
 #define RELAY_SSRCS_PER_SUB   4 /* SSRCs per slot: audio, video, rtx, spare */
@@ -131,6 +132,8 @@ struct relay_ssrc_state {
 	__u32 packets;    /* RTP packets sent to the slot since it joined
                                  * (by the kernel or named in an event) */
 	__u32 octets;     /* their RTP payload octets (sw_payload_octets) */
+	struct seqlog log; /* the runs it dropped: NACKed numbers map back
+                            * to originals (seqlog.h) */
 };
 
 struct relay_sub_ssrcs {
