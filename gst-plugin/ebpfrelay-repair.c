@@ -166,7 +166,8 @@ relay_repair_add_client_stats (RelayRepair * r, GstStructure * s,
       "nack-resent", G_TYPE_UINT64, st.resent,
       "nack-repeats", G_TYPE_UINT64, st.repeats,
       "nack-not-cached", G_TYPE_UINT64, st.not_cached + st.unknown,
-      "nack-not-sent", G_TYPE_UINT64, st.not_sent, NULL);
+      "nack-not-sent", G_TYPE_UINT64, st.not_sent,
+      "nack-not-yet", G_TYPE_UINT64, st.not_yet, NULL);
 }
 
 void
