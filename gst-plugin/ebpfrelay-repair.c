@@ -44,7 +44,7 @@ relay_repair_install_property (GObjectClass * klass, guint id)
       g_param_spec_int ("nack-cache", "NACK cache",
           "Packets kept per SSRC to answer subscribers' NACKs (RFC 4585 "
           "generic NACK) from the relay: at least this many, or 1 s of the "
-          "stream if that is more, at most 32768. -1 = 1024 where the relay "
+          "stream if that is more, at most 8192. -1 = 1024 where the relay "
           "sees the originals (userspace mode, pass-original=true), off "
           "where it does not (pass-original=false); 0 = off, NACKs are only "
           "counted. An explicit size with pass-original=false fails to "
