@@ -27,7 +27,12 @@
 #      the relay dropped packets (priority-dropped > 0: the viewer's
 #      numbers differ from the originals) and the viewer has fewer NAL
 #      units;
-#   4. nothing was resent that the viewer was not sent: nack-not-sent 0.
+#   4. nothing was resent that the viewer was not sent: nack-not-sent 0;
+#   5. NACKs by hand from the viewer's address once it stopped
+#      (nack-probe.py): ten NACKs of 5 numbers within 1 ms bring each
+#      back once; a NACK naming another SSRC brings nothing; one datagram
+#      of 250 FCIs (4250 numbers) brings each number at most once, no more
+#      than the cache holds.
 # nocache (the negative control): nack-cache=0; asserts that the jitter
 # buffer then loses more than 50 % of the dropped packets: without the
 # relay's answers assertion 2 fails.
@@ -105,8 +110,14 @@ sleep 2.5
 # expected next as lost)
 kill -USR1 "$VIEWER"
 e2e_wait_log viewer '^stats rtpjitterbuffer'
-ebr_stop "$SENDER" 100
+# 5: NACKs by hand in the viewer's place, while the stream goes on
 ebr_stop "$VIEWER" 100
+probe=
+if [ "$CONTROL" != nocache ]; then
+  probe=$(ip netns exec "$P-cli1" python3 "$(dirname "${BASH_SOURCE[0]}")/nack-probe.py" \
+    6000 10.200.11.1 5005 2>&1)
+fi
+ebr_stop "$SENDER" 100
 
 e2e_ctl get-stats 10.200.11.2 6000
 line=$(grep '^get-stats ' <<<"$E2E_CTL_REPLY")
@@ -168,6 +179,18 @@ else
     || e2e_fail "the viewer lost $lost of the $dropped dropped packets: less than 99 % recovered"
   [ "$unmatched" -le "$lost" ] \
     || e2e_fail "$unmatched NAL units differ from the sender's (lost $lost)"
+fi
+if [ -n "$probe" ]; then
+  e2e_ctl stats
+  cache_packets=$(ebr_field "$(grep '^stats ' <<<"$E2E_CTL_REPLY")" nack-cache-packets)
+  e2e_log "probe: $probe (cache holds ${cache_packets:-?})"
+  read -r _ r_n r_dups _ o_n _ s_n s_dups s_distinct <<<"$probe"
+  [ "$r_n" = 5 ] && [ "$r_dups" = 0 ] \
+    || e2e_fail "ten NACKs of 5 numbers within an RTT: $r_n resent ($r_dups twice), not 5 once"
+  [ "$o_n" = 0 ] || e2e_fail "a NACK naming another SSRC made the relay send $o_n packets"
+  [ "$s_dups" = 0 ] || e2e_fail "a 4250-number NACK resent $s_dups numbers twice"
+  [ "$s_n" -gt 0 ] && [ "$s_n" -le "${cache_packets:-0}" ] \
+    || e2e_fail "a 4250-number NACK resent $s_n packets (the cache holds ${cache_packets:-?})"
 fi
 if [ "$LIMIT" -ge 1 ]; then
   [ "${prio_dropped:-0}" -gt 0 ] || e2e_fail "limit $LIMIT but the relay dropped nothing"
