@@ -340,6 +340,8 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen, __u8 limit)
 		e->dropped = 0;
 		e->packets = 0;
 		e->octets = 0;
+		e->log.runs = 0;
+		e->log.started = 0;
 		/* Fully ordered: the fields are clean before anyone sees it. */
 		__sync_val_compare_and_swap(&e->id, busy, want);
 		return e;
@@ -456,11 +458,14 @@ static long slot_cb(__u32 i, void *data)
 		if (v != SW_SEND) {
 			if (v == SW_DROP && c->seq_on)
 				__sync_fetch_and_add(&e->dropped, 1);
+			if (v == SW_DROP)
+				seqlog_note(&e->log, c->info.seq, 1);
 			count_not_sent(i, v == SW_HOLD);
 			return 0;
 		}
 		if (c->seq_on)
 			seq = prio_out_seq(c->info.seq, e->dropped);
+		seqlog_note(&e->log, c->info.seq, 0);
 		__sync_fetch_and_add(&e->packets, 1);
 		__sync_fetch_and_add(&e->octets, c->octets);
 	} else {

@@ -39,6 +39,7 @@
 #include <linux/types.h>
 #include "priority.h"
 #include "switch.h"
+#include "seqlog.h"
 
 #define RELAY_MAX_SUBS        1024 /* power of two */
 #define RELAY_SSRCS_PER_SUB   4 /* SSRCs per slot: audio, video, rtx, spare */
@@ -123,14 +124,16 @@ struct relay_config {
 #define RELAY_SSRC_ID_GEN(id)    ((__u16)((id) >> 32))
 
 struct relay_ssrc_state {
-	__u64 id;         /* RELAY_SSRC_VALID | RELAY_SSRC_ID (gen, ssrc) */
-	struct sw_sub sw; /* switch state (switch.h) */
-	__u32 dropped;    /* RTP packets dropped for the limit while
+	__u64 id;          /* RELAY_SSRC_VALID | RELAY_SSRC_ID (gen, ssrc) */
+	struct sw_sub sw;  /* switch state (switch.h) */
+	__u32 dropped;     /* RTP packets dropped for the limit while
                                  * RUNNING: a copy's seq is the packet's minus
                                  * this (prio_out_seq) */
-	__u32 packets;    /* RTP packets sent to the slot since it joined
+	__u32 packets;     /* RTP packets sent to the slot since it joined
                                  * (by the kernel or named in an event) */
-	__u32 octets;     /* their RTP payload octets (sw_payload_octets) */
+	__u32 octets;      /* their RTP payload octets (sw_payload_octets) */
+	struct seqlog log; /* the runs it dropped: NACKed numbers map back
+                            * to originals (seqlog.h) */
 };
 
 struct relay_sub_ssrcs {

@@ -34,7 +34,7 @@ G_BEGIN_DECLS
 /* The defaults of the property nack-cache (packets, ms) and the ceiling. */
 #define EBR_CACHE_DEFAULT_PACKETS 1024
 #define EBR_CACHE_DEFAULT_AGE_MS 1000
-#define EBR_CACHE_MAX_PACKETS 32768
+#define EBR_CACHE_MAX_PACKETS 8192
 #define EBR_CACHE_DEFAULT_SSRCS 16
 
 typedef struct _EbrCache EbrCache;

@@ -33,6 +33,7 @@
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-kernel.h"
 #include "switch.h"
+#include "seqlog.h"
 #include "ebpfrelay-route.h"
 
 G_BEGIN_DECLS
@@ -95,13 +96,15 @@ typedef struct
 /* Userspace mode: what one subscriber has of one SSRC. As the kernel's
  * struct relay_ssrc_state (bpf/relay.h): the switch state, the packets
  * dropped for its limit while running (its sequence offset), and what it
- * was sent, for its SRs (RFC 3550 6.4.1 payload octets), modulo 2^32. */
+ * was sent, for its SRs (RFC 3550 6.4.1 payload octets), modulo 2^32;
+ * the runs it dropped, to map its NACKed numbers back (bpf/seqlog.h). */
 typedef struct
 {
   struct sw_sub sw;
   guint32 dropped;
   guint32 packets;
   guint32 octets;
+  struct seqlog log;            /* what it was sent (NACKs, seqlog.h) */
 } RelaySsrcState;
 
 /* What the table (and the sender) tell their owner, at @level (or

@@ -15,6 +15,7 @@
 #include <gst/net/gstnetaddressmeta.h>
 
 #include "ebpfrelay-caps.h"
+#include "ebpfrelay-repair.h"
 #include "ebpfrelay-rtcp.h"
 
 struct _RelayFeedback
@@ -24,6 +25,7 @@ struct _RelayFeedback
   RelaySender *sender;
   RelayLogFunc log;
   gpointer log_data;
+  RelayRepair *repair;          /* loss repair: NACKs answered from a cache */
 
   /* properties */
   gint rtcp_port;               /* -1: stream port + 1, 0: off */
@@ -59,6 +61,7 @@ struct _RelayFeedback
   /* counters (since start) */
   guint64 malformed, sender_packets, srs_sent, rrs_sent, no_upstream;
   guint64 keyframe_unknown_ssrc, keyframe_join, keyframe_limit, send_errors;
+  guint64 keyframe_nack;
 };
 
 static guint64
@@ -84,6 +87,7 @@ relay_feedback_new (GMutex * lock, RelayClients * clients,
   f->sender = sender;
   f->log = log;
   f->log_data = log_data;
+  f->repair = relay_repair_new (sender);
   f->rtcp_port = RELAY_FEEDBACK_DEFAULT_RTCP_PORT;
   f->keyframe_ms = RELAY_FEEDBACK_DEFAULT_KEYFRAME_MS;
   f->own_fd = f->fd = f->wake_fd = -1;
@@ -99,6 +103,7 @@ void
 relay_feedback_free (RelayFeedback * f)
 {
   relay_feedback_stop (f);
+  relay_repair_free (f->repair);
   g_hash_table_destroy (f->ssrcs);
   g_hash_table_destroy (f->viewer_ids);
   g_free (f->upstream_str);
@@ -159,6 +164,8 @@ relay_feedback_install_properties (GObjectClass * klass, guint first_id)
           RELAY_FEEDBACK_DEFAULT_KEYFRAME_MS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  relay_repair_install_property (klass,
+      first_id + RELAY_FEEDBACK_PROP_NACK_CACHE);
 }
 
 void
@@ -175,6 +182,9 @@ relay_feedback_set_property (RelayFeedback * f, guint id, const GValue * value)
     case RELAY_FEEDBACK_PROP_KEYFRAME_INTERVAL:
       f->keyframe_ms = g_value_get_uint (value);
       break;
+    case RELAY_FEEDBACK_PROP_NACK_CACHE:
+      relay_repair_set_property (f->repair, value);
+      break;
   }
 }
 
@@ -190,6 +200,9 @@ relay_feedback_get_property (RelayFeedback * f, guint id, GValue * value)
       break;
     case RELAY_FEEDBACK_PROP_KEYFRAME_INTERVAL:
       g_value_set_uint (value, f->keyframe_ms);
+      break;
+    case RELAY_FEEDBACK_PROP_NACK_CACHE:
+      relay_repair_get_property (f->repair, value);
       break;
   }
 }
@@ -342,6 +355,58 @@ learn_sender_ssrcs (RelayFeedback * f, GstBuffer * compound)
   gst_rtcp_buffer_unmap (&rtcp);
 }
 
+/* The subscriber that viewer @id is (NULL: gone). */
+static RelayClient *
+client_of_viewer (RelayFeedback * f, guint id)
+{
+  RelayClients *t = f->clients;
+
+  for (guint i = 0; i < t->clients->len; i++) {
+    RelayClient *c = g_ptr_array_index (t->clients, i);
+    guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+    gpointer v;
+
+    if (g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &v)
+        && GPOINTER_TO_UINT (v) == id)
+      return c;
+  }
+  return NULL;
+}
+
+/* Viewer @id's NACKs (its own numbering): answered from the cache
+ * (ebpfrelay-repair); a packet it needed that is gone makes the relay ask
+ * the sender for a key frame of that SSRC, through the throttle. Only the
+ * SSRCs the relay carries; a NACK of any other is counted with
+ * keyframe-requests-unknown-ssrc's kin, nack-no-record. */
+static void
+answer_nacks (RelayFeedback * f, guint id, GArray * nacks, GstClockTime now)
+{
+  RelayClient *c = client_of_viewer (f, id);
+  guint32 asked = 0;
+  gboolean have_asked = FALSE;
+
+  if (!c || !relay_repair_active (f->repair))
+    return;
+  for (guint i = 0; i < nacks->len; i++) {
+    EbrRtcpNack *n = &g_array_index (nacks, EbrRtcpNack, i);
+    EbrRtcpViewerReport rep;
+    gint64 rtt = 0;
+
+    if (ebr_rtcp_viewer_get_report (f->rtcp, id, n->media_ssrc, &rep)
+        && GST_CLOCK_TIME_IS_VALID (rep.rtt))
+      rtt = rep.rtt / GST_USECOND;
+    if (relay_repair_nack (f->repair, c, n->media_ssrc, n->seq, rtt,
+            now / GST_USECOND)
+        && g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (n->media_ssrc))
+        && (!have_asked || asked != n->media_ssrc)) {
+      f->keyframe_nack++;
+      request_keyframe (f, n->media_ssrc, EBR_RTCP_KEYFRAME_PLI, now);
+      asked = n->media_ssrc;
+      have_asked = TRUE;
+    }
+  }
+}
+
 /* One datagram from @from that is RTCP or nothing, with the lock held. */
 static void
 handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
@@ -382,6 +447,8 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
       else
         request_keyframe (f, k->media_ssrc, k->kind, now);
     }
+    if (fb.nacks->len)
+      answer_nacks (f, id, fb.nacks, now);
   }
   ebr_rtcp_feedback_clear (&fb);
 }
@@ -495,7 +562,8 @@ fail:
 
 gboolean
 relay_feedback_start (RelayFeedback * f, guint16 stream_port,
-    RelayControlServer * control, guint control_port, GError ** error)
+    RelayControlServer * control, guint control_port, gboolean originals,
+    GError ** error)
 {
   gint port;
   guint32 ssrc;
@@ -529,6 +597,8 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
     }
     f->has_upstream = TRUE;
   }
+  if (!relay_repair_start (f->repair, originals, error))
+    goto fail;
   f->port = port;
   if (control && control_port == (guint) port) {
     f->control = control;
@@ -547,7 +617,7 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
       (GstClockTime) f->keyframe_ms * GST_MSECOND);
   f->malformed = f->sender_packets = f->srs_sent = f->rrs_sent = 0;
   f->no_upstream = f->keyframe_unknown_ssrc = f->keyframe_join = 0;
-  f->keyframe_limit = 0;
+  f->keyframe_limit = f->keyframe_nack = 0;
   f->send_errors = 0;
   f->has_sender_rtcp = f->has_media_src = FALSE;
   g_hash_table_remove_all (f->ssrcs);
@@ -568,6 +638,7 @@ fail:
     close (f->own_fd);
   f->own_fd = f->fd = -1;
   f->control = NULL;
+  relay_repair_stop (f->repair);
   g_mutex_unlock (f->lock);
   return FALSE;
 }
@@ -598,6 +669,7 @@ relay_feedback_stop (RelayFeedback * f)
     close (f->own_fd);
   f->wake_fd = f->own_fd = f->fd = -1;
   g_clear_pointer (&f->rtcp, ebr_rtcp_free);
+  relay_repair_stop (f->repair);
   g_mutex_unlock (f->lock);
 }
 
@@ -653,6 +725,8 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
       && ebr_rtcp_source_update (f->rtcp, buffer, f->clock_rate, now_ns ())) {
     guint32 ssrc = GST_READ_UINT32_BE (map.data + 8);
     gboolean video = f->video_by_pt[map.data[1] & (PRIO_N_PT - 1)];
+
+    relay_repair_put (f->repair, map.data, map.size, g_get_monotonic_time ());
 
     if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (ssrc)))
       g_hash_table_insert (f->ssrcs, GUINT_TO_POINTER (ssrc),
@@ -726,6 +800,7 @@ relay_feedback_client_removed (RelayFeedback * f, RelayClient * c)
     ebr_rtcp_viewer_remove (f->rtcp, GPOINTER_TO_UINT (id));
     g_hash_table_remove (f->viewer_ids, &key);
   }
+  relay_repair_client_removed (f->repair, c);
   g_mutex_unlock (f->lock);
 }
 
@@ -768,6 +843,7 @@ relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
       "rtcp-jitter", G_TYPE_UINT, best.block.jitter,
       "rtt-ms", G_TYPE_DOUBLE, GST_CLOCK_TIME_IS_VALID (best.rtt) ?
       best.rtt / (gdouble) GST_MSECOND : -1.0, NULL);
+  relay_repair_add_client_stats (f->repair, s, c);
 }
 
 void
@@ -792,5 +868,7 @@ relay_feedback_add_stats (RelayFeedback * f, GstStructure * s)
       "keyframe-requests-join", G_TYPE_UINT64, f->keyframe_join,
       "keyframe-requests-limit", G_TYPE_UINT64, f->keyframe_limit,
       "keyframe-requests-unknown-ssrc", G_TYPE_UINT64,
-      f->keyframe_unknown_ssrc, NULL);
+      f->keyframe_unknown_ssrc,
+      "keyframe-requests-nack", G_TYPE_UINT64, f->keyframe_nack, NULL);
+  relay_repair_add_stats (f->repair, s);
 }

@@ -59,6 +59,7 @@ enum
   RELAY_FEEDBACK_PROP_RTCP_PORT,
   RELAY_FEEDBACK_PROP_UPSTREAM_RTCP,
   RELAY_FEEDBACK_PROP_KEYFRAME_INTERVAL,
+  RELAY_FEEDBACK_PROP_NACK_CACHE,       /* ebpfrelay-repair.h */
   RELAY_FEEDBACK_N_PROPS
 };
 
@@ -75,10 +76,13 @@ void relay_feedback_get_property (RelayFeedback * f, guint id, GValue * value);
 
 /* Takes the lock. Starting, after the subscription channel (@control on
  * @control_port, NULL: none): opens the RTCP port of the stream on
- * @stream_port (or shares @control's) and starts the thread. Off
+ * @stream_port (or shares @control's) and starts the thread; @originals:
+ * every packet of the stream reaches relay_feedback_render (the packet
+ * cache of loss repair needs them, ebpfrelay-repair.h). Off
  * (rtcp-port=0): TRUE, nothing opened. The error names the property. */
 gboolean relay_feedback_start (RelayFeedback * f, guint16 stream_port,
-    RelayControlServer * control, guint control_port, GError ** error);
+    RelayControlServer * control, guint control_port, gboolean originals,
+    GError ** error);
 /* Takes the lock (its thread's work does): before the channel goes. */
 void relay_feedback_stop (RelayFeedback * f);
 

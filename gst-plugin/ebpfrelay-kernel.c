@@ -424,6 +424,29 @@ relay_kernel_ssrc_counts (RelayKernel * k, guint slot, guint32 ssrc,
   return TRUE;
 }
 
+gboolean
+relay_kernel_ssrc_log (RelayKernel * k, guint slot, guint32 ssrc,
+    struct seqlog *log, guint32 * dropped)
+{
+  struct relay_ssrc_state a, b;
+  guint tries;
+
+  /* The kernel may be writing the entry while it is copied: take two
+   * copies that agree (a few tries; packets are far apart in time). */
+  if (!ssrc_state (k, slot, ssrc, &a))
+    return FALSE;
+  for (tries = 0; tries < 8; tries++) {
+    if (!ssrc_state (k, slot, ssrc, &b))
+      return FALSE;
+    if (memcmp (&a, &b, sizeof (a)) == 0)
+      break;
+    a = b;
+  }
+  *log = b.log;
+  *dropped = b.dropped;
+  return TRUE;
+}
+
 guint
 relay_kernel_slot_ssrcs (RelayKernel * k, guint slot,
     guint32 ssrcs[RELAY_SSRCS_PER_SUB])

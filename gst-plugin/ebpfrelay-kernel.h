@@ -61,6 +61,10 @@ void relay_kernel_slot_held (RelayKernel * k, guint slot, guint64 * held);
 gboolean relay_kernel_ssrc_counts (RelayKernel * k, guint slot,
     guint32 ssrc, guint32 * packets, guint32 * octets, guint32 * dropped,
     guint8 * state);
+/* What @slot was sent of @ssrc, for its NACKs (bpf/seqlog.h): a
+ * consistent copy of its log and its dropped count. FALSE: no state. */
+gboolean relay_kernel_ssrc_log (RelayKernel * k, guint slot, guint32 ssrc,
+    struct seqlog *log, guint32 * dropped);
 /* The SSRCs @slot's current assignment has state for, into @ssrcs;
  * returns how many. */
 guint relay_kernel_slot_ssrcs (RelayKernel * k, guint slot,

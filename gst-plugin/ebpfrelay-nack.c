@@ -103,6 +103,13 @@ ebr_nack_decide (EbrNack * n, gconstpointer viewer, guint32 ssrc, guint16 s,
     v->stats.not_cached++;
     return EBR_NACK_NOT_CACHED;
   }
+  /* newest - dropped: the subscriber's number of the last original it was
+   * sent (the originals after that one, up to the newest, were dropped
+   * for it, each lowering the difference by one) */
+  if ((gint16) (s - (guint16) (rewrite ? newest - dropped : newest)) > 0) {
+    v->stats.not_yet++;
+    return EBR_NACK_NOT_YET;
+  }
   switch (seqlog_map (log, dropped, newest, s, rewrite ? 1 : 0, &orig)) {
     case 1:
       break;

@@ -8,6 +8,8 @@
  * or userspace's sender), and sends what this module hands back.
  *
  * For one number @s of subscriber @viewer's SSRC @ssrc:
+ * - a number after the subscriber's newest (its number of the newest
+ *   original): NOT_YET, nothing is sent;
  * - seqlog_map gives the original it names; none (dropped for the limit,
  *   before the subscriber's start, older than the log): NOT_SENT or
  *   UNKNOWN, nothing is sent;
@@ -15,7 +17,9 @@
  *   NOT_CACHED, nothing is sent;
  * - it was resent to this subscriber less than one RTT ago (the
  *   subscriber's RTT from its RRs, or EBR_NACK_DEFAULT_RTT before one is
- *   known; at least EBR_NACK_MIN_RTT): REPEAT, nothing is sent (a NACK
+ *   known, which is until its first RR after an SR: the
+ *   viewers' own retry timers start at a few tens of ms; at least
+ *   EBR_NACK_MIN_RTT): REPEAT, nothing is sent (a NACK
  *   storm does not multiply traffic);
  * - else RESEND: the packet is the cached original with sequence number
  *   @s, the bytes the subscriber would have received.
@@ -38,7 +42,7 @@
 G_BEGIN_DECLS
 
 #define EBR_NACK_RECENT 1024
-#define EBR_NACK_DEFAULT_RTT (100 * G_TIME_SPAN_MILLISECOND)
+#define EBR_NACK_DEFAULT_RTT (20 * G_TIME_SPAN_MILLISECOND)
 #define EBR_NACK_MIN_RTT (5 * G_TIME_SPAN_MILLISECOND)
 
 typedef enum
@@ -50,6 +54,9 @@ typedef enum
                                  * was sent: dropped for its limit, or
                                  * before its start */
   EBR_NACK_UNKNOWN,             /* older than the subscriber's log */
+  EBR_NACK_NOT_YET,             /* after the newest it was sent: a jitter
+                                 * buffer asking for the packet it expects
+                                 * next (e.g. when the stream stops) */
 } EbrNackVerdict;
 
 /* Per subscriber, in all its SSRCs. */
@@ -61,6 +68,7 @@ typedef struct
   guint64 not_cached;
   guint64 not_sent;
   guint64 unknown;
+  guint64 not_yet;
 } EbrNackStats;
 
 typedef struct _EbrNack EbrNack;

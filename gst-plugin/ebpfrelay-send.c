@@ -148,6 +148,40 @@ relay_sender_ssrc_counts (RelaySender * s, RelayClient * c, guint32 ssrc,
   return TRUE;
 }
 
+gboolean
+relay_sender_ssrc_log (RelaySender * s, RelayClient * c, guint32 ssrc,
+    struct seqlog *log, guint32 * dropped, gboolean * rewrite)
+{
+  RelaySsrcState *st;
+
+  *rewrite = s->rewrite_seq;
+  if (s->kernel)
+    return relay_kernel_ssrc_log (s->kernel, c->slot, ssrc, log, dropped);
+  st = g_hash_table_lookup (c->ssrcs, GUINT_TO_POINTER (ssrc));
+  if (!st)
+    return FALSE;
+  *log = st->log;
+  *dropped = st->dropped;
+  return TRUE;
+}
+
+gboolean
+relay_sender_send_one (RelaySender * s, RelayClient * c, const guint8 * data,
+    gsize len)
+{
+  ssize_t r;
+
+  if (s->fd < 0) {
+    errno = ENOTCONN;
+    return FALSE;
+  }
+  do {
+    r = sendto (s->fd, data, len, 0, (struct sockaddr *) &c->addr,
+        sizeof (c->addr));
+  } while (r < 0 && errno == EINTR);
+  return r == (ssize_t) len;
+}
+
 static void
 send_flush (RelaySender * s)
 {
@@ -338,12 +372,14 @@ forward_userspace (RelaySender * s, const guint8 * data, gsize len)
           c->user_prio_dropped++;
           if (seq_on)
             st->dropped++;
+          seqlog_note (&st->log, info.seq, 1);
           continue;
         default:
           break;
       }
       if (seq_on)
         seq = prio_out_seq (info.seq, st->dropped);
+      seqlog_note (&st->log, info.seq, 0);
       st->packets++;
       st->octets += octets;
     } else if (!seq_on && prio_drops (&info, c->limit)) {

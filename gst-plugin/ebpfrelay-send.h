@@ -85,5 +85,17 @@ guint64 relay_sender_fragments_unsent (RelaySender * s);
 gboolean relay_sender_ssrc_counts (RelaySender * s, RelayClient * c,
     guint32 ssrc, guint32 * packets, guint32 * octets);
 
+/* What @c was sent of @ssrc, for its NACKs (bpf/seqlog.h): its log, its
+ * dropped count and whether its numbers are rewritten. FALSE: nothing
+ * known (it never got that SSRC, or no room for it). Kernel mode: the
+ * kernel's record of the slot; userspace mode: its own. */
+gboolean relay_sender_ssrc_log (RelaySender * s, RelayClient * c,
+    guint32 ssrc, struct seqlog *log, guint32 * dropped, gboolean * rewrite);
+/* Sends @data to @c from the socket copies leave from, as one more copy
+ * (a retransmission: not counted in @c's packets). FALSE, errno set: not
+ * sent. */
+gboolean relay_sender_send_one (RelaySender * s, RelayClient * c,
+    const guint8 * data, gsize len);
+
 G_END_DECLS
 #endif

@@ -832,6 +832,7 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   RelayControlServer *control;
   GstCaps *caps = NULL;
   guint i, control_port;
+  gboolean originals;
   gint port;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
@@ -939,8 +940,11 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     apply_control_settings (self);
     GST_EBPF_RELAY_SINK_UNLOCK (self);
   }
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  originals = !self->kernel || self->pass_original;
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
   if (!relay_feedback_start (self->feedback, port, self->control,
-          control_port, &err))
+          control_port, originals, &err))
     goto bad_client;
 
   g_strfreev (ifnames);
@@ -1004,7 +1008,7 @@ kernel_failed:
 bad_client:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
-        ("clients, add, rtcp-port or upstream-rtcp"));
+        ("clients, add, rtcp-port, upstream-rtcp or nack-cache"));
     g_clear_error (&err);
     goto fail;
   }

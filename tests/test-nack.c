@@ -109,11 +109,32 @@ test_resend (void)
   g_assert_cmpint (ebr_nack_decide (n, &v, SSRC,
           (guint16) (65500 + 5), &f.log, f.dropped, TRUE, f.cache,
           20 * MS, 2000 * MS, out, &len), ==, EBR_NACK_NOT_SENT);
+  /* after the last number it was sent: not yet */
+  g_assert_cmpint (ebr_nack_decide (n, &v, SSRC,
+          (guint16) (f.num[(guint16) (65500 + 299)] + 1), &f.log, f.dropped,
+          TRUE, f.cache, 20 * MS, 2000 * MS, out, &len), ==, EBR_NACK_NOT_YET);
+  g_assert_cmpint (ebr_nack_decide (n, &v, SSRC,
+          f.num[(guint16) (65500 + 299)], &f.log, f.dropped,
+          TRUE, f.cache, 20 * MS, 2000 * MS, out, &len), ==, EBR_NACK_RESEND);
+  /* the newest originals dropped for it: still not yet */
+  for (i = 300; i < 303; i++) {
+    guint8 b[100];
+    guint16 o = (guint16) (65500 + i);
+    gsize l = packet (b, o, 0);
+
+    ebr_cache_put (f.cache, SSRC, o, 0, b, l, 0);
+    f.dropped++;
+    seqlog_note (&f.log, o, 1);
+  }
+  g_assert_cmpint (ebr_nack_decide (n, &v, SSRC,
+          (guint16) (f.num[(guint16) (65500 + 299)] + 1), &f.log, f.dropped,
+          TRUE, f.cache, 20 * MS, 3000 * MS, out, &len), ==, EBR_NACK_NOT_YET);
   ebr_nack_get_stats (n, &v, &st);
-  g_assert_cmpuint (st.resent, ==, 2 * resent);
+  g_assert_cmpuint (st.resent, ==, 2 * resent + 1);
   g_assert_cmpuint (st.repeats, ==, resent);
   g_assert_cmpuint (st.not_sent, ==, 1);
-  g_assert_cmpuint (st.nacked, ==, 3 * resent + 1);
+  g_assert_cmpuint (st.not_yet, ==, 2);
+  g_assert_cmpuint (st.nacked, ==, 3 * resent + 4);
   /* another subscriber's record is its own */
   {
     int w = 2;
