@@ -115,6 +115,41 @@ GST_START_TEST (test_two_relays)
 
 GST_END_TEST;
 
+/* The packet cache needs the originals: with pass-original=false an
+ * explicit nack-cache fails start naming both properties; the default is
+ * then off, and on with pass-original=true. */
+GST_START_TEST (test_nack_cache_needs_originals)
+{
+  gchar *t = expect_start_error (check_ports ("udpsrc port=@A@ ! "
+          "ebpfrelaysink mode=kernel pass-original=false nack-cache=512"));
+  GstElement *p;
+  GstStructure *s;
+  gboolean active = TRUE;
+
+  fail_unless (strstr (t, "nack-cache") && strstr (t, "pass-original"),
+      "error '%s' does not name both properties", t);
+  g_free (t);
+
+  p = play ("udpsrc port=@A@ ! ebpfrelaysink name=relay mode=kernel "
+      "pass-original=false");
+  s = relay_stats (p);
+  fail_unless (gst_structure_get_boolean (s, "nack-cache-active", &active));
+  fail_if (active, "a cache without the originals");
+  gst_structure_free (s);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+
+  p = play ("udpsrc port=@A@ ! ebpfrelaysink name=relay mode=kernel");
+  s = relay_stats (p);
+  fail_unless (gst_structure_get_boolean (s, "nack-cache-active", &active));
+  fail_unless (active, "no cache with pass-original=true");
+  gst_structure_free (s);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_kernel_mode_errors)
 {
   GstElement *p = gst_parse_launch (check_ports ("udpsrc port=@A@ ! "
@@ -150,6 +185,7 @@ ebpfrelaysink_kernel_suite (void)
   tcase_add_test (tc, test_interfaces_property);
   tcase_add_test (tc, test_two_relays);
   tcase_add_test (tc, test_kernel_mode_errors);
+  tcase_add_test (tc, test_nack_cache_needs_originals);
   return s;
 }
 
