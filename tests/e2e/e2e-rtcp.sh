@@ -45,6 +45,8 @@
 #      raising it again (0 -> 7) none (keyframe-requests-limit unchanged).
 # By hand, EBR_E2E_KEYFRAME_MS=0 (no throttle) shows that 4 fails
 # without the throttle.
+#   8. two FIRs (RFC 5104) from a subscriber within the throttle: one
+#      reaches the sender, numbered by the relay (0), and it makes an IDR.
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
@@ -217,6 +219,28 @@ e2e_log "7. limit 7 -> 0: $lowered PLI at the sender, 0 -> 7: $raised; keyframe-
 [ "$raised" -eq 0 ] || e2e_fail "raising a limit made $raised PLIs reach the sender, not 0"
 [ $((lim1 - lim0)) -eq 1 ] && [ "$lim2" -eq "$lim1" ] \
   || e2e_fail "keyframe-requests-limit $lim0 -> $lim1 -> $lim2, not +1 then +0"
+
+# 8: FIR (RFC 5104) from a subscriber: one reaches the sender, with the
+# relay's own command number (its first for this SSRC: 0), not the
+# subscriber's (77, sent twice); the sender answers with an IDR.
+sleep 0.7       # past the throttle
+t0=$(e2e_now)
+ip netns exec "$P-cli1" $TOOL send 10.200.11.1 5005 0 "fir:$SSRC:77" "fir:$SSRC:77" \
+  || e2e_fail "rtcp-tool send"
+sleep 0.8
+t1=$(e2e_now)
+firs=$(e2e_count "$E2E_WORK/upstream.txt" "^FIR:$SSRC:" "$t0" "$t1")
+fir_seq=$(awk -v from="$t0" -v to="$t1" '
+  { t = substr($1, 3) + 0 } t >= from && t < to {
+    for (i = 4; i <= NF; i++) if ($i ~ /^FIR:/) { split($i, f, ":"); print f[3] } }' \
+  "$E2E_WORK/upstream.txt" | head -1)
+fir_idrs=$(awk -v from="$t0" -v to="$t1" -v s="ssrc=$SSRC" '
+  { t = substr($1, 3) + 0 } t >= from && t < to && $2 == s { n++ } END { print n + 0 }' \
+  "$E2E_WORK/idr.txt")
+e2e_log "8. two FIRs (seq 77) from a subscriber: $firs FIR at the sender, seq ${fir_seq:-none}; the sender made $fir_idrs IDR pictures"
+[ "$firs" -eq 1 ] || e2e_fail "two FIRs within the throttle made $firs FIRs reach the sender, not 1"
+[ "$fir_seq" = 0 ] || e2e_fail "the FIR at the sender has seq $fir_seq, not the relay's first (0)"
+[ "$fir_idrs" -ge 1 ] || e2e_fail "the sender made no IDR after the FIR"
 
 e2e_ctl stats
 e2e_log "relay: $(grep '^stats ' <<<"$E2E_CTL_REPLY" | grep -oE '(rtcp|keyframe)-[a-z-]+=\([a-z0-9]+\)[0-9]+' | sed 's/([a-z0-9]*)//' | tr '\n' ' ')"

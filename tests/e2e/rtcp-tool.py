@@ -18,8 +18,8 @@ one that needs gi).
       media port + 1, from which each sends a PLI every INTERVAL seconds
       for SECONDS to HOST:PORT. Prints "sent=K ssrc=S".
   rtcp-tool.py send HOST PORT BIND KIND...
-      From port BIND (0: any) one datagram per KIND: pli:SSRC (valid),
-      truncated, badlen, version1, garbage.
+      From port BIND (0: any) one datagram per KIND: pli:SSRC,
+      fir:SSRC:SEQ (valid), truncated, badlen, version1, garbage.
   rtcp-tool.py srcounts PORT SECONDS TOL_MS FILE
       One listener for a subscriber's media port PORT and PORT + 1 (where
       the relay sends the SRs): receives on both for SECONDS with the
@@ -262,6 +262,10 @@ def send(host, port, bind, kinds):
     for k in kinds:
         if k.startswith("pli:"):
             d = pli(0x0bad0001, int(k[4:]))
+        elif k.startswith("fir:"):      # fir:MEDIA_SSRC:SEQ (RFC 5104 4.3.1)
+            _, m, q = k.split(":")
+            d = struct.pack("!BBHIIIB3x", 0x84, 206, 4, 0x0bad0005, 0,
+                            int(m), int(q))
         elif k == "truncated":          # says 3 words, has 1
             d = pli(0x0bad0002, 1)[:8]
         elif k == "badlen":             # length field 5 in a 12-byte packet
