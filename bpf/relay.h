@@ -7,12 +7,14 @@
  * Maps (all owned by one element instance, never pinned):
  *   subs       ARRAY  [RELAY_MAX_SUBS] struct relay_sub   subscriber slots
  *   sub_stats  PERCPU_ARRAY [RELAY_MAX_SUBS] struct relay_counters
+ *                                                          (also what was sent
+ *                                                          per slot and SSRC)
  *   config     ARRAY  [1] struct relay_config
  *   stats      PERCPU_ARRAY [RELAY_STAT_MAX] __u64         global counters
  *   sub_ssrcs  ARRAY  [RELAY_MAX_SUBS] struct relay_sub_ssrcs
  *                                                          per slot and SSRC:
  *                                                          switch state, drops,
- *                                                          what was sent (SR)
+ *                                                          the SR counts' bases
  *   frame_state LRU_HASH SSRC -> struct sw_ssrc           previous timestamp
  *   vp8_state  LRU_HASH SSRC -> struct prio_vp8_state     VP8 frame in progress
  *   frags      LRU_HASH struct relay_frag_key -> struct relay_frag
@@ -44,7 +46,8 @@
 #define RELAY_SSRCS_PER_SUB   4 /* SSRCs per slot: audio, video, rtx, spare */
 #define RELAY_MAX_FRAME_SSRCS 1024 /* SSRCs whose frames are followed */
 #define RELAY_MAX_VP8_SSRCS   256
-#define RELAY_MAX_FRAGS       256 /* fragmented datagrams in flight */
+#define RELAY_MAX_FRAGS       256  /* fragmented datagrams in flight */
+#define RELAY_MAX_CPUS        4096 /* bound of the loops over the CPUs */
 
 /* Slot states. The values differ in one byte only, so a concurrent reader
  * never sees a torn state while userspace rewrites a slot. */
@@ -81,13 +84,24 @@ struct relay_sub {
 	__u8 pad[2];
 };
 
-/* Per slot and per CPU. */
+/* What was sent to a slot of one of its SSRCs (the sub_ssrcs entry of the
+ * same index), on one CPU: see struct relay_ssrc_state. */
+struct relay_ssrc_count {
+	__u64 packets; /* RTP packets sent to the slot (by the kernel or
+	                * named in events for userspace to send) */
+	__u64 octets;  /* their RTP payload octets (sw_payload_octets) */
+};
+
+/* Per slot and per CPU. All __u64, so that userspace sums them field by
+ * field (ebr_bpf_percpu_sum). */
 struct relay_counters {
 	__u64 packets;      /* sent by the kernel */
 	__u64 bytes;        /* their UDP payload bytes */
 	__u64 prio_dropped; /* not sent (by anyone): priority below the limit */
 	__u64 held;         /* not sent (by anyone): waiting for a key frame
                                  * (switch.h, SW_HOLD); not dropped */
+	struct relay_ssrc_count ssrc[RELAY_SSRCS_PER_SUB];
+	/* per sub_ssrcs entry index, plain adds on the CPU's own copy */
 };
 
 struct relay_config {
@@ -111,7 +125,18 @@ struct relay_config {
  * never claim two entries for one SSRC, and nobody counts into an entry
  * before it is clean (a CPU that finds the entry BUSY for its own SSRC
  * handles that packet as if the table were full: RELAY_STAT_SEQ_FULL).
- * Counters are added to with atomic adds; all are modulo 2^32, as RTCP's.
+ * @dropped is added to with atomic adds (the sequence numbers of every
+ * CPU's copies depend on it; it changes only on a drop). What is sent is
+ * counted per CPU, once per copy, with no atomic operation: in the slot's
+ * sub_stats value (struct relay_counters), ssrc[i] for entry i. An entry's
+ * @packets and @octets are that count's sums over the CPUs when the entry
+ * was claimed (its base: a claimed index may have counted for an earlier
+ * assignment), so what was sent to the slot of the SSRC since is the sums
+ * now minus the base (relay_kernel_ssrc_counts). The base is written before
+ * the entry is VALID, and no CPU counts into ssrc[i] before it sees it
+ * VALID, so the count is exact (but for a packet of the slot's previous
+ * assignment still in flight while the slot is reassigned, as for every
+ * per-slot counter). All are modulo 2^32, as RTCP's.
  * With every entry in use by other SSRCs, the slot gets the packets of a
  * further SSRC unswitched and unrewritten (sent, not dropped, whatever its
  * limit, when sequence numbers are rewritten), each counted in
@@ -128,9 +153,10 @@ struct relay_ssrc_state {
 	__u32 dropped;    /* RTP packets dropped for the limit while
                                  * RUNNING: a copy's seq is the packet's minus
                                  * this (prio_out_seq) */
-	__u32 packets;    /* RTP packets sent to the slot since it joined
-                                 * (by the kernel or named in an event) */
-	__u32 octets;     /* their RTP payload octets (sw_payload_octets) */
+	__u32 packets;    /* the base of the entry's sent packets: the sum
+	                   * over the CPUs of sub_stats' ssrc[i].packets when
+	                   * it was claimed (see above) */
+	__u32 octets;     /* the same for ssrc[i].octets */
 };
 
 struct relay_sub_ssrcs {

@@ -383,11 +383,15 @@ relay_kernel_slot_held (RelayKernel * k, guint slot, guint64 * held)
   *held = sum.held;
 }
 
-/* The entry of @slot's current assignment for @ssrc, into *@out. */
+/* The entry of @slot's current assignment for @ssrc, into *@out, with
+ * its packets and octets turned from the base (relay.h) into what was sent
+ * since: the per-CPU counts of its index summed, minus the base. */
 static gboolean
 ssrc_state (RelayKernel * k, guint slot, guint32 ssrc,
     struct relay_ssrc_state *out)
 {
+  struct relay_counters sum;
+
   struct relay_sub_ssrcs t;
   struct relay_sub cur;
   guint i;
@@ -400,6 +404,11 @@ ssrc_state (RelayKernel * k, guint slot, guint32 ssrc,
   for (i = 0; i < RELAY_SSRCS_PER_SUB; i++)
     if (t.e[i].id == (RELAY_SSRC_VALID | RELAY_SSRC_ID (cur.gen, ssrc))) {
       *out = t.e[i];
+      if (ebr_bpf_percpu_sum (k->sub_stats_fd, &slot, (__u64 *) & sum,
+              sizeof (sum) / sizeof (__u64)) != 0)
+        return FALSE;
+      out->packets = (guint32) sum.ssrc[i].packets - t.e[i].packets;
+      out->octets = (guint32) sum.ssrc[i].octets - t.e[i].octets;
       return TRUE;
     }
   return FALSE;
