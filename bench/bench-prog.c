@@ -239,8 +239,15 @@ main (int argc, char **argv)
   cfg.rewrite_seq = (__u8) seq;
   memset (cfg.codec_by_pt, PRIO_CODEC_OTHER, PRIO_N_PT);
   {
-    __u32 key = 0;
-    if (bpf_map_update_elem (config_fd, &key, &cfg, BPF_ANY))
+    /* an older build's config may be shorter: its size, the rest zero */
+    static __u8 val[1024];
+    struct bpf_map *m = bpf_object__find_map_by_name (obj, "config");
+    __u32 key = 0, vsz = m ? bpf_map__value_size (m) : 0;
+
+    if (!vsz || vsz > sizeof (val))
+      return 1;
+    memcpy (val, &cfg, vsz < sizeof (cfg) ? vsz : sizeof (cfg));
+    if (bpf_map_update_elem (config_fd, &key, val, BPF_ANY))
       return 1;
   }
 

@@ -84,7 +84,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, RELAY_MAX_FRAME_SSRCS);
 	__type(key, __u32);
-	__type(value, struct sw_ssrc);
+	__type(value, struct relay_stream);
 } frame_state SEC(".maps");
 
 struct {
@@ -574,21 +574,78 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 	return 0;
 }
 
-/* Of an RTP packet: what it is to its SSRC's frames (sw_frame), and its payload
+/* The statistics start (again) at sequence number @seq. */
+static __always_inline void rx_init_seq(struct relay_stream *st, __u16 seq)
+{
+	st->base_seq = seq;
+	st->max_seq = seq;
+	st->bad_seq = seq + 1; /* so that seq == bad_seq is false */
+	st->cycles = 0;
+	st->received = 0;
+}
+
+/* The receiver statistics (relay.h, struct relay_stream) of one RTP packet
+ * with sequence number @seq, RTP timestamp @ts, arrived at @now_ns; @fresh:
+ * the first packet of its SSRC. */
+static __always_inline void rx_update(struct relay_stream *st, int fresh,
+                                      __u16 seq, __u32 ts, __u64 now_ns,
+                                      __u32 clock_rate)
+{
+	__u16 udelta = seq - st->max_seq;
+	__u32 transit;
+	__s32 d;
+
+	if (fresh) {
+		rx_init_seq(st, seq);
+	} else if (udelta < RELAY_MAX_DROPOUT) {
+		if (seq < st->max_seq)
+			st->cycles += 65536;
+		st->max_seq = seq;
+	} else if (udelta <= 65536 - RELAY_MAX_MISORDER) {
+		if (seq != st->bad_seq) {
+			st->bad_seq = seq + 1;
+			st->bad++;
+			return;
+		}
+		rx_init_seq(st, seq); /* two in a row: the sender restarted */
+		st->has_transit = 0;
+	}
+	st->received++;
+	if (!clock_rate)
+		return;
+	/* In RTP units; only differences count, the 32-bit wrap is harmless.
+	 * Microseconds first: no overflow of the product for years. */
+	transit = (__u32)((now_ns / 1000) * clock_rate / 1000000) - ts;
+	if (st->has_transit) {
+		d = (__s32)(transit - st->transit);
+		if (d < 0)
+			d = -d;
+		st->jitter += (__u32)d - ((st->jitter + 8) >> 4);
+	}
+	st->transit = transit;
+	st->has_transit = 1;
+}
+
+/* Of an RTP packet: what it is to its SSRC's frames (sw_frame), the
+ * upstream receiver statistics (once per packet), and its payload
  * octets (the padding count is the UDP payload's last byte; in a first
  * fragment that byte is not there, and the padding counts as payload). */
 static __always_inline void rtp_frame(struct __sk_buff *skb,
-                                      struct scratch *scr, struct loop_ctx *c)
+                                      struct scratch *scr, struct loop_ctx *c,
+                                      __u32 clock_rate)
 {
-	struct sw_ssrc *f, fresh = {};
+	struct relay_stream *f, fresh = {};
 	__u32 len = scr->ev.hdr.payload_len, pad = 0;
+	__u64 now = clock_rate ? bpf_ktime_get_ns() : 0;
 	__u8 last;
 
 	f = bpf_map_lookup_elem(&frame_state, &c->info.ssrc);
 	if (f) {
-		c->frame = sw_frame(f, c->info.ts, c->info.priority);
+		c->frame = sw_frame(&f->f, c->info.ts, c->info.priority);
+		rx_update(f, 0, c->info.seq, c->info.ts, now, clock_rate);
 	} else {
-		c->frame = sw_frame(&fresh, c->info.ts, c->info.priority);
+		c->frame = sw_frame(&fresh.f, c->info.ts, c->info.priority);
+		rx_update(&fresh, 1, c->info.seq, c->info.ts, now, clock_rate);
 		bpf_map_update_elem(&frame_state, &c->info.ssrc, &fresh,
 		                    BPF_ANY);
 	}
@@ -679,7 +736,7 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 	c.cur_seq = c.info.seq;
 	c.codec_by_pt = cfg->codec_by_pt;
 	if (c.rtp)
-		rtp_frame(skb, scr, &c);
+		rtp_frame(skb, scr, &c, cfg->clock_rate);
 	if (fkey) {
 		__builtin_memset(&scr->frag, 0, sizeof(scr->frag));
 		c.frag = &scr->frag;

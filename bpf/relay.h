@@ -15,7 +15,9 @@
  *                                                          per slot and SSRC:
  *                                                          switch state, drops,
  *                                                          the SR counts' bases
- *   frame_state LRU_HASH SSRC -> struct sw_ssrc           previous timestamp
+ *   frame_state LRU_HASH SSRC -> struct relay_stream      previous timestamp,
+ *                                                          what the relay
+ *                                                          received (RR)
  *   vp8_state  LRU_HASH SSRC -> struct prio_vp8_state     VP8 frame in progress
  *   frags      LRU_HASH struct relay_frag_key -> struct relay_frag
  *                                                          fragmented datagram in
@@ -113,6 +115,42 @@ struct relay_config {
                                  * (bpf_redirect), none goes up to the socket */
 	__u8 pad;
 	__u8 codec_by_pt[PRIO_N_PT]; /* enum prio_codec of each payload type */
+	__u32 clock_rate; /* the stream's RTP clock rate (caps), for the
+	                   * upstream jitter (struct relay_stream); 0:
+	                   * unknown, no jitter */
+};
+
+/*
+ * frame_state's value: per upstream SSRC, updated once per RTP packet
+ * (not per copy) by the CPU that handles it, without atomic operations
+ * (one sender's packets of one SSRC come in order, one at a time). Beside
+ * the frame state (switch.h), the receiver statistics the relay's own RR
+ * about that SSRC needs (RFC 3550 A.1, A.3, A.8), also when the kernel
+ * consumes the packets (pass-original=false) and userspace sees none:
+ * relay_kernel_upstream_stats reads them. A.1's update_seq without
+ * probation, as ebpfrelay-rtcp's: a jump of more than RELAY_MAX_DROPOUT
+ * ahead (and not a reordering within RELAY_MAX_MISORDER behind) is not
+ * counted, unless the next packet follows it (the sender restarted: the
+ * statistics start again there); duplicates and reordered packets are
+ * counted. Jitter (A.8): arrival (bpf_ktime_get_ns, in units of
+ * config.clock_rate) minus RTP timestamp, smoothed by 1/16; kept x16.
+ */
+#define RELAY_MAX_DROPOUT  3000
+#define RELAY_MAX_MISORDER 100
+
+struct relay_stream {
+	struct sw_ssrc f; /* frames (switch.h) */
+	__u32 received;   /* RTP packets counted (duplicates too) */
+	__u32 cycles;     /* sequence number wraps x 65536 */
+	__u16 base_seq;   /* the first counted sequence number */
+	__u16 max_seq;    /* the highest */
+	__u16 bad_seq;    /* after a jump: the number that would confirm it */
+	__u8 has_transit; /* @transit holds a packet's */
+	__u8 pad;
+	__u32 transit; /* the previous packet's arrival - RTP timestamp */
+	__u32 jitter;  /* A.8's estimate x 16 (RTP timestamp units) */
+	__u32 bad;     /* packets of a jump not counted */
+	__u32 pad2;
 };
 
 /*

@@ -439,7 +439,12 @@ feedback_thread (gpointer data)
     if (now >= rr_at) {
       g_mutex_lock (f->lock);
       if (f->rtcp) {
-        GstBuffer *rr = ebr_rtcp_build_rr (f->rtcp, now * GST_USECOND);
+        GstBuffer *rr;
+
+        /* kernel mode: the kernel's counts (it sees every packet, also
+         * those it consumes with pass-original=false) */
+        relay_sender_upstream_stats (f->sender, f->rtcp, f->clock_rate);
+        rr = ebr_rtcp_build_rr (f->rtcp, now * GST_USECOND);
 
         if (rr)
           f->rrs_sent++;

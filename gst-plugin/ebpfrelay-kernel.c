@@ -36,7 +36,7 @@ struct _RelayKernel
   gpointer user_data;
   GArray *attachments;          /* of Attachment */
   guint64 lost;
-  int subs_fd, sub_stats_fd, config_fd, stats_fd, sub_ssrcs_fd;
+  int subs_fd, sub_stats_fd, config_fd, stats_fd, sub_ssrcs_fd, streams_fd;
   struct relay_config config;   /* what the config map holds */
 };
 
@@ -96,6 +96,7 @@ relay_kernel_new (guint16 port, RelayKernelEventFunc func, gpointer user_data,
   k->config_fd = bpf_map__fd (k->skel->maps.config);
   k->stats_fd = bpf_map__fd (k->skel->maps.stats);
   k->sub_ssrcs_fd = bpf_map__fd (k->skel->maps.sub_ssrcs);
+  k->streams_fd = bpf_map__fd (k->skel->maps.frame_state);
 
   k->pb = perf_buffer__new (bpf_map__fd (k->skel->maps.events), 64,
       on_sample, on_lost, k, NULL);
@@ -476,6 +477,48 @@ relay_kernel_set_consume (RelayKernel * k, gboolean consume)
 {
   k->config.consume = consume ? 1 : 0;
   return write_config (k);
+}
+
+gboolean
+relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate)
+{
+  if (k->config.clock_rate == clock_rate)
+    return TRUE;
+  k->config.clock_rate = clock_rate;
+  return write_config (k);
+}
+
+gboolean
+relay_kernel_upstream_stats (RelayKernel * k, guint32 ssrc,
+    RelayKernelUpstream * out)
+{
+  struct relay_stream st;
+
+  memset (out, 0, sizeof (*out));
+  /* a lookup from userspace does not touch the LRU order */
+  if (bpf_map_lookup_elem (k->streams_fd, &ssrc, &st) != 0 || !st.received)
+    return FALSE;
+  out->received = st.received;
+  out->base_seq = st.base_seq;
+  out->cycles = st.cycles;
+  out->ext_highest_seq = st.cycles + st.max_seq;
+  out->jitter = st.jitter >> 4;
+  out->bad = st.bad;
+  return TRUE;
+}
+
+guint
+relay_kernel_upstream_ssrcs (RelayKernel * k, guint32 * ssrcs, guint max)
+{
+  guint32 key, next;
+  guint n = 0;
+  int err;
+
+  for (err = bpf_map_get_next_key (k->streams_fd, NULL, &next);
+      err == 0 && n < max;
+      key = next, err = bpf_map_get_next_key (k->streams_fd, &key, &next))
+    ssrcs[n++] = next;
+  return n;
 }
 
 int

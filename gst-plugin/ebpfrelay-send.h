@@ -23,6 +23,7 @@
 
 #include "ebpfrelay-clients.h"
 #include "ebpfrelay-kernel.h"
+#include "ebpfrelay-rtcp.h"
 
 G_BEGIN_DECLS
 
@@ -84,6 +85,14 @@ guint64 relay_sender_fragments_unsent (RelaySender * s);
  * include the copies it left to userspace; userspace mode: its own. */
 gboolean relay_sender_ssrc_counts (RelaySender * s, RelayClient * c,
     guint32 ssrc, guint32 * packets, guint32 * octets);
+
+/* Kernel mode: hands @rtcp the kernel's receiver statistics of every
+ * upstream SSRC (relay_kernel_upstream_stats, counted once per packet at
+ * ingress, also the packets the kernel consumes), with @clock_rate (0:
+ * unknown) for the jitter from now on. Userspace mode: does nothing (its
+ * statistics come from render). */
+void relay_sender_upstream_stats (RelaySender * s, EbrRtcp * rtcp,
+    guint32 clock_rate);
 
 G_END_DECLS
 #endif

@@ -332,6 +332,12 @@ read_ssrc_state (__u32 i, __u16 gen, __u32 ssrc, struct relay_ssrc_state *out)
   return 0;
 }
 
+int
+read_stream (__u32 ssrc, struct relay_stream *out)
+{
+  return bpf_map_lookup_elem (frame_state_fd, &ssrc, out) == 0;
+}
+
 /* ---- events and frames -------------------------------------------------- */
 
 static void
