@@ -32,7 +32,9 @@
 #
 # --rtp: the sender puts a 12-byte RTP header (payload type 96, no codec in
 # the relay's caps: priority 7, never dropped) before the record, so that
-# the relay's RTP work (switch state, per-subscriber SR counts) runs.
+# the relay's RTP work (switch state, per-subscriber SR counts) runs; the
+# relay's udpsrc then has caps application/x-rtp with clock-rate=90000
+# (the kernel's upstream jitter runs too).
 #
 # N subscribers are ports 6000.. spread over min(N, 4) client namespaces,
 # one bench-recv (epoll + recvmmsg over all its sockets) per namespace.
@@ -104,6 +106,7 @@ PERF=0
 RPS=
 BASE_PLUGIN_PATH=
 RTP=
+SRC_CAPS=
 
 usage ()
 {
@@ -128,7 +131,7 @@ while [ $# -gt 0 ]; do
     --perf) PERF=1; shift ;;
     --rps) RPS=$2; shift 2 ;;
     --base-plugin-path) BASE_PLUGIN_PATH=$2; shift 2 ;;
-    --rtp) RTP=--rtp; shift ;;
+    --rtp) RTP=--rtp; SRC_CAPS="caps=application/x-rtp,media=application,payload=96,clock-rate=90000"; shift ;;
     -h|--help) usage ;;
     *) usage ;;
   esac
@@ -427,7 +430,7 @@ run_one ()
     # shellcheck disable=SC2086
     ip netns exec "$P-rel" env GST_PLUGIN_PATH="$env_plugin" GST_REGISTRY="$env_reg" \
       timeout -s INT $(( secs + 60 )) gst-launch-1.0 -q \
-      udpsrc port=$SRC_PORT buffer-size=4194304 ! $sink >"$dir/relay.log" 2>&1 &
+      udpsrc port=$SRC_PORT buffer-size=4194304 $SRC_CAPS ! $sink >"$dir/relay.log" 2>&1 &
     relay_pid=$!
     ebr_wait_udp "$P-rel" 150 $SRC_PORT || { log "$tag: relay did not bind: $(tail -n 5 "$dir/relay.log")"; return 1; }
     case $path in kernel*) ebr_until 100 relay_prog_attached ;; esac
