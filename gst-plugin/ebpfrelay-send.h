@@ -89,9 +89,9 @@ gboolean relay_sender_ssrc_counts (RelaySender * s, RelayClient * c,
 /* Kernel mode: hands @rtcp the kernel's receiver statistics of every
  * upstream SSRC (relay_kernel_upstream_stats, counted once per packet at
  * ingress, also the packets the kernel consumes), with @clock_rate (0:
- * unknown) for the jitter from now on. Userspace mode: does nothing (its
- * statistics come from render). */
-void relay_sender_upstream_stats (RelaySender * s, EbrRtcp * rtcp,
+ * unknown) for the jitter from now on; TRUE. Userspace mode: does nothing
+ * (its statistics come from render); FALSE. */
+gboolean relay_sender_upstream_stats (RelaySender * s, EbrRtcp * rtcp,
     guint32 clock_rate);
 
 G_END_DECLS
