@@ -48,6 +48,7 @@ NR == 1 { next }
     add(p50, k, $11); add(p99, k, $12); add(mx, k, $13); add(loss, k, $9)
     add(relay, k, $14); add(soft, k, $18); add(busy, k, $19); add(sendc, k, $16)
     add(recvc, k, $17); add(load, k, $23); add(rate, k, $6); add(sdr, k, $25); reps[k]++
+    rp50[k, $4] = $11; rp99[k, $4] = $12
   } else if ($1 == "sweep") {
     skeys[k] = 1; np[$2] = 1; nn[$3] = 1
     if ($24 == 1 && (!(k in best) || $6 + 0 > best[k] + 0)) { best[k] = $6; bestp99[k] = $12; bestloss[k] = $9; bestbound[k] = $26 ? " (sender-bound: target " $5 ")" : "" }
@@ -74,7 +75,7 @@ NR == 1 { next }
   }
 }
 END {
-  no = split("floor multiudpsink userspace kernel kernel-consume", order, " ")
+  no = split("floor multiudpsink multiudpsink@base userspace userspace@base kernel kernel@base kernel-consume kernel-consume@base", order, " ")
   ns = ""; for (n in nn) ns = ns " " n
   nsn = split(ns, nl, " ")
   for (i = 1; i <= nsn; i++) for (j = i + 1; j <= nsn; j++) if (nl[j] + 0 < nl[i] + 0) { t = nl[i]; nl[i] = nl[j]; nl[j] = t }
@@ -98,6 +99,23 @@ END {
       (m in keys) ? r(med(p50[k]), med(p50[m])) : "-", (m in keys) ? r(med(p99[k]), med(p99[m])) : "-",
       (m in keys && k in relay) ? r(med(relay[k]), med(relay[m])) : "-",
       (m in keys) ? r(med(busy[k]), med(busy[m])) : "-"
+  }
+  nb = 0
+  for (k in keys) if (index(k, "@base")) nb++
+  if (nb) {
+    nr = table("### Against the base build (PATH@base) at video rate",
+      "Median p50, p99 and relay CPU per copy of each path over its PATH@base run with --base-plugin-path (same traffic, interleaved: repeat r of both ran back to back); per-repeat range = lowest..highest of the repeats\x27 own ratios.",
+      "| path | N | p50 / base | p99 / base | p50 ratio per repeat | p99 ratio per repeat | relay CPU / base |", "|---|---:|---:|---:|---:|---:|---:|", keys, 1)
+    for (q = 1; q <= nr; q++) { k = ks[q]; if (index(P[k], "@base")) continue
+      b = P[k] "@base" SUBSEP N[k]; if (!(b in keys)) continue
+      l50 = ""; l99 = ""
+      for (rr = 1; rr <= reps[k]; rr++) if (((k, rr) in rp50) && ((b, rr) in rp50)) {
+        l50 = l50 " " r(rp50[k, rr], rp50[b, rr]); l99 = l99 " " r(rp99[k, rr], rp99[b, rr])
+      }
+      printf "| %s | %s | %s | %s | %s..%s | %s..%s | %s |\n", P[k], N[k],
+        r(med(p50[k]), med(p50[b])), r(med(p99[k]), med(p99[b])), lo(l50), hi(l50), lo(l99), hi(l99),
+        (k in relay && b in relay) ? r(med(relay[k]), med(relay[b])) : "-"
+    }
   }
   nr = table("## Video rate, two receiving subscribers: the one served first and the one served last of N",
     "The other N - 2 subscribers are in namespaces that drop at their veth ingress, so no receiving processes compete with the relay for the 2 CPUs. first/last = order in which the relay sends the copies (ebpfrelaysink: the clients list order; multiudpsink: the reverse of it). Median of the repeats; p99 range over repeats; loss = of the two receiving subscribers.",

@@ -10,6 +10,7 @@
 #                [--sizes "1 10 100 1000"] [--paths "floor multiudpsink
 #                userspace kernel"] [--repeat R] [--no-sweep] [--no-drop] [--no-probe]
 #                [--plots DIR] [--perf] [--rps MASK] [--video-rate R]
+#                [--base-plugin-path DIR] [--rtp]
 #
 # Paths (the relay pipelines run with gst-launch-1.0 in the relay namespace):
 #   floor         no relay process: the relay namespace only routes
@@ -22,6 +23,18 @@
 #                 the packets it forwards (the last copy is the packet
 #                 itself), the relay process no longer gets each original
 #                 (not in the default paths; --paths "... kernel-consume")
+#   PATH@base     any relay path above, run with the plugin in
+#                 --base-plugin-path DIR (another build, e.g. an older
+#                 commit's) instead of --plugin-path's: --paths "kernel
+#                 kernel@base" runs both, interleaved, in every repeat, with
+#                 the same bench tools and traffic (the bench tools always
+#                 come from --build)
+#
+# --rtp: the sender puts a 12-byte RTP header (payload type 96, no codec in
+# the relay's caps: priority 7, never dropped) before the record, so that
+# the relay's RTP work (switch state, per-subscriber SR counts) runs; the
+# relay's udpsrc then has caps application/x-rtp with clock-rate=90000
+# (the kernel's upstream jitter runs too).
 #
 # N subscribers are ports 6000.. spread over min(N, 4) client namespaces,
 # one bench-recv (epoll + recvmmsg over all its sockets) per namespace.
@@ -91,10 +104,13 @@ PROBE=1
 PLOTS=
 PERF=0
 RPS=
+BASE_PLUGIN_PATH=
+RTP=
+SRC_CAPS=
 
 usage ()
 {
-  sed -n '4,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -114,6 +130,8 @@ while [ $# -gt 0 ]; do
     --plots) PLOTS=$2; shift 2 ;;
     --perf) PERF=1; shift ;;
     --rps) RPS=$2; shift 2 ;;
+    --base-plugin-path) BASE_PLUGIN_PATH=$2; shift 2 ;;
+    --rtp) RTP=--rtp; SRC_CAPS="caps=application/x-rtp,media=application,payload=96,clock-rate=90000"; shift ;;
     -h|--help) usage ;;
     *) usage ;;
   esac
@@ -163,6 +181,15 @@ export GST_REGISTRY=$OUT/registry.bin
 gst-inspect-1.0 ebpfrelaysink >/dev/null 2>&1 \
   || die "gst-inspect-1.0 cannot find ebpfrelaysink in $PLUGIN_PATH"
 gst-inspect-1.0 multiudpsink >/dev/null 2>&1 || die "multiudpsink missing"
+if [ -n "$BASE_PLUGIN_PATH" ]; then
+  BASE_PLUGIN_PATH=$(cd "$BASE_PLUGIN_PATH" && pwd) || die "no $BASE_PLUGIN_PATH"
+  GST_PLUGIN_PATH=$BASE_PLUGIN_PATH GST_REGISTRY=$OUT/registry-base.bin \
+    gst-inspect-1.0 ebpfrelaysink >/dev/null 2>&1 \
+    || die "gst-inspect-1.0 cannot find ebpfrelaysink in $BASE_PLUGIN_PATH"
+fi
+case " $PATHS " in
+  *@base*) [ -n "$BASE_PLUGIN_PATH" ] || die "a PATH@base needs --base-plugin-path" ;;
+esac
 export GST_REGISTRY_UPDATE=no
 HAVE_GNUPLOT=1
 if ! command -v gnuplot >/dev/null; then
@@ -190,7 +217,8 @@ load1 () { cut -d' ' -f1 /proc/loadavg; }
   echo "gstreamer: $(gst-launch-1.0 --version | sed -n 's/.*GStreamer //p' | head -n1)"
   echo "git: $(git -C "$root" describe --always --dirty 2>/dev/null) (bench tools); plugin: $PLUGIN_PATH"
   echo "uptime at start: $(uptime)"
-  echo "mode: $([ $QUICK -eq 1 ] && echo quick || echo full); sizes: $SIZES; paths: $PATHS; repeat: $REPEAT"
+  echo "mode: $([ $QUICK -eq 1 ] && echo quick || echo full); sizes: $SIZES; paths: $PATHS; repeat: $REPEAT; traffic: $([ -n "$RTP" ] && echo RTP || echo plain)"
+  [ -z "$BASE_PLUGIN_PATH" ] || echo "base plugin (PATH@base): $BASE_PLUGIN_PATH (git: $(git -C "$BASE_PLUGIN_PATH" describe --always --dirty 2>/dev/null))"
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
 if awk -v l="$(load1)" -v n="$(nproc)" 'BEGIN { exit !(l > n / 2) }'; then
@@ -389,22 +417,27 @@ run_one ()
     dst=10.200.$(ebr_cli_net 1).2; dport=$BASE_PORT
   else
     if [ "$phase" = probe ]; then clients=$(clients_probe "$n"); else clients=$(clients_of "$n"); fi
-    local sink
-    case $path in
+    local sink env_plugin=$PLUGIN_PATH env_reg=$GST_REGISTRY
+    if [ "${path%@base}" != "$path" ]; then
+      env_plugin=$BASE_PLUGIN_PATH env_reg=$OUT/registry-base.bin
+    fi
+    case ${path%@base} in
       multiudpsink) sink="multiudpsink sync=false clients=$clients" ;;
       userspace) sink="ebpfrelaysink mode=userspace clients=$clients" ;;
       kernel) sink="ebpfrelaysink mode=kernel clients=$clients" ;;
       kernel-consume) sink="ebpfrelaysink mode=kernel pass-original=false clients=$clients" ;;
     esac
     # shellcheck disable=SC2086
-    ip netns exec "$P-rel" timeout -s INT $(( secs + 60 )) gst-launch-1.0 -q \
-      udpsrc port=$SRC_PORT buffer-size=4194304 ! $sink >"$dir/relay.log" 2>&1 &
+    ip netns exec "$P-rel" env GST_PLUGIN_PATH="$env_plugin" GST_REGISTRY="$env_reg" \
+      timeout -s INT $(( secs + 60 )) gst-launch-1.0 -q \
+      udpsrc port=$SRC_PORT buffer-size=4194304 $SRC_CAPS ! $sink >"$dir/relay.log" 2>&1 &
     relay_pid=$!
     ebr_wait_udp "$P-rel" 150 $SRC_PORT || { log "$tag: relay did not bind: $(tail -n 5 "$dir/relay.log")"; return 1; }
-    [ "${path%-consume}" != kernel ] || ebr_until 100 relay_prog_attached
+    case $path in kernel*) ebr_until 100 relay_prog_attached ;; esac
     sleep 0.3
     # Warm-up: sequence numbers beyond the receivers' range, not counted.
-    ip netns exec "$P-srv" "$SEND" $dst $dport --rate 1000 --count 50 \
+    # shellcheck disable=SC2086
+    ip netns exec "$P-srv" "$SEND" $dst $dport $RTP --rate 1000 --count 50 \
       --first-seq 100000000000 >/dev/null 2>&1
     sleep 0.3
   fi
@@ -423,7 +456,8 @@ run_one ()
     perf record -q -a -g -o "$dir/perf.data" -- sleep "$secs" >"$dir/perf.log" 2>&1 &
     perf_pid=$!
   fi
-  ip netns exec "$P-srv" timeout $(( secs + 10 )) "$SEND" $dst $dport \
+  # shellcheck disable=SC2086
+  ip netns exec "$P-srv" timeout $(( secs + 10 )) "$SEND" $dst $dport $RTP \
     --rate "$rate" --duration "$secs" --size $SIZE >"$dir/send.txt" 2>&1
   if [ -n "$perf_pid" ]; then
     wait "$perf_pid" 2>/dev/null
@@ -602,13 +636,14 @@ if [ $DROP -eq 1 ]; then
   # because they cost two clock reads per program run (the drop programs'
   # too, once per copy) and would inflate the CPU figures above.
   case " $PATHS " in
-    *" kernel "*|*" kernel-consume "*)
+    *" kernel "*|*" kernel-consume "*|*" kernel@base "*|*" kernel-consume@base "*)
       ip netns exec "$P-rel" "$BPF" stats --seconds 1800 >"$OUT/bpf-stats.log" 2>&1 &
       STATS_PID=$!
       if ebr_wait_log "$OUT/bpf-stats.log" enabled 50; then
         for n in $DROP_SIZES; do
           for path in $PATHS; do
-            [ "${path%-consume}" = kernel ] || continue
+            p=${path%@base}
+            [ "${p%-consume}" = kernel ] || continue
             run_one dropstats "$path" "$n" $VIDEO_RATE $DROP_S 1
           done
         done

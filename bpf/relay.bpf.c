@@ -11,7 +11,7 @@
  * limit lets it through, with its RTP sequence number lowered by the
  * packets of that SSRC dropped for that slot so far, so each subscriber
  * sees a contiguous stream; what each slot is sent is counted per SSRC
- * (packets, payload octets) for its sender reports. KERNEL slots get a copy (headers and sequence
+ * (packets, payload octets) for its sender reports, per CPU (sub_stats). KERNEL slots get a copy (headers and sequence
  * number rewritten in place, bpf_clone_redirect to the slot's interface);
  * the USERSPACE slots are named, each with its sequence number, in one
  * perf event that carries the packet up. The original then continues, unchanged, to the
@@ -84,7 +84,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, RELAY_MAX_FRAME_SSRCS);
 	__type(key, __u32);
-	__type(value, struct sw_ssrc);
+	__type(value, struct relay_stream);
 } frame_state SEC(".maps");
 
 struct {
@@ -298,14 +298,50 @@ static __always_inline int restore(struct loop_ctx *c)
 	return 0;
 }
 
+/* Summing one sub_stats ssrc[] count over the CPUs (ssrc_base). */
+struct base_ctx {
+	__u32 slot;
+	__u32 idx;
+	__u64 packets;
+	__u64 octets;
+};
+
+static long base_cb(__u32 cpu, void *data)
+{
+	struct base_ctx *b = data;
+	struct relay_counters *cnt;
+
+	cnt = bpf_map_lookup_percpu_elem(&sub_stats, &b->slot, cpu);
+	if (!cnt)
+		return 1; /* cpu >= nr_cpu_ids: done */
+	b->packets += cnt->ssrc[b->idx & (RELAY_SSRCS_PER_SUB - 1)].packets;
+	b->octets += cnt->ssrc[b->idx & (RELAY_SSRCS_PER_SUB - 1)].octets;
+	return 0;
+}
+
+/* The base of a claimed entry: slot @slot's per-CPU counts of entry index
+ * @idx summed over the CPUs (relay.h). Once per (slot, SSRC) and
+ * assignment. */
+static __always_inline void ssrc_base(__u32 slot, __u32 idx,
+                                      struct relay_ssrc_state *e)
+{
+	struct base_ctx b = {.slot = slot, .idx = idx};
+
+	bpf_loop(RELAY_MAX_CPUS, base_cb, &b, 0);
+	e->packets = (__u32)b.packets;
+	e->octets = (__u32)b.octets;
+}
+
 /*
- * The entry of slot @i's table @t for assignment @gen and c->info's SSRC:
- * found, or claimed (switch.h's initial state, counters zero). NULL when
- * every entry is in use by other SSRCs, or when another CPU is claiming
- * one for this SSRC right now (see relay.h).
+ * The entry of slot @slot's table @t for assignment @gen and c->info's
+ * SSRC: found, or claimed (switch.h's initial state, dropped zero, the
+ * base of its sent counts taken); its index in *@idx. NULL when every
+ * entry is in use by other SSRCs, or when another CPU is claiming one for
+ * this SSRC right now (see relay.h).
  */
 static __always_inline struct relay_ssrc_state *
-ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen, __u8 limit)
+ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot, __u16 gen,
+           __u8 limit, __u32 *idx)
 {
 	__u64 key = RELAY_SSRC_ID(gen, c->info.ssrc);
 	__u64 want = RELAY_SSRC_VALID | key, busy = RELAY_SSRC_BUSY | key;
@@ -319,8 +355,10 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen, __u8 limit)
 #pragma unroll
 		for (i = 0; i < RELAY_SSRCS_PER_SUB; i++) {
 			id = *(volatile __u64 *)&t->e[i].id;
-			if (id == want)
+			if (id == want) {
+				*idx = i;
 				return &t->e[i];
+			}
 			if (id == busy)
 				return NULL;
 			if (free < 0 &&
@@ -338,8 +376,8 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u16 gen, __u8 limit)
 			continue; /* taken meanwhile: look again */
 		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, limit);
 		e->dropped = 0;
-		e->packets = 0;
-		e->octets = 0;
+		*idx = free & (RELAY_SSRCS_PER_SUB - 1);
+		ssrc_base(slot, *idx, e);
 		e->log.runs = 0;
 		e->log.started = 0;
 		/* Fully ordered: the fields are clean before anyone sees it. */
@@ -431,10 +469,11 @@ static long slot_cb(__u32 i, void *data)
 {
 	struct loop_ctx *c = data;
 	struct relay_ssrc_state *e = NULL;
+	struct relay_counters *cnt;
 	struct relay_sub_ssrcs *t;
 	struct relay_sub *slot, sub;
 	__u16 seq = c->info.seq;
-	__u32 n;
+	__u32 n, idx = 0;
 	int v;
 
 	if (i >= RELAY_MAX_SUBS)
@@ -451,7 +490,7 @@ static long slot_cb(__u32 i, void *data)
 	if (c->rtp) {
 		t = bpf_map_lookup_elem(&sub_ssrcs, &i);
 		if (t)
-			e = ssrc_entry(c, t, sub.gen, sub.limit);
+			e = ssrc_entry(c, t, i, sub.gen, sub.limit, &idx);
 	}
 	if (e) {
 		v = sw_decide(&e->sw, c->frame, c->info.priority, sub.limit);
@@ -466,8 +505,13 @@ static long slot_cb(__u32 i, void *data)
 		if (c->seq_on)
 			seq = prio_out_seq(c->info.seq, e->dropped);
 		seqlog_note(&e->log, c->info.seq, 0);
-		__sync_fetch_and_add(&e->packets, 1);
-		__sync_fetch_and_add(&e->octets, c->octets);
+		/* This CPU's own count: no atomic operation per copy. */
+		cnt = bpf_map_lookup_elem(&sub_stats, &i);
+		if (cnt) {
+			idx &= RELAY_SSRCS_PER_SUB - 1;
+			cnt->ssrc[idx].packets++;
+			cnt->ssrc[idx].octets += c->octets;
+		}
 	} else {
 		/* Not RTP (priority 7), or no room to remember this SSRC:
 		 * then its sequence numbers stay right only if nothing is
@@ -535,21 +579,78 @@ __noinline int relay_classify(struct __sk_buff *skb, struct scratch *scr,
 	return 0;
 }
 
-/* Of an RTP packet: what it is to its SSRC's frames (sw_frame), and its payload
+/* The statistics start (again) at sequence number @seq. */
+static __always_inline void rx_init_seq(struct relay_stream *st, __u16 seq)
+{
+	st->base_seq = seq;
+	st->max_seq = seq;
+	st->bad_seq = seq + 1; /* so that seq == bad_seq is false */
+	st->cycles = 0;
+	st->received = 0;
+}
+
+/* The receiver statistics (relay.h, struct relay_stream) of one RTP packet
+ * with sequence number @seq, RTP timestamp @ts, arrived at @now_ns; @fresh:
+ * the first packet of its SSRC. */
+static __always_inline void rx_update(struct relay_stream *st, int fresh,
+                                      __u16 seq, __u32 ts, __u64 now_ns,
+                                      __u32 clock_rate)
+{
+	__u16 udelta = seq - st->max_seq;
+	__u32 transit;
+	__s32 d;
+
+	if (fresh) {
+		rx_init_seq(st, seq);
+	} else if (udelta < RELAY_MAX_DROPOUT) {
+		if (seq < st->max_seq)
+			st->cycles += 65536;
+		st->max_seq = seq;
+	} else if (udelta <= 65536 - RELAY_MAX_MISORDER) {
+		if (seq != st->bad_seq) {
+			st->bad_seq = seq + 1;
+			st->bad++;
+			return;
+		}
+		rx_init_seq(st, seq); /* two in a row: the sender restarted */
+		st->has_transit = 0;
+	}
+	st->received++;
+	if (!clock_rate)
+		return;
+	/* In RTP units; only differences count, the 32-bit wrap is harmless.
+	 * Microseconds first: no overflow of the product for years. */
+	transit = (__u32)((now_ns / 1000) * clock_rate / 1000000) - ts;
+	if (st->has_transit) {
+		d = (__s32)(transit - st->transit);
+		if (d < 0)
+			d = -d;
+		st->jitter += (__u32)d - ((st->jitter + 8) >> 4);
+	}
+	st->transit = transit;
+	st->has_transit = 1;
+}
+
+/* Of an RTP packet: what it is to its SSRC's frames (sw_frame), the
+ * upstream receiver statistics (once per packet), and its payload
  * octets (the padding count is the UDP payload's last byte; in a first
  * fragment that byte is not there, and the padding counts as payload). */
 static __always_inline void rtp_frame(struct __sk_buff *skb,
-                                      struct scratch *scr, struct loop_ctx *c)
+                                      struct scratch *scr, struct loop_ctx *c,
+                                      __u32 clock_rate)
 {
-	struct sw_ssrc *f, fresh = {};
+	struct relay_stream *f, fresh = {};
 	__u32 len = scr->ev.hdr.payload_len, pad = 0;
+	__u64 now = clock_rate ? bpf_ktime_get_ns() : 0;
 	__u8 last;
 
 	f = bpf_map_lookup_elem(&frame_state, &c->info.ssrc);
 	if (f) {
-		c->frame = sw_frame(f, c->info.ts, c->info.priority);
+		c->frame = sw_frame(&f->f, c->info.ts, c->info.priority);
+		rx_update(f, 0, c->info.seq, c->info.ts, now, clock_rate);
 	} else {
-		c->frame = sw_frame(&fresh, c->info.ts, c->info.priority);
+		c->frame = sw_frame(&fresh.f, c->info.ts, c->info.priority);
+		rx_update(&fresh, 1, c->info.seq, c->info.ts, now, clock_rate);
 		bpf_map_update_elem(&frame_state, &c->info.ssrc, &fresh,
 		                    BPF_ANY);
 	}
@@ -640,7 +741,7 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 	c.cur_seq = c.info.seq;
 	c.codec_by_pt = cfg->codec_by_pt;
 	if (c.rtp)
-		rtp_frame(skb, scr, &c);
+		rtp_frame(skb, scr, &c, cfg->clock_rate);
 	if (fkey) {
 		__builtin_memset(&scr->frag, 0, sizeof(scr->frag));
 		c.frag = &scr->frag;

@@ -7,13 +7,17 @@
  * Maps (all owned by one element instance, never pinned):
  *   subs       ARRAY  [RELAY_MAX_SUBS] struct relay_sub   subscriber slots
  *   sub_stats  PERCPU_ARRAY [RELAY_MAX_SUBS] struct relay_counters
+ *                                                          (also what was sent
+ *                                                          per slot and SSRC)
  *   config     ARRAY  [1] struct relay_config
  *   stats      PERCPU_ARRAY [RELAY_STAT_MAX] __u64         global counters
  *   sub_ssrcs  ARRAY  [RELAY_MAX_SUBS] struct relay_sub_ssrcs
  *                                                          per slot and SSRC:
  *                                                          switch state, drops,
- *                                                          what was sent (SR)
- *   frame_state LRU_HASH SSRC -> struct sw_ssrc           previous timestamp
+ *                                                          the SR counts' bases
+ *   frame_state LRU_HASH SSRC -> struct relay_stream      previous timestamp,
+ *                                                          what the relay
+ *                                                          received (RR)
  *   vp8_state  LRU_HASH SSRC -> struct prio_vp8_state     VP8 frame in progress
  *   frags      LRU_HASH struct relay_frag_key -> struct relay_frag
  *                                                          fragmented datagram in
@@ -45,7 +49,8 @@
 #define RELAY_SSRCS_PER_SUB   4 /* SSRCs per slot: audio, video, rtx, spare */
 #define RELAY_MAX_FRAME_SSRCS 1024 /* SSRCs whose frames are followed */
 #define RELAY_MAX_VP8_SSRCS   256
-#define RELAY_MAX_FRAGS       256 /* fragmented datagrams in flight */
+#define RELAY_MAX_FRAGS       256  /* fragmented datagrams in flight */
+#define RELAY_MAX_CPUS        4096 /* bound of the loops over the CPUs */
 
 /* Slot states. The values differ in one byte only, so a concurrent reader
  * never sees a torn state while userspace rewrites a slot. */
@@ -82,13 +87,24 @@ struct relay_sub {
 	__u8 pad[2];
 };
 
-/* Per slot and per CPU. */
+/* What was sent to a slot of one of its SSRCs (the sub_ssrcs entry of the
+ * same index), on one CPU: see struct relay_ssrc_state. */
+struct relay_ssrc_count {
+	__u64 packets; /* RTP packets sent to the slot (by the kernel or
+	                * named in events for userspace to send) */
+	__u64 octets;  /* their RTP payload octets (sw_payload_octets) */
+};
+
+/* Per slot and per CPU. All __u64, so that userspace sums them field by
+ * field (ebr_bpf_percpu_sum). */
 struct relay_counters {
 	__u64 packets;      /* sent by the kernel */
 	__u64 bytes;        /* their UDP payload bytes */
 	__u64 prio_dropped; /* not sent (by anyone): priority below the limit */
 	__u64 held;         /* not sent (by anyone): waiting for a key frame
                                  * (switch.h, SW_HOLD); not dropped */
+	struct relay_ssrc_count ssrc[RELAY_SSRCS_PER_SUB];
+	/* per sub_ssrcs entry index, plain adds on the CPU's own copy */
 };
 
 struct relay_config {
@@ -100,6 +116,42 @@ struct relay_config {
                                  * (bpf_redirect), none goes up to the socket */
 	__u8 pad;
 	__u8 codec_by_pt[PRIO_N_PT]; /* enum prio_codec of each payload type */
+	__u32 clock_rate; /* the stream's RTP clock rate (caps), for the
+	                   * upstream jitter (struct relay_stream); 0:
+	                   * unknown, no jitter */
+};
+
+/*
+ * frame_state's value: per upstream SSRC, updated once per RTP packet
+ * (not per copy) by the CPU that handles it, without atomic operations
+ * (one sender's packets of one SSRC come in order, one at a time). Beside
+ * the frame state (switch.h), the receiver statistics the relay's own RR
+ * about that SSRC needs (RFC 3550 A.1, A.3, A.8), also when the kernel
+ * consumes the packets (pass-original=false) and userspace sees none:
+ * relay_kernel_upstream_stats reads them. A.1's update_seq without
+ * probation, as ebpfrelay-rtcp's: a jump of more than RELAY_MAX_DROPOUT
+ * ahead (and not a reordering within RELAY_MAX_MISORDER behind) is not
+ * counted, unless the next packet follows it (the sender restarted: the
+ * statistics start again there); duplicates and reordered packets are
+ * counted. Jitter (A.8): arrival (bpf_ktime_get_ns, in units of
+ * config.clock_rate) minus RTP timestamp, smoothed by 1/16; kept x16.
+ */
+#define RELAY_MAX_DROPOUT  3000
+#define RELAY_MAX_MISORDER 100
+
+struct relay_stream {
+	struct sw_ssrc f; /* frames (switch.h) */
+	__u32 received;   /* RTP packets counted (duplicates too) */
+	__u32 cycles;     /* sequence number wraps x 65536 */
+	__u16 base_seq;   /* the first counted sequence number */
+	__u16 max_seq;    /* the highest */
+	__u16 bad_seq;    /* after a jump: the number that would confirm it */
+	__u8 has_transit; /* @transit holds a packet's */
+	__u8 pad;
+	__u32 transit; /* the previous packet's arrival - RTP timestamp */
+	__u32 jitter;  /* A.8's estimate x 16 (RTP timestamp units) */
+	__u32 bad;     /* packets of a jump not counted */
+	__u32 pad2;
 };
 
 /*
@@ -112,7 +164,18 @@ struct relay_config {
  * never claim two entries for one SSRC, and nobody counts into an entry
  * before it is clean (a CPU that finds the entry BUSY for its own SSRC
  * handles that packet as if the table were full: RELAY_STAT_SEQ_FULL).
- * Counters are added to with atomic adds; all are modulo 2^32, as RTCP's.
+ * @dropped is added to with atomic adds (the sequence numbers of every
+ * CPU's copies depend on it; it changes only on a drop). What is sent is
+ * counted per CPU, once per copy, with no atomic operation: in the slot's
+ * sub_stats value (struct relay_counters), ssrc[i] for entry i. An entry's
+ * @packets and @octets are that count's sums over the CPUs when the entry
+ * was claimed (its base: a claimed index may have counted for an earlier
+ * assignment), so what was sent to the slot of the SSRC since is the sums
+ * now minus the base (relay_kernel_ssrc_counts). The base is written before
+ * the entry is VALID, and no CPU counts into ssrc[i] before it sees it
+ * VALID, so the count is exact (but for a packet of the slot's previous
+ * assignment still in flight while the slot is reassigned, as for every
+ * per-slot counter). All are modulo 2^32, as RTCP's.
  * With every entry in use by other SSRCs, the slot gets the packets of a
  * further SSRC unswitched and unrewritten (sent, not dropped, whatever its
  * limit, when sequence numbers are rewritten), each counted in
@@ -129,9 +192,10 @@ struct relay_ssrc_state {
 	__u32 dropped;     /* RTP packets dropped for the limit while
                                  * RUNNING: a copy's seq is the packet's minus
                                  * this (prio_out_seq) */
-	__u32 packets;     /* RTP packets sent to the slot since it joined
-                                 * (by the kernel or named in an event) */
-	__u32 octets;      /* their RTP payload octets (sw_payload_octets) */
+	__u32 packets;    /* the base of the entry's sent packets: the sum
+	                   * over the CPUs of sub_stats' ssrc[i].packets when
+	                   * it was claimed (see above) */
+	__u32 octets;     /* the same for ssrc[i].octets */
 	struct seqlog log; /* the runs it dropped: NACKed numbers map back
                             * to originals (seqlog.h) */
 };

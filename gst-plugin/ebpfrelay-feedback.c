@@ -54,6 +54,7 @@ struct _RelayFeedback
    * SSRCs only SRs name (no payload type) */
   gboolean video_by_pt[PRIO_N_PT];
   gboolean any_video;
+  gboolean kernel_upstream;     /* the kernel counts the upstream statistics */
   GHashTable *ssrcs;            /* upstream SSRC -> GINT_TO_POINTER (1 + video) */
   GHashTable *viewer_ids;       /* (addr << 16 | port) -> viewer id */
   guint next_id;
@@ -511,7 +512,13 @@ feedback_thread (gpointer data)
     if (now >= rr_at) {
       g_mutex_lock (f->lock);
       if (f->rtcp) {
-        GstBuffer *rr = ebr_rtcp_build_rr (f->rtcp, now * GST_USECOND);
+        GstBuffer *rr;
+
+        /* kernel mode: the kernel's counts (it sees every packet, also
+         * those it consumes with pass-original=false) */
+        f->kernel_upstream =
+            relay_sender_upstream_stats (f->sender, f->rtcp, f->clock_rate);
+        rr = ebr_rtcp_build_rr (f->rtcp, now * GST_USECOND);
 
         if (rr)
           f->rrs_sent++;
@@ -616,6 +623,7 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
   f->rtcp = ebr_rtcp_new (ssrc, "ebpfrelaysink",
       (GstClockTime) f->keyframe_ms * GST_MSECOND);
   f->malformed = f->sender_packets = f->srs_sent = f->rrs_sent = 0;
+  f->kernel_upstream = FALSE;
   f->no_upstream = f->keyframe_unknown_ssrc = f->keyframe_join = 0;
   f->keyframe_limit = f->keyframe_nack = 0;
   f->send_errors = 0;
@@ -721,8 +729,11 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
       f->malformed++;           /* nobody to attribute it to */
     }
   }
-  if (!rtcp && map.size >= 12
-      && ebr_rtcp_source_update (f->rtcp, buffer, f->clock_rate, now_ns ())) {
+  /* (kernel mode: the kernel counts them, once per packet at ingress,
+   * and replaces these before each RR; only the SSRC is wanted here) */
+  if (!rtcp && map.size >= 12 && (f->kernel_upstream ?
+          (map.data[0] & 0xc0) == 0x80 :
+          ebr_rtcp_source_update (f->rtcp, buffer, f->clock_rate, now_ns ()))) {
     guint32 ssrc = GST_READ_UINT32_BE (map.data + 8);
     gboolean video = f->video_by_pt[map.data[1] & (PRIO_N_PT - 1)];
 

@@ -36,7 +36,7 @@ struct _RelayKernel
   gpointer user_data;
   GArray *attachments;          /* of Attachment */
   guint64 lost;
-  int subs_fd, sub_stats_fd, config_fd, stats_fd, sub_ssrcs_fd;
+  int subs_fd, sub_stats_fd, config_fd, stats_fd, sub_ssrcs_fd, streams_fd;
   struct relay_config config;   /* what the config map holds */
 };
 
@@ -96,6 +96,7 @@ relay_kernel_new (guint16 port, RelayKernelEventFunc func, gpointer user_data,
   k->config_fd = bpf_map__fd (k->skel->maps.config);
   k->stats_fd = bpf_map__fd (k->skel->maps.stats);
   k->sub_ssrcs_fd = bpf_map__fd (k->skel->maps.sub_ssrcs);
+  k->streams_fd = bpf_map__fd (k->skel->maps.frame_state);
 
   k->pb = perf_buffer__new (bpf_map__fd (k->skel->maps.events), 64,
       on_sample, on_lost, k, NULL);
@@ -383,11 +384,15 @@ relay_kernel_slot_held (RelayKernel * k, guint slot, guint64 * held)
   *held = sum.held;
 }
 
-/* The entry of @slot's current assignment for @ssrc, into *@out. */
+/* The entry of @slot's current assignment for @ssrc, into *@out, with
+ * its packets and octets turned from the base (relay.h) into what was sent
+ * since: the per-CPU counts of its index summed, minus the base. */
 static gboolean
 ssrc_state (RelayKernel * k, guint slot, guint32 ssrc,
     struct relay_ssrc_state *out)
 {
+  struct relay_counters sum;
+
   struct relay_sub_ssrcs t;
   struct relay_sub cur;
   guint i;
@@ -400,6 +405,11 @@ ssrc_state (RelayKernel * k, guint slot, guint32 ssrc,
   for (i = 0; i < RELAY_SSRCS_PER_SUB; i++)
     if (t.e[i].id == (RELAY_SSRC_VALID | RELAY_SSRC_ID (cur.gen, ssrc))) {
       *out = t.e[i];
+      if (ebr_bpf_percpu_sum (k->sub_stats_fd, &slot, (__u64 *) & sum,
+              sizeof (sum) / sizeof (__u64)) != 0)
+        return FALSE;
+      out->packets = (guint32) sum.ssrc[i].packets - t.e[i].packets;
+      out->octets = (guint32) sum.ssrc[i].octets - t.e[i].octets;
       return TRUE;
     }
   return FALSE;
@@ -490,6 +500,48 @@ relay_kernel_set_consume (RelayKernel * k, gboolean consume)
 {
   k->config.consume = consume ? 1 : 0;
   return write_config (k);
+}
+
+gboolean
+relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate)
+{
+  if (k->config.clock_rate == clock_rate)
+    return TRUE;
+  k->config.clock_rate = clock_rate;
+  return write_config (k);
+}
+
+gboolean
+relay_kernel_upstream_stats (RelayKernel * k, guint32 ssrc,
+    RelayKernelUpstream * out)
+{
+  struct relay_stream st;
+
+  memset (out, 0, sizeof (*out));
+  /* a lookup from userspace does not touch the LRU order */
+  if (bpf_map_lookup_elem (k->streams_fd, &ssrc, &st) != 0 || !st.received)
+    return FALSE;
+  out->received = st.received;
+  out->base_seq = st.base_seq;
+  out->cycles = st.cycles;
+  out->ext_highest_seq = st.cycles + st.max_seq;
+  out->jitter = st.jitter >> 4;
+  out->bad = st.bad;
+  return TRUE;
+}
+
+guint
+relay_kernel_upstream_ssrcs (RelayKernel * k, guint32 * ssrcs, guint max)
+{
+  guint32 key, next;
+  guint n = 0;
+  int err;
+
+  for (err = bpf_map_get_next_key (k->streams_fd, NULL, &next);
+      err == 0 && n < max;
+      key = next, err = bpf_map_get_next_key (k->streams_fd, &key, &next))
+    ssrcs[n++] = next;
+  return n;
 }
 
 int

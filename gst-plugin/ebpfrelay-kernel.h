@@ -76,6 +76,34 @@ guint64 relay_kernel_stat (RelayKernel * k, guint idx);
 /* consume: the program uses up the packets it forwards (the last kernel
  * copy is the packet itself); none goes up to the stream's socket. */
 gboolean relay_kernel_set_consume (RelayKernel * k, gboolean consume);
+/* The stream's RTP clock rate (from the caps; 0: unknown), for the
+ * upstream jitter the kernel keeps. */
+gboolean relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate);
+
+/* What the relay received of upstream SSRC @ssrc, counted by the kernel
+ * once per packet (struct relay_stream; RFC 3550 A.1, A.3, A.8), also
+ * with pass-original=false, when userspace sees none of it. */
+typedef struct
+{
+  guint32 received;             /* packets counted (duplicates too) */
+  guint32 base_seq;             /* the first counted sequence number */
+  guint32 cycles;               /* wraps x 65536 */
+  guint32 ext_highest_seq;      /* cycles + highest sequence number */
+  guint32 jitter;               /* A.8, RTP timestamp units (0 without a
+                                 * clock rate) */
+  guint32 bad;                  /* packets of a jump not counted */
+} RelayKernelUpstream;
+
+/* FALSE (and @out zero) when the kernel counted no packet of @ssrc (or
+ * forgot it: the map is an LRU of RELAY_MAX_FRAME_SSRCS SSRCs). A
+ * snapshot: the kernel counts on meanwhile. */
+gboolean relay_kernel_upstream_stats (RelayKernel * k, guint32 ssrc,
+    RelayKernelUpstream * out);
+/* Up to @max of the upstream SSRCs the kernel keeps statistics of, into
+ * @ssrcs; returns how many. */
+guint relay_kernel_upstream_ssrcs (RelayKernel * k, guint32 * ssrcs,
+    guint max);
+
 /* Readable when events wait; relay_kernel_poll() then handles them (the
  * callback runs in the caller's thread). */
 int relay_kernel_event_fd (RelayKernel * k);

@@ -485,6 +485,20 @@ ebr_rtcp_source_update (EbrRtcp * r, GstBuffer * rtp, guint32 clock_rate,
   return TRUE;
 }
 
+void
+ebr_rtcp_source_set (EbrRtcp * r, guint32 ssrc, guint16 base_seq,
+    guint32 cycles, guint16 max_seq, guint64 received, guint32 jitter)
+{
+  Source *s = source_get (r, ssrc);
+
+  if (!s->seq_init || s->base_seq != base_seq)
+    source_init_seq (s, base_seq);
+  s->cycles = cycles;
+  s->max_seq = max_seq;
+  s->received = received;
+  s->jitter = jitter << 4;
+}
+
 static guint64
 source_expected (const Source * s)
 {

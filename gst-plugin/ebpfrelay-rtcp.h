@@ -187,6 +187,13 @@ gboolean ebr_rtcp_source_update (EbrRtcp * r, GstBuffer * rtp,
     guint32 clock_rate, GstClockTime arrival);
 gboolean ebr_rtcp_source_get_stats (EbrRtcp * r, guint32 ssrc,
     EbrRtcpSourceStats * stats);
+/* The statistics of @ssrc as counted elsewhere (the kernel, when it
+ * consumes the packets: relay_kernel_upstream_stats), replacing what
+ * ebr_rtcp_source_update counted; the RR's fraction lost still comes from
+ * the difference to the previous RR (a new @base_seq: the sender
+ * restarted, the difference starts again). @jitter in RTP units. */
+void ebr_rtcp_source_set (EbrRtcp * r, guint32 ssrc, guint16 base_seq,
+    guint32 cycles, guint16 max_seq, guint64 received, guint32 jitter);
 
 /* The sender's compound @compound arrived at @now and is forwarded to the
  * viewers at once: each SR in it is remembered (for the relay's RR and for

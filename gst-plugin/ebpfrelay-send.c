@@ -127,6 +127,25 @@ relay_sender_fragments_unsent (RelaySender * s)
   return s->frag_unsent;
 }
 
+gboolean
+relay_sender_upstream_stats (RelaySender * s, EbrRtcp * rtcp,
+    guint32 clock_rate)
+{
+  guint32 ssrcs[31];
+  RelayKernelUpstream u;
+  guint i, n;
+
+  if (!s->kernel)
+    return FALSE;
+  relay_kernel_set_clock_rate (s->kernel, clock_rate);
+  n = relay_kernel_upstream_ssrcs (s->kernel, ssrcs, G_N_ELEMENTS (ssrcs));
+  for (i = 0; i < n; i++)
+    if (relay_kernel_upstream_stats (s->kernel, ssrcs[i], &u))
+      ebr_rtcp_source_set (rtcp, ssrcs[i], u.base_seq, u.cycles,
+          (guint16) u.ext_highest_seq, u.received, u.jitter);
+  return TRUE;
+}
+
 /* --- the batch -------------------------------------------------------------- */
 
 gboolean

@@ -23,6 +23,7 @@
 
 #include "ebpfrelay-clients.h"
 #include "ebpfrelay-kernel.h"
+#include "ebpfrelay-rtcp.h"
 
 G_BEGIN_DECLS
 
@@ -96,6 +97,13 @@ gboolean relay_sender_ssrc_log (RelaySender * s, RelayClient * c,
  * sent. */
 gboolean relay_sender_send_one (RelaySender * s, RelayClient * c,
     const guint8 * data, gsize len);
+/* Kernel mode: hands @rtcp the kernel's receiver statistics of every
+ * upstream SSRC (relay_kernel_upstream_stats, counted once per packet at
+ * ingress, also the packets the kernel consumes), with @clock_rate (0:
+ * unknown) for the jitter from now on; TRUE. Userspace mode: does nothing
+ * (its statistics come from render); FALSE. */
+gboolean relay_sender_upstream_stats (RelaySender * s, EbrRtcp * rtcp,
+    guint32 clock_rate);
 
 G_END_DECLS
 #endif

@@ -320,10 +320,22 @@ read_ssrc_state (__u32 i, __u16 gen, __u32 ssrc, struct relay_ssrc_state *out)
   }
   for (j = 0; j < RELAY_SSRCS_PER_SUB; j++)
     if (t.e[j].id == (RELAY_SSRC_VALID | RELAY_SSRC_ID (gen, ssrc))) {
+      /* what was sent: the per-CPU counts of entry j minus its base
+       * (relay.h), as relay_kernel_ssrc_counts reads it */
+      struct relay_counters c = read_counters (i);
+
       *out = t.e[j];
+      out->packets = (__u32) c.ssrc[j].packets - t.e[j].packets;
+      out->octets = (__u32) c.ssrc[j].octets - t.e[j].octets;
       return 1;
     }
   return 0;
+}
+
+int
+read_stream (__u32 ssrc, struct relay_stream *out)
+{
+  return bpf_map_lookup_elem (frame_state_fd, &ssrc, out) == 0;
 }
 
 /* ---- events and frames -------------------------------------------------- */

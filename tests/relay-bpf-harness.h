@@ -129,6 +129,10 @@ __u64 read_stat (__u32 idx);
 int read_ssrc_state (__u32 i, __u16 gen, __u32 ssrc,
     struct relay_ssrc_state *out);
 
+/* frame_state's value for upstream SSRC @ssrc: 1 and *@out when there is
+ * one, else 0. */
+int read_stream (__u32 ssrc, struct relay_stream *out);
+
 /* cases: begin_case resets the maps and what was seen */
 void read_frames (void);
 void begin_case (const char *name);

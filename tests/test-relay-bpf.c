@@ -1386,6 +1386,96 @@ case_octets (int rewrite)
   end_case ();
 }
 
+/* One RTP packet of upstream SSRC @ssrc (PT 0, audio: every slot gets it)
+ * with sequence number @seq and timestamp @ts. */
+static void
+upstream_packet (__u32 ssrc, __u16 seq, __u32 ts)
+{
+  __u8 p[40], pkt[MAX_PKT];
+  struct spec sp = {.payload = sizeof (p),.data = p };
+  size_t len;
+
+  memset (p, 0x66, sizeof (p));
+  tool_rtp_header (p, 0x80, 0, seq, ts, ssrc);
+  len = build (pkt, &sp);
+  n_frames = 0;
+  n_evs = 0;
+  run (pkt, len);
+}
+
+static void
+check_stream (const char *what, __u32 ssrc, __u32 received, __u16 base,
+    __u16 max, __u32 cycles, __u32 bad)
+{
+  struct relay_stream st;
+
+  if (!read_stream (ssrc, &st)) {
+    fail ("%s: no statistics of SSRC %08x", what, ssrc);
+    return;
+  }
+  if (st.received != received || st.base_seq != base || st.max_seq != max
+      || st.cycles != cycles || st.bad != bad)
+    fail ("%s: received %u base %u max %u cycles %u bad %u, want %u %u %u "
+        "%u %u", what, st.received, st.base_seq, st.max_seq, st.cycles,
+        st.bad, received, base, max, cycles, bad);
+}
+
+/* The upstream receiver statistics (relay.h, struct relay_stream) the
+ * relay's RR needs when userspace sees no packet (consume): counted once
+ * per packet whatever the number of slots, sequence wraps, duplicates, a
+ * jump (not counted until confirmed by the next packet: a restart),
+ * jitter only with a clock rate. */
+static void
+case_upstream_stats (void)
+{
+  static const __u16 seqs[] = { 65533, 65534, 65535, 0, 1 };
+  struct relay_stream st;
+  __u32 i, a = 0x77770001, b = 0x77770002;
+
+  begin_case ("upstream statistics: once per packet, A.1 sequence, A.8 "
+      "jitter");
+  set_prio_config (0, 1);
+  for (i = 0; i < 3; i++) {
+    struct relay_sub s = lo_slot (i, 0);
+
+    s.gen = 1;
+    if (i == 2)
+      s.state = RELAY_SUB_USERSPACE;
+    set_slot (i, &s);
+  }
+  set_n_slots (3);
+  config.clock_rate = 90000;
+  write_config ();
+  /* timestamps 10 s apart, arrivals microseconds apart: each packet's
+   * transit differs from the previous one's by about 900000 units */
+  for (i = 0; i < sizeof (seqs) / sizeof (seqs[0]); i++)
+    upstream_packet (a, seqs[i], 1000 + i * 900000);
+  if (n_frames != 2)
+    fail ("%d copies of the last packet, want 2", n_frames);
+  check_stream ("a wrap, 3 slots", a, 5, 65533, 1, 65536, 0);
+  if (read_stream (a, &st) && (st.jitter >> 4) < 100000)
+    fail ("jitter %u units, want about 900000 x (1 - (15/16)^4)",
+        st.jitter >> 4);
+  upstream_packet (a, 1, 1000 + 5 * 900000);
+  check_stream ("a duplicate counts", a, 6, 65533, 1, 65536, 0);
+  upstream_packet (a, 5000, 1000);
+  check_stream ("a jump is not counted", a, 6, 65533, 1, 65536, 1);
+  upstream_packet (a, 5001, 1000);
+  check_stream ("a confirmed jump restarts", a, 1, 5001, 5001, 0, 1);
+  upstream_packet (a, 4990, 1000);
+  check_stream ("reordered within the misorder window", a, 2, 5001, 5001,
+      0, 1);
+
+  config.clock_rate = 0;
+  write_config ();
+  for (i = 0; i < 3; i++)
+    upstream_packet (b, (__u16) (7 + i), i * 900000);
+  check_stream ("no clock rate", b, 3, 7, 9, 0, 0);
+  if (read_stream (b, &st) && st.jitter != 0)
+    fail ("jitter %u without a clock rate", st.jitter);
+  end_case ();
+}
+
 /* RTCP multiplexed on the port (RFC 5761): passed up, never forwarded,
  * counted; also with consume. Second bytes 191 and 224 are RTP (PT 63
  * and 96 with the marker bit): forwarded. */
@@ -1493,6 +1583,7 @@ main (void)
   case_octets (0);
   case_rtcp_mux (0);
   case_rtcp_mux (1);
+  case_upstream_stats ();
 
   printf ("relay-bpf: %d passed, %d failed, %d not run\n", n_passed, n_failed,
       n_not_run);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# e2e-rtcp.sh MODE: the feedback plane (RTCP) through the relay, MODE
-# kernel or userspace, with a stock GStreamer sender and viewer:
+# e2e-rtcp.sh MODE [consume]: the feedback plane (RTCP) through the relay,
+# MODE kernel or userspace (consume: kernel with pass-original=false, the
+# relay process sees no RTP: its RRs come from the kernel's counts), with
+# a stock GStreamer sender and viewer:
 #   srv:  rtpbin + x264enc sending RTP to the relay's stream port 5004 (a
 #         tee copies it to rtcp-tool keyframes on 127.0.0.1:5098: the IDR
 #         pictures the sender made, timed) and RTCP to its rtcp-port 5005
@@ -24,7 +26,8 @@
 #      rtcp-received > 0, a report, fraction lost 0, and an RTT (its LSR
 #      names an SR the relay forwarded: the viewer's rtpbin received it);
 #   3. the relay's own RRs reach upstream-rtcp (>= 2, about the sender's
-#      SSRC);
+#      SSRC), each with cumulative loss 0 and an extended highest
+#      sequence number that grows from one RR to the next;
 #   4. FLOOD (100) subscribers x 10 PLI/s for 3 s (1000 PLI/s) reach the
 #      sender as at most 2 per second per SSRC (+2), and at least 3; and
 #      the sender makes key frames at that rate, not more: the IDR
@@ -51,7 +54,10 @@ set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 MODE=${1:-kernel}
-e2e_init "rtcp-$MODE"
+CONSUME=${2:-}
+e2e_init "rtcp-$MODE${CONSUME:+-$CONSUME}"
+EXTRA=
+[ "$CONSUME" = consume ] && EXTRA="pass-original=false"
 
 for e in rtpbin x264enc rtph264pay rtph264depay avdec_h264 videotestsrc tee; do
   gst-inspect-1.0 "$e" >/dev/null 2>&1 || e2e_fail "GStreamer element $e not found"
@@ -80,10 +86,10 @@ for i in $(seq 0 $((FLOOD - 1))); do
   clients=$clients,10.200.12.2:$((7000 + 2 * i))
 done
 e2e_ctl_start "$P-rel" relay "udpsrc port=5004 caps=$CAPS ! ebpfrelaysink \
-name=relay mode=$MODE clients=$clients upstream-rtcp=10.200.1.1:5007 \
+name=relay mode=$MODE clients=$clients upstream-rtcp=10.200.1.1:5007 $EXTRA \
 ${EBR_E2E_KEYFRAME_MS:+keyframe-request-interval=$EBR_E2E_KEYFRAME_MS}"
 e2e_wait_udp "$P-rel" 5004 5005
-e2e_log "relay: mode=$MODE rtcp-port=$(e2e_relay_stat rtcp-port)"
+e2e_log "relay: mode=$MODE $EXTRA rtcp-port=$(e2e_relay_stat rtcp-port)"
 
 e2e_bg "$P-cli1" viewer gst-launch-1.0 -e rtpbin name=rb \
   udpsrc port=6000 caps="$CAPS" ! rb.recv_rtp_sink_0 \
@@ -132,7 +138,18 @@ e2e_log "1. $n_down SRs at the subscriber, all with the sender's SSRC/NTP/RTP (S
 
 ebr_until 100 eval '[ "$(e2e_count "$E2E_WORK/upstream.txt" "^RB:$SSRC:")" -ge 2 ]' \
   || e2e_fail "no 2 RRs of the relay about $SSRC at upstream-rtcp"
-e2e_log "3. relay RRs at the sender: $(e2e_count "$E2E_WORK/upstream.txt" "^RR:"), e.g. $(grep -m1 -oE 'RB:[0-9:-]+' "$E2E_WORK/upstream.txt") (media:fraction:lost:jitter:lsr)"
+e2e_log "3. relay RRs at the sender: $(e2e_count "$E2E_WORK/upstream.txt" "^RR:"), e.g. $(grep -m1 -oE 'RB:[0-9:-]+' "$E2E_WORK/upstream.txt") (media:fraction:lost:jitter:lsr:ext_highest_seq)"
+# the blocks about the sender: no loss, the highest sequence number
+# growing (the relay counts what it receives, also what the kernel
+# consumes)
+rbs=$(grep -oE "RB:$SSRC:[0-9:-]+" "$E2E_WORK/upstream.txt")
+bad_rb=$(awk -F: '$4 != 0 { print; exit }' <<<"$rbs")
+[ -z "$bad_rb" ] || e2e_fail "3. a relay RR reports loss: $bad_rb"
+first_ext=$(head -n1 <<<"$rbs" | cut -d: -f7)
+last_ext=$(tail -n1 <<<"$rbs" | cut -d: -f7)
+[ -n "$first_ext" ] && [ "$last_ext" -gt "$first_ext" ] \
+  || e2e_fail "3. the RRs' highest sequence number does not grow: $first_ext .. $last_ext"
+e2e_log "3. relay RRs about $SSRC: loss 0, highest sequence number $first_ext .. $last_ext; the last: $(tail -n1 <<<"$rbs")"
 
 # 2: the viewer's RR in get-stats (its second RR carries the LSR of a
 # forwarded SR).

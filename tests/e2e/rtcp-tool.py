@@ -8,7 +8,7 @@ one that needs gi).
       Receives on 0.0.0.0:PORT for SECONDS, one line per datagram to FILE
       (flushed): "t=UNIX from=IP:PORT len=N" then one item per RTCP packet:
       "SR:ssrc:ntp:rtp:packets:octets", "RR:ssrc:nblocks",
-      "RB:media_ssrc:fraction:lost:jitter:lsr", "PLI:media_ssrc",
+      "RB:media_ssrc:fraction:lost:jitter:lsr:ext_highest_seq", "PLI:media_ssrc",
       "FIR:media_ssrc:seq", "PT<n>", or "BAD" for what does not parse.
       With HOST:FPORT, each datagram is then forwarded there as it is (a
       capture in front of the sender's rtpbin).
@@ -79,12 +79,12 @@ def parse(data):
             for i in range(cnt):
                 if len(blocks) < 24 * (i + 1):
                     break
-                m, fl, lost_hi, lost_lo, _ext, jit, lsr, _dlsr = struct.unpack_from(
+                m, fl, lost_hi, lost_lo, ext, jit, lsr, _dlsr = struct.unpack_from(
                     "!IBBHIIII", blocks, 24 * i)
                 lost = (lost_hi << 16) | lost_lo
                 if lost & 0x800000:
                     lost -= 1 << 24
-                items.append("RB:%u:%u:%d:%u:%u" % (m, fl, lost, jit, lsr))
+                items.append("RB:%u:%u:%d:%u:%u:%u" % (m, fl, lost, jit, lsr, ext))
         off = end
     return items
 
