@@ -192,10 +192,10 @@ struct relay_ssrc_state {
 	__u32 dropped;     /* RTP packets dropped for the limit while
                                  * RUNNING: a copy's seq is the packet's minus
                                  * this (prio_out_seq) */
-	__u32 packets;    /* the base of the entry's sent packets: the sum
+	__u32 packets;     /* the base of the entry's sent packets: the sum
 	                   * over the CPUs of sub_stats' ssrc[i].packets when
 	                   * it was claimed (see above) */
-	__u32 octets;     /* the same for ssrc[i].octets */
+	__u32 octets;      /* the same for ssrc[i].octets */
 	struct seqlog log; /* the runs it dropped: NACKed numbers map back
                             * to originals (seqlog.h) */
 };

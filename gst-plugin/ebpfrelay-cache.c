@@ -31,6 +31,7 @@ typedef struct
   guint32 newest;               /* extended */
   gboolean have;
   guint held;
+  guint64 bytes, lookups, hits;
 } CacheStream;
 
 struct _EbrCache
@@ -219,6 +220,7 @@ ebr_cache_put (EbrCache * cache, guint32 ssrc, guint16 seq, guint8 priority,
 
   if (slot->cap < len) {
     cache->stats.bytes += len - slot->cap;
+    s->bytes += len - slot->cap;
     slot->data = g_realloc (slot->data, len);
     slot->cap = len;
   }
@@ -247,11 +249,13 @@ ebr_cache_get (EbrCache * cache, guint32 ssrc, guint16 seq)
   cache->stats.lookups++;
   if (!s || !s->have)
     return NULL;
+  s->lookups++;
   ext = s->newest - (guint16) ((guint16) s->newest - seq);
   slot = &s->ring[ext & (s->size - 1)];
   if (!slot->valid || slot->ext_seq != ext)
     return NULL;
   cache->stats.hits++;
+  s->hits++;
   cache->out.data = slot->data;
   cache->out.len = slot->len;
   cache->out.ext_seq = slot->ext_seq;
@@ -286,4 +290,22 @@ ebr_cache_get_stats (EbrCache * cache, EbrCacheStats * stats)
 {
   *stats = cache->stats;
   stats->n_ssrcs = g_hash_table_size (cache->streams);
+}
+
+void
+ebr_cache_foreach (EbrCache * cache, EbrCacheStreamFunc func,
+    gpointer user_data)
+{
+  GHashTableIter it;
+  gpointer k, v;
+
+  g_hash_table_iter_init (&it, cache->streams);
+  while (g_hash_table_iter_next (&it, &k, &v)) {
+    CacheStream *s = v;
+    EbrCacheStreamStats st = { GPOINTER_TO_UINT (k), s->size, s->held,
+      s->bytes, s->lookups, s->hits
+    };
+
+    func (&st, user_data);
+  }
 }

@@ -86,6 +86,22 @@ void ebr_cache_remove (EbrCache * cache, guint32 ssrc);
 void ebr_cache_clear (EbrCache * cache);
 
 void ebr_cache_get_stats (EbrCache * cache, EbrCacheStats * stats);
+
+/* One SSRC's figures (ebr_cache_foreach). */
+typedef struct
+{
+  guint32 ssrc;
+  guint capacity;               /* ring size now */
+  guint packets;                /* held now */
+  guint64 bytes;                /* allocated for their data */
+  guint64 lookups, hits;
+} EbrCacheStreamStats;
+
+typedef void (*EbrCacheStreamFunc) (const EbrCacheStreamStats * stats,
+    gpointer user_data);
+/* Calls @func for each SSRC cached. */
+void ebr_cache_foreach (EbrCache * cache, EbrCacheStreamFunc func,
+    gpointer user_data);
 /* Ring size now of @ssrc (0: not cached). */
 guint ebr_cache_capacity (EbrCache * cache, guint32 ssrc);
 

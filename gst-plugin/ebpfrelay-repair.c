@@ -170,9 +170,30 @@ relay_repair_add_client_stats (RelayRepair * r, GstStructure * s,
       "nack-not-yet", G_TYPE_UINT64, st.not_yet, NULL);
 }
 
+static void
+add_stream (const EbrCacheStreamStats * st, gpointer user_data)
+{
+  GValue v = G_VALUE_INIT;
+  GstStructure *s = gst_structure_new ("nack-cache-stream",
+      "ssrc", G_TYPE_UINT, st->ssrc,
+      "capacity", G_TYPE_UINT, st->capacity,
+      "packets", G_TYPE_UINT, st->packets,
+      "bytes", G_TYPE_UINT64, st->bytes,
+      "lookups", G_TYPE_UINT64, st->lookups,
+      "hits", G_TYPE_UINT64, st->hits,
+      "hit-rate", G_TYPE_DOUBLE,
+      st->lookups ? (gdouble) st->hits / st->lookups : 0.0, NULL);
+
+  g_value_init (&v, GST_TYPE_STRUCTURE);
+  g_value_take_boxed (&v, s);
+  gst_value_array_append_and_take_value (user_data, &v);
+}
+
 void
 relay_repair_add_stats (RelayRepair * r, GstStructure * s)
 {
+  GValue streams = G_VALUE_INIT;
+
   EbrCacheStats st = { 0 };
 
   if (r->cache)
@@ -186,4 +207,9 @@ relay_repair_add_stats (RelayRepair * r, GstStructure * s)
       "nack-cache-hits", G_TYPE_UINT64, st.hits,
       "nack-no-record", G_TYPE_UINT64, r->no_record,
       "nack-send-errors", G_TYPE_UINT64, r->send_errors, NULL);
+  /* per SSRC: ring size, what it holds, hit rate */
+  g_value_init (&streams, GST_TYPE_ARRAY);
+  if (r->cache)
+    ebr_cache_foreach (r->cache, add_stream, &streams);
+  gst_structure_take_value (s, "nack-cache-streams", &streams);
 }

@@ -115,6 +115,13 @@ test_restart (void)
 }
 
 static void
+one_stream (const EbrCacheStreamStats * st, gpointer user_data)
+{
+  if (st->ssrc == 7)
+    *(EbrCacheStreamStats *) user_data = *st;
+}
+
+static void
 test_grow (void)
 {
   /* 16 packets or 1 s, at most 64: 100 packets in 0.5 s keep the last 64 */
@@ -133,6 +140,17 @@ test_grow (void)
   g_assert_cmpuint (st.bytes, ==, 64 * 200);
   g_assert_cmpuint (st.hits, ==, 64);
   g_assert_cmpuint (st.lookups, ==, 65);
+  {
+    EbrCacheStreamStats one = { 0 };
+
+    ebr_cache_foreach (c, one_stream, &one);
+    g_assert_cmpuint (one.ssrc, ==, 7);
+    g_assert_cmpuint (one.capacity, ==, 64);
+    g_assert_cmpuint (one.packets, ==, 64);
+    g_assert_cmpuint (one.bytes, ==, 64 * 200);
+    g_assert_cmpuint (one.hits, ==, 64);
+    g_assert_cmpuint (one.lookups, ==, 65);
+  }
 
   /* a slow stream (1 packet per 100 ms) keeps its ring at 16: the packet
    * overwritten is 1.6 s old */

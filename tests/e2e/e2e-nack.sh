@@ -183,6 +183,11 @@ fi
 if [ -n "$probe" ]; then
   e2e_ctl stats
   cache_packets=$(ebr_field "$(grep '^stats ' <<<"$E2E_CTL_REPLY")" nack-cache-packets)
+  # per SSRC: the stream's ring, its lookups and hits
+  stream_hits=$(grep '^stats ' <<<"$E2E_CTL_REPLY" | grep -oE 'hits\\?=\\?\(guint64\\?\)[0-9]+' \
+    | grep -oE '[0-9]+$' | head -1)
+  e2e_log "nack-cache-streams: $(grep '^stats ' <<<"$E2E_CTL_REPLY" | grep -oE 'nack-cache-streams=[^>]*>' | head -c 400)"
+  [ "${stream_hits:-0}" -gt 0 ] || e2e_fail "no per-SSRC cache hits in nack-cache-streams"
   e2e_log "probe: $probe (cache holds ${cache_packets:-?})"
   read -r _ r_n r_dups _ o_n _ s_n s_dups s_distinct <<<"$probe"
   [ "$r_n" = 5 ] && [ "$r_dups" = 0 ] \
