@@ -1,68 +1,102 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# video.sh: priority drop at the relay, with H.264 video. A server streams
-# a test picture with B frames through ebpfrelaysink (kernel path) to three
-# viewers that subscribed with priority limits 0, 1 and 7:
+# video.sh: an RTP relay with its feedback plane, with H.264 video, as a
+# GStreamer user writes it: rtpbin at the sender and at every viewer. A
+# server streams a test picture with B frames (a key frame every 5 s)
+# through ebpfrelaysink (kernel path) to three viewers that subscribed with
+# priority limits 0, 1 and 7, and one more viewer joins late:
 #
 #   limit 0  gets everything
 #   limit 1  loses the B frames (NAL NRI 0: priority 0), nothing it needs
-#   limit 7  gets only the IDR pictures and SPS/PPS (NRI 3: priority 7):
-#            one picture a second, each decodable on its own
+#   limit 7  gets only the IDR pictures and SPS/PPS (NRI 3: priority 7),
+#            each decodable on its own
+#   late     joins halfway (limit 0 by default): the relay holds its stream
+#            back until a key frame starts and asks the sender for one at
+#            once (a PLI to the sender's rtpbin, which makes x264enc encode
+#            an IDR), so it shows its first picture within about a round
+#            trip and the jitter buffer's latency, not the rest of the GOP
 #
 # The relay drops in the kernel what a viewer's limit excludes and rewrites
 # each viewer's RTP sequence numbers to stay contiguous, so its jitter buffer
-# and depayloader see a clean stream, just with fewer frames.
+# and depayloader see a clean stream, just with fewer frames. RTCP goes
+# through the relay: the sender's SRs down to every viewer (with the packet
+# counts of what that viewer was sent), the viewers' RRs consumed at the
+# relay (their loss and round-trip time in its stats), their PLIs up to the
+# sender, throttled.
 #
-#   video.sh --demo [-d SECONDS] [-o OUTDIR] [-p PREFIX] [-l LIMITS] [--meter]
-#            [--loss P]
-#       stream SECONDS (default 5), print per viewer the frames decoded,
-#       packets received, packets dropped for it at the relay and decoder
-#       errors; exit 1 if any viewer saw a decoder error or decoded no
+#   video.sh --demo [-d SECONDS] [-o OUTDIR] [-p PREFIX] [-l LIMITS]
+#            [-L LIMIT|none] [--meter] [--loss P]
+#       stream SECONDS (default 8), print per viewer the frames decoded,
+#       the time from its join to its first frame, packets received,
+#       packets dropped for it at the relay, decoder errors, and its RTCP:
+#       SRs the relay sent it, whether its rtpbin holds the sender's SR
+#       (what lip sync needs), the fraction lost and the round-trip time
+#       from its RRs; exit 1 if any viewer saw a decoder error or decoded
+#       no frame, or the late viewer waited more than 0.5 s for its first
 #       frame. PNGs go to OUTDIR (kept) or a temporary directory.
 #   video.sh [-d SECONDS] [-o OUTDIR] ...
 #       the same, by hand: streams until Ctrl-C (or SECONDS), PNGs kept in
 #       OUTDIR (default ./video-out).
 #
 #   -l LIMITS  comma-separated priority limits, one viewer each (default 0,1,7)
+#   -L LIMIT   the late viewer's limit (default 0), or "none"; it joins
+#              after half of SECONDS (4 s by hand until Ctrl-C)
 #   --loss P   each viewer also loses a random fraction P (0..1) of what it
 #              receives, before its depayloader (identity drop-probability=P):
 #              what network loss does to a decoder, next to the relay's
 #              priority drop, which leaves nothing to conceal
-#   --meter    one more receiver (namespace PREFIX-cliN+1, a static subscriber
+#   --meter    one more receiver (the last namespace, a static subscriber
 #              at limit 0): tests/tools/rtp-prio-count counts the sender's
 #              packets per priority with bpf/priority.h, and each viewer's
 #              packet count is checked against the packets of priority >= its
-#              limit (the end-to-end test uses this)
+#              limit (the end-to-end test uses this; not the late viewer's)
 #
 # Pipelines (each runs as a gst-launch-1.0 description, through
 # tests/tools/launch-stats: gst-launch-1.0 -e that prints every element's
-# "stats" property at the end, where the packet counters come from):
+# "stats" property at the end, where the counters come from):
 #
-#   server (PREFIX-srv):
+#   server (PREFIX-srv, 10.200.1.1):
+#     rtpbin name=rb rtp-profile=avpf
 #     videotestsrc is-live=true num-buffers=30*SECONDS pattern=ball
 #       ! video/x-raw,width=320,height=240,framerate=30/1
-#       ! x264enc bframes=2 b-adapt=false key-int-max=30 speed-preset=ultrafast tune=zerolatency
+#       ! x264enc bframes=2 b-adapt=false key-int-max=150 speed-preset=ultrafast tune=zerolatency
 #       ! video/x-h264,profile=main ! rtph264pay config-interval=-1 pt=96
-#       ! rtpframemarking ! udpsink host=10.200.1.2 port=5004
+#       ! rtpframemarking ! rb.send_rtp_sink_0
+#     rb.send_rtp_src_0 ! udpsink host=10.200.1.2 port=5004
+#     rb.send_rtcp_src_0 ! udpsink host=10.200.1.2 port=5005 sync=false async=false
+#     udpsrc port=5007 ! rb.recv_rtcp_sink_0
 #   relay (PREFIX-rel):
 #     udpsrc port=5004 caps="$CAPS" ! ebpfrelaysink mode=kernel control-port=5005
-#   viewer K (PREFIX-cliK, limit L):
-#     ebpfprioritysrc port=6000 priority-limit=L relay=10.200.(10+K).1:5005 caps="$CAPS"
-#       ! rtpjitterbuffer ! rtph264depay ! avdec_h264 ! videoconvert ! pngenc
-#       ! multifilesink location=OUTDIR/cliK-%05d.png
+#       upstream-rtcp=10.200.1.1:5007
+#     (RTCP on the stream's port + 1, 5005, the same socket as the
+#     subscription channel; the sender gets the relay's RRs and key-frame
+#     requests on its udpsrc port 5007)
+#   viewer K (PREFIX-cliK, limit L, relay R = 10.200.(10+K).1):
+#     rtpbin name=rb rtp-profile=avpf
+#     ebpfprioritysrc port=6000 priority-limit=L relay=R:5005 caps="$CAPS"
+#       ! rb.recv_rtp_sink_0
+#     udpsrc port=6001 ! rb.recv_rtcp_sink_0
+#     rb.send_rtcp_src_0 ! udpsink host=R port=5005 sync=false async=false
+#     rb. ! rtph264depay request-keyframe=true ! avdec_h264 ! videoconvert
+#       ! pngenc ! multifilesink location=OUTDIR/cliK-%05d.png
 #   with CAPS = application/x-rtp,media=video,encoding-name=H264,payload=96,
 #     clock-rate=90000,extmap-1=urn:ietf:params:rtp-hdrext:framemarking
 #
 # rtpframemarking tags each packet (RFC 9626) from its NAL NRI: IDR, SPS and
-# PPS 7, P 6, B 0. Frames decoded: the PNGs written (one per frame).
-# Packets received: ebpfprioritysrc's "kept"; dropped at the relay:
-# ebpfrelaysink's per-client "priority-dropped" (read before the viewers
-# stop, as stopping unsubscribes them). Decoder errors: WARNING/ERROR lines
-# of avdec_h264 (and libav), the video decoder base class and the
-# depayloader in the viewer's output, plus libav's "concealing N DC, N AC,
-# N MV errors" lines (logged at INFO level: each is a picture decoded with
-# missing data), with GST_DEBUG set for those categories.
+# PPS 7, P 6, B 0. Frames decoded: the PNGs written (one per frame); the
+# first one's time (its file's mtime) against the viewer's join (its
+# ebpfprioritysrc reporting state=subscribed, or the server's start for the
+# viewers there before it). Packets received: ebpfprioritysrc's "kept";
+# dropped at the relay: ebpfrelaysink's per-client "priority-dropped", and
+# from the same structure "rtcp-sent" (the sender's SR compounds sent to
+# it), "rtcp-fraction-lost" and "rtt-ms" (read before the viewers stop, as
+# stopping unsubscribes them); "has-sr": the viewer's rtpsession reports
+# have-sr for the sender. Decoder errors: WARNING/ERROR lines of avdec_h264
+# (and libav), the video decoder base class and the depayloader in the
+# viewer's output, plus libav's "concealing N DC, N AC, N MV errors" lines
+# (logged at INFO level: each is a picture decoded with missing data), with
+# GST_DEBUG set for those categories.
 #
 # The summary also has each viewer's seq-gaps: the packets its jitter
 # buffer counted as lost (gaps in the RTP sequence numbers); 0 when the
@@ -80,7 +114,7 @@ set -uo pipefail
 
 usage ()
 {
-  echo "usage: $0 [--demo] [-d SECONDS] [-o OUTDIR] [-p PREFIX] [-l LIMITS] [--meter] [--loss P]" >&2
+  echo "usage: $0 [--demo] [-d SECONDS] [-o OUTDIR] [-p PREFIX] [-l LIMITS] [-L LIMIT|none] [--meter] [--loss P]" >&2
   exit 2
 }
 
@@ -90,9 +124,11 @@ secs=
 outdir=
 prefix=ebrv
 limits=0,1,7
+late=0
 loss=
 port=5004
 cport=5005
+sport=5007
 vport=6000
 while [ $# -gt 0 ]; do
   case $1 in
@@ -102,12 +138,13 @@ while [ $# -gt 0 ]; do
     -o) [ $# -ge 2 ] || usage; outdir=$2; shift 2 ;;
     -p) [ $# -ge 2 ] || usage; prefix=$2; shift 2 ;;
     -l) [ $# -ge 2 ] || usage; limits=$2; shift 2 ;;
+    -L) [ $# -ge 2 ] || usage; late=$2; shift 2 ;;
     --loss) [ $# -ge 2 ] || usage; loss=$2; shift 2 ;;
     -h|--help) usage ;;
     *) usage ;;
   esac
 done
-[ -n "$secs" ] || { [ $demo -eq 1 ] && secs=5 || secs=0; }
+[ -n "$secs" ] || { [ $demo -eq 1 ] && secs=8 || secs=0; }
 case $secs in ''|*[!0-9]*) usage ;; esac
 if [ -n "$loss" ] && ! awk -v p="$loss" 'BEGIN { exit !(p ~ /^(0|1|0?\.[0-9]+)$/ && p + 0 <= 1) }'; then
   echo "$0: --loss is a fraction 0..1, not '$loss'" >&2
@@ -119,8 +156,16 @@ n=${#lim[@]}
 for l in "${lim[@]}"; do
   case $l in [0-7]) ;; *) echo "$0: limits are 0-7, not '$l'" >&2; exit 2 ;; esac
 done
+case $late in
+  none) nv=$n ;;
+  [0-7]) nv=$((n + 1)); lim+=("$late") ;;
+  *) echo "$0: -L is a limit 0-7 or none, not '$late'" >&2; exit 2 ;;
+esac
+# the late viewer joins after half the stream (4 s when streaming by hand)
+late_after=4
+[ "$secs" -eq 0 ] || late_after=$(awk -v s="$secs" 'BEGIN { printf "%.1f", s / 2 }')
 
-ebr_example_setup x264enc avdec_h264 rtph264pay rtph264depay rtpjitterbuffer \
+ebr_example_setup x264enc avdec_h264 rtph264pay rtph264depay rtpbin \
   pngenc multifilesink identity
 LAUNCH=$(ebr_test_tool launch-stats EBR_LAUNCH_STATS) || exit 1
 COUNTER=
@@ -140,8 +185,8 @@ fi
 mkdir -p "$outdir" || exit 1
 outdir=$(cd "$outdir" && pwd)
 rm -f "$outdir"/cli*-[0-9]*.png "$summary"
-nsn=$n
-[ $meter -eq 0 ] || nsn=$((n + 1))
+nsn=$nv
+[ $meter -eq 0 ] || nsn=$((nv + 1))
 created=0
 [ -n "$(ebr_topology_namespaces "$prefix")" ] || created=1
 
@@ -162,10 +207,23 @@ field ()
   ebr_field "$(tr -d '\\' <<<"$1")" "$2"
 }
 
+# real TEXT NAME: the number (maybe negative or with a fraction) in
+# NAME=(double)N.
+real ()
+{
+  tr -d '\\' <<<"$1" | grep -oE "(^|[ ,])$2=\([a-z]*\)-?[0-9.e+-]+" | head -n 1 | sed 's/.*)//'
+}
+
 # kv TEXT NAME: the number in NAME=N.
 kv ()
 {
   grep -oE "(^| )$2=[0-9]+" <<<"$1" | head -n 1 | sed 's/.*=//'
+}
+
+# now: the time in seconds, to the nanosecond.
+now ()
+{
+  date +%s.%N
 }
 
 ebr_topology_up "$prefix" "$nsn" || { echo "$0: topology failed" >&2; exit 1; }
@@ -173,24 +231,53 @@ ebr_topology_up "$prefix" "$nsn" || { echo "$0: topology failed" >&2; exit 1; }
 CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,extmap-1=urn:ietf:params:rtp-hdrext:framemarking"
 nbuf=-1
 [ "$secs" -eq 0 ] || nbuf=$((30 * secs))
-server=(videotestsrc is-live=true num-buffers=$nbuf pattern=ball
+server=(rtpbin name=rb rtp-profile=avpf
+  videotestsrc is-live=true num-buffers=$nbuf pattern=ball
   ! video/x-raw,width=320,height=240,framerate=30/1
-  ! x264enc bframes=2 b-adapt=false key-int-max=30 speed-preset=ultrafast tune=zerolatency
+  ! x264enc bframes=2 b-adapt=false key-int-max=150 speed-preset=ultrafast tune=zerolatency
   ! video/x-h264,profile=main ! rtph264pay config-interval=-1 pt=96
-  ! rtpframemarking ! udpsink host=10.200.1.2 port=$port)
-relay=(udpsrc port=$port "caps=\"$CAPS\"" ! ebpfrelaysink mode=kernel "control-port=$cport")
-meter_addr=10.200.$(ebr_cli_net $((n + 1))).2
+  ! rtpframemarking ! rb.send_rtp_sink_0
+  rb.send_rtp_src_0 ! udpsink name=rtpsink host=10.200.1.2 port=$port
+  rb.send_rtcp_src_0 ! udpsink host=10.200.1.2 port=$cport sync=false async=false
+  udpsrc port=$sport ! rb.recv_rtcp_sink_0)
+relay=(udpsrc port=$port "caps=\"$CAPS\"" ! ebpfrelaysink mode=kernel "control-port=$cport"
+  "upstream-rtcp=10.200.1.1:$sport")
+meter_addr=10.200.$(ebr_cli_net $((nv + 1))).2
 [ $meter -eq 0 ] || relay+=("clients=$meter_addr:$vport")
-viewer ()      # viewer K L: the pipeline of viewer K at limit L, in V
+viewer ()      # viewer K L R OUTDIR: the pipeline of viewer K at limit L, in V
 {
-  V=(ebpfprioritysrc port=$vport priority-limit="$2"
-    relay="$3:$cport" "caps=\"$CAPS\"" ! rtpjitterbuffer)
+  V=(rtpbin name=rb rtp-profile=avpf
+    ebpfprioritysrc port=$vport priority-limit="$2" relay="$3:$cport" "caps=\"$CAPS\""
+    ! rb.recv_rtp_sink_0
+    udpsrc port=$((vport + 1)) ! rb.recv_rtcp_sink_0
+    rb.send_rtcp_src_0 ! udpsink host="$3" port=$cport sync=false async=false
+    rb.)
   [ -z "$loss" ] || V+=(! identity drop-probability="$loss")
-  V+=(! rtph264depay ! avdec_h264 ! videoconvert ! pngenc
+  V+=(! rtph264depay request-keyframe=true ! avdec_h264 ! videoconvert ! pngenc
     ! multifilesink "location=\"$4/cli$1-%05d.png\"")
 }
 
-echo "== H.264 priority drop: server 10.200.1.1 -> relay 10.200.1.2:$port -> $n viewer(s) (limits $limits)"
+# start_viewer K: viewer K (limit lim[K-1]) in its namespace, pid in vpid[K].
+declare -a vpid
+start_viewer ()
+{
+  viewer "$1" "${lim[$1 - 1]}" "10.200.$(ebr_cli_net "$1").1" "$outdir"
+  GST_DEBUG_NO_COLOR=1 \
+    GST_DEBUG=libav:4,avviddec:2,videodecoder:2,rtph264depay:2,rtpbasedepayload:2 \
+    ip netns exec "$prefix-cli$1" $setsid "$LAUNCH" "${V[@]}" \
+    >"$work/cli$1.log" 2>&1 </dev/null &
+  vpid[$1]=$!
+}
+
+# subscribed K: viewer K's ebpfprioritysrc reported that the relay took it.
+subscribed ()
+{
+  grep -q 'state=(string)subscribed' "$work/cli$1.log"
+}
+
+late_txt=
+[ "$nv" -eq "$n" ] || late_txt=", one more at limit $late joining after $late_after s"
+echo "== H.264 through rtpbin: server 10.200.1.1 -> relay 10.200.1.2:$port -> $n viewer(s) (limits $limits)$late_txt"
 echo "   server: gst-launch-1.0 ${server[*]}"
 echo "   relay:  gst-launch-1.0 ${relay[*]}"
 viewer K L "10.200.(10+K).1" OUTDIR
@@ -207,14 +294,8 @@ prog_ids=$(ebr_prog_ids "$relay_pid")
 
 # Viewers: each subscribes through the relay's control port; their
 # decoder and depayloader warnings go to their log.
-declare -a vpid
 for k in $(seq 1 "$n"); do
-  viewer "$k" "${lim[k - 1]}" "10.200.$(ebr_cli_net "$k").1" "$outdir"
-  GST_DEBUG_NO_COLOR=1 \
-    GST_DEBUG=libav:4,avviddec:2,videodecoder:2,rtph264depay:2,rtpbasedepayload:2 \
-    ip netns exec "$prefix-cli$k" $setsid "$LAUNCH" "${V[@]}" \
-    >"$work/cli$k.log" 2>&1 </dev/null &
-  vpid[k]=$!
+  start_viewer "$k"
 done
 if [ $meter -eq 1 ]; then
   ip netns exec "$prefix-cli$nsn" $setsid "$COUNTER" -p 96 -f 1 -i 3600000 \
@@ -224,7 +305,7 @@ fi
 for _ in $(seq 100); do
   ok=0
   for k in $(seq 1 "$n"); do
-    grep -q 'state=(string)subscribed' "$work/cli$k.log" && ok=$((ok + 1))
+    subscribed "$k" && ok=$((ok + 1))
     ebr_running "${vpid[k]}" || { echo "$0: viewer cli$k exited:" >&2; cat "$work/cli$k.log" >&2; exit 1; }
   done
   [ $meter -eq 0 ] || grep -qx ready "$work/meter.log" || ok=-1
@@ -237,6 +318,11 @@ if [ $ok -ne "$n" ]; then
 fi
 echo "== relay program(s) $(tr '\n' ' ' <<<"$prog_ids")loaded; $n viewer(s) subscribed through control port $cport"
 
+declare -a joined
+start=$(now)
+for k in $(seq 1 "$n"); do
+  joined[k]=$start
+done
 ip netns exec "$prefix-srv" $setsid "$LAUNCH" "${server[@]}" \
   >"$work/server.log" 2>&1 </dev/null &
 server_pid=$!
@@ -247,6 +333,25 @@ if [ "$secs" -gt 0 ]; then
 else
   echo "== streaming; Ctrl-C stops the server and shows the figures"
 fi
+if [ "$nv" -gt "$n" ]; then
+  # the late viewer: started after late_after s; its join is when its
+  # ebpfprioritysrc reports the relay's acceptance (polled every 10 ms)
+  until ebr_ended "$server_pid" || awk -v a="$start" -v b="$(now)" -v d="$late_after" \
+      'BEGIN { exit !(b - a >= d) }'; do
+    sleep 0.05
+  done
+  if ebr_running "$server_pid"; then
+    start_viewer "$nv"
+    for _ in $(seq 500); do
+      subscribed "$nv" && break
+      ebr_running "${vpid[nv]}" || break
+      sleep 0.01
+    done
+    joined[nv]=$(now)
+    subscribed "$nv" || { echo "$0: the late viewer did not subscribe:" >&2; cat "$work/cli$nv.log" >&2; }
+    echo "== the late viewer cli$nv (limit $late) joined $(awk -v a="$start" -v b="${joined[nv]}" 'BEGIN { printf "%.1f", b - a }') s after the start"
+  fi
+fi
 while ebr_running "$server_pid"; do
   wait "$server_pid" 2>/dev/null
 done
@@ -256,19 +361,21 @@ sleep 0.5                      # the jitter buffers' latency (200 ms)
 
 # The relay first: its per-viewer counters go when the viewers unsubscribe.
 ebr_stop "$relay_pid" 150
-for k in $(seq 1 "$n"); do
-  ebr_stop "${vpid[k]}" 150
+for k in $(seq 1 "$nv"); do
+  [ -n "${vpid[k]:-}" ] && ebr_stop "${vpid[k]}" 150
 done
 [ $meter -eq 0 ] || ebr_stop "$meter_pid" 150
 
 relay_stats=$(grep '^stats ebpfrelaysink' "$work/relay.log")
-sent=$(field "$(grep '^stats udpsink' "$work/server.log")" rendered)
+sent=$(field "$(grep '^stats rtpsink' "$work/server.log")" rendered)
 tagged=$(field "$(grep '^stats rtpframemarking' "$work/server.log")" tagged)
 meter_line=
 [ $meter -eq 0 ] || meter_line=$(cat "$work/meter.txt")
 {
   echo "sender packets=${sent:-0} tagged=${tagged:-0}"
   echo "relay mode=$(tr -d '\\' <<<"$relay_stats" | grep -o 'mode=(string)[a-z]*' | sed 's/.*)//') buffers-in=$(field "$relay_stats" buffers-in) kernel-matched=$(field "$relay_stats" kernel-matched)" \
+    "keyframe-requests-sent=$(field "$relay_stats" keyframe-requests-sent)" \
+    "keyframe-requests-join=$(field "$relay_stats" keyframe-requests-join)" \
     "$(for p in 0 1 2 3 4 5 6 7; do printf 'kernel-p%s=%s ' $p "$(field "$relay_stats" kernel-priority-$p)"; done)"
   [ $meter -eq 0 ] || echo "meter $meter_line"
 } >"$summary"
@@ -277,37 +384,55 @@ printf '== sender: %s RTP packets (%s frame-marked)\n' "${sent:-?}" "${tagged:-?
 printf '   the relay'"'"'s kernel classified them: priority 7: %s  6: %s  0: %s\n' \
   "$(field "$relay_stats" kernel-priority-7)" "$(field "$relay_stats" kernel-priority-6)" \
   "$(field "$relay_stats" kernel-priority-0)"
+printf '   key frames the relay asked the sender for: %s (%s for joins)\n' \
+  "$(field "$relay_stats" keyframe-requests-sent)" "$(field "$relay_stats" keyframe-requests-join)"
 if [ $meter -eq 1 ]; then
   printf '   by priority (meter %s): 7: %s  6: %s  0: %s  others: %s\n' "$meter_addr" \
     "$(kv "$meter_line" p7)" "$(kv "$meter_line" p6)" "$(kv "$meter_line" p0)" \
     $(( $(kv "$meter_line" packets) - $(kv "$meter_line" p7) - $(kv "$meter_line" p6) - $(kv "$meter_line" p0) ))
 fi
 echo "== per viewer:"
-printf '   %-18s %5s %7s %8s %13s %15s%s\n' viewer limit frames packets relay-dropped decoder-errors \
+printf '   %-16s %5s %6s %9s %7s %8s %7s %6s %3s %6s %7s%s\n' viewer limit frames 1st-frame \
+  packets relay-drop dec-err SRs has-SR lost rtt-ms \
   "$([ $meter -eq 1 ] && echo '  expected')"
 rc=0
-for k in $(seq 1 "$n"); do
+for k in $(seq 1 "$nv"); do
   l=${lim[k - 1]}
   addr=10.200.$(ebr_cli_net "$k").2
   log=$work/cli$k.log
+  name=cli$k
+  [ "$k" -le "$n" ] || name="cli$k*"
   frames=$(find "$outdir" -maxdepth 1 -name "cli$k-[0-9]*.png" | wc -l)
+  first=$(find "$outdir" -maxdepth 1 -name "cli$k-[0-9]*.png" | sort | head -n 1)
+  first_ms=-
+  [ -z "$first" ] || first_ms=$(awk -v a="${joined[k]:-0}" -v b="$(stat -c %.9Y "$first")" \
+    'BEGIN { printf "%d", (b - a) * 1000 }')
   rendered=$(field "$(grep '^stats multifilesink' "$log")" rendered)
   vs=$(grep '^stats ebpfprioritysrc' "$log")
   packets=$(field "$vs" kept)
   fdrop=$(field "$vs" dropped)
   jb=$(grep '^stats rtpjitterbuffer' "$log")
   jlost=$(field "$jb" num-lost)
+  hassr=no
+  tr -d '\\' <<<"$(grep '^stats rtpsession' "$log")" | grep -q 'is-sender=(boolean)true[^}]*have-sr=(boolean)true' && hassr=yes
   cs=$(tr -d '\\' <<<"$relay_stats" | grep -oE "host=\(string\)$addr, port=\(int\)$vport, [^\"]*" | head -n 1)
   rdrop=$(field "$cs" priority-dropped)
   rpk=$(field "$cs" packets)
+  srs=$(field "$cs" rtcp-sent)
+  frac=$(real "$cs" rtcp-fraction-lost)
+  rtt=$(real "$cs" rtt-ms)
+  rtt_txt=$(awk -v r="${rtt:--1}" 'BEGIN { if (r < 0) print "-"; else printf "%.2f", r }')
+  lost_txt=$(awk -v f="${frac:-0}" 'BEGIN { printf "%.1f%%", f * 100 }')
   errs=$(grep -cE '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$log")
   expected=
-  [ $meter -eq 0 ] || expected=$(kv "$meter_line" "ge$l")
-  printf '   cli%-3s %-11s %5s %7s %8s %13s %15s%s\n' "$k" "$addr" "$l" "$frames" \
-    "${packets:--}" "${rdrop:--}" "$errs" "$([ $meter -eq 1 ] && printf '%10s' "$expected")"
-  echo "client=cli$k limit=$l frames=$frames rendered=${rendered:-0} packets=${packets:-0}" \
+  [ $meter -eq 0 ] || [ "$k" -gt "$n" ] || expected=$(kv "$meter_line" "ge$l")
+  printf '   %-5s %-10s %5s %6s %7s ms %7s %10s %7s %3s %6s %6s %7s%s\n' "$name" "$addr" "$l" "$frames" \
+    "$first_ms" "${packets:--}" "${rdrop:--}" "$errs" "${srs:--}" "$hassr" "$lost_txt" "$rtt_txt" \
+    "$([ $meter -eq 1 ] && printf '%10s' "$expected")"
+  echo "client=cli$k limit=$l late=$([ "$k" -gt "$n" ] && echo 1 || echo 0) frames=$frames" \
+    "first-frame-ms=$first_ms rendered=${rendered:-0} packets=${packets:-0}" \
     "filter-dropped=${fdrop:-0} relay-packets=${rpk:-0} relay-dropped=${rdrop:-0}" \
-    "seq-gaps=${jlost:-x}" \
+    "seq-gaps=${jlost:-x} srs=${srs:-0} has-sr=$hassr fraction-lost=${frac:-x} rtt-ms=${rtt:-x}" \
     "decoder-errors=$errs${expected:+ expected=$expected}" >>"$summary"
   if [ "$errs" -gt 0 ]; then
     echo "   cli$k (limit $l) had $errs decoder error(s):" >&2
@@ -319,13 +444,23 @@ for k in $(seq 1 "$n"); do
     tail -n 15 "$log" >&2
     rc=1
   fi
-  if [ $meter -eq 1 ] && [ "${packets:-x}" != "$expected" ]; then
+  if [ "$k" -gt "$n" ] && [ "$first_ms" != - ] && [ "$first_ms" -gt 500 ]; then
+    echo "   the late viewer cli$k waited $first_ms ms for its first frame (more than 500)" >&2
+    rc=1
+  fi
+  if [ -n "$expected" ] && [ "${packets:-x}" != "$expected" ]; then
     echo "   cli$k received ${packets:-?} packets, the sender sent $expected of priority >= $l" >&2
     rc=1
   fi
 done
-echo "   (frames: PNGs decoded and written; packets: ebpfprioritysrc kept;"
-echo "    relay-dropped: ebpfrelaysink priority-dropped for that viewer, in the kernel)"
+echo "   (* joined late. 1st-frame: from its join, or the server's start for the"
+echo "    viewers there before it, to its first decoded frame; packets:"
+echo "    ebpfprioritysrc kept; relay-drop: dropped for its limit at the relay,"
+echo "    in the kernel; SRs: the sender's SRs the relay sent it, with its own"
+echo "    packet counts; has-SR: its rtpbin holds the sender's SR (RTP to wall"
+echo "    clock, lip sync); lost, rtt-ms: from its RRs, at the relay, '-'"
+echo "    before its first RR about an SR; at limit 7 the decoder holds each"
+echo "    picture back for B-frame reordering until the next key frame)"
 if [ $demo -eq 0 ] || [ -n "${EBR_VIDEO_SHOW_OUT:-}" ] || [[ $outdir != "$work"/* ]]; then
   echo "== frames in $outdir (cliK-NNNNN.png); summary in $summary"
 fi

@@ -74,6 +74,7 @@ typedef struct
    * or a port) */
   gint rtcp_port;
   gint rtcp_given;
+  guint64 rtcp_sent;            /* the sender's compounds sent to it */
   guint add_count;              /* removed when removed this often */
   guint slot;                   /* while running */
   gboolean in_kernel;           /* slot state is KERNEL */

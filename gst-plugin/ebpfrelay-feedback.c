@@ -302,6 +302,7 @@ forward_down (RelayFeedback * f, GstBuffer * compound)
     send_buffer (f, copy, &to);
     gst_buffer_unref (copy);
     f->srs_sent++;
+    c->rtcp_sent++;
   }
 }
 
@@ -842,6 +843,7 @@ relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
   }
   gst_structure_set (s,
       "rtcp-port", G_TYPE_INT, c->rtcp_port,
+      "rtcp-sent", G_TYPE_UINT64, c->rtcp_sent,
       "rtcp-received", G_TYPE_UINT64, vs.rtcp_packets,
       "rtcp-ssrc", G_TYPE_UINT, vs.bound ? vs.ssrc : 0,
       "rtcp-report-blocks", G_TYPE_UINT64, vs.report_blocks,
