@@ -167,6 +167,8 @@ relay_feedback_install_properties (GObjectClass * klass, guint first_id)
           GST_PARAM_MUTABLE_READY));
   relay_repair_install_property (klass,
       first_id + RELAY_FEEDBACK_PROP_NACK_CACHE);
+  relay_repair_install_rtx_property (klass,
+      first_id + RELAY_FEEDBACK_PROP_RTX_MAP);
 }
 
 void
@@ -186,6 +188,9 @@ relay_feedback_set_property (RelayFeedback * f, guint id, const GValue * value)
     case RELAY_FEEDBACK_PROP_NACK_CACHE:
       relay_repair_set_property (f->repair, value);
       break;
+    case RELAY_FEEDBACK_PROP_RTX_MAP:
+      relay_repair_set_rtx_map (f->repair, value);
+      break;
   }
 }
 
@@ -204,6 +209,9 @@ relay_feedback_get_property (RelayFeedback * f, guint id, GValue * value)
       break;
     case RELAY_FEEDBACK_PROP_NACK_CACHE:
       relay_repair_get_property (f->repair, value);
+      break;
+    case RELAY_FEEDBACK_PROP_RTX_MAP:
+      relay_repair_get_rtx_map (f->repair, value);
       break;
   }
 }

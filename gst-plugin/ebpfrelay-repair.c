@@ -7,15 +7,19 @@
 #include <errno.h>
 
 #include "ebpfrelay-nack.h"
+#include "ebpfrelay-rtx.h"
 
 struct _RelayRepair
 {
   RelaySender *sender;
   gint nack_cache;              /* property */
+  GstStructure *rtx_map;        /* property rtx-payload-type-map, or NULL */
 
   EbrCache *cache;              /* NULL: off */
   EbrNack *nack;
   guint8 *out;                  /* EBR_NACK_MAX_PACKET */
+  EbrRtx *rtx;                  /* while started */
+  guint8 *rtx_out;              /* EBR_NACK_MAX_PACKET + EBR_RTX_OVERHEAD */
   guint64 no_record;            /* NACKs of an SSRC the subscriber lacks */
   guint64 send_errors;
 };
@@ -34,6 +38,7 @@ void
 relay_repair_free (RelayRepair * r)
 {
   relay_repair_stop (r);
+  g_clear_pointer (&r->rtx_map, gst_structure_free);
   g_free (r);
 }
 
@@ -55,6 +60,40 @@ relay_repair_install_property (GObjectClass * klass, guint id)
 }
 
 void
+relay_repair_install_rtx_property (GObjectClass * klass, guint id)
+{
+  g_object_class_install_property (klass, id,
+      g_param_spec_boxed ("rtx-payload-type-map", "RTX payload type map",
+          "Answer NACKs as RFC 4588 RTX (SSRC multiplexing): map of media "
+          "payload types to their RTX payload types, as rtprtxsend's and "
+          "rtprtxreceive's payload-type-map, e.g. "
+          "\"application/x-rtp-pt-map, 96=(uint)97\". A NACKed packet of a "
+          "mapped payload type goes out on an RTX SSRC of the relay's own "
+          "per subscriber and media SSRC, with its own sequence numbers and "
+          "the subscriber's number as OSN; other payload types are resent "
+          "as they are, on their own SSRC. NULL (default): no RTX. A bad map "
+          "fails start", GST_TYPE_STRUCTURE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+}
+
+void
+relay_repair_set_rtx_map (RelayRepair * r, const GValue * value)
+{
+  const GstStructure *s = gst_value_get_structure (value);
+
+  g_clear_pointer (&r->rtx_map, gst_structure_free);
+  if (s)
+    r->rtx_map = gst_structure_copy (s);
+}
+
+void
+relay_repair_get_rtx_map (RelayRepair * r, GValue * value)
+{
+  gst_value_set_structure (value, r->rtx_map);
+}
+
+void
 relay_repair_set_property (RelayRepair * r, const GValue * value)
 {
   r->nack_cache = g_value_get_int (value);
@@ -72,6 +111,11 @@ relay_repair_start (RelayRepair * r, gboolean originals, GError ** error)
   guint packets;
 
   relay_repair_stop (r);
+  r->rtx = ebr_rtx_new ();
+  if (!ebr_rtx_set_map (r->rtx, r->rtx_map, error)) {
+    g_clear_pointer (&r->rtx, ebr_rtx_free);
+    return FALSE;
+  }
   if (r->nack_cache == 0)
     return TRUE;
   if (!originals) {
@@ -89,6 +133,7 @@ relay_repair_start (RelayRepair * r, gboolean originals, GError ** error)
       EBR_CACHE_MAX_PACKETS, EBR_CACHE_DEFAULT_SSRCS);
   r->nack = ebr_nack_new ();
   r->out = g_malloc (EBR_NACK_MAX_PACKET);
+  r->rtx_out = g_malloc (EBR_NACK_MAX_PACKET + EBR_RTX_OVERHEAD);
   r->no_record = r->send_errors = 0;
   return TRUE;
 }
@@ -99,6 +144,8 @@ relay_repair_stop (RelayRepair * r)
   g_clear_pointer (&r->cache, ebr_cache_free);
   g_clear_pointer (&r->nack, ebr_nack_free);
   g_clear_pointer (&r->out, g_free);
+  g_clear_pointer (&r->rtx_out, g_free);
+  g_clear_pointer (&r->rtx, ebr_rtx_free);
 }
 
 gboolean
@@ -118,6 +165,14 @@ relay_repair_put (RelayRepair * r, const guint8 * data, gsize len, gint64 now)
       GST_READ_UINT16_BE (data + 2), 0, data, len, now);
 }
 
+static gboolean
+is_media_ssrc (guint32 ssrc, gpointer user_data)
+{
+  guint16 seq;
+
+  return ebr_cache_newest (user_data, ssrc, &seq);
+}
+
 gboolean
 relay_repair_nack (RelayRepair * r, RelayClient * c, guint32 ssrc,
     guint16 seq, gint64 rtt, gint64 now)
@@ -135,10 +190,19 @@ relay_repair_nack (RelayRepair * r, RelayClient * c, guint32 ssrc,
   }
   switch (ebr_nack_decide (r->nack, c, ssrc, seq, &log, dropped, rewrite,
           r->cache, rtt, now, r->out, &len)) {
-    case EBR_NACK_RESEND:
-      if (!relay_sender_send_one (r->sender, c, r->out, len))
+    case EBR_NACK_RESEND:{
+      const guint8 *pkt = r->out;
+      gsize rtx_len = ebr_rtx_enabled (r->rtx) ? ebr_rtx_build (r->rtx, c,
+          r->out, len, is_media_ssrc, r->cache, r->rtx_out) : 0;
+
+      if (rtx_len) {
+        pkt = r->rtx_out;
+        len = rtx_len;
+      }
+      if (!relay_sender_send_one (r->sender, c, pkt, len))
         r->send_errors++;
       return FALSE;
+    }
     case EBR_NACK_NOT_CACHED:
     case EBR_NACK_UNKNOWN:
       return TRUE;
@@ -152,6 +216,8 @@ relay_repair_client_removed (RelayRepair * r, RelayClient * c)
 {
   if (r->nack)
     ebr_nack_forget (r->nack, c);
+  if (r->rtx)
+    ebr_rtx_forget (r->rtx, c);
 }
 
 void
@@ -167,7 +233,8 @@ relay_repair_add_client_stats (RelayRepair * r, GstStructure * s,
       "nack-repeats", G_TYPE_UINT64, st.repeats,
       "nack-not-cached", G_TYPE_UINT64, st.not_cached + st.unknown,
       "nack-not-sent", G_TYPE_UINT64, st.not_sent,
-      "nack-not-yet", G_TYPE_UINT64, st.not_yet, NULL);
+      "nack-not-yet", G_TYPE_UINT64, st.not_yet,
+      "rtx-sent", G_TYPE_UINT64, r->rtx ? ebr_rtx_sent (r->rtx, c) : 0, NULL);
 }
 
 static void
@@ -206,7 +273,9 @@ relay_repair_add_stats (RelayRepair * r, GstStructure * s)
       "nack-cache-lookups", G_TYPE_UINT64, st.lookups,
       "nack-cache-hits", G_TYPE_UINT64, st.hits,
       "nack-no-record", G_TYPE_UINT64, r->no_record,
-      "nack-send-errors", G_TYPE_UINT64, r->send_errors, NULL);
+      "nack-send-errors", G_TYPE_UINT64, r->send_errors,
+      "rtx-active", G_TYPE_BOOLEAN, r->cache && ebr_rtx_enabled (r->rtx),
+      NULL);
   /* per SSRC: ring size, what it holds, hit rate */
   g_value_init (&streams, GST_TYPE_ARRAY);
   if (r->cache)

@@ -16,7 +16,10 @@
  * Retransmissions go from the socket copies leave from (the stream's
  * socket), to the subscriber's media address, on the same SSRC with the
  * subscriber's own sequence number (what rtpjitterbuffer accepts as a
- * retransmission, RFC 4588's "SSRC multiplexing" not needed).
+ * retransmission), or, for a payload type rtx-payload-type-map maps, as
+ * RFC 4588 RTX in SSRC-multiplexed mode (ebpfrelay-rtx.h: an RTX SSRC per
+ * subscriber and media SSRC, the subscriber's number as OSN; counted per
+ * subscriber as rtx-sent, within nack-resent). The map is checked at start.
  *
  * Lock: its owner's one lock (ebpfrelaysink: GST_EBPF_RELAY_SINK_LOCK);
  * every call holds it.
@@ -45,11 +48,15 @@ void relay_repair_free (RelayRepair * r);
 void relay_repair_install_property (GObjectClass * klass, guint id);
 void relay_repair_set_property (RelayRepair * r, const GValue * value);
 void relay_repair_get_property (RelayRepair * r, GValue * value);
+/* rtx-payload-type-map (GstStructure, media PT -> RTX PT) */
+void relay_repair_install_rtx_property (GObjectClass * klass, guint id);
+void relay_repair_set_rtx_map (RelayRepair * r, const GValue * value);
+void relay_repair_get_rtx_map (RelayRepair * r, GValue * value);
 
 /* Starting: @originals, whether every packet of the stream reaches the
  * element (userspace mode, or pass-original=true). FALSE and @error (it
  * names nack-cache and pass-original) for an explicit cache without the
- * originals. */
+ * originals, or (naming rtx-payload-type-map) for a bad RTX map. */
 gboolean relay_repair_start (RelayRepair * r, gboolean originals,
     GError ** error);
 void relay_repair_stop (RelayRepair * r);
