@@ -40,6 +40,15 @@
 # nocache (the negative control): nack-cache=0; asserts that the jitter
 # buffer then loses more than 50 % of the dropped packets: without the
 # relay's answers assertion 2 fails.
+# rtx: RFC 4588 RTX: the relay has rtx-payload-type-map 96 -> 97 and the
+# viewer (rtx-viewer.py: the same pipeline, with an rtprtxreceive
+# payload-type-map 96 -> 97 in rtpbin through request-aux-receiver) gets
+# the resends as RTX; 1-5 as above, and 6: every resend went as RTX
+# (rtx-sent = nack-resent > 0) and the viewer's rtprtxreceive received
+# RTX packets and associated them with its requests (num-rtx-assoc-packets
+# > 0, at least half of what the relay sent as RTX: nftables drops 5 % of
+# them, and a late one is not associated); plain resends on the media SSRC
+# would leave it at 0.
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
@@ -53,6 +62,12 @@ for e in rtpbin x264enc rtph264pay rtph264depay videotestsrc tee \
   gst-inspect-1.0 "$e" >/dev/null 2>&1 || e2e_fail "GStreamer element $e not found"
 done
 command -v nft >/dev/null || e2e_fail "nft (nftables) not installed"
+GI_PY=/usr/bin/python3
+if [ "$CONTROL" = rtx ]; then
+  "$GI_PY" -c 'import gi; gi.require_version("Gst", "1.0")' 2>/dev/null \
+    || { echo "SKIP: $GI_PY has no GStreamer bindings (python3-gi, gir1.2-gstreamer-1.0)"; exit $E2E_SKIP; }
+  gst-inspect-1.0 rtprtxreceive >/dev/null 2>&1 || e2e_fail "GStreamer element rtprtxreceive not found"
+fi
 e2e_tool EBR_LAUNCH_STATS launch-stats
 P=$E2E_PREFIX
 FM=urn:ietf:params:rtp-hdrext:framemarking
@@ -63,6 +78,8 @@ ebr_topology_up "$P" 1 || e2e_fail "topology"
 
 CACHE=
 [ "$CONTROL" = nocache ] && CACHE="nack-cache=0"
+RTX_MAP="application/x-rtp-pt-map, 96=(uint)97"
+[ "$CONTROL" = rtx ] && CACHE="rtx-payload-type-map=\"$RTX_MAP\""
 e2e_ctl_start "$P-rel" relay "udpsrc port=5004 caps=$CAPS ! ebpfrelaysink \
 name=relay mode=$MODE upstream-rtcp=10.200.1.1:5008 $CACHE"
 e2e_wait_udp "$P-rel" 5004 5005
@@ -77,13 +94,20 @@ table inet $NFT_TABLE {
   }
 }
 EOF
-e2e_bg "$P-cli1" viewer "$EBR_LAUNCH_STATS" rtpbin name=rb latency=$LATENCY ${EBR_NACK_VOPTS:-} \
-  rtp-profile=avpf do-retransmission=true \
-  udpsrc port=6000 caps="$CAPS" ! rb.recv_rtp_sink_0 \
-  udpsrc port=6001 ! rb.recv_rtcp_sink_0 \
-  rb. ! rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au \
-  ! multifilesink location="$E2E_WORK/got/au-%05d.h264" \
-  rb.send_rtcp_src_0 ! udpsink host=10.200.11.1 port=5005 sync=false async=false
+VOPTS="latency=$LATENCY ${EBR_NACK_VOPTS:-} rtp-profile=avpf do-retransmission=true"
+if [ "$CONTROL" = rtx ]; then
+  e2e_bg "$P-cli1" viewer "$GI_PY" "$(dirname "${BASH_SOURCE[0]}")/rtx-viewer.py" \
+    "$RTX_MAP" "$VOPTS" 6000 10.200.11.1 5005 "$CAPS" \
+    "rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au \
+    ! multifilesink location=$E2E_WORK/got/au-%05d.h264"
+else
+  e2e_bg "$P-cli1" viewer "$EBR_LAUNCH_STATS" rtpbin name=rb $VOPTS \
+    udpsrc port=6000 caps="$CAPS" ! rb.recv_rtp_sink_0 \
+    udpsrc port=6001 ! rb.recv_rtcp_sink_0 \
+    rb. ! rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au \
+    ! multifilesink location="$E2E_WORK/got/au-%05d.h264" \
+    rb.send_rtcp_src_0 ! udpsink host=10.200.11.1 port=5005 sync=false async=false
+fi
 VIEWER=$E2E_LAST_PID
 e2e_wait_udp "$P-cli1" 6000 6001
 e2e_ctl add 10.200.11.2 6000
@@ -118,7 +142,7 @@ e2e_wait_log viewer '^stats rtpjitterbuffer'
 # 5: NACKs by hand in the viewer's place, while the stream goes on
 ebr_stop "$VIEWER" 100
 probe=
-if [ "$CONTROL" != nocache ]; then
+if [ "$CONTROL" = "" ]; then
   probe=$(ip netns exec "$P-cli1" python3 "$(dirname "${BASH_SOURCE[0]}")/nack-probe.py" \
     6000 10.200.11.1 5005 2>&1)
 fi
@@ -131,6 +155,7 @@ nacked=$(ebr_field "$line" nack-received)
 not_sent=$(ebr_field "$line" nack-not-sent)
 not_cached=$(ebr_field "$line" nack-not-cached)
 repeats=$(ebr_field "$line" nack-repeats)
+rtx_sent=$(ebr_field "$line" rtx-sent)
 prio_dropped=$(ebr_field "$line" priority-dropped)
 jb=$(grep '^stats rtpjitterbuffer' "$E2E_WORK/viewer.log" | head -1)
 lost=$(ebr_field "$jb" num-lost)
@@ -184,6 +209,17 @@ else
     || e2e_fail "the viewer lost $lost of the $dropped dropped packets: less than 99 % recovered"
   [ "$unmatched" -le "$lost" ] \
     || e2e_fail "$unmatched NAL units differ from the sender's (lost $lost)"
+fi
+if [ "$CONTROL" = rtx ]; then
+  rx=$(grep '^rtx ' "$E2E_WORK/viewer.log" | head -1)
+  rx_pkts=$(sed -n 's/.*num-rtx-packets=\([0-9]*\).*/\1/p' <<<"$rx")
+  rx_assoc=$(sed -n 's/.*num-rtx-assoc-packets=\([0-9]*\).*/\1/p' <<<"$rx")
+  e2e_log "rtx: relay rtx-sent ${rtx_sent:-?} of nack-resent ${resent:-?}; viewer rtprtxreceive: ${rx:-none}"
+  [ "${rtx_sent:-0}" -gt 0 ] && [ "$rtx_sent" = "$resent" ] \
+    || e2e_fail "rtx-payload-type-map set but rtx-sent ${rtx_sent:-none} of nack-resent ${resent:-none}"
+  [ -n "$rx_assoc" ] || e2e_fail "no rtprtxreceive counts from the viewer"
+  [ "$rx_assoc" -gt 0 ] && [ $((rx_assoc * 2)) -ge "$rtx_sent" ] \
+    || e2e_fail "the viewer's rtprtxreceive associated $rx_assoc RTX packets ($rx_pkts received) of $rtx_sent sent as RTX"
 fi
 if [ -n "$probe" ]; then
   e2e_ctl stats
