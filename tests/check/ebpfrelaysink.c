@@ -195,6 +195,36 @@ GST_START_TEST (test_bad_settings_fail_start)
 
 GST_END_TEST;
 
+/* rtx-payload-type-map: a bad map fails start naming the property; a good
+ * one is kept as given and starts. */
+GST_START_TEST (test_rtx_map)
+{
+  GstElement *sink = gst_element_factory_make ("ebpfrelaysink", NULL);
+  GstStructure *m = gst_structure_from_string ("application/x-rtp-pt-map, "
+      "96=(uint)97", NULL), *got = NULL;
+
+  g_object_get (sink, "rtx-payload-type-map", &got, NULL);
+  fail_unless (got == NULL, "a default RTX map");
+  g_object_set (sink, "rtx-payload-type-map", m, NULL);
+  g_object_get (sink, "rtx-payload-type-map", &got, NULL);
+  fail_unless (got && gst_structure_is_equal (got, m));
+  gst_structure_free (got);
+  gst_structure_free (m);
+  gst_object_unref (sink);
+
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace rtx-payload-type-map=\"application/x-rtp-pt-map, "
+      "96=(uint)96\"", "rtx-payload-type-map");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace rtx-payload-type-map=\"application/x-rtp-pt-map, "
+      "x=(uint)97\"", "rtx-payload-type-map");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace rtx-payload-type-map=\"application/x-rtp-pt-map, "
+      "96=(uint)300\"", "rtx-payload-type-map");
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_loop_refused_at_runtime)
 {
   gint port = check_free_port (1);
@@ -989,6 +1019,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_bad_add_is_refused);
   tcase_add_test (tc, test_rtcp_destination);
   tcase_add_test (tc, test_bad_settings_fail_start);
+  tcase_add_test (tc, test_rtx_map);
   tcase_add_test (tc, test_loop_refused_at_runtime);
   tcase_add_test (tc, test_userspace_forwarding);
   tcase_add_test (tc, test_userspace_source_port);
