@@ -49,6 +49,9 @@
 # > 0, at least half of what the relay sent as RTX: nftables drops 5 % of
 # them, and a late one is not associated); plain resends on the media SSRC
 # would leave it at 0.
+# rtxplain (rtx's negative control): the same viewer, the relay without
+# the map: 1-4 hold (rtpjitterbuffer takes resends on the media SSRC) but
+# the viewer's rtprtxreceive counts no RTX packet, so 6 would fail.
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
@@ -63,7 +66,9 @@ for e in rtpbin x264enc rtph264pay rtph264depay videotestsrc tee \
 done
 command -v nft >/dev/null || e2e_fail "nft (nftables) not installed"
 GI_PY=/usr/bin/python3
-if [ "$CONTROL" = rtx ]; then
+VIEW_RTX=
+case $CONTROL in rtx | rtxplain) VIEW_RTX=1 ;; esac
+if [ -n "$VIEW_RTX" ]; then
   "$GI_PY" -c 'import gi; gi.require_version("Gst", "1.0")' 2>/dev/null \
     || { echo "SKIP: $GI_PY has no GStreamer bindings (python3-gi, gir1.2-gstreamer-1.0)"; exit $E2E_SKIP; }
   gst-inspect-1.0 rtprtxreceive >/dev/null 2>&1 || e2e_fail "GStreamer element rtprtxreceive not found"
@@ -95,7 +100,7 @@ table inet $NFT_TABLE {
 }
 EOF
 VOPTS="latency=$LATENCY ${EBR_NACK_VOPTS:-} rtp-profile=avpf do-retransmission=true"
-if [ "$CONTROL" = rtx ]; then
+if [ -n "$VIEW_RTX" ]; then
   e2e_bg "$P-cli1" viewer "$GI_PY" "$(dirname "${BASH_SOURCE[0]}")/rtx-viewer.py" \
     "$RTX_MAP" "$VOPTS" 6000 10.200.11.1 5005 "$CAPS" \
     "rtph264depay ! video/x-h264,stream-format=byte-stream,alignment=au \
@@ -210,11 +215,18 @@ else
   [ "$unmatched" -le "$lost" ] \
     || e2e_fail "$unmatched NAL units differ from the sender's (lost $lost)"
 fi
-if [ "$CONTROL" = rtx ]; then
+if [ -n "$VIEW_RTX" ]; then
   rx=$(grep '^rtx ' "$E2E_WORK/viewer.log" | head -1)
   rx_pkts=$(sed -n 's/.*num-rtx-packets=\([0-9]*\).*/\1/p' <<<"$rx")
   rx_assoc=$(sed -n 's/.*num-rtx-assoc-packets=\([0-9]*\).*/\1/p' <<<"$rx")
   e2e_log "rtx: relay rtx-sent ${rtx_sent:-?} of nack-resent ${resent:-?}; viewer rtprtxreceive: ${rx:-none}"
+fi
+if [ "$CONTROL" = rtxplain ]; then
+  [ "$rtx_sent" = 0 ] && [ "$rx_pkts" = 0 ] \
+    || e2e_fail "control: no RTX map, but rtx-sent ${rtx_sent:-?} and the viewer received ${rx_pkts:-?} RTX packets"
+  e2e_log "control: plain resends, the viewer's rtprtxreceive received no RTX packet"
+fi
+if [ "$CONTROL" = rtx ]; then
   [ "${rtx_sent:-0}" -gt 0 ] && [ "$rtx_sent" = "$resent" ] \
     || e2e_fail "rtx-payload-type-map set but rtx-sent ${rtx_sent:-none} of nack-resent ${resent:-none}"
   [ -n "$rx_assoc" ] || e2e_fail "no rtprtxreceive counts from the viewer"
