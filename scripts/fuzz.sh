@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # scripts/fuzz.sh [SECONDS] [NAME...]: runs every libFuzzer target of
 # tests/fuzz (or the NAMEs given: control, cookie, classify, framemarking,
-# rtcp-viewer,
-# rtcp-sender) for SECONDS each (default 60), one after the other, from
+# rtcp-viewer, rtcp-sender) for SECONDS each (default 60), one after the other, from
 # the checked-in seeds. New inputs go to build/tests/fuzz/work-NAME (kept
 # between runs); a crash is written there as crash-* and ends the run
 # with exit code 1. Builds first (needs clang and its fuzzer runtime,

@@ -339,6 +339,7 @@ GST_START_TEST (test_refused_values_running)
   g_clear_error (&err);
   gst_message_unref (msg);
 
+  gst_bus_set_flushing (bus, TRUE);
   gst_element_set_bus (sink, NULL);
   gst_object_unref (bus);
   gst_object_unref (sink);
