@@ -32,7 +32,8 @@ else
 fi
 rc=0
 meson test -C $dir --print-errorlogs --num-processes 2 "$@" || rc=$?
-python3 - $dir/meson-logs/testlog.json <<'PY' || true
+log=$(ls -t $dir/meson-logs/testlog*.json | head -n 1)
+python3 - "$log" <<'PY' || true
 import json, sys
 res = {}
 for line in open(sys.argv[1]):
