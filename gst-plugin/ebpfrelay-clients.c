@@ -91,8 +91,11 @@ relay_client_resolve (const gchar * host, gint port, struct sockaddr_in *addr,
   return TRUE;
 }
 
-/* Whether @a (network order) is the broadcast address of one of this
- * network namespace's interfaces (a subnet broadcast). */
+/* Whether @a (network order) is a subnet broadcast address of this
+ * network namespace: an address's prefix with all host bits set, for
+ * prefixes up to /30, as the kernel's broadcast routes are (a /31 has
+ * none, RFC 3021); or a broadcast address configured explicitly. (glibc's
+ * ifa_broadaddr holds the interface's own address when none is set.) */
 static gboolean
 is_local_broadcast (in_addr_t a)
 {
@@ -101,10 +104,22 @@ is_local_broadcast (in_addr_t a)
 
   if (getifaddrs (&ifs) != 0)
     return FALSE;
-  for (i = ifs; i && !found; i = i->ifa_next)
-    found = i->ifa_addr && i->ifa_addr->sa_family == AF_INET
-        && (i->ifa_flags & IFF_BROADCAST) && i->ifa_broadaddr
-        && ((struct sockaddr_in *) i->ifa_broadaddr)->sin_addr.s_addr == a;
+  for (i = ifs; i && !found; i = i->ifa_next) {
+    in_addr_t own, mask, brd;
+
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask
+        || !(i->ifa_flags & IFF_BROADCAST))
+      continue;
+    own = ((struct sockaddr_in *) i->ifa_addr)->sin_addr.s_addr;
+    mask = ((struct sockaddr_in *) i->ifa_netmask)->sin_addr.s_addr;
+    if (ntohl (mask) <= 0xfffffffcu && a == (own | ~mask))
+      found = TRUE;
+    if (i->ifa_broadaddr) {
+      brd = ((struct sockaddr_in *) i->ifa_broadaddr)->sin_addr.s_addr;
+      if (brd != own && brd != 0 && a == brd)
+        found = TRUE;
+    }
+  }
   freeifaddrs (ifs);
   return found;
 }

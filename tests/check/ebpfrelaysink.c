@@ -253,22 +253,36 @@ GST_START_TEST (test_refused_values)
       "'255.255.255.255' is a broadcast address");
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=239.1.2.3:5000", "'239.1.2.3' is a multicast");
-  /* a subnet broadcast, where an interface here has one */
+  /* a subnet broadcast (prefix with every host bit set), where an
+   * interface here has a prefix of /30 or shorter; and the interface's own
+   * address is no broadcast */
   fail_unless (getifaddrs (&ifs) == 0);
   for (i = ifs; i; i = i->ifa_next) {
     gchar b[INET_ADDRSTRLEN], *needle;
+    struct in_addr own, mask, brd;
 
     if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET
-        || !(i->ifa_flags & IFF_BROADCAST) || !i->ifa_broadaddr)
+        || !i->ifa_netmask || !(i->ifa_flags & IFF_BROADCAST))
       continue;
-    inet_ntop (AF_INET, &((struct sockaddr_in *) i->ifa_broadaddr)->sin_addr,
-        b, sizeof (b));
+    own = ((struct sockaddr_in *) i->ifa_addr)->sin_addr;
+    mask = ((struct sockaddr_in *) i->ifa_netmask)->sin_addr;
+    if (ntohl (mask.s_addr) > 0xfffffffcu)
+      continue;
+    brd.s_addr = own.s_addr | ~mask.s_addr;
+    inet_ntop (AF_INET, &brd, b, sizeof (b));
     desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
         "ebpfrelaysink mode=userspace clients=%s:5000", check_free_port (2), b);
     needle = g_strdup_printf ("'%s' is a broadcast address", b);
     assert_start_error (desc, needle);
     g_free (desc);
     g_free (needle);
+    inet_ntop (AF_INET, &own, b, sizeof (b));
+    desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
+        "ebpfrelaysink mode=userspace rtcp-port=0 clients=%s:5000",
+        check_free_port (2), b);
+    w = start_and_get_warning (desc);
+    fail_unless (w == NULL, "%s: %s", desc, w);
+    g_free (desc);
     break;
   }
   freeifaddrs (ifs);
