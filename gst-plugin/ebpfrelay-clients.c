@@ -8,7 +8,9 @@
 #include <errno.h>
 #include <string.h>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
 #include <netdb.h>
+#include <net/if.h>
 #include <sys/socket.h>
 
 G_DEFINE_QUARK (relay - clients - error - quark, relay_clients_error);
@@ -87,6 +89,63 @@ relay_client_resolve (const gchar * host, gint port, struct sockaddr_in *addr,
   addr->sin_addr = ((struct sockaddr_in *) res->ai_addr)->sin_addr;
   freeaddrinfo (res);
   return TRUE;
+}
+
+/* Whether @a (network order) is a subnet broadcast address of this
+ * network namespace: an address's prefix with all host bits set, for
+ * prefixes up to /30, as the kernel's broadcast routes are (a /31 has
+ * none, RFC 3021); or a broadcast address configured explicitly. (glibc's
+ * ifa_broadaddr holds the interface's own address when none is set.) */
+static gboolean
+is_local_broadcast (in_addr_t a)
+{
+  struct ifaddrs *ifs = NULL, *i;
+  gboolean found = FALSE;
+
+  if (getifaddrs (&ifs) != 0)
+    return FALSE;
+  for (i = ifs; i && !found; i = i->ifa_next) {
+    in_addr_t own, mask, brd;
+
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET || !i->ifa_netmask
+        || !(i->ifa_flags & IFF_BROADCAST))
+      continue;
+    own = ((struct sockaddr_in *) i->ifa_addr)->sin_addr.s_addr;
+    mask = ((struct sockaddr_in *) i->ifa_netmask)->sin_addr.s_addr;
+    if (ntohl (mask) <= 0xfffffffcu && a == (own | ~mask))
+      found = TRUE;
+    if (i->ifa_broadaddr) {
+      brd = ((struct sockaddr_in *) i->ifa_broadaddr)->sin_addr.s_addr;
+      if (brd != own && brd != 0 && a == brd)
+        found = TRUE;
+    }
+  }
+  freeifaddrs (ifs);
+  return found;
+}
+
+gboolean
+relay_client_check_address (const gchar * host,
+    const struct sockaddr_in *addr, GError ** error)
+{
+  guint32 a = ntohl (addr->sin_addr.s_addr);
+  const gchar *what = NULL;
+
+  if ((a >> 24) == 0)
+    what = "is unspecified (0.0.0.0/8): nobody receives there";
+  else if (a == INADDR_BROADCAST || is_local_broadcast (addr->sin_addr.s_addr))
+    what = "is a broadcast address: a relay sends to one subscriber per "
+        "address, never to a whole network";
+  else if ((a >> 28) == 0xe)
+    what = "is a multicast group: a relay sends one copy per subscriber; "
+        "send to a group with udpsink or multiudpsink instead";
+  else if ((a >> 28) == 0xf)
+    what = "is a reserved address (240.0.0.0/4)";
+  if (!what)
+    return TRUE;
+  g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+      "client '%s' %s", host, what);
+  return FALSE;
 }
 
 gboolean
@@ -186,7 +245,8 @@ relay_client_parse (const gchar * entry, GError ** error)
     goto out;
   }
   host = g_strndup (hostport, colon - hostport);
-  if (relay_client_resolve (host, p, &addr, error)) {
+  if (relay_client_resolve (host, p, &addr, error)
+      && relay_client_check_address (host, &addr, error)) {
     c = relay_client_new (host, p, &addr, limit);
     relay_client_set_rtcp (c, rtcp);
   }
@@ -218,6 +278,14 @@ find_in (GPtrArray * list, const struct sockaddr_in *addr)
 gboolean
 relay_clients_parse (const gchar * str, GPtrArray ** out, GError ** error)
 {
+  return relay_clients_parse_full (str, out, NULL, error);
+}
+
+gboolean
+relay_clients_parse_full (const gchar * str, GPtrArray ** out,
+    gchar ** duplicates, GError ** error)
+{
+  GString *dups = NULL;
   gchar **entries;
   guint i;
   GPtrArray *list = g_ptr_array_new_with_free_func ((GDestroyNotify)
@@ -237,6 +305,9 @@ relay_clients_parse (const gchar * str, GPtrArray ** out, GError ** error)
       return FALSE;
     }
     if (find_in (list, &c->addr)) {
+      if (!dups)
+        dups = g_string_new (NULL);
+      g_string_append_printf (dups, "%s'%s'", dups->len ? ", " : "", entry);
       relay_client_free (c);
       continue;
     }
@@ -244,6 +315,10 @@ relay_clients_parse (const gchar * str, GPtrArray ** out, GError ** error)
   }
   g_strfreev (entries);
   *out = list;
+  if (duplicates)
+    *duplicates = dups ? g_string_free (dups, FALSE) : NULL;
+  else if (dups)
+    g_string_free (dups, TRUE);
   return TRUE;
 }
 
@@ -277,6 +352,7 @@ relay_clients_free (RelayClients * t)
   g_ptr_array_set_free_func (t->clients, (GDestroyNotify) relay_client_free);
   g_ptr_array_free (t->clients, TRUE);
   g_free (t->clients_error);
+  g_free (t->clients_duplicates);
   g_free (t);
 }
 
@@ -656,7 +732,8 @@ relay_clients_add_host_full (RelayClients * t, const gchar * host, gint port,
   }
   if (!relay_client_check_limit (limit, error)
       || !relay_client_check_rtcp (rtcp, error)
-      || !relay_client_resolve (host, port, &addr, error))
+      || !relay_client_resolve (host, port, &addr, error)
+      || !relay_client_check_address (host, &addr, error))
     return FALSE;
   g_mutex_lock (t->lock);
   c = relay_clients_add (t, host, port, &addr, limit, rtcp, set_limit, &err);
@@ -730,11 +807,12 @@ relay_clients_remove_all (RelayClients * t)
 gboolean
 relay_clients_set_string (RelayClients * t, const gchar * str, GError ** error)
 {
+  gchar *duplicates = NULL;
   GPtrArray *wanted = NULL, *gone, *added, *errors;
   GError *err = NULL;
   guint i;
 
-  if (!relay_clients_parse (str, &wanted, &err)) {
+  if (!relay_clients_parse_full (str, &wanted, &duplicates, &err)) {
     g_mutex_lock (t->lock);
     g_free (t->clients_error);
     t->clients_error = g_strdup (err->message);
@@ -748,6 +826,8 @@ relay_clients_set_string (RelayClients * t, const gchar * str, GError ** error)
   errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
   g_mutex_lock (t->lock);
   g_clear_pointer (&t->clients_error, g_free);
+  g_free (t->clients_duplicates);
+  t->clients_duplicates = duplicates;
   relay_clients_set (t, wanted, gone, added, errors);
   for (i = 0; i < errors->len && t->callbacks.refused; i++)
     t->callbacks.refused (g_ptr_array_index (errors, i), str, t->user_data);

@@ -142,6 +142,9 @@ typedef struct
   gpointer user_data;
   GPtrArray *clients;           /* of RelayClient*, in the order added */
   gchar *clients_error;         /* why the last clients value was refused */
+  /* the entries of the last clients value that repeated an earlier one
+   * (merged into it), quoted and comma-separated; NULL: none */
+  gchar *clients_duplicates;
   RelayClient *slots[RELAY_MAX_SUBS];
   guint n_slots;                /* slots[n_slots..] are all empty */
   gboolean running;             /* slots assigned (relay_clients_start) */
@@ -174,6 +177,16 @@ RelayClient *relay_client_parse (const gchar * entry, GError ** error);
  * merged: the first one's limit counts). */
 gboolean relay_clients_parse (const gchar * str, GPtrArray ** out,
     GError ** error);
+/* The same; *@duplicates (if not NULL): the merged entries, quoted and
+ * comma-separated, or NULL for none. */
+gboolean relay_clients_parse_full (const gchar * str, GPtrArray ** out,
+    gchar ** duplicates, GError ** error);
+/* Refuses addresses nobody can subscribe at: unspecified (0.0.0.0/8),
+ * broadcast (255.255.255.255 and the broadcast address of an interface of
+ * this network namespace), multicast (224.0.0.0/4) and reserved
+ * (240.0.0.0/4) ones; the error names @host. */
+gboolean relay_client_check_address (const gchar * host,
+    const struct sockaddr_in *addr, GError ** error);
 
 RelayClients *relay_clients_new (GMutex * lock,
     const RelayClientsCallbacks * callbacks, gpointer user_data);

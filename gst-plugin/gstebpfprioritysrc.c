@@ -67,8 +67,7 @@
  * Settings are checked when the element goes from NULL to READY; a bad one
  * fails the state change with an error that names it: a #GstEbpfPrioritySrc:relay
  * that is not `host:port` (IPv4 address or a name resolving to one, port
- * 1-65535), a #GstEbpfPrioritySrc:priority-limit above 7, a
- * #GstEbpfPrioritySrc:token longer than 64 bytes, an
+ * 1-65535), a #GstEbpfPrioritySrc:token longer than 64 bytes, an
  * #GstEbpfPrioritySrc:address that is not an IPv4 address, a port in use.
  * With `mode=kernel`, a socket filter that cannot be loaded is an error
  * ("needs CAP_BPF: run as root or set mode=userspace"); with `mode=auto` a
@@ -252,7 +251,7 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
       g_param_spec_uint ("priority-limit", "Priority limit",
           "Keep only packets of priority >= this, 0-7 (0 = everything, 7 = "
           "key frames and non-video); changes while PLAYING apply from the "
-          "next packet; a value above 7 fails the state change", 0, 255,
+          "next packet", 0, PRIO_MAX,
           DEFAULT_PRIORITY_LIMIT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_FRAMEMARKING_ID,

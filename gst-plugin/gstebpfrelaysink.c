@@ -295,7 +295,8 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_TOKEN,
       g_param_spec_string ("token", "Token",
-          "Shared secret a subscription must carry (NULL = none)", NULL,
+          "Shared secret a subscription must carry (NULL = none; at most 64 "
+          "bytes, a longer one fails the start)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   relay_feedback_install_properties (gobject_class, PROP_FEEDBACK);
@@ -769,6 +770,18 @@ gst_ebpf_relay_sink_clear (GstEbpfRelaySink * self)
   relay_clients_remove_all (self->table);
 }
 
+/* Entries of clients that name a subscriber already in the list: it
+ * gets each packet once (unlike multiudpsink's default, send-duplicates
+ * true, which sends once per entry), with the first entry's limit. */
+static void
+warn_duplicates (GstEbpfRelaySink * self, const gchar * dups)
+{
+  GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+      ("clients names a subscriber more than once (%s): each subscriber "
+          "gets each packet once, with its first entry's limit and RTCP "
+          "port", dups), ("clients: duplicate entries merged"));
+}
+
 /* Replaces the client set by @str: clients in both keep their slot (and
  * get every packet across the change), the others are removed or added.
  * An invalid value is remembered: starting fails with it. */
@@ -776,18 +789,25 @@ static void
 set_clients (GstEbpfRelaySink * self, const gchar * str)
 {
   GError *err = NULL;
-  gboolean running;
+  gboolean running, ok;
+  gchar *dups;
 
-  if (!relay_clients_set_string (self->table, str, &err)) {
-    GST_EBPF_RELAY_SINK_LOCK (self);
-    running = self->table->running;
-    GST_EBPF_RELAY_SINK_UNLOCK (self);
-    if (GST_STATE (self) >= GST_STATE_READY || running)
-      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-          ("Invalid clients, kept the previous ones: %s", err->message),
-          ("clients=%s", str));
-    g_clear_error (&err);
-  }
+  ok = relay_clients_set_string (self->table, str, &err);
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  running = self->table->running || GST_STATE (self) >= GST_STATE_READY;
+  dups = g_strdup (self->table->clients_duplicates);
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  if (!ok && running)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("Invalid clients, kept the previous ones: %s", err->message),
+        ("clients=%s", str));
+  /* (before READY there is no bus yet: start says it) */
+  if (ok && dups && running)
+    warn_duplicates (self, dups);
+  else if (ok && dups)
+    GST_WARNING_OBJECT (self, "clients: duplicate entries %s", dups);
+  g_free (dups);
+  g_clear_error (&err);
 }
 
 /* --- starting and stopping -------------------------------------------------- */
@@ -834,18 +854,28 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   guint i, control_port;
   gboolean originals;
   gint port;
+  gsize token_len;
+  gchar *dups;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   port = self->port;
   interfaces = g_strdup (self->interfaces);
   mode = self->mode;
   control_port = self->control_port;
+  token_len = self->token ? strlen (self->token) : 0;
+  dups = g_strdup (self->table->clients_duplicates);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
 
   if (port == 0 && udpsrc)
     g_object_get (udpsrc, "port", &port, NULL);
   if (port <= 0 || port > 65535)
     goto no_port;
+  if (control_port == (guint) port)
+    goto control_is_stream;
+  if (token_len > RELAY_CONTROL_MAX_TOKEN)
+    goto bad_token;
+  if (dups)
+    warn_duplicates (self, dups);
 
   ifnames = relay_route_list_interfaces (interfaces);
   for (i = 0; ifnames[i]; i++)
@@ -949,10 +979,27 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
 
   g_strfreev (ifnames);
   g_free (interfaces);
+  g_free (dups);
   g_clear_object (&udpsrc);
   return TRUE;
 
   /* ERRORS */
+control_is_stream:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("control-port %u is the stream's port %d: the subscription channel "
+            "needs a port of its own (or set it to the rtcp-port)",
+            control_port, port), ("control-port=%u, port=%d", control_port,
+            port));
+    goto fail;
+  }
+bad_token:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("token is %" G_GSIZE_FORMAT " bytes long; at most %d are allowed",
+            token_len, RELAY_CONTROL_MAX_TOKEN), ("token property"));
+    goto fail;
+  }
 control_failed:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
@@ -1015,6 +1062,7 @@ bad_client:
 fail:
   g_strfreev (ifnames);
   g_free (interfaces);
+  g_free (dups);
   g_clear_object (&udpsrc);
   gst_ebpf_relay_sink_stop (sink);
   return FALSE;
@@ -1134,11 +1182,25 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       self->max_clients = g_value_get_uint (value);
       apply_control_settings (self);
       break;
-    case PROP_TOKEN:
+    case PROP_TOKEN:{
+      const gchar *token = g_value_get_string (value);
+      gsize len = token ? strlen (token) : 0;
+
+      /* Too long: refused now while running (the channel keeps the old
+       * one), at start otherwise. */
+      if (len > RELAY_CONTROL_MAX_TOKEN && (self->table->running
+              || GST_STATE (self) >= GST_STATE_READY)) {
+        GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+            ("token is %" G_GSIZE_FORMAT " bytes long; at most %d are "
+                "allowed: kept the previous one", len,
+                RELAY_CONTROL_MAX_TOKEN), ("token property"));
+        break;
+      }
       g_free (self->token);
-      self->token = g_value_dup_string (value);
+      self->token = g_strdup (token);
       apply_control_settings (self);
       break;
+    }
     default:
       if (prop_id >= PROP_FEEDBACK)
         relay_feedback_set_property (self->feedback, prop_id - PROP_FEEDBACK,

@@ -726,7 +726,7 @@ test_server_rtcp_port (void)
   close (fd);
   close (fd2);
   relay_control_server_free (s);
-  recorder_take (r);
+  g_free (recorder_take (r));
 
   /* the old callbacks only: a request with an RTCP port still adds */
   s = server_new (r);

@@ -6,6 +6,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <ifaddrs.h>
+#include <net/if.h>
 #include <sys/socket.h>
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -221,6 +223,222 @@ GST_START_TEST (test_rtx_map)
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace rtx-payload-type-map=\"application/x-rtp-pt-map, "
       "96=(uint)300\"", "rtx-payload-type-map");
+}
+
+GST_END_TEST;
+
+/* Runs @desc to PLAYING (it must start) and returns the text of the
+ * first warning it posts within a second, or NULL. */
+static gchar *
+start_and_get_warning (const gchar * desc)
+{
+  GstElement *p = gst_parse_launch (desc, NULL);
+  GstBus *bus;
+  GstMessage *msg;
+  gchar *text = NULL;
+
+  fail_unless (p != NULL);
+  bus = gst_element_get_bus (p);
+  fail_if (gst_element_set_state (p, GST_STATE_PLAYING) ==
+      GST_STATE_CHANGE_FAILURE, "%s did not start", desc);
+  msg = gst_bus_timed_pop_filtered (bus, GST_SECOND, GST_MESSAGE_WARNING);
+  if (msg) {
+    GError *err = NULL;
+    gchar *debug = NULL;
+
+    gst_message_parse_warning (msg, &err, &debug);
+    text = g_strdup (err->message);
+    g_error_free (err);
+    g_free (debug);
+    gst_message_unref (msg);
+  }
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (bus);
+  gst_object_unref (p);
+  return text;
+}
+
+/* Issue 11: every refused or altered value says so. */
+GST_START_TEST (test_refused_values)
+{
+  GstElement *sink = gst_element_factory_make ("ebpfrelaysink", NULL);
+  const gchar *long_token =
+      "01234567890123456789012345678901234567890123456789012345678901234";
+  gchar *clients, *w, *desc;
+  struct ifaddrs *ifs = NULL, *i;
+
+  /* addresses nobody subscribes at, by every way of adding */
+  g_signal_emit_by_name (sink, "add", "0.0.0.0", 5000);
+  g_signal_emit_by_name (sink, "add", "255.255.255.255", 5000);
+  g_signal_emit_by_name (sink, "add", "239.1.2.3", 5000);
+  g_object_set (sink, "clients", "224.0.0.1:5000", NULL);
+  g_object_get (sink, "clients", &clients, NULL);
+  fail_unless_equals_string (clients, "");
+  g_free (clients);
+  gst_object_unref (sink);
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace clients=0.0.0.0:5000", "'0.0.0.0' is unspecified");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace clients=127.0.0.1:5000,255.255.255.255:5000",
+      "'255.255.255.255' is a broadcast address");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace clients=239.1.2.3:5000", "'239.1.2.3' is a multicast");
+  /* a subnet broadcast (prefix with every host bit set), where an
+   * interface here has a prefix of /30 or shorter; and the interface's own
+   * address is no broadcast */
+  fail_unless (getifaddrs (&ifs) == 0);
+  for (i = ifs; i; i = i->ifa_next) {
+    gchar b[INET_ADDRSTRLEN], *needle;
+    struct in_addr own, mask, brd;
+
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET
+        || !i->ifa_netmask || !(i->ifa_flags & IFF_BROADCAST))
+      continue;
+    own = ((struct sockaddr_in *) i->ifa_addr)->sin_addr;
+    mask = ((struct sockaddr_in *) i->ifa_netmask)->sin_addr;
+    if (ntohl (mask.s_addr) > 0xfffffffcu)
+      continue;
+    brd.s_addr = own.s_addr | ~mask.s_addr;
+    inet_ntop (AF_INET, &brd, b, sizeof (b));
+    desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
+        "ebpfrelaysink mode=userspace clients=%s:5000", check_free_port (2), b);
+    needle = g_strdup_printf ("'%s' is a broadcast address", b);
+    assert_start_error (desc, needle);
+    g_free (desc);
+    g_free (needle);
+    inet_ntop (AF_INET, &own, b, sizeof (b));
+    desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=%d ! "
+        "ebpfrelaysink mode=userspace rtcp-port=0 clients=%s:5000",
+        check_free_port (2), b);
+    w = start_and_get_warning (desc);
+    fail_unless (w == NULL, "%s: %s", desc, w);
+    g_free (desc);
+    break;
+  }
+  freeifaddrs (ifs);
+
+  /* the control port is the stream's: named, not udpsrc's bind error */
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace control-port=@A@", "control-port");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace control-port=@A@", "stream's port");
+
+  /* a token longer than the channel carries: refused, not cut */
+  desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=@A@ ! "
+      "ebpfrelaysink mode=userspace control-port=@B@ token=%s", long_token);
+  assert_start_error (desc, "65 bytes");
+  g_free (desc);
+  /* 64 bytes are fine */
+  desc = g_strdup_printf ("udpsrc address=127.0.0.1 port=@A@ ! "
+      "ebpfrelaysink mode=userspace control-port=@B@ token=%.64s", long_token);
+  w = start_and_get_warning (check_ports (desc));
+  fail_unless (w == NULL, "warning: %s", w);
+  g_free (desc);
+
+  /* duplicates: merged, with a warning naming them */
+  w = start_and_get_warning (check_ports ("udpsrc address=127.0.0.1 "
+          "port=@A@ ! ebpfrelaysink mode=userspace rtcp-port=0 "
+          "clients=127.0.0.1:5000,127.0.0.1:5001,127.0.0.1:5000@3"));
+  fail_unless (w != NULL, "no warning for a duplicate entry");
+  fail_unless (strstr (w, "'127.0.0.1:5000@3'") != NULL, "%s", w);
+  fail_if (strstr (w, "5001") != NULL, "%s", w);
+  g_free (w);
+}
+
+GST_END_TEST;
+
+/* While running: a too long token is refused with a warning and the old
+ * one stays; a duplicate clients entry is named. */
+GST_START_TEST (test_refused_values_running)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink "
+          "port=@A@ rtcp-port=0 mode=userspace control-port=@B@ token=old"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  GstBus *bus = gst_bus_new ();
+  GstMessage *msg;
+  GError *err = NULL;
+  gchar *token;
+
+  gst_element_set_bus (sink, bus);
+  gst_harness_play (h);
+  g_object_set (sink, "token",
+      "01234567890123456789012345678901234567890123456789012345678901234",
+      NULL);
+  g_object_get (sink, "token", &token, NULL);
+  fail_unless_equals_string (token, "old");
+  g_free (token);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL);
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "65 bytes") != NULL, "%s", err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+
+  g_object_set (sink, "clients", "127.0.0.1:6000,127.0.0.1:6000", NULL);
+  msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+  fail_unless (msg != NULL);
+  gst_message_parse_warning (msg, &err, NULL);
+  fail_unless (strstr (err->message, "'127.0.0.1:6000'") != NULL, "%s",
+      err->message);
+  g_clear_error (&err);
+  gst_message_unref (msg);
+
+  gst_bus_set_flushing (bus, TRUE);
+  gst_element_set_bus (sink, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Every range a property's spec allows is one its element accepts: the
+ * priority limit and ports of all three elements. */
+GST_START_TEST (test_param_ranges)
+{
+  struct
+  {
+    const gchar *type, *prop;
+    gint64 min, max;
+  } want[] = {
+    {"GstEbpfRelaySink", "port", 0, 65535},
+    {"GstEbpfRelaySink", "control-port", 0, 65535},
+    {"GstEbpfRelaySink", "rtcp-port", -1, 65535},
+    {"GstEbpfRelaySink", "framemarking-id", 0, 255},
+    {"GstEbpfRelaySink", "max-clients", 0, 1024},
+    {"GstEbpfRelaySink", "subscriber-timeout", 1, 3600},
+    {"GstEbpfRelaySink", "nack-cache", -1, 8192},
+    {"GstEbpfPrioritySrc", "priority-limit", 0, 7},
+    {"GstEbpfPrioritySrc", "port", 0, 65535},
+    {"GstEbpfPrioritySrc", "rtcp-port", -1, 65535},
+    {"GstEbpfPrioritySrc", "framemarking-id", 0, 255},
+    {"GstRtpFrameMarking", "priority", -1, 7},
+    {"GstRtpFrameMarking", "framemarking-id", 1, 255},
+  };
+
+  /* (the element types exist once a factory loaded them) */
+  gst_object_unref (gst_element_factory_make ("ebpfprioritysrc", NULL));
+  gst_object_unref (gst_element_factory_make ("rtpframemarking", NULL));
+  gst_object_unref (gst_element_factory_make ("ebpfrelaysink", NULL));
+  for (guint i = 0; i < G_N_ELEMENTS (want); i++) {
+    GObjectClass *k = g_type_class_ref (g_type_from_name (want[i].type));
+    GParamSpec *ps = g_object_class_find_property (k, want[i].prop);
+    gint64 min, max;
+
+    fail_unless (ps != NULL, "%s:%s", want[i].type, want[i].prop);
+    if (G_IS_PARAM_SPEC_INT (ps)) {
+      min = G_PARAM_SPEC_INT (ps)->minimum;
+      max = G_PARAM_SPEC_INT (ps)->maximum;
+    } else {
+      min = G_PARAM_SPEC_UINT (ps)->minimum;
+      max = G_PARAM_SPEC_UINT (ps)->maximum;
+    }
+    fail_unless (min == want[i].min && max == want[i].max,
+        "%s:%s is %" G_GINT64_FORMAT "-%" G_GINT64_FORMAT ", accepted "
+        "%" G_GINT64_FORMAT "-%" G_GINT64_FORMAT, want[i].type, want[i].prop,
+        min, max, want[i].min, want[i].max);
+    g_type_class_unref (k);
+  }
 }
 
 GST_END_TEST;
@@ -1017,6 +1235,9 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_properties);
   tcase_add_test (tc, test_signals);
   tcase_add_test (tc, test_bad_add_is_refused);
+  tcase_add_test (tc, test_refused_values);
+  tcase_add_test (tc, test_refused_values_running);
+  tcase_add_test (tc, test_param_ranges);
   tcase_add_test (tc, test_rtcp_destination);
   tcase_add_test (tc, test_bad_settings_fail_start);
   tcase_add_test (tc, test_rtx_map);

@@ -110,8 +110,15 @@ classify = {
 }
 viewer_in = {k: bytes([i]) + v for i, (k, v) in enumerate(viewer.items())}
 
+cookie = {
+    "basic": bytes([15]) + b"S" * 64 + bytes([10, 200, 11, 2]) + struct.pack("!H", 6000)
+    + struct.pack("!q", 12345) + b"\0" * 16,
+    "zero": b"\0" * 95,
+}
+
 for target, seeds in (("rtcp-viewer", viewer_in), ("rtcp-sender", sender),
-                      ("control", control), ("classify", classify)):
+                      ("control", control), ("classify", classify),
+                      ("cookie", cookie)):
     d = os.path.join(out, target)
     os.makedirs(d, exist_ok=True)
     for name, data in seeds.items():
