@@ -608,9 +608,11 @@ close_socket (GstEbpfPrioritySrc * self)
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   if (self->socket && self->external && !self->close_socket) {
     /* The application keeps its socket: without our filter on it. */
+    int unused = 0;
+
     if (self->kernel)
       setsockopt (g_socket_get_fd (self->socket), SOL_SOCKET, SO_DETACH_BPF,
-          NULL, 0);
+          &unused, sizeof (unused));
   } else if (self->socket) {
     g_socket_close (self->socket, NULL);
   }
@@ -689,7 +691,9 @@ open_socket (GstEbpfPrioritySrc * self)
     if (!sock)
       goto no_socket;
   }
-  g_socket_set_blocking (sock, FALSE);
+  /* (reads are MSG_DONTWAIT: a given socket keeps its blocking mode) */
+  if (!external)
+    g_socket_set_blocking (sock, FALSE);
   if (self->buffer_size > 0 && !g_socket_set_option (sock, SOL_SOCKET,
           SO_RCVBUF, self->buffer_size, &err)) {
     GST_WARNING_OBJECT (self, "buffer-size %d: %s", self->buffer_size,
@@ -867,8 +871,12 @@ no_local_address:
   }
 fail:
   g_clear_object (&sa);
-  if (kernel && external && !self->close_socket)
-    setsockopt (g_socket_get_fd (sock), SOL_SOCKET, SO_DETACH_BPF, NULL, 0);
+  if (kernel && external && !self->close_socket) {
+    int unused = 0;
+
+    setsockopt (g_socket_get_fd (sock), SOL_SOCKET, SO_DETACH_BPF, &unused,
+        sizeof (unused));
+  }
   g_clear_object (&sock);
   g_clear_pointer (&kernel, priority_src_kernel_free);
   g_clear_object (&ia);
@@ -1049,8 +1057,6 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   for (;;) {
     GST_EBPF_PRIORITY_SRC_LOCK (self);
     timeout = self->timeout;
-    skip = self->skip_first_bytes;
-    want_addr = self->retrieve_sender_address;
     if (!mem)
       mtu = MIN (self->mtu, MAX_DATAGRAM);
     GST_EBPF_PRIORITY_SRC_UNLOCK (self);
@@ -1103,6 +1109,11 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       goto recv_failed;
     }
     data = datagram_data (self, map.data, mtu, n);
+    /* (what applies to this datagram: as set when it was read) */
+    GST_EBPF_PRIORITY_SRC_LOCK (self);
+    skip = self->skip_first_bytes;
+    want_addr = self->retrieve_sender_address;
+    GST_EBPF_PRIORITY_SRC_UNLOCK (self);
 
     if (relay_control_is_control (data, n)) {
       /* The relay's messages (or look-alikes): never media. The client
