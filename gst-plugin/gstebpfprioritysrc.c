@@ -4,10 +4,25 @@
  * @title: ebpfprioritysrc
  * @see_also: udpsrc, ebpfrelaysink, rtpframemarking
  *
- * Receives a UDP stream like `udpsrc` (#GstEbpfPrioritySrc:address,
- * #GstEbpfPrioritySrc:port, #GstEbpfPrioritySrc:caps,
- * #GstEbpfPrioritySrc:buffer-size, #GstEbpfPrioritySrc:used-socket), and
- * keeps only the packets whose priority is at least
+ * Receives a UDP stream like `udpsrc`, with udpsrc's properties under the
+ * same names, types and defaults (#GstEbpfPrioritySrc:address,
+ * #GstEbpfPrioritySrc:port, #GstEbpfPrioritySrc:uri (the element is a
+ * #GstURIHandler for `udp://`, ranked below udpsrc),
+ * #GstEbpfPrioritySrc:caps, #GstEbpfPrioritySrc:buffer-size,
+ * #GstEbpfPrioritySrc:mtu, #GstEbpfPrioritySrc:timeout (posting udpsrc's
+ * `GstUDPSrcTimeout` element message), #GstEbpfPrioritySrc:retrieve-sender-address
+ * (a #GstNetAddressMeta on each buffer), #GstEbpfPrioritySrc:reuse,
+ * #GstEbpfPrioritySrc:socket, #GstEbpfPrioritySrc:used-socket,
+ * #GstEbpfPrioritySrc:close-socket, #GstEbpfPrioritySrc:skip-first-bytes,
+ * #GstEbpfPrioritySrc:multicast-group, #GstEbpfPrioritySrc:auto-multicast,
+ * #GstEbpfPrioritySrc:multicast-iface, #GstEbpfPrioritySrc:loop,
+ * #GstEbpfPrioritySrc:socket-timestamp) and udpsrc's buffer layout (a
+ * datagram of up to mtu bytes in one memory, a larger one in two). Two
+ * differences: with skip-first-bytes the filter runs in userspace (the
+ * kernel socket filter reads the RTP header where the datagram starts;
+ * mode=kernel is then refused), and a datagram shorter than
+ * skip-first-bytes is dropped and counted (`too-short`) with one warning,
+ * where udpsrc stops with an error. The element keeps only the packets whose priority is at least
  * #GstEbpfPrioritySrc:priority-limit (0..7; 0 keeps everything). The limit
  * can change while PLAYING and applies from the next datagram.
  *
