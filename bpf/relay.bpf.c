@@ -341,7 +341,7 @@ static __always_inline void ssrc_base(__u32 slot, __u32 idx,
  */
 static __always_inline struct relay_ssrc_state *
 ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot, __u16 gen,
-           __u8 limit, __u32 *idx)
+           __u8 limit, __u8 burst, __u32 *idx)
 {
 	__u64 key = RELAY_SSRC_ID(gen, c->info.ssrc);
 	__u64 want = RELAY_SSRC_VALID | key, busy = RELAY_SSRC_BUSY | key;
@@ -375,6 +375,8 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot, __u16 gen,
 		    free_id)
 			continue; /* taken meanwhile: look again */
 		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, limit);
+		if (burst)
+			sw_sub_start_burst(&e->sw);
 		e->dropped = 0;
 		*idx = free & (RELAY_SSRCS_PER_SUB - 1);
 		ssrc_base(slot, *idx, e);
@@ -490,7 +492,8 @@ static long slot_cb(__u32 i, void *data)
 	if (c->rtp) {
 		t = bpf_map_lookup_elem(&sub_ssrcs, &i);
 		if (t)
-			e = ssrc_entry(c, t, i, sub.gen, sub.limit, &idx);
+			e = ssrc_entry(c, t, i, sub.gen, sub.limit, sub.burst,
+			               &idx);
 	}
 	if (e) {
 		v = sw_decide(&e->sw, c->frame, c->info.priority, sub.limit);
