@@ -295,7 +295,8 @@ pace (RelayKfBurst * kb, RelayClient * c, gint64 now)
       if (st == SSRC_NEW) {
         GPtrArray *out = g_ptr_array_new ();
         EbrKfCacheResult r = ebr_kfcache_burst (kb->cache, it->ssrc,
-            it->orig, it->seq, c->limit, out);
+            it->orig, it->seq, c->limit, kb->rate,
+            GST_READ_UINT32_BE (it->data + 4), out);
 
         if (r == EBR_KFCACHE_NOT_YET
             && now - s->since < RELAY_KFBURST_CATCH_UP_US) {

@@ -9,6 +9,13 @@
 #include "ebpfrelay-cache.h"
 #include "switch.h"
 
+#define GST_READ_UINT32_BE(p) \
+  (((guint32) (p)[0] << 24) | ((guint32) (p)[1] << 16) | \
+   ((guint32) (p)[2] << 8) | (p)[3])
+#define GST_WRITE_UINT32_BE(p, v) G_STMT_START { \
+    guint32 v_ = (v); (p)[0] = v_ >> 24; (p)[1] = v_ >> 16; \
+    (p)[2] = v_ >> 8; (p)[3] = v_; } G_STMT_END
+
 /* Key frame starts remembered per SSRC (ebr_kfcache_is_key_start). */
 #define KF_KEYS 4
 
@@ -137,10 +144,45 @@ ebr_kfpacket_free (gpointer p)
   g_free (k);
 }
 
+/* The burst's RTP timestamps (ebpfrelay-kfcache.h): frame f of n gets
+ * @live_ts - (n - f) x step, step the burst's sending time (@bytes at
+ * @rate bits/s) in 90 kHz units (RFC 6184 and RFC 7741 fix video's clock
+ * rate at 90 kHz) over n, at least 1. */
+static void
+retime (GPtrArray * pkts, guint64 bytes, guint rate, guint32 live_ts)
+{
+  guint n = 0, f = 0, i;
+  guint32 prev = 0, step, ts;
+
+  for (i = 0; i < pkts->len; i++) {
+    EbrKfPacket *k = pkts->pdata[i];
+
+    ts = GST_READ_UINT32_BE (k->data + 4);
+    if (i == 0 || ts != prev)
+      n++;
+    prev = ts;
+  }
+  if (!n || !rate)
+    return;
+  step = MAX (1, (guint32) (bytes * 8 * 90000 / rate / n));
+  for (i = 0; i < pkts->len; i++) {
+    EbrKfPacket *k = pkts->pdata[i];
+
+    ts = GST_READ_UINT32_BE (k->data + 4);
+    if (i > 0 && ts != prev)
+      f++;
+    prev = ts;
+    GST_WRITE_UINT32_BE (k->data + 4, live_ts - (n - f) * step);
+  }
+}
+
 EbrKfCacheResult
 ebr_kfcache_burst (EbrKfCache * kc, guint32 ssrc, guint16 first_live,
-    gint first_out, guint8 limit, GPtrArray * out)
+    gint first_out, guint8 limit, guint rate, guint32 live_ts,
+    GPtrArray * out)
 {
+  GPtrArray *burst;
+  guint64 bytes = 0;
   KfStream *st = g_hash_table_lookup (kc->streams, GUINT_TO_POINTER (ssrc));
   guint16 key, span, seq, out_seq;
   GPtrArray *pkts;
@@ -179,19 +221,26 @@ ebr_kfcache_burst (EbrKfCache * kc, guint32 ssrc, guint16 first_live,
     g_ptr_array_add (pkts, GSIZE_TO_POINTER (p->len));
   }
   out_seq = (guint16) (first_out - pkts->len / 2);
+  burst = g_ptr_array_new ();
   for (i = 0; i < pkts->len; i += 2) {
     EbrKfPacket *k = g_new (EbrKfPacket, 1);
 
     k->len = GPOINTER_TO_SIZE (pkts->pdata[i + 1]);
     k->data = g_memdup2 (pkts->pdata[i], k->len);
+    bytes += k->len;
     if (first_out >= 0) {
       k->data[2] = out_seq >> 8;
       k->data[3] = out_seq & 0xff;
       out_seq++;
     }
-    g_ptr_array_add (out, k);
+    g_ptr_array_add (burst, k);
   }
   g_ptr_array_free (pkts, TRUE);
+  if (rate)
+    retime (burst, bytes, rate, live_ts);
+  for (i = 0; i < burst->len; i++)
+    g_ptr_array_add (out, burst->pdata[i]);
+  g_ptr_array_free (burst, TRUE);
   return EBR_KFCACHE_READY;
 }
 

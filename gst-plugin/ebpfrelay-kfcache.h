@@ -22,7 +22,17 @@
  * frame start up to the one before @first_live, those of priority below
  * the joiner's limit left out, numbered backwards from the joiner's own
  * number of its first live packet: the burst and the live packets are one
- * contiguous run in the joiner's numbering.
+ * contiguous run in the joiner's numbering. Its RTP timestamps are
+ * retimed: the burst's frames, in order, spaced evenly over the time the
+ * burst takes to send at the pacing rate, the last one just before the
+ * first live packet's. Sent as they were (up to a GOP of media time in a
+ * fraction of it), they would run more than a second ahead of their
+ * arrival, and a stock rtpjitterbuffer (slave mode) then resyncs its
+ * clock again and again: timestamps going back at the decoder ("decreasing
+ * timestamp"). Retimed, the burst plays as a fast-forward of the GOP so
+ * far, then live, with no step in the viewer's clock. (The burst's media
+ * time is past anyway; the live packets keep their timestamps, so SRs and
+ * lip sync are untouched.)
  *
  * Locking: none; the caller serialises every call.
  */
@@ -77,11 +87,13 @@ void ebr_kfcache_put (EbrKfCache * kc, const guint8 * data, gsize len,
 
 /* The burst for a joiner of @ssrc whose first live packet is original
  * number @first_live, with its number @first_out (-1: numbers are not
- * rewritten, the burst keeps the originals) and priority limit @limit.
+ * rewritten, the burst keeps the originals), RTP timestamp @live_ts, and
+ * priority limit @limit, to be sent at @rate bits/s (0: timestamps kept).
  * READY: the packets are appended to @out (of EbrKfPacket*, the caller
  * frees them with ebr_kfpacket_free). */
 EbrKfCacheResult ebr_kfcache_burst (EbrKfCache * kc, guint32 ssrc,
-    guint16 first_live, gint first_out, guint8 limit, GPtrArray * out);
+    guint16 first_live, gint first_out, guint8 limit, guint rate,
+    guint32 live_ts, GPtrArray * out);
 void ebr_kfpacket_free (gpointer p);
 
 /* Whether original number @seq of @ssrc started a key frame: 1 yes, 0 no,
