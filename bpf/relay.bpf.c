@@ -333,8 +333,8 @@ static __always_inline void ssrc_base(__u32 slot, __u32 idx,
 }
 
 /*
- * The entry of slot @slot's table @t for its assignment (@sub: gen, limit, burst flag) and c->info's
- * SSRC: found, or claimed (switch.h's initial state, dropped zero, the
+ * The entry of slot @slot's table @t for its assignment (@sub: gen, limit,
+ * burst flag) and c->info's SSRC: found, or claimed (switch.h's initial state, dropped zero, the
  * base of its sent counts taken); its index in *@idx. NULL when every
  * entry is in use by other SSRCs, or when another CPU is claiming one for
  * this SSRC right now (see relay.h).

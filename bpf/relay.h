@@ -81,10 +81,10 @@ struct relay_sub {
 	__u8 seq_flag; /* it had a limit > 0 since it was assigned
                                  * (kept by userspace; the kernel no longer
                                  * needs it: sub_ssrcs is read for every slot) */
-	__u8 burst; /* SSRC entries claimed while set start RUNNING
-                     * (switch.h sw_sub_start_burst): userspace sends a
-                     * key-frame burst first (keyframe-cache) */
-	__u16 gen; /* assignment of the slot: owns its sub_ssrcs
+	__u8 burst;    /* SSRC entries claimed while set start RUNNING
+                        * (switch.h sw_sub_start_burst): userspace sends
+                        * a key-frame burst first (keyframe-cache) */
+	__u16 gen;     /* assignment of the slot: owns its sub_ssrcs
                                  * entries */
 	__u8 pad[2];
 };

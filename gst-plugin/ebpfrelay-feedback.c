@@ -777,8 +777,7 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
     gboolean video = f->video_by_pt[map.data[1] & (PRIO_N_PT - 1)];
 
     relay_repair_put (f->repair, map.data, map.size, g_get_monotonic_time ());
-    relay_kfburst_put (f->kfburst, map.data, map.size,
-        g_get_monotonic_time ());
+    relay_kfburst_put (f->kfburst, map.data, map.size, g_get_monotonic_time ());
 
     if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (ssrc)))
       g_hash_table_insert (f->ssrcs, GUINT_TO_POINTER (ssrc),

@@ -261,7 +261,7 @@ static gboolean
 pace (RelayKfBurst * kb, RelayClient * c, gint64 now)
 {
   KfSub *s = get_sub (c, now);
-  gdouble cap = MAX (kb->rate / 8.0 / 50.0, 1500.0);   /* 20 ms */
+  gdouble cap = MAX (kb->rate / 8.0 / 50.0, 1500.0);    /* 20 ms */
   GHashTableIter hi;
   gpointer v;
 

@@ -178,8 +178,7 @@ retime (GPtrArray * pkts, guint64 bytes, guint rate, guint32 live_ts)
 
 EbrKfCacheResult
 ebr_kfcache_burst (EbrKfCache * kc, guint32 ssrc, guint16 first_live,
-    gint first_out, guint8 limit, guint rate, guint32 live_ts,
-    GPtrArray * out)
+    gint first_out, guint8 limit, guint rate, guint32 live_ts, GPtrArray * out)
 {
   GPtrArray *burst;
   guint64 bytes = 0;

@@ -107,8 +107,7 @@ test_burst_numbering (void)
   first_live = st->seq;
   g_assert_cmpint (ebr_kfcache_is_key_start (st->kc, SSRC, key), ==, 1);
   g_assert_cmpint (ebr_kfcache_is_key_start (st->kc, SSRC, key - 1), ==, 0);
-  g_assert_cmpint (ebr_kfcache_is_key_start (st->kc, SSRC, first_live), ==,
-      -1);
+  g_assert_cmpint (ebr_kfcache_is_key_start (st->kc, SSRC, first_live), ==, -1);
 
   /* limit 0, numbers not rewritten, timestamps kept (rate 0) */
   g_assert_cmpint (ebr_kfcache_burst (st->kc, SSRC, first_live, -1, 0, 0, 0,
