@@ -466,9 +466,25 @@ relay_kfburst_add_client_stats (RelayKfBurst * kb, GstStructure * s,
       "keyframe-burst-bytes", G_TYPE_UINT64, c->kf_burst_bytes, NULL);
 }
 
+static void
+add_stream (const EbrKfCacheStreamStats * ss, gpointer user_data)
+{
+  GstStructure *s = gst_structure_new ("keyframe-cache-stream",
+      "ssrc", G_TYPE_UINT, ss->ssrc,
+      "has-keyframe", G_TYPE_BOOLEAN, ss->have_key,
+      "packets", G_TYPE_UINT, ss->packets,
+      "bytes", G_TYPE_UINT64, ss->bytes, NULL);
+  GValue v = G_VALUE_INIT;
+
+  g_value_init (&v, GST_TYPE_STRUCTURE);
+  g_value_take_boxed (&v, s);
+  gst_value_array_append_and_take_value (user_data, &v);
+}
+
 void
 relay_kfburst_add_stats (RelayKfBurst * kb, GstStructure * s)
 {
+  GValue streams = G_VALUE_INIT;
   EbrKfCacheStats st = { 0 };
 
   if (kb->cache)
@@ -484,4 +500,9 @@ relay_kfburst_add_stats (RelayKfBurst * kb, GstStructure * s)
       "keyframe-burst-packets", G_TYPE_UINT64, kb->burst_packets,
       "keyframe-burst-bytes", G_TYPE_UINT64, kb->burst_bytes,
       "keyframe-burst-queue-drops", G_TYPE_UINT64, kb->queue_drops, NULL);
+  /* per video SSRC: the GOP it holds now */
+  g_value_init (&streams, GST_TYPE_ARRAY);
+  if (kb->cache)
+    ebr_kfcache_foreach (kb->cache, add_stream, &streams);
+  gst_structure_take_value (s, "keyframe-cache-streams", &streams);
 }
