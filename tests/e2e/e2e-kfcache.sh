@@ -25,6 +25,10 @@
 #   4. the relay counted one burst (keyframe-bursts, the subscriber's
 #      keyframe-burst-packets > 0), no miss, and the subscriber is no longer
 #      pending (kernel mode: served by the kernel, path=kernel).
+# subscribe: the viewer is ebpfprioritysrc (priority-limit 0, then the
+#   same tee) subscribing through the relay's subscription channel
+#   (control-port 5006) when it starts; the join is when relay-ctl prints
+#   its client-added (polled every 10 ms).
 # nocache (the negative control): keyframe-cache=false; then the first
 # frame comes only with the sender's next IDR, ~7 s after the add:
 # asserts no frame within 2 s.
@@ -60,8 +64,10 @@ idrs ()
 
 e2e_bg "$P-srv" idr $TOOL keyframes 5098 "$E2E_WORK/idr.txt" $SECS
 e2e_wait_udp "$P-srv" 5098
+CHANNEL=
+[ "$CONTROL" = subscribe ] && CHANNEL="control-port=5006 token=sesame"
 e2e_ctl_start "$P-rel" relay "udpsrc port=5004 caps=$CAPS ! ebpfrelaysink \
-name=relay mode=$MODE keyframe-cache=$CACHE"
+name=relay mode=$MODE keyframe-cache=$CACHE $CHANNEL"
 e2e_wait_udp "$P-rel" 5004
 
 e2e_bg "$P-srv" sender gst-launch-1.0 -e \
@@ -81,16 +87,33 @@ mkdir -p "$E2E_WORK/frames"
 e2e_bg "$P-cli1" capture $KF capture 6100 "$E2E_WORK/seqs.txt" 20
 export GST_DEBUG_NO_COLOR=1 \
   GST_DEBUG=libav:4,avviddec:2,videodecoder:2,rtph264depay:2,rtpbasedepayload:2
-e2e_bg "$P-cli1" viewer gst-launch-1.0 -e udpsrc port=6000 caps="$CAPS" \
-  buffer-size=4194304 ! tee name=t \
+if [ "$CONTROL" = subscribe ]; then
+  gst-inspect-1.0 ebpfprioritysrc >/dev/null 2>&1 \
+    || e2e_fail "gst-inspect-1.0 cannot find ebpfprioritysrc"
+  SRC=(ebpfprioritysrc port=6000 relay=10.200.11.1:5006 token=sesame
+    priority-limit=0 caps="$CAPS")
+else
+  SRC=(udpsrc port=6000 caps="$CAPS" buffer-size=4194304)
+fi
+e2e_bg "$P-cli1" viewer gst-launch-1.0 -e "${SRC[@]}" ! tee name=t \
   t. ! queue ! rtpjitterbuffer latency=200 ! rtph264depay ! avdec_h264 \
   ! videoconvert ! pngenc ! multifilesink location="$E2E_WORK/frames/f-%05d.png" \
   t. ! queue ! udpsink host=127.0.0.1 port=6100 sync=false async=false
 VIEWER=$E2E_LAST_PID
 unset GST_DEBUG GST_DEBUG_NO_COLOR
-e2e_wait_udp "$P-cli1" 6000
-t_add=$(e2e_now)
-e2e_ctl add 10.200.11.2 6000
+if [ "$CONTROL" = subscribe ]; then
+  for _ in $(seq 1000); do
+    grep -q '^client-added 10.200.11.2 6000$' "$E2E_CTL_OUT" && break
+    sleep 0.01
+  done
+  t_add=$(e2e_now)
+  grep -q '^client-added 10.200.11.2 6000$' "$E2E_CTL_OUT" \
+    || e2e_fail "the viewer did not subscribe within 10 s"
+else
+  e2e_wait_udp "$P-cli1" 6000
+  t_add=$(e2e_now)
+  e2e_ctl add 10.200.11.2 6000
+fi
 e2e_log "viewer added at $t_add ($(awk -v a="$t_first" -v b="$t_add" 'BEGIN { printf "%.2f", b - a }') s after the first IDR)"
 
 first=$E2E_WORK/frames/f-00000.png
