@@ -29,6 +29,11 @@
 #   same tee) subscribing through the relay's subscription channel
 #   (control-port 5006) when it starts; the join is when relay-ctl prints
 #   its client-added (polled every 10 ms).
+# small: keyframe-cache-size=64, smaller than the GOP so far (~290
+#   packets): the burst is a miss (keyframe-cache-misses 1), the viewer
+#   waits for the sender's next IDR as without the cache (no frame within
+#   2 s), then gets one contiguous run from that key frame, no decoder
+#   error, and moves to the kernel.
 # nocache (the negative control): keyframe-cache=false; then the first
 # frame comes only with the sender's next IDR, ~7 s after the add:
 # asserts no frame within 2 s.
@@ -52,6 +57,7 @@ SECS=30
 CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000"
 CACHE=true
 [ "$CONTROL" = nocache ] && CACHE=false
+[ "$CONTROL" = small ] && CACHE="true keyframe-cache-size=64"
 ebr_topology_up "$P" 1 || e2e_fail "topology"
 
 # idrs FROM [TO]: the sender's IDR pictures at unix time FROM <= t < TO.
@@ -118,7 +124,7 @@ e2e_log "viewer added at $t_add ($(awk -v a="$t_first" -v b="$t_add" 'BEGIN { pr
 
 first=$E2E_WORK/frames/f-00000.png
 wait_tenths=20
-[ "$CONTROL" = nocache ] && wait_tenths=25
+[ "$CONTROL" = nocache ] || [ "$CONTROL" = small ] && wait_tenths=25
 ebr_until $wait_tenths test -s "$first"
 e2e_alive "$VIEWER" viewer
 t_frame=$( [ -s "$first" ] && stat -c %.9Y "$first")
@@ -131,6 +137,38 @@ if [ "$CONTROL" = nocache ]; then
   [ "$idr_between" -eq 0 ] || e2e_fail "the sender made $idr_between IDR(s) (GOP 10 s)"
   [ -z "$join_ms" ] || [ "$join_ms" -gt 2000 ] \
     || e2e_fail "control: a frame ${join_ms} ms after the add without the cache"
+  e2e_ctl_stop
+  e2e_log "PASS"
+  exit 0
+fi
+
+if [ "$CONTROL" = small ]; then
+  [ -z "$join_ms" ] || [ "$join_ms" -gt 2000 ] \
+    || e2e_fail "small: a frame ${join_ms} ms after the add with a cache smaller than the GOP"
+  # the sender's next IDR (its GOP: 10 s from the first), then 2 s of play
+  ebr_until 100 test -s "$first" || e2e_fail "no frame after the next IDR"
+  t_frame=$(stat -c %.9Y "$first")
+  join_ms=$(awk -v a="$t_add" -v b="$t_frame" 'BEGIN { printf "%d", (b - a) * 1000 }')
+  t_idr2=$(awk -v a="$t_first" '{ t = substr($1, 3) + 0 } t > a + 1 { printf "%.3f", t; exit }' "$E2E_WORK/idr.txt")
+  sleep 2
+  e2e_alive "$VIEWER" viewer
+  check=$($KF check "$E2E_WORK/seqs.txt")
+  check_rc=$?
+  errs=$(grep -cE '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$E2E_WORK/viewer.log")
+  e2e_ctl stats
+  st=$(grep '^stats ' <<<"$E2E_CTL_REPLY")
+  misses=$(ebr_field "$st" keyframe-cache-misses)
+  overflows=$(ebr_field "$st" keyframe-cache-overflows)
+  e2e_ctl get-stats 10.200.11.2 6000
+  line=$(grep '^get-stats ' <<<"$E2E_CTL_REPLY")
+  bpk=$(ebr_field "$line" keyframe-burst-packets)
+  path=$(grep -oE 'path=\(string\)[a-z]+' <<<"$line" | sed 's/.*)//')
+  e2e_log "small: first frame ${join_ms} ms after the add (the sender's next IDR at ${t_idr2:-?}); viewer's packets: $check; misses=$misses overflows=$overflows burst packets=$bpk path=$path; decoder errors $errs"
+  [ "$misses" = 1 ] || e2e_fail "keyframe-cache-misses is $misses, not 1"
+  [ "${bpk:-x}" = 0 ] || e2e_fail "a burst of $bpk packets from a cache smaller than the GOP"
+  [ "$check_rc" -eq 0 ] || e2e_fail "the viewer's sequence numbers are not one contiguous run from a key frame: $check"
+  [ "$errs" -eq 0 ] || e2e_fail "$errs decoder errors: $(grep -m3 -E 'WARN|ERROR|concealing' "$E2E_WORK/viewer.log")"
+  [ "$MODE" != kernel ] || [ "$path" = kernel ] || e2e_fail "served from $path after the key frame, not the kernel"
   e2e_ctl_stop
   e2e_log "PASS"
   exit 0
