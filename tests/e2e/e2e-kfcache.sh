@@ -29,6 +29,9 @@
 #   same tee) subscribing through the relay's subscription channel
 #   (control-port 5006) when it starts; the join is when relay-ctl prints
 #   its client-added (polled every 10 ms).
+# limit6: the viewer joins through a clients change at priority limit 6
+#   (x264's access unit delimiters and SEI, NRI 0, are dropped for it, in
+#   the burst and live): the same, in its own contiguous numbering.
 # small: keyframe-cache-size=64, smaller than the GOP so far (~290
 #   packets): the burst is a miss (keyframe-cache-misses 1), the viewer
 #   waits for the sender's next IDR as without the cache (no frame within
@@ -118,7 +121,11 @@ if [ "$CONTROL" = subscribe ]; then
 else
   e2e_wait_udp "$P-cli1" 6000
   t_add=$(e2e_now)
-  e2e_ctl add 10.200.11.2 6000
+  if [ "$CONTROL" = limit6 ]; then
+    e2e_ctl set clients 10.200.11.2:6000@6
+  else
+    e2e_ctl add 10.200.11.2 6000
+  fi
 fi
 e2e_log "viewer added at $t_add ($(awk -v a="$t_first" -v b="$t_add" 'BEGIN { printf "%.2f", b - a }') s after the first IDR)"
 
@@ -197,7 +204,8 @@ pending=$(grep -oE 'keyframe-burst-pending=\(boolean\)[a-z]+' <<<"$line" | sed '
 path=$(grep -oE 'path=\(string\)[a-z]+' <<<"$line" | sed 's/.*)//')
 e2e_log "join to first frame: ${join_ms:-none} ms (mode=$MODE); frames 3 s after the add $frames (at least $min_frames: the ${gop_s} s of the GOP and 3 s live); sender IDRs after the first and within 0.5 s of the add: $idr_between; decoder errors $errs"
 e2e_log "viewer's packets: $check"
-e2e_log "relay: keyframe-bursts=$bursts misses=$misses cache now $cache_pk packets / $cache_by bytes; subscriber burst $bpk packets / $bby bytes, pending=$pending, path=$path"
+dropped=$(ebr_field "$line" priority-dropped)
+e2e_log "relay: priority-dropped=${dropped:-?} keyframe-bursts=$bursts misses=$misses cache now $cache_pk packets / $cache_by bytes; subscriber burst $bpk packets / $bby bytes, pending=$pending, path=$path"
 
 [ -n "$join_ms" ] || e2e_fail "no decoded frame within 2 s of the add"
 [ "$join_ms" -le 500 ] || e2e_fail "first frame ${join_ms} ms after the add, more than 500"
@@ -209,6 +217,9 @@ e2e_log "relay: keyframe-bursts=$bursts misses=$misses cache now $cache_pk packe
 [ "$misses" = 0 ] || e2e_fail "keyframe-cache-misses is $misses, not 0"
 [ "${bpk:-0}" -gt 0 ] || e2e_fail "the subscriber's keyframe-burst-packets is ${bpk:-missing}"
 [ "$pending" = false ] || e2e_fail "the subscriber's burst is still pending"
+if [ "$CONTROL" = limit6 ]; then
+  [ "${dropped:-0}" -gt 0 ] || e2e_fail "limit 6: nothing dropped for it (priority-dropped ${dropped:-missing})"
+fi
 if [ "$MODE" = kernel ]; then
   [ "$path" = kernel ] || e2e_fail "the subscriber is served from $path, not the kernel, after its burst"
 fi
