@@ -10,7 +10,7 @@
 
 /* The pacer's period while a burst is pending, and while none is. */
 #define TICK_US (2 * G_TIME_SPAN_MILLISECOND)
-#define IDLE_US (20 * G_TIME_SPAN_MILLISECOND)
+#define IDLE_US (200 * G_TIME_SPAN_MILLISECOND)
 
 typedef enum
 {
@@ -239,6 +239,9 @@ relay_kfburst_divert (RelayKfBurst * kb, RelayClient * c,
     }
   }
   g_queue_push_tail (&s->queue, it);
+  /* the pacer may be idle: its first copy starts it */
+  if (g_queue_get_length (&s->queue) == 1)
+    g_cond_signal (&kb->cond);
   return TRUE;
 }
 

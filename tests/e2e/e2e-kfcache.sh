@@ -202,6 +202,12 @@ bpk=$(ebr_field "$line" keyframe-burst-packets)
 bby=$(ebr_field "$line" keyframe-burst-bytes)
 pending=$(grep -oE 'keyframe-burst-pending=\(boolean\)[a-z]+' <<<"$line" | sed 's/.*)//')
 path=$(grep -oE 'path=\(string\)[a-z]+' <<<"$line" | sed 's/.*)//')
+# the burst's pace at the viewer: its packets (the first bpk it got) took
+# at least their bytes at keyframe-burst-rate (16 Mbit/s), less the
+# bucket's 20 ms
+burst_ms=$(awk -v n="${bpk:-0}" 'NR == 1 { a = substr($1, 3) } NR == n { printf "%d", (substr($1, 3) - a) * 1000; exit }' "$E2E_WORK/seqs.txt")
+pace_ms=$(awk -v b="${bby:-0}" 'BEGIN { printf "%d", b * 8 / 16000000 * 1000 - 20 }')
+e2e_log "the burst at the viewer: ${burst_ms:-?} ms for ${bby:-?} bytes (at 16 Mbit/s: $((pace_ms + 20)) ms)"
 e2e_log "join to first frame: ${join_ms:-none} ms (mode=$MODE); frames 3 s after the add $frames (at least $min_frames: the ${gop_s} s of the GOP and 3 s live); sender IDRs after the first and within 0.5 s of the add: $idr_between; decoder errors $errs"
 e2e_log "viewer's packets: $check"
 dropped=$(ebr_field "$line" priority-dropped)
@@ -217,6 +223,7 @@ e2e_log "relay: priority-dropped=${dropped:-?} keyframe-bursts=$bursts misses=$m
 [ "$misses" = 0 ] || e2e_fail "keyframe-cache-misses is $misses, not 0"
 [ "${bpk:-0}" -gt 0 ] || e2e_fail "the subscriber's keyframe-burst-packets is ${bpk:-missing}"
 [ "$pending" = false ] || e2e_fail "the subscriber's burst is still pending"
+[ "${burst_ms:-0}" -ge "$pace_ms" ] || e2e_fail "the burst took ${burst_ms:-?} ms, faster than keyframe-burst-rate allows ($pace_ms)"
 if [ "$CONTROL" = limit6 ]; then
   [ "${dropped:-0}" -gt 0 ] || e2e_fail "limit 6: nothing dropped for it (priority-dropped ${dropped:-missing})"
 fi
