@@ -333,16 +333,17 @@ static __always_inline void ssrc_base(__u32 slot, __u32 idx,
 }
 
 /*
- * The entry of slot @slot's table @t for assignment @gen and c->info's
- * SSRC: found, or claimed (switch.h's initial state, dropped zero, the
+ * The entry of slot @slot's table @t for its assignment (@sub: gen, limit,
+ * burst flag) and c->info's SSRC: found, or claimed (switch.h's initial state, dropped zero, the
  * base of its sent counts taken); its index in *@idx. NULL when every
  * entry is in use by other SSRCs, or when another CPU is claiming one for
  * this SSRC right now (see relay.h).
  */
 static __always_inline struct relay_ssrc_state *
-ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot, __u16 gen,
-           __u8 limit, __u32 *idx)
+ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot,
+           const struct relay_sub *sub, __u32 *idx)
 {
+	__u16 gen = sub->gen;
 	__u64 key = RELAY_SSRC_ID(gen, c->info.ssrc);
 	__u64 want = RELAY_SSRC_VALID | key, busy = RELAY_SSRC_BUSY | key;
 	struct relay_ssrc_state *e;
@@ -374,7 +375,9 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot, __u16 gen,
 		if (__sync_val_compare_and_swap(&e->id, free_id, busy) !=
 		    free_id)
 			continue; /* taken meanwhile: look again */
-		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, limit);
+		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, sub->limit);
+		if (sub->burst)
+			sw_sub_start_burst(&e->sw);
 		e->dropped = 0;
 		*idx = free & (RELAY_SSRCS_PER_SUB - 1);
 		ssrc_base(slot, *idx, e);
@@ -490,7 +493,7 @@ static long slot_cb(__u32 i, void *data)
 	if (c->rtp) {
 		t = bpf_map_lookup_elem(&sub_ssrcs, &i);
 		if (t)
-			e = ssrc_entry(c, t, i, sub.gen, sub.limit, &idx);
+			e = ssrc_entry(c, t, i, &sub, &idx);
 	}
 	if (e) {
 		v = sw_decide(&e->sw, c->frame, c->info.priority, sub.limit);

@@ -64,7 +64,7 @@ enum relay_sub_state {
  * be written into the copy as they are.
  *
  * Who reads what: the addresses, ports, MACs and ifindex only in state
- * KERNEL; limit and seq_flag in USERSPACE and KERNEL; gen whenever the slot
+ * KERNEL; limit, seq_flag and burst in USERSPACE and KERNEL; gen whenever the slot
  * is not EMPTY. Userspace changes these groups one write at a time (see
  * relay_kernel_set_slot), and each of limit, seq_flag and state is one
  * byte, so a reader sees each either old or new, never torn. */
@@ -81,8 +81,10 @@ struct relay_sub {
 	__u8 seq_flag; /* it had a limit > 0 since it was assigned
                                  * (kept by userspace; the kernel no longer
                                  * needs it: sub_ssrcs is read for every slot) */
-	__u8 pad0;
-	__u16 gen; /* assignment of the slot: owns its sub_ssrcs
+	__u8 burst;    /* SSRC entries claimed while set start RUNNING
+                        * (switch.h sw_sub_start_burst): userspace sends
+                        * a key-frame burst first (keyframe-cache) */
+	__u16 gen;     /* assignment of the slot: owns its sub_ssrcs
                                  * entries */
 	__u8 pad[2];
 };

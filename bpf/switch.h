@@ -121,6 +121,16 @@ sw_sub_init(struct sw_sub *s, const __u8 *codec_by_pt, __u8 pt, __u8 limit)
 	s->pad[0] = s->pad[1] = 0;
 }
 
+/* A subscriber that joins with a key-frame burst (ebpfrelaysink's
+ * keyframe-cache): the relay sends it the cached packets since the last
+ * key frame start of the SSRC, numbered to end just before this packet,
+ * so it RUNS from its first packet of the SSRC on instead of WAITING.
+ * Call after sw_sub_init. */
+static __always_inline void sw_sub_start_burst(struct sw_sub *s)
+{
+	s->state = SW_RUNNING;
+}
+
 /* What subscriber state @s, whose requested limit is @limit, does with a
  * classified RTP packet (@frame: sw_frame of it). Updates @s. Only RTP
  * packets come here (prio_is_rtp): the others are always sent. */

@@ -53,6 +53,8 @@ relay_client_new (const gchar * host, gint port,
 void
 relay_client_free (RelayClient * c)
 {
+  if (c->kf_free)
+    c->kf_free (c->kf);
   g_free (c->host);
   g_hash_table_destroy (c->ssrcs);
   g_free (c);
@@ -392,7 +394,19 @@ fill_sub (RelayClients * t, const RelayClient * c, const RelayRoute * r,
   sub->sport = htons (t->port);
   sub->dport = c->addr.sin_port;
   sub->limit = c->limit;
+  sub->burst = c->kf_hold;
   sub->state = state;
+}
+
+/* Forgets @c's key-frame burst (ebpfrelay-kfburst). */
+static void
+client_drop_burst (RelayClient * c)
+{
+  c->kf_hold = FALSE;
+  if (c->kf_free)
+    c->kf_free (c->kf);
+  c->kf = NULL;
+  c->kf_free = NULL;
 }
 
 void
@@ -411,7 +425,9 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
         res == RELAY_ROUTE_OK ? "the kernel" : "userspace");
   c->route = res;
 
-  if (res == RELAY_ROUTE_OK) {
+  /* a key-frame burst pending: userspace serves it until the burst is
+   * out (ebpfrelay-kfburst moves it then) */
+  if (res == RELAY_ROUTE_OK && !c->kf_hold) {
     c->next_check = now + RELAY_CLIENTS_REVALIDATE_US;
     if (c->in_kernel && memcmp (&r, &c->resolved, sizeof (r)) == 0)
       return;
@@ -487,6 +503,9 @@ activate_client (RelayClients * t, RelayClient * c, GError ** error)
   c->user_packets = c->user_bytes = c->user_errors = 0;
   c->user_prio_dropped = c->user_held = 0;
   g_hash_table_remove_all (c->ssrcs);
+  client_drop_burst (c);
+  c->kf_burst_packets = c->kf_burst_bytes = 0;
+  c->kf_hold = t->kf_joins;
   t->slots[i] = c;
   if (i >= t->n_slots)
     t->n_slots = i + 1;
@@ -506,6 +525,7 @@ deactivate_client (RelayClients * t, RelayClient * c)
     relay_kernel_poll (t->kernel);
     relay_kernel_clear_slot (t->kernel, c->slot);
   }
+  client_drop_burst (c);
   t->slots[c->slot] = NULL;
   update_n_slots (t);
 }

@@ -92,6 +92,14 @@ typedef struct
   guint64 user_prio_dropped;
   guint64 user_held;
   GHashTable *ssrcs;
+  /* keyframe-cache (ebpfrelay-kfburst.h): a key-frame burst is pending
+   * (set when it joins while running, with kf_joins): its slot stays
+   * USERSPACE with the burst flag, its SSRCs start RUNNING; the burst's
+   * state (ebpfrelay-kfburst's, freed with kf_free) and what it sent */
+  gboolean kf_hold;
+  gpointer kf;
+  GDestroyNotify kf_free;
+  guint64 kf_burst_packets, kf_burst_bytes;
 } RelayClient;
 
 /* Userspace mode: what one subscriber has of one SSRC. As the kernel's
@@ -152,6 +160,8 @@ typedef struct
   RelayKernel *kernel;          /* borrowed; NULL: userspace forwarding */
   RelayRouter *router;          /* borrowed; NULL: no look-ups */
   guint revalidate_next;
+  gboolean kf_joins;            /* joiners start with a key-frame burst
+                                 * (ebpfrelay-kfburst) */
   RelayClientsRtcpFunc rtcp_changed;    /* the feedback plane's */
   gpointer rtcp_changed_data;
 } RelayClients;

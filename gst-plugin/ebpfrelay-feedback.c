@@ -26,6 +26,7 @@ struct _RelayFeedback
   RelayLogFunc log;
   gpointer log_data;
   RelayRepair *repair;          /* loss repair: NACKs answered from a cache */
+  RelayKfBurst *kfburst;        /* joiners' key-frame bursts */
 
   /* properties */
   gint rtcp_port;               /* -1: stream port + 1, 0: off */
@@ -89,6 +90,8 @@ relay_feedback_new (GMutex * lock, RelayClients * clients,
   f->log = log;
   f->log_data = log_data;
   f->repair = relay_repair_new (sender);
+  f->kfburst = relay_kfburst_new (lock, clients, sender);
+  relay_sender_set_kfburst (sender, f->kfburst);
   f->rtcp_port = RELAY_FEEDBACK_DEFAULT_RTCP_PORT;
   f->keyframe_ms = RELAY_FEEDBACK_DEFAULT_KEYFRAME_MS;
   f->own_fd = f->fd = f->wake_fd = -1;
@@ -105,6 +108,7 @@ relay_feedback_free (RelayFeedback * f)
 {
   relay_feedback_stop (f);
   relay_repair_free (f->repair);
+  relay_kfburst_free (f->kfburst);
   g_hash_table_destroy (f->ssrcs);
   g_hash_table_destroy (f->viewer_ids);
   g_free (f->upstream_str);
@@ -169,11 +173,18 @@ relay_feedback_install_properties (GObjectClass * klass, guint first_id)
       first_id + RELAY_FEEDBACK_PROP_NACK_CACHE);
   relay_repair_install_rtx_property (klass,
       first_id + RELAY_FEEDBACK_PROP_RTX_MAP);
+  relay_kfburst_install_properties (klass,
+      first_id + RELAY_FEEDBACK_PROP_KFBURST);
 }
 
 void
 relay_feedback_set_property (RelayFeedback * f, guint id, const GValue * value)
 {
+  if (id >= RELAY_FEEDBACK_PROP_KFBURST) {
+    relay_kfburst_set_property (f->kfburst, id - RELAY_FEEDBACK_PROP_KFBURST,
+        value);
+    return;
+  }
   switch (id) {
     case RELAY_FEEDBACK_PROP_RTCP_PORT:
       f->rtcp_port = g_value_get_int (value);
@@ -197,6 +208,11 @@ relay_feedback_set_property (RelayFeedback * f, guint id, const GValue * value)
 void
 relay_feedback_get_property (RelayFeedback * f, guint id, GValue * value)
 {
+  if (id >= RELAY_FEEDBACK_PROP_KFBURST) {
+    relay_kfburst_get_property (f->kfburst, id - RELAY_FEEDBACK_PROP_KFBURST,
+        value);
+    return;
+  }
   switch (id) {
     case RELAY_FEEDBACK_PROP_RTCP_PORT:
       g_value_set_int (value, f->rtcp_port);
@@ -586,6 +602,9 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
 
   g_mutex_lock (f->lock);
   port = f->rtcp_port < 0 ? stream_port + 1 : f->rtcp_port;
+  /* (also without RTCP: relay_feedback_render feeds it either way) */
+  if (!relay_kfburst_start (f->kfburst, originals, error))
+    goto fail;
   if (f->rtcp_port == 0)
     goto done;
   if (port > 65535) {
@@ -679,6 +698,7 @@ relay_feedback_stop (RelayFeedback * f)
       fb_log (f, G_LOG_LEVEL_WARNING, "cannot wake the RTCP thread");
     g_thread_join (thread);
   }
+  relay_kfburst_stop (f->kfburst);
   g_mutex_lock (f->lock);
   if (f->wake_fd >= 0)
     close (f->wake_fd);
@@ -707,6 +727,7 @@ relay_feedback_set_caps (RelayFeedback * f, const GstCaps * caps)
       && g_strcmp0 (gst_structure_get_string (st, "media"), "video") == 0;
   ebpf_relay_priority_from_caps (caps, codec_by_pt, &fm_id);
   f->any_video = caps_video;
+  relay_kfburst_set_priority (f->kfburst, codec_by_pt, fm_id);
   for (guint pt = 0; pt < PRIO_N_PT; pt++) {
     f->video_by_pt[pt] = caps_video || sw_is_video (codec_by_pt, pt);
     f->any_video |= f->video_by_pt[pt];
@@ -719,8 +740,17 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
   GstMapInfo map;
   gboolean rtcp;
 
-  if (!f->rtcp || !gst_buffer_map (buffer, &map, GST_MAP_READ))
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
     return FALSE;
+  if (!f->rtcp) {
+    /* no RTCP: only the key-frame cache wants the stream */
+    if (map.size >= 12 && (map.data[0] & 0xc0) == 0x80
+        && !ebr_rtcp_is_rtcp (map.data, map.size))
+      relay_kfburst_put (f->kfburst, map.data, map.size,
+          g_get_monotonic_time ());
+    gst_buffer_unmap (buffer, &map);
+    return FALSE;
+  }
   rtcp = ebr_rtcp_is_rtcp (map.data, map.size);
   if (rtcp || !f->has_media_src) {
     GstNetAddressMeta *meta = gst_buffer_get_net_address_meta (buffer);
@@ -747,6 +777,7 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
     gboolean video = f->video_by_pt[map.data[1] & (PRIO_N_PT - 1)];
 
     relay_repair_put (f->repair, map.data, map.size, g_get_monotonic_time ());
+    relay_kfburst_put (f->kfburst, map.data, map.size, g_get_monotonic_time ());
 
     if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (ssrc)))
       g_hash_table_insert (f->ssrcs, GUINT_TO_POINTER (ssrc),
@@ -865,6 +896,7 @@ relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
       "rtt-ms", G_TYPE_DOUBLE, GST_CLOCK_TIME_IS_VALID (best.rtt) ?
       best.rtt / (gdouble) GST_MSECOND : -1.0, NULL);
   relay_repair_add_client_stats (f->repair, s, c);
+  relay_kfburst_add_client_stats (f->kfburst, s, c);
 }
 
 void
@@ -892,4 +924,5 @@ relay_feedback_add_stats (RelayFeedback * f, GstStructure * s)
       f->keyframe_unknown_ssrc,
       "keyframe-requests-nack", G_TYPE_UINT64, f->keyframe_nack, NULL);
   relay_repair_add_stats (f->repair, s);
+  relay_kfburst_add_stats (f->kfburst, s);
 }

@@ -44,6 +44,7 @@
 #include "ebpfrelay-clients.h"
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-send.h"
+#include "ebpfrelay-kfburst.h"
 
 G_BEGIN_DECLS
 
@@ -61,7 +62,8 @@ enum
   RELAY_FEEDBACK_PROP_KEYFRAME_INTERVAL,
   RELAY_FEEDBACK_PROP_NACK_CACHE,       /* ebpfrelay-repair.h */
   RELAY_FEEDBACK_PROP_RTX_MAP,  /* ebpfrelay-repair.h */
-  RELAY_FEEDBACK_N_PROPS
+  RELAY_FEEDBACK_PROP_KFBURST,  /* RELAY_KFBURST_N_PROPS of ebpfrelay-kfburst.h */
+  RELAY_FEEDBACK_N_PROPS = RELAY_FEEDBACK_PROP_KFBURST + RELAY_KFBURST_N_PROPS
 };
 
 typedef struct _RelayFeedback RelayFeedback;

@@ -325,6 +325,20 @@ relay_kernel_set_limit (RelayKernel * k, guint slot, guint8 limit)
 }
 
 gboolean
+relay_kernel_set_burst (RelayKernel * k, guint slot, gboolean burst)
+{
+  struct relay_sub cur;
+
+  if (slot >= RELAY_MAX_SUBS
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0)
+    return FALSE;
+  if (cur.burst == !!burst)
+    return TRUE;
+  cur.burst = !!burst;
+  return write_sub (k, slot, &cur);
+}
+
+gboolean
 relay_kernel_clear_slot (RelayKernel * k, guint slot)
 {
   struct relay_sub cur;

@@ -38,6 +38,9 @@ gboolean relay_kernel_set_slot (RelayKernel * k, guint slot,
 /* Changes the priority limit of a non-empty slot: applies from the next
  * packet, in either state. */
 gboolean relay_kernel_set_limit (RelayKernel * k, guint slot, guint8 limit);
+/* The slot's burst flag (bpf/relay.h, keyframe-cache): SSRCs it starts
+ * from now on start RUNNING (@burst) or as switch.h says. */
+gboolean relay_kernel_set_burst (RelayKernel * k, guint slot, gboolean burst);
 gboolean relay_kernel_clear_slot (RelayKernel * k, guint slot);
 gboolean relay_kernel_set_n_slots (RelayKernel * k, guint n_slots);
 /* The codec of each payload type (enum prio_codec), the frame marking

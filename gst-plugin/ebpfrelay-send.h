@@ -43,6 +43,11 @@ void relay_sender_free (RelaySender * s);
 void relay_sender_start (RelaySender * s);
 /* Stopping: forgets the pending fragments (their slots are gone). */
 void relay_sender_stop (RelaySender * s);
+/* Who holds back joiners' copies for their key-frame burst (NULL: none;
+ * ebpfrelay-kfburst.h). */
+struct _RelayKfBurst;
+void relay_sender_set_kfburst (RelaySender * s,
+    struct _RelayKfBurst *kfburst);
 /* The socket copies leave from (-1: none yet). */
 void relay_sender_set_fd (RelaySender * s, int fd);
 

@@ -150,6 +150,33 @@ GST_START_TEST (test_nack_cache_needs_originals)
 
 GST_END_TEST;
 
+/* The key-frame cache needs the originals too: keyframe-cache=true with
+ * pass-original=false fails start naming both properties; with
+ * pass-original=true it runs. */
+GST_START_TEST (test_keyframe_cache_needs_originals)
+{
+  gchar *t = expect_start_error (check_ports ("udpsrc port=@A@ ! "
+          "ebpfrelaysink mode=kernel pass-original=false keyframe-cache=true"));
+  GstElement *p;
+  GstStructure *s;
+  gboolean on = FALSE;
+
+  fail_unless (strstr (t, "keyframe-cache") && strstr (t, "pass-original"),
+      "error '%s' does not name both properties", t);
+  g_free (t);
+
+  p = play ("udpsrc port=@A@ ! ebpfrelaysink name=relay mode=kernel "
+      "keyframe-cache=true");
+  s = relay_stats (p);
+  fail_unless (gst_structure_get_boolean (s, "keyframe-cache", &on));
+  fail_unless (on, "no key-frame cache with pass-original=true");
+  gst_structure_free (s);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_kernel_mode_errors)
 {
   GstElement *p = gst_parse_launch (check_ports ("udpsrc port=@A@ ! "
@@ -186,6 +213,7 @@ ebpfrelaysink_kernel_suite (void)
   tcase_add_test (tc, test_two_relays);
   tcase_add_test (tc, test_kernel_mode_errors);
   tcase_add_test (tc, test_nack_cache_needs_originals);
+  tcase_add_test (tc, test_keyframe_cache_needs_originals);
   return s;
 }
 

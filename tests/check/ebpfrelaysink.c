@@ -72,6 +72,25 @@ GST_START_TEST (test_properties)
     fail_if (pass);
   }
 
+  {
+    gboolean kf;
+    guint size, rate;
+
+    /* the key-frame cache: off by default */
+    g_object_get (sink, "keyframe-cache", &kf, "keyframe-cache-size", &size,
+        "keyframe-burst-rate", &rate, NULL);
+    fail_if (kf);
+    fail_unless_equals_int (size, 4096);
+    fail_unless_equals_int (rate, 16000000);
+    g_object_set (sink, "keyframe-cache", TRUE, "keyframe-cache-size", 128,
+        "keyframe-burst-rate", 2000000, NULL);
+    g_object_get (sink, "keyframe-cache", &kf, "keyframe-cache-size", &size,
+        "keyframe-burst-rate", &rate, NULL);
+    fail_unless (kf);
+    fail_unless_equals_int (size, 128);
+    fail_unless_equals_int (rate, 2000000);
+  }
+
   g_object_get (sink, "stats", &stats, NULL);
   fail_unless (stats != NULL);
   fail_unless_equals_string (gst_structure_get_string (stats, "mode"),
@@ -408,6 +427,8 @@ GST_START_TEST (test_param_ranges)
     {"GstEbpfRelaySink", "max-clients", 0, 1024},
     {"GstEbpfRelaySink", "subscriber-timeout", 1, 3600},
     {"GstEbpfRelaySink", "nack-cache", -1, 8192},
+    {"GstEbpfRelaySink", "keyframe-cache-size", 64, 32768},
+    {"GstEbpfRelaySink", "keyframe-burst-rate", 100000, 1000000000},
     {"GstEbpfPrioritySrc", "priority-limit", 0, 7},
     {"GstEbpfPrioritySrc", "port", 0, 65535},
     {"GstEbpfPrioritySrc", "rtcp-port", -1, 65535},
@@ -1225,6 +1246,109 @@ GST_START_TEST (test_userspace_late_join_waits_for_key_frame)
 
 GST_END_TEST;
 
+/* keyframe-cache (ebpfrelay-kfburst): a subscriber at limit 5 that joins
+ * in the middle of a GOP gets that GOP's packets from its key frame start
+ * (but the one below its limit) as a burst, numbered to end just before
+ * its first live packet, with timestamps retimed in order before the live
+ * one's, then the live packets: one contiguous run; counted. */
+GST_START_TEST (test_userspace_keyframe_burst)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace keyframe-cache=true"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  static const struct
+  {
+    guint8 nal;
+    guint32 ts;
+    gint out;                   /* its number at the subscriber, -1: none */
+  } pkts[] = {
+    {0x65, 0, 101},             /* key frame start: the burst's first */
+    {0x65, 0, 102},             /* its second packet */
+    {0x41, 3000, 103},
+    {0x01, 6000, -1},           /* priority 0: below the limit */
+    {0x41, 9000, 104},          /* the burst's last */
+    {0x41, 12000, 105},         /* joined: the first live packet */
+    {0x01, 15000, -1},          /* dropped live */
+    {0x41, 18000, 106},
+  };
+  guint8 *copies[G_N_ELEMENTS (pkts)];
+  gsize lens[G_N_ELEMENTS (pkts)];
+  GstStructure *st = NULL;
+  guint64 bpk = 0, bursts = 0;
+  guint32 prev_ts = 0;
+  gboolean pending = TRUE, on = FALSE;
+  gint port, fd = open_receiver (&port);
+  gchar *clients;
+  guint k;
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp,media=video,"
+      "encoding-name=H264,payload=96,clock-rate=90000");
+  gst_harness_play (h);
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++) {
+    GstBuffer *buf = rtp_packet (96, 100 + k, 0xa, pkts[k].nal, -1, k,
+        &lens[k]);
+    GstMapInfo map;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    GST_WRITE_UINT32_BE (map.data + 4, pkts[k].ts);
+    copies[k] = g_memdup2 (map.data, lens[k]);
+    gst_buffer_unmap (buf, &map);
+    if (k == 5) {
+      clients = g_strdup_printf ("127.0.0.1:%d@5", port);
+      g_object_set (sink, "clients", clients, NULL);
+      g_free (clients);
+    }
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  }
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++) {
+    guint8 buf[2048];
+    gsize n;
+    guint32 ts;
+
+    if (pkts[k].out < 0)
+      continue;
+    n = recv_one (fd, buf, sizeof (buf));
+    fail_unless_equals_int (n, lens[k]);
+    fail_unless_equals_int (GST_READ_UINT16_BE (buf + 2), pkts[k].out);
+    ts = GST_READ_UINT32_BE (buf + 4);
+    if (k < 5) {
+      /* the burst: retimed, frames in order, before the live one */
+      fail_unless ((gint32) (ts - 12000) < 0, "burst ts %u", ts);
+      if (k > 0)
+        fail_unless (k == 1 ? ts == prev_ts : (gint32) (ts - prev_ts) > 0,
+            "burst packet %u ts %u after %u", k, ts, prev_ts);
+    } else {
+      fail_unless_equals_int (ts, pkts[k].ts);
+    }
+    prev_ts = ts;
+    /* everything else byte for byte */
+    fail_unless (memcmp (buf, copies[k], 2) == 0);
+    fail_unless (memcmp (buf + 8, copies[k] + 8, n - 8) == 0);
+  }
+  rx_expect_nothing (&(Rx) {.fd = fd });
+  g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", port, &st);
+  fail_unless (gst_structure_get_uint64 (st, "keyframe-burst-packets", &bpk));
+  fail_unless (gst_structure_get_boolean (st, "keyframe-burst-pending",
+          &pending));
+  fail_unless_equals_int (bpk, 4);
+  fail_if (pending, "still pending once the burst and the live are out");
+  gst_structure_free (st);
+  g_object_get (sink, "stats", &st, NULL);
+  fail_unless (gst_structure_get_boolean (st, "keyframe-cache", &on));
+  fail_unless (gst_structure_get_uint64 (st, "keyframe-bursts", &bursts));
+  fail_unless (on);
+  fail_unless_equals_int (bursts, 1);
+  gst_structure_free (st);
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++)
+    g_free (copies[k]);
+  close (fd);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+
 static Suite *
 ebpfrelaysink_suite (void)
 {
@@ -1252,6 +1376,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_userspace_priority_framemarking);
   tcase_add_test (tc, test_userspace_priority_needs_caps);
   tcase_add_test (tc, test_userspace_late_join_waits_for_key_frame);
+  tcase_add_test (tc, test_userspace_keyframe_burst);
   return s;
 }
 
