@@ -550,7 +550,8 @@ check_stats (__u64 matched, __u64 passed, __u64 events, __u64 clone_errors)
 {
   static const char *names[RELAY_STAT_RULE_0] = { "matched", "passed",
     "clone_errors", "events", "event_errors", "seq_full", "consumed",
-    "fragmented", "frag_user", "rtcp"
+    "fragmented", "frag_user", "rtcp", "not_local", "bad_csum",
+    "rejected_source", "source_latched"
   };
   /* with consume, every forwarded packet is used up */
   __u64 want[RELAY_STAT_RULE_0] = {[RELAY_STAT_MATCHED] = matched,
