@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include <gst/check/gstcheck.h>
+#include <gst/net/gstnetaddressmeta.h>
 #include <gst/check/gstharness.h>
 
 /* A UDP socket on 127.0.0.1 with a kernel-chosen port. */
@@ -1225,6 +1226,163 @@ GST_START_TEST (test_userspace_late_join_waits_for_key_frame)
 
 GST_END_TEST;
 
+/* The publisher lock's properties: defaults (any sender, no latch,
+ * 5000 ms), what is set is kept, a bad sources entry fails the start
+ * naming sources. */
+GST_START_TEST (test_sources_properties)
+{
+  GstElement *sink = gst_element_factory_make ("ebpfrelaysink", NULL);
+  gchar *sources;
+  gboolean latch;
+  guint timeout;
+
+  g_object_get (sink, "sources", &sources, "source-latch", &latch,
+      "source-timeout", &timeout, NULL);
+  fail_unless (sources == NULL);
+  fail_if (latch);
+  fail_unless_equals_int (timeout, 5000);
+  g_object_set (sink, "sources", "10.0.0.1,10.0.0.2:6000",
+      "source-latch", TRUE, "source-timeout", 250, NULL);
+  g_object_get (sink, "sources", &sources, "source-latch", &latch,
+      "source-timeout", &timeout, NULL);
+  fail_unless_equals_string (sources, "10.0.0.1,10.0.0.2:6000");
+  fail_unless (latch);
+  fail_unless_equals_int (timeout, 250);
+  g_free (sources);
+  gst_object_unref (sink);
+
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1:70000", "sources entry "
+      "'10.0.0.1:70000': the port is not 1-65535");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=no-such-host.invalid", "sources entry "
+      "'no-such-host.invalid': host 'no-such-host.invalid' is not an IPv4");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1,,10.0.0.2", "has an empty entry");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1:", "sources entry '10.0.0.1:'");
+}
+
+GST_END_TEST;
+
+/* A buffer from @host:@port (its GstNetAddressMeta), @text as payload. */
+static GstBuffer *
+from_sender (const gchar * host, guint16 port, const gchar * text)
+{
+  GstBuffer *b = gst_buffer_new_memdup (text, strlen (text));
+  GInetAddress *ia = g_inet_address_new_from_string (host);
+  GSocketAddress *sa = g_inet_socket_address_new (ia, port);
+
+  gst_buffer_add_net_address_meta (b, sa);
+  g_object_unref (sa);
+  g_object_unref (ia);
+  return b;
+}
+
+static guint64
+stat_u64 (GstElement * sink, const gchar * name)
+{
+  GstStructure *s;
+  guint64 v = G_MAXUINT64;
+
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless (gst_structure_get_uint64 (s, name, &v), "no %s", name);
+  gst_structure_free (s);
+  return v;
+}
+
+/* Receives exactly the texts of @want on @fd, then nothing for 200 ms. */
+static void
+expect_texts (int fd, const gchar ** want)
+{
+  guint8 buf[256];
+  struct timeval tv = {.tv_usec = 200000 };
+
+  for (; *want; want++) {
+    gsize n = recv_one (fd, buf, sizeof (buf) - 1);
+
+    buf[n] = '\0';
+    fail_unless_equals_string ((gchar *) buf, *want);
+  }
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (fd, buf, sizeof (buf)), 0);
+  tv.tv_sec = 2;
+  tv.tv_usec = 0;
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+}
+
+/* Userspace mode: sources lets through only the listed senders (a host:
+ * any port); buffers without a sender address are refused too. */
+GST_START_TEST (test_userspace_sources)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace sources=10.0.0.1:6000,10.0.0.3"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  const gchar *want[] = { "a1", "c1", "a2", NULL };
+  gint pa;
+  int a = open_receiver (&pa);
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", pa);
+  gst_harness_play (h);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a1"));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6001, "a-other-port"));
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b1"));
+  gst_harness_push (h, from_sender ("10.0.0.3", 40000, "c1"));
+  gst_harness_push (h, gst_buffer_new_memdup ("nobody", 6));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a2"));
+  expect_texts (a, want);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-source"), 3);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-no-sender"), 1);
+  close (a);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Userspace mode, source-latch: the first sender holds the lock while it
+ * sends; after source-timeout of its silence the next sender takes it. */
+GST_START_TEST (test_userspace_source_latch)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace source-latch=true source-timeout=300"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  const gchar *want1[] = { "a1", "a2", NULL }, *want2[] = { "b3", NULL };
+  GstStructure *s;
+  gint pa;
+  int a = open_receiver (&pa);
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", pa);
+  gst_harness_play (h);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a1"));
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b1"));
+  g_usleep (150 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a2"));
+  g_usleep (150 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b2"));
+  expect_texts (a, want1);
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "source-locked"),
+      "10.0.0.1:6000");
+  gst_structure_free (s);
+  g_usleep (400 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b3"));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a3"));
+  expect_texts (a, want2);
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "source-locked"),
+      "10.0.0.2:6000");
+  gst_structure_free (s);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-source"), 3);
+  close (a);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_suite (void)
 {
@@ -1243,6 +1401,9 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_rtx_map);
   tcase_add_test (tc, test_loop_refused_at_runtime);
   tcase_add_test (tc, test_userspace_forwarding);
+  tcase_add_test (tc, test_sources_properties);
+  tcase_add_test (tc, test_userspace_sources);
+  tcase_add_test (tc, test_userspace_source_latch);
   tcase_add_test (tc, test_userspace_source_port);
   tcase_add_test (tc, test_priority_limit_property);
   tcase_add_test (tc, test_bad_priority_limit_fails_start);
