@@ -22,7 +22,10 @@ struct _RelayPublisher
   /* running */
   RelayKernel *kernel;          /* borrowed; NULL: userspace mode */
   gboolean bound;               /* local: the udpsrc's address only */
-  GArray *local;                /* guint32, host order */
+  GArray *local;                /* guint32, host order: what the kernel
+                                 * forwards to */
+  GArray *own;                  /* every address of the namespace: a
+                                 * sender there is this host */
   gint64 next_refresh;
   guint32 publisher;            /* the latched host the feedback plane has */
   guint64 no_sender, unhooked;
@@ -37,6 +40,7 @@ relay_publisher_new (RelayFeedback * feedback)
   p->sources = relay_sources_new ();
   p->timeout_ms = RELAY_SOURCES_DEFAULT_TIMEOUT_MS;
   p->local = g_array_new (FALSE, FALSE, sizeof (guint32));
+  p->own = g_array_new (FALSE, FALSE, sizeof (guint32));
   relay_feedback_set_sources (feedback, p->sources);
   return p;
 }
@@ -48,6 +52,7 @@ relay_publisher_free (RelayPublisher * p)
     return;
   relay_sources_free (p->sources);
   g_array_unref (p->local);
+  g_array_unref (p->own);
   g_free (p->sources_str);
   g_free (p);
 }
@@ -128,12 +133,15 @@ relay_publisher_get_property (RelayPublisher * p, guint id, GValue * value)
 static void
 read_local (RelayPublisher * p)
 {
-  GArray *now;
+  GArray *now = g_array_new (FALSE, FALSE, sizeof (guint32));
 
-  if (p->bound)
+  if (!relay_local_addrs_read (now)) {
+    g_array_unref (now);
     return;
-  now = g_array_new (FALSE, FALSE, sizeof (guint32));
-  if (relay_local_addrs_read (now) && (now->len != p->local->len ||
+  }
+  g_array_set_size (p->own, 0);
+  g_array_append_vals (p->own, now->data, now->len);
+  if (!p->bound && (now->len != p->local->len ||
           memcmp (now->data, p->local->data, now->len * sizeof (guint32)))) {
     g_array_set_size (p->local, 0);
     g_array_append_vals (p->local, now->data, now->len);
@@ -172,9 +180,8 @@ relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
     g_array_append_val (p->local, h);
     if (kernel)
       relay_kernel_set_local_addrs (kernel, &h, 1);
-  } else {
-    read_local (p);
   }
+  read_local (p);
   if (kernel) {
     addrs = g_new0 (guint32, list->len + 1);
     ports = g_new0 (guint16, list->len + 1);
@@ -221,7 +228,7 @@ relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
       sizeof (from), NULL) && from.sin_family == AF_INET;
   guint32 addr = has_from ? ntohl (from.sin_addr.s_addr) : 0;
   gboolean hooked = p->kernel && has_from
-      && !relay_local_addrs_has (p->local, addr);
+      && !relay_local_addrs_has (p->own, addr);
 
   *first_unhooked = FALSE;
   /* (the kernel judged it, RTCP is the feedback plane's) */
