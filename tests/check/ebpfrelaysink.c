@@ -1383,6 +1383,112 @@ GST_START_TEST (test_userspace_source_latch)
 
 GST_END_TEST;
 
+/* A UDP socket bound to @addr (a 127/8 address) with a kernel-chosen
+ * port, 2 s timeout. */
+static int
+open_at_addr (const gchar * addr)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_sec = 2 };
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  inet_pton (AF_INET, addr, &a.sin_addr);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0);
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  return fd;
+}
+
+/* The feedback plane follows sources (userspace mode, loopback addresses
+ * 127.0.0.2 allowed, 127.0.0.3 not): an SR from the other host is not
+ * sent down (rtcp-rejected-source), the allowed sender's is; the relay's
+ * RR goes to the allowed sender only. */
+GST_START_TEST (test_rtcp_follows_sources)
+{
+  gint relay_rtcp = check_free_port (1), m1, r1;
+  int media = open_receiver (&m1), down = open_receiver (&r1);
+  int good = open_at_addr ("127.0.0.2"), bad = open_at_addr ("127.0.0.3");
+  guint8 sr[28] = { 0x80, 200, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44 };
+  guint8 rtp[20] = { 0x80, 96, 0x00, 0x01, 0, 0, 0, 0, 0x11, 0x22, 0x33,
+    0x44
+  };
+  struct sockaddr_in to = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_usec = 300000 };
+  guint8 buf[256];
+  gchar *desc;
+  GstHarness *h;
+  GstElement *sink;
+  gint64 end;
+  gboolean rr = FALSE;
+
+  desc = g_strdup_printf ("ebpfrelaysink port=%d rtcp-port=%d mode=userspace "
+      "sources=127.0.0.2 clients=127.0.0.1:%d/%d", check_free_port (1),
+      relay_rtcp, m1, r1);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  gst_harness_play (h);
+  /* media: the other host's refused, the allowed sender's forwarded */
+  {
+    GstBuffer *b = gst_buffer_new_memdup (rtp, sizeof (rtp));
+    GInetAddress *ia = g_inet_address_new_from_string ("127.0.0.3");
+    GSocketAddress *sa = g_inet_socket_address_new (ia, 7000);
+
+    gst_buffer_add_net_address_meta (b, sa);
+    gst_harness_push (h, b);
+    g_object_unref (sa);
+    g_object_unref (ia);
+    b = gst_buffer_new_memdup (rtp, sizeof (rtp));
+    ia = g_inet_address_new_from_string ("127.0.0.2");
+    sa = g_inet_socket_address_new (ia, 7000);
+    gst_buffer_add_net_address_meta (b, sa);
+    gst_harness_push (h, b);
+    g_object_unref (sa);
+    g_object_unref (ia);
+  }
+  fail_unless_equals_int (recv_one (media, buf, sizeof (buf)), sizeof (rtp));
+  setsockopt (media, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (media, buf, sizeof (buf)), 0);
+
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  to.sin_port = htons (relay_rtcp);
+  fail_unless_equals_int (sendto (bad, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  setsockopt (down, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (down, buf, sizeof (buf)), 0);
+  fail_unless_equals_int (stat_u64 (sink, "rtcp-rejected-source"), 1);
+  fail_unless_equals_int (sendto (good, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  tv.tv_sec = 2;
+  tv.tv_usec = 0;
+  setsockopt (down, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (down, buf, sizeof (buf)), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+
+  /* the relay's RR (about every second) to the allowed sender */
+  end = g_get_monotonic_time () + 4 * G_USEC_PER_SEC;
+  while (!rr && g_get_monotonic_time () < end) {
+    gsize n = recv_one (good, buf, sizeof (buf));
+
+    rr = n >= 8 && buf[1] == 201;
+  }
+  fail_unless (rr, "no RR at the allowed sender");
+  tv.tv_sec = 0;
+  tv.tv_usec = 100000;
+  setsockopt (bad, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (bad, buf, sizeof (buf)), 0);
+
+  close (media);
+  close (down);
+  close (good);
+  close (bad);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_suite (void)
 {
@@ -1404,6 +1510,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_sources_properties);
   tcase_add_test (tc, test_userspace_sources);
   tcase_add_test (tc, test_userspace_source_latch);
+  tcase_add_test (tc, test_rtcp_follows_sources);
   tcase_add_test (tc, test_userspace_source_port);
   tcase_add_test (tc, test_priority_limit_property);
   tcase_add_test (tc, test_bad_priority_limit_fails_start);
