@@ -409,6 +409,7 @@ GST_START_TEST (test_param_ranges)
     {"GstEbpfRelaySink", "max-clients", 0, 1024},
     {"GstEbpfRelaySink", "subscriber-timeout", 1, 3600},
     {"GstEbpfRelaySink", "nack-cache", -1, 8192},
+    {"GstEbpfRelaySink", "source-timeout", 0, 3600000},
     {"GstEbpfPrioritySrc", "priority-limit", 0, 7},
     {"GstEbpfPrioritySrc", "port", 0, 65535},
     {"GstEbpfPrioritySrc", "rtcp-port", -1, 65535},
