@@ -870,7 +870,7 @@ __noinline int relay_for_us(struct __sk_buff *skb, __u32 ihl_len,
  * @port (be) may publish. Verified once, as a function of its own. */
 __noinline int relay_source_ok(__u32 addr, __u32 port)
 {
-	struct relay_src_key k = { .addr = addr, .port = (__u16)port };
+	struct relay_src_key k = {.addr = addr, .port = (__u16)port};
 	struct relay_config *cfg;
 	struct relay_latch *l;
 	__u32 key = 0, flags, timeout_ms;

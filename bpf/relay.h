@@ -160,8 +160,8 @@ struct relay_src_key {
 
 struct relay_latch {
 	struct bpf_spin_lock lock;
-	__u32 addr;    /* be; 0: none latched */
-	__u16 port;    /* be */
+	__u32 addr; /* be; 0: none latched */
+	__u16 port; /* be */
 	__u16 pad;
 	__u64 last_ns; /* bpf_ktime_get_ns of its last datagram */
 };

@@ -450,8 +450,7 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
   }
   if ((data[1] == GST_RTCP_TYPE_SR || data[1] == GST_RTCP_TYPE_RR)
       && f->sources && relay_sources_active (f->sources)
-      && !relay_sources_allows_host (f->sources,
-          ntohl (from->sin_addr.s_addr))
+      && !relay_sources_allows_host (f->sources, ntohl (from->sin_addr.s_addr))
       && (data[1] == GST_RTCP_TYPE_SR
           || !is_viewer_host (f, from->sin_addr.s_addr))) {
     /* an SR (or a non-viewer's RR first) of a sender that may not

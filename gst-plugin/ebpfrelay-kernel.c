@@ -513,8 +513,7 @@ relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate)
 }
 
 gboolean
-relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs,
-    guint n)
+relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs, guint n)
 {
   int fd = bpf_map__fd (k->skel->maps.local_addrs);
   guint32 key, next, *keep = g_new (guint32, MAX (n, 1));

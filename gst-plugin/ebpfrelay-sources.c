@@ -11,7 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-G_DEFINE_QUARK (relay-sources-error-quark, relay_sources_error);
+G_DEFINE_QUARK (relay - sources - error - quark, relay_sources_error);
 
 struct _RelaySources
 {

@@ -121,7 +121,7 @@ enum
   PROP_MAX_CLIENTS,
   PROP_TOKEN,
   PROP_PUBLISHER,               /* RELAY_PUBLISHER_N_PROPS of ebpfrelay-publisher */
-  PROP_FEEDBACK = PROP_PUBLISHER + RELAY_PUBLISHER_N_PROPS,                /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
+  PROP_FEEDBACK = PROP_PUBLISHER + RELAY_PUBLISHER_N_PROPS,     /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
 };
 
 enum
