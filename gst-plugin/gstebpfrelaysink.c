@@ -60,6 +60,11 @@
  * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink mode=userspace clients=10.200.11.2:6000
  * ]| The same bytes, sent from userspace (the baseline).
  * |[
+ * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink sources=10.200.1.1 source-latch=true clients=10.200.11.2:6000
+ * ]| Only 10.200.1.1 may publish, and of its senders only the first one
+ * (address and port) until it has been silent for source-timeout (5 s):
+ * everyone else's datagrams to the port reach no subscriber.
+ * |[
  * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000" ! ebpfrelaysink clients=10.200.11.2:6000,10.200.12.2:6000@6,10.200.13.2:6000@7
  * ]| An H.264 stream: the first subscriber gets everything, the second
  * only reference frames (NRI 2 and 3), the third only IDR and parameter
@@ -717,12 +722,6 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     return GST_FLOW_OK;
   }
-  if (G_UNLIKELY (warn))
-    GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
-        ("Buffers that did not come through the kernel hook (from this "
-            "host, or without a sender address) are sent from userspace, "
-            "to every subscriber, without priority drops"),
-        ("kernel mode: unhooked-sent in stats counts them"));
   /* (RTCP, RFC 5761, is the feedback plane's and never media) */
   if (verdict == RELAY_PUBLISHER_UNHOOKED) {
     if (!relay_feedback_render (self->feedback, buffer) &&
@@ -737,6 +736,13 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     gst_buffer_unmap (buffer, &map);
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
+  /* (without the lock: a sync bus handler may call us) */
+  if (G_UNLIKELY (warn))
+    GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
+        ("Buffers that did not come through the kernel hook (from this "
+            "host, or without a sender address) are sent from userspace, "
+            "to every subscriber, without priority drops"),
+        ("kernel mode: unhooked-sent in stats counts them"));
   return GST_FLOW_OK;
 }
 
