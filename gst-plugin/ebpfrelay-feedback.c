@@ -27,6 +27,7 @@ struct _RelayFeedback
   gpointer log_data;
   RelayRepair *repair;          /* loss repair: NACKs answered from a cache */
   RelayKfBurst *kfburst;        /* joiners' key-frame bursts */
+  RelaySources *sources;        /* the publisher lock, borrowed; or NULL */
 
   /* properties */
   gint rtcp_port;               /* -1: stream port + 1, 0: off */
@@ -63,7 +64,7 @@ struct _RelayFeedback
   /* counters (since start) */
   guint64 malformed, sender_packets, srs_sent, rrs_sent, no_upstream;
   guint64 keyframe_unknown_ssrc, keyframe_join, keyframe_limit, send_errors;
-  guint64 keyframe_nack;
+  guint64 keyframe_nack, rejected_source;
 };
 
 static guint64
@@ -256,7 +257,9 @@ upstream_dest (RelayFeedback * f)
 {
   if (f->has_upstream)
     return &f->upstream;
-  if (f->has_sender_rtcp)
+  if (f->has_sender_rtcp && (!f->sources ||
+          relay_sources_allows_host (f->sources,
+              ntohl (f->sender_rtcp.sin_addr.s_addr))))
     return &f->sender_rtcp;
   return NULL;
 }
@@ -331,6 +334,19 @@ forward_down (RelayFeedback * f, GstBuffer * compound)
 }
 
 /* --- receiving -------------------------------------------------------------- */
+
+/* Whether a subscriber has address @addr (network order). */
+static gboolean
+is_viewer_host (RelayFeedback * f, guint32 addr)
+{
+  RelayClients *t = f->clients;
+
+  for (guint i = 0; i < t->clients->len; i++)
+    if (((RelayClient *) g_ptr_array_index (t->clients,
+                i))->addr.sin_addr.s_addr == addr)
+      return TRUE;
+  return FALSE;
+}
 
 static gboolean
 is_senders (RelayFeedback * f, const guint8 * data, guint32 addr)
@@ -446,6 +462,16 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
     return;
   if (len < 8 || !gst_rtcp_buffer_validate_data_reduced ((guint8 *) data, len)) {
     f->malformed++;
+    return;
+  }
+  if ((data[1] == GST_RTCP_TYPE_SR || data[1] == GST_RTCP_TYPE_RR)
+      && f->sources && relay_sources_active (f->sources)
+      && !relay_sources_allows_host (f->sources, ntohl (from->sin_addr.s_addr))
+      && (data[1] == GST_RTCP_TYPE_SR
+          || !is_viewer_host (f, from->sin_addr.s_addr))) {
+    /* an SR (or a non-viewer's RR first) of a sender that may not
+     * publish: not sent on */
+    f->rejected_source++;
     return;
   }
   if (is_senders (f, data, from->sin_addr.s_addr)) {
@@ -651,6 +677,7 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
   f->rtcp = ebr_rtcp_new (ssrc, "ebpfrelaysink",
       (GstClockTime) f->keyframe_ms * GST_MSECOND);
   f->malformed = f->sender_packets = f->srs_sent = f->rrs_sent = 0;
+  f->rejected_source = 0;
   f->kernel_upstream = FALSE;
   f->no_upstream = f->keyframe_unknown_ssrc = f->keyframe_join = 0;
   f->keyframe_limit = f->keyframe_nack = 0;
@@ -785,6 +812,21 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
   }
   gst_buffer_unmap (buffer, &map);
   return rtcp;
+}
+
+void
+relay_feedback_set_sources (RelayFeedback * f, RelaySources * sources)
+{
+  f->sources = sources;
+}
+
+void
+relay_feedback_set_publisher (RelayFeedback * f, guint32 addr)
+{
+  f->media_src = addr;
+  f->has_media_src = TRUE;
+  if (f->has_sender_rtcp && f->sender_rtcp.sin_addr.s_addr != addr)
+    f->has_sender_rtcp = FALSE;
 }
 
 /* --- subscribers ------------------------------------------------------------ */
@@ -922,7 +964,8 @@ relay_feedback_add_stats (RelayFeedback * f, GstStructure * s)
       "keyframe-requests-limit", G_TYPE_UINT64, f->keyframe_limit,
       "keyframe-requests-unknown-ssrc", G_TYPE_UINT64,
       f->keyframe_unknown_ssrc,
-      "keyframe-requests-nack", G_TYPE_UINT64, f->keyframe_nack, NULL);
+      "keyframe-requests-nack", G_TYPE_UINT64, f->keyframe_nack,
+      "rtcp-rejected-source", G_TYPE_UINT64, f->rejected_source, NULL);
   relay_repair_add_stats (f->repair, s);
   relay_kfburst_add_stats (f->kfburst, s);
 }

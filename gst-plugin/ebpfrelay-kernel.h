@@ -83,6 +83,19 @@ gboolean relay_kernel_set_consume (RelayKernel * k, gboolean consume);
  * upstream jitter the kernel keeps. */
 gboolean relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate);
 
+/* The relay's own addresses (host order): only datagrams to one are
+ * forwarded (local_addrs). Replaces the set; TRUE when it is in place. */
+gboolean relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs,
+    guint n);
+/* The publisher lock (relay.h RELAY_SRC_*, ebpfrelay-sources.h): @n
+ * allowed senders (host order addresses and ports, port 0: any), the
+ * latch and its timeout; forgets the latched sender. */
+gboolean relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
+    const guint16 * ports, guint n, gboolean latch, guint timeout_ms);
+/* The sender the kernel latched onto (host order): FALSE when none. */
+gboolean relay_kernel_latched (RelayKernel * k, guint32 * addr,
+    guint16 * port);
+
 /* What the relay received of upstream SSRC @ssrc, counted by the kernel
  * once per packet (struct relay_stream; RFC 3550 A.1, A.3, A.8), also
  * with pass-original=false, when userspace sees none of it. */

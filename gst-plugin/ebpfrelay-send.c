@@ -524,6 +524,18 @@ relay_sender_wants (RelaySender * s, gsize len)
 }
 
 void
+relay_sender_send_all (RelaySender * s, const guint8 * data, gsize len)
+{
+  RelayClients *t = s->clients;
+
+  send_begin (s, data, len);
+  for (guint i = 0; i < t->n_slots; i++)
+    if (t->slots[i])
+      send_copy (s, t->slots[i], -1);
+  send_flush (s);
+}
+
+void
 relay_sender_send (RelaySender * s, const guint8 * data, gsize len)
 {
   if (!s->kernel) {

@@ -60,6 +60,11 @@
  * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink mode=userspace clients=10.200.11.2:6000
  * ]| The same bytes, sent from userspace (the baseline).
  * |[
+ * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink sources=10.200.1.1 source-latch=true clients=10.200.11.2:6000
+ * ]| Only 10.200.1.1 may publish, and of its senders only the first one
+ * (address and port) until it has been silent for source-timeout (5 s):
+ * everyone else's datagrams to the port reach no subscriber.
+ * |[
  * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000" ! ebpfrelaysink clients=10.200.11.2:6000,10.200.12.2:6000@6,10.200.13.2:6000@7
  * ]| An H.264 stream: the first subscriber gets everything, the second
  * only reference frames (NRI 2 and 3), the third only IDR and parameter
@@ -88,6 +93,7 @@
 #include "ebpfrelay-caps.h"
 #include "ebpfrelay-stats.h"
 #include "ebpfrelay-feedback.h"
+#include "ebpfrelay-publisher.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -119,7 +125,8 @@ enum
   PROP_SUBSCRIBER_TIMEOUT,
   PROP_MAX_CLIENTS,
   PROP_TOKEN,
-  PROP_FEEDBACK,                /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
+  PROP_PUBLISHER,               /* RELAY_PUBLISHER_N_PROPS of ebpfrelay-publisher */
+  PROP_FEEDBACK = PROP_PUBLISHER + RELAY_PUBLISHER_N_PROPS,     /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
 };
 
 enum
@@ -166,6 +173,7 @@ struct _GstEbpfRelaySink
   RelayClients *table;          /* the subscribers and their slots */
   RelaySender *sender;          /* what userspace sends */
   RelayFeedback *feedback;      /* RTCP */
+  RelayPublisher *publisher;    /* who may publish; for this host */
   RelayKernel *kernel;          /* NULL: userspace forwarding */
   RelayRouter *router;
   GWeakRef udpsrc;              /* upstream udpsrc, if that is what feeds us */
@@ -299,6 +307,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "bytes, a longer one fails the start)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  relay_publisher_install_properties (gobject_class, PROP_PUBLISHER);
   relay_feedback_install_properties (gobject_class, PROP_FEEDBACK);
 
   /**
@@ -502,6 +511,7 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->sender = relay_sender_new (self->table, relay_log, self);
   self->feedback = relay_feedback_new (&self->lock, self->table, self->sender,
       relay_log, self);
+  self->publisher = relay_publisher_new (self->feedback);
   self->own_fd = -1;
   g_weak_ref_init (&self->udpsrc, NULL);
   /* A relay forwards as soon as a packet is there, whatever its timestamp. */
@@ -515,6 +525,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
 {
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (object);
 
+  relay_publisher_free (self->publisher);
   relay_feedback_free (self->feedback);
   relay_sender_free (self->sender);
   relay_clients_free (self->table);
@@ -645,6 +656,7 @@ kernel_thread_func (gpointer data)
       relay_kernel_poll (self->kernel);
     now = g_get_monotonic_time ();
     relay_clients_check (self->table, now);
+    relay_publisher_tick (self->publisher, now);
     /* Fragmented datagrams that never came up whole; once a second, the
      * number of subscribers. */
     relay_sender_expire_fragments (self->sender, now);
@@ -690,7 +702,10 @@ static GstFlowReturn
 gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 {
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (sink);
+  RelayPublisherVerdict verdict;
+  gboolean warn;
   GstMapInfo map;
+  guint8 head[2];
 
   /* Held across the send: see the struct. */
   GST_EBPF_RELAY_SINK_LOCK (self);
@@ -699,14 +714,35 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     /* The pipeline has its first buffer: the kernel may consume the rest. */
     apply_consume (self);
   }
+  /* Only what may be published (ebpfrelay-publisher.h) */
+  verdict = relay_publisher_check (self->publisher, buffer,
+      gst_buffer_extract (buffer, 0, head, 2) == 2 && sw_is_rtcp (head, 2),
+      &warn);
+  if (verdict == RELAY_PUBLISHER_REJECT) {
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+    return GST_FLOW_OK;
+  }
   /* (RTCP, RFC 5761, is the feedback plane's and never media) */
-  if (!relay_feedback_render (self->feedback, buffer) &&
+  if (verdict == RELAY_PUBLISHER_UNHOOKED) {
+    if (!relay_feedback_render (self->feedback, buffer) &&
+        gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+      relay_sender_send_all (self->sender, map.data, map.size);
+      gst_buffer_unmap (buffer, &map);
+    }
+  } else if (!relay_feedback_render (self->feedback, buffer) &&
       relay_sender_wants (self->sender, gst_buffer_get_size (buffer)) &&
       gst_buffer_map (buffer, &map, GST_MAP_READ)) {
     relay_sender_send (self->sender, map.data, map.size);
     gst_buffer_unmap (buffer, &map);
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
+  /* (without the lock: a sync bus handler may call us) */
+  if (G_UNLIKELY (warn))
+    GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
+        ("Buffers that did not come through the kernel hook (from this "
+            "host, or without a sender address) are sent from userspace, "
+            "to every subscriber, without priority drops"),
+        ("kernel mode: unhooked-sent in stats counts them"));
   return GST_FLOW_OK;
 }
 
@@ -855,7 +891,7 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   gboolean originals;
   gint port;
   gsize token_len;
-  gchar *dups;
+  gchar *dups, *bound = NULL;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   port = self->port;
@@ -950,6 +986,12 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_client;
   }
+  if (udpsrc)
+    g_object_get (udpsrc, "address", &bound, NULL);
+  if (!relay_publisher_start (self->publisher, self->kernel, bound, &err)) {
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+    goto bad_sources;
+  }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
 
   if (kernel) {
@@ -980,10 +1022,18 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   g_strfreev (ifnames);
   g_free (interfaces);
   g_free (dups);
+  g_free (bound);
   g_clear_object (&udpsrc);
   return TRUE;
 
   /* ERRORS */
+bad_sources:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
+        ("sources property"));
+    g_clear_error (&err);
+    goto fail;
+  }
 control_is_stream:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -1063,6 +1113,7 @@ fail:
   g_strfreev (ifnames);
   g_free (interfaces);
   g_free (dups);
+  g_free (bound);
   g_clear_object (&udpsrc);
   gst_ebpf_relay_sink_stop (sink);
   return FALSE;
@@ -1096,6 +1147,7 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   self->wake_fd = -1;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
+  relay_publisher_stop (self->publisher);
   relay_clients_stop (self->table);
   relay_sender_stop (self->sender);
   relay_sender_set_kernel (self->sender, NULL, 0);
@@ -1128,6 +1180,7 @@ get_all_stats (GstEbpfRelaySink * self)
   GST_EBPF_RELAY_SINK_LOCK (self);
   s = ebpf_relay_stats_all (self->table, self->kernel, self->sender,
       self->control, self->feedback, self->buffers_in);
+  relay_publisher_add_stats (self->publisher, s);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return s;
 }
@@ -1205,6 +1258,9 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       if (prop_id >= PROP_FEEDBACK)
         relay_feedback_set_property (self->feedback, prop_id - PROP_FEEDBACK,
             value);
+      else if (prop_id >= PROP_PUBLISHER)
+        relay_publisher_set_property (self->publisher,
+            prop_id - PROP_PUBLISHER, value);
       break;
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1259,6 +1315,9 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
       if (prop_id >= PROP_FEEDBACK)
         relay_feedback_get_property (self->feedback, prop_id - PROP_FEEDBACK,
             value);
+      else if (prop_id >= PROP_PUBLISHER)
+        relay_publisher_get_property (self->publisher,
+            prop_id - PROP_PUBLISHER, value);
       break;
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);

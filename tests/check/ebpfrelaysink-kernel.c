@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
 
 #include "ebpfrelay-bpf.h"
 #include "check-start-error.h"
@@ -201,6 +202,93 @@ GST_START_TEST (test_kernel_mode_errors)
 
 GST_END_TEST;
 
+/* Kernel mode, buffers that did not come through the TC hook (here: a
+ * harness, no sender address): sent from userspace to every subscriber,
+ * with one warning for all of them (before: counted in buffers-in and
+ * sent to nobody). With sources set, such a buffer has no sender that
+ * may publish: refused. */
+GST_START_TEST (test_unhooked_buffers_sent)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink "
+          "port=@A@ rtcp-port=0 mode=kernel"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  GstBus *bus = gst_bus_new ();
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_sec = 2 };
+  socklen_t alen = sizeof (a);
+  GstStructure *s;
+  GstMessage *m;
+  guint8 buf[64];
+  guint64 v = 0;
+  int fd = socket (AF_INET, SOCK_DGRAM, 0), i, warnings = 0;
+
+  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0);
+  fail_unless (getsockname (fd, (struct sockaddr *) &a, &alen) == 0);
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  gst_element_set_bus (sink, bus);
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", ntohs (a.sin_port));
+  gst_harness_play (h);
+  for (i = 0; i < 5; i++) {
+    gchar msg[16];
+
+    g_snprintf (msg, sizeof (msg), "unhooked %d", i);
+    fail_unless_equals_int (gst_harness_push (h,
+            gst_buffer_new_memdup (msg, strlen (msg))), GST_FLOW_OK);
+  }
+  for (i = 0; i < 5; i++) {
+    gchar want[16];
+    ssize_t n = recv (fd, buf, sizeof (buf) - 1, 0);
+
+    g_snprintf (want, sizeof (want), "unhooked %d", i);
+    fail_unless (n > 0, "buffer %d not received", i);
+    buf[n] = '\0';
+    fail_unless_equals_string ((gchar *) buf, want);
+  }
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "mode"), "kernel");
+  fail_unless (gst_structure_get_uint64 (s, "unhooked-sent", &v));
+  fail_unless_equals_int (v, 5);
+  gst_structure_free (s);
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *err = NULL;
+
+    gst_message_parse_warning (m, &err, NULL);
+    if (strstr (err->message, "did not come through the kernel hook"))
+      warnings++;
+    g_error_free (err);
+    gst_message_unref (m);
+  }
+  fail_unless_equals_int (warnings, 1);
+  gst_element_set_bus (sink, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+
+  /* sources set: refused, nothing sent */
+  h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=kernel sources=10.201.0.1"));
+  sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", ntohs (a.sin_port));
+  gst_harness_play (h);
+  gst_harness_push (h, gst_buffer_new_memdup ("refused", 7));
+  tv.tv_sec = 0;
+  tv.tv_usec = 300000;
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless (recv (fd, buf, sizeof (buf), 0) < 0, "a refused buffer sent");
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless (gst_structure_get_uint64 (s, "rejected-no-sender", &v));
+  fail_unless_equals_int (v, 1);
+  gst_structure_free (s);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  close (fd);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_kernel_suite (void)
 {
@@ -214,6 +302,7 @@ ebpfrelaysink_kernel_suite (void)
   tcase_add_test (tc, test_kernel_mode_errors);
   tcase_add_test (tc, test_nack_cache_needs_originals);
   tcase_add_test (tc, test_keyframe_cache_needs_originals);
+  tcase_add_test (tc, test_unhooked_buffers_sent);
   return s;
 }
 

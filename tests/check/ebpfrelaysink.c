@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include <gst/check/gstcheck.h>
+#include <gst/net/gstnetaddressmeta.h>
 #include <gst/check/gstharness.h>
 
 /* A UDP socket on 127.0.0.1 with a kernel-chosen port. */
@@ -427,6 +428,7 @@ GST_START_TEST (test_param_ranges)
     {"GstEbpfRelaySink", "max-clients", 0, 1024},
     {"GstEbpfRelaySink", "subscriber-timeout", 1, 3600},
     {"GstEbpfRelaySink", "nack-cache", -1, 8192},
+    {"GstEbpfRelaySink", "source-timeout", 0, 3600000},
     {"GstEbpfRelaySink", "keyframe-cache-size", 64, 32768},
     {"GstEbpfRelaySink", "keyframe-burst-rate", 100000, 1000000000},
     {"GstEbpfPrioritySrc", "priority-limit", 0, 7},
@@ -1349,6 +1351,269 @@ GST_START_TEST (test_userspace_keyframe_burst)
 GST_END_TEST;
 
 
+/* The publisher lock's properties: defaults (any sender, no latch,
+ * 5000 ms), what is set is kept, a bad sources entry fails the start
+ * naming sources. */
+GST_START_TEST (test_sources_properties)
+{
+  GstElement *sink = gst_element_factory_make ("ebpfrelaysink", NULL);
+  gchar *sources;
+  gboolean latch;
+  guint timeout;
+
+  g_object_get (sink, "sources", &sources, "source-latch", &latch,
+      "source-timeout", &timeout, NULL);
+  fail_unless (sources == NULL);
+  fail_if (latch);
+  fail_unless_equals_int (timeout, 5000);
+  g_object_set (sink, "sources", "10.0.0.1,10.0.0.2:6000",
+      "source-latch", TRUE, "source-timeout", 250, NULL);
+  g_object_get (sink, "sources", &sources, "source-latch", &latch,
+      "source-timeout", &timeout, NULL);
+  fail_unless_equals_string (sources, "10.0.0.1,10.0.0.2:6000");
+  fail_unless (latch);
+  fail_unless_equals_int (timeout, 250);
+  g_free (sources);
+  gst_object_unref (sink);
+
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1:70000", "sources entry "
+      "'10.0.0.1:70000': the port is not 1-65535");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=no-such-host.invalid", "sources entry "
+      "'no-such-host.invalid': host 'no-such-host.invalid' is not an IPv4");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1,,10.0.0.2", "has an empty entry");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1:", "sources entry '10.0.0.1:'");
+}
+
+GST_END_TEST;
+
+/* A buffer from @host:@port (its GstNetAddressMeta), @text as payload. */
+static GstBuffer *
+from_sender (const gchar * host, guint16 port, const gchar * text)
+{
+  GstBuffer *b = gst_buffer_new_memdup (text, strlen (text));
+  GInetAddress *ia = g_inet_address_new_from_string (host);
+  GSocketAddress *sa = g_inet_socket_address_new (ia, port);
+
+  gst_buffer_add_net_address_meta (b, sa);
+  g_object_unref (sa);
+  g_object_unref (ia);
+  return b;
+}
+
+static guint64
+stat_u64 (GstElement * sink, const gchar * name)
+{
+  GstStructure *s;
+  guint64 v = G_MAXUINT64;
+
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless (gst_structure_get_uint64 (s, name, &v), "no %s", name);
+  gst_structure_free (s);
+  return v;
+}
+
+/* Receives exactly the texts of @want on @fd, then nothing for 200 ms. */
+static void
+expect_texts (int fd, const gchar ** want)
+{
+  guint8 buf[256];
+  struct timeval tv = {.tv_usec = 200000 };
+
+  for (; *want; want++) {
+    gsize n = recv_one (fd, buf, sizeof (buf) - 1);
+
+    buf[n] = '\0';
+    fail_unless_equals_string ((gchar *) buf, *want);
+  }
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (fd, buf, sizeof (buf)), 0);
+  tv.tv_sec = 2;
+  tv.tv_usec = 0;
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+}
+
+/* Userspace mode: sources lets through only the listed senders (a host:
+ * any port); buffers without a sender address are refused too. */
+GST_START_TEST (test_userspace_sources)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace sources=10.0.0.1:6000,10.0.0.3"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  const gchar *want[] = { "a1", "c1", "a2", NULL };
+  gint pa;
+  int a = open_receiver (&pa);
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", pa);
+  gst_harness_play (h);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a1"));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6001, "a-other-port"));
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b1"));
+  gst_harness_push (h, from_sender ("10.0.0.3", 40000, "c1"));
+  gst_harness_push (h, gst_buffer_new_memdup ("nobody", 6));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a2"));
+  expect_texts (a, want);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-source"), 3);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-no-sender"), 1);
+  close (a);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Userspace mode, source-latch: the first sender holds the lock while it
+ * sends; after source-timeout of its silence the next sender takes it. */
+GST_START_TEST (test_userspace_source_latch)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace source-latch=true source-timeout=300"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  const gchar *want1[] = { "a1", "a2", NULL }, *want2[] = { "b3", NULL };
+  GstStructure *s;
+  gint pa;
+  int a = open_receiver (&pa);
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", pa);
+  gst_harness_play (h);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a1"));
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b1"));
+  g_usleep (150 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a2"));
+  g_usleep (150 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b2"));
+  expect_texts (a, want1);
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "source-locked"),
+      "10.0.0.1:6000");
+  gst_structure_free (s);
+  g_usleep (400 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b3"));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a3"));
+  expect_texts (a, want2);
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "source-locked"),
+      "10.0.0.2:6000");
+  gst_structure_free (s);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-source"), 3);
+  close (a);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* A UDP socket bound to @addr (a 127/8 address) with a kernel-chosen
+ * port, 2 s timeout. */
+static int
+open_at_addr (const gchar * addr)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_sec = 2 };
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  inet_pton (AF_INET, addr, &a.sin_addr);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0);
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  return fd;
+}
+
+/* The feedback plane follows sources (userspace mode, loopback addresses
+ * 127.0.0.2 allowed, 127.0.0.3 not): an SR from the other host is not
+ * sent down (rtcp-rejected-source), the allowed sender's is; the relay's
+ * RR goes to the allowed sender only. */
+GST_START_TEST (test_rtcp_follows_sources)
+{
+  gint relay_rtcp = check_free_port (1), m1, r1;
+  int media = open_receiver (&m1), down = open_receiver (&r1);
+  int good = open_at_addr ("127.0.0.2"), bad = open_at_addr ("127.0.0.3");
+  guint8 sr[28] = { 0x80, 200, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44 };
+  guint8 rtp[20] = { 0x80, 96, 0x00, 0x01, 0, 0, 0, 0, 0x11, 0x22, 0x33,
+    0x44
+  };
+  struct sockaddr_in to = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_usec = 300000 };
+  guint8 buf[256];
+  gchar *desc;
+  GstHarness *h;
+  GstElement *sink;
+  gint64 end;
+  gboolean rr = FALSE;
+
+  desc = g_strdup_printf ("ebpfrelaysink port=%d rtcp-port=%d mode=userspace "
+      "sources=127.0.0.2 clients=127.0.0.1:%d/%d", check_free_port (1),
+      relay_rtcp, m1, r1);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  gst_harness_play (h);
+  /* media: the other host's refused, the allowed sender's forwarded */
+  {
+    GstBuffer *b = gst_buffer_new_memdup (rtp, sizeof (rtp));
+    GInetAddress *ia = g_inet_address_new_from_string ("127.0.0.3");
+    GSocketAddress *sa = g_inet_socket_address_new (ia, 7000);
+
+    gst_buffer_add_net_address_meta (b, sa);
+    gst_harness_push (h, b);
+    g_object_unref (sa);
+    g_object_unref (ia);
+    b = gst_buffer_new_memdup (rtp, sizeof (rtp));
+    ia = g_inet_address_new_from_string ("127.0.0.2");
+    sa = g_inet_socket_address_new (ia, 7000);
+    gst_buffer_add_net_address_meta (b, sa);
+    gst_harness_push (h, b);
+    g_object_unref (sa);
+    g_object_unref (ia);
+  }
+  fail_unless_equals_int (recv_one (media, buf, sizeof (buf)), sizeof (rtp));
+  setsockopt (media, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (media, buf, sizeof (buf)), 0);
+
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  to.sin_port = htons (relay_rtcp);
+  fail_unless_equals_int (sendto (bad, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  setsockopt (down, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (down, buf, sizeof (buf)), 0);
+  fail_unless_equals_int (stat_u64 (sink, "rtcp-rejected-source"), 1);
+  fail_unless_equals_int (sendto (good, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  tv.tv_sec = 2;
+  tv.tv_usec = 0;
+  setsockopt (down, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (down, buf, sizeof (buf)), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+
+  /* the relay's RR (about every second) to the allowed sender */
+  end = g_get_monotonic_time () + 4 * G_USEC_PER_SEC;
+  while (!rr && g_get_monotonic_time () < end) {
+    gsize n = recv_one (good, buf, sizeof (buf));
+
+    rr = n >= 8 && buf[1] == 201;
+  }
+  fail_unless (rr, "no RR at the allowed sender");
+  tv.tv_sec = 0;
+  tv.tv_usec = 100000;
+  setsockopt (bad, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (bad, buf, sizeof (buf)), 0);
+
+  close (media);
+  close (down);
+  close (good);
+  close (bad);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_suite (void)
 {
@@ -1367,6 +1632,10 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_rtx_map);
   tcase_add_test (tc, test_loop_refused_at_runtime);
   tcase_add_test (tc, test_userspace_forwarding);
+  tcase_add_test (tc, test_sources_properties);
+  tcase_add_test (tc, test_userspace_sources);
+  tcase_add_test (tc, test_userspace_source_latch);
+  tcase_add_test (tc, test_rtcp_follows_sources);
   tcase_add_test (tc, test_userspace_source_port);
   tcase_add_test (tc, test_priority_limit_property);
   tcase_add_test (tc, test_bad_priority_limit_fails_start);
