@@ -91,6 +91,7 @@
 #include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-caps.h"
+#include "ebpfrelay-watch.h"
 #include "priority.h"
 #include "prioritysrc.h"
 
@@ -105,6 +106,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
 #define DEFAULT_TOKEN NULL
 #define DEFAULT_RTCP_PORT -1
 #define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
+#define DEFAULT_STATS_INTERVAL 0
 
 #define MAX_DATAGRAM 65536
 /* The userspace filter's VP8 state: more SSRCs than this and it starts
@@ -126,6 +128,7 @@ enum
   PROP_RTCP_PORT,
   PROP_MODE,
   PROP_STATS,
+  PROP_STATS_INTERVAL,
 };
 
 struct _GstEbpfPrioritySrc
@@ -140,6 +143,8 @@ struct _GstEbpfPrioritySrc
   gchar *token;
   gint rtcp_port;               /* -1: port + 1, 0: port (rtcp-mux) */
   GstEbpfPrioritySrcMode mode;
+  guint stats_interval;         /* ms, 0: none */
+  RelayWatch *watch;            /* while started, with a stats-interval */
 
   GMutex lock;                  /* everything below */
   GstCaps *caps;
@@ -292,6 +297,15 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           "the subscription: subscription (state), relay-limit (the limit "
           "the relay confirmed), control-sent, control-received",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Statistics interval",
+          "Every this many ms, post the stats structure as an element "
+          "message on the bus and notify::stats (0 = never); a change of "
+          "priority-limit is posted as ebpfprioritysrc-limit-changed and "
+          "one of the subscription as ebpfprioritysrc-subscription anyway",
+          0, G_MAXINT, DEFAULT_STATS_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -329,6 +343,7 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->token = g_strdup (DEFAULT_TOKEN);
   self->rtcp_port = DEFAULT_RTCP_PORT;
   self->mode = DEFAULT_MODE;
+  self->stats_interval = DEFAULT_STATS_INTERVAL;
   self->limit = DEFAULT_PRIORITY_LIMIT;
   self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
   g_mutex_init (&self->lock);
@@ -644,6 +659,14 @@ gst_ebpf_priority_src_change_state (GstElement * element,
 
 /* --- streaming (READY <-> PAUSED, PLAYING) ---------------------------------- */
 
+static GstStructure *get_stats (GstEbpfPrioritySrc * self);
+
+static GstStructure *
+watch_stats (gpointer user_data)
+{
+  return get_stats (user_data);
+}
+
 static gboolean
 gst_ebpf_priority_src_start (GstBaseSrc * src)
 {
@@ -652,6 +675,9 @@ gst_ebpf_priority_src_start (GstBaseSrc * src)
   GError *err = NULL;
   guint limit;
 
+  if (self->stats_interval)
+    self->watch = relay_watch_new (GST_ELEMENT (self), "ebpfpsrc-watch",
+        self->stats_interval, watch_stats, self);
   if (!self->relay)
     return TRUE;
   GST_EBPF_PRIORITY_SRC_LOCK (self);
@@ -690,6 +716,7 @@ gst_ebpf_priority_src_stop (GstBaseSrc * src)
   client = self->client;
   self->client = NULL;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+  g_clear_pointer (&self->watch, relay_watch_free);
   /* unsubscribes */
   relay_control_client_free (client);
   return TRUE;
@@ -816,6 +843,8 @@ recv_failed:
 static void
 set_limit (GstEbpfPrioritySrc * self, guint limit)
 {
+  gboolean changed, opened;
+
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   if (limit > PRIO_MAX && self->opened) {
     GST_EBPF_PRIORITY_SRC_UNLOCK (self);
@@ -824,13 +853,20 @@ set_limit (GstEbpfPrioritySrc * self, guint limit)
             self->limit), ("priority-limit=%u", limit));
     return;
   }
+  changed = self->limit != limit;
   self->limit = limit;
   if (self->opened) {
     update_filter_locked (self);
     if (self->client)
       relay_control_client_set_limit (self->client, limit);
   }
+  opened = self->opened;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+  if (changed && opened)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self),
+            gst_structure_new ("ebpfprioritysrc-limit-changed",
+                "priority-limit", G_TYPE_UINT, limit, NULL)));
 }
 
 static GstStructure *
@@ -924,6 +960,9 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
     case PROP_MODE:
       self->mode = g_value_get_enum (value);
       break;
+    case PROP_STATS_INTERVAL:
+      self->stats_interval = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -975,6 +1014,9 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_MODE:
       g_value_set_enum (value, self->mode);
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, self->stats_interval);
       break;
     case PROP_STATS:
       g_value_take_boxed (value, get_stats (self));
