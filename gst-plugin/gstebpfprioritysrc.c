@@ -702,6 +702,7 @@ bad_relay:
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid relay: %s", err->message), ("relay=%s", self->relay));
     g_clear_error (&err);
+    g_clear_pointer (&self->watch, relay_watch_free);
     return FALSE;
   }
 }
