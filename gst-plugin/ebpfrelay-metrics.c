@@ -11,6 +11,8 @@
 
 G_DEFINE_QUARK (relay - metrics - error - quark, relay_metrics_error);
 
+#define METRICS_BACKLOG 128
+
 struct _RelayMetrics
 {
   RelayWatch *watch;
@@ -466,11 +468,23 @@ start_server (gpointer user_data)
 {
   RelayMetrics *m = user_data;
   GSocketAddress *sa = g_inet_socket_address_new (m->address, m->port);
+  GSocket *sock = g_socket_new (g_inet_address_get_family (m->address),
+      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &m->error);
 
-  m->server = soup_server_new ("server-header", "gst-ebpf-relay ", NULL);
-  soup_server_add_handler (m->server, NULL, handle, m, NULL);
-  if (!soup_server_listen (m->server, sa, 0, &m->error))
-    g_clear_object (&m->server);
+  /* Our own socket, for a backlog that a burst of connections does not
+   * overflow (GSocket's default is 10: SYNs dropped, clients waiting for
+   * their retransmission). */
+  if (sock) {
+    g_socket_set_listen_backlog (sock, METRICS_BACKLOG);
+    if (g_socket_bind (sock, sa, TRUE, &m->error)
+        && g_socket_listen (sock, &m->error)) {
+      m->server = soup_server_new ("server-header", "gst-ebpf-relay ", NULL);
+      soup_server_add_handler (m->server, NULL, handle, m, NULL);
+      if (!soup_server_listen_socket (m->server, sock, 0, &m->error))
+        g_clear_object (&m->server);
+    }
+    g_object_unref (sock);
+  }
   g_object_unref (sa);
   return G_SOURCE_REMOVE;
 }
