@@ -8,7 +8,9 @@
 # packets and bytes by path equal to get-stats (nothing moves any more, so
 # the next scrape holds the final values), the relay's kernel counters equal
 # the stats property, the target is up (Prometheus parsed what it got, in
-# OpenMetrics, which it asks for first) and process_cpu_seconds_total grew.
+# OpenMetrics, which it asks for first), process_cpu_seconds_total grew,
+# and every query of examples/grafana/dashboard.json is valid and finds
+# its series (tests/e2e/dashboard-queries.py).
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
@@ -99,6 +101,12 @@ cpu1=$(query 'process_cpu_seconds_total{job="ebpfrelay"}')
 e2e_log "process CPU $cpu0 -> $cpu1 s"
 python3 -c "import sys; sys.exit(0 if float('$cpu1') > float('$cpu0') else 1)" \
   2>/dev/null || e2e_fail "process_cpu_seconds_total did not grow ($cpu0 -> $cpu1)"
+# the Grafana dashboard's queries, on what this Prometheus has
+ip netns exec "$P-rel" python3 "$EBR_SOURCE_ROOT/tests/e2e/dashboard-queries.py" \
+  "$EBR_SOURCE_ROOT/examples/grafana/dashboard.json" "http://127.0.0.1:$PPORT" \
+  >"$E2E_WORK/dashboard.log" 2>&1 \
+  || e2e_fail "dashboard queries: $(grep -v '^ok' "$E2E_WORK/dashboard.log" | head -5)"
+e2e_log "the $(grep -c '^ok' "$E2E_WORK/dashboard.log") queries of examples/grafana/dashboard.json work"
 e2e_alive "$E2E_CTL_PID" relay
 e2e_alive "$prom_pid" prometheus
 e2e_ctl_stop
