@@ -64,6 +64,12 @@
  * ]| An H.264 stream: the first subscriber gets everything, the second
  * only reference frames (NRI 2 and 3), the third only IDR and parameter
  * sets (NRI 3), each with contiguous sequence numbers.
+ * |[
+ * gst-launch-1.0 -m udpsrc port=5004 ! ebpfrelaysink stats-interval=1000 metrics-port=9465 clients=10.200.11.2:6000
+ * ]| Posts the statistics on the bus every second (and each subscriber
+ * change as it happens), and serves them to Prometheus at
+ * http://127.0.0.1:9465/metrics (#GstEbpfRelaySink:stats-interval,
+ * #GstEbpfRelaySink:metrics-port; examples/grafana has a dashboard).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
