@@ -44,7 +44,7 @@ typedef struct
 
 /* A family of metrics: its name (counters without _total, which the
  * samples get), what it is, and up to 8 samples per relay or subscriber.
- * @scale multiplies the field (ms into seconds); @only_if: a boolean field
+ * @scale divides the field (1000: ms into seconds; 0: 1); @only_if: a boolean field
  * that must be TRUE for the samples to exist; @nonneg: negative values
  * mean "not known" and give no sample. */
 typedef struct
@@ -169,13 +169,17 @@ static const Family client_families[] = {
       "RTCP packets from the subscriber", S1 ("rtcp-received")},
   {"ebpfrelay_subscriber_rtt_seconds", FAM_GAUGE,
       "Round-trip time from the subscriber's last receiver report",
-      S1 ("rtt-ms"), 0.001, NULL, TRUE},
+      S1 ("rtt-ms"), 1000, NULL, TRUE},
   {"ebpfrelay_subscriber_fraction_lost", FAM_GAUGE,
       "Fraction lost (0-1) in the subscriber's last receiver report",
       S1 ("rtcp-fraction-lost"), 1, "rtcp-has-report"},
   {"ebpfrelay_subscriber_packets_lost", FAM_GAUGE,
       "Cumulative packets lost in the subscriber's last receiver report",
       S1 ("rtcp-packets-lost"), 1, "rtcp-has-report"},
+  {"ebpfrelay_subscriber_jitter_seconds", FAM_GAUGE,
+      "Interarrival jitter in the subscriber's last receiver report, with "
+        "the clock rate of the stream's caps",
+      S1 ("rtcp-jitter-ms"), 1000, "rtcp-has-report", TRUE},
   {"ebpfrelay_subscriber_jitter_rtp_timestamp_units", FAM_GAUGE,
       "Interarrival jitter in the subscriber's last receiver report, in "
         "RTP timestamp units (RFC 3550 6.4.1)",
@@ -243,21 +247,33 @@ field_value (const GstStructure * s, const gchar * field, gdouble * out)
   }
 }
 
+/* @d in the fewest digits that read back as @d (g_ascii_dtostr always
+ * writes 17: 0.012500000000000001) */
+static void
+append_double (GString * out, gdouble d)
+{
+  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
+
+  g_ascii_formatd (buf, sizeof (buf), "%.15g", d);
+  if (g_ascii_strtod (buf, NULL) != d)
+    g_ascii_formatd (buf, sizeof (buf), "%.17g", d);
+  g_string_append (out, buf);
+}
+
 static void
 append_number (GString * out, const GstStructure * s, const gchar * field,
-    gdouble scale)
+    gdouble divisor)
 {
   const GValue *v = gst_structure_get_value (s, field);
-  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
   gdouble d;
 
   /* integers exactly, beyond 2^53 too */
-  if (scale == 1 && v && G_VALUE_HOLDS_UINT64 (v)) {
+  if (divisor == 1 && v && G_VALUE_HOLDS_UINT64 (v)) {
     g_string_append_printf (out, "%" G_GUINT64_FORMAT, g_value_get_uint64 (v));
     return;
   }
   field_value (s, field, &d);
-  g_string_append (out, g_ascii_dtostr (buf, sizeof (buf), d * scale));
+  append_double (out, d / divisor);
 }
 
 static void
@@ -345,7 +361,6 @@ relay_metrics_render (const GstStructure * stats, gboolean openmetrics)
   const GValue *clients = gst_structure_get_value (stats, "clients");
   guint n = clients ? gst_value_array_get_size (clients) : 0;
   gchar **labels = g_new0 (gchar *, n + 1);
-  gchar buf[G_ASCII_DTOSTR_BUF_SIZE];
   gchar *relay_labels;
   gint port = 0;
   gdouble cpu, rss;
@@ -406,16 +421,19 @@ relay_metrics_render (const GstStructure * stats, gboolean openmetrics)
   }
 
   if (process_stat (&cpu, &rss)) {
-    g_string_append_printf (out, "# HELP process_cpu_seconds_total Total user "
-        "and system CPU time spent in seconds\n"
-        "# TYPE process_cpu_seconds_total counter\n"
-        "process_cpu_seconds_total %s\n",
-        g_ascii_dtostr (buf, sizeof (buf), cpu));
-    g_string_append_printf (out, "# HELP process_resident_memory_bytes "
+    const gchar *cpu_family = openmetrics ? "process_cpu_seconds" :
+        "process_cpu_seconds_total";
+
+    g_string_append_printf (out, "# HELP %s Total user and system CPU time "
+        "spent in seconds\n# TYPE %s counter\nprocess_cpu_seconds_total ",
+        cpu_family, cpu_family);
+    append_double (out, cpu);
+    g_string_append (out, "\n# HELP process_resident_memory_bytes "
         "Resident memory size in bytes\n"
         "# TYPE process_resident_memory_bytes gauge\n"
-        "process_resident_memory_bytes %s\n",
-        g_ascii_dtostr (buf, sizeof (buf), rss));
+        "process_resident_memory_bytes ");
+    append_double (out, rss);
+    g_string_append_c (out, '\n');
   }
   if (openmetrics)
     g_string_append (out, "# EOF\n");
