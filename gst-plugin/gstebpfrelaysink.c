@@ -508,8 +508,7 @@ post_client_change (GstEbpfRelaySink * self, RelayClient * c,
 
 /* The subscriber table's callbacks. */
 static void
-on_client_changed (RelayClient * c, RelayClientChange what,
-    gpointer user_data)
+on_client_changed (RelayClient * c, RelayClientChange what, gpointer user_data)
 {
   post_client_change (user_data, c, what == RELAY_CLIENT_CHANGE_LIMIT ?
       "limit" : "path", "added");
