@@ -16,6 +16,7 @@ G_DEFINE_QUARK (relay - metrics - error - quark, relay_metrics_error);
 struct _RelayMetrics
 {
   RelayWatch *watch;
+  GSocketService *service;      /* accepts, and hands each to the server */
   SoupServer *server;
   RelayWatchStatsFunc stats;
   gpointer user_data;
@@ -455,6 +456,10 @@ handle (SoupServer * server, SoupServerMessage * msg, const char *path,
   GstStructure *s;
   gchar *body;
 
+  /* One request per connection: libsoup 3.2 keeps the socket of a
+   * kept-alive connection the client closes (an fd per scrape). */
+  soup_message_headers_replace (soup_server_message_get_response_headers
+      (msg), "Connection", "close");
   if (g_strcmp0 (path, "/metrics") != 0) {
     soup_server_message_set_status (msg, SOUP_STATUS_NOT_FOUND, NULL);
     return;
@@ -480,27 +485,54 @@ handle (SoupServer * server, SoupServerMessage * msg, const char *path,
 
 /* In the watch thread: its context is the thread default, where the
  * server's listening and connection sources go. */
+/* A connection GIO accepted, for libsoup to serve. (The connections are
+ * accepted here rather than by soup_server_listen: libsoup 3.2's own
+ * listener keeps a reference to each accepted GSocket, a leak per scrape.) */
+static gboolean
+on_incoming (GSocketService * service, GSocketConnection * conn,
+    GObject * source, gpointer user_data)
+{
+  RelayMetrics *m = user_data;
+  GSocketAddress *local = g_socket_connection_get_local_address (conn, NULL);
+  GSocketAddress *remote = g_socket_connection_get_remote_address (conn, NULL);
+  GError *err = NULL;
+
+  if (!local || !remote
+      || !soup_server_accept_iostream (m->server, G_IO_STREAM (conn), local,
+          remote, &err)) {
+    GST_DEBUG ("metrics: connection not served: %s",
+        err ? err->message : "no address");
+    g_clear_error (&err);
+    g_io_stream_close (G_IO_STREAM (conn), NULL, NULL);
+  }
+  g_clear_object (&local);
+  g_clear_object (&remote);
+  return TRUE;
+}
+
+/* In the watch thread: its context is the thread default, where the
+ * service's and the connections' sources go. */
 static gboolean
 start_server (gpointer user_data)
 {
   RelayMetrics *m = user_data;
   GSocketAddress *sa = g_inet_socket_address_new (m->address, m->port);
-  GSocket *sock = g_socket_new (g_inet_address_get_family (m->address),
-      G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, &m->error);
 
-  /* Our own socket, for a backlog that a burst of connections does not
-   * overflow (GSocket's default is 10: SYNs dropped, clients waiting for
-   * their retransmission). */
-  if (sock) {
-    g_socket_set_listen_backlog (sock, METRICS_BACKLOG);
-    if (g_socket_bind (sock, sa, TRUE, &m->error)
-        && g_socket_listen (sock, &m->error)) {
-      m->server = soup_server_new ("server-header", "gst-ebpf-relay ", NULL);
-      soup_server_add_handler (m->server, NULL, handle, m, NULL);
-      if (!soup_server_listen_socket (m->server, sock, 0, &m->error))
-        g_clear_object (&m->server);
-    }
-    g_object_unref (sock);
+  m->service = g_socket_service_new ();
+  /* a backlog that a burst of connections does not overflow (GIO's
+   * default is 10: SYNs dropped, clients waiting for their
+   * retransmission) */
+  g_socket_listener_set_backlog (G_SOCKET_LISTENER (m->service),
+      METRICS_BACKLOG);
+  if (!g_socket_listener_add_address (G_SOCKET_LISTENER (m->service), sa,
+          G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_TCP, NULL, NULL,
+          &m->error)) {
+    g_clear_object (&m->service);
+  } else {
+    m->server = soup_server_new ("server-header", "gst-ebpf-relay ", NULL);
+    soup_server_add_handler (m->server, NULL, handle, m, NULL);
+    g_signal_connect (m->service, "incoming", G_CALLBACK (on_incoming), m);
+    g_socket_service_start (m->service);
   }
   g_object_unref (sa);
   return G_SOURCE_REMOVE;
@@ -511,6 +543,11 @@ stop_server (gpointer user_data)
 {
   RelayMetrics *m = user_data;
 
+  if (m->service) {
+    g_socket_service_stop (m->service);
+    g_socket_listener_close (G_SOCKET_LISTENER (m->service));
+    g_clear_object (&m->service);
+  }
   if (m->server) {
     soup_server_disconnect (m->server);
     g_clear_object (&m->server);

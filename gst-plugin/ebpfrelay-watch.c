@@ -75,6 +75,9 @@ thread_func (gpointer user_data)
 
   g_main_context_push_thread_default (w->context);
   g_main_loop_run (w->loop);
+  /* what is ready still runs (a closed connection's clean-up), so that
+   * nothing is left holding a reference when the context goes */
+  while (g_main_context_iteration (w->context, FALSE));
   g_main_context_pop_thread_default (w->context);
   return NULL;
 }

@@ -13,7 +13,8 @@
 #  - only GET /metrics is served: other methods 405, other paths 404;
 #  - a bounded flood of junk HTTP (tests/e2e/http-junk.py) neither crashes
 #    nor wedges it: a good GET answers after each phase and at the end,
-#    the relay still forwards, and its RSS grew by less than 20 MB.
+#    the relay still forwards, its RSS grew by less than 20 MB and it holds
+#    no more fds after it and 100 scrapes.
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
@@ -109,6 +110,7 @@ e2e_log "other methods 405, other paths 404"
 
 # --- junk ------------------------------------------------------------------------
 rss0=$(awk '/^VmRSS/ {print $2}' /proc/$relay_pid/status)
+fds0=$(ls /proc/$relay_pid/fd | wc -l)
 ip netns exec "$P-rel" python3 "$EBR_SOURCE_ROOT/tests/e2e/http-junk.py" \
   127.0.0.1 $MPORT >"$E2E_WORK/junk.log" 2>&1
 rc=$?
@@ -117,6 +119,14 @@ sed 's/^/  /' "$E2E_WORK/junk.log"
 e2e_alive "$relay_pid" relay
 rss1=$(awk '/^VmRSS/ {print $2}' /proc/$relay_pid/status)
 e2e_log "relay RSS $rss0 -> $rss1 kB"
+# no socket left behind: 100 scrapes (keep-alive clients, as curl) and the
+# junk's connections all closed (libsoup 3.2 kept one fd per kept-alive
+# connection that the client closed, until each answer said close)
+for i in $(seq 100); do rcurl -o /dev/null "$URL/metrics"; done
+sleep 0.5
+fds1=$(ls /proc/$relay_pid/fd | wc -l)
+e2e_log "relay fds $fds0 -> $fds1 after the junk and 100 scrapes"
+[ "$fds1" -le $((fds0 + 2)) ] || e2e_fail "the relay holds $((fds1 - fds0)) more fds"
 [ $((rss1 - rss0)) -lt 20480 ] || e2e_fail "RSS grew by $((rss1 - rss0)) kB"
 
 # still forwarding, still answering
