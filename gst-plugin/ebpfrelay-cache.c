@@ -201,6 +201,8 @@ ebr_cache_put (EbrCache * cache, guint32 ssrc, guint16 seq, guint8 priority,
       stream_reset (cache, s);
       ext = CACHE_FIRST_CYCLE | seq;
       s->have = TRUE;
+      /* the numbering starts again here, also below the old newest */
+      s->newest = ext;
     }
     if (ext > s->newest)
       s->newest = ext;

@@ -4,10 +4,25 @@
  * @title: ebpfprioritysrc
  * @see_also: udpsrc, ebpfrelaysink, rtpframemarking
  *
- * Receives a UDP stream like `udpsrc` (#GstEbpfPrioritySrc:address,
- * #GstEbpfPrioritySrc:port, #GstEbpfPrioritySrc:caps,
- * #GstEbpfPrioritySrc:buffer-size, #GstEbpfPrioritySrc:used-socket), and
- * keeps only the packets whose priority is at least
+ * Receives a UDP stream like `udpsrc`, with udpsrc's properties under the
+ * same names, types and defaults (#GstEbpfPrioritySrc:address,
+ * #GstEbpfPrioritySrc:port, #GstEbpfPrioritySrc:uri (the element is a
+ * #GstURIHandler for `udp://`, ranked below udpsrc),
+ * #GstEbpfPrioritySrc:caps, #GstEbpfPrioritySrc:buffer-size,
+ * #GstEbpfPrioritySrc:mtu, #GstEbpfPrioritySrc:timeout (posting udpsrc's
+ * `GstUDPSrcTimeout` element message), #GstEbpfPrioritySrc:retrieve-sender-address
+ * (a #GstNetAddressMeta on each buffer), #GstEbpfPrioritySrc:reuse,
+ * #GstEbpfPrioritySrc:socket, #GstEbpfPrioritySrc:used-socket,
+ * #GstEbpfPrioritySrc:close-socket, #GstEbpfPrioritySrc:skip-first-bytes,
+ * #GstEbpfPrioritySrc:multicast-group, #GstEbpfPrioritySrc:auto-multicast,
+ * #GstEbpfPrioritySrc:multicast-iface, #GstEbpfPrioritySrc:loop,
+ * #GstEbpfPrioritySrc:socket-timestamp) and udpsrc's buffer layout (a
+ * datagram of up to mtu bytes in one memory, a larger one in two). Two
+ * differences: with skip-first-bytes the filter runs in userspace (the
+ * kernel socket filter reads the RTP header where the datagram starts;
+ * mode=kernel is then refused), and a datagram shorter than
+ * skip-first-bytes is dropped and counted (`too-short`) with one warning,
+ * where udpsrc stops with an error. The element keeps only the packets whose priority is at least
  * #GstEbpfPrioritySrc:priority-limit (0..7; 0 keeps everything). The limit
  * can change while PLAYING and applies from the next datagram.
  *
@@ -83,7 +98,9 @@
 #include <unistd.h>
 #include <arpa/inet.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <gio/gio.h>
+#include <gst/net/gstnetaddressmeta.h>
 
 #include "gstebpfprioritysrc.h"
 #include "gstebpfrelayelements.h"
@@ -107,6 +124,17 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
 #define DEFAULT_RTCP_PORT -1
 #define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
 #define DEFAULT_STATS_INTERVAL 0
+/* udpsrc's (1.22) */
+#define DEFAULT_MULTICAST_IFACE NULL
+#define DEFAULT_TIMEOUT 0
+#define DEFAULT_SKIP_FIRST_BYTES 0
+#define DEFAULT_CLOSE_SOCKET TRUE
+#define DEFAULT_AUTO_MULTICAST TRUE
+#define DEFAULT_REUSE TRUE
+#define DEFAULT_LOOP TRUE
+#define DEFAULT_RETRIEVE_SENDER_ADDRESS TRUE
+#define DEFAULT_MTU 1492
+#define DEFAULT_SOCKET_TIMESTAMP GST_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP_REALTIME
 
 #define MAX_DATAGRAM 65536
 /* The userspace filter's VP8 state: more SSRCs than this and it starts
@@ -129,6 +157,20 @@ enum
   PROP_MODE,
   PROP_STATS,
   PROP_STATS_INTERVAL,
+  /* udpsrc's */
+  PROP_URI,
+  PROP_MULTICAST_GROUP,
+  PROP_MULTICAST_IFACE,
+  PROP_TIMEOUT,
+  PROP_SKIP_FIRST_BYTES,
+  PROP_CLOSE_SOCKET,
+  PROP_SOCKET,
+  PROP_AUTO_MULTICAST,
+  PROP_REUSE,
+  PROP_LOOP,
+  PROP_RETRIEVE_SENDER_ADDRESS,
+  PROP_MTU,
+  PROP_SOCKET_TIMESTAMP,
 };
 
 struct _GstEbpfPrioritySrc
@@ -145,6 +187,17 @@ struct _GstEbpfPrioritySrc
   GstEbpfPrioritySrcMode mode;
   guint stats_interval;         /* ms, 0: none */
   RelayWatch *watch;            /* while started, with a stats-interval */
+  gchar *multicast_iface;
+  gboolean auto_multicast, reuse, loop, close_socket;
+  GSocket *given_socket;        /* the socket property */
+  gboolean external;            /* self->socket is given_socket */
+  GstEbpfPrioritySrcSocketTimestamp socket_timestamp;
+
+  /* read by the streaming thread, set at any time */
+  guint64 timeout;              /* ns, 0: none */
+  gint skip_first_bytes;
+  gboolean retrieve_sender_address;
+  guint mtu;
 
   GMutex lock;                  /* everything below */
   GstCaps *caps;
@@ -158,9 +211,12 @@ struct _GstEbpfPrioritySrc
   gboolean opened;
   RelayControlClient *client;
   GHashTable *vp8;              /* userspace: ssrc -> struct prio_vp8_state */
-  guint64 kept, dropped, control;
+  guint64 kept, dropped, control, too_short;
 
-  guint8 *scratch;              /* streaming thread only */
+  guint8 *scratch;              /* streaming thread only: what exceeds mtu */
+  guint8 *joined;               /* streaming thread only: a datagram larger
+                                 * than mtu, in one piece */
+  gboolean warned_short;
 };
 
 #define GST_EBPF_PRIORITY_SRC_LOCK(s) g_mutex_lock (&(s)->lock)
@@ -169,8 +225,13 @@ struct _GstEbpfPrioritySrc
 static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
     GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS_ANY);
 
+static void gst_ebpf_priority_src_uri_handler_init (gpointer g_iface,
+    gpointer iface_data);
+
 #define gst_ebpf_priority_src_parent_class parent_class
-G_DEFINE_TYPE (GstEbpfPrioritySrc, gst_ebpf_priority_src, GST_TYPE_PUSH_SRC);
+G_DEFINE_TYPE_WITH_CODE (GstEbpfPrioritySrc, gst_ebpf_priority_src,
+    GST_TYPE_PUSH_SRC, G_IMPLEMENT_INTERFACE (GST_TYPE_URI_HANDLER,
+        gst_ebpf_priority_src_uri_handler_init));
 GST_ELEMENT_REGISTER_DEFINE_WITH_CODE (ebpfprioritysrc, "ebpfprioritysrc",
     GST_RANK_NONE, GST_TYPE_EBPF_PRIORITY_SRC,
     ebpf_relay_element_init (plugin));
@@ -192,6 +253,28 @@ gst_ebpf_priority_src_mode_get_type (void)
 
   if (g_once_init_enter (&type)) {
     GType t = g_enum_register_static ("GstEbpfPrioritySrcMode", values);
+    g_once_init_leave (&type, t);
+  }
+  return type;
+}
+
+/* udpsrc's GstSocketTimestampMode, under our own type name (both plugins
+ * may be loaded in one process), with its nicks. */
+GType
+gst_ebpf_priority_src_socket_timestamp_get_type (void)
+{
+  static gsize type = 0;
+  static const GEnumValue values[] = {
+    {GST_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP_DISABLED, "Disable additional "
+          "timestamp", "disabled"},
+    {GST_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP_REALTIME, "The kernel's receive "
+          "time (SO_TIMESTAMPNS, CLOCK_REALTIME) as the DTS", "realtime"},
+    {0, NULL, NULL},
+  };
+
+  if (g_once_init_enter (&type)) {
+    GType t = g_enum_register_static ("GstEbpfPrioritySrcSocketTimestamp",
+        values);
     g_once_init_leave (&type, t);
   }
   return type;
@@ -293,7 +376,8 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
       g_param_spec_boxed ("stats", "Statistics",
           "mode (\"kernel\", \"userspace\" or \"stopped\"), kept and dropped "
           "(media packets, counted by the kernel filter or in userspace), "
-          "control (relay control packets consumed), priority-limit, and "
+          "control (relay control packets consumed), too-short (datagrams "
+          "shorter than skip-first-bytes, dropped), priority-limit, and "
           "the subscription: subscription (state), relay-limit (the limit "
           "the relay confirmed), control-sent, control-received",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -306,6 +390,89 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           0, G_MAXINT, DEFAULT_STATS_INTERVAL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+
+  /* udpsrc's properties: the same names, types, ranges and defaults */
+  g_object_class_install_property (gobject_class, PROP_URI,
+      g_param_spec_string ("uri", "URI",
+          "URI in the form of udp://address:port (sets address and port, as "
+          "udpsrc's)", "udp://" DEFAULT_ADDRESS ":" G_STRINGIFY (DEFAULT_PORT),
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MULTICAST_GROUP,
+      g_param_spec_string ("multicast-group", "Multicast Group",
+          "The address of the multicast group to join (DEPRECATED, as in "
+          "udpsrc: use address)", DEFAULT_ADDRESS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_DEPRECATED |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_MULTICAST_IFACE,
+      g_param_spec_string ("multicast-iface", "Multicast Interface",
+          "The network interfaces on which to join the multicast group, "
+          "separated by commas (\"eth0,eth1\"; NULL = the system's choice)",
+          DEFAULT_MULTICAST_IFACE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_TIMEOUT,
+      g_param_spec_uint64 ("timeout", "Timeout",
+          "Post a GstUDPSrcTimeout element message after this many "
+          "nanoseconds without a datagram, and again after each such "
+          "period (0 = disabled)", 0, G_MAXUINT64, DEFAULT_TIMEOUT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_SKIP_FIRST_BYTES,
+      g_param_spec_int ("skip-first-bytes", "Skip first bytes",
+          "Number of bytes to skip at the start of each datagram; the "
+          "priority filter then reads the RTP packet after them, in "
+          "userspace. A shorter datagram is dropped and counted "
+          "(too-short in stats)", 0, G_MAXINT, DEFAULT_SKIP_FIRST_BYTES,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_CLOSE_SOCKET,
+      g_param_spec_boolean ("close-socket", "Close socket",
+          "Close the socket given in the socket property when going to NULL "
+          "(FALSE: leave it open; the kernel filter is then detached from it)",
+          DEFAULT_CLOSE_SOCKET, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_SOCKET,
+      g_param_spec_object ("socket", "Socket",
+          "An IPv4 UDP socket to receive on instead of opening one (NULL = "
+          "open one); the filter is attached to it", G_TYPE_SOCKET,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_AUTO_MULTICAST,
+      g_param_spec_boolean ("auto-multicast", "Auto Multicast",
+          "Automatically join and leave the multicast group that address "
+          "names", DEFAULT_AUTO_MULTICAST, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_REUSE,
+      g_param_spec_boolean ("reuse", "Reuse",
+          "Enable reuse of the port (SO_REUSEADDR and SO_REUSEPORT, as "
+          "udpsrc; only sockets that also ask for it can share the port)",
+          DEFAULT_REUSE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_LOOP,
+      g_param_spec_boolean ("loop", "Multicast Loopback",
+          "Used for setting the multicast loop parameter. TRUE = enable, "
+          "FALSE = disable", DEFAULT_LOOP, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class,
+      PROP_RETRIEVE_SENDER_ADDRESS,
+      g_param_spec_boolean ("retrieve-sender-address",
+          "Retrieve Sender Address", "Add the sender's address to each "
+          "buffer as a GstNetAddressMeta (rtpbin uses it)",
+          DEFAULT_RETRIEVE_SENDER_ADDRESS, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_MTU,
+      g_param_spec_uint ("mtu", "Expected Maximum Transmission Unit",
+          "Maximum expected datagram size: the size of each buffer's first "
+          "memory; a larger datagram gets a second memory with the rest "
+          "(nothing is cut)", 0, G_MAXINT, DEFAULT_MTU,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_SOCKET_TIMESTAMP,
+      g_param_spec_enum ("socket-timestamp",
+          "Use Socket Control Message Timestamp for DTS",
+          "Set each buffer's DTS from the kernel's receive time "
+          "(SO_TIMESTAMPNS), as udpsrc's", 
+          GST_TYPE_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP,
+          DEFAULT_SOCKET_TIMESTAMP, G_PARAM_READWRITE |
+          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -329,6 +496,8 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
   pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_create);
 
   gst_type_mark_as_plugin_api (GST_TYPE_EBPF_PRIORITY_SRC_MODE, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP,
+      0);
   GST_DEBUG_CATEGORY_INIT (gst_ebpf_priority_src_debug, "ebpfprioritysrc", 0,
       "eBPF priority-filtering UDP source");
 }
@@ -346,6 +515,16 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->stats_interval = DEFAULT_STATS_INTERVAL;
   self->limit = DEFAULT_PRIORITY_LIMIT;
   self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
+  self->multicast_iface = g_strdup (DEFAULT_MULTICAST_IFACE);
+  self->timeout = DEFAULT_TIMEOUT;
+  self->skip_first_bytes = DEFAULT_SKIP_FIRST_BYTES;
+  self->close_socket = DEFAULT_CLOSE_SOCKET;
+  self->auto_multicast = DEFAULT_AUTO_MULTICAST;
+  self->reuse = DEFAULT_REUSE;
+  self->loop = DEFAULT_LOOP;
+  self->retrieve_sender_address = DEFAULT_RETRIEVE_SENDER_ADDRESS;
+  self->mtu = DEFAULT_MTU;
+  self->socket_timestamp = DEFAULT_SOCKET_TIMESTAMP;
   g_mutex_init (&self->lock);
   self->cancellable = g_cancellable_new ();
   self->vp8 = g_hash_table_new_full (NULL, NULL, NULL, g_free);
@@ -363,6 +542,8 @@ gst_ebpf_priority_src_finalize (GObject * object)
   g_free (self->address);
   g_free (self->relay);
   g_free (self->token);
+  g_free (self->multicast_iface);
+  g_clear_object (&self->given_socket);
   gst_caps_replace (&self->caps, NULL);
   g_object_unref (self->cancellable);
   g_hash_table_destroy (self->vp8);
@@ -455,14 +636,45 @@ static void
 close_socket (GstEbpfPrioritySrc * self)
 {
   GST_EBPF_PRIORITY_SRC_LOCK (self);
-  if (self->socket)
+  if (self->socket && self->external && !self->close_socket) {
+    /* The application keeps its socket: without our filter on it. */
+    int unused = 0;
+
+    if (self->kernel)
+      setsockopt (g_socket_get_fd (self->socket), SOL_SOCKET, SO_DETACH_BPF,
+          &unused, sizeof (unused));
+  } else if (self->socket) {
     g_socket_close (self->socket, NULL);
+  }
   g_clear_object (&self->socket);
+  self->external = FALSE;
   /* after the socket: it held the filter */
   g_clear_pointer (&self->kernel, priority_src_kernel_free);
   self->opened = FALSE;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   g_clear_pointer (&self->scratch, g_free);
+  g_clear_pointer (&self->joined, g_free);
+}
+
+/* Joins @group on each interface of multicast-iface (or the system's
+ * choice), as udpsrc does. */
+static gboolean
+join_group (GstEbpfPrioritySrc * self, GSocket * sock, GInetAddress * group,
+    GError ** err)
+{
+  gchar **ifaces, **i;
+  gboolean ok = TRUE;
+
+  if (!self->multicast_iface || !*self->multicast_iface)
+    return g_socket_join_multicast_group (sock, group, FALSE, NULL, err);
+  ifaces = g_strsplit (self->multicast_iface, ",", -1);
+  for (i = ifaces; ok && *i; i++) {
+    g_strstrip (*i);
+    if (**i)
+      ok = g_socket_join_multicast_group (sock, group, FALSE, *i, err);
+  }
+  g_strfreev (ifaces);
+  return ok;
 }
 
 static gboolean
@@ -474,11 +686,13 @@ open_socket (GstEbpfPrioritySrc * self)
   PrioritySrcKernel *kernel = NULL;
   struct sockaddr_in relay_addr;
   GError *err = NULL;
-  gboolean multicast;
+  gboolean multicast, external = self->given_socket != NULL;
+  gint skip;
   guint limit;
 
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   limit = self->limit;
+  skip = self->skip_first_bytes;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   if (limit > PRIO_MAX)
     goto bad_limit;
@@ -487,17 +701,29 @@ open_socket (GstEbpfPrioritySrc * self)
   if (self->relay && !relay_control_parse_address (self->relay, &relay_addr,
           &err))
     goto bad_relay;
+  /* The kernel filter reads the RTP header where the datagram starts. */
+  if (skip > 0 && self->mode == GST_EBPF_PRIORITY_SRC_MODE_KERNEL)
+    goto skip_needs_userspace;
 
   ia = g_inet_address_new_from_string (self->address ? self->address : "");
   if (!ia || g_inet_address_get_family (ia) != G_SOCKET_FAMILY_IPV4)
     goto bad_address;
   multicast = g_inet_address_get_is_multicast (ia);
 
-  sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-      G_SOCKET_PROTOCOL_UDP, &err);
-  if (!sock)
-    goto no_socket;
-  g_socket_set_blocking (sock, FALSE);
+  if (external) {
+    sock = g_object_ref (self->given_socket);
+    if (g_socket_get_family (sock) != G_SOCKET_FAMILY_IPV4 ||
+        g_socket_get_socket_type (sock) != G_SOCKET_TYPE_DATAGRAM)
+      goto bad_given_socket;
+  } else {
+    sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+        G_SOCKET_PROTOCOL_UDP, &err);
+    if (!sock)
+      goto no_socket;
+  }
+  /* (reads are MSG_DONTWAIT: a given socket keeps its blocking mode) */
+  if (!external)
+    g_socket_set_blocking (sock, FALSE);
   if (self->buffer_size > 0 && !g_socket_set_option (sock, SOL_SOCKET,
           SO_RCVBUF, self->buffer_size, &err)) {
     GST_WARNING_OBJECT (self, "buffer-size %d: %s", self->buffer_size,
@@ -506,7 +732,12 @@ open_socket (GstEbpfPrioritySrc * self)
   }
 
   /* The filter goes on before bind: no packet is queued unfiltered. */
-  if (self->mode != GST_EBPF_PRIORITY_SRC_MODE_USERSPACE) {
+  if (self->mode != GST_EBPF_PRIORITY_SRC_MODE_USERSPACE && skip > 0) {
+    GST_ELEMENT_INFO (self, RESOURCE, SETTINGS,
+        ("skip-first-bytes=%d: filtering in userspace", skip),
+        ("the kernel socket filter reads the RTP header at the start of the "
+            "datagram"));
+  } else if (self->mode != GST_EBPF_PRIORITY_SRC_MODE_USERSPACE) {
     kernel = priority_src_kernel_new (&err);
     if (kernel && !priority_src_kernel_attach (kernel, g_socket_get_fd (sock),
             &err))
@@ -530,34 +761,48 @@ open_socket (GstEbpfPrioritySrc * self)
     }
   }
 
-  if (multicast)
-    g_socket_set_option (sock, SOL_SOCKET, SO_REUSEADDR, 1, NULL);
-  sa = g_inet_socket_address_new (ia, self->port);
-  if (!g_socket_bind (sock, sa, multicast, &err))
-    goto bind_failed;
-  g_clear_object (&sa);
-  if (multicast && !g_socket_join_multicast_group (sock, ia, FALSE, NULL, &err))
-    goto join_failed;
-  if (self->port == 0) {
-    sa = g_socket_get_local_address (sock, NULL);
-    if (sa) {
-      self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
-      g_clear_object (&sa);
-      g_object_notify (G_OBJECT (self), "port");
-    }
+  if (!external) {
+    sa = g_inet_socket_address_new (ia, self->port);
+    if (!g_socket_bind (sock, sa, self->reuse, &err))
+      goto bind_failed;
+    g_clear_object (&sa);
   }
+  g_socket_set_multicast_loopback (sock, self->loop);
+  if (multicast && self->auto_multicast && !join_group (self, sock, ia, &err))
+    goto join_failed;
+  if (self->socket_timestamp == GST_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP_REALTIME
+      && !g_socket_set_option (sock, SOL_SOCKET, SO_TIMESTAMPNS, 1, &err)) {
+    GST_WARNING_OBJECT (self, "socket-timestamp=realtime: %s; disabled",
+        err->message);
+    g_clear_error (&err);
+    self->socket_timestamp = GST_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP_DISABLED;
+    g_object_notify (G_OBJECT (self), "socket-timestamp");
+  }
+  sa = g_socket_get_local_address (sock, &err);
+  if (!sa)
+    goto no_local_address;
+  if (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa)) !=
+      self->port) {
+    self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
+    g_object_notify (G_OBJECT (self), "port");
+  }
+  g_clear_object (&sa);
   g_object_unref (ia);
 
   self->scratch = g_malloc (MAX_DATAGRAM);
+  self->joined = g_malloc (MAX_DATAGRAM);
+  self->warned_short = FALSE;
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   self->socket = sock;
+  self->external = external;
   self->kernel = kernel;
-  self->kept = self->dropped = self->control = 0;
+  self->kept = self->dropped = self->control = self->too_short = 0;
   self->opened = TRUE;
   update_filter_locked (self);
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
-  GST_INFO_OBJECT (self, "receiving on %s:%d, filter in %s", self->address,
-      self->port, kernel ? "the kernel" : "userspace");
+  GST_INFO_OBJECT (self, "receiving on %s:%d%s, filter in %s", self->address,
+      self->port, external ? " (given socket)" : "",
+      kernel ? "the kernel" : "userspace");
   return TRUE;
 
   /* ERRORS */
@@ -582,6 +827,15 @@ bad_relay:
     g_clear_error (&err);
     return FALSE;
   }
+skip_needs_userspace:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("skip-first-bytes=%d needs the userspace filter: the kernel socket "
+            "filter reads the RTP header at the start of the datagram; set "
+            "mode=auto or mode=userspace", skip),
+        ("mode=kernel, skip-first-bytes=%d", skip));
+    return FALSE;
+  }
 bad_address:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -589,6 +843,14 @@ bad_address:
         ("address=%s", GST_STR_NULL (self->address)));
     g_clear_object (&ia);
     return FALSE;
+  }
+bad_given_socket:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
+        ("The socket property must be an IPv4 UDP socket"),
+        ("socket property: family %d, type %d", g_socket_get_family (sock),
+            g_socket_get_socket_type (sock)));
+    goto fail;
   }
 no_socket:
   {
@@ -624,12 +886,27 @@ join_failed:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
         ("Cannot join multicast group %s: %s", self->address, err->message),
-        (NULL));
+        ("address=%s multicast-iface=%s", self->address,
+            GST_STR_NULL (self->multicast_iface)));
+    g_clear_error (&err);
+    goto fail;
+  }
+no_local_address:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
+        ("Cannot read the socket's local address: %s", err->message),
+        (external ? "socket property (is it bound?)" : NULL));
     g_clear_error (&err);
     goto fail;
   }
 fail:
   g_clear_object (&sa);
+  if (kernel && external && !self->close_socket) {
+    int unused = 0;
+
+    setsockopt (g_socket_get_fd (sock), SOL_SOCKET, SO_DETACH_BPF, &unused,
+        sizeof (unused));
+  }
   g_clear_object (&sock);
   g_clear_pointer (&kernel, priority_src_kernel_free);
   g_clear_object (&ia);
@@ -757,32 +1034,115 @@ gst_ebpf_priority_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   return result;
 }
 
+/* The DTS of a datagram the kernel received at @real (CLOCK_REALTIME), as
+ * udpsrc's socket-timestamp=realtime sets it: the running time now, less
+ * the time since the kernel received it. */
+static void
+set_socket_dts (GstEbpfPrioritySrc * self, GstBuffer * buf, GstClockTime real)
+{
+  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
+  GstClockTime now, base;
+  gint64 age;
+
+  if (!clock)
+    return;
+  age = (gint64) (g_get_real_time () * GST_USECOND) - (gint64) real;
+  now = gst_clock_get_time (clock);
+  base = gst_element_get_base_time (GST_ELEMENT (self));
+  gst_object_unref (clock);
+  /* (the system clock stepped: the basesrc timestamps it as it reads) */
+  if (age < 0 || now < base || (gint64) (now - base) < age)
+    return;
+  GST_BUFFER_DTS (buf) = now - base - age;
+}
+
+/* Where a datagram larger than mtu is in one piece (the control check and
+ * the filter read it whole). */
+static const guint8 *
+datagram_data (GstEbpfPrioritySrc * self, const guint8 * first, guint mtu,
+    gsize n)
+{
+  if (n <= mtu)
+    return first;
+  memcpy (self->joined, first, mtu);
+  memcpy (self->joined + mtu, self->scratch, n - mtu);
+  return self->joined;
+}
+
 static GstFlowReturn
 gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
   GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (psrc);
   int fd = g_socket_get_fd (self->socket);
+  union
+  {
+    struct cmsghdr align;
+    guint8 buf[CMSG_SPACE (sizeof (struct timespec))];
+  } control;
   RelayControlClient *client;
   struct sockaddr_in from;
-  socklen_t flen;
+  struct iovec iov[2];
+  struct msghdr msg;
+  struct cmsghdr *cm;
+  GstMemory *mem = NULL;
+  GstMapInfo map;
   GError *err = NULL;
   GstBuffer *buf;
+  const guint8 *data;
+  GstClockTime socket_ts;
+  guint64 timeout;
+  guint mtu = 0;
+  gint skip;
+  gboolean keep, want_addr;
+  int recv_errno = 0;
   ssize_t n;
-  gboolean keep;
 
   for (;;) {
-    if (!g_socket_condition_wait (self->socket, G_IO_IN, self->cancellable,
-            &err)) {
+    GST_EBPF_PRIORITY_SRC_LOCK (self);
+    timeout = self->timeout;
+    if (!mem)
+      mtu = MIN (self->mtu, MAX_DATAGRAM);
+    GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+
+    if (!g_socket_condition_timed_wait (self->socket, G_IO_IN,
+            timeout ? (gint64) MIN (timeout / 1000, G_MAXINT64) : -1,
+            self->cancellable, &err)) {
       if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
         g_clear_error (&err);
-        return GST_FLOW_FLUSHING;
+        goto flushing;
+      }
+      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
+        g_clear_error (&err);
+        gst_element_post_message (GST_ELEMENT (self),
+            gst_message_new_element (GST_OBJECT (self),
+                gst_structure_new ("GstUDPSrcTimeout",
+                    "timeout", G_TYPE_UINT64, timeout, NULL)));
+        continue;
       }
       goto wait_failed;
     }
-    flen = sizeof (from);
-    n = recvfrom (fd, self->scratch, MAX_DATAGRAM, MSG_DONTWAIT,
-        (struct sockaddr *) &from, &flen);
+
+    /* udpsrc's layout: the first mtu bytes in the buffer's own memory,
+     * the rest (if any) in a second one. */
+    if (!mem) {
+      mem = gst_allocator_alloc (NULL, MAX (mtu, 1), NULL);
+      if (!gst_memory_map (mem, &map, GST_MAP_READWRITE))
+        goto map_failed;
+    }
+    iov[0].iov_base = map.data;
+    iov[0].iov_len = mtu;
+    iov[1].iov_base = self->scratch;
+    iov[1].iov_len = MAX_DATAGRAM;
+    memset (&msg, 0, sizeof (msg));
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof (from);
+    msg.msg_iov = iov;
+    msg.msg_iovlen = 2;
+    msg.msg_control = control.buf;
+    msg.msg_controllen = sizeof (control.buf);
+    n = recvmsg (fd, &msg, MSG_DONTWAIT);
     if (n < 0) {
+      recv_errno = errno;
       /* ICMP errors of what we sent (the relay gone) are not ours to stop
        * on. */
       if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
@@ -791,23 +1151,45 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         continue;
       goto recv_failed;
     }
+    data = datagram_data (self, map.data, mtu, n);
+    /* (what applies to this datagram: as set when it was read) */
+    GST_EBPF_PRIORITY_SRC_LOCK (self);
+    skip = self->skip_first_bytes;
+    want_addr = self->retrieve_sender_address;
+    GST_EBPF_PRIORITY_SRC_UNLOCK (self);
 
-    if (relay_control_is_control (self->scratch, n)) {
+    if (relay_control_is_control (data, n)) {
       /* The relay's messages (or look-alikes): never media. The client
        * may be gone if we stop right now; the lock keeps it alive. */
       GST_EBPF_PRIORITY_SRC_LOCK (self);
       self->control++;
       client = self->client;
       if (client)
-        relay_control_client_handle (client, self->scratch, n, &from);
+        relay_control_client_handle (client, data, n, &from);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      continue;
+    }
+
+    if (n < skip) {
+      gboolean warn = !self->warned_short;
+
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      self->too_short++;
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      self->warned_short = TRUE;
+      if (warn)
+        GST_ELEMENT_WARNING (self, STREAM, DECODE,
+            ("A datagram of %" G_GSSIZE_FORMAT " bytes is shorter than "
+                "skip-first-bytes (%d): dropped (counted as too-short)", n,
+                skip), ("warned once"));
       continue;
     }
 
     GST_EBPF_PRIORITY_SRC_LOCK (self);
     keep = TRUE;
     if (!self->kernel) {
-      keep = self->cfg.limit == 0 || keep_in_userspace (self, self->scratch, n);
+      keep = self->cfg.limit == 0 ||
+          keep_in_userspace (self, data + skip, n - skip);
       if (keep)
         self->kept++;
       else
@@ -817,24 +1199,78 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     if (!keep)
       continue;
 
-    buf = gst_buffer_new_allocate (NULL, n, NULL);
-    gst_buffer_fill (buf, 0, self->scratch, n);
+    gst_memory_unmap (mem, &map);
+    gst_memory_resize (mem, 0, MIN ((gsize) n, mtu));
+    buf = gst_buffer_new ();
+    gst_buffer_append_memory (buf, mem);
+    mem = NULL;
+    if ((gsize) n > mtu) {
+      GstMemory *rest = gst_allocator_alloc (NULL, n - mtu, NULL);
+
+      gst_memory_map (rest, &map, GST_MAP_WRITE);
+      memcpy (map.data, self->scratch, n - mtu);
+      gst_memory_unmap (rest, &map);
+      gst_buffer_append_memory (buf, rest);
+    }
+    if (skip > 0)
+      gst_buffer_resize (buf, skip, n - skip);
+
+    if (want_addr && msg.msg_namelen >= sizeof (from)) {
+      GSocketAddress *sa = g_socket_address_new_from_native (&from,
+          sizeof (from));
+
+      if (sa) {
+        gst_buffer_add_net_address_meta (buf, sa);
+        g_object_unref (sa);
+      }
+    }
+    for (cm = CMSG_FIRSTHDR (&msg); cm; cm = CMSG_NXTHDR (&msg, cm)) {
+      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
+          cm->cmsg_len >= CMSG_LEN (sizeof (struct timespec))) {
+        struct timespec ts;
+
+        memcpy (&ts, CMSG_DATA (cm), sizeof (ts));
+        socket_ts = GST_TIMESPEC_TO_TIME (ts);
+        set_socket_dts (self, buf, socket_ts);
+      }
+    }
     *outbuf = buf;
     return GST_FLOW_OK;
   }
 
   /* ERRORS */
+flushing:
+  {
+    if (mem) {
+      gst_memory_unmap (mem, &map);
+      gst_memory_unref (mem);
+    }
+    return GST_FLOW_FLUSHING;
+  }
+map_failed:
+  {
+    gst_memory_unref (mem);
+    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
+        ("Failed to map memory"));
+    return GST_FLOW_ERROR;
+  }
 wait_failed:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Waiting for data failed"),
         ("%s", err->message));
     g_clear_error (&err);
+    if (mem) {
+      gst_memory_unmap (mem, &map);
+      gst_memory_unref (mem);
+    }
     return GST_FLOW_ERROR;
   }
 recv_failed:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Receiving failed"),
-        ("recvfrom: %s", g_strerror (errno)));
+        ("recvmsg: %s", g_strerror (recv_errno)));
+    gst_memory_unmap (mem, &map);
+    gst_memory_unref (mem);
     return GST_FLOW_ERROR;
   }
 }
@@ -895,6 +1331,7 @@ get_stats (GstEbpfPrioritySrc * self)
       "kept", G_TYPE_UINT64, kept,
       "dropped", G_TYPE_UINT64, dropped,
       "control", G_TYPE_UINT64, self->control,
+      "too-short", G_TYPE_UINT64, self->too_short,
       "priority-limit", G_TYPE_UINT, self->limit,
       "subscription", G_TYPE_STRING, self->client ?
       relay_control_client_state_str (cs.state) : "none",
@@ -903,6 +1340,101 @@ get_stats (GstEbpfPrioritySrc * self)
       "control-received", G_TYPE_UINT64, cs.received, NULL);
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   return s;
+}
+
+/* --- the URI (udp://address:port, as udpsrc's) ------------------------------- */
+
+static gchar *
+get_uri (GstEbpfPrioritySrc * self)
+{
+  return g_strdup_printf ("udp://%s:%d", GST_STR_NULL (self->address),
+      self->port);
+}
+
+/* udp://ADDRESS[:PORT]: sets address and port (PORT: the default 5004 when
+ * absent, as udpsrc). */
+static gboolean
+set_uri (GstEbpfPrioritySrc * self, const gchar * uri, GError ** error)
+{
+  GstUri *u = uri ? gst_uri_from_string (uri) : NULL;
+  const gchar *host;
+  guint port;
+
+  if (!u || g_strcmp0 (gst_uri_get_scheme (u), "udp") != 0 ||
+      !(host = gst_uri_get_host (u)) || !*host) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
+        "Invalid URI '%s': expected udp://address:port", GST_STR_NULL (uri));
+    if (!error)
+      GST_WARNING_OBJECT (self, "uri: invalid URI '%s' (expected "
+          "udp://address:port): address and port kept", GST_STR_NULL (uri));
+    if (u)
+      gst_uri_unref (u);
+    return FALSE;
+  }
+  port = gst_uri_get_port (u);
+  if (port == GST_URI_NO_PORT)
+    port = DEFAULT_PORT;
+  if (port > 65535) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
+        "Invalid URI '%s': port %u is out of range", uri, port);
+    if (!error)
+      GST_WARNING_OBJECT (self, "uri: port %u of '%s' is out of range: "
+          "address and port kept", port, uri);
+    gst_uri_unref (u);
+    return FALSE;
+  }
+  g_free (self->address);
+  self->address = g_strdup (host);
+  self->port = port;
+  gst_uri_unref (u);
+  g_object_notify (G_OBJECT (self), "address");
+  g_object_notify (G_OBJECT (self), "port");
+  return TRUE;
+}
+
+static GstURIType
+uri_get_type (GType type)
+{
+  return GST_URI_SRC;
+}
+
+static const gchar *const *
+uri_get_protocols (GType type)
+{
+  static const gchar *protocols[] = { "udp", NULL };
+
+  return protocols;
+}
+
+static gchar *
+uri_get_uri (GstURIHandler * handler)
+{
+  return get_uri (GST_EBPF_PRIORITY_SRC (handler));
+}
+
+static gboolean
+uri_set_uri (GstURIHandler * handler, const gchar * uri, GError ** error)
+{
+  GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (handler);
+
+  if (GST_STATE (self) > GST_STATE_NULL || self->opened) {
+    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_STATE,
+        "Changing the URI of ebpfprioritysrc when it is not in NULL state "
+        "is not supported");
+    return FALSE;
+  }
+  return set_uri (self, uri, error);
+}
+
+static void
+gst_ebpf_priority_src_uri_handler_init (gpointer g_iface, gpointer iface_data)
+{
+  GstURIHandlerInterface *iface = g_iface;
+
+  iface->get_type = uri_get_type;
+  iface->get_protocols = uri_get_protocols;
+  iface->get_uri = uri_get_uri;
+  iface->set_uri = uri_set_uri;
 }
 
 static void
@@ -964,6 +1496,56 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
     case PROP_STATS_INTERVAL:
       self->stats_interval = g_value_get_uint (value);
       break;
+    case PROP_URI:
+      set_uri (self, g_value_get_string (value), NULL);
+      break;
+    case PROP_MULTICAST_GROUP:
+      g_free (self->address);
+      self->address = g_value_dup_string (value);
+      break;
+    case PROP_MULTICAST_IFACE:
+      g_free (self->multicast_iface);
+      self->multicast_iface = g_value_dup_string (value);
+      break;
+    case PROP_TIMEOUT:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      self->timeout = g_value_get_uint64 (value);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
+    case PROP_SKIP_FIRST_BYTES:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      self->skip_first_bytes = g_value_get_int (value);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
+    case PROP_CLOSE_SOCKET:
+      self->close_socket = g_value_get_boolean (value);
+      break;
+    case PROP_SOCKET:
+      g_clear_object (&self->given_socket);
+      self->given_socket = g_value_dup_object (value);
+      break;
+    case PROP_AUTO_MULTICAST:
+      self->auto_multicast = g_value_get_boolean (value);
+      break;
+    case PROP_REUSE:
+      self->reuse = g_value_get_boolean (value);
+      break;
+    case PROP_LOOP:
+      self->loop = g_value_get_boolean (value);
+      break;
+    case PROP_RETRIEVE_SENDER_ADDRESS:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      self->retrieve_sender_address = g_value_get_boolean (value);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
+    case PROP_MTU:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      self->mtu = g_value_get_uint (value);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
+    case PROP_SOCKET_TIMESTAMP:
+      self->socket_timestamp = g_value_get_enum (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -1021,6 +1603,53 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_STATS:
       g_value_take_boxed (value, get_stats (self));
+      break;
+    case PROP_URI:
+      g_value_take_string (value, get_uri (self));
+      break;
+    case PROP_MULTICAST_GROUP:
+      g_value_set_string (value, self->address);
+      break;
+    case PROP_MULTICAST_IFACE:
+      g_value_set_string (value, self->multicast_iface);
+      break;
+    case PROP_TIMEOUT:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      g_value_set_uint64 (value, self->timeout);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
+    case PROP_SKIP_FIRST_BYTES:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      g_value_set_int (value, self->skip_first_bytes);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
+    case PROP_CLOSE_SOCKET:
+      g_value_set_boolean (value, self->close_socket);
+      break;
+    case PROP_SOCKET:
+      g_value_set_object (value, self->given_socket);
+      break;
+    case PROP_AUTO_MULTICAST:
+      g_value_set_boolean (value, self->auto_multicast);
+      break;
+    case PROP_REUSE:
+      g_value_set_boolean (value, self->reuse);
+      break;
+    case PROP_LOOP:
+      g_value_set_boolean (value, self->loop);
+      break;
+    case PROP_RETRIEVE_SENDER_ADDRESS:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      g_value_set_boolean (value, self->retrieve_sender_address);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
+    case PROP_MTU:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      g_value_set_uint (value, self->mtu);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
+    case PROP_SOCKET_TIMESTAMP:
+      g_value_set_enum (value, self->socket_timestamp);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
