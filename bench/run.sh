@@ -623,6 +623,8 @@ run_loss ()
     log "time budget used up: skipping $tag"
     return 1
   fi
+  progress "loss ($pct %)" "$path" "$n" "$VIDEO_RATE" "$VIDEO_S"
+  DONE_RUNS=$((DONE_RUNS + 1)) DONE_SECS=$((DONE_SECS + VIDEO_S))
   c=$(ncli_for "$n")
   max_seq=$(( VIDEO_RATE * VIDEO_S + 1000 ))
   thr=$(awk -v p="$pct" 'BEGIN { printf "%d", p * 100 }')
@@ -749,10 +751,18 @@ plan_runs ()
 {
   local run n path k
   for run in $(runs_of "$SIZES"); do
+    [ $ONLY_LOSS -eq 1 ] && break
     n=${run%%:*} path=${run#*:}
     [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
     plan_add "$REPEAT" $VIDEO_S
   done
+  [ $ONLY_LOSS -eq 1 ] && { PROBE=0 SWEEP=0 DROP=0; }
+  if [ $LOSS -eq 1 ]; then
+    # a run without loss and one with, per repeat, N and path
+    for n in $LOSS_SIZES; do
+      for path in $LOSS_PATHS; do plan_add $((2 * REPEAT)) $VIDEO_S; done
+    done
+  fi
   if [ $PROBE -eq 1 ]; then
     for n in $SIZES; do
       [ "$n" -gt 1 ] || continue
