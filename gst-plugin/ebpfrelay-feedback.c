@@ -935,6 +935,9 @@ relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
       "rtcp-fraction-lost", G_TYPE_DOUBLE, best.block.fraction_lost / 256.0,
       "rtcp-packets-lost", G_TYPE_INT, best.block.cumulative_lost,
       "rtcp-jitter", G_TYPE_UINT, best.block.jitter,
+      /* in ms with the stream's clock rate (caps), -1 without one */
+      "rtcp-jitter-ms", G_TYPE_DOUBLE, f->clock_rate ?
+      best.block.jitter * 1000.0 / f->clock_rate : -1.0,
       "rtt-ms", G_TYPE_DOUBLE, GST_CLOCK_TIME_IS_VALID (best.rtt) ?
       best.rtt / (gdouble) GST_MSECOND : -1.0, NULL);
   relay_repair_add_client_stats (f->repair, s, c);

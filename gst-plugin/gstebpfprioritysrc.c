@@ -108,6 +108,7 @@
 #include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-caps.h"
+#include "ebpfrelay-watch.h"
 #include "priority.h"
 #include "prioritysrc.h"
 
@@ -122,6 +123,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
 #define DEFAULT_TOKEN NULL
 #define DEFAULT_RTCP_PORT -1
 #define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
+#define DEFAULT_STATS_INTERVAL 0
 /* udpsrc's (1.22) */
 #define DEFAULT_MULTICAST_IFACE NULL
 #define DEFAULT_TIMEOUT 0
@@ -154,6 +156,7 @@ enum
   PROP_RTCP_PORT,
   PROP_MODE,
   PROP_STATS,
+  PROP_STATS_INTERVAL,
   /* udpsrc's */
   PROP_URI,
   PROP_MULTICAST_GROUP,
@@ -182,6 +185,8 @@ struct _GstEbpfPrioritySrc
   gchar *token;
   gint rtcp_port;               /* -1: port + 1, 0: port (rtcp-mux) */
   GstEbpfPrioritySrcMode mode;
+  guint stats_interval;         /* ms, 0: none */
+  RelayWatch *watch;            /* while started, with a stats-interval */
   gchar *multicast_iface;
   gboolean auto_multicast, reuse, loop, close_socket;
   GSocket *given_socket;        /* the socket property */
@@ -376,6 +381,15 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           "the subscription: subscription (state), relay-limit (the limit "
           "the relay confirmed), control-sent, control-received",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Statistics interval",
+          "Every this many ms, post the stats structure as an element "
+          "message on the bus and notify::stats (0 = never); a change of "
+          "priority-limit is posted as ebpfprioritysrc-limit-changed and "
+          "one of the subscription as ebpfprioritysrc-subscription anyway",
+          0, G_MAXINT, DEFAULT_STATS_INTERVAL,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
 
   /* udpsrc's properties: the same names, types, ranges and defaults */
   g_object_class_install_property (gobject_class, PROP_URI,
@@ -498,6 +512,7 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->token = g_strdup (DEFAULT_TOKEN);
   self->rtcp_port = DEFAULT_RTCP_PORT;
   self->mode = DEFAULT_MODE;
+  self->stats_interval = DEFAULT_STATS_INTERVAL;
   self->limit = DEFAULT_PRIORITY_LIMIT;
   self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
   self->multicast_iface = g_strdup (DEFAULT_MULTICAST_IFACE);
@@ -921,6 +936,14 @@ gst_ebpf_priority_src_change_state (GstElement * element,
 
 /* --- streaming (READY <-> PAUSED, PLAYING) ---------------------------------- */
 
+static GstStructure *get_stats (GstEbpfPrioritySrc * self);
+
+static GstStructure *
+watch_stats (gpointer user_data)
+{
+  return get_stats (user_data);
+}
+
 static gboolean
 gst_ebpf_priority_src_start (GstBaseSrc * src)
 {
@@ -929,6 +952,9 @@ gst_ebpf_priority_src_start (GstBaseSrc * src)
   GError *err = NULL;
   guint limit;
 
+  if (self->stats_interval)
+    self->watch = relay_watch_new (GST_ELEMENT (self), "ebpfpsrc-watch",
+        self->stats_interval, watch_stats, self);
   if (!self->relay)
     return TRUE;
   GST_EBPF_PRIORITY_SRC_LOCK (self);
@@ -953,6 +979,7 @@ bad_relay:
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
         ("Invalid relay: %s", err->message), ("relay=%s", self->relay));
     g_clear_error (&err);
+    g_clear_pointer (&self->watch, relay_watch_free);
     return FALSE;
   }
 }
@@ -967,6 +994,7 @@ gst_ebpf_priority_src_stop (GstBaseSrc * src)
   client = self->client;
   self->client = NULL;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+  g_clear_pointer (&self->watch, relay_watch_free);
   /* unsubscribes */
   relay_control_client_free (client);
   return TRUE;
@@ -1252,6 +1280,8 @@ recv_failed:
 static void
 set_limit (GstEbpfPrioritySrc * self, guint limit)
 {
+  gboolean changed, opened;
+
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   if (limit > PRIO_MAX && self->opened) {
     GST_EBPF_PRIORITY_SRC_UNLOCK (self);
@@ -1260,13 +1290,20 @@ set_limit (GstEbpfPrioritySrc * self, guint limit)
             self->limit), ("priority-limit=%u", limit));
     return;
   }
+  changed = self->limit != limit;
   self->limit = limit;
   if (self->opened) {
     update_filter_locked (self);
     if (self->client)
       relay_control_client_set_limit (self->client, limit);
   }
+  opened = self->opened;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+  if (changed && opened)
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self),
+            gst_structure_new ("ebpfprioritysrc-limit-changed",
+                "priority-limit", G_TYPE_UINT, limit, NULL)));
 }
 
 static GstStructure *
@@ -1456,6 +1493,9 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
     case PROP_MODE:
       self->mode = g_value_get_enum (value);
       break;
+    case PROP_STATS_INTERVAL:
+      self->stats_interval = g_value_get_uint (value);
+      break;
     case PROP_URI:
       set_uri (self, g_value_get_string (value), NULL);
       break;
@@ -1557,6 +1597,9 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_MODE:
       g_value_set_enum (value, self->mode);
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, self->stats_interval);
       break;
     case PROP_STATS:
       g_value_take_boxed (value, get_stats (self));
