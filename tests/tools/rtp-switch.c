@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * rtp-switch: records an RTP stream, and checks what a subscriber whose
+ * limit was switched while running received of it (e2e-switch.sh), with
+ * the relay's classifier (bpf/priority.h) and frame rules (bpf/switch.h).
+ *
+ *   rtp-switch rec PORT FILE
+ *       Receives on 0.0.0.0:PORT until SIGINT/SIGTERM, appending each
+ *       datagram to FILE as a 4-byte big-endian length and its bytes.
+ *
+ *   rtp-switch check SENT RECEIVED LIMIT...
+ *       SENT: what the sender sent (H.264, payload type 96, one SSRC),
+ *       RECEIVED: what the subscriber got, both recorded by rec; LIMITs:
+ *       the limits it was switched between. RECEIVED must be a
+ *       subsequence of SENT, each packet byte for byte but for its
+ *       sequence number, which must be the original's lowered by the
+ *       packets dropped for it since it started (contiguous); it starts
+ *       at a key frame start (nothing held before it counted); and some
+ *       sequence of limits in force, each one of LIMITs, changed only
+ *       upwards at a frame start (a new timestamp) and only downwards at
+ *       a key frame start, must give exactly its packets: got when the
+ *       priority is at least the limit in force, dropped when below.
+ *       Checked as an automaton over the set of limits that can be in
+ *       force at each packet; a packet where the set becomes empty is a
+ *       switch at a wrong place. Prints
+ *         sent=S received=R dropped=D held=H frames=F key-frames=K
+ *       on stdout. Exit 0 when it holds, 1 when not, 2 on usage/I/O errors.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "priority.h"
+#include "switch.h"
+#include "tool-util.h"
+
+#define PT_H264 96
+#define MAX_PKT 65536
+
+typedef struct
+{
+  uint8_t *data;
+  size_t len;
+} Pkt;
+
+static int
+cmd_rec (unsigned long port, const char *path)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  int fd = socket (AF_INET, SOCK_DGRAM, 0), rcvbuf = 8 << 20;
+  FILE *f = fopen (path, "wb");
+  static uint8_t buf[MAX_PKT];
+
+  if (fd < 0 || !f) {
+    fprintf (stderr, "rtp-switch: %s\n", strerror (errno));
+    return 2;
+  }
+  if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof (rcvbuf)))
+    setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof (rcvbuf));
+  a.sin_port = htons (port);
+  if (bind (fd, (struct sockaddr *) &a, sizeof (a))) {
+    fprintf (stderr, "rtp-switch: bind %lu: %s\n", port, strerror (errno));
+    return 2;
+  }
+  tool_catch_stop ();
+  while (!tool_stop) {
+    ssize_t n = recv (fd, buf, sizeof (buf), 0);
+    uint8_t hdr[4];
+
+    if (n < 0) {
+      if (errno == EINTR)
+        continue;
+      fprintf (stderr, "rtp-switch: recv: %s\n", strerror (errno));
+      return 2;
+    }
+    tool_put32 (hdr, (uint32_t) n);
+    if (fwrite (hdr, 4, 1, f) != 1 || fwrite (buf, 1, n, f) != (size_t) n)
+      return 2;
+  }
+  return fclose (f) ? 2 : 0;
+}
+
+static Pkt *
+read_records (const char *path, size_t *n_out)
+{
+  FILE *f = fopen (path, "rb");
+  Pkt *p = NULL;
+  size_t n = 0, cap = 0;
+  uint8_t hdr[4];
+
+  if (!f) {
+    fprintf (stderr, "rtp-switch: %s: %s\n", path, strerror (errno));
+    exit (2);
+  }
+  while (fread (hdr, 4, 1, f) == 1) {
+    size_t len = (size_t) hdr[0] << 24 | hdr[1] << 16 | hdr[2] << 8 | hdr[3];
+
+    if (n == cap) {
+      cap = cap ? 2 * cap : 4096;
+      p = realloc (p, cap * sizeof (Pkt));
+    }
+    p[n].data = malloc (len ? len : 1);
+    p[n].len = len;
+    if (!p || !p[n].data || fread (p[n].data, 1, len, f) != len) {
+      fprintf (stderr, "rtp-switch: %s: truncated\n", path);
+      exit (2);
+    }
+    n++;
+  }
+  fclose (f);
+  *n_out = n;
+  return p;
+}
+
+static struct prio_info
+classify (const Pkt * p)
+{
+  uint8_t buf[PRIO_BUF_LEN] = { 0 }, codec[PRIO_N_PT] = { 0 };
+  uint32_t n = p->len < PRIO_BUF_LEN ? p->len : PRIO_BUF_LEN;
+  struct prio_info info;
+
+  codec[PT_H264] = PRIO_CODEC_H264;
+  memcpy (buf, p->data, n);
+  prio_classify (buf, n, p->len, codec, 0, NULL, &info);
+  return info;
+}
+
+/* @r is @s but (maybe) for its sequence number. */
+static int
+same_packet (const Pkt * s, const Pkt * r)
+{
+  return s->len == r->len && s->len >= 12 && !memcmp (s->data, r->data, 2)
+      && !memcmp (s->data + 4, r->data + 4, s->len - 4);
+}
+
+static void
+print_set (unsigned set)
+{
+  int l;
+
+  fprintf (stderr, "{");
+  for (l = 0; l <= PRIO_MAX; l++)
+    if (set & (1u << l))
+      fprintf (stderr, " %d", l);
+  fprintf (stderr, " }");
+}
+
+static int
+cmd_check (const char *sent_path, const char *rx_path, int n_limits,
+    char **limits)
+{
+  size_t n_sent, n_rx, i, j = 0, dropped = 0, held = 0, got = 0, frames = 0,
+      keys = 0;
+  Pkt *sent = read_records (sent_path, &n_sent);
+  Pkt *rx = read_records (rx_path, &n_rx);
+  struct sw_ssrc fr = { 0 };
+  unsigned allowed = 0, set = 0;
+  uint32_t ssrc = 0, drops = 0;
+  int started = 0, k, bad = 0;
+
+  for (k = 0; k < n_limits; k++)
+    allowed |= 1u << tool_num ("LIMIT", limits[k], 0, PRIO_MAX);
+  for (i = 0; i < n_sent && bad < 5; i++) {
+    struct prio_info info = classify (&sent[i]);
+    unsigned up = 0, down = 0, fits;
+    int frame, l, recvd;
+
+    if (!prio_is_rtp (&info) || info.pt != PT_H264) {
+      fprintf (stderr, "rtp-switch: sent %zu is not H.264 RTP\n", i);
+      return 1;
+    }
+    if (!ssrc)
+      ssrc = info.ssrc;
+    if (info.ssrc != ssrc) {
+      fprintf (stderr, "rtp-switch: sent %zu: a second SSRC\n", i);
+      return 1;
+    }
+    frame = sw_frame (&fr, info.ts, info.priority);
+    frames += !!(frame & SW_FRAME_START);
+    keys += !!(frame & SW_KEY_START);
+    recvd = j < n_rx && same_packet (&sent[i], &rx[j]);
+    if (!started) {
+      if (!recvd) {
+        held++;
+        continue;
+      }
+      if (!(frame & SW_KEY_START)) {
+        fprintf (stderr, "rtp-switch: its first packet (sent %zu) starts "
+            "no key frame\n", i);
+        return 1;
+      }
+      started = 1;
+      set = allowed;
+    }
+    /* where the limit in force may move at this packet */
+    for (l = 0; l <= PRIO_MAX; l++)
+      if (set & (1u << l)) {
+        up |= allowed & ~((2u << l) - 1);       /* above l */
+        down |= allowed & ((1u << l) - 1);      /* below l */
+      }
+    if (frame & SW_FRAME_START)
+      set |= up;
+    if (frame & SW_KEY_START)
+      set |= down;
+    fits = recvd ? allowed & ((2u << info.priority) - 1) :
+        allowed & ~((2u << info.priority) - 1);
+    if (!(set & fits)) {
+      fprintf (stderr, "rtp-switch: sent %zu (seq %u ts %u priority %u%s%s) "
+          "%s, but the limit in force can only be ", i, info.seq, info.ts,
+          info.priority, frame & SW_FRAME_START ? ", frame start" : "",
+          frame & SW_KEY_START ? ", key frame start" : "",
+          recvd ? "received" : "not received");
+      print_set (set);
+      fprintf (stderr, "\n");
+      bad++;
+      set = fits;               /* go on, to report more */
+    } else
+      set &= fits;
+    if (!recvd) {
+      dropped++;
+      drops++;
+      continue;
+    }
+    {
+      uint16_t want = prio_out_seq (info.seq, drops),
+          seq = rx[j].data[2] << 8 | rx[j].data[3];
+
+      if (seq != want) {
+        fprintf (stderr, "rtp-switch: received %zu (sent %zu): seq %u, "
+            "want %u\n", j, i, seq, want);
+        bad++;
+      }
+    }
+    got++;
+    j++;
+  }
+  if (!bad && j != n_rx) {
+    fprintf (stderr, "rtp-switch: received %zu matches no sent packet in "
+        "order (%zu received in all)\n", j, n_rx);
+    bad++;
+  }
+  printf ("sent=%zu received=%zu dropped=%zu held=%zu frames=%zu "
+      "key-frames=%zu\n", n_sent, got, dropped, held, frames, keys);
+  return bad ? 1 : 0;
+}
+
+int
+main (int argc, char **argv)
+{
+  if (argc == 4 && !strcmp (argv[1], "rec"))
+    return cmd_rec (tool_num ("PORT", argv[2], 1, 65535), argv[3]);
+  if (argc >= 5 && !strcmp (argv[1], "check"))
+    return cmd_check (argv[2], argv[3], argc - 4, argv + 4);
+  fprintf (stderr, "usage: rtp-switch rec PORT FILE\n"
+      "       rtp-switch check SENT RECEIVED LIMIT...\n");
+  return 2;
+}
