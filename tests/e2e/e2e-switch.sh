@@ -2,7 +2,8 @@
 # e2e-switch.sh MODE [storm]: a viewer's limit switched while PLAYING never
 # breaks a picture (issue 12 item 1), MODE kernel or userspace, with a
 # stock GStreamer sender and viewer:
-#   srv:  rtpbin + x264enc (640x360, B frames, a 4 s GOP) sending RTP to
+#   srv:  rtpbin + x264enc (640x360 snow, ~5 packets a frame, B frames:
+#         main profile, a 4 s GOP) sending RTP to
 #         the relay's port 5004 and RTCP to 5005; it gets RTCP on 5008
 #         (a PLI becomes a key frame); a tee records what it sent
 #         (rtp-switch rec on 127.0.0.1:5098);
@@ -66,11 +67,14 @@ e2e_wait_udp "$P-cli1" 6000 6001
 e2e_ctl add $V 6000
 e2e_ctl set-priority-limit $V 6000 7
 
-e2e_bg "$P-srv" sender gst-launch-1.0 -e rtpbin name=rb \
-  videotestsrc is-live=true pattern=ball ! video/x-raw,width=640,height=360,framerate=30/1 \
+# One CPU for the sender: its packets then reach the relay in the order it
+# recorded them (a thread moving between CPUs mid-burst reorders them in
+# the veth's per-CPU backlogs, and the check compares with that order).
+e2e_bg "$P-srv" sender taskset -c 0 gst-launch-1.0 -e rtpbin name=rb \
+  videotestsrc is-live=true pattern=snow ! video/x-raw,width=640,height=360,framerate=30/1 \
   ! x264enc bframes=2 b-adapt=false key-int-max=120 speed-preset=ultrafast \
     tune=zerolatency bitrate=1500 \
-  ! rtph264pay config-interval=-1 pt=96 mtu=1200 ! rb.send_rtp_sink_0 \
+  ! video/x-h264,profile=main ! rtph264pay config-interval=-1 pt=96 mtu=1200 ! rb.send_rtp_sink_0 \
   rb.send_rtp_src_0 ! tee name=m \
   m. ! queue ! udpsink host=10.200.1.2 port=5004 \
   m. ! queue ! udpsink host=127.0.0.1 port=5098 \
@@ -128,7 +132,7 @@ rnd_sleep ()
 }
 
 if [ "$KIND" = storm ]; then
-  LIMITS="0 6"
+  LIMITS="0 6 7"    # 7: where it starts
   switch_to 0
   rnd_sleep
   # 200 toggles, 37 ms apart, written without waiting for each answer
@@ -177,15 +181,22 @@ ebr_stop "$VIEWER" 50
 ebr_stop "$RECRX" 20
 ebr_stop "$RECTX" 20
 
-errs=$(grep -cE '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$E2E_WORK/viewer.log")
+# Decoder errors as e2e-latejoin.sh counts them, but for GstVideoDecoder's
+# "decreasing timestamp" warning: a timing one (the output's PTS, from the
+# viewer's jitter buffer, went back by less than a frame), which its
+# stream gets once after the IDR-only period at limit 7 with B frames
+# whatever the relay does (also on main: issue 12 item 2's reorder delay);
+# counted apart and logged.
+errs=$(grep -E '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$E2E_WORK/viewer.log" | grep -vc 'decreasing timestamp')
+ts_warn=$(grep -c 'videodecoder.*decreasing timestamp' "$E2E_WORK/viewer.log")
 check=$("$EBR_RTP_SWITCH" check "$E2E_WORK/tx.rec" "$E2E_WORK/rx.rec" $LIMITS 2>"$E2E_WORK/check.err")
 crc=$?
 e2e_log "rtp-switch check: $check (exit $crc)"
 [ -s "$E2E_WORK/check.err" ] && head -n 5 "$E2E_WORK/check.err" >&2
-e2e_log "relay: packets=$relay_packets priority-dropped=$relay_dropped keyframe-held=$relay_held keyframe-requests-limit=$limit_req retried=$retried; decoder errors $errs"
+e2e_log "relay: packets=$relay_packets priority-dropped=$relay_dropped keyframe-held=$relay_held keyframe-requests-limit=$limit_req retried=$retried; decoder errors $errs (and $ts_warn decreasing-timestamp warnings)"
 [ ${#LOWER_MS[@]} -gt 0 ] && e2e_log "lowering to in force (ms): ${LOWER_MS[*]}"
 
-[ "$errs" -eq 0 ] || e2e_fail "$errs decoder errors: $(grep -m3 -E 'WARN|ERROR|concealing' "$E2E_WORK/viewer.log")"
+[ "$errs" -eq 0 ] || e2e_fail "$errs decoder errors: $(grep -E 'WARN|ERROR|concealing' "$E2E_WORK/viewer.log" | grep -v 'decreasing timestamp' | head -n 3)"
 [ $crc -eq 0 ] || e2e_fail "the viewer's stream is not the sent one switched at boundaries: $(head -n 3 "$E2E_WORK/check.err")"
 got=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' <<<"$check")
 dropped=$(sed -n 's/.*dropped=\([0-9]*\).*/\1/p' <<<"$check")
