@@ -16,7 +16,8 @@
 # and must stay under 1 s (the relay asks the sender for a key frame; the
 # GOP is 4 s). With storm: 200 toggles between limits 0 and 6 at 37 ms.
 # Asserts:
-#   1. 0 decoder errors (avdec_h264, depayloader);
+#   1. 0 decoder errors (avdec_h264, depayloader); ffmpeg decodes the
+#      received stream (rtp-switch h264) with no error, every picture;
 #   2. rtp-switch check: what the viewer received is exactly what the
 #      sent stream gives under limits in force that changed only at frame
 #      starts (raises) and key frame starts (lowerings), sequence numbers
@@ -198,6 +199,19 @@ e2e_log "relay: packets=$relay_packets priority-dropped=$relay_dropped keyframe-
 
 [ "$errs" -eq 0 ] || e2e_fail "$errs decoder errors: $(grep -E 'WARN|ERROR|concealing' "$E2E_WORK/viewer.log" | grep -v 'decreasing timestamp' | head -n 3)"
 [ $crc -eq 0 ] || e2e_fail "the viewer's stream is not the sent one switched at boundaries: $(head -n 3 "$E2E_WORK/check.err")"
+# ffmpeg decodes what the viewer was given (depacketized by rtp-switch).
+if command -v ffmpeg >/dev/null && command -v ffprobe >/dev/null; then
+  pics=$("$EBR_RTP_SWITCH" h264 "$E2E_WORK/rx.rec" "$E2E_WORK/rx.h264" | sed -n 's/^pictures=//p')
+  ff_errs=$(ffmpeg -nostdin -v error -f h264 -i "$E2E_WORK/rx.h264" -f null - 2>&1 | tee "$E2E_WORK/ffmpeg.log" | wc -l)
+  ff_frames=$(ffprobe -v error -f h264 -count_frames -select_streams v:0 \
+    -show_entries stream=nb_read_frames -of csv=p=0 "$E2E_WORK/rx.h264")
+  e2e_log "ffmpeg: $pics pictures given, $ff_frames decoded, $ff_errs error lines"
+  [ "$ff_errs" -eq 0 ] || e2e_fail "ffmpeg: $(head -n 3 "$E2E_WORK/ffmpeg.log")"
+  [ -n "$pics" ] && [ "${ff_frames:-0}" -ge "$pics" ] \
+    || e2e_fail "ffmpeg decoded ${ff_frames:-no} frames of the $pics pictures given"
+else
+  e2e_log "ffmpeg/ffprobe not installed: not decoded with ffmpeg"
+fi
 got=$(sed -n 's/.*received=\([0-9]*\).*/\1/p' <<<"$check")
 dropped=$(sed -n 's/.*dropped=\([0-9]*\).*/\1/p' <<<"$check")
 [ "$got" -gt 500 ] || e2e_fail "the viewer received only $got packets"

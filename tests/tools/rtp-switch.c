@@ -26,6 +26,12 @@
  *         sent=S received=R dropped=D held=H frames=F key-frames=K
  *         reordered=O
  *       on stdout. Exit 0 when it holds, 1 when not, 2 on usage/I/O errors.
+ *
+ *   rtp-switch h264 RECEIVED OUT
+ *       The H.264 in RECEIVED (RFC 6184: single NAL units, STAP-A, FU-A),
+ *       in sequence number order, as an Annex B byte stream into OUT, for
+ *       a stock decoder (ffmpeg) to decode; prints "pictures=N" (slices
+ *       with first_mb_in_slice 0: the pictures it is given).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -266,14 +272,120 @@ cmd_check (const char *sent_path, const char *rx_path, int n_limits,
   return bad ? 1 : 0;
 }
 
+static void
+put_nal (FILE * f, const uint8_t * nal, size_t len, size_t *pictures)
+{
+  static const uint8_t sc[4] = { 0, 0, 0, 1 };
+  uint8_t type = nal[0] & 0x1f;
+
+  if ((type == 1 || type == 5) && len > 1 && (nal[1] & 0x80))
+    (*pictures)++;
+  fwrite (sc, 1, 4, f);
+  fwrite (nal, 1, len, f);
+}
+
+typedef struct
+{
+  uint32_t ext;                 /* extended sequence number */
+  size_t i;
+} SeqIdx;
+
+static int
+by_seq (const void *a, const void *b)
+{
+  const SeqIdx *x = a, *y = b;
+  return (x->ext > y->ext) - (x->ext < y->ext);
+}
+
+static int
+cmd_h264 (const char *rx_path, const char *out_path)
+{
+  size_t n, i, pictures = 0;
+  Pkt *rx = read_records (rx_path, &n);
+  FILE *f = fopen (out_path, "wb");
+  SeqIdx *order = calloc (n + 1, sizeof (SeqIdx));
+  uint32_t ext = 0x80000000u;
+  int fu = 0;
+
+  if (!f || !order)
+    return 2;
+  /* sequence number order, unwrapped from the first */
+  for (i = 0; i < n; i++) {
+    uint16_t seq = rx[i].len >= 4 ? rx[i].data[2] << 8 | rx[i].data[3] : 0;
+
+    ext = i == 0 ? ext | seq : ext + (int16_t) (seq - (uint16_t) ext);
+    order[i].ext = ext;
+    order[i].i = i;
+  }
+  qsort (order, n, sizeof (SeqIdx), by_seq);
+  for (i = 0; i < n; i++) {
+    const uint8_t *d = rx[order[i].i].data;
+    size_t len = rx[order[i].i].len, off, k;
+
+    if (len < 13)
+      continue;
+    off = 12 + 4 * (d[0] & 0x0f);
+    if (d[0] & 0x10) {
+      if (off + 4 > len)
+        continue;
+      off += 4 + 4 * (d[off + 2] << 8 | d[off + 3]);
+    }
+    if (d[0] & 0x20)
+      len -= d[len - 1];
+    if (off >= len)
+      continue;
+    switch (d[off] & 0x1f) {
+      case 24:                 /* STAP-A */
+        for (k = off + 1; k + 2 <= len;) {
+          size_t nl = d[k] << 8 | d[k + 1];
+
+          if (k + 2 + nl > len || nl == 0)
+            break;
+          put_nal (f, d + k + 2, nl, &pictures);
+          k += 2 + nl;
+        }
+        fu = 0;
+        break;
+      case 28:                 /* FU-A */
+        if (off + 2 > len)
+          break;
+        if (d[off + 1] & 0x80) {
+          uint8_t hdr = (d[off] & 0xe0) | (d[off + 1] & 0x1f);
+          static const uint8_t sc[4] = { 0, 0, 0, 1 };
+          uint8_t type = hdr & 0x1f;
+
+          if ((type == 1 || type == 5) && off + 2 < len
+              && (d[off + 2] & 0x80))
+            pictures++;
+          fwrite (sc, 1, 4, f);
+          fwrite (&hdr, 1, 1, f);
+          fu = 1;
+        }
+        if (fu)
+          fwrite (d + off + 2, 1, len - off - 2, f);
+        if (d[off + 1] & 0x40)
+          fu = 0;
+        break;
+      default:
+        put_nal (f, d + off, len - off, &pictures);
+        fu = 0;
+    }
+  }
+  printf ("pictures=%zu\n", pictures);
+  return fclose (f) ? 2 : 0;
+}
+
 int
 main (int argc, char **argv)
 {
+  if (argc == 4 && !strcmp (argv[1], "h264"))
+    return cmd_h264 (argv[2], argv[3]);
   if (argc == 4 && !strcmp (argv[1], "rec"))
     return cmd_rec (tool_num ("PORT", argv[2], 1, 65535), argv[3]);
   if (argc >= 5 && !strcmp (argv[1], "check"))
     return cmd_check (argv[2], argv[3], argc - 4, argv + 4);
   fprintf (stderr, "usage: rtp-switch rec PORT FILE\n"
-      "       rtp-switch check SENT RECEIVED LIMIT...\n");
+      "       rtp-switch check SENT RECEIVED LIMIT...\n"
+      "       rtp-switch h264 RECEIVED OUT\n");
   return 2;
 }
