@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# e2e-switch.sh MODE [storm]: a viewer's limit switched while PLAYING never
+# e2e-switch.sh MODE [storm|720p]: a viewer's limit switched while PLAYING never
 # breaks a picture (issue 12 item 1), MODE kernel or userspace, with a
 # stock GStreamer sender and viewer:
 #   srv:  rtpbin + x264enc (640x360 snow, ~5 packets a frame, B frames:
@@ -15,6 +15,8 @@
 # the new limit is in force (limit-in-force, limit-pending) is measured
 # and must stay under 1 s (the relay asks the sender for a key frame; the
 # GOP is 4 s). With storm: 200 toggles between limits 0 and 6 at 37 ms.
+# With 720p: the same switches at 1280x720, 5 Mbit/s (tens of packets a
+# frame).
 # Asserts:
 #   1. 0 decoder errors (avdec_h264, depayloader); ffmpeg decodes the
 #      received stream (rtp-switch h264) with no error, every picture;
@@ -40,6 +42,10 @@ e2e_tool EBR_RTP_SWITCH rtp-switch
 P=$E2E_PREFIX
 CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000"
 V=10.200.11.2
+SIZE="width=640,height=360"
+RATE=1500
+# 720p: a frame spans tens of packets (mtu 1200)
+[ "$KIND" = 720p ] && SIZE="width=1280,height=720" RATE=5000
 ebr_topology_up "$P" 1 || e2e_fail "topology"
 
 e2e_ctl_start "$P-rel" relay "udpsrc port=5004 caps=$CAPS buffer-size=4194304 \
@@ -72,9 +78,9 @@ e2e_ctl set-priority-limit $V 6000 7
 # recorded them (a thread moving between CPUs mid-burst reorders them in
 # the veth's per-CPU backlogs, and the check compares with that order).
 e2e_bg "$P-srv" sender taskset -c 0 gst-launch-1.0 -e rtpbin name=rb \
-  videotestsrc is-live=true pattern=snow ! video/x-raw,width=640,height=360,framerate=30/1 \
+  videotestsrc is-live=true pattern=snow ! video/x-raw,$SIZE,framerate=30/1 \
   ! x264enc bframes=2 b-adapt=false key-int-max=120 speed-preset=ultrafast \
-    tune=zerolatency bitrate=1500 \
+    tune=zerolatency bitrate=$RATE \
   ! video/x-h264,profile=main ! rtph264pay config-interval=-1 pt=96 mtu=1200 ! rb.send_rtp_sink_0 \
   rb.send_rtp_src_0 ! tee name=m \
   m. ! queue ! udpsink host=10.200.1.2 port=5004 \
