@@ -126,12 +126,13 @@ int prioritysrc_filter(struct __sk_buff *skb)
 			st = bpf_map_lookup_elem(&switches, &ssrc);
 		}
 		if (st) {
-			frame = sw_frame(&st->f, scr->info.ts, scr->info.priority);
+			frame = sw_frame(&st->f, scr->info.ts,
+			                 scr->info.priority);
 			v = sw_decide(&st->s, frame, scr->info.priority,
 			              cfg->limit);
 		} else {
-			v = prio_drops(&scr->info, cfg->limit) ? SW_DROP :
-			                                         SW_SEND;
+			v = prio_drops(&scr->info, cfg->limit) ? SW_DROP
+			                                       : SW_SEND;
 		}
 		if (v != SW_SEND) {
 			count(PSRC_STAT_DROPPED);

@@ -24,9 +24,9 @@
 #include "priority.h"
 #include "switch.h"
 
-#define PSRC_UDP_HLEN      8
-#define PSRC_VP8_SSRCS     256
-#define PSRC_SWITCH_SSRCS  256
+#define PSRC_UDP_HLEN     8
+#define PSRC_VP8_SSRCS    256
+#define PSRC_SWITCH_SSRCS 256
 
 /* The subscription channel's packets (RTCP APP, RFC 3550 6.7): never
  * dropped, whatever the limit. */

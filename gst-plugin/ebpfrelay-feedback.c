@@ -488,8 +488,7 @@ next_rr (gint64 now)
       RELAY_FEEDBACK_RR_INTERVAL_MS * 3 / 2) * G_TIME_SPAN_MILLISECOND;
 }
 
-static gboolean request_video_keyframes (RelayFeedback * f,
-    guint64 * counter);
+static gboolean request_video_keyframes (RelayFeedback * f, guint64 * counter);
 
 static gpointer
 feedback_thread (gpointer data)
