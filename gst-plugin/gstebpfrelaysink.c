@@ -246,9 +246,11 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CLIENTS,
       g_param_spec_string ("clients", "Clients",
-          "Comma-separated list of host:port[@limit][/rtcp-port|/mux] "
+          "Comma-separated list of host:port[@limit|@auto][/rtcp-port|/mux] "
           "subscribers (limit 0-7, default 0: a subscriber gets the packets "
-          "whose priority is at least its limit; rtcp-port: where its RTCP "
+          "whose priority is at least its limit; auto: the relay moves its "
+          "limit from its receiver reports and NACKs, needs rtcp-port; "
+          "rtcp-port: where its RTCP "
           "goes, default port + 1, mux = the media port); changes while "
           "PLAYING apply from the next packet", DEFAULT_CLIENTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
