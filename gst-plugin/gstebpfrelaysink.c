@@ -492,6 +492,19 @@ on_limit_lowered (RelayClient * c, gpointer user_data)
   relay_feedback_limit_lowered (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
 }
 
+/* An adaptive subscriber's limit moved: an element message (no lock). */
+static void
+on_limit_switched (const gchar * host, gint port, guint from, guint to,
+    const gchar * reason, gpointer user_data)
+{
+  gst_element_post_message (GST_ELEMENT (user_data),
+      gst_message_new_element (GST_OBJECT (user_data),
+          gst_structure_new ("ebpfrelaysink-limit",
+              "host", G_TYPE_STRING, host, "port", G_TYPE_INT, port,
+              "from", G_TYPE_UINT, from, "to", G_TYPE_UINT, to,
+              "reason", G_TYPE_STRING, reason, NULL)));
+}
+
 static const RelayClientsCallbacks table_callbacks = {
   on_client_added, on_client_removed, on_client_refused, relay_log,
   on_limit_lowered
@@ -513,6 +526,7 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->sender = relay_sender_new (self->table, relay_log, self);
   self->feedback = relay_feedback_new (&self->lock, self->table, self->sender,
       relay_log, self);
+  relay_feedback_set_switch_notify (self->feedback, on_limit_switched, self);
   self->publisher = relay_publisher_new (self->feedback);
   self->own_fd = -1;
   g_weak_ref_init (&self->udpsrc, NULL);
