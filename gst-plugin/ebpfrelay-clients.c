@@ -984,7 +984,14 @@ on_control_remove (const gchar * addr, guint16 port, gpointer data)
     table_log (t, G_LOG_LEVEL_WARNING, "remove: no client %s:%d", addr, port);
 }
 
+static gboolean
+on_control_set_auto (const gchar * addr, guint16 port, gboolean auto_limit,
+    gpointer data)
+{
+  return relay_clients_set_adaptive_host (data, addr, port, auto_limit, NULL);
+}
+
 const RelayControlServerCallbacks relay_clients_control_callbacks = {
   on_control_add, on_control_set_limit, on_control_remove,
-  on_control_add_rtcp, on_control_set_rtcp
+  on_control_add_rtcp, on_control_set_rtcp, on_control_set_auto
 };

@@ -180,7 +180,7 @@ test_malformed (void)
   MUTATE (13, 8);               /* limit out of range */
   MUTATE (13, 255);
   MUTATE (14, 0x02);            /* RTCP port flag without its word */
-  MUTATE (14, 0x04);            /* unknown flag */
+  MUTATE (14, 0x08);            /* unknown flag (0x04 is auto) */
   MUTATE (15, 4);               /* token length: padding does not match */
   MUTATE (15, 9);
   MUTATE (15, RELAY_CONTROL_MAX_TOKEN + 1);
@@ -306,6 +306,39 @@ test_rtcp_port_codec (void)
   /* port 0 is not encoded */
   m.rtcp_port = 0;
   g_assert_cmpuint (relay_control_encode (&m, buf, sizeof (buf)), ==, 0);
+}
+
+/* The SUBSCRIBE's auto flag (flags bit 2): round trip, the bytes of a
+ * request without it unchanged, an unknown flag still refused. */
+static void
+test_auto_codec (void)
+{
+  guint8 buf[RELAY_CONTROL_MAX_PACKET], old[RELAY_CONTROL_MAX_PACKET];
+  RelayControlMessage m, d;
+  gsize n, n_old;
+
+  memset (&m, 0, sizeof (m));
+  m.type = RELAY_CONTROL_SUBSCRIBE;
+  m.limit = 2;
+  m.has_cookie = TRUE;
+  m.has_rtcp_port = TRUE;
+  m.rtcp_port = 5001;
+  m.token_len = 3;
+  memcpy (m.token, "abc", 3);
+  n_old = encode (&m, old);
+  g_assert_true (relay_control_decode (old, n_old, &d));
+  g_assert_false (d.auto_limit);
+  m.auto_limit = TRUE;
+  n = encode (&m, buf);
+  g_assert_cmpuint (n, ==, n_old);
+  g_assert_cmphex (buf[14], ==, 0x07);
+  g_assert_cmpmem (buf + 15, n - 15, old + 15, n - 15);
+  g_assert_true (relay_control_decode (buf, n, &d));
+  g_assert_true (d.auto_limit);
+  g_assert_true (d.has_rtcp_port);
+  g_assert_cmpuint (d.limit, ==, 2);
+  buf[14] = 0x0f;               /* bit 3: unknown */
+  g_assert_false (decodes (buf, n));
 }
 
 /* --- cookies ---------------------------------------------------------------- */
@@ -1264,6 +1297,7 @@ main (int argc, char **argv)
   g_test_add_func ("/control/round-trip", test_round_trip);
   g_test_add_func ("/control/malformed", test_malformed);
   g_test_add_func ("/control/rtcp-port/codec", test_rtcp_port_codec);
+  g_test_add_func ("/control/auto-codec", test_auto_codec);
   g_test_add_func ("/control/rtcp-port/server", test_server_rtcp_port);
   g_test_add_func ("/control/cookie", test_cookie);
   g_test_add_func ("/control/parse-address", test_parse_address);
