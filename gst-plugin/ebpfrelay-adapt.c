@@ -13,6 +13,9 @@ relay_adapt_params_init (RelayAdaptParams * p)
   p->quiet_max_us = 16 * G_TIME_SPAN_SECOND;
   p->probe_us = 4 * G_TIME_SPAN_SECOND;
   p->grace_us = 300 * G_TIME_SPAN_MILLISECOND;
+  p->nack_window_us = 500 * G_TIME_SPAN_MILLISECOND;
+  p->nack_min = 8;
+  p->nack_grace_us = 2 * G_TIME_SPAN_SECOND;
 }
 
 const gchar *
@@ -110,6 +113,35 @@ decide (RelayAdaptSub * a, gint64 now, guint8 limit, guint8 to,
   return TRUE;
 }
 
+/* The NACKed share of what was sent over the window ending @now, or -1
+ * while the window is not full (or began before the last step up was in
+ * force). During a probe (a step down, the window starting with it) any
+ * NACK fails it at once: the link was quiet before. */
+static gdouble
+nack_rate (RelayAdaptSub * a, gint64 now, const RelayAdaptReport * r)
+{
+  const RelayAdaptParams *p = &a->params;
+  gint64 ready = a->last_switch + (a->last_down ? 0 : p->nack_grace_us);
+  gboolean probing = a->last_down && now - a->last_down < p->probe_us;
+  gdouble rate = -1;
+
+  if (a->nack_t0 && a->nack_t0 >= ready) {
+    if (probing && r->nacks > a->nack_n0)
+      return 1.0;
+    if (now - a->nack_t0 < p->nack_window_us)
+      return -1;
+    /* (a loss or two, asked for again and again, is no overload) */
+    if (r->packets > a->nack_p0 && r->nacks - a->nack_n0 >= p->nack_min)
+      rate = (gdouble) (r->nacks - a->nack_n0) / (r->packets - a->nack_p0);
+    else
+      rate = 0;
+  }
+  a->nack_t0 = now >= ready ? now : 0;
+  a->nack_n0 = r->nacks;
+  a->nack_p0 = r->packets;
+  return rate;
+}
+
 gboolean
 relay_adapt_report (RelayAdaptSub * a, gint64 now, guint8 limit,
     guint8 steps, const RelayAdaptReport * r, guint8 * to,
@@ -117,29 +149,31 @@ relay_adapt_report (RelayAdaptSub * a, gint64 now, guint8 limit,
 {
   const RelayAdaptParams *p = &a->params;
   gint64 prev = a->last_report;
-  guint64 dn = r->nacks - a->nacks, dp = r->packets - a->packets;
   RelayAdaptReason why = RELAY_ADAPT_NONE;
-  gboolean had_prev = a->have_prev;
-  gdouble jprev = a->jitter_prev;
+  gboolean had_prev = a->have_prev, valid;
+  gdouble jprev = a->jitter_prev, nr = nack_rate (a, now, r);
 
-  a->last_report = now;
-  a->nacks = r->nacks;
-  a->packets = r->packets;
-  a->jitter_prev = r->jitter_ms;
-  a->have_prev = TRUE;
-  /* The interval this report covers began at the previous one: after a
+  if (nr > p->loss_threshold)
+    why = RELAY_ADAPT_NACK;
+  if (!r->has_report && why == RELAY_ADAPT_NONE)
+    return FALSE;
+  if (r->has_report) {
+    a->last_report = now;
+    a->jitter_prev = r->jitter_ms;
+    a->have_prev = TRUE;
+  }
+  /* The interval a report covers began at the previous one: after a
    * step up it tells of the new limit only when that was after the
    * switch (+ the time it takes to come into force); after a step down
    * (a probe) any overload is the probe's, as it was quiet before. */
-  if (!prev || (a->last_switch && !a->last_down
-          && prev < a->last_switch + p->grace_us))
+  valid = r->has_report && prev && (!a->last_switch || a->last_down
+      || prev >= a->last_switch + p->grace_us);
+  if (why == RELAY_ADAPT_NONE && !valid)
     return FALSE;
-
-  if (r->fraction_lost > p->loss_threshold)
+  if (why == RELAY_ADAPT_NONE && r->fraction_lost > p->loss_threshold)
     why = RELAY_ADAPT_LOSS;
-  else if (dp > 0 && (gdouble) dn / dp > p->loss_threshold)
-    why = RELAY_ADAPT_NACK;
-  else if (had_prev && r->jitter_ms > p->jitter_floor_ms
+  else if (why == RELAY_ADAPT_NONE && had_prev
+      && r->jitter_ms > p->jitter_floor_ms
       && r->jitter_ms > 3.0 * a->jitter_base && r->jitter_ms > jprev)
     why = RELAY_ADAPT_JITTER;
 
@@ -149,6 +183,7 @@ relay_adapt_report (RelayAdaptSub * a, gint64 now, guint8 limit,
       a->quiet = MIN (a->quiet * 2, p->quiet_max_us);
     }
     a->last_bad = now;
+    a->nack_t0 = 0;             /* (its grace) */
     return decide (a, now, limit, relay_adapt_step_up (steps, limit), why,
         to, reason);
   }
@@ -163,8 +198,14 @@ relay_adapt_report (RelayAdaptSub * a, gint64 now, guint8 limit,
     a->last_down = 0;
     a->quiet = p->quiet_us;
   }
-  if (now - a->last_bad >= a->quiet)
-    return decide (a, now, limit, relay_adapt_step_down (steps, limit),
-        RELAY_ADAPT_PROBE, to, reason);
+  if (now - a->last_bad >= a->quiet
+      && decide (a, now, limit, relay_adapt_step_down (steps, limit),
+          RELAY_ADAPT_PROBE, to, reason)) {
+    /* the probe's NACK window starts with it */
+    a->nack_t0 = now;
+    a->nack_n0 = r->nacks;
+    a->nack_p0 = r->packets;
+    return TRUE;
+  }
   return FALSE;
 }

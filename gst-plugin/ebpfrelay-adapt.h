@@ -16,9 +16,14 @@
  * For x264 (NRI priorities 0, 5?, 6, 7) the steps are 0, 1, 6, 7; the
  * highest step is never above 7 (priority 7, the key frames, is kept).
  *
- * The rule, evaluated at each receiver report:
+ * The rule, evaluated at each receiver report (and at each NACK, for the
+ * NACK rate: a viewer's NACKs come within a round trip of the loss, its
+ * RRs only every few seconds, e.g. rtpbin's 5 s):
  * - overloaded: the report's fraction lost, or the NACKed share of the
- *   packets sent to it since the previous report, above loss-threshold
+ *   packets sent to it over the last nack-window-us (500 ms) or more, if
+ *   at least nack-min (8)
+ *   (not within nack-grace-us, 2 s, of a step up; during a probe any
+ *   NACK), above loss-threshold
  *   (3 %), or a rising jitter trend (the jitter above jitter-floor-ms and
  *   above 3 times its quiet baseline, and higher than the previous
  *   report's). A report whose interval began before the last switch
@@ -26,8 +31,8 @@
  * - overloaded: up one step (reason "loss", "nack" or "jitter"; after a
  *   step down less than probe-us ago: "probe-failed", and the quiet
  *   period doubles, up to quiet-max-us).
- * - quiet (no overload) for the quiet period (5 s at first) since the
- *   last overload or switch: down one step ("probe"). A step down that
+ * - quiet (no overload) at a receiver report, for the quiet period (5 s
+ *   at first) since the last overload or switch: down one step ("probe"). A step down that
  *   stays clean for probe-us resets the quiet period to its base.
  */
 #ifndef __EBPF_RELAY_ADAPT_H__
@@ -47,6 +52,12 @@ typedef struct
   gint64 quiet_max_us;          /* 16 s */
   gint64 probe_us;              /* a step down failing within: 4 s */
   gint64 grace_us;              /* a switch comes into force within: 300 ms */
+  gint64 nack_window_us;        /* NACK rate over at least: 500 ms */
+  guint nack_min;               /* ... of at least 8 numbers NACKed */
+  /* NACKs after a step up not counted for: 2 s (a jitter buffer asks
+   * again for what it lost before, for its latency and its retries; a
+   * bottleneck's queue filled by a failed probe drains) */
+  gint64 nack_grace_us;
 } RelayAdaptParams;
 
 void relay_adapt_params_init (RelayAdaptParams * p);
@@ -63,9 +74,11 @@ typedef enum
 
 const gchar *relay_adapt_reason_str (RelayAdaptReason r);
 
-/* One receiver report of the subscriber, with what the relay counted. */
+/* One compound of the subscriber: a receiver report (has_report) or
+ * NACKs only, with what the relay counted. */
 typedef struct
 {
+  gboolean has_report;          /* FALSE: only the NACK counts are new */
   gdouble fraction_lost;        /* 0..1, of the report */
   gdouble jitter_ms;            /* the report's jitter in ms */
   guint64 nacks;                /* sequence numbers NACKed, since start */
@@ -80,7 +93,8 @@ typedef struct
   gint64 last_bad;              /* last overload (or switch), µs */
   gint64 last_down;             /* last step down, µs, 0: none pending */
   gint64 quiet;                 /* the quiet period in force */
-  guint64 nacks, packets;       /* at the last report */
+  gint64 nack_t0;               /* the NACK window's start, 0: none */
+  guint64 nack_n0, nack_p0;
   gdouble jitter_prev, jitter_base;
   gboolean have_prev;
   /* what stats show */
@@ -99,7 +113,7 @@ guint8 relay_adapt_steps (const guint64 counts[RELAY_ADAPT_PRIO_N]);
 guint8 relay_adapt_step_up (guint8 steps, guint8 limit);
 guint8 relay_adapt_step_down (guint8 steps, guint8 limit);
 
-/* A report at @now (µs, monotonic, > 0) of the subscriber whose limit is
+/* A compound at @now (µs, monotonic, > 0) of the subscriber whose limit is
  * @limit now. TRUE: the limit is to be *@to (reason *@reason); the
  * switch is counted (the caller requests it). */
 gboolean relay_adapt_report (RelayAdaptSub * a, gint64 now, guint8 limit,

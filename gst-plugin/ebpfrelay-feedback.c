@@ -490,8 +490,9 @@ adapt_steps (RelayFeedback * f)
   return relay_adapt_steps (counts);
 }
 
-/* Viewer @id's compound @fb had report blocks: an adaptive subscriber's
- * controller sees the worst of the SSRCs the relay carries, and its limit
+/* Viewer @id's compound @fb had report blocks or NACKs: an adaptive
+ * subscriber's controller sees the worst report of the SSRCs the relay
+ * carries and its NACK count, and its limit
  * is requested as set-priority-limit's is (relay_clients_set_limit), so
  * it comes into force at a boundary (bpf/switch.h). */
 static void
@@ -519,8 +520,9 @@ adapt_on_report (RelayFeedback * f, guint id, EbrRtcpFeedback * fb)
     j = b->jitter * 1000.0 / (f->clock_rate ? f->clock_rate : 90000);
     r.jitter_ms = MAX (r.jitter_ms, j);
   }
-  if (!any)
+  if (!any && !fb->nacks->len)
     return;
+  r.has_report = any;
   ebr_rtcp_viewer_get_stats (f->rtcp, id, &vs);
   r.nacks = vs.nacks;
   if (f->clients->kernel && f->clients->running)
@@ -625,7 +627,7 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
     }
     if (fb.nacks->len)
       answer_nacks (f, id, fb.nacks, now);
-    if (fb.blocks->len)
+    if (fb.blocks->len || fb.nacks->len)
       adapt_on_report (f, id, &fb);
   }
   ebr_rtcp_feedback_clear (&fb);

@@ -31,6 +31,9 @@ typedef struct
   gdouble total_offered, total_lost;    /* since the last stats reset */
   gdouble jitter_ms;
   gdouble queue;                /* packets waiting */
+  guint rr_ms;                  /* mean RR interval */
+  gboolean nacks;               /* the viewer NACKs each loss at once */
+  gdouble nacked;
   guint64 packets;
   GRand *rand;
   /* the switches: time, to, reason */
@@ -61,6 +64,7 @@ sim_init (Sim * s, gdouble capacity)
   s->now = G_TIME_SPAN_SECOND;
   s->next_rr = s->now + G_TIME_SPAN_SECOND;
   s->jitter_ms = 5.0;
+  s->rr_ms = 1000;
   s->rand = g_rand_new_with_seed (12);
   s->times = g_array_new (FALSE, FALSE, sizeof (gint64));
   s->tos = g_array_new (FALSE, FALSE, sizeof (guint8));
@@ -75,6 +79,36 @@ sim_clear (Sim * s)
   g_array_free (s->times, TRUE);
   g_array_free (s->tos, TRUE);
   g_array_free (s->reasons, TRUE);
+}
+
+/* One compound to the controller, its decision applied. */
+static void
+sim_feed (Sim * s, const RelayAdaptReport * rp)
+{
+  RelayAdaptReport r = *rp;
+  RelayAdaptReason why;
+  guint8 to;
+
+  if (relay_adapt_report (s->a, s->now, s->limit, s->steps, &r, &to,
+          &why)) {
+    gint w = why;
+
+    if (g_getenv ("ADAPT_TRACE"))
+      g_printerr ("%.2f s: %u -> %u (%s) lost %.3f jitter %.1f\n",
+          s->now / 1e6, s->limit, to, relay_adapt_reason_str (why),
+          r.fraction_lost, r.jitter_ms);
+
+    g_array_append_val (s->times, s->now);
+    g_array_append_val (s->tos, to);
+    g_array_append_val (s->reasons, w);
+    if (to > s->in_force) {
+      s->in_force = to;
+      s->lower_at = 0;
+    } else {
+      s->lower_at = s->now + LOWER_DELAY_US;
+    }
+    s->limit = to;
+  }
 }
 
 /* Runs the simulation for @us. */
@@ -107,40 +141,29 @@ sim_run (Sim * s, gint64 us)
     s->total_lost += lost;
     s->packets += (guint64) off;
     s->now += SLICE_US;
+    if (s->nacks && lost > 0) {
+      RelayAdaptReport n = { 0 };
+
+      s->nacked += lost;
+      n.nacks = (guint64) s->nacked;
+      n.packets = s->packets;
+      sim_feed (s, &n);
+    }
 
     if (s->now >= s->next_rr) {
       RelayAdaptReport r = { 0 };
-      RelayAdaptReason why;
-      guint8 to;
 
+      r.has_report = TRUE;
+      r.nacks = (guint64) s->nacked;
       r.fraction_lost = s->offered > 0 ? s->lost / s->offered : 0;
       /* (RFC 3550: 8 bits of it) */
       r.fraction_lost = (guint) (r.fraction_lost * 256) / 256.0;
       r.jitter_ms = s->jitter_ms;
       r.packets = s->packets;
       s->offered = s->lost = 0;
-      s->next_rr = s->now + g_rand_int_range (s->rand, 500, 1500) *
-          G_TIME_SPAN_MILLISECOND;
-      if (relay_adapt_report (s->a, s->now, s->limit, s->steps, &r, &to,
-              &why)) {
-        gint w = why;
-
-        if (g_getenv ("ADAPT_TRACE"))
-          g_printerr ("%.2f s: %u -> %u (%s) lost %.3f jitter %.1f\n",
-              s->now / 1e6, s->limit, to, relay_adapt_reason_str (why),
-              r.fraction_lost, r.jitter_ms);
-
-        g_array_append_val (s->times, s->now);
-        g_array_append_val (s->tos, to);
-        g_array_append_val (s->reasons, w);
-        if (to > s->in_force) {
-          s->in_force = to;
-          s->lower_at = 0;
-        } else {
-          s->lower_at = s->now + LOWER_DELAY_US;
-        }
-        s->limit = to;
-      }
+      s->next_rr = s->now + g_rand_int_range (s->rand, s->rr_ms / 2,
+          s->rr_ms * 3 / 2) * G_TIME_SPAN_MILLISECOND;
+      sim_feed (s, &r);
     }
   }
 }
@@ -193,7 +216,8 @@ best_fit (guint8 steps, gdouble capacity)
  * probes) with little loss; probes no faster than the quiet period
  * allows, backing off to quiet-max. */
 static void
-check_settles (gdouble capacity, guint n_steps, gdouble max_loss)
+check_settles (gdouble capacity, guint n_steps, gdouble max_loss,
+    guint rr_ms, gboolean nacks)
 {
   Sim s;
   gint64 settle_deadline, t0, at_best = 0, last_probe = 0;
@@ -201,8 +225,12 @@ check_settles (gdouble capacity, guint n_steps, gdouble max_loss)
   guint probes = 0, i;
 
   sim_init (&s, capacity);
+  s.rr_ms = rr_ms;
+  s.nacks = nacks;
   best = best_fit (s.steps, capacity);
-  settle_deadline = s.now + (1 + 2 * n_steps) * G_TIME_SPAN_SECOND;
+  /* 2 RR intervals a step, or 1 s with NACKs */
+  settle_deadline = s.now + (nacks ? 2 * rr_ms / 1000 + n_steps :
+      1 + 2 * n_steps) * G_TIME_SPAN_SECOND;
   /* settle */
   while (s.limit != best && s.now < settle_deadline)
     sim_run (&s, SLICE_US);
@@ -217,7 +245,8 @@ check_settles (gdouble capacity, guint n_steps, gdouble max_loss)
     if (s.limit == best)
       at_best += SLICE_US;
   }
-  g_assert_cmpfloat (at_best, >, 0.9 * 200 * G_TIME_SPAN_SECOND);
+  /* (each probe costs a second or two at the lower limit) */
+  g_assert_cmpfloat (at_best, >, 0.85 * 200 * G_TIME_SPAN_SECOND);
   g_assert_cmpfloat (s.total_lost / s.total_offered, <, max_loss);
   for (; i < s.times->len; i++) {
     gint64 t = g_array_index (s.times, gint64, i);
@@ -251,13 +280,13 @@ check_settles (gdouble capacity, guint n_steps, gdouble max_loss)
 static void
 test_settle_l1 (void)
 {
-  check_settles (150, 1, 0.01);       /* L1 = 140 */
+  check_settles (150, 1, 0.01, 1000, FALSE);       /* L1 = 140 */
 }
 
 static void
 test_settle_l6 (void)
 {
-  check_settles (120, 2, 0.01);       /* L6 = 110 */
+  check_settles (120, 2, 0.01, 1000, FALSE);       /* L6 = 110 */
 }
 
 static void
@@ -265,13 +294,21 @@ test_settle_l7 (void)
 {
   /* L7 = 20: each probe (to L6, 110) overflows the queue at once, and
    * what it loses is large against so thin a stream */
-  check_settles (60, 3, 0.05);
+  check_settles (60, 3, 0.05, 1000, FALSE);
+}
+
+/* rtpbin's RRs (every 5 s) with NACKs: the NACKs move it, as fast */
+static void
+test_settle_nack (void)
+{
+  check_settles (150, 1, 0.01, 5000, TRUE);
+  check_settles (120, 2, 0.01, 5000, TRUE);
 }
 
 static void
 test_settle_l0 (void)
 {
-  check_settles (400, 0, 0.001);       /* everything fits: no switch */
+  check_settles (400, 0, 0.001, 1000, FALSE);       /* everything fits: no switch */
 }
 
 /* Capacity back: down to 0 within 30 s (from L6) and 35 s (from L7). */
@@ -309,7 +346,7 @@ static void
 test_jitter (void)
 {
   RelayAdaptSub *a = relay_adapt_sub_new (NULL);
-  RelayAdaptReport r = { 0 };
+  RelayAdaptReport r = {.has_report = TRUE };
   RelayAdaptReason why = RELAY_ADAPT_NONE;
   gdouble j[] = { 5, 6, 5, 8, 20, 45, 70 };
   gint64 now = G_TIME_SPAN_SECOND;
@@ -347,7 +384,7 @@ static void
 test_nack (void)
 {
   RelayAdaptSub *a = relay_adapt_sub_new (NULL);
-  RelayAdaptReport r = { 0 };
+  RelayAdaptReport r = {.has_report = TRUE };
   RelayAdaptReason why = RELAY_ADAPT_NONE;
   guint8 to = 0;
 
@@ -383,6 +420,7 @@ main (int argc, char **argv)
   g_test_add_func ("/adapt/settle-l1", test_settle_l1);
   g_test_add_func ("/adapt/settle-l6", test_settle_l6);
   g_test_add_func ("/adapt/settle-l7", test_settle_l7);
+  g_test_add_func ("/adapt/settle-nack", test_settle_nack);
   g_test_add_func ("/adapt/returns", test_returns);
   g_test_add_func ("/adapt/jitter", test_jitter);
   g_test_add_func ("/adapt/nack", test_nack);
