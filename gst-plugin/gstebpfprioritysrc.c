@@ -24,7 +24,11 @@
  * skip-first-bytes is dropped and counted (`too-short`) with one warning,
  * where udpsrc stops with an error. The element keeps only the packets whose priority is at least
  * #GstEbpfPrioritySrc:priority-limit (0..7; 0 keeps everything). The limit
- * can change while PLAYING and applies from the next datagram.
+ * can change while PLAYING and applies from the next datagram. With
+ * #GstEbpfPrioritySrc:relay and #GstEbpfPrioritySrc:priority-limit-auto,
+ * the relay picks the limit of what it sends from this viewer's RTCP
+ * (an adaptive subscriber: its receiver reports and NACKs, e.g. rtpbin
+ * rtp-profile=avpf do-retransmission=true sending to the relay).
  *
  * A packet's priority is what the project's priority contract
  * (`bpf/priority.h`) says, the same in the relay and here: RFC 9626 frame

@@ -37,6 +37,17 @@
  * sequence numbers are rewritten per SSRC so that they stay contiguous
  * across the packets dropped for it (#GstEbpfRelaySink:rewrite-seq).
  *
+ * A subscriber at `host:port@auto` (or subscribed with the auto flag,
+ * #GstEbpfPrioritySrc:priority-limit-auto) is adaptive: the relay moves its
+ * limit from its RTCP, a step up (the next limit that removes packets of
+ * the stream) on loss or rising jitter in its receiver reports or a NACK
+ * rate over 3 %, a step down after a quiet period (5 s, doubled after a
+ * step down that met loss, up to 16 s). Each switch is requested as
+ * #GstEbpfRelaySink::set-priority-limit does, counted in its stats (`auto`,
+ * `auto-switches`, `auto-reason`) and posted as an element message
+ * `ebpfrelaysink-limit` with `host`, `port`, `from`, `to` and `reason`
+ * ("loss", "nack", "jitter", "probe-failed", "probe").
+ *
  * By default every original packet also goes up to `udpsrc` after the
  * kernel's copies (#GstEbpfRelaySink:pass-original): the pipeline sees the
  * stream. With pass-original=false, from the first buffer on the kernel
@@ -377,7 +388,9 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * `bytes` (both together; bytes are UDP payload bytes), `rtcp-port`
    * (where its RTCP goes, 0: nowhere), the `rtcp-*` of its RTCP,
    * `priority-dropped` (packets not sent to it because their priority was
-   * below its limit), or NULL for an unknown client.
+   * below its limit), `auto` (an adaptive subscriber), `auto-switches`
+   * and `auto-reason` (its automatic switches, the last one's reason), or
+   * NULL for an unknown client.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
@@ -394,6 +407,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * Sets a subscriber's priority limit: from the next packet on it
    * receives exactly the packets whose priority is @limit or more (0:
    * every packet). Its sequence numbers stay contiguous across the change.
+   * An adaptive subscriber (`@auto`) goes on adapting from there.
    *
    * Returns: %TRUE when set, %FALSE for an unknown client or a limit out
    * of range.
