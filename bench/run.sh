@@ -98,6 +98,11 @@
 # the sender's CPU otherwise does the relay's kernel work, as a NIC's
 # interrupt CPU would).
 #
+# Progress: before each run, on stderr, the phase, N, path and rate, the
+# run's number of those planned, the time elapsed and an estimate of the
+# time left ("[bench T] phase sweep, N=100, kernel at 4000/s: run 12 of at
+# most 44, 0m41s elapsed, about 1m50s left").
+#
 # Output: OUT/results.tsv (one row per run), OUT/table.txt (printed at the
 # end), OUT/cdf-*.txt, OUT/machine.txt, and with gnuplot the plots
 # OUT/delay-cdf.png and OUT/fanout.png (or in --plots DIR).
@@ -395,6 +400,8 @@ run_one ()
     log "time budget used up: skipping $tag"
     return 1
   fi
+  progress "$phase" "$path" "$n" "$rate" "$secs"
+  DONE_RUNS=$((DONE_RUNS + 1)) DONE_SECS=$((DONE_SECS + secs))
   c=$(ncli_for "$n")
   local max_seq
   max_seq=$(awk -v r="$rate" -v s="$secs" 'BEGIN { printf "%d", r * s + 1000 }')
@@ -616,6 +623,8 @@ run_loss ()
     log "time budget used up: skipping $tag"
     return 1
   fi
+  progress "loss ($pct %)" "$path" "$n" "$VIDEO_RATE" "$VIDEO_S"
+  DONE_RUNS=$((DONE_RUNS + 1)) DONE_SECS=$((DONE_SECS + VIDEO_S))
   c=$(ncli_for "$n")
   max_seq=$(( VIDEO_RATE * VIDEO_S + 1000 ))
   thr=$(awk -v p="$pct" 'BEGIN { printf "%d", p * 100 }')
@@ -720,6 +729,85 @@ runs_of ()
   done
 }
 
+# --- progress (stderr) -------------------------------------------------------------
+# Before each run: the phase, N, path, how many runs are done of how many
+# planned, and an estimate of the time left: the planned runs' seconds of
+# sending plus, per run, the mean overhead (set-up, settling, tear-down) of
+# the runs so far (3 s before the first). A sweep stops at its first
+# failures, so its plan is an upper bound until each series ends (then its
+# unrun steps leave the plan, and its retries join it). Never more than
+# what the time budget (RUN_DEADLINE) leaves.
+PLAN_RUNS=0 PLAN_SECS=0 DONE_RUNS=0 DONE_SECS=0 PROGRESS_T0=$(date +%s)
+plan_add () { PLAN_RUNS=$((PLAN_RUNS + $1)); PLAN_SECS=$((PLAN_SECS + $1 * $2)); }
+# sweep_steps N: the rates a sweep at N tries (without retries)
+sweep_steps ()
+{
+  local start=$(( 10000 / $1 )) rate k=0
+  [ $start -lt 100 ] && start=100
+  for rate in $SWEEP_RATES; do [ "$rate" -ge "$start" ] && k=$((k + 1)); done
+  echo $k
+}
+plan_runs ()
+{
+  local run n path k
+  for run in $(runs_of "$SIZES"); do
+    [ $ONLY_LOSS -eq 1 ] && break
+    n=${run%%:*} path=${run#*:}
+    [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
+    plan_add "$REPEAT" $VIDEO_S
+  done
+  [ $ONLY_LOSS -eq 1 ] && { PROBE=0 SWEEP=0 DROP=0; }
+  if [ $LOSS -eq 1 ]; then
+    # a run without loss and one with, per repeat, N and path
+    for n in $LOSS_SIZES; do
+      for path in $LOSS_PATHS; do plan_add $((2 * REPEAT)) $VIDEO_S; done
+    done
+  fi
+  if [ $PROBE -eq 1 ]; then
+    for n in $SIZES; do
+      [ "$n" -gt 1 ] || continue
+      for path in $PATHS; do [ "$path" = floor ] || plan_add "$REPEAT" $VIDEO_S; done
+    done
+  fi
+  if [ $SWEEP -eq 1 ]; then
+    for run in $(runs_of "$SIZES"); do plan_add "$(sweep_steps "${run%%:*}")" $SWEEP_S; done
+  fi
+  if [ $DROP -eq 1 ]; then
+    for run in $(runs_of "$DROP_SIZES"); do plan_add 1 $DROP_S; done
+    case " $PATHS " in
+      *" kernel "*|*" kernel-consume "*|*" kernel@base "*|*" kernel-consume@base "*)
+        for n in $DROP_SIZES; do
+          for path in $PATHS; do
+            k=${path%@base}
+            [ "${k%-consume}" = kernel ] && plan_add 1 $DROP_S
+          done
+        done ;;
+    esac
+  fi
+}
+# hms SECONDS
+hms () { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+# progress PHASE PATH N RATE SECONDS
+progress ()
+{
+  local now elapsed over left budget
+  now=$(date +%s)
+  elapsed=$((now - PROGRESS_T0))
+  over=3
+  [ $DONE_RUNS -gt 0 ] && over=$(( (elapsed - DONE_SECS) / DONE_RUNS ))
+  [ $over -lt 0 ] && over=0
+  left=$(( PLAN_SECS - DONE_SECS + (PLAN_RUNS - DONE_RUNS) * over ))
+  [ $left -lt 0 ] && left=0
+  budget=$((RUN_DEADLINE - now))
+  [ $budget -lt $left ] && left=$budget
+  [ $left -lt 0 ] && left=0
+  echo "[bench $(date +%T)] phase $1, N=$3, $2 at $4/s: run $((DONE_RUNS + 1))" \
+    "of $([ "$1" = sweep ] && echo "at most ")$PLAN_RUNS, $(hms $elapsed) elapsed," \
+    "about $(hms $left) left" >&2
+}
+plan_runs
+log "plan: $PLAN_RUNS runs, $(hms "$PLAN_SECS") of sending"
+
 # --- phase 1: video rate ----------------------------------------------------------
 [ $ONLY_LOSS -eq 1 ] && { PROBE=0 SWEEP=0 DROP=0; }
 for rep in $(seq 1 "$REPEAT"); do
@@ -750,6 +838,7 @@ if [ $SWEEP -eq 1 ]; then
     n=${run%%:*} path=${run#*:}
     start=$(( 10000 / n )); [ $start -lt 100 ] && start=100
     fails=0
+    series0=$DONE_RUNS
     for rate in $SWEEP_RATES; do
       [ "$rate" -lt "$start" ] && continue
       run_one sweep "$path" "$n" "$rate" $SWEEP_S 1 || break
@@ -768,6 +857,8 @@ if [ $SWEEP -eq 1 ]; then
       [ "$RUN_OK" = 1 ] || break
       fails=0
     done
+    # the plan had every step of this series: now it has what ran
+    plan_add $(( DONE_RUNS - series0 - $(sweep_steps "$n") )) $SWEEP_S
   done
 fi
 

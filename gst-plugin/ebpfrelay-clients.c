@@ -390,6 +390,16 @@ check_not_loop (RelayClients * t, const RelayClient * c, GError ** error)
 /* --- kernel slots ----------------------------------------------------------- */
 
 static void
+set_in_kernel (RelayClients * t, RelayClient * c, gboolean in_kernel)
+{
+  gboolean was = c->in_kernel;
+
+  c->in_kernel = in_kernel;
+  if (was != in_kernel && t->running && t->callbacks.changed)
+    t->callbacks.changed (c, RELAY_CLIENT_CHANGE_PATH, t->user_data);
+}
+
+static void
 fill_sub (RelayClients * t, const RelayClient * c, const RelayRoute * r,
     guint8 state, struct relay_sub *sub)
 {
@@ -441,8 +451,9 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
       return;
     fill_sub (t, c, &r, RELAY_SUB_KERNEL, &sub);
     if (relay_kernel_set_slot (t->kernel, c->slot, &sub)) {
-      c->in_kernel = c->slot_written = TRUE;
+      c->slot_written = TRUE;
       c->resolved = r;
+      set_in_kernel (t, c, TRUE);
       return;
     }
     table_log (t, G_LOG_LEVEL_WARNING, "cannot write slot %u: %s", c->slot,
@@ -457,7 +468,7 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
   fill_sub (t, c, &c->resolved, RELAY_SUB_USERSPACE, &sub);
   if (relay_kernel_set_slot (t->kernel, c->slot, &sub))
     c->slot_written = TRUE;
-  c->in_kernel = FALSE;
+  set_in_kernel (t, c, FALSE);
 }
 
 void
@@ -552,6 +563,8 @@ relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit)
       && !relay_kernel_set_limit (t->kernel, c->slot, limit))
     table_log (t, G_LOG_LEVEL_WARNING, "cannot write the limit of slot %u: "
         "%s", c->slot, g_strerror (errno));
+  if (t->running && t->callbacks.changed)
+    t->callbacks.changed (c, RELAY_CLIENT_CHANGE_LIMIT, t->user_data);
   /* it gets more now: its owner asks the sender for a key frame */
   if (lowered && t->callbacks.limit_lowered)
     t->callbacks.limit_lowered (c, t->user_data);

@@ -129,6 +129,12 @@ typedef struct
 typedef void (*RelayLogFunc) (GLogLevelFlags level, const gchar * message,
     gpointer user_data);
 
+typedef enum
+{
+  RELAY_CLIENT_CHANGE_LIMIT,
+  RELAY_CLIENT_CHANGE_PATH,
+} RelayClientChange;
+
 typedef struct
 {
   /* a subscriber came or went (after it has been freed from its slot;
@@ -143,6 +149,10 @@ typedef struct
    * relay_clients_set_limit, from set-priority-limit, a clients change or
    * the subscription channel); with the lock held. May be NULL. */
   void (*limit_lowered) (RelayClient * c, gpointer user_data);
+  /* while running, @c's priority limit or its path (in_kernel) changed
+   * (@what); with the lock held. May be NULL. */
+  void (*changed) (RelayClient * c, RelayClientChange what,
+      gpointer user_data);
 } RelayClientsCallbacks;
 
 /* @c's RTCP destination port changed (a clients change, add-full or a

@@ -80,6 +80,12 @@
  * ]| An H.264 stream: the first subscriber gets everything, the second
  * only reference frames (NRI 2 and 3), the third only IDR and parameter
  * sets (NRI 3), each with contiguous sequence numbers.
+ * |[
+ * gst-launch-1.0 -m udpsrc port=5004 ! ebpfrelaysink stats-interval=1000 metrics-port=9465 clients=10.200.11.2:6000
+ * ]| Posts the statistics on the bus every second (and each subscriber
+ * change as it happens), and serves them to Prometheus at
+ * http://127.0.0.1:9465/metrics (#GstEbpfRelaySink:stats-interval,
+ * #GstEbpfRelaySink:metrics-port; examples/grafana has a dashboard).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -105,6 +111,8 @@
 #include "ebpfrelay-stats.h"
 #include "ebpfrelay-feedback.h"
 #include "ebpfrelay-publisher.h"
+#include "ebpfrelay-watch.h"
+#include "ebpfrelay-metrics.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -116,6 +124,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define DEFAULT_MODE GST_EBPF_RELAY_MODE_AUTO
 #define DEFAULT_REWRITE_SEQ TRUE
 #define DEFAULT_PASS_ORIGINAL TRUE
+#define DEFAULT_STATS_INTERVAL 0
+#define DEFAULT_METRICS_PORT 0
+#define DEFAULT_METRICS_ADDRESS "127.0.0.1"
 
 /* The kernel-mode thread wakes for each event and at least every
  * KERNEL_TICK_MS (subscribers to move to the kernel or check again). */
@@ -136,6 +147,9 @@ enum
   PROP_SUBSCRIBER_TIMEOUT,
   PROP_MAX_CLIENTS,
   PROP_TOKEN,
+  PROP_STATS_INTERVAL,
+  PROP_METRICS_PORT,
+  PROP_METRICS_ADDRESS,
   PROP_PUBLISHER,               /* RELAY_PUBLISHER_N_PROPS of ebpfrelay-publisher */
   PROP_FEEDBACK = PROP_PUBLISHER + RELAY_PUBLISHER_N_PROPS,     /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
 };
@@ -177,6 +191,12 @@ struct _GstEbpfRelaySink
   guint max_clients;
   gchar *token;
   guint framemarking_id;        /* 0: from the caps */
+  guint stats_interval;         /* ms, 0: none */
+  guint metrics_port;           /* 0: no endpoint */
+  gchar *metrics_address;
+
+  RelayWatch *watch;            /* while started: bus messages, metrics */
+  RelayMetrics *metrics;        /* the Prometheus endpoint, if metrics-port */
 
   RelayControlServer *control;  /* the subscription channel, if control-port */
   guint8 caps_fm_id;            /* from the caps' extmap-N */
@@ -263,7 +283,9 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "limit from its receiver reports and NACKs, needs rtcp-port; "
           "rtcp-port: where its RTCP "
           "goes, default port + 1, mux = the media port); changes while "
-          "PLAYING apply from the next packet", DEFAULT_CLIENTS,
+          "PLAYING apply from the next packet (a changed limit per SSRC at "
+          "its next frame start when raised, next key frame start when "
+          "lowered)", DEFAULT_CLIENTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODE,
@@ -321,6 +343,27 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   relay_publisher_install_properties (gobject_class, PROP_PUBLISHER);
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Statistics interval",
+          "Every this many ms, post the stats structure as an element "
+          "message on the bus and notify::stats (0 = never); while "
+          "running, each change of a subscriber's limit, path or state is "
+          "posted as ebpfrelaysink-client-changed anyway", 0, G_MAXINT,
+          DEFAULT_STATS_INTERVAL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_METRICS_PORT,
+      g_param_spec_uint ("metrics-port", "Metrics port",
+          "TCP port of a Prometheus endpoint (GET /metrics: the stats as "
+          "Prometheus or OpenMetrics text) on metrics-address (0 = none); "
+          "a port in use fails the start", 0, 65535, DEFAULT_METRICS_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_METRICS_ADDRESS,
+      g_param_spec_string ("metrics-address", "Metrics address",
+          "IP address the Prometheus endpoint listens on (metrics-port); "
+          "not an IP address: the start fails", DEFAULT_METRICS_ADDRESS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   relay_feedback_install_properties (gobject_class, PROP_FEEDBACK);
 
   /**
@@ -388,9 +431,11 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * `bytes` (both together; bytes are UDP payload bytes), `rtcp-port`
    * (where its RTCP goes, 0: nowhere), the `rtcp-*` of its RTCP,
    * `priority-dropped` (packets not sent to it because their priority was
-   * below its limit), `auto` (an adaptive subscriber), `auto-switches`
-   * and `auto-reason` (its automatic switches, the last one's reason), or
-   * NULL for an unknown client.
+   * below its limit), `limit-in-force` and `limit-pending` (the limit that
+   * decides its packets, and the requested `priority-limit` while a
+   * switch to it waits for its boundary; -1: none), `auto` (an adaptive
+   * subscriber), `auto-switches` and `auto-reason` (its automatic
+   * switches, the last one's reason), or NULL for an unknown client.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
@@ -404,9 +449,13 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * @port: the subscriber's port
    * @limit: the priority limit, 0-7
    *
-   * Sets a subscriber's priority limit: from the next packet on it
-   * receives exactly the packets whose priority is @limit or more (0:
-   * every packet). Its sequence numbers stay contiguous across the change.
+   * Sets a subscriber's priority limit: it receives exactly the packets
+   * whose priority is @limit or more (0: every packet), per SSRC from its
+   * next frame start (a new RTP timestamp) when the limit is raised, from
+   * its next key frame start when it is lowered (the relay asks the
+   * sender for a key frame at once), never from inside a frame
+   * (`bpf/switch.h`; get-stats: `limit-in-force`, `limit-pending`). Its
+   * sequence numbers stay contiguous across the change.
    * An adaptive subscriber (`@auto`) goes on adapting from there.
    *
    * Returns: %TRUE when set, %FALSE for an unknown client or a limit out
@@ -475,10 +524,37 @@ relay_log (GLogLevelFlags level, const gchar * message, gpointer user_data)
   GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT, l, user_data, "%s", message);
 }
 
+/* What the watch posts when a subscriber changes (with the lock). */
+static void
+post_client_change (GstEbpfRelaySink * self, RelayClient * c,
+    const gchar * change, const gchar * state)
+{
+  relay_watch_post (self->watch,
+      gst_structure_new ("ebpfrelaysink-client-changed",
+          "change", G_TYPE_STRING, change,
+          "host", G_TYPE_STRING, c->host,
+          "port", G_TYPE_INT, c->port,
+          "state", G_TYPE_STRING, state,
+          "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
+          "priority-limit", G_TYPE_INT, (gint) c->limit, NULL));
+}
+
 /* The subscriber table's callbacks. */
+static void
+on_client_changed (RelayClient * c, RelayClientChange what, gpointer user_data)
+{
+  post_client_change (user_data, c, what == RELAY_CLIENT_CHANGE_LIMIT ?
+      "limit" : "path", "added");
+}
+
 static void
 on_client_added (RelayClient * c, gpointer user_data)
 {
+  GstEbpfRelaySink *self = user_data;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  post_client_change (self, c, "state", "added");
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
   relay_feedback_client_added (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
   g_signal_emit (user_data, gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_ADDED],
       0, c->host, c->port);
@@ -487,6 +563,11 @@ on_client_added (RelayClient * c, gpointer user_data)
 static void
 on_client_removed (RelayClient * c, gpointer user_data)
 {
+  GstEbpfRelaySink *self = user_data;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  post_client_change (self, c, "state", "removed");
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
   relay_feedback_client_removed (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
   g_signal_emit (user_data,
       gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_REMOVED], 0, c->host, c->port);
@@ -521,7 +602,7 @@ on_limit_switched (const gchar * host, gint port, guint from, guint to,
 
 static const RelayClientsCallbacks table_callbacks = {
   on_client_added, on_client_removed, on_client_refused, relay_log,
-  on_limit_lowered
+  on_limit_lowered, on_client_changed
 };
 
 static void
@@ -534,6 +615,9 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
   self->rewrite_seq = DEFAULT_REWRITE_SEQ;
   self->pass_original = DEFAULT_PASS_ORIGINAL;
+  self->stats_interval = DEFAULT_STATS_INTERVAL;
+  self->metrics_port = DEFAULT_METRICS_PORT;
+  self->metrics_address = g_strdup (DEFAULT_METRICS_ADDRESS);
   self->wake_fd = -1;
   g_mutex_init (&self->lock);
   self->table = relay_clients_new (&self->lock, &table_callbacks, self);
@@ -561,6 +645,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
   relay_clients_free (self->table);
   g_free (self->interfaces);
   g_free (self->token);
+  g_free (self->metrics_address);
   g_weak_ref_clear (&self->udpsrc);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -906,6 +991,67 @@ apply_control_settings (GstEbpfRelaySink * self)
       self->subscriber_timeout * 1000);
 }
 
+static GstStructure *get_all_stats (GstEbpfRelaySink * self);
+
+static GstStructure *
+watch_stats (gpointer user_data)
+{
+  return get_all_stats (user_data);
+}
+
+/* The watch thread (stats-interval, events) and, with a metrics-port, the
+ * Prometheus endpoint in it. */
+static gboolean
+start_watch (GstEbpfRelaySink * self)
+{
+  RelayWatch *watch;
+  RelayMetrics *metrics = NULL;
+  guint interval, mport;
+  gchar *maddr;
+  GError *err = NULL;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  interval = self->stats_interval;
+  mport = self->metrics_port;
+  maddr = g_strdup (self->metrics_address);
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+
+  watch = relay_watch_new (GST_ELEMENT (self), "ebpfrelay-watch", interval,
+      watch_stats, self);
+  if (mport) {
+    metrics = relay_metrics_new (watch, maddr, mport, watch_stats, self, &err);
+    if (!metrics) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
+          ("metrics-address=%s, metrics-port=%u", maddr, mport));
+      g_clear_error (&err);
+      relay_watch_free (watch);
+      g_free (maddr);
+      return FALSE;
+    }
+    GST_INFO_OBJECT (self, "metrics at http://%s:%u/metrics", maddr, mport);
+  }
+  g_free (maddr);
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  self->watch = watch;
+  self->metrics = metrics;
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  return TRUE;
+}
+
+static void
+stop_watch (GstEbpfRelaySink * self)
+{
+  RelayWatch *watch;
+  RelayMetrics *metrics;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  watch = g_steal_pointer (&self->watch);
+  metrics = g_steal_pointer (&self->metrics);
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  relay_metrics_free (metrics);
+  relay_watch_free (watch);
+}
+
 static gboolean
 gst_ebpf_relay_sink_start (GstBaseSink * sink)
 {
@@ -921,7 +1067,7 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   gboolean originals;
   gint port;
   gsize token_len;
-  gchar *dups, *bound = NULL;
+  gchar *dups = NULL, *bound = NULL;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   port = self->port;
@@ -947,6 +1093,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   for (i = 0; ifnames[i]; i++)
     if (if_nametoindex (ifnames[i]) == 0)
       goto no_interface;
+  if (!start_watch (self))
+    goto fail;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   self->router = relay_router_new ();
@@ -1156,7 +1304,9 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   RelayControlServer *control;
 
   /* The channel's thread calls back into us (taking our lock): stop it
-   * without holding the lock; RTCP first (it may share its socket). */
+   * without holding the lock; RTCP first (it may share its socket). The
+   * watch thread takes it too. */
+  stop_watch (self);
   relay_feedback_stop (self->feedback);
   GST_EBPF_RELAY_SINK_LOCK (self);
   control = g_steal_pointer (&self->control);
@@ -1265,6 +1415,16 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       self->max_clients = g_value_get_uint (value);
       apply_control_settings (self);
       break;
+    case PROP_STATS_INTERVAL:
+      self->stats_interval = g_value_get_uint (value);
+      break;
+    case PROP_METRICS_PORT:
+      self->metrics_port = g_value_get_uint (value);
+      break;
+    case PROP_METRICS_ADDRESS:
+      g_free (self->metrics_address);
+      self->metrics_address = g_value_dup_string (value);
+      break;
     case PROP_TOKEN:{
       const gchar *token = g_value_get_string (value);
       gsize len = token ? strlen (token) : 0;
@@ -1340,6 +1500,15 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_TOKEN:
       g_value_set_string (value, self->token);
+      break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, self->stats_interval);
+      break;
+    case PROP_METRICS_PORT:
+      g_value_set_uint (value, self->metrics_port);
+      break;
+    case PROP_METRICS_ADDRESS:
+      g_value_set_string (value, self->metrics_address);
       break;
     default:
       if (prop_id >= PROP_FEEDBACK)

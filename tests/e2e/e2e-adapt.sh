@@ -14,11 +14,14 @@
 #   - cli1 settles within 10 s of the shaping at the highest limit whose
 #     measured rate fits (the lowest of 0/1/6/7 at most 95 % of the bucket's
 #     rate), above 0;
-#   - at most 1 % of its packets lost at the bucket after settling (its
-#     drop counter against what it sent, until the shaping is lifted);
-#   - 0 decoder errors after settling (with boundary switching, issue 12
-#     item 1: the relay reports limit-in-force; without it a raise cuts a
-#     frame and the errors are counted but not asserted);
+#   - for 20 s after settling, every 0.25 s, the bucket's sent and dropped
+#     counters: at most 1 % lost at the settled limit (the intervals at it,
+#     2 s or more after its last switch), at most 15 % with the probes
+#     (each step down meets loss under the bucket: the hysteresis bounds
+#     how often); both printed;
+#   - 0 decoder errors at the settled limit (in those intervals; switches
+#     come into force at boundaries, issue 12 item 1), those during the
+#     climb and the probes printed;
 #   - each switch posted (ebpfrelaysink-limit messages) and in its stats
 #     (auto=true, auto-switches);
 # then lifts the shaping (tc qdisc del) and checks it comes back to 0
@@ -191,18 +194,22 @@ while awk -v a="$t0" -v b="$(now)" -v h="$hold" 'BEGIN { exit !(b - a < h) }'; d
   if [ "$l0" = "$want" ] && [ "$(limit_now)" = "$want" ] && [ "$(last_switch)" = "$ls0" ] \
     && awk -v a="$ls0" -v b="$ta" 'BEGIN { exit !(b - a >= 2) }'; then
     st_sent=$(( st_sent + ds )); st_lost=$(( st_lost + dl ))
+    echo "$ta $(now)" >>"$E2E_WORK/steady.txt"
   else
     pr_sent=$(( pr_sent + ds )); pr_lost=$(( pr_lost + dl ))
   fi
+  echo "$ta $l0 $ds $dl" >>"$E2E_WORK/bucket.txt"
   p0=$p1 d0=$d1
 done
 e2e_log "after settling, $hold s: at limit $want $st_lost of $st_sent packets dropped at the bucket;" \
   "probing (and 2 s after each switch) $pr_lost of $pr_sent; limit now $(limit_now)"
 awk -v l="$st_lost" -v s="$st_sent" 'BEGIN { exit !(s > 0 && l <= 0.01 * s) }' \
   || e2e_fail "more than 1 % lost at the settled limit: $st_lost of $st_sent"
-# the probes' cost is bounded by the hysteresis (5 s, then 10 s, 16 s...)
-awk -v l="$((st_lost + pr_lost))" -v s="$((st_sent + pr_sent))" 'BEGIN { exit !(l <= 0.05 * s) }' \
-  || e2e_fail "more than 5 % lost after settling, probes included: $((st_lost + pr_lost)) of $((st_sent + pr_sent))"
+# the probes' cost is bounded by the hysteresis (5 s, then 10 s, 16 s...):
+# each step down to limit 0 here nearly doubles the rate into the bucket
+# (and the key frame it asks for comes on top) until its loss is NACKed
+awk -v l="$((st_lost + pr_lost))" -v s="$((st_sent + pr_sent))" 'BEGIN { exit !(l <= 0.15 * s) }' \
+  || e2e_fail "more than 15 % lost after settling, probes included: $((st_lost + pr_lost)) of $((st_sent + pr_sent))"
 
 switches
 # Lift the shaping at the settled limit (a probe in progress fails
@@ -236,15 +243,22 @@ nmsg=$(grep -c 'ebpfrelaysink-limit.*host=(string)10.200.11.2' "$E2E_WORK/relay.
   || e2e_fail "auto-switches ${nsw:-?} against $nmsg messages"
 e2e_log "cli1: $nsw switches (stats = messages), last reason $(grep -oE 'auto-reason=\(string\)[a-z-]+' <<<"$cs" | sed 's/.*)//')"
 
-# Decoder errors after settling.
-errs=$(awk -v t="$t_err" '$1 >= t' "$E2E_WORK/viewer.log" | cut -d' ' -f2- \
-  | grep -cE '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing')
-all=$(grep -cE '(WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder)|concealing' "$E2E_WORK/viewer.log")
-if [[ $cs == *limit-in-force* ]]; then
-  [ "$errs" -eq 0 ] || e2e_fail "$errs decoder errors after settling"
-  e2e_log "decoder errors after settling: $errs ($all in all, during the climb)"
-else
-  e2e_log "decoder errors after settling: $errs ($all in all); not asserted: this build" \
-    "switches at once (no limit-in-force: boundary switching, issue 12 item 1, absent)"
-fi
+# Decoder errors: in the steady intervals (at the settled limit), and
+# in all after the first switch (the climb, the probes' losses).
+ERRS='^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing'
+first=$(grep 'ebpfrelaysink-limit' "$E2E_WORK/relay.log" | head -n 1 | cut -d' ' -f1)
+# (the times of the error lines: their numbers in the text without the
+# time stamps, then the stamps of those lines)
+cut -d' ' -f2- "$E2E_WORK/viewer.log" | grep -nE "$ERRS" | cut -d: -f1 \
+  | awk 'NR == FNR { want[$1] = 1; next } FNR in want { print $1 }' - "$E2E_WORK/viewer.log" \
+  >"$E2E_WORK/err-times.txt"
+touch "$E2E_WORK/steady.txt"
+steady_errs=$(awk 'NR == FNR { a[NR] = $1; b[NR] = $2; n = NR; next }
+  { for (i = 1; i <= n; i++) if ($1 >= a[i] && $1 <= b[i]) { c++; break } }
+  END { print c + 0 }' "$E2E_WORK/steady.txt" "$E2E_WORK/err-times.txt")
+after_first=$(awk -v f="${first:-0}" '$1 >= f { c++ } END { print c + 0 }' "$E2E_WORK/err-times.txt")
+all=$(wc -l <"$E2E_WORK/err-times.txt")
+[[ $cs == *limit-in-force* ]] || e2e_fail "no limit-in-force in cli1's stats: $cs"
+[ "$steady_errs" -eq 0 ] || e2e_fail "$steady_errs decoder errors at the settled limit"
+e2e_log "decoder errors at the settled limit: $steady_errs; after the first switch: $after_first (the probes' losses); in all $all"
 e2e_log "PASS"
