@@ -121,7 +121,12 @@ static gdouble
 nack_rate (RelayAdaptSub * a, gint64 now, const RelayAdaptReport * r)
 {
   const RelayAdaptParams *p = &a->params;
-  gint64 ready = a->last_switch + (a->last_down ? 0 : p->nack_grace_us);
+  /* (after a step down, a probe, its NACKs are its own at once; after a
+   * failed probe the bottleneck's queue it filled drains first: twice
+   * the grace, as a key frame the probe asked for may still come) */
+  gint64 ready = a->last_switch + (a->last_down ? 0 :
+      a->last_reason == RELAY_ADAPT_PROBE_FAILED ? 2 * p->nack_grace_us :
+      p->nack_grace_us);
   gboolean probing = a->last_down && now - a->last_down < p->probe_us;
   gdouble rate = -1;
 

@@ -22,8 +22,8 @@
  * - overloaded: the report's fraction lost, or the NACKed share of the
  *   packets sent to it over the last nack-window-us (500 ms) or more, if
  *   at least nack-min (8)
- *   (not within nack-grace-us, 2 s, of a step up; during a probe any
- *   NACK), above loss-threshold
+ *   (not within nack-grace-us, 2 s, of a step up, twice that after a failed
+ *   probe; during a probe any NACK), above loss-threshold
  *   (3 %), or a rising jitter trend (the jitter above jitter-floor-ms and
  *   above 3 times its quiet baseline, and higher than the previous
  *   report's). A report whose interval began before the last switch
