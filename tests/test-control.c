@@ -479,6 +479,23 @@ static const RelayControlServerCallbacks rec_rtcp_callbacks = {
   rec_add, rec_set_limit, rec_remove, rec_add_rtcp, rec_set_rtcp
 };
 
+static gboolean
+rec_set_auto (const gchar * addr, guint16 port, gboolean auto_limit,
+    gpointer user_data)
+{
+  Recorder *r = user_data;
+
+  g_mutex_lock (&r->lock);
+  g_string_append_printf (r->log, "auto %s:%u %d;", addr, port, auto_limit);
+  g_mutex_unlock (&r->lock);
+  return TRUE;
+}
+
+static const RelayControlServerCallbacks rec_auto_callbacks = {
+  rec_add, rec_set_limit, rec_remove, rec_add_rtcp, rec_set_rtcp,
+  rec_set_auto
+};
+
 static Recorder *
 recorder_new (void)
 {
@@ -776,6 +793,52 @@ test_server_rtcp_port (void)
   recv_msg (fd, &reply, NULL);
   g_assert_true (reply.accepted);
   expect = g_strdup_printf ("add 127.0.0.1:%u 1;", cport);
+  assert_log (r, expect);
+  g_free (expect);
+  close (fd);
+  relay_control_server_free (s);
+  recorder_free (r);
+}
+
+/* The auto flag: set_auto after the add of a SUBSCRIBE with it, and on a
+ * refresh that clears or sets it; nothing for a refresh that keeps it. */
+static void
+test_server_auto (void)
+{
+  Recorder *r = recorder_new ();
+  GError *err = NULL;
+  RelayControlServer *s = relay_control_server_new (0, "127.0.0.1",
+      &rec_auto_callbacks, r, &err);
+  guint16 sport = relay_control_server_get_port (s), cport;
+  int fd = udp_socket (&cport);
+  RelayControlMessage m = {.type = RELAY_CONTROL_SUBSCRIBE,.limit = 0,
+    .auto_limit = TRUE
+  };
+  RelayControlMessage reply;
+  gchar *expect;
+
+  g_assert_no_error (err);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  g_assert_cmpint (reply.type, ==, RELAY_CONTROL_CHALLENGE);
+  m.has_cookie = TRUE;
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  g_assert_true (reply.accepted);
+  expect = g_strdup_printf ("add 127.0.0.1:%u 0 rtcp -1;auto 127.0.0.1:%u 1;",
+      cport, cport);
+  assert_log (r, expect);
+  g_free (expect);
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  assert_log (r, "");
+  m.auto_limit = FALSE;
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  expect = g_strdup_printf ("auto 127.0.0.1:%u 0;", cport);
   assert_log (r, expect);
   g_free (expect);
   close (fd);
@@ -1299,6 +1362,7 @@ main (int argc, char **argv)
   g_test_add_func ("/control/rtcp-port/codec", test_rtcp_port_codec);
   g_test_add_func ("/control/auto-codec", test_auto_codec);
   g_test_add_func ("/control/rtcp-port/server", test_server_rtcp_port);
+  g_test_add_func ("/control/server/auto", test_server_auto);
   g_test_add_func ("/control/cookie", test_cookie);
   g_test_add_func ("/control/parse-address", test_parse_address);
   g_test_add_func ("/control/server/subscribe", test_server_subscribe);
