@@ -507,8 +507,7 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
     }
     if (!msg->auto_limit != !sub->auto_limit && s->cb.set_auto) {
       g_mutex_unlock (&s->lock);
-      ok = s->cb.set_auto (sub->host, sub->port, msg->auto_limit,
-          s->user_data);
+      ok = s->cb.set_auto (sub->host, sub->port, msg->auto_limit, s->user_data);
       g_mutex_lock (&s->lock);
       if (ok)
         sub->auto_limit = msg->auto_limit;
@@ -549,8 +548,7 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
     ok = !s->cb.add
         || s->cb.add (sub->host, sub->port, sub->limit, s->user_data);
   if (ok && msg->auto_limit && s->cb.set_auto)
-    sub->auto_limit = s->cb.set_auto (sub->host, sub->port, TRUE,
-        s->user_data);
+    sub->auto_limit = s->cb.set_auto (sub->host, sub->port, TRUE, s->user_data);
   g_mutex_lock (&s->lock);
   if (!ok) {
     g_free (sub);
