@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The automatic priority limit (issue 12 item 3) with a real x264 stream
-# and a stock rtpbin viewer behind a token bucket.
+# e2e-adapt.sh [MODE]: the automatic priority limit (issue 12 item 3) with
+# a real x264 stream and a stock rtpbin viewer behind a token bucket; MODE
+# kernel (default) or userspace (the relay's mode).
 #
 # Server: rtpbin, x264enc bitrate=2000 bframes=${EBR_ADAPT_BFRAMES:-3} b-adapt=false (a key frame
-# every 2 s), rtpframemarking; relay: ebpfrelaysink mode=kernel with
+# every 2 s), rtpframemarking; relay: ebpfrelaysink mode=MODE with
 # control-port and upstream-rtcp (as examples/video.sh). Viewers:
 #   cli1  ebpfprioritysrc priority-limit-auto=true (subscribes with the
 #         auto flag), rtpbin sending its RRs to the relay, avdec_h264;
@@ -29,7 +30,8 @@
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
-e2e_init adapt
+MODE=${1:-kernel}
+e2e_init "adapt-$MODE"
 
 for e in x264enc avdec_h264 rtph264pay rtph264depay rtpbin fakesink; do
   gst-inspect-1.0 "$e" >/dev/null 2>&1 || e2e_fail "GStreamer element $e not found"
@@ -65,7 +67,7 @@ tstamp ()
 
 CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,extmap-1=urn:ietf:params:rtp-hdrext:framemarking"
 SECS=75             # longer than the test: stopped at its end
-relay=(udpsrc port=$port "caps=\"$CAPS\"" ! ebpfrelaysink name=relay mode=kernel
+relay=(udpsrc port=$port "caps=\"$CAPS\"" ! ebpfrelaysink name=relay mode=$MODE
   "control-port=$cport" "upstream-rtcp=10.200.1.1:$sport"
   "clients=10.200.12.2:$vport,10.200.13.2:$vport@1,10.200.14.2:$vport@6")
 server=(rtpbin name=rb rtp-profile=avpf
@@ -87,7 +89,11 @@ viewer=(rtpbin name=rb rtp-profile=avpf do-retransmission=true
 ip netns exec "$P-rel" "$EBR_LAUNCH_STATS" "${relay[@]}" \
   > >(tstamp "$E2E_WORK/relay.log") 2>&1 </dev/null &
 relay_pid=$!
-ebr_wait_relay "$relay_pid" "$E2E_WORK/relay.log" "$P" 0 0 || e2e_fail "relay not ready"
+if [ "$MODE" = kernel ]; then
+  ebr_wait_relay "$relay_pid" "$E2E_WORK/relay.log" "$P" 0 0 || e2e_fail "relay not ready"
+else
+  e2e_wait_udp "$P-rel" $port $cport
+fi
 for k in 2 3 4; do
   e2e_bg "$P-cli$k" "sink$k" gst-launch-1.0 -q udpsrc port=$vport ! fakesink
 done
