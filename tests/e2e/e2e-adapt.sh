@@ -3,7 +3,7 @@
 # a real x264 stream and a stock rtpbin viewer behind a token bucket; MODE
 # kernel (default) or userspace (the relay's mode).
 #
-# Server: rtpbin, x264enc bitrate=2000 bframes=${EBR_ADAPT_BFRAMES:-3} b-adapt=false (a key frame
+# Server: rtpbin, x264enc bitrate=2000 bframes=3 b-adapt=false (a key frame
 # every 2 s), rtpframemarking; relay: ebpfrelaysink mode=MODE with
 # control-port and upstream-rtcp (as examples/video.sh). Viewers:
 #   cli1  ebpfprioritysrc priority-limit-auto=true (subscribes with the
