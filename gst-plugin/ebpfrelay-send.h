@@ -86,6 +86,9 @@ RelayKernel *relay_sender_open_kernel (RelaySender * s, guint16 port,
 void relay_sender_expire_fragments (RelaySender * s, gint64 now);
 /* How many fragmented datagrams were never sent (expired or dropped). */
 guint64 relay_sender_fragments_unsent (RelaySender * s);
+/* The packets the userspace path classified, per priority (0-7). */
+void relay_sender_priority_counts (RelaySender * s,
+    guint64 out[PRIO_MAX + 1]);
 
 /* What @c was sent of @ssrc (RTCP SR counts, RFC 3550 6.4.1: packets and
  * RTP payload octets, modulo 2^32). FALSE: nothing known, the sender's

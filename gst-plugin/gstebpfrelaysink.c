@@ -37,6 +37,17 @@
  * sequence numbers are rewritten per SSRC so that they stay contiguous
  * across the packets dropped for it (#GstEbpfRelaySink:rewrite-seq).
  *
+ * A subscriber at `host:port@auto` (or subscribed with the auto flag,
+ * #GstEbpfPrioritySrc:priority-limit-auto) is adaptive: the relay moves its
+ * limit from its RTCP, a step up (the next limit that removes packets of
+ * the stream) on loss or rising jitter in its receiver reports or a NACK
+ * rate over 3 %, a step down after a quiet period (5 s, doubled after a
+ * step down that met loss, up to 16 s). Each switch is requested as
+ * #GstEbpfRelaySink::set-priority-limit does, counted in its stats (`auto`,
+ * `auto-switches`, `auto-reason`) and posted as an element message
+ * `ebpfrelaysink-limit` with `host`, `port`, `from`, `to` and `reason`
+ * ("loss", "nack", "jitter", "probe-failed", "probe").
+ *
  * By default every original packet also goes up to `udpsrc` after the
  * kernel's copies (#GstEbpfRelaySink:pass-original): the pipeline sees the
  * stream. With pass-original=false, from the first buffer on the kernel
@@ -266,9 +277,11 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CLIENTS,
       g_param_spec_string ("clients", "Clients",
-          "Comma-separated list of host:port[@limit][/rtcp-port|/mux] "
+          "Comma-separated list of host:port[@limit|@auto][/rtcp-port|/mux] "
           "subscribers (limit 0-7, default 0: a subscriber gets the packets "
-          "whose priority is at least its limit; rtcp-port: where its RTCP "
+          "whose priority is at least its limit; auto: the relay moves its "
+          "limit from its receiver reports and NACKs, needs rtcp-port; "
+          "rtcp-port: where its RTCP "
           "goes, default port + 1, mux = the media port); changes while "
           "PLAYING apply from the next packet (a changed limit per SSRC at "
           "its next frame start when raised, next key frame start when "
@@ -420,8 +433,9 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * `priority-dropped` (packets not sent to it because their priority was
    * below its limit), `limit-in-force` and `limit-pending` (the limit that
    * decides its packets, and the requested `priority-limit` while a
-   * switch to it waits for its boundary; -1: none), or NULL for an
-   * unknown client.
+   * switch to it waits for its boundary; -1: none), `auto` (an adaptive
+   * subscriber), `auto-switches` and `auto-reason` (its automatic
+   * switches, the last one's reason), or NULL for an unknown client.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
@@ -442,6 +456,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * sender for a key frame at once), never from inside a frame
    * (`bpf/switch.h`; get-stats: `limit-in-force`, `limit-pending`). Its
    * sequence numbers stay contiguous across the change.
+   * An adaptive subscriber (`@auto`) goes on adapting from there.
    *
    * Returns: %TRUE when set, %FALSE for an unknown client or a limit out
    * of range.
@@ -572,6 +587,19 @@ on_limit_lowered (RelayClient * c, gpointer user_data)
   relay_feedback_limit_lowered (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
 }
 
+/* An adaptive subscriber's limit moved: an element message (no lock). */
+static void
+on_limit_switched (const gchar * host, gint port, guint from, guint to,
+    const gchar * reason, gpointer user_data)
+{
+  gst_element_post_message (GST_ELEMENT (user_data),
+      gst_message_new_element (GST_OBJECT (user_data),
+          gst_structure_new ("ebpfrelaysink-limit",
+              "host", G_TYPE_STRING, host, "port", G_TYPE_INT, port,
+              "from", G_TYPE_UINT, from, "to", G_TYPE_UINT, to,
+              "reason", G_TYPE_STRING, reason, NULL)));
+}
+
 static const RelayClientsCallbacks table_callbacks = {
   on_client_added, on_client_removed, on_client_refused, relay_log,
   on_limit_lowered, on_client_changed
@@ -596,6 +624,7 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->sender = relay_sender_new (self->table, relay_log, self);
   self->feedback = relay_feedback_new (&self->lock, self->table, self->sender,
       relay_log, self);
+  relay_feedback_set_switch_notify (self->feedback, on_limit_switched, self);
   self->publisher = relay_publisher_new (self->feedback);
   self->own_fd = -1;
   g_weak_ref_init (&self->udpsrc, NULL);
