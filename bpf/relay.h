@@ -119,6 +119,13 @@ struct relay_config {
 	__u32 clock_rate; /* the stream's RTP clock rate (caps), for the
 	                   * upstream jitter (struct relay_stream); 0:
 	                   * unknown, no jitter */
+	__u16 local_sport; /* (be) not 0: the program is on lo for buffers
+	                    * of the element's own (gst-plugin/ebpfrelay-local):
+	                    * only packets from this source port are taken,
+	                    * and always consumed */
+	__u16 local_mtu;   /* with local_sport: the largest IP datagram
+	                    * the kernel clones (the smallest egress MTU);
+	                    * larger ones go to userspace for every slot */
 };
 
 /*
@@ -221,6 +228,10 @@ enum relay_stat {
                                  * the subscribers it serves (RELAY_EVENT_FRAGMENT) */
 	RELAY_STAT_RTCP,       /* RTCP multiplexed on the port (sw_is_rtcp):
                                  * never fanned out, always passed up */
+	RELAY_STAT_LOCAL,      /* with local_sport: the element's own buffers
+                                 * taken on lo */
+	RELAY_STAT_LOCAL_MTU,  /* of those, left to userspace for every slot:
+                                 * larger than local_mtu */
 	/* Packets classified, by the rule that gave their priority ... */
 	RELAY_STAT_RULE_0, /* + enum prio_rule */
 	/* ... and by priority. */

@@ -65,6 +65,9 @@ gboolean relay_sender_wants (RelaySender * s, gsize len);
  * named the slots userspace serves (the event may still be waiting:
  * looks). */
 void relay_sender_send (RelaySender * s, const guint8 * data, gsize len);
+/* Userspace mode's forwarding of @data to every slot, in either mode (a
+ * buffer the kernel could not take: ebpfrelay-local). */
+void relay_sender_forward (RelaySender * s, const guint8 * data, gsize len);
 
 /* Kernel mode: loads the kernel program for the stream's @port and
  * attaches it to every interface of @ifnames; its events (the slots the

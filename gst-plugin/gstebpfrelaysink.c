@@ -88,6 +88,7 @@
 #include "ebpfrelay-caps.h"
 #include "ebpfrelay-stats.h"
 #include "ebpfrelay-feedback.h"
+#include "ebpfrelay-local.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -166,6 +167,7 @@ struct _GstEbpfRelaySink
   RelayClients *table;          /* the subscribers and their slots */
   RelaySender *sender;          /* what userspace sends */
   RelayFeedback *feedback;      /* RTCP */
+  RelayLocal *local;            /* open: the buffers did not cross the hook */
   RelayKernel *kernel;          /* NULL: userspace forwarding */
   RelayRouter *router;
   GWeakRef udpsrc;              /* upstream udpsrc, if that is what feeds us */
@@ -503,6 +505,7 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->feedback = relay_feedback_new (&self->lock, self->table, self->sender,
       relay_log, self);
   self->own_fd = -1;
+  self->local = relay_local_new ();
   g_weak_ref_init (&self->udpsrc, NULL);
   /* A relay forwards as soon as a packet is there, whatever its timestamp. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
@@ -516,6 +519,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (object);
 
   relay_feedback_free (self->feedback);
+  relay_local_free (self->local);
   relay_sender_free (self->sender);
   relay_clients_free (self->table);
   g_free (self->interfaces);
@@ -700,7 +704,20 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     apply_consume (self);
   }
   /* (RTCP, RFC 5761, is the feedback plane's and never media) */
-  if (!relay_feedback_render (self->feedback, buffer) &&
+  if (relay_local_is_open (self->local)) {
+    /* not through the hook: sent once to the kernel on lo (or from here) */
+    if (!relay_feedback_render (self->feedback, buffer) &&
+        gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+      gchar *why = relay_local_render (self->local, self->sender, map.data,
+          map.size);
+
+      gst_buffer_unmap (buffer, &map);
+      if (why)
+        GST_ELEMENT_WARNING (self, STREAM, FAILED, ("%s", why),
+            ("the kernel could not take it (stats: local-userspace)"));
+      g_free (why);
+    }
+  } else if (!relay_feedback_render (self->feedback, buffer) &&
       relay_sender_wants (self->sender, gst_buffer_get_size (buffer)) &&
       gst_buffer_map (buffer, &map, GST_MAP_READ)) {
     relay_sender_send (self->sender, map.data, map.size);
@@ -812,20 +829,12 @@ set_clients (GstEbpfRelaySink * self, const gchar * str)
 
 /* --- starting and stopping -------------------------------------------------- */
 
-/* The udpsrc feeding us, if that is what is upstream. */
+/* The udpsrc feeding us, if that is what is upstream (through queues,
+ * tees: ebpfrelay-local). */
 static GstElement *
 find_upstream_udpsrc (GstEbpfRelaySink * self)
 {
-  GstPad *peer = gst_pad_get_peer (GST_BASE_SINK_PAD (self));
-  GstElement *el = NULL;
-
-  if (peer) {
-    el = gst_pad_get_parent_element (peer);
-    gst_object_unref (peer);
-  }
-  if (el && g_strcmp0 (G_OBJECT_TYPE_NAME (el), "GstUDPSrc") != 0)
-    g_clear_object (&el);
-  return el;
+  return relay_local_find_udpsrc (GST_BASE_SINK_PAD (self));
 }
 
 /* With the lock held: the channel's settings, from the properties. */
@@ -868,6 +877,12 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
 
   if (port == 0 && udpsrc)
     g_object_get (udpsrc, "port", &port, NULL);
+  /* Not fed by a udpsrc: the stream's socket is ours (an ephemeral port
+   * when none is set), the buffers go to the kernel through lo. */
+  if (!udpsrc && !relay_local_open (self->local, port, &err))
+    goto bad_port;
+  if (!udpsrc)
+    port = relay_local_port (self->local);
   if (port <= 0 || port > 65535)
     goto no_port;
   if (control_port == (guint) port)
@@ -877,7 +892,16 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   if (dups)
     warn_duplicates (self, dups);
 
-  ifnames = relay_route_list_interfaces (interfaces);
+  if (udpsrc) {
+    ifnames = relay_route_list_interfaces (interfaces);
+  } else {
+    ifnames = g_strsplit ("lo", ",", -1);
+    if (interfaces && *interfaces)
+      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+          ("interfaces=%s is not used: upstream is not a udpsrc, so the "
+              "buffers reach the kernel on lo", interfaces),
+          ("interfaces names where a udpsrc's stream arrives"));
+  }
   for (i = 0; ifnames[i]; i++)
     if (if_nametoindex (ifnames[i]) == 0)
       goto no_interface;
@@ -895,7 +919,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   /* Until the udpsrc has opened its socket (it does so after us, see
    * use_udpsrc_socket), send from our own. */
   self->own_fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  relay_sender_set_fd (self->sender, self->own_fd);
+  relay_sender_set_fd (self->sender, relay_local_is_open (self->local) ?
+      relay_local_fd (self->local) : self->own_fd);
   if (udpsrc)
     g_weak_ref_set (&self->udpsrc, udpsrc);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -906,6 +931,9 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
    * come once the thread below polls). */
   if (mode != GST_EBPF_RELAY_MODE_USERSPACE) {
     kernel = relay_sender_open_kernel (self->sender, port, ifnames, &err);
+    if (kernel && !udpsrc && !relay_local_use_kernel (self->local, kernel,
+            &err))
+      g_clear_pointer (&kernel, relay_kernel_free);
     if (!kernel) {
       gboolean perm = g_error_matches (err, RELAY_KERNEL_ERROR,
           RELAY_KERNEL_ERROR_PERMISSION);
@@ -971,7 +999,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
   }
   GST_EBPF_RELAY_SINK_LOCK (self);
-  originals = !self->kernel || self->pass_original;
+  originals = !self->kernel || self->pass_original ||
+      relay_local_is_open (self->local);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   if (!relay_feedback_start (self->feedback, port, self->control,
           control_port, originals, &err))
@@ -1008,11 +1037,18 @@ control_failed:
     g_clear_error (&err);
     goto fail;
   }
+bad_port:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("%s", err->message),
+        ("port=%d", port));
+    g_clear_error (&err);
+    goto fail;
+  }
 no_port:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("No stream port: set the port property (upstream is not a udpsrc "
-            "with a port)"), ("port=%d", port));
+        ("No stream port: the upstream udpsrc has port 0; set its port or "
+            "the port property"), ("port=%d", port));
     goto fail;
   }
 no_interface:
@@ -1101,6 +1137,7 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   relay_sender_set_kernel (self->sender, NULL, 0);
   relay_sender_set_fd (self->sender, -1);
   g_clear_pointer (&self->kernel, relay_kernel_free);
+  relay_local_close (self->local);
   g_clear_pointer (&self->router, relay_router_free);
   g_clear_object (&self->used_socket);
   g_weak_ref_set (&self->udpsrc, NULL);
@@ -1128,6 +1165,7 @@ get_all_stats (GstEbpfRelaySink * self)
   GST_EBPF_RELAY_SINK_LOCK (self);
   s = ebpf_relay_stats_all (self->table, self->kernel, self->sender,
       self->control, self->feedback, self->buffers_in);
+  relay_local_add_stats (self->local, s, self->kernel);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return s;
 }
@@ -1223,7 +1261,9 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
   GST_EBPF_RELAY_SINK_LOCK (self);
   switch (prop_id) {
     case PROP_PORT:
-      g_value_set_int (value, self->port);
+      /* (0 while running without a udpsrc: the port bound) */
+      g_value_set_int (value, self->port ? self->port :
+          relay_local_port (self->local));
       break;
     case PROP_INTERFACES:
       g_value_set_string (value, self->interfaces);
