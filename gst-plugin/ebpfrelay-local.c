@@ -146,6 +146,20 @@ relay_local_open (RelayLocal * l, guint16 port, GError ** error)
   l->sent = l->user = l->errors = 0;
   l->warned = FALSE;
   l->fd = udp_socket (htonl (INADDR_ANY), port, &l->port);
+  /* An ephemeral port whose next one is free too: the default RTCP port
+   * (rtcp-port -1, the stream's port + 1) must be bindable. */
+  for (guint i = 0; port == 0 && l->fd >= 0 && i < 64; i++) {
+    guint16 next;
+    int probe = l->port < 65535 ?
+        udp_socket (htonl (INADDR_ANY), l->port + 1, &next) : -1;
+
+    if (probe >= 0) {
+      close (probe);
+      break;
+    }
+    close (l->fd);
+    l->fd = udp_socket (htonl (INADDR_ANY), 0, &l->port);
+  }
   if (l->fd < 0) {
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
         "cannot bind the stream's UDP port %u (port property): %s", port,

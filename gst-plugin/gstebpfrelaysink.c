@@ -44,6 +44,27 @@
  * relay's userspace wakes only for what it must send, which removes its
  * per-packet CPU and a socket delivery from every packet's path.
  *
+ * Any upstream works too: a payloader, `appsrc`, a `udpsrc` behind an
+ * element that changes the stream (a jitter buffer, a depayloader). Whether
+ * the buffers are the packets the TC program saw at ingress is decided at
+ * start: they are when a `udpsrc` is upstream through elements that pass
+ * buffers on unchanged (`queue`, `queue2`, `multiqueue`, `tee`,
+ * `capsfilter`, `identity`, bins' ghost pads), so `udpsrc ! queue !
+ * ebpfrelaysink` keeps the ingress fast path. Otherwise the relay sends
+ * each buffer once, to 127.0.0.1 on the stream's port from a socket of
+ * its own, and the same TC program, attached at the ingress of `lo`, makes
+ * every subscriber's copy there (the same priority drop and sequence
+ * rewriting, copies from the egress interface's address and the stream's
+ * port) and consumes the original: userspace sends one datagram per
+ * buffer whatever the number of subscribers. With no #GstEbpfRelaySink:port
+ * set it binds one the kernel chooses (readable in the property while
+ * running). A buffer larger than the egress MTU (the smallest of the
+ * interfaces that are up) is left by the kernel to userspace, which sends
+ * it (fragmented) to every subscriber; so is every buffer in
+ * mode=userspace or when BPF cannot be used, and never silently: the
+ * `local-*` fields of #GstEbpfRelaySink:stats count each way, and a buffer
+ * sent from userspace while the kernel is in use is reported once.
+ *
  * Forwarding in the kernel needs CAP_BPF (or CAP_SYS_ADMIN) and
  * CAP_NET_ADMIN, and a kernel with TCX (6.6) or clsact.
  *
@@ -59,6 +80,11 @@
  * |[
  * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink mode=userspace clients=10.200.11.2:6000
  * ]| The same bytes, sent from userspace (the baseline).
+ * |[
+ * gst-launch-1.0 videotestsrc is-live=true ! x264enc tune=zerolatency ! rtph264pay ! ebpfrelaysink clients=10.200.11.2:6000,10.200.12.2:6000@7
+ * ]| A server fanning out its own stream: each RTP packet leaves the
+ * pipeline once, the kernel makes the copies (the second subscriber gets
+ * only IDR frames and parameter sets).
  * |[
  * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000" ! ebpfrelaysink clients=10.200.11.2:6000,10.200.12.2:6000@6,10.200.13.2:6000@7
  * ]| An H.264 stream: the first subscriber gets everything, the second
@@ -228,14 +254,17 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_PORT,
       g_param_spec_int ("port", "Port",
           "UDP port of the stream to relay (0 = the port of the upstream "
-          "udpsrc)", 0, 65535, DEFAULT_PORT,
+          "udpsrc; without a udpsrc upstream, a port the kernel chooses, "
+          "read back here while running: copies leave from it)", 0, 65535,
+          DEFAULT_PORT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_INTERFACES,
       g_param_spec_string ("interfaces", "Interfaces",
           "Comma-separated interfaces where the stream arrives and the kernel "
           "program is attached (NULL = every non-loopback interface that is "
-          "up)", DEFAULT_INTERFACES,
+          "up). Only with a udpsrc upstream: other buffers reach the kernel "
+          "on lo", DEFAULT_INTERFACES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CLIENTS,
@@ -879,10 +908,15 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     g_object_get (udpsrc, "port", &port, NULL);
   /* Not fed by a udpsrc: the stream's socket is ours (an ephemeral port
    * when none is set), the buffers go to the kernel through lo. */
-  if (!udpsrc && !relay_local_open (self->local, port, &err))
-    goto bad_port;
-  if (!udpsrc)
+  if (!udpsrc) {
+    GST_EBPF_RELAY_SINK_LOCK (self);
+    if (!relay_local_open (self->local, port, &err)) {
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
+      goto bad_port;
+    }
     port = relay_local_port (self->local);
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+  }
   if (port <= 0 || port > 65535)
     goto no_port;
   if (control_port == (guint) port)
