@@ -43,7 +43,15 @@
 # IRQ_TIME_ACCOUNTING) / (buffers x N); the same plus the ksoftirqd threads'
 # time over the window (deferred softirq work, machine-wide); and each
 # subscriber's delay (push -> its socket's receive timestamp), p50/p99/max
-# over all of them, loss. Output OUT/server.tsv and a table.
+# over all of them, loss. Each N and sink runs twice: "recv" with bench-recv
+# receivers (the delay; the CPU then includes the receivers' socket delivery,
+# which the softirq does in the sender's context, for both sinks) and
+# "drop" with every client namespace dropping at its veth's TCX ingress
+# (bench-bpf drop: the sender's own cost). us_net_copy subtracts the
+# harness's own cost per buffer (appsrc ! fakesink: appsrc, its streaming
+# thread, the pacing), the same for both sinks. Output OUT/server.tsv and a
+# table.
+# EBR_BENCH_RELAY_OPTS: more ebpfrelaysink properties (e.g. nack-cache=0).
 #
 # --rtp: the sender puts a 12-byte RTP header (payload type 96, no codec in
 # the relay's caps: priority 7, never dropped) before the record, so that
@@ -370,29 +378,47 @@ server_case ()
   local secs=$SERVER max_seq line sent cpu ks pids m
   local srv=$BUILD/bench/bench-server
   [ -x "$srv" ] || die "$srv not built"
-  printf 'path\tn\tsent\tseconds\tcpu_ns\tutime_ns\tstime_ns\tksoftirqd_ns\tus_per_copy\tus_per_copy_ksoftirqd\tloss_pct\tp50_us\tp99_us\tmax_us\tlocal_sent\tkernel_local\tload1\n' >"$out"
+  # the harness's own cost per buffer (appsrc, its streaming thread, the
+  # pacing): appsrc ! fakesink, no copy at all; subtracted in us_net_copy
+  local base_ns=0
+  ip netns exec "$P-rel" "$srv" --sink "fakesink sync=false" --rate "$rate" \
+    --seconds "$secs" --size $SIZE >"$OUT/server-base.log" 2>&1
+  base_ns=$(sed -n 's/^sent=\([0-9]*\) .* cpu_ns=\([0-9]*\).*/\2 \1/p' "$OUT/server-base.log" \
+    | awk '{ printf "%d", $1 / $2 }')
+  log "server case: appsrc ! fakesink costs ${base_ns:-?} ns per buffer (the harness)"
+  printf 'kind\tpath\tn\tsent\tseconds\tcpu_ns\tutime_ns\tstime_ns\tksoftirqd_ns\tus_per_copy\tus_per_copy_ksoftirqd\tus_net_copy\tloss_pct\tp50_us\tp99_us\tmax_us\tlocal_sent\tkernel_local\tload1\n' >"$out"
   for n in $SIZES; do
+   for kind in recv drop; do
     for path in ebpfrelaysink multiudpsink; do
       c=$(ncli_for "$n")
       clients=$(clients_of "$n")
       case $path in
-        ebpfrelaysink) sink="ebpfrelaysink name=relay mode=kernel rtcp-port=0 clients=$clients" ;;
+        ebpfrelaysink) sink="ebpfrelaysink name=relay mode=kernel rtcp-port=0 ${EBR_BENCH_RELAY_OPTS:-} clients=$clients" ;;
         multiudpsink) sink="multiudpsink name=relay sync=false clients=$clients" ;;
       esac
-      dir=$OUT/runs/server-$path-n$n
+      dir=$OUT/runs/server-$kind-$path-n$n
       mkdir -p "$dir"
       max_seq=$(awk -v r="$rate" -v s="$secs" 'BEGIN { printf "%d", r * s + 1000 }')
       pids=()
       for k in $(seq 1 "$c"); do
-        ip netns exec "$P-cli$k" "$RECV" recv --ports "$(ports_of "$n" "$c" "$k")" \
-          --max-seq "$max_seq" --out "$dir/recv$k.txt" --idle-ms 600000 \
-          --timeout $(( secs + 60 )) >"$dir/recv$k.log" 2>&1 &
+        if [ $kind = drop ]; then
+          ip netns exec "$P-cli$k" "$BPF" drop eth0 --seconds $(( secs + 60 )) \
+            >"$dir/drop$k.log" 2>&1 &
+        else
+          ip netns exec "$P-cli$k" "$RECV" recv --ports "$(ports_of "$n" "$c" "$k")" \
+            --max-seq "$max_seq" --out "$dir/recv$k.txt" --idle-ms 600000 \
+            --timeout $(( secs + 60 )) >"$dir/recv$k.log" 2>&1 &
+        fi
         pids+=($!)
       done
       for k in $(seq 1 "$c"); do
-        ebr_wait_log "$dir/recv$k.log" "ports bound" 100 || die "server-$path-n$n: receiver $k not ready"
+        if [ $kind = drop ]; then
+          ebr_wait_log "$dir/drop$k.log" attached 100 || die "server-$kind-$path-n$n: drop $k not attached"
+        else
+          ebr_wait_log "$dir/recv$k.log" "ports bound" 100 || die "server-$path-n$n: receiver $k not ready"
+        fi
       done
-      log "server case: $path, N=$n, $rate buffers/s for $secs s"
+      log "server case ($kind): $path, N=$n, $rate buffers/s for $secs s"
       ip netns exec "$P-rel" "$srv" --sink "$sink" --rate "$rate" --seconds "$secs" \
         --size $SIZE >"$dir/server.log" 2>&1 || log "server-$path-n$n: bench-server failed: $(tail -n 3 "$dir/server.log")"
       sleep 0.5
@@ -403,26 +429,30 @@ server_case ()
       [ -n "$sent" ] || { log "server-$path-n$n: no result"; continue; }
       cpu=$(sed -n 's/.* cpu_ns=\([0-9]*\).*/\1/p' <<<"$line")
       ks=$(sed -n 's/.* ksoftirqd_ns=\([0-9]*\).*/\1/p' <<<"$line")
-      m=$("$RECV" merge --sent "$sent" "$dir"/recv*.txt)
+      m=
+      [ $kind = drop ] || m=$("$RECV" merge --sent "$sent" "$dir"/recv*.txt)
       echo "$m" >"$dir/merge.txt"
-      awk -v path="$path" -v n="$n" -v line="$line" -v m="$m" \
-        -v rel="$(grep '^relay ' "$dir/server.log")" -v load="$(load1)" '
+      awk -v kind="$kind" -v path="$path" -v n="$n" -v line="$line" -v m="$m" \
+        -v rel="$(grep '^relay ' "$dir/server.log")" -v load="$(load1)" -v base="${base_ns:-0}" '
         function f(s, k,   r) { r = s; if (!sub(".*(^| )" k "=", "", r)) return "-"; sub(" .*", "", r); return r }
         BEGIN {
           sent = f(line, "sent"); cpu = f(line, "cpu_ns"); ks = f(line, "ksoftirqd_ns")
-          printf "%s\t%d\t%d\t%s\t%d\t%s\t%s\t%d\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-            path, n, sent, f(line, "seconds"), cpu, f(line, "utime_ns"), f(line, "stime_ns"), ks,
+          printf "%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+            kind, path, n, sent, f(line, "seconds"), cpu, f(line, "utime_ns"), f(line, "stime_ns"), ks,
             cpu / (sent * n) / 1000, (cpu + ks) / (sent * n) / 1000,
+            (cpu - base * sent) / (sent * n) / 1000,
             f(m, "loss_pct"), f(m, "p50_us"), f(m, "p99_us"), f(m, "max_us"),
             f(rel, "local-sent"), f(rel, "kernel-local"), load
         }' >>"$out"
     done
+   done
   done
   echo
   column -t "$out"
-  awk -F'\t' 'NR > 1 { c[$1 " " $2] = $9 } END {
-    for (k in c) if (k ~ /^ebpfrelaysink/) { split(k, a, " "); m = c["multiudpsink " a[2]];
-      if (m > 0) printf "N=%s: ebpfrelaysink %.3f us/copy, multiudpsink %.3f us/copy: ratio %.2f\n", a[2], c[k], m, c[k] / m } }' "$out"
+  awk -F'\t' 'NR > 1 { c[$1 " " $2 " " $3] = $10; d[$1 " " $2 " " $3] = $12 } END {
+    for (k in c) if (k ~ / ebpfrelaysink /) { split(k, a, " "); j = a[1] " multiudpsink " a[3]; m = c[j];
+      if (m > 0) printf "%s N=%s: ebpfrelaysink %.3f us/copy, multiudpsink %.3f: ratio %.2f; without the harness %.3f vs %.3f: ratio %.2f\n",
+        a[1], a[3], c[k], m, c[k] / m, d[k], d[j], d[j] > 0 ? d[k] / d[j] : 0 } }' "$out"
 }
 if [ "$SERVER" != 0 ]; then
   SIZES=${SIZES_ARG:-"10 100"}
