@@ -452,7 +452,7 @@ server_case ()
   awk -F'\t' 'NR > 1 { c[$1 " " $2 " " $3] = $10; d[$1 " " $2 " " $3] = $12 } END {
     for (k in c) if (k ~ / ebpfrelaysink /) { split(k, a, " "); j = a[1] " multiudpsink " a[3]; m = c[j];
       if (m > 0) printf "%s N=%s: ebpfrelaysink %.3f us/copy, multiudpsink %.3f: ratio %.2f; without the harness %.3f vs %.3f: ratio %.2f\n",
-        a[1], a[3], c[k], m, c[k] / m, d[k], d[j], d[j] > 0 ? d[k] / d[j] : 0 } }' "$out"
+        a[1], a[3], c[k], m, c[k] / m, d[k], d[j], (d[j] > 0 ? d[k] / d[j] : 0) } }' "$out"
 }
 if [ "$SERVER" != 0 ]; then
   SIZES=${SIZES_ARG:-"10 100"}
