@@ -9,8 +9,9 @@
  *              [--user]
  *
  * OBJ: a relay.bpf.o (this build's, build/bpf/relay.bpf.o, or another
- * commit's: only the maps "subs" and "config" and the read-only
- * relay_port are used, whose layout has not changed). In a private
+ * commit's: only the maps "subs" and "config" (and "local_addrs",
+ * where there is one) and the read-only relay_port are used, whose
+ * layout has not changed). In a private
  * network namespace with a veth pair (bp0, bp1; what bp1 receives is
  * dropped for want of a route; with --peer-down bp1 stays down and veth
  * drops each copy at once, leaving mostly the program's own work), N
@@ -248,6 +249,16 @@ main (int argc, char **argv)
       return 1;
     memcpy (val, &cfg, vsz < sizeof (cfg) ? vsz : sizeof (cfg));
     if (bpf_map_update_elem (config_fd, &key, val, BPF_ANY))
+      return 1;
+  }
+  {
+    /* a build that forwards only what is for this host (local_addrs):
+     * the relay's address, 10.1.0.2 */
+    int la_fd = bpf_object__find_map_fd_by_name (obj, "local_addrs");
+    __u32 relay = htonl (0x0a010002);
+    __u8 one = 1;
+
+    if (la_fd >= 0 && bpf_map_update_elem (la_fd, &relay, &one, BPF_ANY))
       return 1;
   }
 

@@ -10,7 +10,9 @@
 #                [--sizes "1 10 100 1000"] [--paths "floor multiudpsink
 #                userspace kernel"] [--repeat R] [--no-sweep] [--no-drop] [--no-probe]
 #                [--plots DIR] [--perf] [--rps MASK] [--video-rate R]
-#                [--base-plugin-path DIR] [--rtp] [--server [SECONDS]]
+#                [--base-plugin-path DIR] [--rtp]
+#                [--loss PCT] [--loss-sizes "100"] [--loss-paths "kernel"]
+#                [--no-loss] [--only-loss] [--server [SECONDS]]
 #
 # Paths (the relay pipelines run with gst-launch-1.0 in the relay namespace):
 #   floor         no relay process: the relay namespace only routes
@@ -78,6 +80,22 @@
 #          CPU the other receivers take from the relay (the kernel path
 #          runs in softirq, which preempts them; a userspace relay waits
 #          for a CPU like they do), and shows the fan-out position effect.
+#   loss   repair at the relay (issue 10): mock RTP (as --rtp) at the video
+#          rate to N subscribers (--loss-sizes, default 100) whose links
+#          each drop PCT % (--loss, default 1) of the media datagrams at
+#          random (nftables numgen in each client namespace, counted), and
+#          once more with no loss, side by side, R repeats; every receiver
+#          NACKs its gaps as a viewer's RTP stack does (bench-recv --nack:
+#          at once, again every 20 ms, at most 5 times) from the RTCP port
+#          its clients entry names (port + 10000), and the relay answers
+#          from its packet cache. Reported (OUT/loss.tsv, the table):
+#          recovered / lost, retransmissions / datagrams dropped (the
+#          retransmissions' bytes over the lost bytes: same size), the
+#          relay's extra CPU per retransmission (its CPU with loss less its
+#          CPU without, over the retransmissions), and the fast path's
+#          p50/p99 (datagrams that were never NACKed) against the run
+#          without loss. The relay runs under tests/tools/launch-stats, which
+#          prints its stats (nack-resent) at the end.
 #   drop   the kernel path (and the two userspace relays for comparison)
 #          with every client namespace dropping IPv4 at its veth's TCX
 #          ingress (bench-bpf drop): no receiving sockets share the CPUs,
@@ -102,6 +120,11 @@
 # runs on those CPUs instead of in the sending process's softirq (on veths
 # the sender's CPU otherwise does the relay's kernel work, as a NIC's
 # interrupt CPU would).
+#
+# Progress: before each run, on stderr, the phase, N, path and rate, the
+# run's number of those planned, the time elapsed and an estimate of the
+# time left ("[bench T] phase sweep, N=100, kernel at 4000/s: run 12 of at
+# most 44, 0m41s elapsed, about 1m50s left").
 #
 # Output: OUT/results.tsv (one row per run), OUT/table.txt (printed at the
 # end), OUT/cdf-*.txt, OUT/machine.txt, and with gnuplot the plots
@@ -132,10 +155,16 @@ RTP=
 SRC_CAPS=
 SERVER=0
 SIZES_ARG=
+LOSS_PCT=1
+LOSS_SIZES=100
+LOSS_PATHS=kernel
+LOSS=1
+ONLY_LOSS=0
+NACK_OFF=10000
 
 usage ()
 {
-  sed -n '4,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
+  sed -n '4,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -160,6 +189,11 @@ while [ $# -gt 0 ]; do
       SERVER=3; shift
       case ${1:-} in [0-9]*) SERVER=$1; shift ;; esac ;;
     --rtp) RTP=--rtp; SRC_CAPS="caps=application/x-rtp,media=application,payload=96,clock-rate=90000"; shift ;;
+    --loss) LOSS_PCT=$2; shift 2 ;;
+    --loss-sizes) LOSS_SIZES=$2; shift 2 ;;
+    --loss-paths) LOSS_PATHS=$2; shift 2 ;;
+    --no-loss) LOSS=0; shift ;;
+    --only-loss) ONLY_LOSS=1; LOSS=1; shift ;;
     -h|--help) usage ;;
     *) usage ;;
   esac
@@ -191,6 +225,7 @@ PLUGIN_PATH=${PLUGIN_PATH:-$BUILD/gst-plugin}
 SEND=$BUILD/bench/bench-send
 RECV=$BUILD/bench/bench-recv
 BPF=$BUILD/bench/bench-bpf
+LAUNCH_STATS=$BUILD/tests/launch-stats
 
 die () { echo "bench/run.sh: $*" >&2; exit 1; }
 log () { echo "[bench $(date +%T)] $*" >&2; }
@@ -199,6 +234,12 @@ ebr_have_netns || die "needs root and 'ip netns'"
 for t in "$SEND" "$RECV" "$BPF"; do
   [ -x "$t" ] || die "$t not built (meson setup $BUILD && ninja -C $BUILD)"
 done
+if [ $LOSS -eq 1 ]; then
+  [ -x "$LAUNCH_STATS" ] || die "$LAUNCH_STATS not built (meson setup $BUILD -Dtests=enabled)"
+  command -v nft >/dev/null || die "nft not installed (apt-get install nftables), or --no-loss"
+  awk -v p="$LOSS_PCT" 'BEGIN { exit !(p + 0 > 0 && p + 0 < 100) }' \
+    || die "--loss $LOSS_PCT: a percentage above 0 and below 100"
+fi
 command -v gst-launch-1.0 >/dev/null || die "gst-launch-1.0 not installed"
 
 OUT=${OUT:-/tmp/ebr-bench-$(date +%Y%m%d-%H%M%S)}
@@ -476,6 +517,8 @@ run_one ()
     log "time budget used up: skipping $tag"
     return 1
   fi
+  progress "$phase" "$path" "$n" "$rate" "$secs"
+  DONE_RUNS=$((DONE_RUNS + 1)) DONE_SECS=$((DONE_SECS + secs))
   c=$(ncli_for "$n")
   local max_seq
   max_seq=$(awk -v r="$rate" -v s="$secs" 'BEGIN { printf "%d", r * s + 1000 }')
@@ -682,6 +725,114 @@ run_one ()
   return 0
 }
 
+# run_loss PATH N PCT REP: one run of the loss phase (PCT 0: no loss);
+# appends a row to loss.tsv.
+LOSS_RESULTS=$OUT/loss.tsv
+printf 'path\tn\tloss_target_pct\trep\tsent\texpected\tunique\tfinal_loss_pct\tdropped\tnacks\tnacked\trecovered\tgave_up\tresent\tresent_per_dropped\tp50_us\tp99_us\trec_p50_us\trec_p99_us\trelay_cpu_ns\tload1\n' >"$LOSS_RESULTS"
+loss_stop () { local k; for k in "$@"; do ebr_stop "$k" 50 TERM; done; }
+run_loss ()
+{
+  local path=$1 n=$2 pct=$3 rep=$4 tag dir c k relay_pid="" recv_pids=()
+  local max_seq clients list=() a b q r mode thr row
+  tag="loss-$path-n$n-p$pct-$rep"; dir=$OUT/runs/$tag
+  mkdir -p "$dir"
+  if [ "$(date +%s)" -ge "$RUN_DEADLINE" ]; then
+    log "time budget used up: skipping $tag"
+    return 1
+  fi
+  progress "loss ($pct %)" "$path" "$n" "$VIDEO_RATE" "$VIDEO_S"
+  DONE_RUNS=$((DONE_RUNS + 1)) DONE_SECS=$((DONE_SECS + VIDEO_S))
+  c=$(ncli_for "$n")
+  max_seq=$(( VIDEO_RATE * VIDEO_S + 1000 ))
+  thr=$(awk -v p="$pct" 'BEGIN { printf "%d", p * 100 }')
+  # the loss: at each client namespace's ingress, before anything else
+  for k in $(seq 1 "$c"); do
+    ip netns exec "$P-cli$k" nft delete table inet ebrloss 2>/dev/null
+    [ "$thr" -gt 0 ] || continue
+    r=$(ports_of "$n" "$c" "$k")
+    printf '%s\n' "table inet ebrloss {" "  chain in {" \
+      "    type filter hook prerouting priority -300; policy accept;" \
+      "    udp dport $r numgen random mod 10000 < $thr counter drop" \
+      "  }" "}" | ip netns exec "$P-cli$k" nft -f - \
+      || { log "$tag: nft failed"; return 1; }
+  done
+  for k in $(seq 1 "$c"); do
+    r=$(ports_of "$n" "$c" "$k"); a=${r%-*}; b=${r#*-}
+    for q in $(seq "$a" "$b"); do
+      list+=("10.200.$(ebr_cli_net "$k").2:$q/$(( q + NACK_OFF ))")
+    done
+    ip netns exec "$P-cli$k" "$RECV" recv --ports "$r" --max-seq "$max_seq" \
+      --out "$dir/recv$k.txt" --idle-ms 600000 --timeout $(( VIDEO_S + 60 )) \
+      --nack "10.200.$(ebr_cli_net "$k").1:$(( SRC_PORT + 1 ))" \
+      --nack-sport-offset $NACK_OFF >"$dir/recv$k.log" 2>&1 &
+    recv_pids+=($!)
+  done
+  for k in $(seq 1 "$c"); do
+    ebr_wait_log "$dir/recv$k.log" "ports bound" 100 || { log "$tag: receiver $k not ready: $(cat "$dir/recv$k.log")"; loss_stop "${recv_pids[@]}"; return 1; }
+  done
+  clients=$(IFS=,; echo "${list[*]}")
+  case $path in
+    kernel) mode="mode=kernel" ;;
+    userspace) mode="mode=userspace" ;;
+    *) log "$tag: the loss phase's paths are kernel and userspace"; loss_stop "${recv_pids[@]}"; return 1 ;;
+  esac
+  ip netns exec "$P-rel" timeout -s TERM $(( VIDEO_S + 60 )) "$LAUNCH_STATS" \
+    udpsrc port=$SRC_PORT buffer-size=4194304 \
+    caps=application/x-rtp,media=application,payload=96,clock-rate=90000 \
+    ! ebpfrelaysink name=relay $mode clients="$clients" >"$dir/relay.log" 2>&1 &
+  relay_pid=$!
+  ebr_wait_udp "$P-rel" 150 $SRC_PORT || { log "$tag: relay did not bind: $(tail -c 300 "$dir/relay.log")"; loss_stop "${recv_pids[@]}" $relay_pid; return 1; }
+  [ "$path" = kernel ] && ebr_until 100 relay_prog_attached
+  sleep 0.3
+  ip netns exec "$P-srv" "$SEND" 10.200.1.2 $SRC_PORT --rtp --rate 1000 --count 50 \
+    --first-seq 100000000000 >/dev/null 2>&1
+  sleep 0.3
+  local ls_pid cpu0 cpu1 load
+  ls_pid=$(pgrep -P "$relay_pid" -n launch-stats || true)
+  load=$(load1)
+  cpu0=$(proc_cpu_ns "$ls_pid")
+  ip netns exec "$P-srv" timeout $(( VIDEO_S + 10 )) "$SEND" 10.200.1.2 $SRC_PORT \
+    --rtp --rate "$VIDEO_RATE" --duration "$VIDEO_S" --size $SIZE >"$dir/send.txt" 2>&1
+  # the last NACK rounds (5 x 20 ms) and their answers
+  sleep 1
+  cpu1=$(proc_cpu_ns "$ls_pid")
+  local dropped=0 v
+  for k in $(seq 1 "$c"); do
+    v=$(ip netns exec "$P-cli$k" nft list table inet ebrloss 2>/dev/null \
+      | sed -n 's/.*counter packets \([0-9]*\).*/\1/p' | head -n1)
+    dropped=$(( dropped + ${v:-0} ))
+    ip netns exec "$P-cli$k" nft delete table inet ebrloss 2>/dev/null
+  done
+  for k in "${recv_pids[@]}" $relay_pid; do ebr_stop "$k" 50 TERM; done
+  local sent m resent
+  sent=$(sed -n 's/.*sent=\([0-9]*\).*/\1/p' "$dir/send.txt")
+  [ -n "$sent" ] || { log "$tag: sender failed: $(cat "$dir/send.txt")"; return 1; }
+  m=$("$RECV" merge --sent "$sent" "$dir"/recv*.txt)
+  echo "$m" >"$dir/merge.txt"
+  grep -q '^stats relay ' "$dir/relay.log" \
+    || log "$tag: no relay stats: $(tail -n 3 "$dir/relay.log")"
+  # (per-client structures nest, escaped: nack-resent\=\(guint64\)N)
+  resent=$(grep '^stats relay ' "$dir/relay.log" | grep -oE 'nack-resent[^0-9]*guint64[^0-9]*[0-9]+' \
+    | grep -oE '[0-9]+$' | awk '{ s += $1 } END { printf "%d", s }')
+  row=$(awk -v m=" $m" -v path="$path" -v n="$n" -v pct="$pct" -v rep="$rep" \
+    -v sent="$sent" -v dropped="$dropped" -v resent="${resent:-0}" \
+    -v cpu=$(( cpu1 - cpu0 )) -v load="$load" '
+    function f(name,   a) {
+      if (match(m, " " name "=[0-9.]+")) { split(substr(m, RSTART + 1, RLENGTH - 1), a, "="); return a[2] }
+      return 0
+    }
+    BEGIN {
+      printf "%s\t%d\t%s\t%d\t%d\t%d\t%d\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n",
+        path, n, pct, rep, sent, f("expected"), f("unique"), f("loss_pct"),
+        dropped, f("nacks"), f("nacked"), f("recovered"), f("gave_up"), resent,
+        dropped ? sprintf("%.3f", resent / dropped) : "-",
+        f("p50_us"), f("p99_us"), f("rec_p50_us"), f("rec_p99_us"), cpu, load
+    }')
+  echo "$row" >>"$LOSS_RESULTS"
+  log "$(awk -F'\t' '{ printf "loss  %-9s N=%-4s loss=%s%%: dropped=%s nacked=%s recovered=%s final_loss=%s%% resent=%s (%s per dropped) p50=%s p99=%s us, recovered p50=%s p99=%s us, relay cpu=%.0f ms", $1, $2, $3, $9, $11, $12, $8, $14, $15, $16, $17, $18, $19, $20 / 1e6 }' <<<"$row")"
+  return 0
+}
+
 # runs_of SIZES: "N:PATH" for each N of SIZES and PATH of PATHS, in that
 # order; the floor (one destination) only at N = 1.
 runs_of ()
@@ -695,8 +846,89 @@ runs_of ()
   done
 }
 
+# --- progress (stderr) -------------------------------------------------------------
+# Before each run: the phase, N, path, how many runs are done of how many
+# planned, and an estimate of the time left: the planned runs' seconds of
+# sending plus, per run, the mean overhead (set-up, settling, tear-down) of
+# the runs so far (3 s before the first). A sweep stops at its first
+# failures, so its plan is an upper bound until each series ends (then its
+# unrun steps leave the plan, and its retries join it). Never more than
+# what the time budget (RUN_DEADLINE) leaves.
+PLAN_RUNS=0 PLAN_SECS=0 DONE_RUNS=0 DONE_SECS=0 PROGRESS_T0=$(date +%s)
+plan_add () { PLAN_RUNS=$((PLAN_RUNS + $1)); PLAN_SECS=$((PLAN_SECS + $1 * $2)); }
+# sweep_steps N: the rates a sweep at N tries (without retries)
+sweep_steps ()
+{
+  local start=$(( 10000 / $1 )) rate k=0
+  [ $start -lt 100 ] && start=100
+  for rate in $SWEEP_RATES; do [ "$rate" -ge "$start" ] && k=$((k + 1)); done
+  echo $k
+}
+plan_runs ()
+{
+  local run n path k
+  for run in $(runs_of "$SIZES"); do
+    [ $ONLY_LOSS -eq 1 ] && break
+    n=${run%%:*} path=${run#*:}
+    [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
+    plan_add "$REPEAT" $VIDEO_S
+  done
+  [ $ONLY_LOSS -eq 1 ] && { PROBE=0 SWEEP=0 DROP=0; }
+  if [ $LOSS -eq 1 ]; then
+    # a run without loss and one with, per repeat, N and path
+    for n in $LOSS_SIZES; do
+      for path in $LOSS_PATHS; do plan_add $((2 * REPEAT)) $VIDEO_S; done
+    done
+  fi
+  if [ $PROBE -eq 1 ]; then
+    for n in $SIZES; do
+      [ "$n" -gt 1 ] || continue
+      for path in $PATHS; do [ "$path" = floor ] || plan_add "$REPEAT" $VIDEO_S; done
+    done
+  fi
+  if [ $SWEEP -eq 1 ]; then
+    for run in $(runs_of "$SIZES"); do plan_add "$(sweep_steps "${run%%:*}")" $SWEEP_S; done
+  fi
+  if [ $DROP -eq 1 ]; then
+    for run in $(runs_of "$DROP_SIZES"); do plan_add 1 $DROP_S; done
+    case " $PATHS " in
+      *" kernel "*|*" kernel-consume "*|*" kernel@base "*|*" kernel-consume@base "*)
+        for n in $DROP_SIZES; do
+          for path in $PATHS; do
+            k=${path%@base}
+            [ "${k%-consume}" = kernel ] && plan_add 1 $DROP_S
+          done
+        done ;;
+    esac
+  fi
+}
+# hms SECONDS
+hms () { printf '%dm%02ds' $(($1 / 60)) $(($1 % 60)); }
+# progress PHASE PATH N RATE SECONDS
+progress ()
+{
+  local now elapsed over left budget
+  now=$(date +%s)
+  elapsed=$((now - PROGRESS_T0))
+  over=3
+  [ $DONE_RUNS -gt 0 ] && over=$(( (elapsed - DONE_SECS) / DONE_RUNS ))
+  [ $over -lt 0 ] && over=0
+  left=$(( PLAN_SECS - DONE_SECS + (PLAN_RUNS - DONE_RUNS) * over ))
+  [ $left -lt 0 ] && left=0
+  budget=$((RUN_DEADLINE - now))
+  [ $budget -lt $left ] && left=$budget
+  [ $left -lt 0 ] && left=0
+  echo "[bench $(date +%T)] phase $1, N=$3, $2 at $4/s: run $((DONE_RUNS + 1))" \
+    "of $([ "$1" = sweep ] && echo "at most ")$PLAN_RUNS, $(hms $elapsed) elapsed," \
+    "about $(hms $left) left" >&2
+}
+plan_runs
+log "plan: $PLAN_RUNS runs, $(hms "$PLAN_SECS") of sending"
+
 # --- phase 1: video rate ----------------------------------------------------------
+[ $ONLY_LOSS -eq 1 ] && { PROBE=0 SWEEP=0 DROP=0; }
 for rep in $(seq 1 "$REPEAT"); do
+  [ $ONLY_LOSS -eq 1 ] && break
   for run in $(runs_of "$SIZES"); do
     n=${run%%:*} path=${run#*:}
     [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
@@ -723,6 +955,7 @@ if [ $SWEEP -eq 1 ]; then
     n=${run%%:*} path=${run#*:}
     start=$(( 10000 / n )); [ $start -lt 100 ] && start=100
     fails=0
+    series0=$DONE_RUNS
     for rate in $SWEEP_RATES; do
       [ "$rate" -lt "$start" ] && continue
       run_one sweep "$path" "$n" "$rate" $SWEEP_S 1 || break
@@ -741,6 +974,8 @@ if [ $SWEEP -eq 1 ]; then
       [ "$RUN_OK" = 1 ] || break
       fails=0
     done
+    # the plan had every step of this series: now it has what ran
+    plan_add $(( DONE_RUNS - series0 - $(sweep_steps "$n") )) $SWEEP_S
   done
 fi
 
@@ -772,10 +1007,45 @@ if [ $DROP -eq 1 ]; then
   esac
 fi
 
+# --- phase 4: loss and repair ------------------------------------------------------------
+if [ $LOSS -eq 1 ]; then
+  for rep in $(seq 1 "$REPEAT"); do
+    for n in $LOSS_SIZES; do
+      for path in $LOSS_PATHS; do
+        run_loss "$path" "$n" 0 "$rep"
+        run_loss "$path" "$n" "$LOSS_PCT" "$rep"
+      done
+    done
+  done
+  # per path and N, the loss runs against the no-loss runs (means over the
+  # repeats)
+  awk -F'\t' -v pct="$LOSS_PCT" '
+    NR > 1 && $3 + 0 == 0 { k = $1 " " $2; c0[k] += $20; p50z[k] += $16; p99z[k] += $17; nz[k]++ }
+    NR > 1 && $3 + 0 > 0 { k = $1 " " $2; c1[k] += $20; r[k] += $14; d[k] += $9; nk[k] += $11
+      rc[k] += $12; fl[k] += $8; p50[k] += $16; p99[k] += $17; rp99[k] += $19; n1[k]++ }
+    END {
+      printf "\nLoss and repair: %s %% random loss on every viewer link, NACKed by every viewer (loss.tsv)\n", pct
+      printf "%-10s %5s %9s %10s %11s %15s %16s %10s %10s %11s\n", "path", "N", "dropped",
+        "recovered", "final loss", "resent/dropped", "relay us/resent", "p50 x", "p99 x", "rec p99 us"
+      for (k in n1) {
+        if (!nz[k]) continue
+        split(k, a, " ")
+        printf "%-10s %5s %9d %9.2f%% %10.4f%% %15.3f %16.1f %10.3f %10.3f %11.0f\n", a[1], a[2],
+          d[k] / n1[k], nk[k] ? 100 * rc[k] / nk[k] : 0, fl[k] / n1[k],
+          d[k] ? r[k] / d[k] : 0,
+          r[k] ? (c1[k] / n1[k] - c0[k] / nz[k]) / (r[k] / n1[k]) / 1e3 : 0,
+          p50z[k] ? (p50[k] / n1[k]) / (p50z[k] / nz[k]) : 0,
+          p99z[k] ? (p99[k] / n1[k]) / (p99z[k] / nz[k]) : 0, rp99[k] / n1[k]
+      }
+    }' "$LOSS_RESULTS" >"$OUT/loss-table.txt"
+  cat "$OUT/loss-table.txt" >&2
+fi
+
 echo "uptime at end: $(uptime)" >>"$OUT/machine.txt"
 
 # --- table ---------------------------------------------------------------------------
 "$here/report.sh" "$OUT" >"$OUT/table.txt"
+[ -s "$OUT/loss-table.txt" ] && cat "$OUT/loss-table.txt" >>"$OUT/table.txt"
 cat "$OUT/table.txt"
 if [ $HAVE_GNUPLOT -eq 1 ]; then
   "$here/plot.sh" "$OUT" "${PLOTS:-$OUT}" && log "plots in ${PLOTS:-$OUT}"

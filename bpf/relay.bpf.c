@@ -121,6 +121,27 @@ struct {
 	__uint(value_size, sizeof(__u32));
 } events SEC(".maps");
 
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RELAY_MAX_LOCAL_ADDRS);
+	__type(key, __u32);
+	__type(value, __u8);
+} local_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RELAY_MAX_SOURCES);
+	__type(key, struct relay_src_key);
+	__type(value, __u8);
+} sources SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct relay_latch);
+} latch SEC(".maps");
+
 #define IP_MF     0x2000
 #define IP_OFFSET 0x1fff
 
@@ -334,16 +355,17 @@ static __always_inline void ssrc_base(__u32 slot, __u32 idx,
 }
 
 /*
- * The entry of slot @slot's table @t for assignment @gen and c->info's
- * SSRC: found, or claimed (switch.h's initial state, dropped zero, the
+ * The entry of slot @slot's table @t for its assignment (@sub: gen, limit,
+ * burst flag) and c->info's SSRC: found, or claimed (switch.h's initial state, dropped zero, the
  * base of its sent counts taken); its index in *@idx. NULL when every
  * entry is in use by other SSRCs, or when another CPU is claiming one for
  * this SSRC right now (see relay.h).
  */
 static __always_inline struct relay_ssrc_state *
-ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot, __u16 gen,
-           __u8 limit, __u32 *idx)
+ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot,
+           const struct relay_sub *sub, __u32 *idx)
 {
+	__u16 gen = sub->gen;
 	__u64 key = RELAY_SSRC_ID(gen, c->info.ssrc);
 	__u64 want = RELAY_SSRC_VALID | key, busy = RELAY_SSRC_BUSY | key;
 	struct relay_ssrc_state *e;
@@ -375,7 +397,9 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot, __u16 gen,
 		if (__sync_val_compare_and_swap(&e->id, free_id, busy) !=
 		    free_id)
 			continue; /* taken meanwhile: look again */
-		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, limit);
+		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, sub->limit);
+		if (sub->burst)
+			sw_sub_start_burst(&e->sw);
 		e->dropped = 0;
 		*idx = free & (RELAY_SSRCS_PER_SUB - 1);
 		ssrc_base(slot, *idx, e);
@@ -491,7 +515,7 @@ static long slot_cb(__u32 i, void *data)
 	if (c->rtp) {
 		t = bpf_map_lookup_elem(&sub_ssrcs, &i);
 		if (t)
-			e = ssrc_entry(c, t, i, sub.gen, sub.limit, &idx);
+			e = ssrc_entry(c, t, i, &sub, &idx);
 	}
 	if (e) {
 		v = sw_decide(&e->sw, c->frame, c->info.priority, sub.limit);
@@ -829,6 +853,118 @@ __noinline int relay_local(struct scratch *scr, struct relay_config *cfg,
 	return 0;
 }
 
+/* Whether the packet (its IPv4 header @ihl_len bytes long, options
+ * included) is for this host: its header checksum is valid (the one's
+ * complement sum is 0xffff) and its destination is a local address
+ * (local_addrs; with @check_local). If not, counted. A function of its
+ * own, verified once. */
+__noinline int relay_for_us(struct __sk_buff *skb, __u32 ihl_len,
+                            __u32 check_local)
+{
+	struct scratch *scr;
+	__u32 sum = 0, daddr, key = 0;
+	__u16 *w;
+	int i;
+
+	/* the header goes to the scratch map (the stack is for the callers) */
+	scr = bpf_map_lookup_elem(&scratch, &key);
+	if (!skb || !scr || ihl_len < sizeof(struct iphdr) || ihl_len > 60 ||
+	    bpf_skb_load_bytes(skb, IP_OFF, scr->payload, ihl_len))
+		return 0;
+	w = (__u16 *)scr->payload;
+	for (i = 0; i < 30; i++) {
+		if (i * 2 >= ihl_len)
+			break;
+		sum += w[i];
+	}
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	if (sum != 0xffff) {
+		stat_inc(RELAY_STAT_BAD_CSUM);
+		return 0;
+	}
+	__builtin_memcpy(&daddr, &w[8], 4);
+	if (check_local && !bpf_map_lookup_elem(&local_addrs, &daddr)) {
+		stat_inc(RELAY_STAT_NOT_LOCAL);
+		return 0;
+	}
+	return 1;
+}
+
+/* The publisher lock (relay.h, RELAY_SRC_*): whether the sender @addr,
+ * @port (be) may publish. Verified once, as a function of its own. */
+__noinline int relay_source_ok(__u32 addr, __u32 port)
+{
+	struct relay_src_key k = {.addr = addr, .port = (__u16)port};
+	struct relay_config *cfg;
+	struct relay_latch *l;
+	__u32 key = 0, flags, timeout_ms;
+	__u64 now, timeout;
+	int ok, took = 0;
+
+	cfg = bpf_map_lookup_elem(&config, &key);
+	if (!cfg)
+		return 0;
+	flags = cfg->src_flags;
+	timeout_ms = cfg->src_timeout_ms;
+	if (!flags)
+		return 1;
+
+	if (flags & RELAY_SRC_LIST) {
+		if (!bpf_map_lookup_elem(&sources, &k)) {
+			k.port = 0;
+			if (!bpf_map_lookup_elem(&sources, &k))
+				return 0;
+		}
+	}
+	if (!(flags & RELAY_SRC_LATCH))
+		return 1;
+	l = bpf_map_lookup_elem(&latch, &key);
+	if (!l)
+		return 0;
+	now = bpf_ktime_get_ns();
+	timeout = (__u64)timeout_ms * 1000000;
+	bpf_spin_lock(&l->lock);
+	if (l->addr != addr || l->port != (__u16)port) {
+		if (!l->addr || (timeout && now - l->last_ns > timeout)) {
+			l->addr = addr;
+			l->port = (__u16)port;
+			took = 1;
+		}
+	}
+	ok = l->addr == addr && l->port == (__u16)port;
+	if (ok)
+		l->last_ns = now;
+	bpf_spin_unlock(&l->lock);
+	if (took)
+		stat_inc(RELAY_STAT_SOURCE_LATCHED);
+	return ok;
+}
+
+/* RTCP multiplexed on the port (counted, TC_ACT_UNSPEC: for the socket),
+ * a datagram of a sender that may not publish (counted, TC_ACT_SHOT), or
+ * 0: to forward. */
+__noinline int relay_rtcp_or_rejected(struct __sk_buff *skb, __u32 ihl_len,
+                                      __u32 udp_len, __u32 saddr, __u32 sport)
+{
+	__u8 rtcp[2];
+
+	if (!skb || ihl_len > 60)
+		return TC_ACT_UNSPEC;
+	if (udp_len >= sizeof(struct udphdr) + 2 &&
+	    !bpf_skb_load_bytes(skb, IP_OFF + ihl_len + sizeof(struct udphdr),
+	                        rtcp, 2) &&
+	    sw_is_rtcp(rtcp, 2)) {
+		stat_inc(RELAY_STAT_RTCP);
+		return TC_ACT_UNSPEC;
+	}
+	if (!relay_source_ok(saddr, sport)) {
+		stat_inc(RELAY_STAT_REJECTED_SOURCE);
+		return TC_ACT_SHOT;
+	}
+	return 0;
+}
+
 SEC("tc")
 int relay_ingress(struct __sk_buff *skb)
 {
@@ -838,7 +974,6 @@ int relay_ingress(struct __sk_buff *skb)
 	struct scratch *scr;
 	__u32 key = 0, ihl_len, tot_len, udp_len, n_slots;
 	int first_frag, verdict;
-	__u8 rtcp[2];
 	struct hdrs h;
 
 	/* A tag still in skb->vlan_tci: the packet is for a VLAN device. */
@@ -853,11 +988,16 @@ int relay_ingress(struct __sk_buff *skb)
 	/* Later fragments have no UDP header: they are ours when their first
 	 * fragment was (frags). */
 	if (h.ip.frag_off & bpf_htons(IP_OFFSET)) {
+		/* (not ours, unless its first fragment was: its destination
+		 * was checked then) */
 		frag_key(&fkey, &h);
+		if (h.ip.ihl != 5 || !bpf_map_lookup_elem(&frags, &fkey) ||
+		    !relay_for_us(skb, sizeof(struct iphdr), 0))
+			return TC_ACT_UNSPEC;
 		fr = bpf_map_lookup_elem(&frags, &fkey);
 		scr = bpf_map_lookup_elem(&scratch, &key);
 		cfg = bpf_map_lookup_elem(&config, &key);
-		if (!fr || !scr || !cfg || h.ip.ihl != 5)
+		if (!fr || !scr || !cfg)
 			return TC_ACT_UNSPEC;
 		tot_len = bpf_ntohs(h.ip.tot_len);
 		if (tot_len < sizeof(struct iphdr) ||
@@ -878,6 +1018,10 @@ int relay_ingress(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 
 	stat_inc(RELAY_STAT_MATCHED);
+	/* Only datagrams for this host, with a valid IP header: the rest
+	 * (transit traffic, a bad checksum) goes on untouched. */
+	if (!relay_for_us(skb, ihl_len, 1))
+		return TC_ACT_UNSPEC;
 	tot_len = bpf_ntohs(h.ip.tot_len);
 	udp_len = bpf_ntohs(h.udp.len);
 	first_frag = !!(h.ip.frag_off & bpf_htons(IP_MF));
@@ -898,14 +1042,12 @@ int relay_ingress(struct __sk_buff *skb)
 		stat_inc(RELAY_STAT_PASSED);
 
 	/* RTCP on the media port (RFC 5761): for the socket, also with
-	 * consume; userspace relays it. */
-	if (udp_len >= sizeof(h.udp) + 2 &&
-	    !bpf_skb_load_bytes(skb, IP_OFF + ihl_len + sizeof(h.udp), rtcp,
-	                        2) &&
-	    sw_is_rtcp(rtcp, 2)) {
-		stat_inc(RELAY_STAT_RTCP);
-		return TC_ACT_UNSPEC;
-	}
+	 * consume; userspace relays it. Neither a subscriber nor the socket
+	 * gets a datagram of a sender that may not publish. */
+	verdict = relay_rtcp_or_rejected(skb, ihl_len, udp_len, h.ip.saddr,
+	                                 h.udp.source);
+	if (verdict)
+		return verdict;
 
 	scr = bpf_map_lookup_elem(&scratch, &key);
 	cfg = bpf_map_lookup_elem(&config, &key);

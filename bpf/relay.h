@@ -25,6 +25,12 @@
  *                                                          first fragment
  *   scratch    PERCPU_ARRAY [1] struct relay_event_buf     event under construction
  *   events     PERF_EVENT_ARRAY                             packets userspace must send
+ *   local_addrs HASH   __u32 (be) -> __u8                    the relay's own IPv4
+ *                                                          addresses: only packets
+ *                                                          to one are forwarded
+ *   sources    HASH   struct relay_src_key -> __u8         allowed senders
+ *                                                          (config.src_flags)
+ *   latch      ARRAY  [1] struct relay_latch                the latched sender
  *
  * Per packet the kernel classifies the packet once (bpf/priority.h), finds
  * whether it starts a frame (bpf/switch.h) and decides, for every slot,
@@ -41,6 +47,7 @@
 #define __EBPF_RELAY_H__
 
 #include <linux/types.h>
+#include <linux/bpf.h> /* struct bpf_spin_lock */
 #include "priority.h"
 #include "switch.h"
 #include "seqlog.h"
@@ -51,6 +58,8 @@
 #define RELAY_MAX_VP8_SSRCS   256
 #define RELAY_MAX_FRAGS       256  /* fragmented datagrams in flight */
 #define RELAY_MAX_CPUS        4096 /* bound of the loops over the CPUs */
+#define RELAY_MAX_LOCAL_ADDRS 256  /* local_addrs entries */
+#define RELAY_MAX_SOURCES     64   /* sources entries */
 
 /* Slot states. The values differ in one byte only, so a concurrent reader
  * never sees a torn state while userspace rewrites a slot. */
@@ -64,7 +73,7 @@ enum relay_sub_state {
  * be written into the copy as they are.
  *
  * Who reads what: the addresses, ports, MACs and ifindex only in state
- * KERNEL; limit and seq_flag in USERSPACE and KERNEL; gen whenever the slot
+ * KERNEL; limit, seq_flag and burst in USERSPACE and KERNEL; gen whenever the slot
  * is not EMPTY. Userspace changes these groups one write at a time (see
  * relay_kernel_set_slot), and each of limit, seq_flag and state is one
  * byte, so a reader sees each either old or new, never torn. */
@@ -81,8 +90,10 @@ struct relay_sub {
 	__u8 seq_flag; /* it had a limit > 0 since it was assigned
                                  * (kept by userspace; the kernel no longer
                                  * needs it: sub_ssrcs is read for every slot) */
-	__u8 pad0;
-	__u16 gen; /* assignment of the slot: owns its sub_ssrcs
+	__u8 burst;    /* SSRC entries claimed while set start RUNNING
+                        * (switch.h sw_sub_start_burst): userspace sends
+                        * a key-frame burst first (keyframe-cache) */
+	__u16 gen;     /* assignment of the slot: owns its sub_ssrcs
                                  * entries */
 	__u8 pad[2];
 };
@@ -126,6 +137,42 @@ struct relay_config {
 	__u16 local_mtu;   /* with local_sport: the largest IP datagram
 	                    * the kernel clones (the smallest egress MTU);
 	                    * larger ones go to userspace for every slot */
+	__u8 src_flags;   /* RELAY_SRC_*: which senders may publish */
+	__u8 pad1[3];
+	__u32 src_timeout_ms; /* RELAY_SRC_LATCH: silence of the latched
+	                       * sender after which another may take over;
+	                       * 0: never */
+};
+
+/*
+ * The publisher lock (docs/security.md). Checked in relay_ingress after
+ * the destination (local_addrs) and the IPv4 header checksum, for every
+ * datagram to the port but RTCP (which goes up to the socket and is
+ * filtered by userspace): a datagram from a sender that may not publish
+ * is dropped (TC_ACT_SHOT, RELAY_STAT_REJECTED_SOURCE), so neither a
+ * subscriber nor the socket sees it.
+ * RELAY_SRC_LIST: the sender (address, port) or (address, port 0) is in
+ *   "sources".
+ * RELAY_SRC_LATCH: the sender is the latched one; with none latched yet,
+ *   or after src_timeout_ms without a datagram from it, the sender of the
+ *   datagram takes the latch (RELAY_STAT_SOURCE_LATCHED). With both, only
+ *   an allowed sender can take the latch.
+ */
+#define RELAY_SRC_LIST  0x1
+#define RELAY_SRC_LATCH 0x2
+
+struct relay_src_key {
+	__u32 addr; /* be */
+	__u16 port; /* be; 0: any port of addr */
+	__u16 pad;
+};
+
+struct relay_latch {
+	struct bpf_spin_lock lock;
+	__u32 addr; /* be; 0: none latched */
+	__u16 port; /* be */
+	__u16 pad;
+	__u64 last_ns; /* bpf_ktime_get_ns of its last datagram */
 };
 
 /*
@@ -232,6 +279,13 @@ enum relay_stat {
                                  * taken on lo */
 	RELAY_STAT_LOCAL_MTU,  /* of those, left to userspace for every slot:
                                  * larger than local_mtu */
+	RELAY_STAT_NOT_LOCAL,  /* to the port but not to a local_addrs address:
+	                        * passed on untouched (transit) */
+	RELAY_STAT_BAD_CSUM,   /* bad IPv4 header checksum: passed on untouched
+	                        * (the stack drops it) */
+	RELAY_STAT_REJECTED_SOURCE, /* from a sender that may not publish:
+	                             * dropped */
+	RELAY_STAT_SOURCE_LATCHED,  /* times a sender took the latch */
 	/* Packets classified, by the rule that gave their priority ... */
 	RELAY_STAT_RULE_0, /* + enum prio_rule */
 	/* ... and by priority. */

@@ -48,7 +48,7 @@ round_pow2 (guint n)
 {
   guint p = 16;
 
-  while (p < n && p < EBR_CACHE_MAX_PACKETS)
+  while (p < n && p < EBR_CACHE_RING_MAX)
     p <<= 1;
   return p;
 }
@@ -78,7 +78,7 @@ ebr_cache_new (guint min_packets, gint64 min_age_us, guint max_packets,
 {
   EbrCache *cache = g_new0 (EbrCache, 1);
 
-  cache->max_packets = round_pow2 (MIN (max_packets, EBR_CACHE_MAX_PACKETS));
+  cache->max_packets = round_pow2 (MIN (max_packets, EBR_CACHE_RING_MAX));
   cache->min_packets = MIN (round_pow2 (min_packets), cache->max_packets);
   if (cache->max_packets < cache->min_packets)
     cache->max_packets = cache->min_packets;
@@ -201,6 +201,8 @@ ebr_cache_put (EbrCache * cache, guint32 ssrc, guint16 seq, guint8 priority,
       stream_reset (cache, s);
       ext = CACHE_FIRST_CYCLE | seq;
       s->have = TRUE;
+      /* the numbering starts again here, also below the old newest */
+      s->newest = ext;
     }
     if (ext > s->newest)
       s->newest = ext;

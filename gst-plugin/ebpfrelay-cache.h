@@ -35,6 +35,10 @@ G_BEGIN_DECLS
 #define EBR_CACHE_DEFAULT_PACKETS 1024
 #define EBR_CACHE_DEFAULT_AGE_MS 1000
 #define EBR_CACHE_MAX_PACKETS 8192
+/* The largest ring ebr_cache_new makes (the key-frame cache's ceiling,
+ * ebpfrelay-kfcache.h): half the sequence number space, so that a 16-bit
+ * number still names one packet of the ring. */
+#define EBR_CACHE_RING_MAX 32768
 #define EBR_CACHE_DEFAULT_SSRCS 16
 
 typedef struct _EbrCache EbrCache;
@@ -61,7 +65,7 @@ typedef struct
 } EbrCacheStats;
 
 /* @min_packets: rounded up to a power of two, 16..max; @max_packets: at
- * most EBR_CACHE_MAX_PACKETS, at least min_packets; @min_age: µs. */
+ * most EBR_CACHE_RING_MAX, at least min_packets; @min_age: µs. */
 EbrCache *ebr_cache_new (guint min_packets, gint64 min_age_us,
     guint max_packets, guint max_ssrcs);
 void ebr_cache_free (EbrCache * cache);

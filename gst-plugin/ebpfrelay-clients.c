@@ -53,6 +53,8 @@ relay_client_new (const gchar * host, gint port,
 void
 relay_client_free (RelayClient * c)
 {
+  if (c->kf_free)
+    c->kf_free (c->kf);
   g_free (c->host);
   g_hash_table_destroy (c->ssrcs);
   g_free (c);
@@ -380,6 +382,16 @@ check_not_loop (RelayClients * t, const RelayClient * c, GError ** error)
 /* --- kernel slots ----------------------------------------------------------- */
 
 static void
+set_in_kernel (RelayClients * t, RelayClient * c, gboolean in_kernel)
+{
+  gboolean was = c->in_kernel;
+
+  c->in_kernel = in_kernel;
+  if (was != in_kernel && t->running && t->callbacks.changed)
+    t->callbacks.changed (c, RELAY_CLIENT_CHANGE_PATH, t->user_data);
+}
+
+static void
 fill_sub (RelayClients * t, const RelayClient * c, const RelayRoute * r,
     guint8 state, struct relay_sub *sub)
 {
@@ -392,7 +404,19 @@ fill_sub (RelayClients * t, const RelayClient * c, const RelayRoute * r,
   sub->sport = htons (t->port);
   sub->dport = c->addr.sin_port;
   sub->limit = c->limit;
+  sub->burst = c->kf_hold;
   sub->state = state;
+}
+
+/* Forgets @c's key-frame burst (ebpfrelay-kfburst). */
+static void
+client_drop_burst (RelayClient * c)
+{
+  c->kf_hold = FALSE;
+  if (c->kf_free)
+    c->kf_free (c->kf);
+  c->kf = NULL;
+  c->kf_free = NULL;
 }
 
 void
@@ -411,14 +435,17 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
         res == RELAY_ROUTE_OK ? "the kernel" : "userspace");
   c->route = res;
 
-  if (res == RELAY_ROUTE_OK) {
+  /* a key-frame burst pending: userspace serves it until the burst is
+   * out (ebpfrelay-kfburst moves it then) */
+  if (res == RELAY_ROUTE_OK && !c->kf_hold) {
     c->next_check = now + RELAY_CLIENTS_REVALIDATE_US;
     if (c->in_kernel && memcmp (&r, &c->resolved, sizeof (r)) == 0)
       return;
     fill_sub (t, c, &r, RELAY_SUB_KERNEL, &sub);
     if (relay_kernel_set_slot (t->kernel, c->slot, &sub)) {
-      c->in_kernel = c->slot_written = TRUE;
+      c->slot_written = TRUE;
       c->resolved = r;
+      set_in_kernel (t, c, TRUE);
       return;
     }
     table_log (t, G_LOG_LEVEL_WARNING, "cannot write slot %u: %s", c->slot,
@@ -433,7 +460,7 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
   fill_sub (t, c, &c->resolved, RELAY_SUB_USERSPACE, &sub);
   if (relay_kernel_set_slot (t->kernel, c->slot, &sub))
     c->slot_written = TRUE;
-  c->in_kernel = FALSE;
+  set_in_kernel (t, c, FALSE);
 }
 
 void
@@ -487,6 +514,9 @@ activate_client (RelayClients * t, RelayClient * c, GError ** error)
   c->user_packets = c->user_bytes = c->user_errors = 0;
   c->user_prio_dropped = c->user_held = 0;
   g_hash_table_remove_all (c->ssrcs);
+  client_drop_burst (c);
+  c->kf_burst_packets = c->kf_burst_bytes = 0;
+  c->kf_hold = t->kf_joins;
   t->slots[i] = c;
   if (i >= t->n_slots)
     t->n_slots = i + 1;
@@ -506,6 +536,7 @@ deactivate_client (RelayClients * t, RelayClient * c)
     relay_kernel_poll (t->kernel);
     relay_kernel_clear_slot (t->kernel, c->slot);
   }
+  client_drop_burst (c);
   t->slots[c->slot] = NULL;
   update_n_slots (t);
 }
@@ -524,6 +555,8 @@ relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit)
       && !relay_kernel_set_limit (t->kernel, c->slot, limit))
     table_log (t, G_LOG_LEVEL_WARNING, "cannot write the limit of slot %u: "
         "%s", c->slot, g_strerror (errno));
+  if (t->running && t->callbacks.changed)
+    t->callbacks.changed (c, RELAY_CLIENT_CHANGE_LIMIT, t->user_data);
   /* it gets more now: its owner asks the sender for a key frame */
   if (lowered && t->callbacks.limit_lowered)
     t->callbacks.limit_lowered (c, t->user_data);

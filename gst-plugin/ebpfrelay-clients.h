@@ -92,6 +92,14 @@ typedef struct
   guint64 user_prio_dropped;
   guint64 user_held;
   GHashTable *ssrcs;
+  /* keyframe-cache (ebpfrelay-kfburst.h): a key-frame burst is pending
+   * (set when it joins while running, with kf_joins): its slot stays
+   * USERSPACE with the burst flag, its SSRCs start RUNNING; the burst's
+   * state (ebpfrelay-kfburst's, freed with kf_free) and what it sent */
+  gboolean kf_hold;
+  gpointer kf;
+  GDestroyNotify kf_free;
+  guint64 kf_burst_packets, kf_burst_bytes;
 } RelayClient;
 
 /* Userspace mode: what one subscriber has of one SSRC. As the kernel's
@@ -115,6 +123,12 @@ typedef struct
 typedef void (*RelayLogFunc) (GLogLevelFlags level, const gchar * message,
     gpointer user_data);
 
+typedef enum
+{
+  RELAY_CLIENT_CHANGE_LIMIT,
+  RELAY_CLIENT_CHANGE_PATH,
+} RelayClientChange;
+
 typedef struct
 {
   /* a subscriber came or went (after it has been freed from its slot;
@@ -129,6 +143,10 @@ typedef struct
    * relay_clients_set_limit, from set-priority-limit, a clients change or
    * the subscription channel); with the lock held. May be NULL. */
   void (*limit_lowered) (RelayClient * c, gpointer user_data);
+  /* while running, @c's priority limit or its path (in_kernel) changed
+   * (@what); with the lock held. May be NULL. */
+  void (*changed) (RelayClient * c, RelayClientChange what,
+      gpointer user_data);
 } RelayClientsCallbacks;
 
 /* @c's RTCP destination port changed (a clients change, add-full or a
@@ -152,6 +170,8 @@ typedef struct
   RelayKernel *kernel;          /* borrowed; NULL: userspace forwarding */
   RelayRouter *router;          /* borrowed; NULL: no look-ups */
   guint revalidate_next;
+  gboolean kf_joins;            /* joiners start with a key-frame burst
+                                 * (ebpfrelay-kfburst) */
   RelayClientsRtcpFunc rtcp_changed;    /* the feedback plane's */
   gpointer rtcp_changed_data;
 } RelayClients;

@@ -26,6 +26,8 @@ struct _RelayFeedback
   RelayLogFunc log;
   gpointer log_data;
   RelayRepair *repair;          /* loss repair: NACKs answered from a cache */
+  RelayKfBurst *kfburst;        /* joiners' key-frame bursts */
+  RelaySources *sources;        /* the publisher lock, borrowed; or NULL */
 
   /* properties */
   gint rtcp_port;               /* -1: stream port + 1, 0: off */
@@ -40,6 +42,10 @@ struct _RelayFeedback
   RelayControlServer *control;  /* shared port: borrowed */
   GThread *thread;
   int wake_fd;
+  gboolean stopping;            /* the thread ends when woken */
+  /* a lowered limit's key-frame request was throttled: ask again once
+   * the throttle lets it through (monotonic µs; 0: none) */
+  gint64 keyframe_retry_at;
   gboolean has_upstream;
   struct sockaddr_in upstream;  /* upstream-rtcp */
   gboolean has_sender_rtcp;
@@ -62,7 +68,7 @@ struct _RelayFeedback
   /* counters (since start) */
   guint64 malformed, sender_packets, srs_sent, rrs_sent, no_upstream;
   guint64 keyframe_unknown_ssrc, keyframe_join, keyframe_limit, send_errors;
-  guint64 keyframe_nack;
+  guint64 keyframe_nack, rejected_source, keyframe_retried;
 };
 
 static guint64
@@ -89,6 +95,8 @@ relay_feedback_new (GMutex * lock, RelayClients * clients,
   f->log = log;
   f->log_data = log_data;
   f->repair = relay_repair_new (sender);
+  f->kfburst = relay_kfburst_new (lock, clients, sender);
+  relay_sender_set_kfburst (sender, f->kfburst);
   f->rtcp_port = RELAY_FEEDBACK_DEFAULT_RTCP_PORT;
   f->keyframe_ms = RELAY_FEEDBACK_DEFAULT_KEYFRAME_MS;
   f->own_fd = f->fd = f->wake_fd = -1;
@@ -105,6 +113,7 @@ relay_feedback_free (RelayFeedback * f)
 {
   relay_feedback_stop (f);
   relay_repair_free (f->repair);
+  relay_kfburst_free (f->kfburst);
   g_hash_table_destroy (f->ssrcs);
   g_hash_table_destroy (f->viewer_ids);
   g_free (f->upstream_str);
@@ -169,11 +178,18 @@ relay_feedback_install_properties (GObjectClass * klass, guint first_id)
       first_id + RELAY_FEEDBACK_PROP_NACK_CACHE);
   relay_repair_install_rtx_property (klass,
       first_id + RELAY_FEEDBACK_PROP_RTX_MAP);
+  relay_kfburst_install_properties (klass,
+      first_id + RELAY_FEEDBACK_PROP_KFBURST);
 }
 
 void
 relay_feedback_set_property (RelayFeedback * f, guint id, const GValue * value)
 {
+  if (id >= RELAY_FEEDBACK_PROP_KFBURST) {
+    relay_kfburst_set_property (f->kfburst, id - RELAY_FEEDBACK_PROP_KFBURST,
+        value);
+    return;
+  }
   switch (id) {
     case RELAY_FEEDBACK_PROP_RTCP_PORT:
       f->rtcp_port = g_value_get_int (value);
@@ -197,6 +213,11 @@ relay_feedback_set_property (RelayFeedback * f, guint id, const GValue * value)
 void
 relay_feedback_get_property (RelayFeedback * f, guint id, GValue * value)
 {
+  if (id >= RELAY_FEEDBACK_PROP_KFBURST) {
+    relay_kfburst_get_property (f->kfburst, id - RELAY_FEEDBACK_PROP_KFBURST,
+        value);
+    return;
+  }
   switch (id) {
     case RELAY_FEEDBACK_PROP_RTCP_PORT:
       g_value_set_int (value, f->rtcp_port);
@@ -240,7 +261,9 @@ upstream_dest (RelayFeedback * f)
 {
   if (f->has_upstream)
     return &f->upstream;
-  if (f->has_sender_rtcp)
+  if (f->has_sender_rtcp && (!f->sources ||
+          relay_sources_allows_host (f->sources,
+              ntohl (f->sender_rtcp.sin_addr.s_addr))))
     return &f->sender_rtcp;
   return NULL;
 }
@@ -259,16 +282,18 @@ send_upstream (RelayFeedback * f, GstBuffer * buf)
   gst_buffer_unref (buf);
 }
 
-/* A key-frame request for @media_ssrc, when the throttle lets it through. */
-static void
+/* A key-frame request for @media_ssrc, when the throttle lets it through
+ * (FALSE: it did not). */
+static gboolean
 request_keyframe (RelayFeedback * f, guint32 media_ssrc,
     EbrRtcpKeyframeKind kind, GstClockTime now)
 {
   if (!ebr_rtcp_keyframe_should_send (f->rtcp, media_ssrc, now))
-    return;
+    return FALSE;
   send_upstream (f, kind == EBR_RTCP_KEYFRAME_FIR ?
       ebr_rtcp_build_fir (f->rtcp, media_ssrc) :
       ebr_rtcp_build_pli (f->rtcp, media_ssrc));
+  return TRUE;
 }
 
 typedef struct
@@ -315,6 +340,19 @@ forward_down (RelayFeedback * f, GstBuffer * compound)
 }
 
 /* --- receiving -------------------------------------------------------------- */
+
+/* Whether a subscriber has address @addr (network order). */
+static gboolean
+is_viewer_host (RelayFeedback * f, guint32 addr)
+{
+  RelayClients *t = f->clients;
+
+  for (guint i = 0; i < t->clients->len; i++)
+    if (((RelayClient *) g_ptr_array_index (t->clients,
+                i))->addr.sin_addr.s_addr == addr)
+      return TRUE;
+  return FALSE;
+}
 
 static gboolean
 is_senders (RelayFeedback * f, const guint8 * data, guint32 addr)
@@ -432,6 +470,16 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
     f->malformed++;
     return;
   }
+  if ((data[1] == GST_RTCP_TYPE_SR || data[1] == GST_RTCP_TYPE_RR)
+      && f->sources && relay_sources_active (f->sources)
+      && !relay_sources_allows_host (f->sources, ntohl (from->sin_addr.s_addr))
+      && (data[1] == GST_RTCP_TYPE_SR
+          || !is_viewer_host (f, from->sin_addr.s_addr))) {
+    /* an SR (or a non-viewer's RR first) of a sender that may not
+     * publish: not sent on */
+    f->rejected_source++;
+    return;
+  }
   if (is_senders (f, data, from->sin_addr.s_addr)) {
     GstBuffer *buf = gst_buffer_new_memdup (data, len);
 
@@ -482,6 +530,8 @@ next_rr (gint64 now)
       RELAY_FEEDBACK_RR_INTERVAL_MS * 3 / 2) * G_TIME_SPAN_MILLISECOND;
 }
 
+static gboolean request_video_keyframes (RelayFeedback * f, guint64 * counter);
+
 static gpointer
 feedback_thread (gpointer data)
 {
@@ -494,15 +544,31 @@ feedback_thread (gpointer data)
   p[1].fd = f->own_fd;
   p[0].events = p[1].events = POLLIN;
   for (;;) {
+    gint64 wake_at = rr_at, retry_at;
+    guint64 v;
     int timeout;
 
+    g_mutex_lock (f->lock);
+    retry_at = f->keyframe_retry_at;
+    g_mutex_unlock (f->lock);
+    if (retry_at && retry_at < wake_at)
+      wake_at = retry_at;
     now = g_get_monotonic_time ();
-    timeout = now >= rr_at ? 0 : (int) ((rr_at - now) / 1000) + 1;
+    timeout = now >= wake_at ? 0 : (int) ((wake_at - now) / 1000) + 1;
     p[0].revents = p[1].revents = 0;
     if (poll (p, f->own_fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
       break;
-    if (p[0].revents)
-      break;
+    if (p[0].revents) {
+      gboolean stop;
+
+      if (read (f->wake_fd, &v, sizeof (v)) < 0 && errno != EAGAIN)
+        break;
+      g_mutex_lock (f->lock);
+      stop = f->stopping;
+      g_mutex_unlock (f->lock);
+      if (stop)
+        break;
+    }
     if (p[1].revents) {
       struct sockaddr_in from;
       socklen_t flen = sizeof (from);
@@ -536,6 +602,13 @@ feedback_thread (gpointer data)
       g_mutex_unlock (f->lock);
       rr_at = next_rr (now);
     }
+    g_mutex_lock (f->lock);
+    if (f->keyframe_retry_at && now >= f->keyframe_retry_at) {
+      f->keyframe_retry_at = 0;
+      if (f->rtcp)
+        request_video_keyframes (f, &f->keyframe_retried);
+    }
+    g_mutex_unlock (f->lock);
   }
   return NULL;
 }
@@ -586,6 +659,9 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
 
   g_mutex_lock (f->lock);
   port = f->rtcp_port < 0 ? stream_port + 1 : f->rtcp_port;
+  /* (also without RTCP: relay_feedback_render feeds it either way) */
+  if (!relay_kfburst_start (f->kfburst, originals, error))
+    goto fail;
   if (f->rtcp_port == 0)
     goto done;
   if (port > 65535) {
@@ -632,9 +708,12 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
   f->rtcp = ebr_rtcp_new (ssrc, "ebpfrelaysink",
       (GstClockTime) f->keyframe_ms * GST_MSECOND);
   f->malformed = f->sender_packets = f->srs_sent = f->rrs_sent = 0;
+  f->rejected_source = 0;
   f->kernel_upstream = FALSE;
   f->no_upstream = f->keyframe_unknown_ssrc = f->keyframe_join = 0;
-  f->keyframe_limit = f->keyframe_nack = 0;
+  f->keyframe_limit = f->keyframe_nack = f->keyframe_retried = 0;
+  f->keyframe_retry_at = 0;
+  f->stopping = FALSE;
   f->send_errors = 0;
   f->has_sender_rtcp = f->has_media_src = FALSE;
   g_hash_table_remove_all (f->ssrcs);
@@ -669,6 +748,7 @@ relay_feedback_stop (RelayFeedback * f)
   g_mutex_lock (f->lock);
   control = g_steal_pointer (&f->control);
   thread = g_steal_pointer (&f->thread);
+  f->stopping = TRUE;
   g_mutex_unlock (f->lock);
   if (control)
     relay_control_server_set_other (control, NULL, NULL);
@@ -679,6 +759,7 @@ relay_feedback_stop (RelayFeedback * f)
       fb_log (f, G_LOG_LEVEL_WARNING, "cannot wake the RTCP thread");
     g_thread_join (thread);
   }
+  relay_kfburst_stop (f->kfburst);
   g_mutex_lock (f->lock);
   if (f->wake_fd >= 0)
     close (f->wake_fd);
@@ -707,6 +788,7 @@ relay_feedback_set_caps (RelayFeedback * f, const GstCaps * caps)
       && g_strcmp0 (gst_structure_get_string (st, "media"), "video") == 0;
   ebpf_relay_priority_from_caps (caps, codec_by_pt, &fm_id);
   f->any_video = caps_video;
+  relay_kfburst_set_priority (f->kfburst, codec_by_pt, fm_id);
   for (guint pt = 0; pt < PRIO_N_PT; pt++) {
     f->video_by_pt[pt] = caps_video || sw_is_video (codec_by_pt, pt);
     f->any_video |= f->video_by_pt[pt];
@@ -719,8 +801,17 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
   GstMapInfo map;
   gboolean rtcp;
 
-  if (!f->rtcp || !gst_buffer_map (buffer, &map, GST_MAP_READ))
+  if (!gst_buffer_map (buffer, &map, GST_MAP_READ))
     return FALSE;
+  if (!f->rtcp) {
+    /* no RTCP: only the key-frame cache wants the stream */
+    if (map.size >= 12 && (map.data[0] & 0xc0) == 0x80
+        && !ebr_rtcp_is_rtcp (map.data, map.size))
+      relay_kfburst_put (f->kfburst, map.data, map.size,
+          g_get_monotonic_time ());
+    gst_buffer_unmap (buffer, &map);
+    return FALSE;
+  }
   rtcp = ebr_rtcp_is_rtcp (map.data, map.size);
   if (rtcp || !f->has_media_src) {
     GstNetAddressMeta *meta = gst_buffer_get_net_address_meta (buffer);
@@ -747,6 +838,7 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
     gboolean video = f->video_by_pt[map.data[1] & (PRIO_N_PT - 1)];
 
     relay_repair_put (f->repair, map.data, map.size, g_get_monotonic_time ());
+    relay_kfburst_put (f->kfburst, map.data, map.size, g_get_monotonic_time ());
 
     if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (ssrc)))
       g_hash_table_insert (f->ssrcs, GUINT_TO_POINTER (ssrc),
@@ -756,25 +848,45 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
   return rtcp;
 }
 
+void
+relay_feedback_set_sources (RelayFeedback * f, RelaySources * sources)
+{
+  f->sources = sources;
+}
+
+void
+relay_feedback_set_publisher (RelayFeedback * f, guint32 addr)
+{
+  f->media_src = addr;
+  f->has_media_src = TRUE;
+  if (f->has_sender_rtcp && f->sender_rtcp.sin_addr.s_addr != addr)
+    f->has_sender_rtcp = FALSE;
+}
+
 /* --- subscribers ------------------------------------------------------------ */
 
 /* A subscriber that gets more from now on (joined, or its limit lowered)
  * starts at the sender's next key frame: ask for one of each video SSRC at
- * once, through the throttle; each one asked for counts in @counter. */
-static void
+ * once, through the throttle; each one asked for counts in @counter. Whether
+ * the throttle held one back. */
+static gboolean
 request_video_keyframes (RelayFeedback * f, guint64 * counter)
 {
   GHashTableIter it;
   gpointer key, value;
   GstClockTime now = now_ns ();
+  gboolean held = FALSE;
 
   g_hash_table_iter_init (&it, f->ssrcs);
   while (g_hash_table_iter_next (&it, &key, &value)) {
     if (GPOINTER_TO_INT (value) != 2)
       continue;
     (*counter)++;
-    request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI, now);
+    if (!request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI,
+            now))
+      held = TRUE;
   }
+  return held;
 }
 
 void
@@ -789,12 +901,25 @@ relay_feedback_client_added (RelayFeedback * f, RelayClient * c)
   g_mutex_unlock (f->lock);
 }
 
+/* A lowered limit comes into force at the next key frame start
+ * (bpf/switch.h): ask for one now. When the throttle holds the request
+ * back (a key frame was asked for less than keyframe-request-interval ago,
+ * maybe already arrived before this lowering), the feedback thread asks
+ * again once the interval is over, so the switch never waits for the
+ * encoder's own next key frame. */
 void
 relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c)
 {
+  guint64 one = 1;
+
   (void) c;
-  if (f->rtcp)
-    request_video_keyframes (f, &f->keyframe_limit);
+  if (!f->rtcp || !request_video_keyframes (f, &f->keyframe_limit)
+      || f->keyframe_retry_at)
+    return;
+  f->keyframe_retry_at = g_get_monotonic_time () +
+      (gint64) f->keyframe_ms * G_TIME_SPAN_MILLISECOND;
+  if (f->wake_fd >= 0 && write (f->wake_fd, &one, sizeof (one)) < 0)
+    fb_log (f, G_LOG_LEVEL_DEBUG, "cannot wake the RTCP thread");
 }
 
 void
@@ -862,9 +987,13 @@ relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
       "rtcp-fraction-lost", G_TYPE_DOUBLE, best.block.fraction_lost / 256.0,
       "rtcp-packets-lost", G_TYPE_INT, best.block.cumulative_lost,
       "rtcp-jitter", G_TYPE_UINT, best.block.jitter,
+      /* in ms with the stream's clock rate (caps), -1 without one */
+      "rtcp-jitter-ms", G_TYPE_DOUBLE, f->clock_rate ?
+      best.block.jitter * 1000.0 / f->clock_rate : -1.0,
       "rtt-ms", G_TYPE_DOUBLE, GST_CLOCK_TIME_IS_VALID (best.rtt) ?
       best.rtt / (gdouble) GST_MSECOND : -1.0, NULL);
   relay_repair_add_client_stats (f->repair, s, c);
+  relay_kfburst_add_client_stats (f->kfburst, s, c);
 }
 
 void
@@ -888,8 +1017,11 @@ relay_feedback_add_stats (RelayFeedback * f, GstStructure * s)
       "keyframe-requests-suppressed", G_TYPE_UINT64, rs.keyframe_suppressed,
       "keyframe-requests-join", G_TYPE_UINT64, f->keyframe_join,
       "keyframe-requests-limit", G_TYPE_UINT64, f->keyframe_limit,
+      "keyframe-requests-retried", G_TYPE_UINT64, f->keyframe_retried,
       "keyframe-requests-unknown-ssrc", G_TYPE_UINT64,
       f->keyframe_unknown_ssrc,
-      "keyframe-requests-nack", G_TYPE_UINT64, f->keyframe_nack, NULL);
+      "keyframe-requests-nack", G_TYPE_UINT64, f->keyframe_nack,
+      "rtcp-rejected-source", G_TYPE_UINT64, f->rejected_source, NULL);
   relay_repair_add_stats (f->repair, s);
+  relay_kfburst_add_stats (f->kfburst, s);
 }

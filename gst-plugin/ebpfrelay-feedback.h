@@ -44,6 +44,8 @@
 #include "ebpfrelay-clients.h"
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-send.h"
+#include "ebpfrelay-kfburst.h"
+#include "ebpfrelay-sources.h"
 
 G_BEGIN_DECLS
 
@@ -61,7 +63,8 @@ enum
   RELAY_FEEDBACK_PROP_KEYFRAME_INTERVAL,
   RELAY_FEEDBACK_PROP_NACK_CACHE,       /* ebpfrelay-repair.h */
   RELAY_FEEDBACK_PROP_RTX_MAP,  /* ebpfrelay-repair.h */
-  RELAY_FEEDBACK_N_PROPS
+  RELAY_FEEDBACK_PROP_KFBURST,  /* RELAY_KFBURST_N_PROPS of ebpfrelay-kfburst.h */
+  RELAY_FEEDBACK_N_PROPS = RELAY_FEEDBACK_PROP_KFBURST + RELAY_KFBURST_N_PROPS
 };
 
 typedef struct _RelayFeedback RelayFeedback;
@@ -111,6 +114,17 @@ void relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer f);
 void relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
     RelayClient * c);
 void relay_feedback_add_stats (RelayFeedback * f, GstStructure * s);
+
+/* The publisher lock (borrowed, NULL: none): an SR or RR compound from a
+ * host it does not allow (relay_sources_allows_host) is not the sender's
+ * (counted in rtcp-rejected-source, never sent on), and the relay's RTCP
+ * goes to the sender only while its host is allowed (or to
+ * upstream-rtcp). */
+void relay_feedback_set_sources (RelayFeedback * f, RelaySources * sources);
+/* The publisher changed (the latch, network order): its media's source
+ * address from now on; a sender RTCP address of another host is
+ * forgotten. */
+void relay_feedback_set_publisher (RelayFeedback * f, guint32 addr);
 
 G_END_DECLS
 #endif

@@ -7,6 +7,7 @@
  */
 #include "ebpfrelay-kernel.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
@@ -326,6 +327,20 @@ relay_kernel_set_limit (RelayKernel * k, guint slot, guint8 limit)
 }
 
 gboolean
+relay_kernel_set_burst (RelayKernel * k, guint slot, gboolean burst)
+{
+  struct relay_sub cur;
+
+  if (slot >= RELAY_MAX_SUBS
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0)
+    return FALSE;
+  if (cur.burst == !!burst)
+    return TRUE;
+  cur.burst = !!burst;
+  return write_sub (k, slot, &cur);
+}
+
+gboolean
 relay_kernel_clear_slot (RelayKernel * k, guint slot)
 {
   struct relay_sub cur;
@@ -435,6 +450,26 @@ relay_kernel_ssrc_counts (RelayKernel * k, guint slot, guint32 ssrc,
   return TRUE;
 }
 
+guint
+relay_kernel_slot_switch (RelayKernel * k, guint slot, struct sw_sub *out,
+    guint max)
+{
+  struct relay_sub_ssrcs t;
+  struct relay_sub cur;
+  guint i, n = 0;
+
+  if (slot >= RELAY_MAX_SUBS
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0
+      || cur.state == RELAY_SUB_EMPTY
+      || bpf_map_lookup_elem (k->sub_ssrcs_fd, &slot, &t) != 0)
+    return 0;
+  for (i = 0; i < RELAY_SSRCS_PER_SUB && n < max; i++)
+    if ((t.e[i].id & RELAY_SSRC_VALID)
+        && RELAY_SSRC_ID_GEN (t.e[i].id) == cur.gen)
+      out[n++] = t.e[i].sw;
+  return n;
+}
+
 gboolean
 relay_kernel_ssrc_log (RelayKernel * k, guint slot, guint32 ssrc,
     struct seqlog *log, guint32 * dropped)
@@ -518,6 +553,82 @@ relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate)
     return TRUE;
   k->config.clock_rate = clock_rate;
   return write_config (k);
+}
+
+gboolean
+relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs, guint n)
+{
+  int fd = bpf_map__fd (k->skel->maps.local_addrs);
+  guint32 key, next, *keep = g_new (guint32, MAX (n, 1));
+  gboolean ok = TRUE, more;
+  __u8 one = 1;
+  guint i;
+
+  /* add the new ones first, so that an address in both never misses */
+  for (i = 0; i < n && i < RELAY_MAX_LOCAL_ADDRS; i++) {
+    keep[i] = htonl (addrs[i]);
+    if (bpf_map_update_elem (fd, &keep[i], &one, BPF_ANY))
+      ok = FALSE;
+  }
+  n = i;
+  more = bpf_map_get_next_key (fd, NULL, &key) == 0;
+  while (more) {
+    gboolean wanted = FALSE;
+
+    more = bpf_map_get_next_key (fd, &key, &next) == 0;
+    for (i = 0; i < n && !wanted; i++)
+      wanted = keep[i] == key;
+    if (!wanted)
+      bpf_map_delete_elem (fd, &key);
+    key = next;
+  }
+  g_free (keep);
+  return ok;
+}
+
+gboolean
+relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
+    const guint16 * ports, guint n, gboolean latch, guint timeout_ms)
+{
+  int fd = bpf_map__fd (k->skel->maps.sources);
+  struct relay_src_key key;
+  struct relay_latch l;
+  __u32 zero = 0;
+  __u8 one = 1;
+  gboolean ok = TRUE;
+
+  while (bpf_map_get_next_key (fd, NULL, &key) == 0)
+    if (bpf_map_delete_elem (fd, &key))
+      break;
+  for (guint i = 0; i < n && i < RELAY_MAX_SOURCES; i++) {
+    memset (&key, 0, sizeof (key));
+    key.addr = htonl (addrs[i]);
+    key.port = htons (ports[i]);
+    if (bpf_map_update_elem (fd, &key, &one, BPF_ANY))
+      ok = FALSE;
+  }
+  memset (&l, 0, sizeof (l));
+  if (bpf_map_update_elem (bpf_map__fd (k->skel->maps.latch), &zero, &l,
+          BPF_F_LOCK))
+    ok = FALSE;
+  k->config.src_flags = (n ? RELAY_SRC_LIST : 0) | (latch ? RELAY_SRC_LATCH :
+      0);
+  k->config.src_timeout_ms = timeout_ms;
+  return write_config (k) && ok;
+}
+
+gboolean
+relay_kernel_latched (RelayKernel * k, guint32 * addr, guint16 * port)
+{
+  struct relay_latch l;
+  __u32 zero = 0;
+
+  if (bpf_map_lookup_elem_flags (bpf_map__fd (k->skel->maps.latch), &zero,
+          &l, BPF_F_LOCK) || !l.addr)
+    return FALSE;
+  *addr = ntohl (l.addr);
+  *port = ntohs (l.port);
+  return TRUE;
 }
 
 gboolean

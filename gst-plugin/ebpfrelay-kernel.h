@@ -38,6 +38,9 @@ gboolean relay_kernel_set_slot (RelayKernel * k, guint slot,
 /* Changes the priority limit of a non-empty slot: applies from the next
  * packet, in either state. */
 gboolean relay_kernel_set_limit (RelayKernel * k, guint slot, guint8 limit);
+/* The slot's burst flag (bpf/relay.h, keyframe-cache): SSRCs it starts
+ * from now on start RUNNING (@burst) or as switch.h says. */
+gboolean relay_kernel_set_burst (RelayKernel * k, guint slot, gboolean burst);
 gboolean relay_kernel_clear_slot (RelayKernel * k, guint slot);
 gboolean relay_kernel_set_n_slots (RelayKernel * k, guint n_slots);
 /* The codec of each payload type (enum prio_codec), the frame marking
@@ -50,6 +53,10 @@ void relay_kernel_slot_counters (RelayKernel * k, guint slot,
 /* Packets of @slot held back while it waited for a key frame (switch.h
  * SW_HOLD; not in prio_dropped), summed over the CPUs. */
 void relay_kernel_slot_held (RelayKernel * k, guint slot, guint64 * held);
+/* The switch states (bpf/switch.h) of @slot's current assignment, one
+ * per SSRC it has seen, into @out (at most @max); returns how many. */
+guint relay_kernel_slot_switch (RelayKernel * k, guint slot,
+    struct sw_sub * out, guint max);
 /* What the kernel decided for RTP SSRC @ssrc and @slot's current
  * assignment (struct relay_ssrc_state): packets and RTP payload octets sent
  * (by the kernel or named in events for userspace to send; modulo 2^32,
@@ -85,6 +92,19 @@ gboolean relay_kernel_set_local (RelayKernel * k, guint16 sport, guint mtu);
 /* The stream's RTP clock rate (from the caps; 0: unknown), for the
  * upstream jitter the kernel keeps. */
 gboolean relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate);
+
+/* The relay's own addresses (host order): only datagrams to one are
+ * forwarded (local_addrs). Replaces the set; TRUE when it is in place. */
+gboolean relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs,
+    guint n);
+/* The publisher lock (relay.h RELAY_SRC_*, ebpfrelay-sources.h): @n
+ * allowed senders (host order addresses and ports, port 0: any), the
+ * latch and its timeout; forgets the latched sender. */
+gboolean relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
+    const guint16 * ports, guint n, gboolean latch, guint timeout_ms);
+/* The sender the kernel latched onto (host order): FALSE when none. */
+gboolean relay_kernel_latched (RelayKernel * k, guint32 * addr,
+    guint16 * port);
 
 /* What the relay received of upstream SSRC @ssrc, counted by the kernel
  * once per packet (struct relay_stream; RFC 3550 A.1, A.3, A.8), also

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 
 #include "priority.h"
+#include "ebpfrelay-kfburst.h"
 
 #define SEND_BATCH 64
 /* A fragmented datagram is known by its length and first bytes. */
@@ -33,6 +34,7 @@ struct _RelaySender
   gpointer log_data;
   int fd;
   RelayKernel *kernel;          /* NULL: userspace mode */
+  RelayKfBurst *kfburst;        /* joiners' copies wait for their burst */
   gsize frag_min_len;           /* kernel mode: a datagram up to this long
                                  * cannot have come fragmented (attached
                                  * MTUs) */
@@ -96,6 +98,12 @@ void
 relay_sender_stop (RelaySender * s)
 {
   g_queue_clear_full (&s->frag_pending, g_free);
+}
+
+void
+relay_sender_set_kfburst (RelaySender * s, struct _RelayKfBurst *kfburst)
+{
+  s->kfburst = kfburst;
 }
 
 void
@@ -252,6 +260,10 @@ send_copy (RelaySender * s, RelayClient * c, gint seq)
   struct iovec *iov = s->iovs[n];
   const guint8 *data = s->data;
 
+  /* a joiner with a key-frame burst pending: after the burst */
+  if (G_UNLIKELY (c->kf_hold)
+      && relay_kfburst_divert (s->kfburst, c, data, s->len, seq))
+    return;
   memset (m, 0, sizeof (*m));
   m->msg_name = &c->addr;
   m->msg_namelen = sizeof (c->addr);
@@ -327,6 +339,8 @@ ssrc_state (RelaySender * s, RelayClient * c, const struct prio_info *info)
     return st;
   st = g_new0 (RelaySsrcState, 1);
   sw_sub_init (&st->sw, s->codec_by_pt, info->pt, c->limit);
+  if (c->kf_hold)
+    sw_sub_start_burst (&st->sw);       /* ebpfrelay-kfburst */
   g_hash_table_insert (c->ssrcs, key, st);
   return st;
 }
@@ -513,6 +527,18 @@ void
 relay_sender_forward (RelaySender * s, const guint8 * data, gsize len)
 {
   forward_userspace (s, data, len);
+}
+
+void
+relay_sender_send_all (RelaySender * s, const guint8 * data, gsize len)
+{
+  RelayClients *t = s->clients;
+
+  send_begin (s, data, len);
+  for (guint i = 0; i < t->n_slots; i++)
+    if (t->slots[i])
+      send_copy (s, t->slots[i], -1);
+  send_flush (s);
 }
 
 void

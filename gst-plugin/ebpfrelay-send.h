@@ -43,6 +43,11 @@ void relay_sender_free (RelaySender * s);
 void relay_sender_start (RelaySender * s);
 /* Stopping: forgets the pending fragments (their slots are gone). */
 void relay_sender_stop (RelaySender * s);
+/* Who holds back joiners' copies for their key-frame burst (NULL: none;
+ * ebpfrelay-kfburst.h). */
+struct _RelayKfBurst;
+void relay_sender_set_kfburst (RelaySender * s,
+    struct _RelayKfBurst *kfburst);
 /* The socket copies leave from (-1: none yet). */
 void relay_sender_set_fd (RelaySender * s, int fd);
 
@@ -68,6 +73,9 @@ void relay_sender_send (RelaySender * s, const guint8 * data, gsize len);
 /* Userspace mode's forwarding of @data to every slot, in either mode (a
  * buffer the kernel could not take: ebpfrelay-local). */
 void relay_sender_forward (RelaySender * s, const guint8 * data, gsize len);
+/* Kernel mode, a buffer that did not come through the TC hook: @data to
+ * every subscriber as it is (no priority drop, no sequence rewrite). */
+void relay_sender_send_all (RelaySender * s, const guint8 * data, gsize len);
 
 /* Kernel mode: loads the kernel program for the stream's @port and
  * attaches it to every interface of @ifnames; its events (the slots the

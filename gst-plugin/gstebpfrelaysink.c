@@ -86,10 +86,21 @@
  * pipeline once, the kernel makes the copies (the second subscriber gets
  * only IDR frames and parameter sets).
  * |[
+ * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink sources=10.200.1.1 source-latch=true clients=10.200.11.2:6000
+ * ]| Only 10.200.1.1 may publish, and of its senders only the first one
+ * (address and port) until it has been silent for source-timeout (5 s):
+ * everyone else's datagrams to the port reach no subscriber.
+ * |[
  * gst-launch-1.0 udpsrc port=5004 caps="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000" ! ebpfrelaysink clients=10.200.11.2:6000,10.200.12.2:6000@6,10.200.13.2:6000@7
  * ]| An H.264 stream: the first subscriber gets everything, the second
  * only reference frames (NRI 2 and 3), the third only IDR and parameter
  * sets (NRI 3), each with contiguous sequence numbers.
+ * |[
+ * gst-launch-1.0 -m udpsrc port=5004 ! ebpfrelaysink stats-interval=1000 metrics-port=9465 clients=10.200.11.2:6000
+ * ]| Posts the statistics on the bus every second (and each subscriber
+ * change as it happens), and serves them to Prometheus at
+ * http://127.0.0.1:9465/metrics (#GstEbpfRelaySink:stats-interval,
+ * #GstEbpfRelaySink:metrics-port; examples/grafana has a dashboard).
  */
 #ifdef HAVE_CONFIG_H
 #include "config.h"
@@ -115,6 +126,9 @@
 #include "ebpfrelay-stats.h"
 #include "ebpfrelay-feedback.h"
 #include "ebpfrelay-local.h"
+#include "ebpfrelay-publisher.h"
+#include "ebpfrelay-watch.h"
+#include "ebpfrelay-metrics.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -126,6 +140,9 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define DEFAULT_MODE GST_EBPF_RELAY_MODE_AUTO
 #define DEFAULT_REWRITE_SEQ TRUE
 #define DEFAULT_PASS_ORIGINAL TRUE
+#define DEFAULT_STATS_INTERVAL 0
+#define DEFAULT_METRICS_PORT 0
+#define DEFAULT_METRICS_ADDRESS "127.0.0.1"
 
 /* The kernel-mode thread wakes for each event and at least every
  * KERNEL_TICK_MS (subscribers to move to the kernel or check again). */
@@ -146,7 +163,11 @@ enum
   PROP_SUBSCRIBER_TIMEOUT,
   PROP_MAX_CLIENTS,
   PROP_TOKEN,
-  PROP_FEEDBACK,                /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
+  PROP_STATS_INTERVAL,
+  PROP_METRICS_PORT,
+  PROP_METRICS_ADDRESS,
+  PROP_PUBLISHER,               /* RELAY_PUBLISHER_N_PROPS of ebpfrelay-publisher */
+  PROP_FEEDBACK = PROP_PUBLISHER + RELAY_PUBLISHER_N_PROPS,     /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
 };
 
 enum
@@ -186,6 +207,12 @@ struct _GstEbpfRelaySink
   guint max_clients;
   gchar *token;
   guint framemarking_id;        /* 0: from the caps */
+  guint stats_interval;         /* ms, 0: none */
+  guint metrics_port;           /* 0: no endpoint */
+  gchar *metrics_address;
+
+  RelayWatch *watch;            /* while started: bus messages, metrics */
+  RelayMetrics *metrics;        /* the Prometheus endpoint, if metrics-port */
 
   RelayControlServer *control;  /* the subscription channel, if control-port */
   guint8 caps_fm_id;            /* from the caps' extmap-N */
@@ -194,6 +221,7 @@ struct _GstEbpfRelaySink
   RelaySender *sender;          /* what userspace sends */
   RelayFeedback *feedback;      /* RTCP */
   RelayLocal *local;            /* open: the buffers did not cross the hook */
+  RelayPublisher *publisher;    /* who may publish; for this host */
   RelayKernel *kernel;          /* NULL: userspace forwarding */
   RelayRouter *router;
   GWeakRef udpsrc;              /* upstream udpsrc, if that is what feeds us */
@@ -273,7 +301,9 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "subscribers (limit 0-7, default 0: a subscriber gets the packets "
           "whose priority is at least its limit; rtcp-port: where its RTCP "
           "goes, default port + 1, mux = the media port); changes while "
-          "PLAYING apply from the next packet", DEFAULT_CLIENTS,
+          "PLAYING apply from the next packet (a changed limit per SSRC at "
+          "its next frame start when raised, next key frame start when "
+          "lowered)", DEFAULT_CLIENTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODE,
@@ -330,6 +360,28 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "bytes, a longer one fails the start)", NULL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
+  relay_publisher_install_properties (gobject_class, PROP_PUBLISHER);
+  g_object_class_install_property (gobject_class, PROP_STATS_INTERVAL,
+      g_param_spec_uint ("stats-interval", "Statistics interval",
+          "Every this many ms, post the stats structure as an element "
+          "message on the bus and notify::stats (0 = never); while "
+          "running, each change of a subscriber's limit, path or state is "
+          "posted as ebpfrelaysink-client-changed anyway", 0, G_MAXINT,
+          DEFAULT_STATS_INTERVAL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_METRICS_PORT,
+      g_param_spec_uint ("metrics-port", "Metrics port",
+          "TCP port of a Prometheus endpoint (GET /metrics: the stats as "
+          "Prometheus or OpenMetrics text) on metrics-address (0 = none); "
+          "a port in use fails the start", 0, 65535, DEFAULT_METRICS_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_METRICS_ADDRESS,
+      g_param_spec_string ("metrics-address", "Metrics address",
+          "IP address the Prometheus endpoint listens on (metrics-port); "
+          "not an IP address: the start fails", DEFAULT_METRICS_ADDRESS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   relay_feedback_install_properties (gobject_class, PROP_FEEDBACK);
 
   /**
@@ -397,7 +449,10 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * `bytes` (both together; bytes are UDP payload bytes), `rtcp-port`
    * (where its RTCP goes, 0: nowhere), the `rtcp-*` of its RTCP,
    * `priority-dropped` (packets not sent to it because their priority was
-   * below its limit), or NULL for an unknown client.
+   * below its limit), `limit-in-force` and `limit-pending` (the limit that
+   * decides its packets, and the requested `priority-limit` while a
+   * switch to it waits for its boundary; -1: none), or NULL for an
+   * unknown client.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
@@ -411,9 +466,13 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * @port: the subscriber's port
    * @limit: the priority limit, 0-7
    *
-   * Sets a subscriber's priority limit: from the next packet on it
-   * receives exactly the packets whose priority is @limit or more (0:
-   * every packet). Its sequence numbers stay contiguous across the change.
+   * Sets a subscriber's priority limit: it receives exactly the packets
+   * whose priority is @limit or more (0: every packet), per SSRC from its
+   * next frame start (a new RTP timestamp) when the limit is raised, from
+   * its next key frame start when it is lowered (the relay asks the
+   * sender for a key frame at once), never from inside a frame
+   * (`bpf/switch.h`; get-stats: `limit-in-force`, `limit-pending`). Its
+   * sequence numbers stay contiguous across the change.
    *
    * Returns: %TRUE when set, %FALSE for an unknown client or a limit out
    * of range.
@@ -481,10 +540,37 @@ relay_log (GLogLevelFlags level, const gchar * message, gpointer user_data)
   GST_CAT_LEVEL_LOG (GST_CAT_DEFAULT, l, user_data, "%s", message);
 }
 
+/* What the watch posts when a subscriber changes (with the lock). */
+static void
+post_client_change (GstEbpfRelaySink * self, RelayClient * c,
+    const gchar * change, const gchar * state)
+{
+  relay_watch_post (self->watch,
+      gst_structure_new ("ebpfrelaysink-client-changed",
+          "change", G_TYPE_STRING, change,
+          "host", G_TYPE_STRING, c->host,
+          "port", G_TYPE_INT, c->port,
+          "state", G_TYPE_STRING, state,
+          "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
+          "priority-limit", G_TYPE_INT, (gint) c->limit, NULL));
+}
+
 /* The subscriber table's callbacks. */
+static void
+on_client_changed (RelayClient * c, RelayClientChange what, gpointer user_data)
+{
+  post_client_change (user_data, c, what == RELAY_CLIENT_CHANGE_LIMIT ?
+      "limit" : "path", "added");
+}
+
 static void
 on_client_added (RelayClient * c, gpointer user_data)
 {
+  GstEbpfRelaySink *self = user_data;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  post_client_change (self, c, "state", "added");
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
   relay_feedback_client_added (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
   g_signal_emit (user_data, gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_ADDED],
       0, c->host, c->port);
@@ -493,6 +579,11 @@ on_client_added (RelayClient * c, gpointer user_data)
 static void
 on_client_removed (RelayClient * c, gpointer user_data)
 {
+  GstEbpfRelaySink *self = user_data;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  post_client_change (self, c, "state", "removed");
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
   relay_feedback_client_removed (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
   g_signal_emit (user_data,
       gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_REMOVED], 0, c->host, c->port);
@@ -514,7 +605,7 @@ on_limit_lowered (RelayClient * c, gpointer user_data)
 
 static const RelayClientsCallbacks table_callbacks = {
   on_client_added, on_client_removed, on_client_refused, relay_log,
-  on_limit_lowered
+  on_limit_lowered, on_client_changed
 };
 
 static void
@@ -527,12 +618,16 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
   self->rewrite_seq = DEFAULT_REWRITE_SEQ;
   self->pass_original = DEFAULT_PASS_ORIGINAL;
+  self->stats_interval = DEFAULT_STATS_INTERVAL;
+  self->metrics_port = DEFAULT_METRICS_PORT;
+  self->metrics_address = g_strdup (DEFAULT_METRICS_ADDRESS);
   self->wake_fd = -1;
   g_mutex_init (&self->lock);
   self->table = relay_clients_new (&self->lock, &table_callbacks, self);
   self->sender = relay_sender_new (self->table, relay_log, self);
   self->feedback = relay_feedback_new (&self->lock, self->table, self->sender,
       relay_log, self);
+  self->publisher = relay_publisher_new (self->feedback);
   self->own_fd = -1;
   self->local = relay_local_new ();
   g_weak_ref_init (&self->udpsrc, NULL);
@@ -547,12 +642,14 @@ gst_ebpf_relay_sink_finalize (GObject * object)
 {
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (object);
 
+  relay_publisher_free (self->publisher);
   relay_feedback_free (self->feedback);
   relay_local_free (self->local);
   relay_sender_free (self->sender);
   relay_clients_free (self->table);
   g_free (self->interfaces);
   g_free (self->token);
+  g_free (self->metrics_address);
   g_weak_ref_clear (&self->udpsrc);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -678,6 +775,7 @@ kernel_thread_func (gpointer data)
       relay_kernel_poll (self->kernel);
     now = g_get_monotonic_time ();
     relay_clients_check (self->table, now);
+    relay_publisher_tick (self->publisher, now);
     /* Fragmented datagrams that never came up whole; once a second, the
      * number of subscribers. */
     relay_sender_expire_fragments (self->sender, now);
@@ -723,7 +821,10 @@ static GstFlowReturn
 gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
 {
   GstEbpfRelaySink *self = GST_EBPF_RELAY_SINK (sink);
+  RelayPublisherVerdict verdict;
+  gboolean warn;
   GstMapInfo map;
+  guint8 head[2];
 
   /* Held across the send: see the struct. */
   GST_EBPF_RELAY_SINK_LOCK (self);
@@ -732,9 +833,17 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     /* The pipeline has its first buffer: the kernel may consume the rest. */
     apply_consume (self);
   }
-  /* (RTCP, RFC 5761, is the feedback plane's and never media) */
+  /* Only what may be published (ebpfrelay-publisher.h) */
+  verdict = relay_publisher_check (self->publisher, buffer,
+      gst_buffer_extract (buffer, 0, head, 2) == 2 && sw_is_rtcp (head, 2),
+      &warn);
+  if (verdict == RELAY_PUBLISHER_REJECT) {
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+    return GST_FLOW_OK;
+  }
   if (relay_local_is_open (self->local)) {
-    /* not through the hook: sent once to the kernel on lo (or from here) */
+    /* not through the hook (ebpfrelay-local): sent once to the kernel on
+     * lo, or from here (which it reports itself) */
     if (!relay_feedback_render (self->feedback, buffer) &&
         gst_buffer_map (buffer, &map, GST_MAP_READ)) {
       gchar *why = relay_local_render (self->local, self->sender, map.data,
@@ -746,6 +855,16 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
             ("the kernel could not take it (stats: local-userspace)"));
       g_free (why);
     }
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+    return GST_FLOW_OK;
+  }
+  /* (RTCP, RFC 5761, is the feedback plane's and never media) */
+  if (verdict == RELAY_PUBLISHER_UNHOOKED) {
+    if (!relay_feedback_render (self->feedback, buffer) &&
+        gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+      relay_sender_send_all (self->sender, map.data, map.size);
+      gst_buffer_unmap (buffer, &map);
+    }
   } else if (!relay_feedback_render (self->feedback, buffer) &&
       relay_sender_wants (self->sender, gst_buffer_get_size (buffer)) &&
       gst_buffer_map (buffer, &map, GST_MAP_READ)) {
@@ -753,6 +872,13 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     gst_buffer_unmap (buffer, &map);
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
+  /* (without the lock: a sync bus handler may call us) */
+  if (G_UNLIKELY (warn))
+    GST_ELEMENT_WARNING (self, STREAM, NOT_IMPLEMENTED,
+        ("Buffers that did not come through the kernel hook (from this "
+            "host, or without a sender address) are sent from userspace, "
+            "to every subscriber, without priority drops"),
+        ("kernel mode: unhooked-sent in stats counts them"));
   return GST_FLOW_OK;
 }
 
@@ -878,6 +1004,67 @@ apply_control_settings (GstEbpfRelaySink * self)
       self->subscriber_timeout * 1000);
 }
 
+static GstStructure *get_all_stats (GstEbpfRelaySink * self);
+
+static GstStructure *
+watch_stats (gpointer user_data)
+{
+  return get_all_stats (user_data);
+}
+
+/* The watch thread (stats-interval, events) and, with a metrics-port, the
+ * Prometheus endpoint in it. */
+static gboolean
+start_watch (GstEbpfRelaySink * self)
+{
+  RelayWatch *watch;
+  RelayMetrics *metrics = NULL;
+  guint interval, mport;
+  gchar *maddr;
+  GError *err = NULL;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  interval = self->stats_interval;
+  mport = self->metrics_port;
+  maddr = g_strdup (self->metrics_address);
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+
+  watch = relay_watch_new (GST_ELEMENT (self), "ebpfrelay-watch", interval,
+      watch_stats, self);
+  if (mport) {
+    metrics = relay_metrics_new (watch, maddr, mport, watch_stats, self, &err);
+    if (!metrics) {
+      GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
+          ("metrics-address=%s, metrics-port=%u", maddr, mport));
+      g_clear_error (&err);
+      relay_watch_free (watch);
+      g_free (maddr);
+      return FALSE;
+    }
+    GST_INFO_OBJECT (self, "metrics at http://%s:%u/metrics", maddr, mport);
+  }
+  g_free (maddr);
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  self->watch = watch;
+  self->metrics = metrics;
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  return TRUE;
+}
+
+static void
+stop_watch (GstEbpfRelaySink * self)
+{
+  RelayWatch *watch;
+  RelayMetrics *metrics;
+
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  watch = g_steal_pointer (&self->watch);
+  metrics = g_steal_pointer (&self->metrics);
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  relay_metrics_free (metrics);
+  relay_watch_free (watch);
+}
+
 static gboolean
 gst_ebpf_relay_sink_start (GstBaseSink * sink)
 {
@@ -893,7 +1080,7 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   gboolean originals;
   gint port;
   gsize token_len;
-  gchar *dups;
+  gchar *dups = NULL, *bound = NULL;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   port = self->port;
@@ -939,6 +1126,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   for (i = 0; ifnames[i]; i++)
     if (if_nametoindex (ifnames[i]) == 0)
       goto no_interface;
+  if (!start_watch (self))
+    goto fail;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   self->router = relay_router_new ();
@@ -1012,6 +1201,12 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_client;
   }
+  if (udpsrc)
+    g_object_get (udpsrc, "address", &bound, NULL);
+  if (!relay_publisher_start (self->publisher, self->kernel, bound, &err)) {
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+    goto bad_sources;
+  }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
 
   if (kernel) {
@@ -1043,10 +1238,18 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   g_strfreev (ifnames);
   g_free (interfaces);
   g_free (dups);
+  g_free (bound);
   g_clear_object (&udpsrc);
   return TRUE;
 
   /* ERRORS */
+bad_sources:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
+        ("sources property"));
+    g_clear_error (&err);
+    goto fail;
+  }
 control_is_stream:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
@@ -1133,6 +1336,7 @@ fail:
   g_strfreev (ifnames);
   g_free (interfaces);
   g_free (dups);
+  g_free (bound);
   g_clear_object (&udpsrc);
   gst_ebpf_relay_sink_stop (sink);
   return FALSE;
@@ -1145,7 +1349,9 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   RelayControlServer *control;
 
   /* The channel's thread calls back into us (taking our lock): stop it
-   * without holding the lock; RTCP first (it may share its socket). */
+   * without holding the lock; RTCP first (it may share its socket). The
+   * watch thread takes it too. */
+  stop_watch (self);
   relay_feedback_stop (self->feedback);
   GST_EBPF_RELAY_SINK_LOCK (self);
   control = g_steal_pointer (&self->control);
@@ -1166,6 +1372,7 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   self->wake_fd = -1;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
+  relay_publisher_stop (self->publisher);
   relay_clients_stop (self->table);
   relay_sender_stop (self->sender);
   relay_sender_set_kernel (self->sender, NULL, 0);
@@ -1200,6 +1407,7 @@ get_all_stats (GstEbpfRelaySink * self)
   s = ebpf_relay_stats_all (self->table, self->kernel, self->sender,
       self->control, self->feedback, self->buffers_in);
   relay_local_add_stats (self->local, s, self->kernel);
+  relay_publisher_add_stats (self->publisher, s);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return s;
 }
@@ -1254,6 +1462,16 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       self->max_clients = g_value_get_uint (value);
       apply_control_settings (self);
       break;
+    case PROP_STATS_INTERVAL:
+      self->stats_interval = g_value_get_uint (value);
+      break;
+    case PROP_METRICS_PORT:
+      self->metrics_port = g_value_get_uint (value);
+      break;
+    case PROP_METRICS_ADDRESS:
+      g_free (self->metrics_address);
+      self->metrics_address = g_value_dup_string (value);
+      break;
     case PROP_TOKEN:{
       const gchar *token = g_value_get_string (value);
       gsize len = token ? strlen (token) : 0;
@@ -1277,6 +1495,9 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       if (prop_id >= PROP_FEEDBACK)
         relay_feedback_set_property (self->feedback, prop_id - PROP_FEEDBACK,
             value);
+      else if (prop_id >= PROP_PUBLISHER)
+        relay_publisher_set_property (self->publisher,
+            prop_id - PROP_PUBLISHER, value);
       break;
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1329,10 +1550,22 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
     case PROP_TOKEN:
       g_value_set_string (value, self->token);
       break;
+    case PROP_STATS_INTERVAL:
+      g_value_set_uint (value, self->stats_interval);
+      break;
+    case PROP_METRICS_PORT:
+      g_value_set_uint (value, self->metrics_port);
+      break;
+    case PROP_METRICS_ADDRESS:
+      g_value_set_string (value, self->metrics_address);
+      break;
     default:
       if (prop_id >= PROP_FEEDBACK)
         relay_feedback_get_property (self->feedback, prop_id - PROP_FEEDBACK,
             value);
+      else if (prop_id >= PROP_PUBLISHER)
+        relay_publisher_get_property (self->publisher,
+            prop_id - PROP_PUBLISHER, value);
       break;
   }
   GST_EBPF_RELAY_SINK_UNLOCK (self);

@@ -7,6 +7,8 @@ PKGS=(
   # build
   meson ninja-build pkg-config gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
   linux-libc-dev libgstreamer1.0-dev libgstreamer-plugins-base1.0-dev
+  # ebpfrelaysink's Prometheus endpoint (metrics-port)
+  libsoup-3.0-dev
   # the fuzz suite (tests/fuzz): clang's libFuzzer and sanitizer runtimes, for
   # the default clang (Debian 12: libclang-rt-14-dev)
   libclang-rt-dev
@@ -20,6 +22,9 @@ PKGS=(
   # dissectors, GStreamer's Python bindings (system python3) for rtpbin's
   # session statistics
   ffmpeg tshark python3-gi gir1.2-gstreamer-1.0
+  # a real Prometheus server scraping the relay, and promtool checking its
+  # /metrics (tests/e2e/e2e-prometheus.sh, e2e-metrics-http.sh)
+  prometheus
 )
 
 missing=()

@@ -283,6 +283,59 @@ reset_maps (void)
   }
   clear_hash (frame_state_fd);
   clear_hash (vp8_state_fd);
+  /* the relay's own address: ORIG_DADDR; any sender, nothing latched */
+  clear_hash (bpf_map__fd (skel->maps.local_addrs));
+  clear_hash (bpf_map__fd (skel->maps.sources));
+  set_local_addr (ORIG_DADDR, 1);
+  reset_latch ();
+}
+
+void
+set_local_addr (__u32 addr, int on)
+{
+  __u32 be = htonl (addr);
+  __u8 one = 1;
+  int fd = bpf_map__fd (skel->maps.local_addrs);
+
+  if (on ? bpf_map_update_elem (fd, &be, &one, BPF_ANY) :
+      bpf_map_delete_elem (fd, &be))
+    fail ("local_addrs update: %s", strerror (errno));
+}
+
+void
+add_source (__u32 addr, __u16 port)
+{
+  struct relay_src_key k = {.addr = htonl (addr),.port = htons (port) };
+  __u8 one = 1;
+
+  if (bpf_map_update_elem (bpf_map__fd (skel->maps.sources), &k, &one,
+          BPF_ANY))
+    fail ("sources update: %s", strerror (errno));
+}
+
+void
+reset_latch (void)
+{
+  struct relay_latch l;
+  __u32 key = 0;
+
+  memset (&l, 0, sizeof (l));
+  if (bpf_map_update_elem (bpf_map__fd (skel->maps.latch), &key, &l,
+          BPF_F_LOCK))
+    fail ("latch reset: %s", strerror (errno));
+}
+
+struct relay_latch
+read_latch (void)
+{
+  struct relay_latch l;
+  __u32 key = 0;
+
+  memset (&l, 0, sizeof (l));
+  if (bpf_map_lookup_elem_flags (bpf_map__fd (skel->maps.latch), &key, &l,
+          BPF_F_LOCK))
+    fail ("latch lookup: %s", strerror (errno));
+  return l;
 }
 
 struct relay_counters
@@ -431,6 +484,12 @@ end_case (void)
 void
 run (const __u8 * pkt, size_t len)
 {
+  run_expect (pkt, len, TC_ACT_UNSPEC);
+}
+
+void
+run_expect (const __u8 * pkt, size_t len, int verdict)
+{
   __u8 out[MAX_PKT + 256];
   LIBBPF_OPTS (bpf_test_run_opts, o,.data_in = pkt,.data_size_in = len,
       .data_out = out,.data_size_out = sizeof (out),.repeat = 1);
@@ -445,9 +504,8 @@ run (const __u8 * pkt, size_t len)
     }
     return;
   }
-  if (o.retval != (__u32) TC_ACT_UNSPEC)
-    fail ("returned %d, want %d (TC_ACT_UNSPEC)", (int) o.retval,
-        TC_ACT_UNSPEC);
+  if (o.retval != (__u32) verdict)
+    fail ("returned %d, want %d", (int) o.retval, verdict);
   if (o.data_size_out != len || memcmp (out, pkt, len))
     fail ("packet changed (%u bytes out, %zu in)", o.data_size_out, len);
   read_frames ();
@@ -492,7 +550,8 @@ check_stats (__u64 matched, __u64 passed, __u64 events, __u64 clone_errors)
 {
   static const char *names[RELAY_STAT_RULE_0] = { "matched", "passed",
     "clone_errors", "events", "event_errors", "seq_full", "consumed",
-    "fragmented", "frag_user", "rtcp"
+    "fragmented", "frag_user", "rtcp", "not_local", "bad_csum",
+    "rejected_source", "source_latched"
   };
   /* with consume, every forwarded packet is used up */
   __u64 want[RELAY_STAT_RULE_0] = {[RELAY_STAT_MATCHED] = matched,

@@ -122,6 +122,12 @@ void set_n_slots (__u32 n);
 /* Payload type 96 is H.264, 97 VP8, the others "other". */
 void set_prio_config (__u8 fm_id, int rewrite_seq);
 void set_slot (__u32 i, const struct relay_sub *s);
+/* local_addrs (begin_case puts ORIG_DADDR in), sources and the latch;
+ * addresses and ports in host order. */
+void set_local_addr (__u32 addr, int on);
+void add_source (__u32 addr, __u16 port);
+void reset_latch (void);
+struct relay_latch read_latch (void);
 struct relay_counters read_counters (__u32 i);
 __u64 read_stat (__u32 idx);
 /* Slot @i's sub_ssrcs entry of assignment @gen and @ssrc: 1 and *@out when
@@ -139,6 +145,8 @@ void begin_case (const char *name);
 void end_case (void);
 /* One test run: TC_ACT_UNSPEC and the packet back unchanged, always. */
 void run (const __u8 * pkt, size_t len);
+/* The same, returning @verdict (the packet still unchanged). */
+void run_expect (const __u8 * pkt, size_t len, int verdict);
 
 /* Starts every slot on H.264 SSRC @ssrc (switch.h: a video SSRC's slot
  * waits for a key frame): runs a key frame start (NRI 3) with timestamp

@@ -114,6 +114,30 @@ test_restart (void)
   ebr_cache_free (c);
 }
 
+/* A restart at a lower number (a sender starting again at 0 after 59441):
+ * the stream goes on from there, one restart, not one per packet. */
+static void
+test_restart_lower (void)
+{
+  EbrCache *c = ebr_cache_new (32, 0, 32, 4);
+  EbrCacheStats st;
+  guint16 newest = 0;
+  guint i;
+
+  for (i = 0; i < 5; i++)
+    put (c, 1, (guint16) (59437 + i), 30, 0);
+  for (i = 0; i < 10; i++)
+    put (c, 1, (guint16) i, 30, 0);
+  ebr_cache_get_stats (c, &st);
+  g_assert_cmpuint (st.restarts, ==, 1);
+  g_assert_cmpuint (st.packets, ==, 10);
+  g_assert_true (ebr_cache_newest (c, 1, &newest));
+  g_assert_cmpuint (newest, ==, 9);
+  for (i = 0; i < 10; i++)
+    assert_cached (c, 1, (guint16) i, 30);
+  ebr_cache_free (c);
+}
+
 static void
 one_stream (const EbrCacheStreamStats * st, gpointer user_data)
 {
@@ -194,6 +218,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cache/wrap", test_wrap);
   g_test_add_func ("/cache/reorder-gap", test_reorder_gap);
   g_test_add_func ("/cache/restart", test_restart);
+  g_test_add_func ("/cache/restart-lower", test_restart_lower);
   g_test_add_func ("/cache/grow", test_grow);
   g_test_add_func ("/cache/limits", test_limits);
   return g_test_run ();

@@ -11,7 +11,10 @@
  * right after the rewrite, limits changed mid-stream, a reused slot
  * starting clean, and a full SSRC table sending instead of dropping; the
  * key frame gate (bpf/switch.h) for late joiners, per-SSRC SR counts
- * (packets, payload octets) and RTCP multiplexed on the port.
+ * (packets, payload octets) and RTCP multiplexed on the port; only
+ * datagrams for this host (local_addrs) with a valid IPv4 header checksum
+ * are forwarded, and only from the senders that may publish (sources, the
+ * latch and its handover).
  *
  * Copies go to lo of a private network namespace, where an AF_PACKET
  * socket reads them and UDP sockets receive them. Needs root (CAP_BPF,
@@ -292,6 +295,17 @@ struct stream
   __u32 sent_pkts[N_STREAM_SLOTS][2], sent_octets[N_STREAM_SLOTS][2];
   long long last_ts[2];
   int lead[2];                  /* only priority 0 in the SSRC's frame yet */
+  /* the limit in force per slot and SSRC (DESIGN.md, "Join and switch":
+   * a raise at the next frame start, a lowering at the next key frame
+   * start); decisions made at a limit in force other than the requested
+   * one (the case proves that switches waited) */
+  int force[N_STREAM_SLOTS][2];
+  __u64 deferred;
+  /* the same packets through bpf/switch.h as userspace runs it
+   * (ebpfrelaysink mode=userspace): its decisions must be the kernel's */
+  struct sw_ssrc u_frames[2];
+  struct sw_sub u_subs[N_STREAM_SLOTS][2];
+  int u_init[N_STREAM_SLOTS][2];
   __u64 got[N_STREAM_SLOTS], not_got[N_STREAM_SLOTS], held[N_STREAM_SLOTS];
   int fds[N_STREAM_SLOTS];
 };
@@ -361,7 +375,7 @@ stream_step (struct stream *st, int k)
   __u8 payload[MAX_PKT], pkt[MAX_PKT + 64], codec[PRIO_N_PT] = { 0 };
   struct spec sp = {.no_udp_csum = st->no_udp_csum };
   struct prio_info info;
-  int seq_on, b, i, key_start = 0;
+  int seq_on, b, i, key_start = 0, frame_start = 0, u_frame = 0;
   size_t len;
   __u32 slot;
 
@@ -373,9 +387,11 @@ stream_step (struct stream *st, int k)
   seq_on = st->rewrite && prio_is_rtp (&info);
   b = info.ssrc == 0xbbbb0002;
   if (prio_is_rtp (&info)) {
+    u_frame = sw_frame (&st->u_frames[b], info.ts, info.priority);
     /* a key frame starts at a frame's first priority-7 packet behind
      * nothing but priority 0 */
-    if (st->last_ts[b] != (long long) info.ts)
+    frame_start = st->last_ts[b] != (long long) info.ts;
+    if (frame_start)
       st->lead[b] = 1;
     key_start = info.priority == 7 && st->lead[b];
     if (info.priority)
@@ -396,12 +412,35 @@ stream_step (struct stream *st, int k)
         held = 0;
     __u16 out = prio_out_seq (info.seq, st->dropped[slot][b]);
 
-    /* the gate: a key frame start (NRI 3) starts a slot */
+    int req = slots[slot].limit, u = -1;
+
+    /* the gate: a key frame start (NRI 3) starts a slot, at the limit
+     * requested then; a running slot's limit changes at a boundary */
     if (prio_is_rtp (&info) && !st->running[slot][b]) {
-      if (key_start)
+      if (key_start) {
         st->running[slot][b] = 1;
-      else
+        st->force[slot][b] = req;
+      } else
         want = 0, held = 1;
+    } else if (prio_is_rtp (&info)) {
+      if ((req > st->force[slot][b] && frame_start)
+          || (req < st->force[slot][b] && key_start))
+        st->force[slot][b] = req;
+    }
+    if (prio_is_rtp (&info) && !held) {
+      want = info.priority >= st->force[slot][b];
+      if (st->force[slot][b] != req)
+        st->deferred++;
+    }
+    if (prio_is_rtp (&info)) {
+      if (!st->u_init[slot][b]) {
+        sw_sub_init (&st->u_subs[slot][b], codec, info.pt, req);
+        st->u_init[slot][b] = 1;
+      }
+      u = sw_decide (&st->u_subs[slot][b], u_frame, info.priority, req);
+      if (u != (held ? SW_HOLD : want ? SW_SEND : SW_DROP))
+        fail ("packet %d, slot %u: switch.h decides %d, the model %s", k,
+            slot, u, held ? "hold" : want ? "send" : "drop");
     }
 
     if (slots[slot].state == RELAY_SUB_KERNEL) {
@@ -424,8 +463,9 @@ stream_step (struct stream *st, int k)
         }
     }
     if (got != want) {
-      fail ("packet %d (priority %u), slot %u (limit %u): %d copies, want "
-          "%d", k, info.priority, slot, slots[slot].limit, got, want);
+      fail ("packet %d (priority %u), slot %u (limit %u, in force %d): %d "
+          "copies, want %d", k, info.priority, slot, slots[slot].limit,
+          st->force[slot][b], got, want);
       continue;
     }
     if (held) {
@@ -484,13 +524,15 @@ stream_end (struct stream *st)
       if (e.packets != st->sent_pkts[slot][b]
           || e.octets != st->sent_octets[slot][b]
           || e.dropped != (st->rewrite ? st->dropped[slot][b] : 0)
-          || e.sw.state != (st->running[slot][b] ? SW_RUNNING : SW_WAITING))
-        fail ("slot %u, SSRC %c: %u packets %u octets %u dropped state %u, "
-            "want %u, %u, %u, %u", slot, b ? 'B' : 'A', e.packets, e.octets,
-            e.dropped, e.sw.state, st->sent_pkts[slot][b],
-            st->sent_octets[slot][b],
+          || e.sw.state != (st->running[slot][b] ? SW_RUNNING : SW_WAITING)
+          || (st->running[slot][b] && e.sw.limit != st->force[slot][b]))
+        fail ("slot %u, SSRC %c: %u packets %u octets %u dropped state %u "
+            "in force %u, want %u, %u, %u, %u, %d", slot, b ? 'B' : 'A',
+            e.packets, e.octets, e.dropped, e.sw.state, e.sw.limit,
+            st->sent_pkts[slot][b], st->sent_octets[slot][b],
             st->rewrite ? st->dropped[slot][b] : 0,
-            st->running[slot][b] ? SW_RUNNING : SW_WAITING);
+            st->running[slot][b] ? SW_RUNNING : SW_WAITING,
+            st->force[slot][b]);
     }
     if (st->fds[slot] >= 0) {
       __u64 n = 0;
@@ -565,6 +607,35 @@ case_stream_limit_change (void)
     stream_step (&st, k);
   }
   stream_end (&st);
+  /* packets 40 and 70 are mid-frame: some decisions waited */
+  if (st.deferred == 0)
+    fail ("no decision at a limit other than the requested one");
+  end_case ();
+}
+
+/* Limits toggled at random between packets (mid-frame mostly; A has a key
+ * frame every second frame, B every fourth): every slot's limit in force
+ * follows its requests at boundaries only, as the model and switch.h in
+ * userspace say, and its sequence numbers stay contiguous (stream_step). */
+static void
+case_stream_toggles (void)
+{
+  struct stream st = {.name = "limits toggled at random",.rewrite = 1 };
+  unsigned int seed = 12;
+  int k;
+  __u32 slot;
+
+  stream_begin (&st);
+  for (k = 0; k < 252; k++) {
+    for (slot = 0; slot < N_STREAM_SLOTS; slot++)
+      if (rand_r (&seed) % 3 == 0)
+        stream_set_limit (slot, rand_r (&seed) % 2 ?
+            (slot % 4 == 0 ? 0 : slot % 8) : (slot % 4 == 1 ? 1 : 7));
+    stream_step (&st, k);
+  }
+  stream_end (&st);
+  if (st.deferred == 0)
+    fail ("no decision at a limit other than the requested one");
   end_case ();
 }
 
@@ -594,6 +665,7 @@ case_slot_reuse (void)
   st.dropped[7][0] = st.dropped[7][1] = 0;
   st.last[7][0] = st.last[7][1] = -1;
   st.running[7][0] = st.running[7][1] = 0;
+  st.u_init[7][0] = st.u_init[7][1] = 0;
   st.sent_pkts[7][0] = st.sent_pkts[7][1] = 0;
   st.sent_octets[7][0] = st.sent_octets[7][1] = 0;
   /* (its counters are zeroed by userspace; here they go on) */
@@ -1625,6 +1697,257 @@ case_rtcp_mux (int consume)
   end_case ();
 }
 
+
+/* ---- for this host, from the publisher ---------------------------------- */
+
+/* Rewrites @pkt's (ihl 5) source, destination and source port, with both
+ * checksums valid again. */
+static void
+readdress (__u8 * pkt, size_t len, __u32 saddr, __u32 daddr, __u16 sport)
+{
+  __u8 *ip = pkt + ETH_HLEN, *udp = ip + 20;
+  size_t udp_len = len - ETH_HLEN - 20;
+  __u16 c;
+
+  tool_put32 (ip + 12, saddr);
+  tool_put32 (ip + 16, daddr);
+  tool_put16 (ip + 10, 0);
+  tool_put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
+  tool_put16 (udp, sport);
+  tool_put16 (udp + 6, 0);
+  c = ~udp_sum (ip, udp, udp_len);
+  tool_put16 (udp + 6, c ? c : 0xffff);
+}
+
+/* Two KERNEL slots (the first delivered to 127.0.0.1:20000) and a
+ * USERSPACE one. */
+static int
+three_slots (void)
+{
+  int i;
+
+  for (i = 0; i < 3; i++) {
+    struct relay_sub sub = lo_slot (i, i == 0);
+
+    if (i == 2)
+      sub.state = RELAY_SUB_USERSPACE;
+    set_slot (i, &sub);
+  }
+  set_n_slots (3);
+  return udp_socket (20000);
+}
+
+/* Runs @pkt, which must come back untouched with @verdict and reach
+ * nobody (no copy, no event, no per-slot count). */
+static void
+run_refused (const char *what, const __u8 * pkt, size_t len, int verdict)
+{
+  struct relay_counters before[3], c;
+  int i;
+
+  for (i = 0; i < 3; i++)
+    before[i] = read_counters (i);
+  n_frames = 0;
+  n_evs = 0;
+  run_expect (pkt, len, verdict);
+  if (n_frames || n_evs)
+    fail ("%s: %d copies, %d events, want none", what, n_frames, n_evs);
+  for (i = 0; i < 3; i++) {
+    c = read_counters (i);
+    if (c.packets != before[i].packets
+        || c.ssrc[0].packets != before[i].ssrc[0].packets)
+      fail ("%s: slot %d counted it", what, i);
+  }
+}
+
+/* Runs @pkt, which every slot of three_slots gets. */
+static void
+run_forwarded (const char *what, const __u8 * pkt, size_t len)
+{
+  n_frames = 0;
+  n_evs = 0;
+  run (pkt, len);
+  if (n_frames != 2 || n_evs != 1)
+    fail ("%s: %d copies, %d events, want 2, 1", what, n_frames, n_evs);
+}
+
+static void
+case_for_us (void)
+{
+  struct spec s = {.payload = 100 };
+  struct spec so = {.payload = 100,.ihl = 7 };
+  __u8 pkt[MAX_PKT], bad[MAX_PKT];
+  size_t len = build (pkt, &s), olen;
+  int fd;
+
+  begin_case ("transit (not a local address): untouched, copied to nobody");
+  fd = three_slots ();
+  memcpy (bad, pkt, len);
+  readdress (bad, len, ORIG_SADDR, 0xc0000201 /* 192.0.2.1 */ , ORIG_SPORT);
+  run_refused ("to 192.0.2.1", bad, len, TC_ACT_UNSPEC);
+  if (read_stat (RELAY_STAT_NOT_LOCAL) != 1
+      || read_stat (RELAY_STAT_MATCHED) != 1)
+    fail ("not_local %llu, matched %llu, want 1, 1",
+        (unsigned long long) read_stat (RELAY_STAT_NOT_LOCAL),
+        (unsigned long long) read_stat (RELAY_STAT_MATCHED));
+  /* the same to the relay's address: forwarded; and once that address is
+   * local too, the first one */
+  run_forwarded ("to the relay", pkt, len);
+  check_udp_rx (fd, 20000, pkt + 42, 100);
+  set_local_addr (0xc0000201, 1);
+  run_forwarded ("to 192.0.2.1, now local", bad, len);
+  check_udp_rx (fd, 20000, bad + 42, 100);
+  set_local_addr (ORIG_DADDR, 0);
+  run_refused ("to the relay, no longer local", pkt, len, TC_ACT_UNSPEC);
+  if (read_stat (RELAY_STAT_NOT_LOCAL) != 2)
+    fail ("not_local %llu, want 2",
+        (unsigned long long) read_stat (RELAY_STAT_NOT_LOCAL));
+  close (fd);
+  end_case ();
+
+  begin_case ("bad IPv4 header checksum: untouched, copied to nobody");
+  fd = three_slots ();
+  memcpy (bad, pkt, len);
+  bad[ETH_HLEN + 10] ^= 0x01;
+  run_refused ("bad checksum", bad, len, TC_ACT_UNSPEC);
+  /* an ordinary header field changed, the checksum left as it was */
+  memcpy (bad, pkt, len);
+  bad[ETH_HLEN + 8] = 63;
+  run_refused ("TTL changed, checksum not", bad, len, TC_ACT_UNSPEC);
+  if (read_stat (RELAY_STAT_BAD_CSUM) != 2 ||
+      read_stat (RELAY_STAT_NOT_LOCAL) != 0)
+    fail ("bad_csum %llu, not_local %llu, want 2, 0",
+        (unsigned long long) read_stat (RELAY_STAT_BAD_CSUM),
+        (unsigned long long) read_stat (RELAY_STAT_NOT_LOCAL));
+  run_forwarded ("valid", pkt, len);
+  check_udp_rx (fd, 20000, pkt + 42, 100);
+  close (fd);
+  end_case ();
+
+  begin_case ("IP options: the checksum covers them");
+  fd = three_slots ();
+  olen = build (pkt, &so);
+  /* valid: every slot goes through userspace (one event, no copy) */
+  n_frames = 0;
+  n_evs = 0;
+  run (pkt, olen);
+  if (n_frames != 0 || n_evs != 1)
+    fail ("options, valid: %d copies, %d events, want 0, 1", n_frames,
+        n_evs);
+  memcpy (bad, pkt, olen);
+  bad[ETH_HLEN + 24] = 0x00;    /* an option byte: NOP -> end of list */
+  run_refused ("options, bad checksum", bad, olen, TC_ACT_UNSPEC);
+  if (read_stat (RELAY_STAT_BAD_CSUM) != 1)
+    fail ("bad_csum %llu, want 1",
+        (unsigned long long) read_stat (RELAY_STAT_BAD_CSUM));
+  close (fd);
+  end_case ();
+}
+
+static void
+case_sources (void)
+{
+  struct spec s = {.payload = 100 };
+  __u8 pkt[MAX_PKT], other[MAX_PKT], rtcp[MAX_PKT], p[32];
+  size_t len = build (pkt, &s), rlen;
+  struct spec rs = {.payload = sizeof (p),.data = p };
+  struct relay_latch l;
+  int fd;
+
+  memset (p, 0, sizeof (p));
+  p[0] = 0x80;
+  p[1] = 200;                   /* an SR */
+  rlen = build (rtcp, &rs);
+
+  begin_case ("sources: only the listed senders publish");
+  fd = three_slots ();
+  config.src_flags = RELAY_SRC_LIST;
+  write_config ();
+  add_source (ORIG_SADDR, ORIG_SPORT);
+  add_source (0x0a010009, 0);   /* 10.1.0.9, any port */
+  run_forwarded ("listed host:port", pkt, len);
+  memcpy (other, pkt, len);
+  readdress (other, len, ORIG_SADDR, ORIG_DADDR, ORIG_SPORT + 1);
+  run_refused ("listed host, other port", other, len, TC_ACT_SHOT);
+  readdress (other, len, 0x0a010003, ORIG_DADDR, ORIG_SPORT);
+  run_refused ("other host", other, len, TC_ACT_SHOT);
+  readdress (other, len, 0x0a010009, ORIG_DADDR, 40000);
+  run_forwarded ("listed host, any port", other, len);
+  if (read_stat (RELAY_STAT_REJECTED_SOURCE) != 2)
+    fail ("rejected_source %llu, want 2",
+        (unsigned long long) read_stat (RELAY_STAT_REJECTED_SOURCE));
+  /* RTCP of another sender goes up (userspace filters it), unforwarded */
+  readdress (rtcp, rlen, 0x0a010003, ORIG_DADDR, ORIG_SPORT);
+  run_refused ("RTCP of another sender", rtcp, rlen, TC_ACT_UNSPEC);
+  if (read_stat (RELAY_STAT_RTCP) != 1
+      || read_stat (RELAY_STAT_REJECTED_SOURCE) != 2)
+    fail ("RTCP counted as rejected");
+  check_udp_rx (fd, 20000, pkt + 42, 100);
+  close (fd);
+  end_case ();
+
+  begin_case ("source latch: the first sender, another after the timeout");
+  fd = three_slots ();
+  config.src_flags = RELAY_SRC_LATCH;
+  config.src_timeout_ms = 300;
+  write_config ();
+  memcpy (other, pkt, len);
+  readdress (other, len, 0x0a010003, ORIG_DADDR, 7000);
+  run_forwarded ("first sender", pkt, len);
+  l = read_latch ();
+  if (l.addr != htonl (ORIG_SADDR) || l.port != htons (ORIG_SPORT))
+    fail ("latched %08x:%u, want the first sender", ntohl (l.addr),
+        ntohs (l.port));
+  run_refused ("second sender", other, len, TC_ACT_SHOT);
+  usleep (150 * 1000);
+  run_forwarded ("first sender again", pkt, len);
+  usleep (150 * 1000);
+  /* 150 ms of silence only: still the first's */
+  run_refused ("second sender, first silent 150 ms", other, len,
+      TC_ACT_SHOT);
+  usleep (400 * 1000);
+  n_frames = 0;
+  n_evs = 0;
+  run (other, len);
+  if (n_frames != 2 || n_evs != 1)
+    fail ("second sender after 400 ms of silence: %d copies, %d events",
+        n_frames, n_evs);
+  l = read_latch ();
+  if (l.addr != htonl (0x0a010003) || l.port != htons (7000))
+    fail ("latched %08x:%u, want the second sender", ntohl (l.addr),
+        ntohs (l.port));
+  n_frames = 0;
+  n_evs = 0;
+  run_expect (pkt, len, TC_ACT_SHOT);
+  if (n_frames || n_evs)
+    fail ("first sender after the handover: forwarded");
+  if (read_stat (RELAY_STAT_REJECTED_SOURCE) != 3
+      || read_stat (RELAY_STAT_SOURCE_LATCHED) != 2)
+    fail ("rejected_source %llu, source_latched %llu, want 3, 2",
+        (unsigned long long) read_stat (RELAY_STAT_REJECTED_SOURCE),
+        (unsigned long long) read_stat (RELAY_STAT_SOURCE_LATCHED));
+  close (fd);
+  end_case ();
+
+  begin_case ("sources and latch: only a listed sender takes the latch");
+  fd = three_slots ();
+  config.src_flags = RELAY_SRC_LIST | RELAY_SRC_LATCH;
+  config.src_timeout_ms = 0;    /* never handed over */
+  write_config ();
+  add_source (ORIG_SADDR, 0);
+  readdress (other, len, 0x0a010003, ORIG_DADDR, 7000);
+  run_refused ("unlisted first", other, len, TC_ACT_SHOT);
+  l = read_latch ();
+  if (l.addr)
+    fail ("an unlisted sender took the latch");
+  run_forwarded ("listed", pkt, len);
+  readdress (other, len, ORIG_SADDR, ORIG_DADDR, ORIG_SPORT + 1);
+  usleep (20 * 1000);
+  run_refused ("listed host, other port, latched", other, len, TC_ACT_SHOT);
+  close (fd);
+  end_case ();
+}
+
 int
 main (void)
 {
@@ -1645,6 +1968,7 @@ main (void)
   case_stream ("limits, no UDP checksum", 1, 1);
   case_stream ("limits, rewrite-seq off", 0, 0);
   case_stream_limit_change ();
+  case_stream_toggles ();
   case_slot_reuse ();
   case_seq_state_full ();
   case_same_next_hop ();
@@ -1660,6 +1984,8 @@ main (void)
   case_rtcp_mux (0);
   case_rtcp_mux (1);
   case_upstream_stats ();
+  case_for_us ();
+  case_sources ();
 
   printf ("relay-bpf: %d passed, %d failed, %d not run\n", n_passed, n_failed,
       n_not_run);

@@ -13,8 +13,10 @@
  * payload type 100 reach every slot, with their own sequence numbers.
  * Malformations: truncation, UDP length off, IP options, fragments, other
  * protocols and ports, no UDP checksum, a bad UDP checksum, VLAN, IPv6,
- * ARP, random bytes. IP header checksums stay valid (issue 11 item 1 has
- * its own test for bad ones). Needs root; exits 77 (skip) without.
+ * ARP, random bytes (IP header checksums valid again), a bad IP header
+ * checksum and a destination that is not the relay's (transit): these
+ * two reach nobody (no copy, no event). Needs root; exits 77 (skip)
+ * without.
  */
 #include "relay-bpf-harness.h"
 
@@ -108,8 +110,8 @@ main (void)
 
   for (p = 0; p < N_PACKETS && failed_packets < 10; p++) {
     struct spec s = { 0 };
-    int which = rnd () % 4, mutate = rnd () % 2 ? (int) (rnd () % 14) : -1;
-    int clean, expect_all;
+    int which = rnd () % 4, mutate = rnd () % 2 ? (int) (rnd () % 16) : -1;
+    int clean, expect_all, refuse = 0;
     size_t len;
     __u8 pt = which == 3 ? 100 : (rnd () % 2 ? 96 : 97);
 
@@ -178,6 +180,17 @@ main (void)
       ip[10] = ip[11] = 0;
       if ((ip[0] & 0x0f) >= 5 && (size_t) (ip[0] & 0x0f) * 4 <= len - ETH_HLEN)
         tool_put16 (ip + 10, ~fold (sum_bytes (0, ip, (ip[0] & 0x0f) * 4)));
+    } else if (mutate == 14 && len > ETH_HLEN + 20) {
+      /* a bad IPv4 header checksum: nobody gets it */
+      pkt[ETH_HLEN + 10 + rnd () % 2] ^= 1 + rnd () % 255;
+      refuse = 1;
+    } else if (mutate == 15 && len > ETH_HLEN + 20) {
+      /* to another host (transit), checksum valid: nobody gets it */
+      __u8 *ip = pkt + ETH_HLEN;
+      tool_put32 (ip + 16, 0xc6330000 | (rnd () & 0xffff));
+      ip[10] = ip[11] = 0;
+      tool_put16 (ip + 10, ~fold (sum_bytes (0, ip, 20)));
+      refuse = 1;
     }
     clean = mutate < 0 || mutate == 6;
     expect_all = clean && pt == 100;
@@ -193,6 +206,9 @@ main (void)
     }
     if (n_frames > N_SUBS)
       fail ("packet %d: %d copies for %d slots", p, n_frames, N_SUBS);
+    if (refuse && (n_frames || n_evs))
+      fail ("packet %d: not for this host or a bad IP checksum, but %d "
+          "copies and %d events", p, n_frames, n_evs);
     {
       int seen[N_SUBS] = { 0 };
 

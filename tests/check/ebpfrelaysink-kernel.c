@@ -11,6 +11,7 @@
 #include <net/if.h>
 #include <bpf/bpf.h>
 #include <gst/check/gstcheck.h>
+#include <gst/check/gstharness.h>
 
 #include "ebpfrelay-bpf.h"
 #include "check-start-error.h"
@@ -151,6 +152,33 @@ GST_START_TEST (test_nack_cache_needs_originals)
 
 GST_END_TEST;
 
+/* The key-frame cache needs the originals too: keyframe-cache=true with
+ * pass-original=false fails start naming both properties; with
+ * pass-original=true it runs. */
+GST_START_TEST (test_keyframe_cache_needs_originals)
+{
+  gchar *t = expect_start_error (check_ports ("udpsrc port=@A@ ! "
+          "ebpfrelaysink mode=kernel pass-original=false keyframe-cache=true"));
+  GstElement *p;
+  GstStructure *s;
+  gboolean on = FALSE;
+
+  fail_unless (strstr (t, "keyframe-cache") && strstr (t, "pass-original"),
+      "error '%s' does not name both properties", t);
+  g_free (t);
+
+  p = play ("udpsrc port=@A@ ! ebpfrelaysink name=relay mode=kernel "
+      "keyframe-cache=true");
+  s = relay_stats (p);
+  fail_unless (gst_structure_get_boolean (s, "keyframe-cache", &on));
+  fail_unless (on, "no key-frame cache with pass-original=true");
+  gst_structure_free (s);
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (p);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_kernel_mode_errors)
 {
   GstElement *p = gst_parse_launch (check_ports ("udpsrc port=@A@ ! "
@@ -267,6 +295,94 @@ GST_START_TEST (test_udpsrc_through_queue)
 
 GST_END_TEST;
 
+/* Kernel mode, buffers that did not come through the TC hook (here: a
+ * harness, no sender address): sent once to the kernel on lo
+ * (ebpfrelay-local, which superseded the userspace fallback with its
+ * warning), delivered, no warning (before: counted in buffers-in and sent
+ * to nobody). With sources set, such a buffer has no sender that may
+ * publish: refused. */
+GST_START_TEST (test_unhooked_buffers_sent)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink "
+          "port=@A@ rtcp-port=0 mode=kernel"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  GstBus *bus = gst_bus_new ();
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_sec = 2 };
+  socklen_t alen = sizeof (a);
+  GstStructure *s;
+  GstMessage *m;
+  guint8 buf[64];
+  guint64 v = 0;
+  int fd = socket (AF_INET, SOCK_DGRAM, 0), i, warnings = 0;
+
+  a.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0);
+  fail_unless (getsockname (fd, (struct sockaddr *) &a, &alen) == 0);
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  gst_element_set_bus (sink, bus);
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", ntohs (a.sin_port));
+  gst_harness_play (h);
+  for (i = 0; i < 5; i++) {
+    gchar msg[16];
+
+    g_snprintf (msg, sizeof (msg), "unhooked %d", i);
+    fail_unless_equals_int (gst_harness_push (h,
+            gst_buffer_new_memdup (msg, strlen (msg))), GST_FLOW_OK);
+  }
+  for (i = 0; i < 5; i++) {
+    gchar want[16];
+    ssize_t n = recv (fd, buf, sizeof (buf) - 1, 0);
+
+    g_snprintf (want, sizeof (want), "unhooked %d", i);
+    fail_unless (n > 0, "buffer %d not received", i);
+    buf[n] = '\0';
+    fail_unless_equals_string ((gchar *) buf, want);
+  }
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "mode"), "kernel");
+  fail_unless (gst_structure_get_uint64 (s, "local-sent", &v));
+  fail_unless_equals_int (v, 5);
+  gst_structure_free (s);
+  while ((m = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *err = NULL;
+
+    gst_message_parse_warning (m, &err, NULL);
+    if (strstr (err->message, "did not come through the kernel hook"))
+      warnings++;
+    g_error_free (err);
+    gst_message_unref (m);
+  }
+  fail_unless_equals_int (warnings, 0);
+  gst_element_set_bus (sink, NULL);
+  gst_object_unref (bus);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+
+  /* sources set: refused, nothing sent */
+  h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=kernel sources=10.201.0.1"));
+  sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", ntohs (a.sin_port));
+  gst_harness_play (h);
+  gst_harness_push (h, gst_buffer_new_memdup ("refused", 7));
+  tv.tv_sec = 0;
+  tv.tv_usec = 300000;
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless (recv (fd, buf, sizeof (buf), 0) < 0, "a refused buffer sent");
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless (gst_structure_get_uint64 (s, "rejected-no-sender", &v));
+  fail_unless_equals_int (v, 1);
+  gst_structure_free (s);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+  close (fd);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_kernel_suite (void)
 {
@@ -282,6 +398,8 @@ ebpfrelaysink_kernel_suite (void)
   tcase_add_test (tc, test_any_upstream_kernel);
   tcase_add_test (tc, test_any_upstream_large);
   tcase_add_test (tc, test_udpsrc_through_queue);
+  tcase_add_test (tc, test_keyframe_cache_needs_originals);
+  tcase_add_test (tc, test_unhooked_buffers_sent);
   return s;
 }
 

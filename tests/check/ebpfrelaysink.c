@@ -10,6 +10,7 @@
 #include <net/if.h>
 #include <sys/socket.h>
 #include <gst/check/gstcheck.h>
+#include <gst/net/gstnetaddressmeta.h>
 #include <gst/check/gstharness.h>
 
 /* A UDP socket on 127.0.0.1 with a kernel-chosen port. */
@@ -71,6 +72,25 @@ GST_START_TEST (test_properties)
     g_object_set (sink, "pass-original", FALSE, NULL);
     g_object_get (sink, "pass-original", &pass, NULL);
     fail_if (pass);
+  }
+
+  {
+    gboolean kf;
+    guint size, rate;
+
+    /* the key-frame cache: off by default */
+    g_object_get (sink, "keyframe-cache", &kf, "keyframe-cache-size", &size,
+        "keyframe-burst-rate", &rate, NULL);
+    fail_if (kf);
+    fail_unless_equals_int (size, 4096);
+    fail_unless_equals_int (rate, 16000000);
+    g_object_set (sink, "keyframe-cache", TRUE, "keyframe-cache-size", 128,
+        "keyframe-burst-rate", 2000000, NULL);
+    g_object_get (sink, "keyframe-cache", &kf, "keyframe-cache-size", &size,
+        "keyframe-burst-rate", &rate, NULL);
+    fail_unless (kf);
+    fail_unless_equals_int (size, 128);
+    fail_unless_equals_int (rate, 2000000);
   }
 
   g_object_get (sink, "stats", &stats, NULL);
@@ -411,6 +431,9 @@ GST_START_TEST (test_param_ranges)
     {"GstEbpfRelaySink", "max-clients", 0, 1024},
     {"GstEbpfRelaySink", "subscriber-timeout", 1, 3600},
     {"GstEbpfRelaySink", "nack-cache", -1, 8192},
+    {"GstEbpfRelaySink", "source-timeout", 0, 3600000},
+    {"GstEbpfRelaySink", "keyframe-cache-size", 64, 32768},
+    {"GstEbpfRelaySink", "keyframe-burst-rate", 100000, 1000000000},
     {"GstEbpfPrioritySrc", "priority-limit", 0, 7},
     {"GstEbpfPrioritySrc", "port", 0, 65535},
     {"GstEbpfPrioritySrc", "rtcp-port", -1, 65535},
@@ -1252,6 +1275,474 @@ GST_START_TEST (test_userspace_late_join_waits_for_key_frame)
 
 GST_END_TEST;
 
+/* keyframe-cache (ebpfrelay-kfburst): a subscriber at limit 5 that joins
+ * in the middle of a GOP gets that GOP's packets from its key frame start
+ * (but the one below its limit) as a burst, numbered to end just before
+ * its first live packet, with timestamps retimed in order before the live
+ * one's, then the live packets: one contiguous run; counted. */
+GST_START_TEST (test_userspace_keyframe_burst)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace keyframe-cache=true"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  static const struct
+  {
+    guint8 nal;
+    guint32 ts;
+    gint out;                   /* its number at the subscriber, -1: none */
+  } pkts[] = {
+    {0x65, 0, 101},             /* key frame start: the burst's first */
+    {0x65, 0, 102},             /* its second packet */
+    {0x41, 3000, 103},
+    {0x01, 6000, -1},           /* priority 0: below the limit */
+    {0x41, 9000, 104},          /* the burst's last */
+    {0x41, 12000, 105},         /* joined: the first live packet */
+    {0x01, 15000, -1},          /* dropped live */
+    {0x41, 18000, 106},
+  };
+  guint8 *copies[G_N_ELEMENTS (pkts)];
+  gsize lens[G_N_ELEMENTS (pkts)];
+  GstStructure *st = NULL;
+  guint64 bpk = 0, bursts = 0;
+  guint32 prev_ts = 0;
+  gboolean pending = TRUE, on = FALSE;
+  gint port, fd = open_receiver (&port);
+  gchar *clients;
+  guint k;
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp,media=video,"
+      "encoding-name=H264,payload=96,clock-rate=90000");
+  gst_harness_play (h);
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++) {
+    GstBuffer *buf = rtp_packet (96, 100 + k, 0xa, pkts[k].nal, -1, k,
+        &lens[k]);
+    GstMapInfo map;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    GST_WRITE_UINT32_BE (map.data + 4, pkts[k].ts);
+    copies[k] = g_memdup2 (map.data, lens[k]);
+    gst_buffer_unmap (buf, &map);
+    if (k == 5) {
+      clients = g_strdup_printf ("127.0.0.1:%d@5", port);
+      g_object_set (sink, "clients", clients, NULL);
+      g_free (clients);
+    }
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+  }
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++) {
+    guint8 buf[2048];
+    gsize n;
+    guint32 ts;
+
+    if (pkts[k].out < 0)
+      continue;
+    n = recv_one (fd, buf, sizeof (buf));
+    fail_unless_equals_int (n, lens[k]);
+    fail_unless_equals_int (GST_READ_UINT16_BE (buf + 2), pkts[k].out);
+    ts = GST_READ_UINT32_BE (buf + 4);
+    if (k < 5) {
+      /* the burst: retimed, frames in order, before the live one */
+      fail_unless ((gint32) (ts - 12000) < 0, "burst ts %u", ts);
+      if (k > 0)
+        fail_unless (k == 1 ? ts == prev_ts : (gint32) (ts - prev_ts) > 0,
+            "burst packet %u ts %u after %u", k, ts, prev_ts);
+    } else {
+      fail_unless_equals_int (ts, pkts[k].ts);
+    }
+    prev_ts = ts;
+    /* everything else byte for byte */
+    fail_unless (memcmp (buf, copies[k], 2) == 0);
+    fail_unless (memcmp (buf + 8, copies[k] + 8, n - 8) == 0);
+  }
+  rx_expect_nothing (&(Rx) {.fd = fd });
+  g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", port, &st);
+  fail_unless (gst_structure_get_uint64 (st, "keyframe-burst-packets", &bpk));
+  fail_unless (gst_structure_get_boolean (st, "keyframe-burst-pending",
+          &pending));
+  fail_unless_equals_int (bpk, 4);
+  fail_if (pending, "still pending once the burst and the live are out");
+  gst_structure_free (st);
+  g_object_get (sink, "stats", &st, NULL);
+  fail_unless (gst_structure_get_boolean (st, "keyframe-cache", &on));
+  fail_unless (gst_structure_get_uint64 (st, "keyframe-bursts", &bursts));
+  fail_unless (on);
+  fail_unless_equals_int (bursts, 1);
+  gst_structure_free (st);
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++)
+    g_free (copies[k]);
+  close (fd);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+
+/* The publisher lock's properties: defaults (any sender, no latch,
+ * 5000 ms), what is set is kept, a bad sources entry fails the start
+ * naming sources. */
+GST_START_TEST (test_sources_properties)
+{
+  GstElement *sink = gst_element_factory_make ("ebpfrelaysink", NULL);
+  gchar *sources;
+  gboolean latch;
+  guint timeout;
+
+  g_object_get (sink, "sources", &sources, "source-latch", &latch,
+      "source-timeout", &timeout, NULL);
+  fail_unless (sources == NULL);
+  fail_if (latch);
+  fail_unless_equals_int (timeout, 5000);
+  g_object_set (sink, "sources", "10.0.0.1,10.0.0.2:6000",
+      "source-latch", TRUE, "source-timeout", 250, NULL);
+  g_object_get (sink, "sources", &sources, "source-latch", &latch,
+      "source-timeout", &timeout, NULL);
+  fail_unless_equals_string (sources, "10.0.0.1,10.0.0.2:6000");
+  fail_unless (latch);
+  fail_unless_equals_int (timeout, 250);
+  g_free (sources);
+  gst_object_unref (sink);
+
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1:70000", "sources entry "
+      "'10.0.0.1:70000': the port is not 1-65535");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=no-such-host.invalid", "sources entry "
+      "'no-such-host.invalid': host 'no-such-host.invalid' is not an IPv4");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1,,10.0.0.2", "has an empty entry");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=10.0.0.1:", "sources entry '10.0.0.1:'");
+}
+
+GST_END_TEST;
+
+/* A buffer from @host:@port (its GstNetAddressMeta), @text as payload. */
+static GstBuffer *
+from_sender (const gchar * host, guint16 port, const gchar * text)
+{
+  GstBuffer *b = gst_buffer_new_memdup (text, strlen (text));
+  GInetAddress *ia = g_inet_address_new_from_string (host);
+  GSocketAddress *sa = g_inet_socket_address_new (ia, port);
+
+  gst_buffer_add_net_address_meta (b, sa);
+  g_object_unref (sa);
+  g_object_unref (ia);
+  return b;
+}
+
+static guint64
+stat_u64 (GstElement * sink, const gchar * name)
+{
+  GstStructure *s;
+  guint64 v = G_MAXUINT64;
+
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless (gst_structure_get_uint64 (s, name, &v), "no %s", name);
+  gst_structure_free (s);
+  return v;
+}
+
+/* Receives exactly the texts of @want on @fd, then nothing for 200 ms. */
+static void
+expect_texts (int fd, const gchar ** want)
+{
+  guint8 buf[256];
+  struct timeval tv = {.tv_usec = 200000 };
+
+  for (; *want; want++) {
+    gsize n = recv_one (fd, buf, sizeof (buf) - 1);
+
+    buf[n] = '\0';
+    fail_unless_equals_string ((gchar *) buf, *want);
+  }
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (fd, buf, sizeof (buf)), 0);
+  tv.tv_sec = 2;
+  tv.tv_usec = 0;
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+}
+
+/* Userspace mode: sources lets through only the listed senders (a host:
+ * any port); buffers without a sender address are refused too. */
+GST_START_TEST (test_userspace_sources)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace sources=10.0.0.1:6000,10.0.0.3"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  const gchar *want[] = { "a1", "c1", "a2", NULL };
+  gint pa;
+  int a = open_receiver (&pa);
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", pa);
+  gst_harness_play (h);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a1"));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6001, "a-other-port"));
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b1"));
+  gst_harness_push (h, from_sender ("10.0.0.3", 40000, "c1"));
+  gst_harness_push (h, gst_buffer_new_memdup ("nobody", 6));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a2"));
+  expect_texts (a, want);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-source"), 3);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-no-sender"), 1);
+  close (a);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Userspace mode, source-latch: the first sender holds the lock while it
+ * sends; after source-timeout of its silence the next sender takes it. */
+GST_START_TEST (test_userspace_source_latch)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace source-latch=true source-timeout=300"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  const gchar *want1[] = { "a1", "a2", NULL }, *want2[] = { "b3", NULL };
+  GstStructure *s;
+  gint pa;
+  int a = open_receiver (&pa);
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", pa);
+  gst_harness_play (h);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a1"));
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b1"));
+  g_usleep (150 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a2"));
+  g_usleep (150 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b2"));
+  expect_texts (a, want1);
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "source-locked"),
+      "10.0.0.1:6000");
+  gst_structure_free (s);
+  g_usleep (400 * 1000);
+  gst_harness_push (h, from_sender ("10.0.0.2", 6000, "b3"));
+  gst_harness_push (h, from_sender ("10.0.0.1", 6000, "a3"));
+  expect_texts (a, want2);
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "source-locked"),
+      "10.0.0.2:6000");
+  gst_structure_free (s);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-source"), 3);
+  close (a);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* A UDP socket bound to @addr (a 127/8 address) with a kernel-chosen
+ * port, 2 s timeout. */
+static int
+open_at_addr (const gchar * addr)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_sec = 2 };
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  inet_pton (AF_INET, addr, &a.sin_addr);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0);
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  return fd;
+}
+
+/* The feedback plane follows sources (userspace mode, loopback addresses
+ * 127.0.0.2 allowed, 127.0.0.3 not): an SR from the other host is not
+ * sent down (rtcp-rejected-source), the allowed sender's is; the relay's
+ * RR goes to the allowed sender only. */
+GST_START_TEST (test_rtcp_follows_sources)
+{
+  gint relay_rtcp = check_free_port (1), m1, r1;
+  int media = open_receiver (&m1), down = open_receiver (&r1);
+  int good = open_at_addr ("127.0.0.2"), bad = open_at_addr ("127.0.0.3");
+  guint8 sr[28] = { 0x80, 200, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44 };
+  guint8 rtp[20] = { 0x80, 96, 0x00, 0x01, 0, 0, 0, 0, 0x11, 0x22, 0x33,
+    0x44
+  };
+  struct sockaddr_in to = {.sin_family = AF_INET };
+  struct timeval tv = {.tv_usec = 300000 };
+  guint8 buf[256];
+  gchar *desc;
+  GstHarness *h;
+  GstElement *sink;
+  gint64 end;
+  gboolean rr = FALSE;
+
+  desc = g_strdup_printf ("ebpfrelaysink port=%d rtcp-port=%d mode=userspace "
+      "sources=127.0.0.2 clients=127.0.0.1:%d/%d", check_free_port (1),
+      relay_rtcp, m1, r1);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  gst_harness_play (h);
+  /* media: the other host's refused, the allowed sender's forwarded */
+  {
+    GstBuffer *b = gst_buffer_new_memdup (rtp, sizeof (rtp));
+    GInetAddress *ia = g_inet_address_new_from_string ("127.0.0.3");
+    GSocketAddress *sa = g_inet_socket_address_new (ia, 7000);
+
+    gst_buffer_add_net_address_meta (b, sa);
+    gst_harness_push (h, b);
+    g_object_unref (sa);
+    g_object_unref (ia);
+    b = gst_buffer_new_memdup (rtp, sizeof (rtp));
+    ia = g_inet_address_new_from_string ("127.0.0.2");
+    sa = g_inet_socket_address_new (ia, 7000);
+    gst_buffer_add_net_address_meta (b, sa);
+    gst_harness_push (h, b);
+    g_object_unref (sa);
+    g_object_unref (ia);
+  }
+  fail_unless_equals_int (recv_one (media, buf, sizeof (buf)), sizeof (rtp));
+  setsockopt (media, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (media, buf, sizeof (buf)), 0);
+
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  to.sin_port = htons (relay_rtcp);
+  fail_unless_equals_int (sendto (bad, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  setsockopt (down, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (down, buf, sizeof (buf)), 0);
+  fail_unless_equals_int (stat_u64 (sink, "rtcp-rejected-source"), 1);
+  fail_unless_equals_int (sendto (good, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  tv.tv_sec = 2;
+  tv.tv_usec = 0;
+  setsockopt (down, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (down, buf, sizeof (buf)), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+
+  /* the relay's RR (about every second) to the allowed sender */
+  end = g_get_monotonic_time () + 4 * G_USEC_PER_SEC;
+  while (!rr && g_get_monotonic_time () < end) {
+    gsize n = recv_one (good, buf, sizeof (buf));
+
+    rr = n >= 8 && buf[1] == 201;
+  }
+  fail_unless (rr, "no RR at the allowed sender");
+  tv.tv_sec = 0;
+  tv.tv_usec = 100000;
+  setsockopt (bad, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (bad, buf, sizeof (buf)), 0);
+
+  close (media);
+  close (down);
+  close (good);
+  close (bad);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Userspace mode: a running subscriber's raised limit comes into force
+ * at the next frame start (the frame in progress ends at the old limit),
+ * a lowered one at the next key frame start; get-stats shows the limit in
+ * force and the one pending meanwhile; its numbers stay contiguous. */
+static void
+check_limits (GstElement * sink, gint port, gint in_force, gint pending)
+{
+  GstStructure *st = NULL;
+  gint f = -2, p = -2;
+
+  g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", port, &st);
+  fail_unless (st != NULL);
+  fail_unless (gst_structure_get_int (st, "limit-in-force", &f));
+  fail_unless (gst_structure_get_int (st, "limit-pending", &p));
+  fail_unless_equals_int (f, in_force);
+  fail_unless_equals_int (p, pending);
+  gst_structure_free (st);
+}
+
+GST_START_TEST (test_userspace_switch_at_boundaries)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  /* NAL, timestamp, the limit asked for before the packet (-1: none),
+   * sent; then the stats: limit in force and pending after it */
+  static const struct
+  {
+    guint8 nal;
+    guint32 ts;
+    gint set;
+    gboolean sent;
+    gint in_force, pending;
+  } pkts[] = {
+    {0x65, 0, -1, TRUE, 0, -1}, /* key frame: running at 0 */
+    {0x41, 3000, -1, TRUE, 0, -1},
+    {0x01, 3000, 6, TRUE, 0, 6},        /* raised mid-frame: still 0 */
+    {0x21, 3000, -1, TRUE, 0, 6},
+    {0x21, 6000, -1, FALSE, 6, -1},     /* next frame: 6 in force */
+    {0x41, 6000, -1, TRUE, 6, -1},
+    {0x01, 9000, 0, FALSE, 6, 0},       /* lowered: waits */
+    {0x41, 12000, -1, TRUE, 6, 0},
+    {0x01, 12000, -1, FALSE, 6, 0},
+    {0x09, 15000, -1, FALSE, 6, 0},     /* key frame's delimiter (NRI 0) */
+    {0x67, 15000, -1, TRUE, 0, -1},     /* its SPS: 0 in force */
+    {0x01, 15000, -1, TRUE, 0, -1},
+    {0x41, 18000, 7, FALSE, 7, -1},     /* raised before a frame start:
+                                         * in force at it */
+    {0x65, 21000, 0, TRUE, 0, -1},      /* lowered before a key frame */
+    {0x41, 24000, -1, TRUE, 0, -1},
+    {0x01, 24000, 6, TRUE, 0, 6},
+    {0x01, 24000, 0, TRUE, 0, -1},      /* taken back: nothing switched */
+    {0x01, 27000, -1, TRUE, 0, -1},
+  };
+  Rx rx = { 0 };
+  gint last = -1;
+  gboolean ok = FALSE;
+  gchar *clients;
+  guint k;
+
+  rx.fd = open_receiver (&rx.port);
+  gst_harness_set_src_caps_str (h, "application/x-rtp,media=video,"
+      "encoding-name=H264,payload=96,clock-rate=90000");
+  gst_harness_play (h);
+  clients = g_strdup_printf ("127.0.0.1:%d", rx.port);
+  g_object_set (sink, "clients", clients, NULL);
+  g_free (clients);
+  check_limits (sink, rx.port, -1, -1);
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++) {
+    gsize len;
+    GstBuffer *buf = rtp_packet (96, 500 + k, 0xa, pkts[k].nal, -1, k, &len);
+    GstMapInfo map;
+    guint8 *copy;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    GST_WRITE_UINT32_BE (map.data + 4, pkts[k].ts);
+    copy = g_memdup2 (map.data, len);
+    gst_buffer_unmap (buf, &map);
+    if (pkts[k].set >= 0) {
+      g_signal_emit_by_name (sink, "set-priority-limit", "127.0.0.1",
+          rx.port, pkts[k].set, &ok);
+      fail_unless (ok);
+    }
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    if (pkts[k].sent) {
+      gint seq = last < 0 ? 500 : (last + 1) & 0xffff;
+
+      rx_check (&rx, copy, len, seq);
+      last = seq;
+    } else {
+      rx_expect_nothing (&rx);
+    }
+    check_limits (sink, rx.port, pkts[k].in_force, pkts[k].pending);
+    g_free (copy);
+  }
+  close (rx.fd);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_suite (void)
 {
@@ -1270,6 +1761,10 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_rtx_map);
   tcase_add_test (tc, test_loop_refused_at_runtime);
   tcase_add_test (tc, test_userspace_forwarding);
+  tcase_add_test (tc, test_sources_properties);
+  tcase_add_test (tc, test_userspace_sources);
+  tcase_add_test (tc, test_userspace_source_latch);
+  tcase_add_test (tc, test_rtcp_follows_sources);
   tcase_add_test (tc, test_userspace_source_port);
   tcase_add_test (tc, test_priority_limit_property);
   tcase_add_test (tc, test_bad_priority_limit_fails_start);
@@ -1280,6 +1775,8 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_userspace_priority_needs_caps);
   tcase_add_test (tc, test_userspace_late_join_waits_for_key_frame);
   tcase_add_test (tc, test_any_upstream_userspace);
+  tcase_add_test (tc, test_userspace_switch_at_boundaries);
+  tcase_add_test (tc, test_userspace_keyframe_burst);
   return s;
 }
 

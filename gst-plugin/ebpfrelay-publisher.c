@@ -1,0 +1,289 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * ebpfrelay-publisher: see ebpfrelay-publisher.h.
+ */
+#include "ebpfrelay-publisher.h"
+
+#include <arpa/inet.h>
+#include <string.h>
+#include <gio/gio.h>
+#include <gst/net/gstnetaddressmeta.h>
+
+struct _RelayPublisher
+{
+  RelayFeedback *feedback;      /* borrowed */
+  RelaySources *sources;
+
+  /* properties */
+  gchar *sources_str;
+  gboolean latch;
+  guint timeout_ms;
+
+  /* running */
+  RelayKernel *kernel;          /* borrowed; NULL: userspace mode */
+  gboolean bound;               /* local: the udpsrc's address only */
+  GArray *local;                /* guint32, host order: what the kernel
+                                 * forwards to */
+  GArray *own;                  /* every address of the namespace: a
+                                 * sender there is this host */
+  gint64 next_refresh;
+  guint32 publisher;            /* the latched host the feedback plane has */
+  guint64 no_sender, unhooked;
+};
+
+RelayPublisher *
+relay_publisher_new (RelayFeedback * feedback)
+{
+  RelayPublisher *p = g_new0 (RelayPublisher, 1);
+
+  p->feedback = feedback;
+  p->sources = relay_sources_new ();
+  p->timeout_ms = RELAY_SOURCES_DEFAULT_TIMEOUT_MS;
+  p->local = g_array_new (FALSE, FALSE, sizeof (guint32));
+  p->own = g_array_new (FALSE, FALSE, sizeof (guint32));
+  relay_feedback_set_sources (feedback, p->sources);
+  return p;
+}
+
+void
+relay_publisher_free (RelayPublisher * p)
+{
+  if (!p)
+    return;
+  relay_sources_free (p->sources);
+  g_array_unref (p->local);
+  g_array_unref (p->own);
+  g_free (p->sources_str);
+  g_free (p);
+}
+
+/* --- properties ------------------------------------------------------------ */
+
+void
+relay_publisher_install_properties (GObjectClass * klass, guint first_id)
+{
+  g_object_class_install_property (klass,
+      first_id + RELAY_PUBLISHER_PROP_SOURCES,
+      g_param_spec_string ("sources", "Sources",
+          "Senders that may publish, comma-separated host or host:port "
+          "(a host: any of its ports); datagrams of others reach no "
+          "subscriber (the kernel drops them) and count in rejected-source; "
+          "their SRs are not sent on, the relay's RTCP goes to an allowed "
+          "sender only. NULL/empty = any sender. A bad entry fails the "
+          "start", NULL, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass,
+      first_id + RELAY_PUBLISHER_PROP_LATCH,
+      g_param_spec_boolean ("source-latch", "Source latch",
+          "Lock onto the first sender (address and port; among sources, "
+          "when set): the others are rejected until it has been silent for "
+          "source-timeout", FALSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (klass,
+      first_id + RELAY_PUBLISHER_PROP_TIMEOUT,
+      g_param_spec_uint ("source-timeout", "Source timeout",
+          "source-latch: ms of silence of the locked sender after which "
+          "the next sender that sends takes the lock over (0 = never)", 0,
+          3600000, RELAY_SOURCES_DEFAULT_TIMEOUT_MS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+}
+
+void
+relay_publisher_set_property (RelayPublisher * p, guint id,
+    const GValue * value)
+{
+  switch (id) {
+    case RELAY_PUBLISHER_PROP_SOURCES:
+      g_free (p->sources_str);
+      p->sources_str = g_value_dup_string (value);
+      break;
+    case RELAY_PUBLISHER_PROP_LATCH:
+      p->latch = g_value_get_boolean (value);
+      break;
+    case RELAY_PUBLISHER_PROP_TIMEOUT:
+      p->timeout_ms = g_value_get_uint (value);
+      break;
+    default:
+      break;
+  }
+}
+
+void
+relay_publisher_get_property (RelayPublisher * p, guint id, GValue * value)
+{
+  switch (id) {
+    case RELAY_PUBLISHER_PROP_SOURCES:
+      g_value_set_string (value, p->sources_str);
+      break;
+    case RELAY_PUBLISHER_PROP_LATCH:
+      g_value_set_boolean (value, p->latch);
+      break;
+    case RELAY_PUBLISHER_PROP_TIMEOUT:
+      g_value_set_uint (value, p->timeout_ms);
+      break;
+    default:
+      break;
+  }
+}
+
+/* --- running --------------------------------------------------------------- */
+
+static void
+read_local (RelayPublisher * p)
+{
+  GArray *now = g_array_new (FALSE, FALSE, sizeof (guint32));
+
+  if (!relay_local_addrs_read (now)) {
+    g_array_unref (now);
+    return;
+  }
+  g_array_set_size (p->own, 0);
+  g_array_append_vals (p->own, now->data, now->len);
+  if (!p->bound && (now->len != p->local->len ||
+          memcmp (now->data, p->local->data, now->len * sizeof (guint32)))) {
+    g_array_set_size (p->local, 0);
+    g_array_append_vals (p->local, now->data, now->len);
+    if (p->kernel)
+      relay_kernel_set_local_addrs (p->kernel, (guint32 *) p->local->data,
+          p->local->len);
+  }
+  g_array_unref (now);
+}
+
+gboolean
+relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
+    const gchar * bound, GError ** error)
+{
+  GArray *list = g_array_new (FALSE, FALSE, sizeof (RelaySource));
+  struct in_addr a;
+  guint32 *addrs;
+  guint16 *ports;
+  guint i;
+
+  if (!relay_sources_parse (p->sources_str, list, error)) {
+    g_array_unref (list);
+    return FALSE;
+  }
+  relay_sources_configure (p->sources, (RelaySource *) list->data, list->len,
+      p->latch, p->timeout_ms);
+  p->kernel = kernel;
+  p->publisher = 0;
+  p->no_sender = p->unhooked = 0;
+  p->next_refresh = 0;
+  g_array_set_size (p->local, 0);
+  p->bound = bound && inet_pton (AF_INET, bound, &a) == 1 && a.s_addr != 0;
+  if (p->bound) {
+    guint32 h = ntohl (a.s_addr);
+
+    g_array_append_val (p->local, h);
+    if (kernel)
+      relay_kernel_set_local_addrs (kernel, &h, 1);
+  }
+  read_local (p);
+  if (kernel) {
+    addrs = g_new0 (guint32, list->len + 1);
+    ports = g_new0 (guint16, list->len + 1);
+    for (i = 0; i < list->len; i++) {
+      addrs[i] = g_array_index (list, RelaySource, i).addr;
+      ports[i] = g_array_index (list, RelaySource, i).port;
+    }
+    relay_kernel_set_sources (kernel, addrs, ports, list->len, p->latch,
+        p->timeout_ms);
+    g_free (addrs);
+    g_free (ports);
+  }
+  g_array_unref (list);
+  return TRUE;
+}
+
+void
+relay_publisher_stop (RelayPublisher * p)
+{
+  p->kernel = NULL;
+}
+
+/* The feedback plane follows the latched sender. */
+static void
+sync_publisher (RelayPublisher * p)
+{
+  guint32 addr = 0;
+  guint16 port;
+
+  if (!relay_sources_latched (p->sources, &addr, &port))
+    addr = 0;
+  if (addr && addr != p->publisher)
+    relay_feedback_set_publisher (p->feedback, htonl (addr));
+  p->publisher = addr;
+}
+
+RelayPublisherVerdict
+relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
+    gboolean * first_unhooked)
+{
+  GstNetAddressMeta *meta = gst_buffer_get_net_address_meta (buffer);
+  struct sockaddr_in from;
+  gboolean has_from = meta && g_socket_address_to_native (meta->addr, &from,
+      sizeof (from), NULL) && from.sin_family == AF_INET;
+  guint32 addr = has_from ? ntohl (from.sin_addr.s_addr) : 0;
+  gboolean hooked = p->kernel && has_from
+      && !relay_local_addrs_has (p->own, addr);
+
+  *first_unhooked = FALSE;
+  /* (the kernel judged it, RTCP is the feedback plane's) */
+  if (rtcp || hooked)
+    return RELAY_PUBLISHER_FORWARD;
+  if (relay_sources_active (p->sources)) {
+    if (!has_from) {
+      p->no_sender++;
+      return RELAY_PUBLISHER_REJECT;
+    }
+    if (relay_sources_check (p->sources, addr, ntohs (from.sin_port),
+            g_get_monotonic_time ()) != RELAY_SOURCE_ACCEPTED)
+      return RELAY_PUBLISHER_REJECT;
+    sync_publisher (p);
+  }
+  if (!p->kernel)
+    return RELAY_PUBLISHER_FORWARD;
+  *first_unhooked = p->unhooked++ == 0;
+  return RELAY_PUBLISHER_UNHOOKED;
+}
+
+void
+relay_publisher_tick (RelayPublisher * p, gint64 now_us)
+{
+  guint32 addr, cur_addr;
+  guint16 port, cur_port;
+
+  if (!p->kernel)
+    return;
+  if (now_us >= p->next_refresh) {
+    p->next_refresh = now_us + G_TIME_SPAN_SECOND;
+    read_local (p);
+  }
+  if (p->latch && relay_kernel_latched (p->kernel, &addr, &port)
+      && (!relay_sources_latched (p->sources, &cur_addr, &cur_port)
+          || cur_addr != addr || cur_port != port)) {
+    relay_sources_set_latched (p->sources, addr, port, now_us);
+    sync_publisher (p);
+  }
+}
+
+void
+relay_publisher_add_stats (RelayPublisher * p, GstStructure * s)
+{
+  guint64 rejected = relay_sources_rejected (p->sources) + p->no_sender;
+  guint32 addr;
+  guint16 port;
+  gchar *locked = NULL;
+
+  if (relay_sources_latched (p->sources, &addr, &port))
+    locked = g_strdup_printf ("%u.%u.%u.%u:%u", addr >> 24,
+        (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff, port);
+  gst_structure_set (s, "rejected-source", G_TYPE_UINT64, rejected,
+      "rejected-no-sender", G_TYPE_UINT64, p->no_sender,
+      "source-locked", G_TYPE_STRING, locked ? locked : "",
+      "unhooked-sent", G_TYPE_UINT64, p->unhooked, NULL);
+  g_free (locked);
+}
