@@ -526,6 +526,12 @@ relay_sender_wants (RelaySender * s, gsize len)
 }
 
 void
+relay_sender_forward (RelaySender * s, const guint8 * data, gsize len)
+{
+  forward_userspace (s, data, len);
+}
+
+void
 relay_sender_send_all (RelaySender * s, const guint8 * data, gsize len)
 {
   RelayClients *t = s->clients;

@@ -70,6 +70,9 @@ gboolean relay_sender_wants (RelaySender * s, gsize len);
  * named the slots userspace serves (the event may still be waiting:
  * looks). */
 void relay_sender_send (RelaySender * s, const guint8 * data, gsize len);
+/* Userspace mode's forwarding of @data to every slot, in either mode (a
+ * buffer the kernel could not take: ebpfrelay-local). */
+void relay_sender_forward (RelaySender * s, const guint8 * data, gsize len);
 /* Kernel mode, a buffer that did not come through the TC hook: @data to
  * every subscriber as it is (no priority drop, no sequence rewrite). */
 void relay_sender_send_all (RelaySender * s, const guint8 * data, gsize len);
