@@ -319,12 +319,13 @@ forward_down (RelayFeedback * f, GstBuffer * compound)
     struct sockaddr_in to;
     GstBuffer *copy;
 
-    if (!c || c->rtcp_port <= 0)
+    /* TODO(ipv6, step 4): RTCP to IPv6 subscribers */
+    if (!c || c->rtcp_port <= 0 || c->addr.sa.sa_family != AF_INET)
       continue;
     copy = ebr_rtcp_rewrite_sr (compound, sent_counts, &ctx);
     if (!copy)
       continue;
-    to = c->addr;
+    to = c->addr.v4;
     to.sin_port = htons (c->rtcp_port);
     send_buffer (f, copy, &to);
     gst_buffer_unref (copy);
@@ -343,7 +344,7 @@ is_viewer_host (RelayFeedback * f, guint32 addr)
 
   for (guint i = 0; i < t->clients->len; i++)
     if (((RelayClient *) g_ptr_array_index (t->clients,
-                i))->addr.sin_addr.s_addr == addr)
+                i))->addr.v4.sin_addr.s_addr == addr)
       return TRUE;
   return FALSE;
 }
@@ -363,7 +364,7 @@ is_senders (RelayFeedback * f, const guint8 * data, guint32 addr)
   for (guint i = 0; i < t->clients->len; i++) {
     RelayClient *c = g_ptr_array_index (t->clients, i);
 
-    if (c->addr.sin_addr.s_addr == addr)
+    if (c->addr.v4.sin_addr.s_addr == addr)
       return data[1] == GST_RTCP_TYPE_SR;
   }
   return TRUE;
@@ -405,7 +406,7 @@ client_of_viewer (RelayFeedback * f, guint id)
 
   for (guint i = 0; i < t->clients->len; i++) {
     RelayClient *c = g_ptr_array_index (t->clients, i);
-    guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+    guint64 key = addr_key (c->addr.v4.sin_addr.s_addr, c->port);
     gpointer v;
 
     if (g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &v)
@@ -587,12 +588,16 @@ feedback_thread (gpointer data)
 static void
 register_viewer (RelayFeedback * f, RelayClient * c)
 {
-  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
-  guint id = ++f->next_id;
+  guint64 key = addr_key (c->addr.v4.sin_addr.s_addr, c->port);
+  guint id;
+
+  if (c->addr.sa.sa_family != AF_INET)
+    return;                     /* TODO(ipv6, step 4) */
+  id = ++f->next_id;
 
   g_hash_table_insert (f->viewer_ids, g_memdup2 (&key, sizeof (key)),
       GUINT_TO_POINTER (id));
-  ebr_rtcp_viewer_add (f->rtcp, id, c->addr.sin_addr.s_addr, c->port);
+  ebr_rtcp_viewer_add (f->rtcp, id, c->addr.v4.sin_addr.s_addr, c->port);
   ebr_rtcp_viewer_set_rtcp_port (f->rtcp, id, c->rtcp_port);
 }
 
@@ -874,7 +879,7 @@ void
 relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer user_data)
 {
   RelayFeedback *f = user_data;
-  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  guint64 key = addr_key (c->addr.v4.sin_addr.s_addr, c->port);
   gpointer id;
 
   if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &id))
@@ -885,7 +890,7 @@ relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer user_data)
 void
 relay_feedback_client_removed (RelayFeedback * f, RelayClient * c)
 {
-  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  guint64 key = addr_key (c->addr.v4.sin_addr.s_addr, c->port);
   gpointer id;
 
   g_mutex_lock (f->lock);
@@ -903,7 +908,7 @@ void
 relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
     RelayClient * c)
 {
-  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  guint64 key = addr_key (c->addr.v4.sin_addr.s_addr, c->port);
   EbrRtcpViewerStats vs = { 0 };
   EbrRtcpViewerReport best = { {0}, 0, GST_CLOCK_TIME_NONE }, rep;
   gboolean have = FALSE;
