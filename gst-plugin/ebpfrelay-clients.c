@@ -35,42 +35,6 @@ table_log (RelayClients * t, GLogLevelFlags level, const gchar * format, ...)
 
 static gchar *strip_brackets (const gchar * host);
 
-/* --- addresses -------------------------------------------------------------- */
-
-socklen_t
-relay_addr_len (const RelayAddr * a)
-{
-  return a->sa.sa_family == AF_INET6 ? sizeof (a->v6) : sizeof (a->v4);
-}
-
-gboolean
-relay_addr_equal (const RelayAddr * a, const RelayAddr * b)
-{
-  if (a->sa.sa_family != b->sa.sa_family)
-    return FALSE;
-  if (a->sa.sa_family == AF_INET6)
-    return a->v6.sin6_port == b->v6.sin6_port
-        && memcmp (&a->v6.sin6_addr, &b->v6.sin6_addr, 16) == 0
-        && a->v6.sin6_scope_id == b->v6.sin6_scope_id;
-  return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr
-      && a->v4.sin_port == b->v4.sin_port;
-}
-
-const gchar *
-relay_addr_to_string (const RelayAddr * a, gchar * buf, gsize size)
-{
-  gchar ip[INET6_ADDRSTRLEN] = "?";
-
-  if (a->sa.sa_family == AF_INET6) {
-    inet_ntop (AF_INET6, &a->v6.sin6_addr, ip, sizeof (ip));
-    g_snprintf (buf, size, "[%s]:%u", ip, ntohs (a->v6.sin6_port));
-  } else {
-    inet_ntop (AF_INET, &a->v4.sin_addr, ip, sizeof (ip));
-    g_snprintf (buf, size, "%s:%u", ip, ntohs (a->v4.sin_port));
-  }
-  return buf;
-}
-
 RelayClient *
 relay_client_new (const gchar * host, gint port,
     const RelayAddr * addr, guint8 limit)

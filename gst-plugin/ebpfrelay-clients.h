@@ -32,6 +32,7 @@
 #include <arpa/inet.h>
 #include <sys/socket.h>
 
+#include "ebpfrelay-addr.h"
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-kernel.h"
 #include "switch.h"
@@ -66,25 +67,9 @@ typedef enum
 #define RELAY_CLIENT_RTCP_DEFAULT -1
 #define RELAY_CLIENT_RTCP_MUX 0
 
-/* A subscriber's address, IPv4 or IPv6 (sa.sa_family tells; port in
- * network order either way). A subscriber is served in its own family: a
- * v4 stream goes to a v6 subscriber from an IPv6 socket, never translated
- * (ebpfrelay-send.h). */
-typedef union
-{
-  struct sockaddr sa;
-  struct sockaddr_in v4;
-  struct sockaddr_in6 v6;
-} RelayAddr;
-
-/* The length of @a's sockaddr (for sendto). */
-socklen_t relay_addr_len (const RelayAddr * a);
-/* Same family, address and port. */
-gboolean relay_addr_equal (const RelayAddr * a, const RelayAddr * b);
-/* "a.b.c.d:port" or "[v6]:port" into @buf (INET6_ADDRSTRLEN + 8). */
-const gchar *relay_addr_to_string (const RelayAddr * a, gchar * buf,
-    gsize size);
-#define RELAY_ADDR_STRLEN (INET6_ADDRSTRLEN + 8)
+/* A subscriber's address (ebpfrelay-addr.h), IPv4 or IPv6. A subscriber
+ * is served in its own family: a v4 stream goes to a v6 subscriber from
+ * an IPv6 socket, never translated (ebpfrelay-send.h). */
 
 typedef struct
 {

@@ -508,13 +508,16 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
 
 /* The subscription channel's thread, on the shared port (takes the lock). */
 static void
-on_other (const guint8 * data, gsize len, const struct sockaddr_in *from,
+on_other (const guint8 * data, gsize len, const RelayAddr * from,
     gpointer user_data)
 {
   RelayFeedback *f = user_data;
 
+  /* TODO(ipv6, step 4): RTCP from IPv6 peers */
+  if (relay_addr_is_v6 (from))
+    return;
   g_mutex_lock (f->lock);
-  handle_rtcp (f, data, len, from);
+  handle_rtcp (f, data, len, &from->v4);
   g_mutex_unlock (f->lock);
 }
 
@@ -653,14 +656,23 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
   f->has_upstream = FALSE;
   if (f->upstream_str && *f->upstream_str) {
     GError *err = NULL;
+    RelayAddr up;
 
-    if (!relay_control_parse_address (f->upstream_str, &f->upstream, &err)) {
+    if (!relay_control_parse_address (f->upstream_str, &up, &err)) {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
           "upstream-rtcp '%s' is not HOST:PORT: %s", f->upstream_str,
           err->message);
       g_clear_error (&err);
       goto fail;
     }
+    if (relay_addr_is_v6 (&up)) {
+      /* TODO(ipv6, step 4) */
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_SUPPORTED,
+          "upstream-rtcp '%s': an IPv6 upstream is not supported yet",
+          f->upstream_str);
+      goto fail;
+    }
+    f->upstream = up.v4;
     f->has_upstream = TRUE;
   }
   if (!relay_repair_start (f->repair, originals, error))
