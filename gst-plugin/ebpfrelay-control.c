@@ -918,6 +918,15 @@ relay_control_server_get_fd (RelayControlServer * s)
   return g_socket_get_fd (s->socket);
 }
 
+int
+relay_control_server_get_fd6 (RelayControlServer * s)
+{
+  if (s->socket6)
+    return g_socket_get_fd (s->socket6);
+  return g_socket_get_family (s->socket) == G_SOCKET_FAMILY_IPV6 ?
+      g_socket_get_fd (s->socket) : -1;
+}
+
 static gboolean
 quit_loop (gpointer loop)
 {

@@ -213,6 +213,8 @@ void relay_control_server_set_other (RelayControlServer * s,
     RelayControlOtherFunc func, gpointer user_data);
 /* The server's socket, to send from the shared port. */
 int relay_control_server_get_fd (RelayControlServer * s);
+/* Its IPv6 socket (the same when bound to an IPv6 address); -1: none. */
+int relay_control_server_get_fd6 (RelayControlServer * s);
 /* For tests: the clock deciding cookie buckets and expiry. */
 void relay_control_server_set_clock (RelayControlServer * s,
     RelayControlClockFunc func, gpointer user_data);

@@ -1071,6 +1071,108 @@ GST_START_TEST (test_rtcp_destination)
 
 GST_END_TEST;
 
+static int
+open_receiver6_at (gint port)
+{
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6 };
+  struct timeval tv = {.tv_sec = 2 };
+  int fd = socket (AF_INET6, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  a.sin6_addr = in6addr_loopback;
+  a.sin6_port = htons (port);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0,
+      "port %d: %s", port, g_strerror (errno));
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  return fd;
+}
+
+static guint64
+rtcp_received_of (GstElement * sink, const gchar * host, gint port)
+{
+  GstStructure *st = NULL;
+  guint64 got = 0;
+
+  g_signal_emit_by_name (sink, "get-stats", host, port, &st);
+  fail_unless (st != NULL, "no client %s:%d", host, port);
+  fail_unless (gst_structure_get_uint64 (st, "rtcp-received", &got));
+  gst_structure_free (st);
+  return got;
+}
+
+/* RTCP over IPv6 (userspace mode): the sender's SR (over IPv4) reaches
+ * the IPv6 subscribers at their RTCP ports (port + 1, mux) from the
+ * relay's IPv6 RTCP socket, and the IPv4 one; an RR from a v6 viewer's
+ * RTCP port is attributed to that viewer by its v6 address, not to the
+ * IPv4 subscriber on the same ports. */
+GST_START_TEST (test_rtcp_ipv6)
+{
+  gint up_port, m6 = check_free_port (2), m7 = check_free_port (1), m4,
+      relay_rtcp = check_free_port (1);
+  int up = open_receiver (&up_port), v6a, v6b, v4, tx;
+  gchar *desc;
+  GstElement *sink;
+  GstHarness *h;
+  guint8 sr[28] = { 0x80, 200, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44 };
+  guint8 rr[8] = { 0x80, 201, 0x00, 0x01, 0x0a, 0x0b, 0x0c, 0x0d };
+  guint8 buf[256];
+  struct sockaddr_in to = {.sin_family = AF_INET };
+  struct sockaddr_in6 to6 = {.sin6_family = AF_INET6 }, from;
+  socklen_t flen = sizeof (from);
+  gint64 end;
+
+  v6a = open_receiver6_at (m6 + 1);     /* default: port + 1 */
+  v6b = open_receiver6_at (m7);         /* mux */
+  m4 = m6;                              /* an IPv4 one on the same ports */
+  v4 = open_receiver_at (m4 + 1);
+  desc = g_strdup_printf ("ebpfrelaysink port=%d rtcp-port=%d mode=userspace "
+      "upstream-rtcp=127.0.0.1:%d clients=[::1]:%d,[::1]:%d/mux,127.0.0.1:%d",
+      check_free_port (1), relay_rtcp, up_port, m6, m7, m4);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  gst_harness_play (h);
+
+  tx = socket (AF_INET, SOCK_DGRAM, 0);
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  to.sin_port = htons (relay_rtcp);
+  fail_unless_equals_int (sendto (tx, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  fail_unless_equals_int (recvfrom (v6a, buf, sizeof (buf), 0,
+          (struct sockaddr *) &from, &flen), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+  fail_unless_equals_int (GST_READ_UINT32_BE (buf + 4), 0x11223344);
+  fail_unless_equals_int (from.sin6_family, AF_INET6);
+  fail_unless_equals_int (ntohs (from.sin6_port), relay_rtcp);
+  fail_unless_equals_int (recv_one (v6b, buf, sizeof (buf)), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+  fail_unless_equals_int (recv_one (v4, buf, sizeof (buf)), sizeof (sr));
+
+  /* an RR from [::1]:m6+1 to the relay's v6 RTCP port: the v6 viewer's */
+  to6.sin6_addr = in6addr_loopback;
+  to6.sin6_port = htons (relay_rtcp);
+  fail_unless_equals_int (sendto (v6a, rr, sizeof (rr), 0,
+          (struct sockaddr *) &to6, sizeof (to6)), sizeof (rr));
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (rtcp_received_of (sink, "::1", m6) == 0
+      && g_get_monotonic_time () < end)
+    g_usleep (10000);
+  fail_unless_equals_int (rtcp_received_of (sink, "::1", m6), 1);
+  fail_unless_equals_int (rtcp_received_of (sink, "127.0.0.1", m4), 0);
+  fail_unless_equals_int (rtcp_received_of (sink, "[::1]", m7), 0);
+
+  close (tx);
+  close (v6a);
+  close (v6b);
+  close (v4);
+  close (up);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 GST_START_TEST (test_bad_priority_limit_fails_start)
 {
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
@@ -1809,6 +1911,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_refused_values_running);
   tcase_add_test (tc, test_param_ranges);
   tcase_add_test (tc, test_rtcp_destination);
+  tcase_add_test (tc, test_rtcp_ipv6);
   tcase_add_test (tc, test_bad_settings_fail_start);
   tcase_add_test (tc, test_rtx_map);
   tcase_add_test (tc, test_loop_refused_at_runtime);
