@@ -81,9 +81,10 @@
  * ## Errors
  * Settings are checked when the element goes from NULL to READY; a bad one
  * fails the state change with an error that names it: a #GstEbpfPrioritySrc:relay
- * that is not `host:port` (IPv4 address or a name resolving to one, port
- * 1-65535), a #GstEbpfPrioritySrc:token longer than 64 bytes, an
- * #GstEbpfPrioritySrc:address that is not an IPv4 address, a port in use.
+ * that is not `host:port` (IPv4 address, `[IPv6]` or a name resolving to
+ * one, port 1-65535), a #GstEbpfPrioritySrc:token longer than 64 bytes, an
+ * #GstEbpfPrioritySrc:address that is not an IPv4 or IPv6 address, a port
+ * in use.
  * With `mode=kernel`, a socket filter that cannot be loaded is an error
  * ("needs CAP_BPF: run as root or set mode=userspace"); with `mode=auto` a
  * warning. A relay that refuses the subscription (wrong token, relay full)
@@ -310,7 +311,8 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_ADDRESS,
       g_param_spec_string ("address", "Address",
-          "IPv4 address to receive on (a multicast group is joined)",
+          "IPv4 or IPv6 address to receive on (a multicast group is joined; "
+          ":: receives both families)",
           DEFAULT_ADDRESS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PORT,
@@ -347,7 +349,8 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_RELAY,
       g_param_spec_string ("relay", "Relay",
           "host:port of the control endpoint of the ebpfrelaysink to "
-          "subscribe at (NULL = none: receive what is sent here)",
+          "subscribe at, [v6]:port for IPv6 (of the address's family; NULL "
+          "= none: receive what is sent here)",
           DEFAULT_RELAY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TOKEN,
