@@ -2,8 +2,10 @@
 /*
  * prioritysrc.bpf.c: ebpfprioritysrc's socket filter. Classifies each UDP
  * datagram with prio_classify() (priority.h) and drops it when its priority
- * is below the limit in the config map, before it is queued on the socket.
- * RTCP APP packets (the relay's control messages) always pass.
+ * is below the limit in force for its SSRC, before it is queued on the
+ * socket. The limit in force follows the one in the config map at the
+ * SSRC's frame boundaries (switch.h, struct psrc_ssrc). RTCP APP packets
+ * (the relay's control messages) always pass.
  *
  * The data starts at the UDP header (see prioritysrc.h). Returning
  * skb->len keeps the whole datagram, 0 drops it.
@@ -27,6 +29,13 @@ struct {
 	__type(key, __u32);
 	__type(value, struct prio_vp8_state);
 } vp8 SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, PSRC_SWITCH_SSRCS);
+	__type(key, __u32);
+	__type(value, struct psrc_ssrc);
+} switches SEC(".maps");
 
 /* Per CPU: the copy of the payload's first bytes the classifier reads,
  * and its result (kept off the 512-byte stack). */
@@ -99,14 +108,36 @@ int prioritysrc_filter(struct __sk_buff *skb)
 
 	cfg = bpf_map_lookup_elem(&config, &zero);
 	scr = bpf_map_lookup_elem(&scratch, &zero);
-	if (!cfg || !scr || cfg->limit == 0) {
+	if (!cfg || !scr || psrc_classify(skb, scr, cfg, len) != 0) {
 		count(PSRC_STAT_KEPT);
 		return skb->len;
 	}
-	if (psrc_classify(skb, scr, cfg, len) == 0 &&
-	    scr->info.priority < cfg->limit) {
-		count(PSRC_STAT_DROPPED);
-		return 0;
+	/* Every RTP packet, also at limit 0: a raise must know whether the
+	 * next packet starts a frame. */
+	if (prio_is_rtp(&scr->info)) {
+		struct psrc_ssrc *st, fresh = {};
+		__u32 ssrc = scr->info.ssrc;
+		int frame, v;
+
+		st = bpf_map_lookup_elem(&switches, &ssrc);
+		if (!st) {
+			sw_sub_init(&fresh.s, 0, scr->info.pt, cfg->limit);
+			bpf_map_update_elem(&switches, &ssrc, &fresh, BPF_ANY);
+			st = bpf_map_lookup_elem(&switches, &ssrc);
+		}
+		if (st) {
+			frame = sw_frame(&st->f, scr->info.ts,
+			                 scr->info.priority);
+			v = sw_decide(&st->s, frame, scr->info.priority,
+			              cfg->limit);
+		} else {
+			v = prio_drops(&scr->info, cfg->limit) ? SW_DROP
+			                                       : SW_SEND;
+		}
+		if (v != SW_SEND) {
+			count(PSRC_STAT_DROPPED);
+			return 0;
+		}
 	}
 	count(PSRC_STAT_KEPT);
 	return skb->len;

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * switch.h: when a subscriber starts (and, next, switches) an SSRC, written
+ * switch.h: when a subscriber starts and switches an SSRC, written
  * once. Compiled unchanged by relay.bpf.c and by userspace (ebpfrelaysink's
  * userspace path, the checker tools, the tests), like priority.h, so the
  * kernel and userspace cannot disagree.
@@ -29,11 +29,30 @@
  * first packet keeps its number (minus 0) and only packets dropped while
  * RUNNING lower the later ones (prio_out_seq).
  *
- * Shaped for limit switching (next issue: raising a limit at the next
- * frame start, lowering it at the next key frame start): sw_decide gets
- * the subscriber's requested limit and struct sw_sub has room for the limit
- * in force (@limit, unused yet: today the requested one is in force at
- * once), which sw_decide will move to the requested one at those points.
+ * Switching (DESIGN.md, "Join and switch"): the limit a subscriber asks
+ * for (its requested limit, passed to every sw_decide) and the limit that
+ * decides its packets of an SSRC (struct sw_sub @limit, in force) differ
+ * only until the next boundary that can be switched at without breaking
+ * a picture. A WAITING subscriber's requested limit comes into force
+ * with its first key frame. A RUNNING one's
+ *  - raised limit (it gets fewer packets) comes into force at the next
+ *    frame start of the SSRC (SW_FRAME_START: a new timestamp), so the
+ *    frame in progress is finished whole at the old limit. A new
+ *    timestamp rather than the marker bit: it needs no codec's marker
+ *    rule, and it is also right when the marked packet was lost (the
+ *    next frame's first packet is the first one decided at the new
+ *    limit, as it would be after a marker);
+ *  - lowered limit (it gets more) comes into force at the next key frame
+ *    start (SW_KEY_START): the packets it did not get before would be the
+ *    references of those it would get now. The relay asks the sender for
+ *    a key frame when a limit is lowered (ebpfrelay-feedback.c).
+ * A request that goes back to the limit in force before the boundary
+ * cancels the switch; any number of requests between two boundaries is
+ * one switch. Only which packets are dropped changes: the sequence number
+ * rewrite (prio_out_seq) counts the drops as they happen, so the numbers
+ * stay contiguous across every switch. An SSRC whose every packet is a
+ * key frame start (audio and other non-video payloads: priority 7, a new
+ * timestamp each) switches at its next packet either way.
  *
  * Also here: RTCP multiplexed on the media port (RFC 5761, sw_is_rtcp),
  * which is never switched nor fanned out, and the RTP payload octets an
@@ -66,7 +85,8 @@ enum sw_state {
 /* Per subscriber and SSRC. */
 struct sw_sub {
 	__u8 state; /* enum sw_state */
-	__u8 limit; /* limit in force; reserved for limit switching */
+	__u8 limit; /* limit in force (sw_decide moves it to the
+	             * requested one at a boundary) */
 	__u8 pad[2];
 };
 
@@ -132,8 +152,10 @@ static __always_inline void sw_sub_start_burst(struct sw_sub *s)
 }
 
 /* What subscriber state @s, whose requested limit is @limit, does with a
- * classified RTP packet (@frame: sw_frame of it). Updates @s. Only RTP
- * packets come here (prio_is_rtp): the others are always sent. */
+ * classified RTP packet (@frame: sw_frame of it). Updates @s: the state,
+ * and the limit in force at a boundary (see above), which decides this
+ * packet. Only RTP packets come here (prio_is_rtp): the others are always
+ * sent. */
 static __always_inline int sw_decide(struct sw_sub *s, int frame, __u8 priority,
                                      __u8 limit)
 {
@@ -141,8 +163,22 @@ static __always_inline int sw_decide(struct sw_sub *s, int frame, __u8 priority,
 		if (!(frame & SW_KEY_START))
 			return SW_HOLD;
 		s->state = SW_RUNNING;
+		s->limit = limit;
+	} else if (limit > s->limit) {
+		if (frame & SW_FRAME_START)
+			s->limit = limit;
+	} else if (limit < s->limit) {
+		if (frame & SW_KEY_START)
+			s->limit = limit;
 	}
-	return priority < limit ? SW_DROP : SW_SEND;
+	return priority < s->limit ? SW_DROP : SW_SEND;
+}
+
+/* Whether state @s has a switch pending: RUNNING with a limit in force
+ * other than the requested @limit. */
+static __always_inline int sw_pending(const struct sw_sub *s, __u8 limit)
+{
+	return s->state == SW_RUNNING && s->limit != limit;
 }
 
 /* RTCP multiplexed on the RTP port (RFC 5761 4): version 2 and a second

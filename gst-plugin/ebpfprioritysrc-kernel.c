@@ -20,7 +20,7 @@
 struct _PrioritySrcKernel
 {
   struct prioritysrc_bpf *skel;
-  int config_fd, stats_fd;
+  int config_fd, stats_fd, switches_fd;
 };
 
 PrioritySrcKernel *
@@ -40,6 +40,7 @@ priority_src_kernel_new (GError ** error)
     goto load_failed;
   k->config_fd = bpf_map__fd (k->skel->maps.config);
   k->stats_fd = bpf_map__fd (k->skel->maps.stats);
+  k->switches_fd = bpf_map__fd (k->skel->maps.switches);
   if (!priority_src_kernel_configure (k, &cfg))
     goto load_failed;
   return k;
@@ -88,6 +89,22 @@ priority_src_kernel_counters (PrioritySrcKernel * k, guint64 out[PSRC_STAT_MAX])
     ebr_bpf_percpu_sum (k->stats_fd, &key, &sum, 1);
     out[key] = sum;
   }
+}
+
+guint
+priority_src_kernel_switches (PrioritySrcKernel * k, struct psrc_ssrc *out,
+    guint max)
+{
+  __u32 key, next, *prev = NULL;
+  guint n = 0;
+
+  while (n < max && bpf_map_get_next_key (k->switches_fd, prev, &next) == 0) {
+    key = next;
+    prev = &key;
+    if (bpf_map_lookup_elem (k->switches_fd, &key, &out[n]) == 0)
+      n++;
+  }
+  return n;
 }
 
 void

@@ -25,6 +25,10 @@ void priority_src_kernel_counters (PrioritySrcKernel * k,
     guint64 out[PSRC_STAT_MAX]);
 /* Frees the program and maps; a socket still holding the filter keeps it
  * until the socket closes. */
+/* The filter's per-SSRC switch states (struct psrc_ssrc), into @out (at
+ * most @max); returns how many. */
+guint priority_src_kernel_switches (PrioritySrcKernel * k,
+    struct psrc_ssrc *out, guint max);
 void priority_src_kernel_free (PrioritySrcKernel * k);
 
 G_END_DECLS

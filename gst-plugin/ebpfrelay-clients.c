@@ -557,10 +557,22 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
     if (c->in_kernel && memcmp (&r, &c->resolved, sizeof (r)) == 0)
       return;
     fill_sub (t, c, &r, RELAY_SUB_KERNEL, &sub);
+    /* From USERSPACE to KERNEL: the copies the kernel already left to
+     * userspace go out before the kernel's own (the next packet's, less
+     * than one packet interval after the slot is written), or the first
+     * kernel copy could overtake the last userspace one: send what is in
+     * the event ring now, and once more right after the write, for an
+     * event the kernel made in between. */
+    if (!c->in_kernel)
+      relay_kernel_poll (t->kernel);
     if (relay_kernel_set_slot (t->kernel, c->slot, &sub)) {
+      gboolean moved = !c->in_kernel;
+
       c->slot_written = TRUE;
       c->resolved = r;
       set_in_kernel (t, c, TRUE);
+      if (moved)
+        relay_kernel_poll (t->kernel);
       return;
     }
     table_log (t, G_LOG_LEVEL_WARNING, "cannot write slot %u: %s", c->slot,

@@ -43,6 +43,10 @@ struct _RelayFeedback
   RelayControlServer *control;  /* shared port: borrowed */
   GThread *thread;
   int wake_fd;
+  gboolean stopping;            /* the thread ends when woken */
+  /* a lowered limit's key-frame request was throttled: ask again once
+   * the throttle lets it through (monotonic µs; 0: none) */
+  gint64 keyframe_retry_at;
   gboolean has_upstream;
   RelayAddr upstream;           /* upstream-rtcp */
   gboolean has_sender_rtcp;
@@ -65,7 +69,7 @@ struct _RelayFeedback
   /* counters (since start) */
   guint64 malformed, sender_packets, srs_sent, rrs_sent, no_upstream;
   guint64 keyframe_unknown_ssrc, keyframe_join, keyframe_limit, send_errors;
-  guint64 keyframe_nack, rejected_source;
+  guint64 keyframe_nack, rejected_source, keyframe_retried;
 };
 
 /* Whether the sources lock (IPv4 only) lets @a publish: an IPv6 host
@@ -291,16 +295,18 @@ send_upstream (RelayFeedback * f, GstBuffer * buf)
   gst_buffer_unref (buf);
 }
 
-/* A key-frame request for @media_ssrc, when the throttle lets it through. */
-static void
+/* A key-frame request for @media_ssrc, when the throttle lets it through
+ * (FALSE: it did not). */
+static gboolean
 request_keyframe (RelayFeedback * f, guint32 media_ssrc,
     EbrRtcpKeyframeKind kind, GstClockTime now)
 {
   if (!ebr_rtcp_keyframe_should_send (f->rtcp, media_ssrc, now))
-    return;
+    return FALSE;
   send_upstream (f, kind == EBR_RTCP_KEYFRAME_FIR ?
       ebr_rtcp_build_fir (f->rtcp, media_ssrc) :
       ebr_rtcp_build_pli (f->rtcp, media_ssrc));
+  return TRUE;
 }
 
 typedef struct
@@ -536,6 +542,8 @@ next_rr (gint64 now)
       RELAY_FEEDBACK_RR_INTERVAL_MS * 3 / 2) * G_TIME_SPAN_MILLISECOND;
 }
 
+static gboolean request_video_keyframes (RelayFeedback * f, guint64 * counter);
+
 static gpointer
 feedback_thread (gpointer data)
 {
@@ -554,16 +562,32 @@ feedback_thread (gpointer data)
   for (nfds_t i = 1; i < np; i++)
     p[i].events = POLLIN;
   for (;;) {
+    gint64 wake_at = rr_at, retry_at;
+    guint64 v;
     int timeout;
 
+    g_mutex_lock (f->lock);
+    retry_at = f->keyframe_retry_at;
+    g_mutex_unlock (f->lock);
+    if (retry_at && retry_at < wake_at)
+      wake_at = retry_at;
     now = g_get_monotonic_time ();
-    timeout = now >= rr_at ? 0 : (int) ((rr_at - now) / 1000) + 1;
+    timeout = now >= wake_at ? 0 : (int) ((wake_at - now) / 1000) + 1;
     for (nfds_t i = 0; i < np; i++)
       p[i].revents = 0;
     if (poll (p, np, timeout) < 0 && errno != EINTR)
       break;
-    if (p[0].revents)
-      break;
+    if (p[0].revents) {
+      gboolean stop;
+
+      if (read (f->wake_fd, &v, sizeof (v)) < 0 && errno != EAGAIN)
+        break;
+      g_mutex_lock (f->lock);
+      stop = f->stopping;
+      g_mutex_unlock (f->lock);
+      if (stop)
+        break;
+    }
     for (nfds_t i = 1; i < np; i++) {
       struct sockaddr_storage native;
       socklen_t flen = sizeof (native);
@@ -600,6 +624,13 @@ feedback_thread (gpointer data)
       g_mutex_unlock (f->lock);
       rr_at = next_rr (now);
     }
+    g_mutex_lock (f->lock);
+    if (f->keyframe_retry_at && now >= f->keyframe_retry_at) {
+      f->keyframe_retry_at = 0;
+      if (f->rtcp)
+        request_video_keyframes (f, &f->keyframe_retried);
+    }
+    g_mutex_unlock (f->lock);
   }
   return NULL;
 }
@@ -730,7 +761,9 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
   f->rejected_source = 0;
   f->kernel_upstream = FALSE;
   f->no_upstream = f->keyframe_unknown_ssrc = f->keyframe_join = 0;
-  f->keyframe_limit = f->keyframe_nack = 0;
+  f->keyframe_limit = f->keyframe_nack = f->keyframe_retried = 0;
+  f->keyframe_retry_at = 0;
+  f->stopping = FALSE;
   f->send_errors = 0;
   f->has_sender_rtcp = f->has_media_src = FALSE;
   g_hash_table_remove_all (f->ssrcs);
@@ -767,6 +800,7 @@ relay_feedback_stop (RelayFeedback * f)
   g_mutex_lock (f->lock);
   control = g_steal_pointer (&f->control);
   thread = g_steal_pointer (&f->thread);
+  f->stopping = TRUE;
   g_mutex_unlock (f->lock);
   if (control)
     relay_control_server_set_other (control, NULL, NULL);
@@ -893,21 +927,26 @@ relay_feedback_set_publisher (RelayFeedback * f, guint32 addr)
 
 /* A subscriber that gets more from now on (joined, or its limit lowered)
  * starts at the sender's next key frame: ask for one of each video SSRC at
- * once, through the throttle; each one asked for counts in @counter. */
-static void
+ * once, through the throttle; each one asked for counts in @counter. Whether
+ * the throttle held one back. */
+static gboolean
 request_video_keyframes (RelayFeedback * f, guint64 * counter)
 {
   GHashTableIter it;
   gpointer key, value;
   GstClockTime now = now_ns ();
+  gboolean held = FALSE;
 
   g_hash_table_iter_init (&it, f->ssrcs);
   while (g_hash_table_iter_next (&it, &key, &value)) {
     if (GPOINTER_TO_INT (value) != 2)
       continue;
     (*counter)++;
-    request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI, now);
+    if (!request_keyframe (f, GPOINTER_TO_UINT (key), EBR_RTCP_KEYFRAME_PLI,
+            now))
+      held = TRUE;
   }
+  return held;
 }
 
 void
@@ -922,12 +961,25 @@ relay_feedback_client_added (RelayFeedback * f, RelayClient * c)
   g_mutex_unlock (f->lock);
 }
 
+/* A lowered limit comes into force at the next key frame start
+ * (bpf/switch.h): ask for one now. When the throttle holds the request
+ * back (a key frame was asked for less than keyframe-request-interval ago,
+ * maybe already arrived before this lowering), the feedback thread asks
+ * again once the interval is over, so the switch never waits for the
+ * encoder's own next key frame. */
 void
 relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c)
 {
+  guint64 one = 1;
+
   (void) c;
-  if (f->rtcp)
-    request_video_keyframes (f, &f->keyframe_limit);
+  if (!f->rtcp || !request_video_keyframes (f, &f->keyframe_limit)
+      || f->keyframe_retry_at)
+    return;
+  f->keyframe_retry_at = g_get_monotonic_time () +
+      (gint64) f->keyframe_ms * G_TIME_SPAN_MILLISECOND;
+  if (f->wake_fd >= 0 && write (f->wake_fd, &one, sizeof (one)) < 0)
+    fb_log (f, G_LOG_LEVEL_DEBUG, "cannot wake the RTCP thread");
 }
 
 void
@@ -1025,6 +1077,7 @@ relay_feedback_add_stats (RelayFeedback * f, GstStructure * s)
       "keyframe-requests-suppressed", G_TYPE_UINT64, rs.keyframe_suppressed,
       "keyframe-requests-join", G_TYPE_UINT64, f->keyframe_join,
       "keyframe-requests-limit", G_TYPE_UINT64, f->keyframe_limit,
+      "keyframe-requests-retried", G_TYPE_UINT64, f->keyframe_retried,
       "keyframe-requests-unknown-ssrc", G_TYPE_UINT64,
       f->keyframe_unknown_ssrc,
       "keyframe-requests-nack", G_TYPE_UINT64, f->keyframe_nack,

@@ -449,6 +449,26 @@ relay_kernel_ssrc_counts (RelayKernel * k, guint slot, guint32 ssrc,
   return TRUE;
 }
 
+guint
+relay_kernel_slot_switch (RelayKernel * k, guint slot, struct sw_sub *out,
+    guint max)
+{
+  struct relay_sub_ssrcs t;
+  struct relay_sub cur;
+  guint i, n = 0;
+
+  if (slot >= RELAY_MAX_SUBS
+      || bpf_map_lookup_elem (k->subs_fd, &slot, &cur) != 0
+      || cur.state == RELAY_SUB_EMPTY
+      || bpf_map_lookup_elem (k->sub_ssrcs_fd, &slot, &t) != 0)
+    return 0;
+  for (i = 0; i < RELAY_SSRCS_PER_SUB && n < max; i++)
+    if ((t.e[i].id & RELAY_SSRC_VALID)
+        && RELAY_SSRC_ID_GEN (t.e[i].id) == cur.gen)
+      out[n++] = t.e[i].sw;
+  return n;
+}
+
 gboolean
 relay_kernel_ssrc_log (RelayKernel * k, guint slot, guint32 ssrc,
     struct seqlog *log, guint32 * dropped)

@@ -53,6 +53,10 @@ void relay_kernel_slot_counters (RelayKernel * k, guint slot,
 /* Packets of @slot held back while it waited for a key frame (switch.h
  * SW_HOLD; not in prio_dropped), summed over the CPUs. */
 void relay_kernel_slot_held (RelayKernel * k, guint slot, guint64 * held);
+/* The switch states (bpf/switch.h) of @slot's current assignment, one
+ * per SSRC it has seen, into @out (at most @max); returns how many. */
+guint relay_kernel_slot_switch (RelayKernel * k, guint slot,
+    struct sw_sub * out, guint max);
 /* What the kernel decided for RTP SSRC @ssrc and @slot's current
  * assignment (struct relay_ssrc_state): packets and RTP payload octets sent
  * (by the kernel or named in events for userspace to send; modulo 2^32,

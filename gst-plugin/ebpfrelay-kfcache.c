@@ -213,8 +213,16 @@ ebr_kfcache_burst (EbrKfCache * kc, guint32 ssrc, guint16 first_live,
   for (seq = key; seq != first_live; seq++) {
     const EbrCachePacket *p = ebr_cache_get (kc->cache, ssrc, seq);
 
-    /* lost upstream: the joiner's numbers skip nothing for it */
-    if (!p || p->priority < limit)
+    /* A hole: the packet never reached the cache (lost upstream, or
+     * dropped by the socket under load while the kernel forwarded it):
+     * the GOP is not whole, and a burst without its key frame start or
+     * with a hole in its pictures is worse than waiting (burst packets
+     * cannot be NACKed). */
+    if (!p) {
+      g_ptr_array_free (pkts, TRUE);
+      return EBR_KFCACHE_MISS;
+    }
+    if (p->priority < limit)
       continue;
     g_ptr_array_add (pkts, (gpointer) p->data);
     g_ptr_array_add (pkts, GSIZE_TO_POINTER (p->len));

@@ -59,8 +59,9 @@ typedef enum
   EBR_KFCACHE_NOT_YET,          /* the cache has not seen the packets up to
                                  * @first_live yet: ask again later */
   EBR_KFCACHE_MISS,             /* no whole GOP for it: no key frame seen,
-                                 * the GOP longer than the ring, or a newer
-                                 * key frame started before @first_live */
+                                 * the GOP longer than the ring, a newer
+                                 * key frame started before @first_live,
+                                 * or a packet of the GOP is missing */
 } EbrKfCacheResult;
 
 /* One packet of a burst: its bytes, with the joiner's sequence number. */

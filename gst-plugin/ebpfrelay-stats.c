@@ -4,11 +4,46 @@
  */
 #include "ebpfrelay-stats.h"
 
+/* The limit in force of @c (bpf/switch.h), over its SSRCs' switch
+ * states: that of an SSRC with a switch pending if there is one (then
+ * *@pending is the requested limit, else -1), else the requested one;
+ * -1 while no SSRC runs (nothing seen, or waiting for a key frame). */
+static gint
+client_limit_in_force (RelayClients * t, RelayClient * c, gint * pending)
+{
+  struct sw_sub sw[RELAY_SSRCS_PER_SUB];
+  gint in_force = -1;
+  guint n = 0, i;
+
+  if (t->kernel && t->running)
+    n = relay_kernel_slot_switch (t->kernel, c->slot, sw, G_N_ELEMENTS (sw));
+  else if (!t->kernel && c->ssrcs) {
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init (&it, c->ssrcs);
+    while (n < G_N_ELEMENTS (sw) && g_hash_table_iter_next (&it, NULL, &v))
+      sw[n++] = ((RelaySsrcState *) v)->sw;
+  }
+  *pending = -1;
+  for (i = 0; i < n; i++) {
+    if (sw[i].state != SW_RUNNING)
+      continue;
+    if (sw_pending (&sw[i], c->limit)) {
+      *pending = c->limit;
+      return sw[i].limit;
+    }
+    in_force = c->limit;
+  }
+  return in_force;
+}
+
 GstStructure *
 ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
 {
   guint64 kp = 0, kb = 0, kd = 0, kh = 0;
   GstStructure *s;
+  gint pending, in_force = client_limit_in_force (t, c, &pending);
 
   if (t->kernel && t->running) {
     relay_kernel_slot_counters (t->kernel, c->slot, &kp, &kb, &kd);
@@ -19,6 +54,8 @@ ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
       "port", G_TYPE_INT, c->port,
       "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
       "priority-limit", G_TYPE_INT, (gint) c->limit,
+      "limit-in-force", G_TYPE_INT, in_force,
+      "limit-pending", G_TYPE_INT, pending,
       "priority-dropped", G_TYPE_UINT64, kd + c->user_prio_dropped,
       "keyframe-held", G_TYPE_UINT64, kh + c->user_held,
       "kernel-packets", G_TYPE_UINT64, kp,

@@ -24,7 +24,10 @@
  * skip-first-bytes is dropped and counted (`too-short`) with one warning,
  * where udpsrc stops with an error. The element keeps only the packets whose priority is at least
  * #GstEbpfPrioritySrc:priority-limit (0..7; 0 keeps everything). The limit
- * can change while PLAYING and applies from the next datagram.
+ * can change while PLAYING; per SSRC a raised limit comes into force at the
+ * next frame start (a new RTP timestamp), a lowered one at the next key
+ * frame start, so no picture loses a part or gets one whose references it
+ * never had (`bpf/switch.h`, as the relay does).
  *
  * A packet's priority is what the project's priority contract
  * (`bpf/priority.h`) says, the same in the relay and here: RFC 9626 frame
@@ -212,6 +215,7 @@ struct _GstEbpfPrioritySrc
   gboolean opened;
   RelayControlClient *client;
   GHashTable *vp8;              /* userspace: ssrc -> struct prio_vp8_state */
+  GHashTable *switches;         /* userspace: ssrc -> struct psrc_ssrc */
   guint64 kept, dropped, control, too_short;
 
   guint8 *scratch;              /* streaming thread only: what exceeds mtu */
@@ -340,8 +344,9 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_PRIORITY_LIMIT,
       g_param_spec_uint ("priority-limit", "Priority limit",
           "Keep only packets of priority >= this, 0-7 (0 = everything, 7 = "
-          "key frames and non-video); changes while PLAYING apply from the "
-          "next packet", 0, PRIO_MAX,
+          "key frames and non-video); a change while PLAYING comes into "
+          "force per SSRC at its next frame start when raised, at its next "
+          "key frame start when lowered (stats: limit-in-force)", 0, PRIO_MAX,
           DEFAULT_PRIORITY_LIMIT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_FRAMEMARKING_ID,
@@ -380,7 +385,10 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           "mode (\"kernel\", \"userspace\" or \"stopped\"), kept and dropped "
           "(media packets, counted by the kernel filter or in userspace), "
           "control (relay control packets consumed), too-short (datagrams "
-          "shorter than skip-first-bytes, dropped), priority-limit, and "
+          "shorter than skip-first-bytes, dropped), priority-limit, "
+          "limit-in-force and limit-pending (a change of the limit comes "
+          "into force at a frame start when raised, at a key frame start "
+          "when lowered; -1: none), and "
           "the subscription: subscription (state), relay-limit (the limit "
           "the relay confirmed), control-sent, control-received",
           GST_TYPE_STRUCTURE, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
@@ -531,6 +539,7 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   g_mutex_init (&self->lock);
   self->cancellable = g_cancellable_new ();
   self->vp8 = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->switches = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
@@ -550,6 +559,7 @@ gst_ebpf_priority_src_finalize (GObject * object)
   gst_caps_replace (&self->caps, NULL);
   g_object_unref (self->cancellable);
   g_hash_table_destroy (self->vp8);
+  g_hash_table_destroy (self->switches);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -581,6 +591,7 @@ static gboolean
 keep_in_userspace (GstEbpfPrioritySrc * self, const guint8 * data, gsize len)
 {
   struct prio_vp8_state *st = NULL;
+  struct psrc_ssrc *sw;
   struct prio_info info;
   guint32 ssrc;
   guint n = MIN (len, PRIO_BUF_LEN);
@@ -598,7 +609,20 @@ keep_in_userspace (GstEbpfPrioritySrc * self, const guint8 * data, gsize len)
   }
   prio_classify (data, n, len, self->cfg.codec_by_pt, self->cfg.fm_id, st,
       &info);
-  return info.priority >= self->cfg.limit;
+  if (!prio_is_rtp (&info))
+    return TRUE;
+  /* The limit in force per SSRC, as the kernel's filter keeps it
+   * (bpf/prioritysrc.bpf.c). */
+  sw = g_hash_table_lookup (self->switches, GUINT_TO_POINTER (info.ssrc));
+  if (!sw) {
+    if (g_hash_table_size (self->switches) >= PSRC_SWITCH_SSRCS)
+      g_hash_table_remove_all (self->switches);
+    sw = g_new0 (struct psrc_ssrc, 1);
+    sw_sub_init (&sw->s, NULL, info.pt, self->cfg.limit);
+    g_hash_table_insert (self->switches, GUINT_TO_POINTER (info.ssrc), sw);
+  }
+  return sw_decide (&sw->s, sw_frame (&sw->f, info.ts, info.priority),
+      info.priority, self->cfg.limit) == SW_SEND;
 }
 
 /* --- the subscription ------------------------------------------------------- */
@@ -807,6 +831,7 @@ open_socket (GstEbpfPrioritySrc * self)
   self->external = external;
   self->kernel = kernel;
   self->kept = self->dropped = self->control = self->too_short = 0;
+  g_hash_table_remove_all (self->switches);
   self->opened = TRUE;
   update_filter_locked (self);
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
@@ -1202,8 +1227,7 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     GST_EBPF_PRIORITY_SRC_LOCK (self);
     keep = TRUE;
     if (!self->kernel) {
-      keep = self->cfg.limit == 0 ||
-          keep_in_userspace (self, data + skip, n - skip);
+      keep = keep_in_userspace (self, data + skip, n - skip);
       if (keep)
         self->kept++;
       else
@@ -1320,6 +1344,37 @@ set_limit (GstEbpfPrioritySrc * self, guint limit)
                 "priority-limit", G_TYPE_UINT, limit, NULL)));
 }
 
+/* The limit in force (bpf/switch.h): that of an SSRC with a change
+ * pending if there is one (then *@pending is the requested limit, else
+ * -1), else the requested one; -1 before any RTP packet. With the lock. */
+static gint
+limit_in_force (GstEbpfPrioritySrc * self, gint * pending)
+{
+  struct psrc_ssrc sw[PSRC_SWITCH_SSRCS];
+  gint in_force = -1;
+  guint n = 0, i;
+
+  if (self->kernel)
+    n = priority_src_kernel_switches (self->kernel, sw, G_N_ELEMENTS (sw));
+  else {
+    GHashTableIter it;
+    gpointer v;
+
+    g_hash_table_iter_init (&it, self->switches);
+    while (n < G_N_ELEMENTS (sw) && g_hash_table_iter_next (&it, NULL, &v))
+      sw[n++] = *(struct psrc_ssrc *) v;
+  }
+  *pending = -1;
+  for (i = 0; i < n; i++) {
+    if (sw_pending (&sw[i].s, self->cfg.limit)) {
+      *pending = self->cfg.limit;
+      return sw[i].s.limit;
+    }
+    in_force = self->cfg.limit;
+  }
+  return in_force;
+}
+
 static GstStructure *
 get_stats (GstEbpfPrioritySrc * self)
 {
@@ -1327,8 +1382,12 @@ get_stats (GstEbpfPrioritySrc * self)
   guint64 k[PSRC_STAT_MAX] = { 0 };
   guint64 kept, dropped;
   GstStructure *s;
+  gint in_force, pending;
 
   GST_EBPF_PRIORITY_SRC_LOCK (self);
+  in_force = self->opened ? limit_in_force (self, &pending) : -1;
+  if (!self->opened)
+    pending = -1;
   if (self->kernel) {
     priority_src_kernel_counters (self->kernel, k);
     kept = k[PSRC_STAT_KEPT];
@@ -1347,6 +1406,8 @@ get_stats (GstEbpfPrioritySrc * self)
       "control", G_TYPE_UINT64, self->control,
       "too-short", G_TYPE_UINT64, self->too_short,
       "priority-limit", G_TYPE_UINT, self->limit,
+      "limit-in-force", G_TYPE_INT, in_force,
+      "limit-pending", G_TYPE_INT, pending,
       "subscription", G_TYPE_STRING, self->client ?
       relay_control_client_state_str (cs.state) : "none",
       "relay-limit", G_TYPE_UINT, cs.limit,

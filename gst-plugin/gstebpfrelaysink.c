@@ -277,7 +277,9 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "subscribers (host: IPv4, [IPv6] in brackets or a name; limit 0-7, default 0: a subscriber gets the packets "
           "whose priority is at least its limit; rtcp-port: where its RTCP "
           "goes, default port + 1, mux = the media port); changes while "
-          "PLAYING apply from the next packet", DEFAULT_CLIENTS,
+          "PLAYING apply from the next packet (a changed limit per SSRC at "
+          "its next frame start when raised, next key frame start when "
+          "lowered)", DEFAULT_CLIENTS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_MODE,
@@ -425,7 +427,10 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * `bytes` (both together; bytes are UDP payload bytes), `rtcp-port`
    * (where its RTCP goes, 0: nowhere), the `rtcp-*` of its RTCP,
    * `priority-dropped` (packets not sent to it because their priority was
-   * below its limit), or NULL for an unknown client.
+   * below its limit), `limit-in-force` and `limit-pending` (the limit that
+   * decides its packets, and the requested `priority-limit` while a
+   * switch to it waits for its boundary; -1: none), or NULL for an
+   * unknown client.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
@@ -439,9 +444,13 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * @port: the subscriber's port
    * @limit: the priority limit, 0-7
    *
-   * Sets a subscriber's priority limit: from the next packet on it
-   * receives exactly the packets whose priority is @limit or more (0:
-   * every packet). Its sequence numbers stay contiguous across the change.
+   * Sets a subscriber's priority limit: it receives exactly the packets
+   * whose priority is @limit or more (0: every packet), per SSRC from its
+   * next frame start (a new RTP timestamp) when the limit is raised, from
+   * its next key frame start when it is lowered (the relay asks the
+   * sender for a key frame at once), never from inside a frame
+   * (`bpf/switch.h`; get-stats: `limit-in-force`, `limit-pending`). Its
+   * sequence numbers stay contiguous across the change.
    *
    * Returns: %TRUE when set, %FALSE for an unknown client or a limit out
    * of range.

@@ -221,11 +221,39 @@ test_miss (void)
   stream_free (st);
 }
 
+/* A packet of the GOP never reached the cache (the socket dropped it under
+ * load while the kernel forwarded it): no burst with a hole, a miss; at
+ * the next key frame a whole GOP again. */
+static void
+test_hole (void)
+{
+  Stream *st = stream_new (256, 500);
+  GPtrArray *out = g_ptr_array_new_with_free_func (ebr_kfpacket_free);
+
+  put (st, PT_H264, 0x09, 3000);        /* AUD */
+  put (st, PT_H264, 0x67, 3000);        /* SPS: the key frame start */
+  st->seq++;                    /* the PPS is missing */
+  put (st, PT_H264, 0x65, 3000);
+  put (st, PT_H264, 0x41, 6000);
+  g_assert_cmpint (ebr_kfcache_burst (st->kc, SSRC, st->seq, 1000, 0, 0, 0,
+          out), ==, EBR_KFCACHE_MISS);
+  g_assert_cmpuint (out->len, ==, 0);
+  put (st, PT_H264, 0x67, 9000);
+  put (st, PT_H264, 0x65, 9000);
+  put (st, PT_H264, 0x41, 12000);
+  g_assert_cmpint (ebr_kfcache_burst (st->kc, SSRC, st->seq, 1000, 0, 0, 0,
+          out), ==, EBR_KFCACHE_READY);
+  g_assert_cmpuint (out->len, ==, 3);
+  g_ptr_array_unref (out);
+  stream_free (st);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/kfcache/burst-numbering", test_burst_numbering);
   g_test_add_func ("/kfcache/miss", test_miss);
+  g_test_add_func ("/kfcache/hole", test_hole);
   return g_test_run ();
 }

@@ -295,6 +295,17 @@ struct stream
   __u32 sent_pkts[N_STREAM_SLOTS][2], sent_octets[N_STREAM_SLOTS][2];
   long long last_ts[2];
   int lead[2];                  /* only priority 0 in the SSRC's frame yet */
+  /* the limit in force per slot and SSRC (DESIGN.md, "Join and switch":
+   * a raise at the next frame start, a lowering at the next key frame
+   * start); decisions made at a limit in force other than the requested
+   * one (the case proves that switches waited) */
+  int force[N_STREAM_SLOTS][2];
+  __u64 deferred;
+  /* the same packets through bpf/switch.h as userspace runs it
+   * (ebpfrelaysink mode=userspace): its decisions must be the kernel's */
+  struct sw_ssrc u_frames[2];
+  struct sw_sub u_subs[N_STREAM_SLOTS][2];
+  int u_init[N_STREAM_SLOTS][2];
   __u64 got[N_STREAM_SLOTS], not_got[N_STREAM_SLOTS], held[N_STREAM_SLOTS];
   int fds[N_STREAM_SLOTS];
 };
@@ -364,7 +375,7 @@ stream_step (struct stream *st, int k)
   __u8 payload[MAX_PKT], pkt[MAX_PKT + 64], codec[PRIO_N_PT] = { 0 };
   struct spec sp = {.no_udp_csum = st->no_udp_csum };
   struct prio_info info;
-  int seq_on, b, i, key_start = 0;
+  int seq_on, b, i, key_start = 0, frame_start = 0, u_frame = 0;
   size_t len;
   __u32 slot;
 
@@ -376,9 +387,11 @@ stream_step (struct stream *st, int k)
   seq_on = st->rewrite && prio_is_rtp (&info);
   b = info.ssrc == 0xbbbb0002;
   if (prio_is_rtp (&info)) {
+    u_frame = sw_frame (&st->u_frames[b], info.ts, info.priority);
     /* a key frame starts at a frame's first priority-7 packet behind
      * nothing but priority 0 */
-    if (st->last_ts[b] != (long long) info.ts)
+    frame_start = st->last_ts[b] != (long long) info.ts;
+    if (frame_start)
       st->lead[b] = 1;
     key_start = info.priority == 7 && st->lead[b];
     if (info.priority)
@@ -399,12 +412,35 @@ stream_step (struct stream *st, int k)
         held = 0;
     __u16 out = prio_out_seq (info.seq, st->dropped[slot][b]);
 
-    /* the gate: a key frame start (NRI 3) starts a slot */
+    int req = slots[slot].limit, u = -1;
+
+    /* the gate: a key frame start (NRI 3) starts a slot, at the limit
+     * requested then; a running slot's limit changes at a boundary */
     if (prio_is_rtp (&info) && !st->running[slot][b]) {
-      if (key_start)
+      if (key_start) {
         st->running[slot][b] = 1;
-      else
+        st->force[slot][b] = req;
+      } else
         want = 0, held = 1;
+    } else if (prio_is_rtp (&info)) {
+      if ((req > st->force[slot][b] && frame_start)
+          || (req < st->force[slot][b] && key_start))
+        st->force[slot][b] = req;
+    }
+    if (prio_is_rtp (&info) && !held) {
+      want = info.priority >= st->force[slot][b];
+      if (st->force[slot][b] != req)
+        st->deferred++;
+    }
+    if (prio_is_rtp (&info)) {
+      if (!st->u_init[slot][b]) {
+        sw_sub_init (&st->u_subs[slot][b], codec, info.pt, req);
+        st->u_init[slot][b] = 1;
+      }
+      u = sw_decide (&st->u_subs[slot][b], u_frame, info.priority, req);
+      if (u != (held ? SW_HOLD : want ? SW_SEND : SW_DROP))
+        fail ("packet %d, slot %u: switch.h decides %d, the model %s", k,
+            slot, u, held ? "hold" : want ? "send" : "drop");
     }
 
     if (slots[slot].state == RELAY_SUB_KERNEL) {
@@ -427,8 +463,9 @@ stream_step (struct stream *st, int k)
         }
     }
     if (got != want) {
-      fail ("packet %d (priority %u), slot %u (limit %u): %d copies, want "
-          "%d", k, info.priority, slot, slots[slot].limit, got, want);
+      fail ("packet %d (priority %u), slot %u (limit %u, in force %d): %d "
+          "copies, want %d", k, info.priority, slot, slots[slot].limit,
+          st->force[slot][b], got, want);
       continue;
     }
     if (held) {
@@ -487,13 +524,15 @@ stream_end (struct stream *st)
       if (e.packets != st->sent_pkts[slot][b]
           || e.octets != st->sent_octets[slot][b]
           || e.dropped != (st->rewrite ? st->dropped[slot][b] : 0)
-          || e.sw.state != (st->running[slot][b] ? SW_RUNNING : SW_WAITING))
-        fail ("slot %u, SSRC %c: %u packets %u octets %u dropped state %u, "
-            "want %u, %u, %u, %u", slot, b ? 'B' : 'A', e.packets, e.octets,
-            e.dropped, e.sw.state, st->sent_pkts[slot][b],
-            st->sent_octets[slot][b],
+          || e.sw.state != (st->running[slot][b] ? SW_RUNNING : SW_WAITING)
+          || (st->running[slot][b] && e.sw.limit != st->force[slot][b]))
+        fail ("slot %u, SSRC %c: %u packets %u octets %u dropped state %u "
+            "in force %u, want %u, %u, %u, %u, %d", slot, b ? 'B' : 'A',
+            e.packets, e.octets, e.dropped, e.sw.state, e.sw.limit,
+            st->sent_pkts[slot][b], st->sent_octets[slot][b],
             st->rewrite ? st->dropped[slot][b] : 0,
-            st->running[slot][b] ? SW_RUNNING : SW_WAITING);
+            st->running[slot][b] ? SW_RUNNING : SW_WAITING,
+            st->force[slot][b]);
     }
     if (st->fds[slot] >= 0) {
       __u64 n = 0;
@@ -568,6 +607,35 @@ case_stream_limit_change (void)
     stream_step (&st, k);
   }
   stream_end (&st);
+  /* packets 40 and 70 are mid-frame: some decisions waited */
+  if (st.deferred == 0)
+    fail ("no decision at a limit other than the requested one");
+  end_case ();
+}
+
+/* Limits toggled at random between packets (mid-frame mostly; A has a key
+ * frame every second frame, B every fourth): every slot's limit in force
+ * follows its requests at boundaries only, as the model and switch.h in
+ * userspace say, and its sequence numbers stay contiguous (stream_step). */
+static void
+case_stream_toggles (void)
+{
+  struct stream st = {.name = "limits toggled at random",.rewrite = 1 };
+  unsigned int seed = 12;
+  int k;
+  __u32 slot;
+
+  stream_begin (&st);
+  for (k = 0; k < 252; k++) {
+    for (slot = 0; slot < N_STREAM_SLOTS; slot++)
+      if (rand_r (&seed) % 3 == 0)
+        stream_set_limit (slot, rand_r (&seed) % 2 ?
+            (slot % 4 == 0 ? 0 : slot % 8) : (slot % 4 == 1 ? 1 : 7));
+    stream_step (&st, k);
+  }
+  stream_end (&st);
+  if (st.deferred == 0)
+    fail ("no decision at a limit other than the requested one");
   end_case ();
 }
 
@@ -597,6 +665,7 @@ case_slot_reuse (void)
   st.dropped[7][0] = st.dropped[7][1] = 0;
   st.last[7][0] = st.last[7][1] = -1;
   st.running[7][0] = st.running[7][1] = 0;
+  st.u_init[7][0] = st.u_init[7][1] = 0;
   st.sent_pkts[7][0] = st.sent_pkts[7][1] = 0;
   st.sent_octets[7][0] = st.sent_octets[7][1] = 0;
   /* (its counters are zeroed by userspace; here they go on) */
@@ -1824,6 +1893,7 @@ main (void)
   case_stream ("limits, no UDP checksum", 1, 1);
   case_stream ("limits, rewrite-seq off", 0, 0);
   case_stream_limit_change ();
+  case_stream_toggles ();
   case_slot_reuse ();
   case_seq_state_full ();
   case_same_next_hop ();

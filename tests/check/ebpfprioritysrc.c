@@ -184,6 +184,15 @@ stat_u64 (const GstStructure * s, const gchar * field)
   return v;
 }
 
+static gint
+stat_int (const GstStructure * s, const gchar * field)
+{
+  gint v = 0;
+
+  fail_unless (gst_structure_get_int (s, field, &v), "no %s", field);
+  return v;
+}
+
 #include "check-start-error.h"
 
 /* --- tests --------------------------------------------------------------------- */
@@ -360,17 +369,30 @@ check_h264_filter (void)
   fail_unless_equals_string (got, "203");
   g_free (got);
 
-  /* 0 keeps everything, control packets still never come out */
+  /* 0 keeps everything from the next key frame start on (bpf/switch.h:
+   * a lowered limit waits for it; here the IDR, NRI 3, of 303); control
+   * packets still never come out */
   g_object_set (h->element, "priority-limit", 0, NULL);
   seq = 300;
-  for (nri = 0; nri < 4; nri++) {
-    send_h264 (fd, port, seq++, nri);
-    send_control (fd, port);
-  }
+  for (i = 0; i < 2; i++)
+    for (nri = 0; nri < 4; nri++) {
+      send_h264 (fd, port, seq++, nri);
+      send_control (fd, port);
+      if (seq == 301) {
+        s = src_stats (h);
+        fail_unless_equals_int (stat_int (s, "limit-in-force"), 7);
+        fail_unless_equals_int (stat_int (s, "limit-pending"), 0);
+        gst_structure_free (s);
+      }
+    }
   send_marker (fd, port);
   got = pull_until_marker (h);
-  fail_unless_equals_string (got, "300,301,302,303");
+  fail_unless_equals_string (got, "303,304,305,306,307");
   g_free (got);
+  s = src_stats (h);
+  fail_unless_equals_int (stat_int (s, "limit-in-force"), 0);
+  fail_unless_equals_int (stat_int (s, "limit-pending"), -1);
+  gst_structure_free (s);
 
   /* an out-of-range limit while PLAYING is refused (by the property's
    * range, with GObject's warning), the old one kept */

@@ -1897,6 +1897,108 @@ GST_START_TEST (test_rtcp_follows_sources)
 
 GST_END_TEST;
 
+/* Userspace mode: a running subscriber's raised limit comes into force
+ * at the next frame start (the frame in progress ends at the old limit),
+ * a lowered one at the next key frame start; get-stats shows the limit in
+ * force and the one pending meanwhile; its numbers stay contiguous. */
+static void
+check_limits (GstElement * sink, gint port, gint in_force, gint pending)
+{
+  GstStructure *st = NULL;
+  gint f = -2, p = -2;
+
+  g_signal_emit_by_name (sink, "get-stats", "127.0.0.1", port, &st);
+  fail_unless (st != NULL);
+  fail_unless (gst_structure_get_int (st, "limit-in-force", &f));
+  fail_unless (gst_structure_get_int (st, "limit-pending", &p));
+  fail_unless_equals_int (f, in_force);
+  fail_unless_equals_int (p, pending);
+  gst_structure_free (st);
+}
+
+GST_START_TEST (test_userspace_switch_at_boundaries)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  /* NAL, timestamp, the limit asked for before the packet (-1: none),
+   * sent; then the stats: limit in force and pending after it */
+  static const struct
+  {
+    guint8 nal;
+    guint32 ts;
+    gint set;
+    gboolean sent;
+    gint in_force, pending;
+  } pkts[] = {
+    {0x65, 0, -1, TRUE, 0, -1}, /* key frame: running at 0 */
+    {0x41, 3000, -1, TRUE, 0, -1},
+    {0x01, 3000, 6, TRUE, 0, 6},        /* raised mid-frame: still 0 */
+    {0x21, 3000, -1, TRUE, 0, 6},
+    {0x21, 6000, -1, FALSE, 6, -1},     /* next frame: 6 in force */
+    {0x41, 6000, -1, TRUE, 6, -1},
+    {0x01, 9000, 0, FALSE, 6, 0},       /* lowered: waits */
+    {0x41, 12000, -1, TRUE, 6, 0},
+    {0x01, 12000, -1, FALSE, 6, 0},
+    {0x09, 15000, -1, FALSE, 6, 0},     /* key frame's delimiter (NRI 0) */
+    {0x67, 15000, -1, TRUE, 0, -1},     /* its SPS: 0 in force */
+    {0x01, 15000, -1, TRUE, 0, -1},
+    {0x41, 18000, 7, FALSE, 7, -1},     /* raised before a frame start:
+                                         * in force at it */
+    {0x65, 21000, 0, TRUE, 0, -1},      /* lowered before a key frame */
+    {0x41, 24000, -1, TRUE, 0, -1},
+    {0x01, 24000, 6, TRUE, 0, 6},
+    {0x01, 24000, 0, TRUE, 0, -1},      /* taken back: nothing switched */
+    {0x01, 27000, -1, TRUE, 0, -1},
+  };
+  Rx rx = { 0 };
+  gint last = -1;
+  gboolean ok = FALSE;
+  gchar *clients;
+  guint k;
+
+  rx.fd = open_receiver (&rx.port);
+  gst_harness_set_src_caps_str (h, "application/x-rtp,media=video,"
+      "encoding-name=H264,payload=96,clock-rate=90000");
+  gst_harness_play (h);
+  clients = g_strdup_printf ("127.0.0.1:%d", rx.port);
+  g_object_set (sink, "clients", clients, NULL);
+  g_free (clients);
+  check_limits (sink, rx.port, -1, -1);
+  for (k = 0; k < G_N_ELEMENTS (pkts); k++) {
+    gsize len;
+    GstBuffer *buf = rtp_packet (96, 500 + k, 0xa, pkts[k].nal, -1, k, &len);
+    GstMapInfo map;
+    guint8 *copy;
+
+    gst_buffer_map (buf, &map, GST_MAP_WRITE);
+    GST_WRITE_UINT32_BE (map.data + 4, pkts[k].ts);
+    copy = g_memdup2 (map.data, len);
+    gst_buffer_unmap (buf, &map);
+    if (pkts[k].set >= 0) {
+      g_signal_emit_by_name (sink, "set-priority-limit", "127.0.0.1",
+          rx.port, pkts[k].set, &ok);
+      fail_unless (ok);
+    }
+    fail_unless_equals_int (gst_harness_push (h, buf), GST_FLOW_OK);
+    if (pkts[k].sent) {
+      gint seq = last < 0 ? 500 : (last + 1) & 0xffff;
+
+      rx_check (&rx, copy, len, seq);
+      last = seq;
+    } else {
+      rx_expect_nothing (&rx);
+    }
+    check_limits (sink, rx.port, pkts[k].in_force, pkts[k].pending);
+    g_free (copy);
+  }
+  close (rx.fd);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfrelaysink_suite (void)
 {
@@ -1931,6 +2033,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_userspace_priority_framemarking);
   tcase_add_test (tc, test_userspace_priority_needs_caps);
   tcase_add_test (tc, test_userspace_late_join_waits_for_key_frame);
+  tcase_add_test (tc, test_userspace_switch_at_boundaries);
   tcase_add_test (tc, test_userspace_keyframe_burst);
   return s;
 }
