@@ -135,8 +135,7 @@ relay_client_resolve (const gchar * host, gint port, RelayAddr * addr,
   }
   if (getaddrinfo (h, NULL, &hints, &res) != 0 || !res) {
     g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
-        "client host '%s' cannot be resolved to an IPv4 or IPv6 address",
-        host);
+        "client host '%s' cannot be resolved to an IPv4 or IPv6 address", host);
     g_free (h);
     return FALSE;
   }
@@ -156,8 +155,7 @@ relay_client_resolve (const gchar * host, gint port, RelayAddr * addr,
   freeaddrinfo (res);
   if (!pick)
     g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
-        "client host '%s' cannot be resolved to an IPv4 or IPv6 address",
-        host);
+        "client host '%s' cannot be resolved to an IPv4 or IPv6 address", host);
   return pick != NULL;
 }
 

@@ -415,8 +415,7 @@ send_msg (GSocket * socket, const RelayAddr * to,
 
   if (len == 0)
     return FALSE;
-  addr = g_socket_address_new_from_native ((gpointer) to,
-      relay_addr_len (to));
+  addr = g_socket_address_new_from_native ((gpointer) to, relay_addr_len (to));
   r = g_socket_send_to (socket, addr, (const gchar *) buf, len, NULL, NULL);
   g_object_unref (addr);
   return r == (gssize) len;
@@ -500,8 +499,7 @@ server_reply (RelayControlServer * s, const RelayAddr * to,
     RelayControlMessage * reply, gint64 bucket)
 {
   reply->ssrc = s->ssrc;
-  relay_control_cookie_addr (s->secret, SECRET_LEN, to, bucket,
-      reply->cookie);
+  relay_control_cookie_addr (s->secret, SECRET_LEN, to, bucket, reply->cookie);
   send_msg (server_socket_for (s, to), to, reply);
 }
 
@@ -858,8 +856,7 @@ relay_control_server_new (guint16 port, const gchar * bind_addr,
     goto fail;
   /* an IPv6 address: that family only (GLib makes v6 sockets dual stack) */
   if (g_inet_address_get_family (ia) == G_SOCKET_FAMILY_IPV6
-      && !g_socket_set_option (s->socket, IPPROTO_IPV6, IPV6_V6ONLY, 1,
-          error))
+      && !g_socket_set_option (s->socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
     goto fail;
   sa = g_inet_socket_address_new (ia, port);
   if (!g_socket_bind (s->socket, sa, FALSE, error)) {

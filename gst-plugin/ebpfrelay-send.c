@@ -138,17 +138,13 @@ relay_sender_set_fd (RelaySender * s, int fd)
   if (fd < 0 || getsockname (fd, (struct sockaddr *) &sa, &len) < 0)
     return;
   s->fd_family = sa.sin6_family;
-  if (sa.sin6_family == AF_INET6
-      && IN6_IS_ADDR_UNSPECIFIED (&sa.sin6_addr)
+  if (sa.sin6_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED (&sa.sin6_addr)
       && getsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen) == 0)
     s->fd_dual = !v6only;
 }
 
 static void
-sender_log (RelaySender * s, GLogLevelFlags level, const gchar * format, ...)
-    G_GNUC_PRINTF (3, 4);
-
-static void
+G_GNUC_PRINTF (3, 4)
 sender_log (RelaySender * s, GLogLevelFlags level, const gchar * format, ...)
 {
   va_list args;
@@ -183,7 +179,7 @@ open_own (RelaySender * s, int family)
     setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof (one));
   setsockopt (fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof (prog));
   a.sa.sa_family = family;
-  a.v4.sin_port = htons (port);         /* same offset in sockaddr_in6 */
+  a.v4.sin_port = htons (port); /* same offset in sockaddr_in6 */
   if (bind (fd, &a.sa, relay_addr_len (&a)) < 0) {
     sender_log (s, G_LOG_LEVEL_WARNING, "cannot bind an IPv%d socket to "
         "port %u (%s): copies to IPv%d subscribers leave from another port",
