@@ -12,7 +12,7 @@
 #                [--plots DIR] [--perf] [--rps MASK] [--video-rate R]
 #                [--base-plugin-path DIR] [--rtp]
 #                [--loss PCT] [--loss-sizes "100"] [--loss-paths "kernel"]
-#                [--no-loss] [--only-loss]
+#                [--no-loss] [--only-loss] [--server [SECONDS]]
 #
 # Paths (the relay pipelines run with gst-launch-1.0 in the relay namespace):
 #   floor         no relay process: the relay namespace only routes
@@ -31,6 +31,29 @@
 #                 kernel@base" runs both, interleaved, in every repeat, with
 #                 the same bench tools and traffic (the bench tools always
 #                 come from --build)
+#
+# --server [SECONDS]: the server case instead (issue 13's bench; default 3 s
+# a run): the relay namespace's process makes the stream itself, mock RTP
+# from appsrc (bench-server: 12-byte RTP header, PT 96 with no codec, so
+# priority 7, then the bench record; --video-rate buffers/s of 1200 bytes),
+# through `ebpfrelaysink mode=kernel` (each buffer once to lo, the kernel's
+# copies) and through `multiudpsink`, to N = --sizes subscribers (default
+# "10 100"). Per run: the sending process's CPU per copy = its on-CPU time
+# over the sending window, all threads (schedstat; it includes the softirq
+# work done in its context: the TC program, the clones' transmit and the
+# veth receive they trigger, for both sinks alike, since this kernel has no
+# IRQ_TIME_ACCOUNTING) / (buffers x N); the same plus the ksoftirqd threads'
+# time over the window (deferred softirq work, machine-wide); and each
+# subscriber's delay (push -> its socket's receive timestamp), p50/p99/max
+# over all of them, loss. Each N and sink runs twice: "recv" with bench-recv
+# receivers (the delay; the CPU then includes the receivers' socket delivery,
+# which the softirq does in the sender's context, for both sinks) and
+# "drop" with every client namespace dropping at its veth's TCX ingress
+# (bench-bpf drop: the sender's own cost). us_net_copy subtracts the
+# harness's own cost per buffer (appsrc ! fakesink: appsrc, its streaming
+# thread, the pacing), the same for both sinks. Output OUT/server.tsv and a
+# table.
+# EBR_BENCH_RELAY_OPTS: more ebpfrelaysink properties (e.g. nack-cache=0).
 #
 # --rtp: the sender puts a 12-byte RTP header (payload type 96, no codec in
 # the relay's caps: priority 7, never dropped) before the record, so that
@@ -130,6 +153,8 @@ RPS=
 BASE_PLUGIN_PATH=
 RTP=
 SRC_CAPS=
+SERVER=0
+SIZES_ARG=
 LOSS_PCT=1
 LOSS_SIZES=100
 LOSS_PATHS=kernel
@@ -149,7 +174,7 @@ while [ $# -gt 0 ]; do
     --build) BUILD=$2; shift 2 ;;
     --plugin-path) PLUGIN_PATH=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    --sizes) SIZES=$2; shift 2 ;;
+    --sizes) SIZES=$2; SIZES_ARG=$2; shift 2 ;;
     --paths) PATHS=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --video-rate) VIDEO_RATE_ARG=$2; shift 2 ;;
@@ -160,6 +185,9 @@ while [ $# -gt 0 ]; do
     --perf) PERF=1; shift ;;
     --rps) RPS=$2; shift 2 ;;
     --base-plugin-path) BASE_PLUGIN_PATH=$2; shift 2 ;;
+    --server)
+      SERVER=3; shift
+      case ${1:-} in [0-9]*) SERVER=$1; shift ;; esac ;;
     --rtp) RTP=--rtp; SRC_CAPS="caps=application/x-rtp,media=application,payload=96,clock-rate=90000"; shift ;;
     --loss) LOSS_PCT=$2; shift 2 ;;
     --loss-sizes) LOSS_SIZES=$2; shift 2 ;;
@@ -383,6 +411,95 @@ bpf_prog_sample () # "run_cnt run_time_ns" of the relay program on up0
   ip netns exec "$P-rel" "$BPF" prog-stats up0 2>/dev/null \
     | awk '/name=relay/ { c += substr($3, 9); t += substr($4, 13) } END { printf "%d %d\n", c, t }'
 }
+
+# --- the server case (--server) ----------------------------------------------------
+server_case ()
+{
+  local out=$OUT/server.tsv n path sink c k dir clients rate=$VIDEO_RATE
+  local secs=$SERVER max_seq line sent cpu ks pids m
+  local srv=$BUILD/bench/bench-server
+  [ -x "$srv" ] || die "$srv not built"
+  # the harness's own cost per buffer (appsrc, its streaming thread, the
+  # pacing): appsrc ! fakesink, no copy at all; subtracted in us_net_copy
+  local base_ns=0
+  ip netns exec "$P-rel" "$srv" --sink "fakesink sync=false" --rate "$rate" \
+    --seconds "$secs" --size $SIZE >"$OUT/server-base.log" 2>&1
+  base_ns=$(sed -n 's/^sent=\([0-9]*\) .* cpu_ns=\([0-9]*\).*/\2 \1/p' "$OUT/server-base.log" \
+    | awk '{ printf "%d", $1 / $2 }')
+  log "server case: appsrc ! fakesink costs ${base_ns:-?} ns per buffer (the harness)"
+  printf 'kind\tpath\tn\tsent\tseconds\tcpu_ns\tutime_ns\tstime_ns\tksoftirqd_ns\tus_per_copy\tus_per_copy_ksoftirqd\tus_net_copy\tloss_pct\tp50_us\tp99_us\tmax_us\tlocal_sent\tkernel_local\tload1\n' >"$out"
+  for n in $SIZES; do
+   for kind in recv drop; do
+    for path in ebpfrelaysink multiudpsink; do
+      c=$(ncli_for "$n")
+      clients=$(clients_of "$n")
+      case $path in
+        ebpfrelaysink) sink="ebpfrelaysink name=relay mode=kernel rtcp-port=0 ${EBR_BENCH_RELAY_OPTS:-} clients=$clients" ;;
+        multiudpsink) sink="multiudpsink name=relay sync=false clients=$clients" ;;
+      esac
+      dir=$OUT/runs/server-$kind-$path-n$n
+      mkdir -p "$dir"
+      max_seq=$(awk -v r="$rate" -v s="$secs" 'BEGIN { printf "%d", r * s + 1000 }')
+      pids=()
+      for k in $(seq 1 "$c"); do
+        if [ $kind = drop ]; then
+          ip netns exec "$P-cli$k" "$BPF" drop eth0 --seconds $(( secs + 60 )) \
+            >"$dir/drop$k.log" 2>&1 &
+        else
+          ip netns exec "$P-cli$k" "$RECV" recv --ports "$(ports_of "$n" "$c" "$k")" \
+            --max-seq "$max_seq" --out "$dir/recv$k.txt" --idle-ms 600000 \
+            --timeout $(( secs + 60 )) >"$dir/recv$k.log" 2>&1 &
+        fi
+        pids+=($!)
+      done
+      for k in $(seq 1 "$c"); do
+        if [ $kind = drop ]; then
+          ebr_wait_log "$dir/drop$k.log" attached 100 || die "server-$kind-$path-n$n: drop $k not attached"
+        else
+          ebr_wait_log "$dir/recv$k.log" "ports bound" 100 || die "server-$path-n$n: receiver $k not ready"
+        fi
+      done
+      log "server case ($kind): $path, N=$n, $rate buffers/s for $secs s"
+      ip netns exec "$P-rel" "$srv" --sink "$sink" --rate "$rate" --seconds "$secs" \
+        --size $SIZE >"$dir/server.log" 2>&1 || log "server-$path-n$n: bench-server failed: $(tail -n 3 "$dir/server.log")"
+      sleep 0.5
+      for k in "${pids[@]}"; do kill -INT "$k" 2>/dev/null; done
+      for k in "${pids[@]}"; do wait "$k" 2>/dev/null; done
+      line=$(grep '^sent=' "$dir/server.log")
+      sent=$(sed -n 's/^sent=\([0-9]*\).*/\1/p' <<<"$line")
+      [ -n "$sent" ] || { log "server-$path-n$n: no result"; continue; }
+      cpu=$(sed -n 's/.* cpu_ns=\([0-9]*\).*/\1/p' <<<"$line")
+      ks=$(sed -n 's/.* ksoftirqd_ns=\([0-9]*\).*/\1/p' <<<"$line")
+      m=
+      [ $kind = drop ] || m=$("$RECV" merge --sent "$sent" "$dir"/recv*.txt)
+      echo "$m" >"$dir/merge.txt"
+      awk -v kind="$kind" -v path="$path" -v n="$n" -v line="$line" -v m="$m" \
+        -v rel="$(grep '^relay ' "$dir/server.log")" -v load="$(load1)" -v base="${base_ns:-0}" '
+        function f(s, k,   r) { r = s; if (!sub(".*(^| )" k "=", "", r)) return "-"; sub(" .*", "", r); return r }
+        BEGIN {
+          sent = f(line, "sent"); cpu = f(line, "cpu_ns"); ks = f(line, "ksoftirqd_ns")
+          printf "%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+            kind, path, n, sent, f(line, "seconds"), cpu, f(line, "utime_ns"), f(line, "stime_ns"), ks,
+            cpu / (sent * n) / 1000, (cpu + ks) / (sent * n) / 1000,
+            (cpu - base * sent) / (sent * n) / 1000,
+            f(m, "loss_pct"), f(m, "p50_us"), f(m, "p99_us"), f(m, "max_us"),
+            f(rel, "local-sent"), f(rel, "kernel-local"), load
+        }' >>"$out"
+    done
+   done
+  done
+  echo
+  column -t "$out"
+  awk -F'\t' 'NR > 1 { c[$1 " " $2 " " $3] = $10; d[$1 " " $2 " " $3] = $12 } END {
+    for (k in c) if (k ~ / ebpfrelaysink /) { split(k, a, " "); j = a[1] " multiudpsink " a[3]; m = c[j];
+      if (m > 0) printf "%s N=%s: ebpfrelaysink %.3f us/copy, multiudpsink %.3f: ratio %.2f; without the harness %.3f vs %.3f: ratio %.2f\n",
+        a[1], a[3], c[k], m, c[k] / m, d[k], d[j], (d[j] > 0 ? d[k] / d[j] : 0) } }' "$out"
+}
+if [ "$SERVER" != 0 ]; then
+  SIZES=${SIZES_ARG:-"10 100"}
+  server_case
+  exit 0
+fi
 
 RESULTS=$OUT/results.tsv
 printf 'phase\tpath\tn\trep\trate_target\trate\tsent\tseconds\tloss_pct\tdup\tp50_us\tp99_us\tmax_us\trelay_us_copy\trelay_user_pct\tsender_us_pkt\trecv_us_copy\tsoftirq_us_copy\tbusy_us_copy\tbpf_ns_pkt\tbpf_ns_copy\tdelivered\tload1\tok\tsoftnet_drops\tsender_bound\tfirst_p50_us\tfirst_p99_us\tfirst_max_us\n' >"$RESULTS"

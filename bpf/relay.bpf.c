@@ -109,6 +109,7 @@ struct scratch {
 	struct prio_info info;
 	struct relay_frag frag; /* first fragment: slots that got it */
 	__u32 avail;            /* UDP payload bytes in this packet */
+	__u8 all_user;          /* userspace sends to every slot */
 	__u8 payload[PRIO_BUF_LEN];
 };
 
@@ -693,7 +694,7 @@ static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
 {
 	/* A fragment of a datagram userspace must send goes up, so that the
 	 * socket gets the datagram. */
-	int consume = cfg->consume && !c->pass_up;
+	int consume = (cfg->consume || cfg->local_sport) && !c->pass_up;
 
 	/* Consumed, and no event needs the original bytes: the last copy
 	 * is the packet itself. */
@@ -753,6 +754,7 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 	        .all_user = all_user,
 	        .pending = -1,
 	        .l4 = 1,
+
 	};
 	int verdict;
 
@@ -829,6 +831,26 @@ static __always_inline void frag_key(struct relay_frag_key *k,
 	k->saddr = h->ip.saddr;
 	k->daddr = h->ip.daddr;
 	k->id = h->ip.id;
+}
+
+/* On lo (config.local_sport) only the element's own buffers
+ * (ebpfrelay-local): 1 for another packet. One larger than the egress
+ * MTUs (config.local_mtu; lo's is 64 KiB) goes to userspace for every slot
+ * (its socket fragments), as with IP options: scr->all_user. Global, and
+ * its result through the map: the verifier checks it once, on its own. */
+__noinline int relay_local(struct scratch *scr, struct relay_config *cfg,
+                           __u16 sport, __u32 tot_len)
+{
+	if (!scr || !cfg || !cfg->local_sport)
+		return 0;
+	if (sport != cfg->local_sport)
+		return 1;
+	stat_inc(RELAY_STAT_LOCAL);
+	if (cfg->local_mtu && tot_len > cfg->local_mtu) {
+		stat_inc(RELAY_STAT_LOCAL_MTU);
+		scr->all_user = 1;
+	}
+	return 0;
 }
 
 /* Whether the packet (its IPv4 header @ihl_len bytes long, options
@@ -1031,11 +1053,14 @@ int relay_ingress(struct __sk_buff *skb)
 	cfg = bpf_map_lookup_elem(&config, &key);
 	if (!scr || !cfg)
 		return TC_ACT_UNSPEC;
+	scr->all_user = ihl_len != sizeof(struct iphdr);
+	if (relay_local(scr, cfg, h.udp.source, tot_len))
+		return TC_ACT_UNSPEC;
 	n_slots = cfg->n_slots;
 	if (n_slots > RELAY_MAX_SUBS)
 		n_slots = RELAY_MAX_SUBS;
 	if (!n_slots) {
-		if (!cfg->consume)
+		if (!cfg->consume && !cfg->local_sport)
 			return TC_ACT_UNSPEC;
 		stat_inc(RELAY_STAT_CONSUMED);
 		return TC_ACT_SHOT;
@@ -1043,7 +1068,6 @@ int relay_ingress(struct __sk_buff *skb)
 	scr->ev.hdr.payload_off = IP_OFF + ihl_len + sizeof(h.udp);
 	scr->ev.hdr.payload_len = udp_len - sizeof(h.udp);
 	scr->avail = tot_len - ihl_len - sizeof(h.udp);
-	return forward(skb, &h, scr, cfg, n_slots,
-	               ihl_len != sizeof(struct iphdr),
+	return forward(skb, &h, scr, cfg, n_slots, scr->all_user,
 	               first_frag ? &fkey : NULL);
 }

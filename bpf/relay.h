@@ -130,6 +130,13 @@ struct relay_config {
 	__u32 clock_rate; /* the stream's RTP clock rate (caps), for the
 	                   * upstream jitter (struct relay_stream); 0:
 	                   * unknown, no jitter */
+	__u16 local_sport; /* (be) not 0: the program is on lo for buffers
+	                    * of the element's own (gst-plugin/ebpfrelay-local):
+	                    * only packets from this source port are taken,
+	                    * and always consumed */
+	__u16 local_mtu;   /* with local_sport: the largest IP datagram
+	                    * the kernel clones (the smallest egress MTU);
+	                    * larger ones go to userspace for every slot */
 	__u8 src_flags;   /* RELAY_SRC_*: which senders may publish */
 	__u8 pad1[3];
 	__u32 src_timeout_ms; /* RELAY_SRC_LATCH: silence of the latched
@@ -268,6 +275,10 @@ enum relay_stat {
                                  * the subscribers it serves (RELAY_EVENT_FRAGMENT) */
 	RELAY_STAT_RTCP,       /* RTCP multiplexed on the port (sw_is_rtcp):
                                  * never fanned out, always passed up */
+	RELAY_STAT_LOCAL,      /* with local_sport: the element's own buffers
+                                 * taken on lo */
+	RELAY_STAT_LOCAL_MTU,  /* of those, left to userspace for every slot:
+                                 * larger than local_mtu */
 	RELAY_STAT_NOT_LOCAL,  /* to the port but not to a local_addrs address:
 	                        * passed on untouched (transit) */
 	RELAY_STAT_BAD_CSUM,   /* bad IPv4 header checksum: passed on untouched

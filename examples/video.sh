@@ -46,6 +46,19 @@
 #              receives, before its depayloader (identity drop-probability=P):
 #              what network loss does to a decoder, next to the relay's
 #              priority drop, which leaves nothing to conceal
+#   --shaped KBIT
+#              two more viewers behind a token bucket (tbf) of KBIT kbit/s
+#              each on their downlink (the relay's interface towards them):
+#              one adaptive (ebpfprioritysrc priority-limit-auto=true: the
+#              relay moves its limit from its RTCP), one at the fixed limit
+#              0; both rtpbin with do-retransmission=true (they NACK). Prints
+#              the adaptive viewer's limit over time (each switch) and both
+#              viewers' decoder errors; the fixed one's are expected (its
+#              link drops what does not fit) and do not fail the demo. E.g.
+#              60 % of the stream's rate: -d 30 --shaped 1270 (--shaped
+#              streams 640x360 at 2 Mbit/s, whose B frames are half of it;
+#              its 3 B frames make avdec_h264 warn "decreasing timestamp" in
+#              its first second, on every viewer: not counted as errors then)
 #   --meter    one more receiver (the last namespace, a static subscriber
 #              at limit 0): tests/tools/rtp-prio-count counts the sender's
 #              packets per priority with bpf/priority.h, and each viewer's
@@ -114,7 +127,7 @@ set -uo pipefail
 
 usage ()
 {
-  echo "usage: $0 [--demo] [-d SECONDS] [-o OUTDIR] [-p PREFIX] [-l LIMITS] [-L LIMIT|none] [--meter] [--loss P]" >&2
+  echo "usage: $0 [--demo] [-d SECONDS] [-o OUTDIR] [-p PREFIX] [-l LIMITS] [-L LIMIT|none] [--meter] [--loss P] [--shaped KBIT]" >&2
   exit 2
 }
 
@@ -126,6 +139,7 @@ prefix=ebrv
 limits=0,1,7
 late=0
 loss=
+shaped=
 port=5004
 cport=5005
 sport=5007
@@ -140,6 +154,7 @@ while [ $# -gt 0 ]; do
     -l) [ $# -ge 2 ] || usage; limits=$2; shift 2 ;;
     -L) [ $# -ge 2 ] || usage; late=$2; shift 2 ;;
     --loss) [ $# -ge 2 ] || usage; loss=$2; shift 2 ;;
+    --shaped) [ $# -ge 2 ] || usage; shaped=$2; shift 2 ;;
     -h|--help) usage ;;
     *) usage ;;
   esac
@@ -150,12 +165,29 @@ if [ -n "$loss" ] && ! awk -v p="$loss" 'BEGIN { exit !(p ~ /^(0|1|0?\.[0-9]+)$/
   echo "$0: --loss is a fraction 0..1, not '$loss'" >&2
   exit 2
 fi
+case $shaped in
+  '') ;;
+  *[!0-9]*|0) echo "$0: --shaped is a rate in kbit/s, not '$shaped'" >&2; exit 2 ;;
+esac
 IFS=, read -r -a lim <<<"$limits"
 n=${#lim[@]}
 [ "$n" -ge 1 ] && [ "$n" -le 200 ] || usage
 for l in "${lim[@]}"; do
   case $l in [0-7]) ;; *) echo "$0: limits are 0-7, not '$l'" >&2; exit 2 ;; esac
 done
+# the shaped viewers: the last two of the regular ones (auto, then 0)
+shaped_first=0
+if [ -n "$shaped" ]; then
+  lim+=(auto 0)
+  n=$((n + 2))
+  shaped_first=$((n - 1))
+fi
+# is_shaped K: viewer K is behind the token bucket
+is_shaped ()
+{
+  case $1 in ''|*[!0-9]*) return 1 ;; esac
+  [ "$shaped_first" -gt 0 ] && [ "$1" -ge "$shaped_first" ] && [ "$1" -le $((shaped_first + 1)) ]
+}
 case $late in
   none) nv=$n ;;
   [0-7]) nv=$((n + 1)); lim+=("$late") ;;
@@ -167,6 +199,10 @@ late_after=4
 
 ebr_example_setup x264enc avdec_h264 rtph264pay rtph264depay rtpbin \
   pngenc multifilesink identity
+if [ -n "$shaped" ] && ! command -v tc >/dev/null; then
+  echo "$0: --shaped needs tc (iproute2)" >&2
+  exit 1
+fi
 LAUNCH=$(ebr_test_tool launch-stats EBR_LAUNCH_STATS) || exit 1
 COUNTER=
 if [ $meter -eq 1 ]; then
@@ -231,10 +267,20 @@ ebr_topology_up "$prefix" "$nsn" || { echo "$0: topology failed" >&2; exit 1; }
 CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,extmap-1=urn:ietf:params:rtp-hdrext:framemarking"
 nbuf=-1
 [ "$secs" -eq 0 ] || nbuf=$((30 * secs))
+# (--shaped: a moving test card at 640x360, 2 Mbit/s, 3 B frames, a key
+# frame every 2 s, so that dropping the B frames halves the rate)
+picture="pattern=ball"
+size="width=320,height=240"
+enc="bframes=2 b-adapt=false key-int-max=150"
+if [ -n "$shaped" ]; then
+  picture="pattern=smpte horizontal-speed=4"
+  size="width=640,height=360"
+  enc="bitrate=2000 bframes=3 b-adapt=false key-int-max=60"
+fi
 server=(rtpbin name=rb rtp-profile=avpf
-  videotestsrc is-live=true num-buffers=$nbuf pattern=ball
-  ! video/x-raw,width=320,height=240,framerate=30/1
-  ! x264enc bframes=2 b-adapt=false key-int-max=150 speed-preset=ultrafast tune=zerolatency
+  videotestsrc is-live=true num-buffers=$nbuf $picture
+  ! video/x-raw,$size,framerate=30/1
+  ! x264enc $enc speed-preset=ultrafast tune=zerolatency
   ! video/x-h264,profile=main ! rtph264pay config-interval=-1 pt=96
   ! rtpframemarking ! rb.send_rtp_sink_0
   rb.send_rtp_src_0 ! udpsink name=rtpsink host=10.200.1.2 port=$port
@@ -244,10 +290,13 @@ relay=(udpsrc port=$port "caps=\"$CAPS\"" ! ebpfrelaysink mode=kernel "control-p
   "upstream-rtcp=10.200.1.1:$sport")
 meter_addr=10.200.$(ebr_cli_net $((nv + 1))).2
 [ $meter -eq 0 ] || relay+=("clients=$meter_addr:$vport")
-viewer ()      # viewer K L R OUTDIR: the pipeline of viewer K at limit L, in V
+viewer ()      # viewer K L R OUTDIR: the pipeline of viewer K at limit L (or auto), in V
 {
-  V=(rtpbin name=rb rtp-profile=avpf
-    ebpfprioritysrc port=$vport priority-limit="$2" relay="$3:$cport" "caps=\"$CAPS\""
+  local lim_opts="priority-limit=$2" rb_opts=
+  [ "$2" != auto ] || lim_opts="priority-limit=0 priority-limit-auto=true"
+  ! is_shaped "$1" || rb_opts="do-retransmission=true"
+  V=(rtpbin name=rb rtp-profile=avpf $rb_opts
+    ebpfprioritysrc port=$vport $lim_opts relay="$3:$cport" "caps=\"$CAPS\""
     ! rb.recv_rtp_sink_0
     udpsrc port=$((vport + 1)) ! rb.recv_rtcp_sink_0
     rb.send_rtcp_src_0 ! udpsink host="$3" port=$cport sync=false async=false
@@ -283,9 +332,25 @@ echo "   relay:  gst-launch-1.0 ${relay[*]}"
 viewer K L "10.200.(10+K).1" OUTDIR
 echo "   viewer: gst-launch-1.0 ${V[*]}"
 
+# relay.log as it prints it; relay-ts.log the same lines with the wall
+# clock in front (the switches' times)
+tstamp ()
+{
+  local l
+  while IFS= read -r l; do
+    printf '%s %s\n' "$EPOCHREALTIME" "$l"
+  done >"$1"
+}
 ip netns exec "$prefix-rel" $setsid "$LAUNCH" "${relay[@]}" \
-  >"$work/relay.log" 2>&1 </dev/null &
+  > >(tee "$work/relay.log" | tstamp "$work/relay-ts.log") 2>&1 </dev/null &
 relay_pid=$!
+if [ -n "$shaped" ]; then
+  for k in $shaped_first $((shaped_first + 1)); do
+    ip netns exec "$prefix-rel" tc qdisc replace dev "down$k" root tbf rate "${shaped}kbit" \
+      burst 16kb latency 200ms || { echo "$0: tc tbf on down$k failed" >&2; exit 1; }
+  done
+  echo "== viewers cli$shaped_first (auto) and cli$((shaped_first + 1)) (limit 0) behind tbf ${shaped} kbit/s on the relay's down$shaped_first, down$((shaped_first + 1))"
+fi
 
 # Ready when the relay holds its BPF program (the pipeline itself reaches
 # PLAYING only with the first packet, as a live pipeline's sink does).
@@ -423,9 +488,10 @@ for k in $(seq 1 "$nv"); do
   rtt=$(real "$cs" rtt-ms)
   rtt_txt=$(awk -v r="${rtt:--1}" 'BEGIN { if (r < 0) print "-"; else printf "%.2f", r }')
   lost_txt=$(awk -v f="${frac:-0}" 'BEGIN { printf "%.1f%%", f * 100 }')
-  errs=$(grep -cE '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$log")
+  errs=$(grep -E '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$log" \
+    | { if [ -n "$shaped" ]; then grep -v 'decreasing timestamp'; else cat; fi; } | wc -l)
   expected=
-  [ $meter -eq 0 ] || [ "$k" -gt "$n" ] || expected=$(kv "$meter_line" "ge$l")
+  [ $meter -eq 0 ] || [ "$k" -gt "$n" ] || is_shaped "$k" || expected=$(kv "$meter_line" "ge$l")
   printf '   %-5s %-10s %5s %6s %7s ms %7s %10s %7s %3s %6s %6s %7s%s\n' "$name" "$addr" "$l" "$frames" \
     "$first_ms" "${packets:--}" "${rdrop:--}" "$errs" "${srs:--}" "$hassr" "$lost_txt" "$rtt_txt" \
     "$([ $meter -eq 1 ] && printf '%10s' "$expected")"
@@ -434,7 +500,9 @@ for k in $(seq 1 "$nv"); do
     "filter-dropped=${fdrop:-0} relay-packets=${rpk:-0} relay-dropped=${rdrop:-0}" \
     "seq-gaps=${jlost:-x} srs=${srs:-0} has-sr=$hassr fraction-lost=${frac:-x} rtt-ms=${rtt:-x}" \
     "decoder-errors=$errs${expected:+ expected=$expected}" >>"$summary"
-  if [ "$errs" -gt 0 ]; then
+  if [ "$errs" -gt 0 ] && is_shaped "$k"; then
+    echo "   cli$k (limit $l, shaped) had $errs decoder error(s)"
+  elif [ "$errs" -gt 0 ]; then
     echo "   cli$k (limit $l) had $errs decoder error(s):" >&2
     grep -E '(WARN|ERROR)|concealing' "$log" | head -n 5 | sed 's/^/     /' >&2
     rc=1
@@ -453,6 +521,19 @@ for k in $(seq 1 "$nv"); do
     rc=1
   fi
 done
+if [ -n "$shaped" ]; then
+  k=$shaped_first
+  echo "== cli$k (auto, behind ${shaped} kbit/s): its limit over time (from the start)"
+  echo "   +0.0 s  limit 0"
+  grep 'ebpfrelaysink-limit' "$work/relay-ts.log" \
+    | grep "host=(string)10.200.$(ebr_cli_net "$k").2," \
+    | awk -v t="$start" '{
+        to = $0; sub(/.*to=\(uint\)/, "", to); sub(/[^0-9].*/, "", to)
+        why = $0; sub(/.*reason=\(string\)/, "", why); sub(/[;,].*/, "", why)
+        printf "   %+.1f s  limit %s (%s)\n", $1 - t, to, why }'
+  echo "   decoder errors: cli$k (auto) $(grep -o "client=cli$k .*" "$summary" | grep -oE 'decoder-errors=[0-9]+' | cut -d= -f2)," \
+    "cli$((k + 1)) (limit 0, same link) $(grep -o "client=cli$((k + 1)) .*" "$summary" | grep -oE 'decoder-errors=[0-9]+' | cut -d= -f2)"
+fi
 echo "   (* joined late. 1st-frame: from its join, or the server's start for the"
 echo "    viewers there before it, to its first decoded frame; packets:"
 echo "    ebpfprioritysrc kept; relay-drop: dropped for its limit at the relay,"
@@ -465,7 +546,9 @@ if [ $demo -eq 0 ] || [ -n "${EBR_VIDEO_SHOW_OUT:-}" ] || [[ $outdir != "$work"/
   echo "== frames in $outdir (cliK-NNNNN.png); summary in $summary"
 fi
 [ $interrupted -eq 0 ] || echo "== stopped by Ctrl-C"
-if [ $rc -eq 0 ]; then
+if [ $rc -eq 0 ] && [ -n "$shaped" ]; then
+  echo "== every viewer decoded frames, without a decoder error but the fixed one behind the bucket"
+elif [ $rc -eq 0 ]; then
   echo "== every viewer decoded frames, without a decoder error"
 else
   echo "== FAILED (logs: EBR_VIDEO_KEEP=1 keeps $work)" >&2

@@ -57,6 +57,7 @@ relay_client_free (RelayClient * c)
 {
   if (c->kf_free)
     c->kf_free (c->kf);
+  relay_adapt_sub_free (c->adapt);
   g_free (c->host);
   g_hash_table_destroy (c->ssrcs);
   g_free (c);
@@ -300,19 +301,22 @@ relay_client_parse (const gchar * entry, GError ** error)
   RelayAddr addr;
   gint64 p, limit = 0;
   gint rtcp = RELAY_CLIENT_RTCP_DEFAULT;
+  gboolean adaptive = FALSE;
   RelayClient *c = NULL;
 
   if (slash && !parse_rtcp (entry, slash + 1, &rtcp, error))
     return NULL;
   head = slash ? g_strndup (entry, slash - entry) : g_strdup (entry);
   at = strrchr (head, '@');
-  if (at) {
+  if (at && g_strcmp0 (at + 1, "auto") == 0) {
+    adaptive = TRUE;
+  } else if (at) {
     limit = g_ascii_strtoll (at + 1, &end, 10);
     if (at[1] == '\0' || !g_ascii_isdigit (at[1]) || *end != '\0'
         || limit < 0 || limit > PRIO_MAX) {
       g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
-          "client entry '%s': priority limit '%s' is not a number in 0-%d",
-          entry, at + 1, PRIO_MAX);
+          "client entry '%s': priority limit '%s' is not a number in 0-%d "
+          "or 'auto'", entry, at + 1, PRIO_MAX);
       g_free (head);
       return NULL;
     }
@@ -341,6 +345,10 @@ relay_client_parse (const gchar * entry, GError ** error)
       && relay_client_check_address (host, &addr, error)) {
     c = relay_client_new (host, p, &addr, limit);
     relay_client_set_rtcp (c, rtcp);
+    if (adaptive) {
+      c->adaptive = TRUE;
+      c->adapt = relay_adapt_sub_new (NULL);
+    }
   }
   g_free (host);
 out:
@@ -688,6 +696,23 @@ relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit)
 }
 
 void
+relay_clients_set_adaptive (RelayClients * t, RelayClient * c,
+    gboolean adaptive)
+{
+  if (!c->adaptive == !adaptive)
+    return;
+  table_log (t, G_LOG_LEVEL_DEBUG, "client %s:%d: priority limit %s",
+      c->host, c->port, adaptive ? "automatic" : "fixed");
+  c->adaptive = adaptive;
+  if (adaptive) {
+    c->adapt = relay_adapt_sub_new (NULL);
+    relay_adapt_reset (c->adapt, g_get_monotonic_time ());
+  } else {
+    g_clear_pointer (&c->adapt, relay_adapt_sub_free);
+  }
+}
+
+void
 relay_clients_set_rtcp (RelayClients * t, RelayClient * c, gint rtcp)
 {
   gint old = c->rtcp_port;
@@ -825,14 +850,19 @@ relay_clients_set (RelayClients * t, GPtrArray * wanted, GPtrArray * gone,
     GError *err = NULL;
 
     if (c) {
-      relay_clients_set_limit (t, c, w->limit);
+      /* @auto adapts from the limit it has */
+      if (!w->adaptive)
+        relay_clients_set_limit (t, c, w->limit);
+      relay_clients_set_adaptive (t, c, w->adaptive);
       relay_clients_set_rtcp (t, c, w->rtcp_given);
       continue;
     }
     c = relay_clients_add (t, w->host, w->port, &w->addr, w->limit,
         w->rtcp_given, TRUE, &err);
-    if (c)
+    if (c) {
+      relay_clients_set_adaptive (t, c, w->adaptive);
       g_ptr_array_add (added, c);
+    }
     if (err)
       g_ptr_array_add (errors, err);
   }
@@ -850,7 +880,9 @@ relay_clients_to_string (RelayClients * t)
 
     g_string_append_printf (s, "%s%s%s%s:%d", i ? "," : "", v6 ? "[" : "",
         c->host, v6 ? "]" : "", c->port);
-    if (c->limit)
+    if (c->adaptive)
+      g_string_append (s, "@auto");
+    else if (c->limit)
       g_string_append_printf (s, "@%u", c->limit);
     if (c->rtcp_given == RELAY_CLIENT_RTCP_MUX || (c->rtcp_given > 0
             && c->rtcp_given == c->port))
@@ -925,6 +957,29 @@ relay_clients_set_limit_host (RelayClients * t, const gchar * host, gint port,
     c = relay_clients_find (t, &addr);
     if (c)
       relay_clients_set_limit (t, c, limit);
+    /* an adaptive one goes on from there */
+    if (c && c->adapt)
+      relay_adapt_reset (c->adapt, g_get_monotonic_time ());
+    g_mutex_unlock (t->lock);
+  }
+  if (!c)
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_NOT_FOUND,
+        "no client %s:%d", host ? host : "(NULL)", port);
+  return c != NULL;
+}
+
+gboolean
+relay_clients_set_adaptive_host (RelayClients * t, const gchar * host,
+    gint port, gboolean adaptive, GError ** error)
+{
+  RelayAddr addr;
+  RelayClient *c = NULL;
+
+  if (host && relay_client_resolve (host, port, &addr, NULL)) {
+    g_mutex_lock (t->lock);
+    c = relay_clients_find (t, &addr);
+    if (c)
+      relay_clients_set_adaptive (t, c, adaptive);
     g_mutex_unlock (t->lock);
   }
   if (!c)
@@ -1070,7 +1125,14 @@ on_control_remove (const gchar * addr, guint16 port, gpointer data)
     table_log (t, G_LOG_LEVEL_WARNING, "remove: no client %s:%d", addr, port);
 }
 
+static gboolean
+on_control_set_auto (const gchar * addr, guint16 port, gboolean auto_limit,
+    gpointer data)
+{
+  return relay_clients_set_adaptive_host (data, addr, port, auto_limit, NULL);
+}
+
 const RelayControlServerCallbacks relay_clients_control_callbacks = {
   on_control_add, on_control_set_limit, on_control_remove,
-  on_control_add_rtcp, on_control_set_rtcp
+  on_control_add_rtcp, on_control_set_rtcp, on_control_set_auto
 };

@@ -38,6 +38,7 @@
 #include "switch.h"
 #include "seqlog.h"
 #include "ebpfrelay-route.h"
+#include "ebpfrelay-adapt.h"
 
 G_BEGIN_DECLS
 
@@ -90,6 +91,11 @@ typedef struct
   RelayRoute resolved;          /* what the slot holds when in_kernel */
   gint64 next_check;            /* monotonic µs */
   guint8 limit;                 /* priority limit: gets priority >= limit */
+  /* adaptive ("@auto", the subscription's auto flag): the feedback plane
+   * moves its limit (ebpfrelay-adapt.h); the controller's state, NULL
+   * when not adaptive */
+  gboolean adaptive;
+  RelayAdaptSub *adapt;
   guint64 user_packets, user_bytes, user_errors;
   /* userspace mode: packets dropped for priority and held back waiting
    * for a key frame (bpf/switch.h), in all; per SSRC the same state the
@@ -197,9 +203,9 @@ gboolean relay_client_check_limit (gint limit, GError ** error);
 gboolean relay_client_check_rtcp (gint rtcp, GError ** error);
 /* Gives @c the RTCP destination @rtcp (checked). */
 void relay_client_set_rtcp (RelayClient * c, gint rtcp);
-/* One entry "host:port[@limit][/rtcp-port|/mux]" (an IPv6 literal in
- * brackets: "[2001:db8::2]:6000@6"): the limit 0-7 (default
- * 0), then the RTCP destination port (default: port + 1; "mux" or the
+/* One entry "host:port[@limit|@auto][/rtcp-port|/mux]" (an IPv6 literal
+ * in brackets: "[2001:db8::2]:6000@6"): the limit 0-7
+ * (default 0; "auto": adaptive, starting at 0), then the RTCP destination port (default: port + 1; "mux" or the
  * media port itself: RTCP on the media port, RFC 5761). The error names
  * the entry. */
 RelayClient *relay_client_parse (const gchar * entry, GError ** error);
@@ -262,6 +268,10 @@ void relay_clients_set (RelayClients * t, GPtrArray * wanted,
 /* From the next packet on, @c gets the packets with priority >= @limit;
  * calls limit_lowered when @limit is below the one it had. */
 void relay_clients_set_limit (RelayClients * t, RelayClient * c, guint8 limit);
+/* Makes @c adaptive (its limit follows its feedback, from the limit it
+ * has) or not (its limit stays where it is). */
+void relay_clients_set_adaptive (RelayClients * t, RelayClient * c,
+    gboolean adaptive);
 /* From the next RTCP on, @c's RTCP goes to @rtcp (checked); tells the
  * RTCP listener when the port changes. */
 void relay_clients_set_rtcp (RelayClients * t, RelayClient * c, gint rtcp);
@@ -292,6 +302,9 @@ gboolean relay_clients_add_host_full (RelayClients * t, const gchar * host,
  * priority >= @limit. */
 gboolean relay_clients_set_limit_host (RelayClients * t, const gchar * host,
     gint port, gint limit, GError ** error);
+/* Makes @host:@port adaptive or not (relay_clients_set_adaptive). */
+gboolean relay_clients_set_adaptive_host (RelayClients * t,
+    const gchar * host, gint port, gboolean adaptive, GError ** error);
 /* Counts @host:@port down, and removes it (removed) at zero. FALSE when
  * there is no such client. */
 gboolean relay_clients_remove_host (RelayClients * t, const gchar * host,

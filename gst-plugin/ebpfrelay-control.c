@@ -20,6 +20,7 @@
 #define ACK_LEN (BODY_LEN + 4)
 #define FLAG_COOKIE 0x01
 #define FLAG_RTCP_PORT 0x02
+#define FLAG_AUTO 0x04
 #define RTCP_WORD_LEN 4
 #define SECRET_LEN 32
 #define BUCKET_US ((gint64) RELAY_CONTROL_BUCKET_MS * 1000)
@@ -133,7 +134,8 @@ relay_control_encode (const RelayControlMessage * msg, guint8 * buf, gsize size)
       case RELAY_CONTROL_SUBSCRIBE:
         d[1] = msg->limit;
         d[2] = (msg->has_cookie ? FLAG_COOKIE : 0)
-            | (msg->has_rtcp_port ? FLAG_RTCP_PORT : 0);
+            | (msg->has_rtcp_port ? FLAG_RTCP_PORT : 0)
+            | (msg->auto_limit ? FLAG_AUTO : 0);
         d[3] = msg->token_len;
         if (msg->has_cookie)
           memcpy (d + 4, msg->cookie, RELAY_CONTROL_COOKIE_LEN);
@@ -224,9 +226,10 @@ relay_control_decode (const guint8 * data, gsize len, RelayControlMessage * msg)
       msg->limit = d[1];
       msg->has_cookie = (d[2] & FLAG_COOKIE) != 0;
       msg->has_rtcp_port = (d[2] & FLAG_RTCP_PORT) != 0;
+      msg->auto_limit = (d[2] & FLAG_AUTO) != 0;
       msg->token_len = d[3];
       if (msg->limit > RELAY_CONTROL_MAX_LIMIT
-          || (d[2] & ~(FLAG_COOKIE | FLAG_RTCP_PORT))
+          || (d[2] & ~(FLAG_COOKIE | FLAG_RTCP_PORT | FLAG_AUTO))
           || msg->token_len > RELAY_CONTROL_MAX_TOKEN)
         return FALSE;
       tail = msg->has_rtcp_port ? RTCP_WORD_LEN : 0;
@@ -430,6 +433,7 @@ typedef struct
   guint16 port;
   guint limit;
   gint rtcp_port;               /* -1: not named */
+  gboolean auto_limit;
   gint64 last_seen;
 } Subscriber;
 
@@ -560,6 +564,13 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
       if (ok)
         sub->rtcp_port = rtcp;
     }
+    if (!msg->auto_limit != !sub->auto_limit && s->cb.set_auto) {
+      g_mutex_unlock (&s->lock);
+      ok = s->cb.set_auto (sub->host, sub->port, msg->auto_limit, s->user_data);
+      g_mutex_lock (&s->lock);
+      if (ok)
+        sub->auto_limit = msg->auto_limit;
+    }
     if (msg->limit != old) {
       g_mutex_unlock (&s->lock);
       ok = !s->cb.set_limit || s->cb.set_limit (sub->host, sub->port,
@@ -595,6 +606,8 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
   else
     ok = !s->cb.add
         || s->cb.add (sub->host, sub->port, sub->limit, s->user_data);
+  if (ok && msg->auto_limit && s->cb.set_auto)
+    sub->auto_limit = s->cb.set_auto (sub->host, sub->port, TRUE, s->user_data);
   g_mutex_lock (&s->lock);
   if (!ok) {
     g_free (sub);
@@ -1038,6 +1051,7 @@ struct _RelayControlClient
   guint8 token[RELAY_CONTROL_MAX_TOKEN];
   guint8 token_len;
   gint rtcp_port;               /* -1: not named */
+  gboolean auto_limit;
   guint32 ssrc;
   RelayControlClientNotify notify;
   gpointer user_data;
@@ -1160,6 +1174,7 @@ client_send (RelayControlClient * c, RelayControlType type)
     memcpy (m.token, c->token, c->token_len);
     m.has_rtcp_port = c->rtcp_port > 0;
     m.rtcp_port = m.has_rtcp_port ? c->rtcp_port : 0;
+    m.auto_limit = c->auto_limit;
   }
   if (c->has_cookie)
     memcpy (m.cookie, c->cookie, RELAY_CONTROL_COOKIE_LEN);
@@ -1223,6 +1238,12 @@ relay_control_client_start (RelayControlClient * c)
   g_mutex_unlock (&c->lock);
   client_notify (c, RELAY_CONTROL_CLIENT_SUBSCRIBING,
       RELAY_CONTROL_REASON_NONE);
+}
+
+void
+relay_control_client_set_auto (RelayControlClient * c, gboolean auto_limit)
+{
+  c->auto_limit = auto_limit;
 }
 
 void

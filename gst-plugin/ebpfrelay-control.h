@@ -34,7 +34,10 @@
  * the viewer's RTCP port is its media port + 1 (RFC 3550), and the
  * datagram is the same as before the field existed: a viewer with the
  * default sends it so, and an older relay (which counts an unknown flag
- * as malformed) still accepts it. A SUBSCRIBE
+ * as malformed) still accepts it. flags bit 2 = auto: the relay moves
+ * the subscriber's limit from its feedback (ebpfrelay-adapt.h), starting
+ * at the limit of arg0; set only by a viewer that asks for it, so other
+ * datagrams stay as before. A SUBSCRIBE
  * always carries the cookie field, so a CHALLENGE (the answer to an
  * unverified source) is never larger than what provoked it.
  *
@@ -98,6 +101,7 @@ typedef struct
   guint8 token[RELAY_CONTROL_MAX_TOKEN];
   gboolean has_rtcp_port;       /* SUBSCRIBE: flags bit 1 */
   guint16 rtcp_port;            /* SUBSCRIBE: 1-65535 when has_rtcp_port */
+  gboolean auto_limit;          /* SUBSCRIBE: flags bit 2 */
   gboolean accepted;            /* ACK */
   RelayControlReason reason;    /* ACK */
   guint32 refresh_ms;           /* ACK */
@@ -157,6 +161,10 @@ typedef struct
       gint rtcp_port, gpointer user_data);
   gboolean (*set_rtcp) (const gchar * addr, guint16 port, gint rtcp_port,
       gpointer user_data);
+  /* Optional: after an add of a SUBSCRIBE with the auto flag (TRUE), and
+   * on a refresh whose flag differs from the last accepted one. */
+  gboolean (*set_auto) (const gchar * addr, guint16 port,
+      gboolean auto_limit, gpointer user_data);
 } RelayControlServerCallbacks;
 
 typedef struct
@@ -260,6 +268,10 @@ void relay_control_client_start (RelayControlClient * c);
  * none (the relay then sends RTCP to the media port + 1; default). */
 void relay_control_client_set_rtcp_port (RelayControlClient * c,
     gint rtcp_port);
+/* Before start: subscribe with the auto flag (the relay moves the limit
+ * from the viewer's feedback, starting at the limit given). */
+void relay_control_client_set_auto (RelayControlClient * c,
+    gboolean auto_limit);
 /* Tells the relay at once when @limit differs from the current one. */
 void relay_control_client_set_limit (RelayControlClient * c, guint limit);
 /* To be called with every datagram read from the media socket that

@@ -70,7 +70,27 @@ struct _RelayFeedback
   guint64 malformed, sender_packets, srs_sent, rrs_sent, no_upstream;
   guint64 keyframe_unknown_ssrc, keyframe_join, keyframe_limit, send_errors;
   guint64 keyframe_nack, rejected_source, keyframe_retried;
+
+  /* the automatic limit (ebpfrelay-adapt.h): switches waiting to be told
+   * (of AdaptSwitch), and to whom */
+  GArray *adapt_switches;
+  RelayFeedbackSwitchFunc switch_func;
+  gpointer switch_data;
 };
+
+typedef struct
+{
+  gchar *host;
+  gint port;
+  guint from, to;
+  RelayAdaptReason reason;
+} AdaptSwitch;
+
+static void
+adapt_switch_clear (gpointer p)
+{
+  g_free (((AdaptSwitch *) p)->host);
+}
 
 /* Whether the sources lock (IPv4 only) lets @a publish: an IPv6 host
  * never while it is active. */
@@ -109,6 +129,8 @@ relay_feedback_new (GMutex * lock, RelayClients * clients,
   f->own_fd = f->fd = f->wake_fd = -1;
   f->own_fd6 = f->fd6 = -1;
   f->ssrcs = g_hash_table_new (NULL, NULL);
+  f->adapt_switches = g_array_new (FALSE, FALSE, sizeof (AdaptSwitch));
+  g_array_set_clear_func (f->adapt_switches, adapt_switch_clear);
   f->viewer_ids = g_hash_table_new_full (relay_addr_hash, relay_addr_equal_cb,
       g_free, NULL);
   relay_clients_set_rtcp_listener (clients,
@@ -122,6 +144,7 @@ relay_feedback_free (RelayFeedback * f)
   relay_feedback_stop (f);
   relay_repair_free (f->repair);
   relay_kfburst_free (f->kfburst);
+  g_array_free (f->adapt_switches, TRUE);
   g_hash_table_destroy (f->ssrcs);
   g_hash_table_destroy (f->viewer_ids);
   g_free (f->upstream_str);
@@ -469,6 +492,109 @@ answer_nacks (RelayFeedback * f, guint id, GArray * nacks, GstClockTime now)
   }
 }
 
+/* --- the automatic limit -------------------------------------------------- */
+
+/* The limits that change what a subscriber gets: from the packets
+ * classified per priority, by the kernel and by the userspace path. */
+static guint8
+adapt_steps (RelayFeedback * f)
+{
+  guint64 counts[RELAY_ADAPT_PRIO_N], k[RELAY_STAT_MAX] = { 0 };
+
+  relay_sender_priority_counts (f->sender, counts);
+  if (f->clients->kernel && f->clients->running) {
+    relay_kernel_global_stats (f->clients->kernel, k);
+    for (guint p = 0; p < RELAY_ADAPT_PRIO_N; p++)
+      counts[p] += k[RELAY_STAT_PRIO_0 + p];
+  }
+  return relay_adapt_steps (counts);
+}
+
+/* Viewer @id's compound @fb had report blocks or NACKs: an adaptive
+ * subscriber's controller sees the worst report of the SSRCs the relay
+ * carries and its NACK count, and its limit
+ * is requested as set-priority-limit's is (relay_clients_set_limit), so
+ * it comes into force at a boundary (bpf/switch.h). */
+static void
+adapt_on_report (RelayFeedback * f, guint id, EbrRtcpFeedback * fb)
+{
+  RelayClient *c = client_of_viewer (f, id);
+  RelayAdaptReport r = { 0 };
+  EbrRtcpViewerStats vs = { 0 };
+  guint64 kp = 0, kb = 0, kd = 0;
+  gboolean any = FALSE;
+  RelayAdaptReason why;
+  AdaptSwitch sw;
+  guint8 to;
+
+  if (!c || !c->adapt)
+    return;
+  for (guint i = 0; i < fb->blocks->len; i++) {
+    EbrRtcpReportBlock *b = &g_array_index (fb->blocks, EbrRtcpReportBlock, i);
+    gdouble j;
+
+    if (!g_hash_table_contains (f->ssrcs, GUINT_TO_POINTER (b->ssrc)))
+      continue;
+    any = TRUE;
+    r.fraction_lost = MAX (r.fraction_lost, b->fraction_lost / 256.0);
+    j = b->jitter * 1000.0 / (f->clock_rate ? f->clock_rate : 90000);
+    r.jitter_ms = MAX (r.jitter_ms, j);
+  }
+  if (!any && !fb->nacks->len)
+    return;
+  r.has_report = any;
+  ebr_rtcp_viewer_get_stats (f->rtcp, id, &vs);
+  r.nacks = vs.nacks;
+  if (f->clients->kernel && f->clients->running)
+    relay_kernel_slot_counters (f->clients->kernel, c->slot, &kp, &kb, &kd);
+  r.packets = kp + c->user_packets;
+  if (!relay_adapt_report (c->adapt, g_get_monotonic_time (), c->limit,
+          adapt_steps (f), &r, &to, &why))
+    return;
+  fb_log (f, G_LOG_LEVEL_INFO, "client %s:%d: automatic limit %u -> %u (%s: "
+      "lost %.1f %%, jitter %.1f ms)", c->host, c->port, c->limit, to,
+      relay_adapt_reason_str (why), r.fraction_lost * 100, r.jitter_ms);
+  sw.host = g_strdup (c->host);
+  sw.port = c->port;
+  sw.from = c->limit;
+  sw.to = to;
+  sw.reason = why;
+  g_array_append_val (f->adapt_switches, sw);
+  relay_clients_set_limit (f->clients, c, to);
+}
+
+void
+relay_feedback_set_switch_notify (RelayFeedback * f,
+    RelayFeedbackSwitchFunc func, gpointer user_data)
+{
+  f->switch_func = func;
+  f->switch_data = user_data;
+}
+
+/* Takes the lock: tells the switches so far, without it. */
+static void
+adapt_flush (RelayFeedback * f)
+{
+  GArray *done;
+
+  g_mutex_lock (f->lock);
+  if (f->adapt_switches->len == 0) {
+    g_mutex_unlock (f->lock);
+    return;
+  }
+  done = f->adapt_switches;
+  f->adapt_switches = g_array_new (FALSE, FALSE, sizeof (AdaptSwitch));
+  g_array_set_clear_func (f->adapt_switches, adapt_switch_clear);
+  g_mutex_unlock (f->lock);
+  for (guint i = 0; i < done->len && f->switch_func; i++) {
+    AdaptSwitch *sw = &g_array_index (done, AdaptSwitch, i);
+
+    f->switch_func (sw->host, sw->port, sw->from, sw->to,
+        relay_adapt_reason_str (sw->reason), f->switch_data);
+  }
+  g_array_free (done, TRUE);
+}
+
 /* One datagram from @from that is RTCP or nothing, with the lock held. */
 static void
 handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
@@ -519,6 +645,8 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
     }
     if (fb.nacks->len)
       answer_nacks (f, id, fb.nacks, now);
+    if (fb.blocks->len || fb.nacks->len)
+      adapt_on_report (f, id, &fb);
   }
   ebr_rtcp_feedback_clear (&fb);
 }
@@ -533,6 +661,7 @@ on_other (const guint8 * data, gsize len, const RelayAddr * from,
   g_mutex_lock (f->lock);
   handle_rtcp (f, data, len, from);
   g_mutex_unlock (f->lock);
+  adapt_flush (f);
 }
 
 static gint64
@@ -605,6 +734,8 @@ feedback_thread (gpointer data)
         flen = sizeof (native);
       }
     }
+    /* (also what the streaming thread's RTCP, RFC 5761, switched) */
+    adapt_flush (f);
     now = g_get_monotonic_time ();
     if (now >= rr_at) {
       g_mutex_lock (f->lock);

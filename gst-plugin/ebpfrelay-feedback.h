@@ -110,6 +110,15 @@ void relay_feedback_limit_lowered (RelayFeedback * f, RelayClient * c);
  * on. */
 void relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer f);
 
+/* An adaptive subscriber's limit was moved (ebpfrelay-adapt.h) from
+ * @from to @to for @reason ("loss", "nack", "jitter", "probe-failed",
+ * "probe"); called without the lock, from the feedback thread or the
+ * subscription channel's (shared port). */
+typedef void (*RelayFeedbackSwitchFunc) (const gchar * host, gint port,
+    guint from, guint to, const gchar * reason, gpointer user_data);
+void relay_feedback_set_switch_notify (RelayFeedback * f,
+    RelayFeedbackSwitchFunc func, gpointer user_data);
+
 /* rtcp-* fields of a subscriber's structure, of the element's. */
 void relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
     RelayClient * c);

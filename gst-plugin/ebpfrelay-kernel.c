@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
@@ -534,6 +535,14 @@ gboolean
 relay_kernel_set_consume (RelayKernel * k, gboolean consume)
 {
   k->config.consume = consume ? 1 : 0;
+  return write_config (k);
+}
+
+gboolean
+relay_kernel_set_local (RelayKernel * k, guint16 sport, guint mtu)
+{
+  k->config.local_sport = htons (sport);
+  k->config.local_mtu = MIN (mtu, G_MAXUINT16);
   return write_config (k);
 }
 

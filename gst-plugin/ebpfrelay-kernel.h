@@ -83,6 +83,12 @@ guint64 relay_kernel_stat (RelayKernel * k, guint idx);
 /* consume: the program uses up the packets it forwards (the last kernel
  * copy is the packet itself); none goes up to the stream's socket. */
 gboolean relay_kernel_set_consume (RelayKernel * k, gboolean consume);
+/* @sport not 0: the program sits on lo for the element's own buffers
+ * (ebpfrelay-local.h), sent from UDP port @sport (host order): it takes
+ * only packets from that port and always consumes them; it clones those
+ * of at most @mtu bytes (IP; 0: any) and leaves larger ones to userspace
+ * for every slot. */
+gboolean relay_kernel_set_local (RelayKernel * k, guint16 sport, guint mtu);
 /* The stream's RTP clock rate (from the caps; 0: unknown), for the
  * upstream jitter the kernel keeps. */
 gboolean relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate);

@@ -50,6 +50,7 @@ struct _RelaySender
   guint8 codec_by_pt[PRIO_N_PT];        /* enum prio_codec */
   guint8 fm_id;
   gboolean rewrite_seq;
+  guint64 prio_packets[PRIO_MAX + 1];   /* classified here, per priority */
 
   /* userspace mode: ssrc -> prio_vp8_state, and ssrc -> struct sw_ssrc
    * (its frames, bpf/switch.h), bounded like the kernel's maps */
@@ -511,6 +512,7 @@ forward_userspace (RelaySender * s, const guint8 * data, gsize len)
     }
   }
   prio_classify (buf, n, len, s->codec_by_pt, s->fm_id, vp8, &info);
+  s->prio_packets[info.priority & PRIO_MAX]++;
   rtp = prio_is_rtp (&info);
   seq_on = s->rewrite_seq && rtp;
   if (rtp) {
@@ -656,6 +658,12 @@ relay_sender_wants (RelaySender * s, gsize len)
 }
 
 void
+relay_sender_forward (RelaySender * s, const guint8 * data, gsize len)
+{
+  forward_userspace (s, data, len);
+}
+
+void
 relay_sender_send_all (RelaySender * s, const guint8 * data, gsize len)
 {
   RelayClients *t = s->clients;
@@ -676,4 +684,10 @@ relay_sender_send (RelaySender * s, const guint8 * data, gsize len)
     relay_kernel_poll (s->kernel);
     send_fragment (s, data, len);
   }
+}
+
+void
+relay_sender_priority_counts (RelaySender * s, guint64 out[PRIO_MAX + 1])
+{
+  memcpy (out, s->prio_packets, sizeof (s->prio_packets));
 }

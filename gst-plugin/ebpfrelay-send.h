@@ -70,6 +70,9 @@ gboolean relay_sender_wants (RelaySender * s, gsize len);
  * named the slots userspace serves (the event may still be waiting:
  * looks). */
 void relay_sender_send (RelaySender * s, const guint8 * data, gsize len);
+/* Userspace mode's forwarding of @data to every slot, in either mode (a
+ * buffer the kernel could not take: ebpfrelay-local). */
+void relay_sender_forward (RelaySender * s, const guint8 * data, gsize len);
 /* Kernel mode, a buffer that did not come through the TC hook: @data to
  * every subscriber as it is (no priority drop, no sequence rewrite). */
 void relay_sender_send_all (RelaySender * s, const guint8 * data, gsize len);
@@ -86,6 +89,9 @@ RelayKernel *relay_sender_open_kernel (RelaySender * s, guint16 port,
 void relay_sender_expire_fragments (RelaySender * s, gint64 now);
 /* How many fragmented datagrams were never sent (expired or dropped). */
 guint64 relay_sender_fragments_unsent (RelaySender * s);
+/* The packets the userspace path classified, per priority (0-7). */
+void relay_sender_priority_counts (RelaySender * s,
+    guint64 out[PRIO_MAX + 1]);
 
 /* What @c was sent of @ssrc (RTCP SR counts, RFC 3550 6.4.1: packets and
  * RTP payload octets, modulo 2^32). FALSE: nothing known, the sender's

@@ -64,7 +64,11 @@ ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
       "user-bytes", G_TYPE_UINT64, c->user_bytes,
       "user-errors", G_TYPE_UINT64, c->user_errors,
       "packets", G_TYPE_UINT64, kp + c->user_packets,
-      "bytes", G_TYPE_UINT64, kb + c->user_bytes, NULL);
+      "bytes", G_TYPE_UINT64, kb + c->user_bytes,
+      "auto", G_TYPE_BOOLEAN, c->adaptive,
+      "auto-switches", G_TYPE_UINT64, c->adapt ? c->adapt->switches : 0,
+      "auto-reason", G_TYPE_STRING, relay_adapt_reason_str (c->adapt ?
+          c->adapt->last_reason : RELAY_ADAPT_NONE), NULL);
   if (fb)
     relay_feedback_add_client_stats (fb, s, c);
   return s;

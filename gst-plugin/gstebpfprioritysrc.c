@@ -28,6 +28,10 @@
  * next frame start (a new RTP timestamp), a lowered one at the next key
  * frame start, so no picture loses a part or gets one whose references it
  * never had (`bpf/switch.h`, as the relay does).
+ * With #GstEbpfPrioritySrc:relay and #GstEbpfPrioritySrc:priority-limit-auto,
+ * the relay picks the limit of what it sends from this viewer's RTCP
+ * (an adaptive subscriber: its receiver reports and NACKs, e.g. rtpbin
+ * rtp-profile=avpf do-retransmission=true sending to the relay).
  *
  * A packet's priority is what the project's priority contract
  * (`bpf/priority.h`) says, the same in the relay and here: RFC 9626 frame
@@ -158,6 +162,7 @@ enum
   PROP_RELAY,
   PROP_TOKEN,
   PROP_RTCP_PORT,
+  PROP_PRIORITY_LIMIT_AUTO,
   PROP_MODE,
   PROP_STATS,
   PROP_STATS_INTERVAL,
@@ -188,6 +193,7 @@ struct _GstEbpfPrioritySrc
   gchar *relay;
   gchar *token;
   gint rtcp_port;               /* -1: port + 1, 0: port (rtcp-mux) */
+  gboolean limit_auto;          /* subscribe with the auto flag */
   GstEbpfPrioritySrcMode mode;
   guint stats_interval;         /* ms, 0: none */
   RelayWatch *watch;            /* while started, with a stats-interval */
@@ -372,6 +378,16 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           "expect), 0 = port (RTCP multiplexed on the media port, RFC 5761; "
           "then RTCP comes out of this element's src pad like media), or "
           "1-65535 (equal to port: multiplexed)", -1, 65535, DEFAULT_RTCP_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_PRIORITY_LIMIT_AUTO,
+      g_param_spec_boolean ("priority-limit-auto", "Automatic priority limit",
+          "With relay: subscribe as an adaptive subscriber, whose limit at "
+          "the relay follows this viewer's receiver reports and NACKs (up "
+          "a step on loss or rising jitter, down after a quiet period), "
+          "starting at priority-limit. This element's own filter keeps "
+          "priority-limit: leave it at 0. The viewer must send RTCP "
+          "receiver reports to the relay (e.g. rtpbin, rtcp-port)", FALSE,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MODE,
@@ -1003,6 +1019,7 @@ gst_ebpf_priority_src_start (GstBaseSrc * src)
   /* (the port is the bound one by now, also with port=0) */
   relay_control_client_set_rtcp_port (client, self->rtcp_port == 0 ?
       self->port : self->rtcp_port);
+  relay_control_client_set_auto (client, self->limit_auto);
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   self->client = client;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
@@ -1565,6 +1582,9 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
     case PROP_RTCP_PORT:
       self->rtcp_port = g_value_get_int (value);
       break;
+    case PROP_PRIORITY_LIMIT_AUTO:
+      self->limit_auto = g_value_get_boolean (value);
+      break;
     case PROP_MODE:
       self->mode = g_value_get_enum (value);
       break;
@@ -1669,6 +1689,9 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_RTCP_PORT:
       g_value_set_int (value, self->rtcp_port);
+      break;
+    case PROP_PRIORITY_LIMIT_AUTO:
+      g_value_set_boolean (value, self->limit_auto);
       break;
     case PROP_MODE:
       g_value_set_enum (value, self->mode);

@@ -44,12 +44,44 @@
  * sequence numbers are rewritten per SSRC so that they stay contiguous
  * across the packets dropped for it (#GstEbpfRelaySink:rewrite-seq).
  *
+ * A subscriber at `host:port@auto` (or subscribed with the auto flag,
+ * #GstEbpfPrioritySrc:priority-limit-auto) is adaptive: the relay moves its
+ * limit from its RTCP, a step up (the next limit that removes packets of
+ * the stream) on loss or rising jitter in its receiver reports or a NACK
+ * rate over 3 %, a step down after a quiet period (5 s, doubled after a
+ * step down that met loss, up to 16 s). Each switch is requested as
+ * #GstEbpfRelaySink::set-priority-limit does, counted in its stats (`auto`,
+ * `auto-switches`, `auto-reason`) and posted as an element message
+ * `ebpfrelaysink-limit` with `host`, `port`, `from`, `to` and `reason`
+ * ("loss", "nack", "jitter", "probe-failed", "probe").
+ *
  * By default every original packet also goes up to `udpsrc` after the
  * kernel's copies (#GstEbpfRelaySink:pass-original): the pipeline sees the
  * stream. With pass-original=false, from the first buffer on the kernel
  * consumes what it forwards: the last copy is the packet itself, and the
  * relay's userspace wakes only for what it must send, which removes its
  * per-packet CPU and a socket delivery from every packet's path.
+ *
+ * Any upstream works too: a payloader, `appsrc`, a `udpsrc` behind an
+ * element that changes the stream (a jitter buffer, a depayloader). Whether
+ * the buffers are the packets the TC program saw at ingress is decided at
+ * start: they are when a `udpsrc` is upstream through elements that pass
+ * buffers on unchanged (`queue`, `queue2`, `multiqueue`, `tee`,
+ * `capsfilter`, `identity`, bins' ghost pads), so `udpsrc ! queue !
+ * ebpfrelaysink` keeps the ingress fast path. Otherwise the relay sends
+ * each buffer once, to 127.0.0.1 on the stream's port from a socket of
+ * its own, and the same TC program, attached at the ingress of `lo`, makes
+ * every subscriber's copy there (the same priority drop and sequence
+ * rewriting, copies from the egress interface's address and the stream's
+ * port) and consumes the original: userspace sends one datagram per
+ * buffer whatever the number of subscribers. With no #GstEbpfRelaySink:port
+ * set it binds one the kernel chooses (readable in the property while
+ * running). A buffer larger than the egress MTU (the smallest of the
+ * interfaces that are up) is left by the kernel to userspace, which sends
+ * it (fragmented) to every subscriber; so is every buffer in
+ * mode=userspace or when BPF cannot be used, and never silently: the
+ * `local-*` fields of #GstEbpfRelaySink:stats count each way, and a buffer
+ * sent from userspace while the kernel is in use is reported once.
  *
  * Forwarding in the kernel needs CAP_BPF (or CAP_SYS_ADMIN) and
  * CAP_NET_ADMIN, and a kernel with TCX (6.6) or clsact.
@@ -66,6 +98,11 @@
  * |[
  * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink mode=userspace clients=10.200.11.2:6000
  * ]| The same bytes, sent from userspace (the baseline).
+ * |[
+ * gst-launch-1.0 videotestsrc is-live=true ! x264enc tune=zerolatency ! rtph264pay ! ebpfrelaysink clients=10.200.11.2:6000,10.200.12.2:6000@7
+ * ]| A server fanning out its own stream: each RTP packet leaves the
+ * pipeline once, the kernel makes the copies (the second subscriber gets
+ * only IDR frames and parameter sets).
  * |[
  * gst-launch-1.0 udpsrc port=5004 ! ebpfrelaysink sources=10.200.1.1 source-latch=true clients=10.200.11.2:6000
  * ]| Only 10.200.1.1 may publish, and of its senders only the first one
@@ -106,6 +143,7 @@
 #include "ebpfrelay-caps.h"
 #include "ebpfrelay-stats.h"
 #include "ebpfrelay-feedback.h"
+#include "ebpfrelay-local.h"
 #include "ebpfrelay-publisher.h"
 #include "ebpfrelay-watch.h"
 #include "ebpfrelay-metrics.h"
@@ -200,6 +238,7 @@ struct _GstEbpfRelaySink
   RelayClients *table;          /* the subscribers and their slots */
   RelaySender *sender;          /* what userspace sends */
   RelayFeedback *feedback;      /* RTCP */
+  RelayLocal *local;            /* open: the buffers did not cross the hook */
   RelayPublisher *publisher;    /* who may publish; for this host */
   RelayKernel *kernel;          /* NULL: userspace forwarding */
   RelayRouter *router;
@@ -261,21 +300,27 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_PORT,
       g_param_spec_int ("port", "Port",
           "UDP port of the stream to relay (0 = the port of the upstream "
-          "udpsrc)", 0, 65535, DEFAULT_PORT,
+          "udpsrc; without a udpsrc upstream, a port the kernel chooses, "
+          "read back here while running: copies leave from it)", 0, 65535,
+          DEFAULT_PORT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_INTERFACES,
       g_param_spec_string ("interfaces", "Interfaces",
           "Comma-separated interfaces where the stream arrives and the kernel "
           "program is attached (NULL = every non-loopback interface that is "
-          "up)", DEFAULT_INTERFACES,
+          "up). Only with a udpsrc upstream: other buffers reach the kernel "
+          "on lo", DEFAULT_INTERFACES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CLIENTS,
       g_param_spec_string ("clients", "Clients",
-          "Comma-separated list of host:port[@limit][/rtcp-port|/mux] "
-          "subscribers (host: IPv4, [IPv6] in brackets or a name; limit 0-7, default 0: a subscriber gets the packets "
-          "whose priority is at least its limit; rtcp-port: where its RTCP "
+          "Comma-separated list of host:port[@limit|@auto][/rtcp-port|/mux] "
+          "subscribers (host: IPv4, [IPv6] in brackets or a name; limit 0-7, "
+          "default 0: a subscriber gets the packets "
+          "whose priority is at least its limit; auto: the relay moves its "
+          "limit from its receiver reports and NACKs, needs rtcp-port; "
+          "rtcp-port: where its RTCP "
           "goes, default port + 1, mux = the media port); changes while "
           "PLAYING apply from the next packet (a changed limit per SSRC at "
           "its next frame start when raised, next key frame start when "
@@ -429,8 +474,9 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * `priority-dropped` (packets not sent to it because their priority was
    * below its limit), `limit-in-force` and `limit-pending` (the limit that
    * decides its packets, and the requested `priority-limit` while a
-   * switch to it waits for its boundary; -1: none), or NULL for an
-   * unknown client.
+   * switch to it waits for its boundary; -1: none), `auto` (an adaptive
+   * subscriber), `auto-switches` and `auto-reason` (its automatic
+   * switches, the last one's reason), or NULL for an unknown client.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
@@ -451,6 +497,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * sender for a key frame at once), never from inside a frame
    * (`bpf/switch.h`; get-stats: `limit-in-force`, `limit-pending`). Its
    * sequence numbers stay contiguous across the change.
+   * An adaptive subscriber (`@auto`) goes on adapting from there.
    *
    * Returns: %TRUE when set, %FALSE for an unknown client or a limit out
    * of range.
@@ -581,6 +628,19 @@ on_limit_lowered (RelayClient * c, gpointer user_data)
   relay_feedback_limit_lowered (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
 }
 
+/* An adaptive subscriber's limit moved: an element message (no lock). */
+static void
+on_limit_switched (const gchar * host, gint port, guint from, guint to,
+    const gchar * reason, gpointer user_data)
+{
+  gst_element_post_message (GST_ELEMENT (user_data),
+      gst_message_new_element (GST_OBJECT (user_data),
+          gst_structure_new ("ebpfrelaysink-limit",
+              "host", G_TYPE_STRING, host, "port", G_TYPE_INT, port,
+              "from", G_TYPE_UINT, from, "to", G_TYPE_UINT, to,
+              "reason", G_TYPE_STRING, reason, NULL)));
+}
+
 static const RelayClientsCallbacks table_callbacks = {
   on_client_added, on_client_removed, on_client_refused, relay_log,
   on_limit_lowered, on_client_changed
@@ -605,8 +665,10 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->sender = relay_sender_new (self->table, relay_log, self);
   self->feedback = relay_feedback_new (&self->lock, self->table, self->sender,
       relay_log, self);
+  relay_feedback_set_switch_notify (self->feedback, on_limit_switched, self);
   self->publisher = relay_publisher_new (self->feedback);
   self->own_fd = -1;
+  self->local = relay_local_new ();
   g_weak_ref_init (&self->udpsrc, NULL);
   /* A relay forwards as soon as a packet is there, whatever its timestamp. */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
@@ -621,6 +683,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
 
   relay_publisher_free (self->publisher);
   relay_feedback_free (self->feedback);
+  relay_local_free (self->local);
   relay_sender_free (self->sender);
   relay_clients_free (self->table);
   g_free (self->interfaces);
@@ -817,6 +880,23 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     return GST_FLOW_OK;
   }
+  if (relay_local_is_open (self->local)) {
+    /* not through the hook (ebpfrelay-local): sent once to the kernel on
+     * lo, or from here (which it reports itself) */
+    if (!relay_feedback_render (self->feedback, buffer) &&
+        gst_buffer_map (buffer, &map, GST_MAP_READ)) {
+      gchar *why = relay_local_render (self->local, self->sender, map.data,
+          map.size);
+
+      gst_buffer_unmap (buffer, &map);
+      if (why)
+        GST_ELEMENT_WARNING (self, STREAM, FAILED, ("%s", why),
+            ("the kernel could not take it (stats: local-userspace)"));
+      g_free (why);
+    }
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+    return GST_FLOW_OK;
+  }
   /* (RTCP, RFC 5761, is the feedback plane's and never media) */
   if (verdict == RELAY_PUBLISHER_UNHOOKED) {
     if (!relay_feedback_render (self->feedback, buffer) &&
@@ -943,20 +1023,12 @@ set_clients (GstEbpfRelaySink * self, const gchar * str)
 
 /* --- starting and stopping -------------------------------------------------- */
 
-/* The udpsrc feeding us, if that is what is upstream. */
+/* The udpsrc feeding us, if that is what is upstream (through queues,
+ * tees: ebpfrelay-local). */
 static GstElement *
 find_upstream_udpsrc (GstEbpfRelaySink * self)
 {
-  GstPad *peer = gst_pad_get_peer (GST_BASE_SINK_PAD (self));
-  GstElement *el = NULL;
-
-  if (peer) {
-    el = gst_pad_get_parent_element (peer);
-    gst_object_unref (peer);
-  }
-  if (el && g_strcmp0 (G_OBJECT_TYPE_NAME (el), "GstUDPSrc") != 0)
-    g_clear_object (&el);
-  return el;
+  return relay_local_find_udpsrc (GST_BASE_SINK_PAD (self));
 }
 
 /* With the lock held: the channel's settings, from the properties. */
@@ -1060,6 +1132,17 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
 
   if (port == 0 && udpsrc)
     g_object_get (udpsrc, "port", &port, NULL);
+  /* Not fed by a udpsrc: the stream's socket is ours (an ephemeral port
+   * when none is set), the buffers go to the kernel through lo. */
+  if (!udpsrc) {
+    GST_EBPF_RELAY_SINK_LOCK (self);
+    if (!relay_local_open (self->local, port, &err)) {
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
+      goto bad_port;
+    }
+    port = relay_local_port (self->local);
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+  }
   if (port <= 0 || port > 65535)
     goto no_port;
   if (control_port == (guint) port)
@@ -1069,7 +1152,16 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   if (dups)
     warn_duplicates (self, dups);
 
-  ifnames = relay_route_list_interfaces (interfaces);
+  if (udpsrc) {
+    ifnames = relay_route_list_interfaces (interfaces);
+  } else {
+    ifnames = g_strsplit ("lo", ",", -1);
+    if (interfaces && *interfaces)
+      GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+          ("interfaces=%s is not used: upstream is not a udpsrc, so the "
+              "buffers reach the kernel on lo", interfaces),
+          ("interfaces names where a udpsrc's stream arrives"));
+  }
   for (i = 0; ifnames[i]; i++)
     if (if_nametoindex (ifnames[i]) == 0)
       goto no_interface;
@@ -1089,7 +1181,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   /* Until the udpsrc has opened its socket (it does so after us, see
    * use_udpsrc_socket), send from our own. */
   self->own_fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  relay_sender_set_fd (self->sender, self->own_fd);
+  relay_sender_set_fd (self->sender, relay_local_is_open (self->local) ?
+      relay_local_fd (self->local) : self->own_fd);
   if (udpsrc)
     g_weak_ref_set (&self->udpsrc, udpsrc);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1100,6 +1193,9 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
    * come once the thread below polls). */
   if (mode != GST_EBPF_RELAY_MODE_USERSPACE) {
     kernel = relay_sender_open_kernel (self->sender, port, ifnames, &err);
+    if (kernel && !udpsrc && !relay_local_use_kernel (self->local, kernel,
+            &err))
+      g_clear_pointer (&kernel, relay_kernel_free);
     if (!kernel) {
       gboolean perm = g_error_matches (err, RELAY_KERNEL_ERROR,
           RELAY_KERNEL_ERROR_PERMISSION);
@@ -1171,7 +1267,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
   }
   GST_EBPF_RELAY_SINK_LOCK (self);
-  originals = !self->kernel || self->pass_original;
+  originals = !self->kernel || self->pass_original ||
+      relay_local_is_open (self->local);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   if (!relay_feedback_start (self->feedback, port, self->control,
           control_port, originals, &err))
@@ -1216,11 +1313,18 @@ control_failed:
     g_clear_error (&err);
     goto fail;
   }
+bad_port:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_WRITE, ("%s", err->message),
+        ("port=%d", port));
+    g_clear_error (&err);
+    goto fail;
+  }
 no_port:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("No stream port: set the port property (upstream is not a udpsrc "
-            "with a port)"), ("port=%d", port));
+        ("No stream port: the upstream udpsrc has port 0; set its port or "
+            "the port property"), ("port=%d", port));
     goto fail;
   }
 no_interface:
@@ -1313,6 +1417,7 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   relay_sender_set_kernel (self->sender, NULL, 0);
   relay_sender_set_fd (self->sender, -1);
   g_clear_pointer (&self->kernel, relay_kernel_free);
+  relay_local_close (self->local);
   g_clear_pointer (&self->router, relay_router_free);
   g_clear_object (&self->used_socket);
   g_weak_ref_set (&self->udpsrc, NULL);
@@ -1340,6 +1445,7 @@ get_all_stats (GstEbpfRelaySink * self)
   GST_EBPF_RELAY_SINK_LOCK (self);
   s = ebpf_relay_stats_all (self->table, self->kernel, self->sender,
       self->control, self->feedback, self->buffers_in);
+  relay_local_add_stats (self->local, s, self->kernel);
   relay_publisher_add_stats (self->publisher, s);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return s;
@@ -1449,7 +1555,9 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
   GST_EBPF_RELAY_SINK_LOCK (self);
   switch (prop_id) {
     case PROP_PORT:
-      g_value_set_int (value, self->port);
+      /* (0 while running without a udpsrc: the port bound) */
+      g_value_set_int (value, self->port ? self->port :
+          relay_local_port (self->local));
       break;
     case PROP_INTERFACES:
       g_value_set_string (value, self->interfaces);

@@ -239,16 +239,16 @@ test_parse_entry (void)
       "client entry '127.0.0.1:50x': port '50x' is not a number in 1-65535");
   assert_entry_error ("127.0.0.1:5000@8",
       "client entry '127.0.0.1:5000@8': priority limit '8' is not a number "
-      "in 0-7");
+      "in 0-7 or 'auto'");
   assert_entry_error ("127.0.0.1:5000@",
       "client entry '127.0.0.1:5000@': priority limit '' is not a number "
-      "in 0-7");
+      "in 0-7 or 'auto'");
   assert_entry_error ("127.0.0.1:5000@-1",
       "client entry '127.0.0.1:5000@-1': priority limit '-1' is not a "
-      "number in 0-7");
+      "number in 0-7 or 'auto'");
   assert_entry_error ("127.0.0.1:5000@3x",
       "client entry '127.0.0.1:5000@3x': priority limit '3x' is not a "
-      "number in 0-7");
+      "number in 0-7 or 'auto'");
   /* an IPv6 literal without brackets: ambiguous, refused */
   assert_entry_error ("::1:5000", "client entry '::1:5000': an IPv6 address "
       "goes in brackets, [2001:db8::2]:6000");
@@ -329,7 +329,7 @@ test_parse_ipv6 (void)
       "client entry '[::1]:0': port '0' is not a number in 1-65535");
   assert_entry_error ("[::1]:5000@9",
       "client entry '[::1]:5000@9': priority limit '9' is not a number "
-      "in 0-7");
+      "in 0-7 or 'auto'");
 
   /* the same address and port in both families: two subscribers; the
    * same v6 one written differently: one */
@@ -460,7 +460,7 @@ test_parse_rtcp (void)
       "host:port[@limit][/rtcp-port|/mux])");
   assert_entry_error ("127.0.0.1:5000@9/mux",
       "client entry '127.0.0.1:5000@9/mux': priority limit '9' is not a "
-      "number in 0-7");
+      "number in 0-7 or 'auto'");
   assert_entry_error ("127.0.0.1/mux",
       "client entry '127.0.0.1/mux' is not "
       "host:port[@limit][/rtcp-port|/mux]");
@@ -1056,6 +1056,64 @@ test_control_callbacks (void)
   fixture_clear (&f);
 }
 
+/* host:port@auto: adaptive from limit 0; a clients change keeps the limit
+ * in force when it stays @auto, fixes it otherwise; written back as @auto */
+static void
+test_auto (void)
+{
+  Fixture f;
+  GError *err = NULL;
+  RelayClient *c;
+  gchar *s;
+
+  c = relay_client_parse ("127.0.0.1:5000@auto/mux", &err);
+  g_assert_no_error (err);
+  g_assert_true (c->adaptive);
+  g_assert_nonnull (c->adapt);
+  g_assert_cmpuint (c->limit, ==, 0);
+  g_assert_cmpint (c->rtcp_port, ==, 5000);
+  relay_client_free (c);
+  c = relay_client_parse ("127.0.0.1:5000@automatic", &err);
+  g_assert_null (c);
+  g_assert_error (err, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS);
+  g_assert_nonnull (strstr (err->message, "'automatic'"));
+  g_assert_nonnull (strstr (err->message, "or 'auto'"));
+  g_clear_error (&err);
+
+  fixture_init (&f);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5000@auto,127.0.0.2:5000@3", &err));
+  start (&f);
+  c = find (&f, "127.0.0.1", 5000);
+  g_assert_true (c->adaptive);
+  g_mutex_lock (&f.lock);
+  relay_clients_set_limit (f.t, c, 6);  /* as the controller would */
+  g_mutex_unlock (&f.lock);
+  s = relay_clients_to_string (f.t);
+  g_assert_cmpstr (s, ==, "127.0.0.1:5000@auto,127.0.0.2:5000@3");
+  g_free (s);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5000@auto,127.0.0.2:5000@auto", &err));
+  g_assert_cmpuint (c->limit, ==, 6);
+  c = find (&f, "127.0.0.2", 5000);
+  g_assert_true (c->adaptive);
+  g_assert_cmpuint (c->limit, ==, 3);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5000@2,127.0.0.2:5000", &err));
+  c = find (&f, "127.0.0.1", 5000);
+  g_assert_false (c->adaptive);
+  g_assert_null (c->adapt);
+  g_assert_cmpuint (c->limit, ==, 2);
+  g_assert_true (relay_clients_set_adaptive_host (f.t, "127.0.0.2", 5000,
+          TRUE, &err));
+  g_assert_true (find (&f, "127.0.0.2", 5000)->adaptive);
+  g_assert_false (relay_clients_set_adaptive_host (f.t, "127.0.0.9", 5000,
+          TRUE, &err));
+  g_assert_error (err, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_NOT_FOUND);
+  g_clear_error (&err);
+  fixture_clear (&f);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1071,6 +1129,7 @@ main (int argc, char **argv)
   g_test_add_func ("/clients/set-limit", test_set_limit);
   g_test_add_func ("/clients/limit-lowered", test_limit_lowered);
   g_test_add_func ("/clients/set-string", test_set_string);
+  g_test_add_func ("/clients/auto", test_auto);
   g_test_add_func ("/clients/slots", test_slots);
   g_test_add_func ("/clients/full", test_full);
   g_test_add_func ("/clients/loop", test_loop);

@@ -180,7 +180,7 @@ test_malformed (void)
   MUTATE (13, 8);               /* limit out of range */
   MUTATE (13, 255);
   MUTATE (14, 0x02);            /* RTCP port flag without its word */
-  MUTATE (14, 0x04);            /* unknown flag */
+  MUTATE (14, 0x08);            /* unknown flag (0x04 is auto) */
   MUTATE (15, 4);               /* token length: padding does not match */
   MUTATE (15, 9);
   MUTATE (15, RELAY_CONTROL_MAX_TOKEN + 1);
@@ -306,6 +306,39 @@ test_rtcp_port_codec (void)
   /* port 0 is not encoded */
   m.rtcp_port = 0;
   g_assert_cmpuint (relay_control_encode (&m, buf, sizeof (buf)), ==, 0);
+}
+
+/* The SUBSCRIBE's auto flag (flags bit 2): round trip, the bytes of a
+ * request without it unchanged, an unknown flag still refused. */
+static void
+test_auto_codec (void)
+{
+  guint8 buf[RELAY_CONTROL_MAX_PACKET], old[RELAY_CONTROL_MAX_PACKET];
+  RelayControlMessage m, d;
+  gsize n, n_old;
+
+  memset (&m, 0, sizeof (m));
+  m.type = RELAY_CONTROL_SUBSCRIBE;
+  m.limit = 2;
+  m.has_cookie = TRUE;
+  m.has_rtcp_port = TRUE;
+  m.rtcp_port = 5001;
+  m.token_len = 3;
+  memcpy (m.token, "abc", 3);
+  n_old = encode (&m, old);
+  g_assert_true (relay_control_decode (old, n_old, &d));
+  g_assert_false (d.auto_limit);
+  m.auto_limit = TRUE;
+  n = encode (&m, buf);
+  g_assert_cmpuint (n, ==, n_old);
+  g_assert_cmphex (buf[14], ==, 0x07);
+  g_assert_cmpmem (buf + 15, n - 15, old + 15, n - 15);
+  g_assert_true (relay_control_decode (buf, n, &d));
+  g_assert_true (d.auto_limit);
+  g_assert_true (d.has_rtcp_port);
+  g_assert_cmpuint (d.limit, ==, 2);
+  buf[14] = 0x0f;               /* bit 3: unknown */
+  g_assert_false (decodes (buf, n));
 }
 
 /* --- cookies ---------------------------------------------------------------- */
@@ -500,6 +533,23 @@ rec_set_rtcp (const gchar * addr, guint16 port, gint rtcp, gpointer user_data)
 
 static const RelayControlServerCallbacks rec_rtcp_callbacks = {
   rec_add, rec_set_limit, rec_remove, rec_add_rtcp, rec_set_rtcp
+};
+
+static gboolean
+rec_set_auto (const gchar * addr, guint16 port, gboolean auto_limit,
+    gpointer user_data)
+{
+  Recorder *r = user_data;
+
+  g_mutex_lock (&r->lock);
+  g_string_append_printf (r->log, "auto %s:%u %d;", addr, port, auto_limit);
+  g_mutex_unlock (&r->lock);
+  return TRUE;
+}
+
+static const RelayControlServerCallbacks rec_auto_callbacks = {
+  rec_add, rec_set_limit, rec_remove, rec_add_rtcp, rec_set_rtcp,
+  rec_set_auto
 };
 
 static Recorder *
@@ -799,6 +849,52 @@ test_server_rtcp_port (void)
   recv_msg (fd, &reply, NULL);
   g_assert_true (reply.accepted);
   expect = g_strdup_printf ("add 127.0.0.1:%u 1;", cport);
+  assert_log (r, expect);
+  g_free (expect);
+  close (fd);
+  relay_control_server_free (s);
+  recorder_free (r);
+}
+
+/* The auto flag: set_auto after the add of a SUBSCRIBE with it, and on a
+ * refresh that clears or sets it; nothing for a refresh that keeps it. */
+static void
+test_server_auto (void)
+{
+  Recorder *r = recorder_new ();
+  GError *err = NULL;
+  RelayControlServer *s = relay_control_server_new (0, "127.0.0.1",
+      &rec_auto_callbacks, r, &err);
+  guint16 sport = relay_control_server_get_port (s), cport;
+  int fd = udp_socket (&cport);
+  RelayControlMessage m = {.type = RELAY_CONTROL_SUBSCRIBE,.limit = 0,
+    .auto_limit = TRUE
+  };
+  RelayControlMessage reply;
+  gchar *expect;
+
+  g_assert_no_error (err);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  g_assert_cmpint (reply.type, ==, RELAY_CONTROL_CHALLENGE);
+  m.has_cookie = TRUE;
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  g_assert_true (reply.accepted);
+  expect = g_strdup_printf ("add 127.0.0.1:%u 0 rtcp -1;auto 127.0.0.1:%u 1;",
+      cport, cport);
+  assert_log (r, expect);
+  g_free (expect);
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  assert_log (r, "");
+  m.auto_limit = FALSE;
+  memcpy (m.cookie, reply.cookie, 16);
+  send_msg_raw (fd, sport, &m);
+  recv_msg (fd, &reply, NULL);
+  expect = g_strdup_printf ("auto 127.0.0.1:%u 0;", cport);
   assert_log (r, expect);
   g_free (expect);
   close (fd);
@@ -1324,7 +1420,9 @@ main (int argc, char **argv)
   g_test_add_func ("/control/round-trip", test_round_trip);
   g_test_add_func ("/control/malformed", test_malformed);
   g_test_add_func ("/control/rtcp-port/codec", test_rtcp_port_codec);
+  g_test_add_func ("/control/auto-codec", test_auto_codec);
   g_test_add_func ("/control/rtcp-port/server", test_server_rtcp_port);
+  g_test_add_func ("/control/server/auto", test_server_auto);
   g_test_add_func ("/control/cookie", test_cookie);
   g_test_add_func ("/control/cookie-v6", test_cookie_v6);
   g_test_add_func ("/control/parse-address", test_parse_address);

@@ -926,6 +926,81 @@ case_consume (void)
   end_case ();
 }
 
+/* config.local_sport (ebpfrelay-local: the element's own buffers on lo):
+ * a packet from another source port is not the program's (passed, not
+ * copied); the element's own are consumed whatever config.consume says;
+ * one longer than config.local_mtu goes to userspace for every slot. */
+static void
+case_local (void)
+{
+  struct spec s = {.payload = 300 };
+  __u8 pkt[MAX_PKT];
+  size_t len = build (pkt, &s);
+  static struct frame out;
+  int i, v;
+
+  begin_case ("local: another source port is not ours");
+  config.local_sport = htons (ORIG_SPORT + 1);
+  for (i = 0; i < 3; i++) {
+    struct relay_sub sub = lo_slot (i, 0);
+
+    set_slot (i, &sub);
+  }
+  set_n_slots (3);
+  v = run_verdict (pkt, len, &out);
+  if (v != TC_ACT_UNSPEC)
+    fail ("verdict %d, want %d (TC_ACT_UNSPEC)", v, TC_ACT_UNSPEC);
+  if (n_frames || n_evs || read_stat (RELAY_STAT_LOCAL))
+    fail ("%d copies, %d events, local %llu: want none", n_frames, n_evs,
+        (unsigned long long) read_stat (RELAY_STAT_LOCAL));
+  end_case ();
+
+  begin_case ("local: our own buffer is copied and consumed");
+  config.local_sport = htons (ORIG_SPORT);
+  for (i = 0; i < 3; i++) {
+    struct relay_sub sub = lo_slot (i, 0);
+
+    set_slot (i, &sub);
+  }
+  set_n_slots (3);
+  v = run_verdict (pkt, len, &out);
+  if (v != TC_ACT_REDIRECT)
+    fail ("verdict %d, want %d (TC_ACT_REDIRECT)", v, TC_ACT_REDIRECT);
+  if (n_frames != 2)
+    fail ("%d clones on lo, want 2", n_frames);
+  else {
+    check_frame (&frames[0], &slots[0], pkt, len);
+    check_frame (&frames[1], &slots[1], pkt, len);
+  }
+  check_frame (&out, &slots[2], pkt, len);
+  if (read_stat (RELAY_STAT_LOCAL) != 1 || read_stat (RELAY_STAT_LOCAL_MTU))
+    fail ("local %llu, local-mtu %llu: want 1, 0",
+        (unsigned long long) read_stat (RELAY_STAT_LOCAL),
+        (unsigned long long) read_stat (RELAY_STAT_LOCAL_MTU));
+  end_case ();
+
+  begin_case ("local: longer than local_mtu, userspace sends every copy");
+  config.local_sport = htons (ORIG_SPORT);
+  config.local_mtu = 300;       /* the datagram is 328 bytes */
+  for (i = 0; i < 3; i++) {
+    struct relay_sub sub = lo_slot (i, 0);
+
+    set_slot (i, &sub);
+  }
+  set_n_slots (3);
+  v = run_verdict (pkt, len, &out);
+  if (v != TC_ACT_SHOT)
+    fail ("verdict %d, want %d (TC_ACT_SHOT)", v, TC_ACT_SHOT);
+  if (n_frames != 0)
+    fail ("%d clones, want none", n_frames);
+  if (n_evs != 1 || evs[0].hdr.n_entries != 3)
+    fail ("%d events (%u entries), want one naming the 3 slots", n_evs,
+        n_evs ? evs[0].hdr.n_entries : 0);
+  if (read_stat (RELAY_STAT_LOCAL_MTU) != 1)
+    fail ("local-mtu not counted");
+  end_case ();
+}
+
 /* Splits the IPv4/UDP datagram @pkt (no IP options) into two IP fragments
  * at UDP-segment offset @at (a multiple of 8), each with its own header and
  * checksum. */
@@ -1898,6 +1973,7 @@ main (void)
   case_seq_state_full ();
   case_same_next_hop ();
   case_consume ();
+  case_local ();
   case_fragments (0, 0);
   case_fragments (1, 0);
   case_fragments (0, 1);

@@ -50,6 +50,7 @@ open_receiver (gint * port)
 }
 
 #include "check-start-error.h"
+#include "check-anyup.h"
 
 GST_START_TEST (test_properties)
 {
@@ -220,7 +221,9 @@ GST_START_TEST (test_bad_settings_fail_start)
       "mode=userspace clients=::1:5000", "brackets");
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace interfaces=nosuchif0", "nosuchif0");
-  assert_start_error ("fakesrc ! ebpfrelaysink mode=userspace", "port");
+  /* a udpsrc upstream whose port is not known yet */
+  assert_start_error ("udpsrc address=127.0.0.1 port=0 ! ebpfrelaysink "
+      "mode=userspace", "port");
   /* the relay's own listening address: a forwarding loop */
   {
     gint port = check_free_port (2);
@@ -740,6 +743,30 @@ GST_START_TEST (test_userspace_ipv6_stream)
 {
   check_v6_stream ("::1");
   check_v6_stream ("::");
+}
+
+GST_END_TEST;
+
+/* Any upstream (appsrc, no port set): an ephemeral port is bound and
+ * readable, and every buffer, pushed alone or in buffer lists, reaches
+ * both subscribers once, from that port. */
+GST_START_TEST (test_any_upstream_userspace)
+{
+  gchar *w = NULL;
+  GstStructure *s = anyup_deliver ("mode=userspace", 20, 100, FALSE, &w);
+
+  fail_unless_equals_string (gst_structure_get_string (s, "mode"),
+      "userspace");
+  fail_unless_equals_int (anyup_u64 (s, "local-userspace"), 20);
+  fail_unless_equals_int (anyup_u64 (s, "local-sent"), 0);
+  fail_unless (w == NULL, "warning: %s", w);
+  gst_structure_free (s);
+
+  s = anyup_deliver ("mode=userspace", 20, 100, TRUE, &w);
+  fail_unless_equals_int (anyup_u64 (s, "local-userspace"), 20);
+  fail_unless_equals_int (anyup_u64 (s, "buffers-in"), 20);
+  gst_structure_free (s);
+  g_free (w);
 }
 
 GST_END_TEST;
@@ -2033,6 +2060,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_userspace_priority_framemarking);
   tcase_add_test (tc, test_userspace_priority_needs_caps);
   tcase_add_test (tc, test_userspace_late_join_waits_for_key_frame);
+  tcase_add_test (tc, test_any_upstream_userspace);
   tcase_add_test (tc, test_userspace_switch_at_boundaries);
   tcase_add_test (tc, test_userspace_keyframe_burst);
   return s;
