@@ -292,6 +292,14 @@ test_parse_ipv6 (void)
   g_assert_cmpint (c->rtcp_port, ==, 5001);
   relay_client_free (c);
 
+  /* adaptive (issue 12) in IPv6 too */
+  c = relay_client_parse ("[::1]:5000@auto/mux", &err);
+  g_assert_no_error (err);
+  g_assert_true (c->adaptive);
+  g_assert_cmpint (c->addr.sa.sa_family, ==, AF_INET6);
+  g_assert_cmpint (c->rtcp_port, ==, 5000);
+  relay_client_free (c);
+
   /* v4-mapped: the IPv4 subscriber it is */
   c = relay_client_parse ("[::ffff:127.0.0.5]:5000", &err);
   g_assert_no_error (err);
