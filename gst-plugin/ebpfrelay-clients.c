@@ -33,13 +33,15 @@ table_log (RelayClients * t, GLogLevelFlags level, const gchar * format, ...)
 
 /* --- one subscriber --------------------------------------------------------- */
 
+static gchar *strip_brackets (const gchar * host);
+
 RelayClient *
 relay_client_new (const gchar * host, gint port,
-    const struct sockaddr_in *addr, guint8 limit)
+    const RelayAddr * addr, guint8 limit)
 {
   RelayClient *c = g_new0 (RelayClient, 1);
 
-  c->host = g_strdup (host);
+  c->host = strip_brackets (host);
   c->port = port;
   if (addr)
     c->addr = *addr;
@@ -61,37 +63,101 @@ relay_client_free (RelayClient * c)
   g_free (c);
 }
 
+/* @host without the brackets of an IPv6 literal (a new string). */
+static gchar *
+strip_brackets (const gchar * host)
+{
+  gsize n = strlen (host);
+
+  if (n >= 2 && host[0] == '[' && host[n - 1] == ']')
+    return g_strndup (host + 1, n - 2);
+  return g_strdup (host);
+}
+
+static void
+set_v4 (RelayAddr * addr, struct in_addr a, gint port)
+{
+  memset (addr, 0, sizeof (*addr));
+  addr->v4.sin_family = AF_INET;
+  addr->v4.sin_port = htons (port);
+  addr->v4.sin_addr = a;
+}
+
+static void
+set_v6 (RelayAddr * addr, const struct in6_addr *a, guint32 scope, gint port)
+{
+  memset (addr, 0, sizeof (*addr));
+  if (IN6_IS_ADDR_V4MAPPED (a)) {
+    struct in_addr a4;
+
+    memcpy (&a4, &a->s6_addr[12], 4);
+    set_v4 (addr, a4, port);
+    return;
+  }
+  addr->v6.sin6_family = AF_INET6;
+  addr->v6.sin6_port = htons (port);
+  addr->v6.sin6_addr = *a;
+  addr->v6.sin6_scope_id = scope;
+}
+
 gboolean
-relay_client_resolve (const gchar * host, gint port, struct sockaddr_in *addr,
+relay_client_resolve (const gchar * host, gint port, RelayAddr * addr,
     GError ** error)
 {
-  struct addrinfo hints = {.ai_family = AF_INET,.ai_socktype = SOCK_DGRAM };
-  struct addrinfo *res = NULL;
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,.ai_socktype = SOCK_DGRAM };
+  struct addrinfo *res = NULL, *i, *pick = NULL;
+  struct in_addr a4;
   struct in6_addr a6;
+  gboolean bracketed = host[0] == '[';
+  gchar *h;
 
   if (port <= 0 || port > 65535) {
     g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
         "port %d of client '%s' is out of range (1-65535)", port, host);
     return FALSE;
   }
-  memset (addr, 0, sizeof (*addr));
-  addr->sin_family = AF_INET;
-  addr->sin_port = htons (port);
-  if (inet_pton (AF_INET, host, &addr->sin_addr) == 1)
+  h = strip_brackets (host);
+  if (!bracketed && inet_pton (AF_INET, h, &a4) == 1) {
+    set_v4 (addr, a4, port);
+    g_free (h);
     return TRUE;
-  if (inet_pton (AF_INET6, host, &a6) == 1) {
+  }
+  if (inet_pton (AF_INET6, h, &a6) == 1) {
+    set_v6 (addr, &a6, 0, port);
+    g_free (h);
+    return TRUE;
+  }
+  if (bracketed || strchr (h, '%') || strchr (h, ':')) {
     g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
-        "client '%s': IPv6 is not supported yet", host);
+        "client '%s' is not an IPv6 address (IPv6 literals go in brackets: "
+        "[2001:db8::2]:6000; zone indexes are not supported)", host);
+    g_free (h);
     return FALSE;
   }
-  if (getaddrinfo (host, NULL, &hints, &res) != 0 || !res) {
+  if (getaddrinfo (h, NULL, &hints, &res) != 0 || !res) {
     g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
-        "client host '%s' cannot be resolved to an IPv4 address", host);
+        "client host '%s' cannot be resolved to an IPv4 or IPv6 address", host);
+    g_free (h);
     return FALSE;
   }
-  addr->sin_addr = ((struct sockaddr_in *) res->ai_addr)->sin_addr;
+  g_free (h);
+  /* A name with both: IPv4, the family streams mostly come in. */
+  for (i = res; i && !pick; i = i->ai_next)
+    if (i->ai_family == AF_INET)
+      pick = i;
+  for (i = res; i && !pick; i = i->ai_next)
+    if (i->ai_family == AF_INET6)
+      pick = i;
+  if (pick && pick->ai_family == AF_INET)
+    set_v4 (addr, ((struct sockaddr_in *) pick->ai_addr)->sin_addr, port);
+  else if (pick)
+    set_v6 (addr, &((struct sockaddr_in6 *) pick->ai_addr)->sin6_addr,
+        ((struct sockaddr_in6 *) pick->ai_addr)->sin6_scope_id, port);
   freeaddrinfo (res);
-  return TRUE;
+  if (!pick)
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "client host '%s' cannot be resolved to an IPv4 or IPv6 address", host);
+  return pick != NULL;
 }
 
 /* Whether @a (network order) is a subnet broadcast address of this
@@ -127,16 +193,36 @@ is_local_broadcast (in_addr_t a)
   return found;
 }
 
-gboolean
-relay_client_check_address (const gchar * host,
-    const struct sockaddr_in *addr, GError ** error)
+static gboolean
+check_address6 (const gchar * host, const struct in6_addr *a, GError ** error)
 {
-  guint32 a = ntohl (addr->sin_addr.s_addr);
   const gchar *what = NULL;
 
+  if (IN6_IS_ADDR_UNSPECIFIED (a))
+    what = "is unspecified (::): nobody receives there";
+  else if (IN6_IS_ADDR_MULTICAST (a))
+    what = "is a multicast group (ff00::/8): a relay sends one copy per "
+        "subscriber; send to a group with udpsink or multiudpsink instead";
+  if (!what)
+    return TRUE;
+  g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+      "client '%s' %s", host, what);
+  return FALSE;
+}
+
+gboolean
+relay_client_check_address (const gchar * host,
+    const RelayAddr * addr, GError ** error)
+{
+  guint32 a = ntohl (addr->v4.sin_addr.s_addr);
+  const gchar *what = NULL;
+
+  if (addr->sa.sa_family == AF_INET6)
+    return check_address6 (host, &addr->v6.sin6_addr, error);
   if ((a >> 24) == 0)
     what = "is unspecified (0.0.0.0/8): nobody receives there";
-  else if (a == INADDR_BROADCAST || is_local_broadcast (addr->sin_addr.s_addr))
+  else if (a == INADDR_BROADCAST
+      || is_local_broadcast (addr->v4.sin_addr.s_addr))
     what = "is a broadcast address: a relay sends to one subscriber per "
         "address, never to a whole network";
   else if ((a >> 28) == 0xe)
@@ -212,7 +298,7 @@ relay_client_parse (const gchar * entry, GError ** error)
   const gchar *slash = strchr (entry, '/');
   const gchar *at, *colon;
   gchar *head, *hostport, *host, *end = NULL;
-  struct sockaddr_in addr;
+  RelayAddr addr;
   gint64 p, limit = 0;
   gint rtcp = RELAY_CLIENT_RTCP_DEFAULT;
   gboolean adaptive = FALSE;
@@ -251,7 +337,11 @@ relay_client_parse (const gchar * entry, GError ** error)
     goto out;
   }
   host = g_strndup (hostport, colon - hostport);
-  if (relay_client_resolve (host, p, &addr, error)
+  if (host[0] != '[' && strchr (host, ':')) {
+    g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
+        "client entry '%s': an IPv6 address goes in brackets, "
+        "[2001:db8::2]:6000", entry);
+  } else if (relay_client_resolve (host, p, &addr, error)
       && relay_client_check_address (host, &addr, error)) {
     c = relay_client_new (host, p, &addr, limit);
     relay_client_set_rtcp (c, rtcp);
@@ -267,14 +357,13 @@ out:
 }
 
 static gboolean
-same_client (const RelayClient * a, const struct sockaddr_in *addr)
+same_client (const RelayClient * a, const RelayAddr * addr)
 {
-  return a->addr.sin_addr.s_addr == addr->sin_addr.s_addr
-      && a->addr.sin_port == addr->sin_port;
+  return relay_addr_equal (&a->addr, addr);
 }
 
 static RelayClient *
-find_in (GPtrArray * list, const struct sockaddr_in *addr)
+find_in (GPtrArray * list, const RelayAddr * addr)
 {
   for (guint i = 0; i < list->len; i++) {
     RelayClient *c = g_ptr_array_index (list, i);
@@ -367,9 +456,27 @@ relay_clients_free (RelayClients * t)
 }
 
 RelayClient *
-relay_clients_find (RelayClients * t, const struct sockaddr_in *addr)
+relay_clients_find (RelayClients * t, const RelayAddr * addr)
 {
   return find_in (t->clients, addr);
+}
+
+/* Whether @a is an address of this network namespace (or ::1). */
+static gboolean
+is_local6 (const struct in6_addr *a)
+{
+  struct ifaddrs *ifs = NULL, *i;
+  gboolean found = IN6_IS_ADDR_LOOPBACK (a);
+
+  if (found || getifaddrs (&ifs) != 0)
+    return found;
+  for (i = ifs; i && !found; i = i->ifa_next)
+    if (i->ifa_addr && i->ifa_addr->sa_family == AF_INET6
+        && memcmp (&((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr, a,
+            16) == 0)
+      found = TRUE;
+  freeifaddrs (ifs);
+  return found;
 }
 
 /* A subscriber at the relay's own listening address would receive the
@@ -379,7 +486,8 @@ check_not_loop (RelayClients * t, const RelayClient * c, GError ** error)
 {
   if (c->port != t->port || !t->router)
     return TRUE;
-  if (!relay_router_is_local (t->router, c->addr.sin_addr))
+  if (c->addr.sa.sa_family == AF_INET6 ? !is_local6 (&c->addr.v6.sin6_addr)
+      : !relay_router_is_local (t->router, c->addr.v4.sin_addr))
     return TRUE;
   g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
       "client %s:%d is the relay's own listening address and port: it "
@@ -408,9 +516,11 @@ fill_sub (RelayClients * t, const RelayClient * c, const RelayRoute * r,
   memcpy (sub->smac, r->smac, 6);
   sub->ifindex = r->ifindex;
   sub->saddr = r->src.s_addr;
-  sub->daddr = c->addr.sin_addr.s_addr;
+  /* an IPv6 subscriber's slot is USERSPACE (daddr 0): the kernel path
+   * forwards IPv4 only */
+  sub->daddr = c->addr.sa.sa_family == AF_INET ? c->addr.v4.sin_addr.s_addr : 0;
   sub->sport = htons (t->port);
-  sub->dport = c->addr.sin_port;
+  sub->dport = c->addr.v4.sin_port;
   sub->limit = c->limit;
   sub->burst = c->kf_hold;
   sub->state = state;
@@ -436,7 +546,10 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
 
   if (!t->kernel || !t->router)
     return;
-  res = relay_router_resolve (t->router, c->addr.sin_addr, &r);
+  if (c->addr.sa.sa_family == AF_INET6)
+    res = RELAY_ROUTE_IPV6;
+  else
+    res = relay_router_resolve (t->router, c->addr.v4.sin_addr, &r);
   if (res != c->route)
     table_log (t, G_LOG_LEVEL_INFO, "client %s:%d: %s, served from %s",
         c->host, c->port, relay_route_result_str (res),
@@ -658,7 +771,7 @@ relay_clients_stop (RelayClients * t)
 
 RelayClient *
 relay_clients_add (RelayClients * t, const gchar * host, gint port,
-    const struct sockaddr_in *addr, guint8 limit, gint rtcp,
+    const RelayAddr * addr, guint8 limit, gint rtcp,
     gboolean set_limit, GError ** error)
 {
   RelayClient *c = relay_clients_find (t, addr);
@@ -691,7 +804,7 @@ remove_client (RelayClients * t, RelayClient * c)
 }
 
 gboolean
-relay_clients_remove (RelayClients * t, const struct sockaddr_in *addr,
+relay_clients_remove (RelayClients * t, const RelayAddr * addr,
     RelayClient ** removed)
 {
   RelayClient *c = relay_clients_find (t, addr);
@@ -763,7 +876,10 @@ relay_clients_to_string (RelayClients * t)
   for (guint i = 0; i < t->clients->len; i++) {
     RelayClient *c = g_ptr_array_index (t->clients, i);
 
-    g_string_append_printf (s, "%s%s:%d", i ? "," : "", c->host, c->port);
+    gboolean v6 = strchr (c->host, ':') != NULL;
+
+    g_string_append_printf (s, "%s%s%s%s:%d", i ? "," : "", v6 ? "[" : "",
+        c->host, v6 ? "]" : "", c->port);
     if (c->adaptive)
       g_string_append (s, "@auto");
     else if (c->limit)
@@ -798,7 +914,7 @@ gboolean
 relay_clients_add_host_full (RelayClients * t, const gchar * host, gint port,
     gint limit, gint rtcp, gboolean set_limit, GError ** error)
 {
-  struct sockaddr_in addr;
+  RelayAddr addr;
   GError *err = NULL;
   RelayClient *c;
 
@@ -831,7 +947,7 @@ gboolean
 relay_clients_set_limit_host (RelayClients * t, const gchar * host, gint port,
     gint limit, GError ** error)
 {
-  struct sockaddr_in addr;
+  RelayAddr addr;
   RelayClient *c = NULL;
 
   if (!relay_client_check_limit (limit, error))
@@ -856,7 +972,7 @@ gboolean
 relay_clients_set_adaptive_host (RelayClients * t, const gchar * host,
     gint port, gboolean adaptive, GError ** error)
 {
-  struct sockaddr_in addr;
+  RelayAddr addr;
   RelayClient *c = NULL;
 
   if (host && relay_client_resolve (host, port, &addr, NULL)) {
@@ -875,7 +991,7 @@ relay_clients_set_adaptive_host (RelayClients * t, const gchar * host,
 gboolean
 relay_clients_remove_host (RelayClients * t, const gchar * host, gint port)
 {
-  struct sockaddr_in addr;
+  RelayAddr addr;
   RelayClient *c = NULL;
   gboolean found = FALSE;
 
@@ -979,7 +1095,7 @@ static gboolean
 on_control_set_rtcp (const gchar * addr, guint16 port, gint rtcp, gpointer data)
 {
   RelayClients *t = data;
-  struct sockaddr_in sa;
+  RelayAddr sa;
   RelayClient *c = NULL;
 
   if (!relay_client_check_rtcp (rtcp, NULL)

@@ -29,7 +29,10 @@
 
 #include <glib.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <sys/socket.h>
 
+#include "ebpfrelay-addr.h"
 #include "ebpfrelay-control.h"
 #include "ebpfrelay-kernel.h"
 #include "switch.h"
@@ -65,11 +68,15 @@ typedef enum
 #define RELAY_CLIENT_RTCP_DEFAULT -1
 #define RELAY_CLIENT_RTCP_MUX 0
 
+/* A subscriber's address (ebpfrelay-addr.h), IPv4 or IPv6. A subscriber
+ * is served in its own family: a v4 stream goes to a v6 subscriber from
+ * an IPv6 socket, never translated (ebpfrelay-send.h). */
+
 typedef struct
 {
-  gchar *host;
+  gchar *host;                  /* as given, IPv6 literals without [] */
   gint port;
-  struct sockaddr_in addr;
+  RelayAddr addr;
   /* where the sender's SR/SDES/BYE go (host order; 0: nowhere, the
    * default for media port 65535), and as given (RELAY_CLIENT_RTCP_*
    * or a port) */
@@ -183,18 +190,21 @@ typedef struct
 } RelayClients;
 
 RelayClient *relay_client_new (const gchar * host, gint port,
-    const struct sockaddr_in *addr, guint8 limit);
+    const RelayAddr * addr, guint8 limit);
 void relay_client_free (RelayClient * c);
 
-/* @host (IPv4 address or a name resolving to one) : @port into @addr. */
+/* @host : @port into @addr. @host is an IPv4 address, an IPv6 one (with
+ * or without brackets; a v4-mapped one ::ffff:a.b.c.d is IPv4) or a name:
+ * its IPv4 address if it has one (A), else its IPv6 one (AAAA). */
 gboolean relay_client_resolve (const gchar * host, gint port,
-    struct sockaddr_in *addr, GError ** error);
+    RelayAddr * addr, GError ** error);
 gboolean relay_client_check_limit (gint limit, GError ** error);
 /* @rtcp is RELAY_CLIENT_RTCP_DEFAULT, RELAY_CLIENT_RTCP_MUX or 1-65535. */
 gboolean relay_client_check_rtcp (gint rtcp, GError ** error);
 /* Gives @c the RTCP destination @rtcp (checked). */
 void relay_client_set_rtcp (RelayClient * c, gint rtcp);
-/* One entry "host:port[@limit|@auto][/rtcp-port|/mux]": the limit 0-7
+/* One entry "host:port[@limit|@auto][/rtcp-port|/mux]" (an IPv6 literal
+ * in brackets: "[2001:db8::2]:6000@6"): the limit 0-7
  * (default 0; "auto": adaptive, starting at 0), then the RTCP destination port (default: port + 1; "mux" or the
  * media port itself: RTCP on the media port, RFC 5761). The error names
  * the entry. */
@@ -210,9 +220,10 @@ gboolean relay_clients_parse_full (const gchar * str, GPtrArray ** out,
 /* Refuses addresses nobody can subscribe at: unspecified (0.0.0.0/8),
  * broadcast (255.255.255.255 and the broadcast address of an interface of
  * this network namespace), multicast (224.0.0.0/4) and reserved
- * (240.0.0.0/4) ones; the error names @host. */
+ * (240.0.0.0/4) ones; in IPv6 the unspecified address (::) and multicast
+ * (ff00::/8) ones (IPv6 has no broadcast); the error names @host. */
 gboolean relay_client_check_address (const gchar * host,
-    const struct sockaddr_in *addr, GError ** error);
+    const RelayAddr * addr, GError ** error);
 
 RelayClients *relay_clients_new (GMutex * lock,
     const RelayClientsCallbacks * callbacks, gpointer user_data);
@@ -222,8 +233,7 @@ void relay_clients_set_rtcp_listener (RelayClients * t,
 /* Frees every client too. */
 void relay_clients_free (RelayClients * t);
 
-RelayClient *relay_clients_find (RelayClients * t,
-    const struct sockaddr_in *addr);
+RelayClient *relay_clients_find (RelayClients * t, const RelayAddr * addr);
 
 /* Starting, before the kernel: the stream's @port and the @router; fails
  * when the last clients value was refused, or for a client that would be
@@ -240,12 +250,12 @@ void relay_clients_stop (RelayClients * t);
  * gives it @limit and the RTCP destination @rtcp (checked). Returns the
  * new client, or NULL when it existed or failed (@error set then). */
 RelayClient *relay_clients_add (RelayClients * t, const gchar * host,
-    gint port, const struct sockaddr_in *addr, guint8 limit, gint rtcp,
+    gint port, const RelayAddr * addr, guint8 limit, gint rtcp,
     gboolean set_limit, GError ** error);
 /* Counts @addr's client down; FALSE when there is none. At zero it leaves
  * the table and is given back in @removed, else @removed is NULL. */
-gboolean relay_clients_remove (RelayClients * t,
-    const struct sockaddr_in *addr, RelayClient ** removed);
+gboolean relay_clients_remove (RelayClients * t, const RelayAddr * addr,
+    RelayClient ** removed);
 /* Removes every client; returns them (free function relay_client_free). */
 GPtrArray *relay_clients_clear (RelayClients * t);
 /* Replaces the set by @wanted (from relay_clients_parse): clients in both

@@ -290,6 +290,35 @@ relay_control_cookie (const guint8 * secret, gsize secret_len,
   memcpy (out, digest, RELAY_CONTROL_COOKIE_LEN);
 }
 
+void
+relay_control_cookie_addr (const guint8 * secret, gsize secret_len,
+    const RelayAddr * a, gint64 bucket, guint8 out[RELAY_CONTROL_COOKIE_LEN])
+{
+  GHmac *h;
+  guint8 in[26], digest[32];
+  gsize dlen = sizeof (digest);
+  guint64 b = (guint64) bucket;
+  guint16 port = relay_addr_port (a);
+  int i;
+
+  if (!relay_addr_is_v6 (a)) {
+    relay_control_cookie (secret, secret_len, a->v4.sin_addr.s_addr, port,
+        bucket, out);
+    return;
+  }
+  /* the whole IPv6 address: 26 bytes in, never the 14 of an IPv4 one */
+  h = g_hmac_new (G_CHECKSUM_SHA256, secret, secret_len);
+  memcpy (in, &a->v6.sin6_addr, 16);
+  in[16] = port >> 8;
+  in[17] = port & 0xff;
+  for (i = 0; i < 8; i++)
+    in[18 + i] = b >> (56 - 8 * i);
+  g_hmac_update (h, in, sizeof (in));
+  g_hmac_get_digest (h, digest, &dlen);
+  g_hmac_unref (h);
+  memcpy (out, digest, RELAY_CONTROL_COOKIE_LEN);
+}
+
 /* Constant time: the time taken says nothing about where they differ. */
 gboolean
 relay_control_equal (const guint8 * a, const guint8 * b, gsize len)
@@ -305,14 +334,18 @@ relay_control_equal (const guint8 * a, const guint8 * b, gsize len)
 /* --- addresses --------------------------------------------------------------- */
 
 gboolean
-relay_control_parse_address (const gchar * str, struct sockaddr_in *out,
+relay_control_parse_address (const gchar * str, RelayAddr * out,
     GError ** error)
 {
-  struct addrinfo hints = {.ai_family = AF_INET,.ai_socktype = SOCK_DGRAM };
-  struct addrinfo *res = NULL;
+  struct addrinfo hints = {.ai_family = AF_UNSPEC,.ai_socktype = SOCK_DGRAM };
+  struct addrinfo *res = NULL, *i, *pick = NULL;
   const gchar *colon;
   gchar *host, *end = NULL;
   gint64 port;
+  struct in_addr a4;
+  struct in6_addr a6;
+  gboolean ok = TRUE;
+  gsize hl;
 
   if (!str || !(colon = strrchr (str, ':')) || colon == str || colon[1] == '\0') {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
@@ -326,32 +359,56 @@ relay_control_parse_address (const gchar * str, struct sockaddr_in *out,
     return FALSE;
   }
   host = g_strndup (str, colon - str);
+  hl = strlen (host);
   memset (out, 0, sizeof (*out));
-  out->sin_family = AF_INET;
-  out->sin_port = htons (port);
-  if (inet_pton (AF_INET, host, &out->sin_addr) != 1) {
-    if (strchr (host, ':') || getaddrinfo (host, NULL, &hints, &res) != 0
-        || !res) {
-      g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-          "relay '%s': host '%s' is not an IPv4 address or a name that "
-          "resolves to one", str, host);
-      g_free (host);
-      return FALSE;
+  if (hl >= 2 && host[0] == '[' && host[hl - 1] == ']') {
+    /* [IPv6]:port */
+    host[hl - 1] = '\0';
+    if (inet_pton (AF_INET6, host + 1, &a6) == 1) {
+      struct sockaddr_in6 s6 = {.sin6_family = AF_INET6,.sin6_addr = a6 };
+
+      relay_addr_from_native (out, &s6, sizeof (s6));
+    } else {
+      ok = FALSE;
     }
-    out->sin_addr = ((struct sockaddr_in *) res->ai_addr)->sin_addr;
+  } else if (inet_pton (AF_INET, host, &a4) == 1) {
+    out->v4.sin_family = AF_INET;
+    out->v4.sin_addr = a4;
+  } else if (strchr (host, ':') || getaddrinfo (host, NULL, &hints, &res) != 0
+      || !res) {
+    ok = FALSE;
+  } else {
+    /* a name with both: IPv4, as for subscribers (ebpfrelay-clients) */
+    for (i = res; i && !pick; i = i->ai_next)
+      if (i->ai_family == AF_INET)
+        pick = i;
+    for (i = res; i && !pick; i = i->ai_next)
+      if (i->ai_family == AF_INET6)
+        pick = i;
+    ok = pick && relay_addr_from_native (out, pick->ai_addr, pick->ai_addrlen);
     freeaddrinfo (res);
   }
-  g_free (host);
-  if (out->sin_addr.s_addr == htonl (INADDR_ANY)) {
+  if (!ok) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-        "relay '%s': 0.0.0.0 is not an address to send to", str);
+        "relay '%s': host '%s' is not an IPv4 address, an IPv6 address in "
+        "brackets or a name that resolves to one", str, host);
+    g_free (host);
+    return FALSE;
+  }
+  g_free (host);
+  relay_addr_set_port (out, port);
+  if (relay_addr_is_v6 (out) ? IN6_IS_ADDR_UNSPECIFIED (&out->v6.sin6_addr)
+      : out->v4.sin_addr.s_addr == htonl (INADDR_ANY)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "relay '%s': %s is not an address to send to", str,
+        relay_addr_is_v6 (out) ? "::" : "0.0.0.0");
     return FALSE;
   }
   return TRUE;
 }
 
 static gboolean
-send_msg (GSocket * socket, const struct sockaddr_in *to,
+send_msg (GSocket * socket, const RelayAddr * to,
     const RelayControlMessage * msg)
 {
   guint8 buf[RELAY_CONTROL_MAX_PACKET];
@@ -361,7 +418,7 @@ send_msg (GSocket * socket, const struct sockaddr_in *to,
 
   if (len == 0)
     return FALSE;
-  addr = g_socket_address_new_from_native ((gpointer) to, sizeof (*to));
+  addr = g_socket_address_new_from_native ((gpointer) to, relay_addr_len (to));
   r = g_socket_send_to (socket, addr, (const gchar *) buf, len, NULL, NULL);
   g_object_unref (addr);
   return r == (gssize) len;
@@ -371,8 +428,8 @@ send_msg (GSocket * socket, const struct sockaddr_in *to,
 
 typedef struct
 {
-  struct sockaddr_in addr;
-  gchar host[INET_ADDRSTRLEN];
+  RelayAddr addr;
+  gchar host[INET6_ADDRSTRLEN];
   guint16 port;
   guint limit;
   gint rtcp_port;               /* -1: not named */
@@ -383,6 +440,7 @@ typedef struct
 struct _RelayControlServer
 {
   GSocket *socket;
+  GSocket *socket6;             /* IPv6 beside an IPv4 socket; or NULL */
   guint16 port;
   RelayControlServerCallbacks cb;
   gpointer user_data;
@@ -402,16 +460,19 @@ struct _RelayControlServer
   guint timeout_ms;
   RelayControlClockFunc clock;
   gpointer clock_data;
-  GHashTable *subs;             /* key: addr << 16 | port; changed by the thread */
+  GHashTable *subs;             /* key: RelayAddr; changed by the thread */
   RelayControlOtherFunc other;  /* datagrams not of the channel */
   gpointer other_data;
   RelayControlServerStats stats;
 };
 
-static guint64
-sub_key (const struct sockaddr_in *a)
+/* The socket that answers @to: of its family. */
+static GSocket *
+server_socket_for (RelayControlServer * s, const RelayAddr * to)
 {
-  return ((guint64) a->sin_addr.s_addr << 16) | ntohs (a->sin_port);
+  if (s->socket6 && relay_addr_is_v6 (to))
+    return s->socket6;
+  return s->socket;
 }
 
 /* With the lock held. */
@@ -422,7 +483,7 @@ server_now (RelayControlServer * s)
 }
 
 static gboolean
-cookie_valid (RelayControlServer * s, const struct sockaddr_in *from,
+cookie_valid (RelayControlServer * s, const RelayAddr * from,
     const guint8 * cookie, gint64 bucket)
 {
   guint8 want[RELAY_CONTROL_COOKIE_LEN];
@@ -431,21 +492,19 @@ cookie_valid (RelayControlServer * s, const struct sockaddr_in *from,
 
   /* Both buckets are always computed: no early exit on a match. */
   for (b = bucket - 1; b <= bucket; b++) {
-    relay_control_cookie (s->secret, SECRET_LEN, from->sin_addr.s_addr,
-        ntohs (from->sin_port), b, want);
+    relay_control_cookie_addr (s->secret, SECRET_LEN, from, b, want);
     ok |= relay_control_equal (want, cookie, RELAY_CONTROL_COOKIE_LEN);
   }
   return ok;
 }
 
 static void
-server_reply (RelayControlServer * s, const struct sockaddr_in *to,
+server_reply (RelayControlServer * s, const RelayAddr * to,
     RelayControlMessage * reply, gint64 bucket)
 {
   reply->ssrc = s->ssrc;
-  relay_control_cookie (s->secret, SECRET_LEN, to->sin_addr.s_addr,
-      ntohs (to->sin_port), bucket, reply->cookie);
-  send_msg (s->socket, to, reply);
+  relay_control_cookie_addr (s->secret, SECRET_LEN, to, bucket, reply->cookie);
+  send_msg (server_socket_for (s, to), to, reply);
 }
 
 /* The refresh interval a subscriber is told: often enough not to expire,
@@ -460,10 +519,10 @@ refresh_ms (RelayControlServer * s)
 
 static void
 server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
-    const struct sockaddr_in *from)
+    const RelayAddr * from)
 {
   RelayControlMessage reply = {.type = RELAY_CONTROL_ACK };
-  guint64 key = sub_key (from);
+  const RelayAddr *key = from;
   Subscriber *sub;
   gint64 now, bucket;
   gboolean ok;
@@ -491,7 +550,7 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
     goto refuse;
   }
 
-  sub = g_hash_table_lookup (s->subs, &key);
+  sub = g_hash_table_lookup (s->subs, key);
   if (sub) {
     guint old = sub->limit;
     gint rtcp = msg->has_rtcp_port ? msg->rtcp_port : -1;
@@ -534,11 +593,11 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
   }
   sub = g_new0 (Subscriber, 1);
   sub->addr = *from;
-  sub->port = ntohs (from->sin_port);
+  sub->port = relay_addr_port (from);
   sub->limit = msg->limit;
   sub->rtcp_port = msg->has_rtcp_port ? msg->rtcp_port : -1;
   sub->last_seen = now;
-  inet_ntop (AF_INET, &from->sin_addr, sub->host, sizeof (sub->host));
+  relay_addr_host_string (from, sub->host, sizeof (sub->host));
   g_mutex_unlock (&s->lock);
   /* Only this thread adds: nobody takes the place meanwhile. */
   if (s->cb.add_rtcp)
@@ -556,7 +615,7 @@ server_subscribe (RelayControlServer * s, const RelayControlMessage * msg,
     reply.reason = RELAY_CONTROL_REASON_REFUSED;
     goto refuse;
   }
-  g_hash_table_insert (s->subs, g_memdup2 (&key, sizeof (key)), sub);
+  g_hash_table_insert (s->subs, g_memdup2 (key, sizeof (*key)), sub);
   s->stats.accepted++;
   reply.accepted = TRUE;
   reply.limit = sub->limit;
@@ -573,9 +632,8 @@ refuse:
 
 static void
 server_unsubscribe (RelayControlServer * s, const RelayControlMessage * msg,
-    const struct sockaddr_in *from)
+    const RelayAddr * from)
 {
-  guint64 key = sub_key (from);
   gpointer stolen_key = NULL;
   Subscriber *sub = NULL;
 
@@ -585,7 +643,7 @@ server_unsubscribe (RelayControlServer * s, const RelayControlMessage * msg,
     g_mutex_unlock (&s->lock);
     return;
   }
-  if (g_hash_table_steal_extended (s->subs, &key, &stolen_key,
+  if (g_hash_table_steal_extended (s->subs, from, &stolen_key,
           (gpointer *) & sub))
     s->stats.unsubscribed++;
   g_mutex_unlock (&s->lock);
@@ -599,7 +657,7 @@ server_unsubscribe (RelayControlServer * s, const RelayControlMessage * msg,
 
 static void
 server_packet (RelayControlServer * s, const guint8 * data, gsize len,
-    const struct sockaddr_in *from)
+    const RelayAddr * from)
 {
   RelayControlMessage msg;
 
@@ -633,15 +691,17 @@ server_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
   guint8 buf[2048];
   RelayControlOtherFunc other;
   gpointer other_data;
-  struct sockaddr_in from;
+  struct sockaddr_storage native;
+  RelayAddr from;
+  gboolean has_from;
   socklen_t flen;
   ssize_t n;
   int fd = g_socket_get_fd (socket);
 
   for (;;) {
-    flen = sizeof (from);
+    flen = sizeof (native);
     n = recvfrom (fd, buf, sizeof (buf), MSG_DONTWAIT | MSG_TRUNC,
-        (struct sockaddr *) &from, &flen);
+        (struct sockaddr *) &native, &flen);
     if (n < 0) {
       if (errno == EINTR)
         continue;
@@ -651,13 +711,13 @@ server_readable (GSocket * socket, GIOCondition cond, gpointer user_data)
     other = s->other;
     other_data = s->other_data;
     g_mutex_unlock (&s->lock);
-    if (other && flen >= sizeof (from) && from.sin_family == AF_INET
+    has_from = relay_addr_from_native (&from, &native, flen);
+    if (other && has_from
         && !relay_control_is_control (buf, MIN ((gsize) n, sizeof (buf)))) {
       other (buf, MIN ((gsize) n, sizeof (buf)), &from, other_data);
       continue;
     }
-    if (flen < sizeof (from) || from.sin_family != AF_INET
-        || (gsize) n > RELAY_CONTROL_MAX_PACKET) {
+    if (!has_from || (gsize) n > RELAY_CONTROL_MAX_PACKET) {
       g_mutex_lock (&s->lock);
       s->stats.malformed++;
       g_mutex_unlock (&s->lock);
@@ -750,6 +810,30 @@ fill_random (guint8 * buf, gsize len)
     buf[done] = g_random_int () & 0xff;
 }
 
+/* [::]:@port, IPv6 only, non-blocking; NULL (logged) when it cannot be. */
+static GSocket *
+open_socket6 (guint16 port)
+{
+  GError *err = NULL;
+  GInetAddress *any = g_inet_address_new_any (G_SOCKET_FAMILY_IPV6);
+  GSocketAddress *sa = g_inet_socket_address_new (any, port);
+  GSocket *sock = g_socket_new (G_SOCKET_FAMILY_IPV6, G_SOCKET_TYPE_DATAGRAM,
+      G_SOCKET_PROTOCOL_UDP, &err);
+
+  if (sock && (!g_socket_set_option (sock, IPPROTO_IPV6, IPV6_V6ONLY, 1,
+              &err) || !g_socket_bind (sock, sa, FALSE, &err)))
+    g_clear_object (&sock);
+  if (!sock) {
+    g_info ("control port [::]:%u: %s; IPv4 only", port, err->message);
+    g_clear_error (&err);
+  } else {
+    g_socket_set_blocking (sock, FALSE);
+  }
+  g_object_unref (sa);
+  g_object_unref (any);
+  return sock;
+}
+
 RelayControlServer *
 relay_control_server_new (guint16 port, const gchar * bind_addr,
     const RelayControlServerCallbacks * callbacks, gpointer user_data,
@@ -761,9 +845,9 @@ relay_control_server_new (guint16 port, const gchar * bind_addr,
   GSource *src;
 
   ia = g_inet_address_new_from_string (bind_addr ? bind_addr : "0.0.0.0");
-  if (!ia || g_inet_address_get_family (ia) != G_SOCKET_FAMILY_IPV4) {
+  if (!ia) {
     g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
-        "control address '%s' is not an IPv4 address", bind_addr);
+        "control address '%s' is not an IPv4 or IPv6 address", bind_addr);
     g_clear_object (&ia);
     return NULL;
   }
@@ -774,13 +858,18 @@ relay_control_server_new (guint16 port, const gchar * bind_addr,
     s->cb = *callbacks;
   s->user_data = user_data;
   s->timeout_ms = RELAY_CONTROL_DEFAULT_TIMEOUT_MS;
-  s->subs = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, g_free);
+  s->subs = g_hash_table_new_full (relay_addr_hash, relay_addr_equal_cb,
+      g_free, g_free);
   fill_random (s->secret, SECRET_LEN);
   fill_random ((guint8 *) & s->ssrc, sizeof (s->ssrc));
 
-  s->socket = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
-      G_SOCKET_PROTOCOL_UDP, error);
+  s->socket = g_socket_new (g_inet_address_get_family (ia),
+      G_SOCKET_TYPE_DATAGRAM, G_SOCKET_PROTOCOL_UDP, error);
   if (!s->socket)
+    goto fail;
+  /* an IPv6 address: that family only (GLib makes v6 sockets dual stack) */
+  if (g_inet_address_get_family (ia) == G_SOCKET_FAMILY_IPV6
+      && !g_socket_set_option (s->socket, IPPROTO_IPV6, IPV6_V6ONLY, 1, error))
     goto fail;
   sa = g_inet_socket_address_new (ia, port);
   if (!g_socket_bind (s->socket, sa, FALSE, error)) {
@@ -796,6 +885,10 @@ relay_control_server_new (guint16 port, const gchar * bind_addr,
       : port;
   g_clear_object (&sa);
   g_object_unref (ia);
+  /* The default (every IPv4 address): every IPv6 one too, on the same
+   * port, when the host has IPv6. */
+  if (!bind_addr)
+    s->socket6 = open_socket6 (s->port);
 
   s->context = g_main_context_new ();
   s->loop = g_main_loop_new (s->context, FALSE);
@@ -803,6 +896,12 @@ relay_control_server_new (guint16 port, const gchar * bind_addr,
   g_source_set_callback (src, G_SOURCE_FUNC (server_readable), s, NULL);
   g_source_attach (src, s->context);
   g_source_unref (src);
+  if (s->socket6) {
+    src = g_socket_create_source (s->socket6, G_IO_IN, NULL);
+    g_source_set_callback (src, G_SOURCE_FUNC (server_readable), s, NULL);
+    g_source_attach (src, s->context);
+    g_source_unref (src);
+  }
   schedule_sweep (s, server_sweep);
   s->thread = g_thread_new ("relay-control", server_thread, s);
   return s;
@@ -827,6 +926,15 @@ int
 relay_control_server_get_fd (RelayControlServer * s)
 {
   return g_socket_get_fd (s->socket);
+}
+
+int
+relay_control_server_get_fd6 (RelayControlServer * s)
+{
+  if (s->socket6)
+    return g_socket_get_fd (s->socket6);
+  return g_socket_get_family (s->socket) == G_SOCKET_FAMILY_IPV6 ?
+      g_socket_get_fd (s->socket) : -1;
 }
 
 static gboolean
@@ -869,6 +977,9 @@ relay_control_server_free (RelayControlServer * s)
   if (s->socket)
     g_socket_close (s->socket, NULL);
   g_clear_object (&s->socket);
+  if (s->socket6)
+    g_socket_close (s->socket6, NULL);
+  g_clear_object (&s->socket6);
   memset (s->secret, 0, SECRET_LEN);
   g_mutex_clear (&s->lock);
   g_free (s);
@@ -936,7 +1047,7 @@ relay_control_server_set_clock (RelayControlServer * s,
 struct _RelayControlClient
 {
   GSocket *socket;
-  struct sockaddr_in relay;
+  RelayAddr relay;
   guint8 token[RELAY_CONTROL_MAX_TOKEN];
   guint8 token_len;
   gint rtcp_port;               /* -1: not named */
@@ -985,7 +1096,7 @@ relay_control_client_new (GSocket * socket, const gchar * relay,
     gpointer user_data, GError ** error)
 {
   RelayControlClient *c;
-  struct sockaddr_in addr;
+  RelayAddr addr;
   gsize tlen = token ? strlen (token) : 0;
 
   if (limit > RELAY_CONTROL_MAX_LIMIT) {
@@ -1001,6 +1112,15 @@ relay_control_client_new (GSocket * socket, const gchar * relay,
   }
   if (!relay_control_parse_address (relay, &addr, error))
     return NULL;
+  if ((g_socket_get_family (socket) == G_SOCKET_FAMILY_IPV6) !=
+      relay_addr_is_v6 (&addr)) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "relay '%s' is IPv%d but the socket is IPv%d: subscribe from a "
+        "socket of the relay's family (address)", relay,
+        relay_addr_is_v6 (&addr) ? 6 : 4,
+        g_socket_get_family (socket) == G_SOCKET_FAMILY_IPV6 ? 6 : 4);
+    return NULL;
+  }
 
   c = g_new0 (RelayControlClient, 1);
   c->socket = g_object_ref (socket);
@@ -1151,7 +1271,7 @@ relay_control_client_set_limit (RelayControlClient * c, guint limit)
 
 gboolean
 relay_control_client_handle (RelayControlClient * c, const guint8 * data,
-    gsize len, const struct sockaddr_in *from)
+    gsize len, const RelayAddr * from)
 {
   RelayControlMessage msg;
   gboolean changed = FALSE;
@@ -1162,8 +1282,7 @@ relay_control_client_handle (RelayControlClient * c, const guint8 * data,
   if (!relay_control_is_control (data, len))
     return FALSE;
   g_mutex_lock (&c->lock);
-  if (!from || from->sin_addr.s_addr != c->relay.sin_addr.s_addr
-      || from->sin_port != c->relay.sin_port
+  if (!from || !relay_addr_equal (from, &c->relay)
       || !relay_control_decode (data, len, &msg)
       || (msg.type != RELAY_CONTROL_CHALLENGE && msg.type != RELAY_CONTROL_ACK)) {
     c->foreign++;

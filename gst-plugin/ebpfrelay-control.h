@@ -57,6 +57,7 @@
 
 #include <gio/gio.h>
 #include <netinet/in.h>
+#include "ebpfrelay-addr.h"
 
 G_BEGIN_DECLS
 
@@ -124,10 +125,17 @@ void relay_control_cookie (const guint8 * secret, gsize secret_len,
     guint8 out[RELAY_CONTROL_COOKIE_LEN]);
 gboolean relay_control_equal (const guint8 * a, const guint8 * b, gsize len);
 
-/* Parses "host:port" (IPv4 address or name resolving to one); the error
- * names @str. */
+/* The same for either family (an IPv4 one: exactly relay_control_cookie);
+ * an IPv6 cookie binds the whole 128-bit address. */
+void relay_control_cookie_addr (const guint8 * secret, gsize secret_len,
+    const RelayAddr * addr, gint64 bucket,
+    guint8 out[RELAY_CONTROL_COOKIE_LEN]);
+
+/* Parses "host:port": an IPv4 address, an IPv6 one in brackets
+ * ("[::1]:5005") or a name (its IPv4 address if it has one, else its
+ * IPv6 one); the error names @str. */
 gboolean relay_control_parse_address (const gchar * str,
-    struct sockaddr_in *out, GError ** error);
+    RelayAddr * out, GError ** error);
 
 /* --- server (relay side) ------------------------------------------------- */
 
@@ -177,8 +185,11 @@ typedef struct
 /* Monotonic microseconds; tests replace it. */
 typedef gint64 (*RelayControlClockFunc) (gpointer user_data);
 
-/* Binds a UDP socket on @bind_addr (NULL: 0.0.0.0) : @port (0: any) and
- * serves it from a thread of its own until relay_control_server_free. */
+/* Binds a UDP socket on @bind_addr : @port (0: any) and serves it from a
+ * thread of its own until relay_control_server_free. @bind_addr IPv4 or
+ * IPv6 (that family only); NULL: 0.0.0.0 and, when the host has IPv6,
+ * [::] on the same port too (answers leave from the socket of the
+ * subscriber's family). */
 RelayControlServer *relay_control_server_new (guint16 port,
     const gchar * bind_addr, const RelayControlServerCallbacks * callbacks,
     gpointer user_data, GError ** error);
@@ -205,11 +216,13 @@ void relay_control_server_get_stats (RelayControlServer * s,
  * (@len is then 2048: larger than any RTCP the relay accepts). NULL: such
  * datagrams are counted as malformed, as before. */
 typedef void (*RelayControlOtherFunc) (const guint8 * data, gsize len,
-    const struct sockaddr_in * from, gpointer user_data);
+    const RelayAddr * from, gpointer user_data);
 void relay_control_server_set_other (RelayControlServer * s,
     RelayControlOtherFunc func, gpointer user_data);
 /* The server's socket, to send from the shared port. */
 int relay_control_server_get_fd (RelayControlServer * s);
+/* Its IPv6 socket (the same when bound to an IPv6 address); -1: none. */
+int relay_control_server_get_fd6 (RelayControlServer * s);
 /* For tests: the clock deciding cookie buckets and expiry. */
 void relay_control_server_set_clock (RelayControlServer * s,
     RelayControlClockFunc func, gpointer user_data);
@@ -265,7 +278,7 @@ void relay_control_client_set_limit (RelayControlClient * c, guint limit);
  * relay_control_is_control accepts. Returns TRUE when it was consumed (it
  * is a control packet and must not go downstream). */
 gboolean relay_control_client_handle (RelayControlClient * c,
-    const guint8 * data, gsize len, const struct sockaddr_in *from);
+    const guint8 * data, gsize len, const RelayAddr * from);
 void relay_control_client_get_stats (RelayControlClient * c,
     RelayControlClientStats * stats);
 /* Unsubscribes (when subscribed), stops the thread, frees. */

@@ -39,6 +39,7 @@ struct _RelayFeedback
   guint16 port;                 /* the RTCP port in use */
   int own_fd;                   /* our socket, -1 when shared or none */
   int fd;                       /* the socket we send from */
+  int own_fd6, fd6;             /* the same in IPv6 ([::], IPV6_V6ONLY) */
   RelayControlServer *control;  /* shared port: borrowed */
   GThread *thread;
   int wake_fd;
@@ -47,11 +48,11 @@ struct _RelayFeedback
    * the throttle lets it through (monotonic µs; 0: none) */
   gint64 keyframe_retry_at;
   gboolean has_upstream;
-  struct sockaddr_in upstream;  /* upstream-rtcp */
+  RelayAddr upstream;           /* upstream-rtcp */
   gboolean has_sender_rtcp;
-  struct sockaddr_in sender_rtcp;       /* where the sender's RTCP came from */
+  RelayAddr sender_rtcp;        /* where the sender's RTCP came from */
   gboolean has_media_src;
-  guint32 media_src;            /* network order: the media's source */
+  RelayAddr media_src;          /* the media's source (its host counts) */
   guint32 clock_rate;
   /* from the caps, once (relay_feedback_set_caps): whether an SSRC of a
    * payload type is video (its subscribers start at a key frame, so the
@@ -91,10 +92,16 @@ adapt_switch_clear (gpointer p)
   g_free (((AdaptSwitch *) p)->host);
 }
 
-static guint64
-addr_key (guint32 addr, guint16 port)
+/* Whether the sources lock (IPv4 only) lets @a publish: an IPv6 host
+ * never while it is active. */
+static gboolean
+sources_allow (RelayFeedback * f, const RelayAddr * a)
 {
-  return ((guint64) addr << 16) | port;
+  if (!f->sources)
+    return TRUE;
+  if (relay_addr_is_v6 (a))
+    return !relay_sources_active (f->sources);
+  return relay_sources_allows_host (f->sources, ntohl (a->v4.sin_addr.s_addr));
 }
 
 static GstClockTime
@@ -120,11 +127,12 @@ relay_feedback_new (GMutex * lock, RelayClients * clients,
   f->rtcp_port = RELAY_FEEDBACK_DEFAULT_RTCP_PORT;
   f->keyframe_ms = RELAY_FEEDBACK_DEFAULT_KEYFRAME_MS;
   f->own_fd = f->fd = f->wake_fd = -1;
+  f->own_fd6 = f->fd6 = -1;
   f->ssrcs = g_hash_table_new (NULL, NULL);
   f->adapt_switches = g_array_new (FALSE, FALSE, sizeof (AdaptSwitch));
   g_array_set_clear_func (f->adapt_switches, adapt_switch_clear);
-  f->viewer_ids = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free,
-      NULL);
+  f->viewer_ids = g_hash_table_new_full (relay_addr_hash, relay_addr_equal_cb,
+      g_free, NULL);
   relay_clients_set_rtcp_listener (clients,
       relay_feedback_rtcp_port_changed_cb, f);
   return f;
@@ -263,30 +271,35 @@ relay_feedback_get_property (RelayFeedback * f, guint id, GValue * value)
 /* --- sending ---------------------------------------------------------------- */
 
 static void
-send_buffer (RelayFeedback * f, GstBuffer * buf, const struct sockaddr_in *to)
+send_buffer (RelayFeedback * f, GstBuffer * buf, const RelayAddr * to)
 {
   GstMapInfo map;
+  /* each peer from the socket of its family */
+  int fd = relay_addr_is_v6 (to) ? f->fd6 : f->fd;
+  gchar s[RELAY_ADDR_STRLEN];
 
-  if (f->fd < 0 || !gst_buffer_map (buf, &map, GST_MAP_READ))
-    return;
-  if (sendto (f->fd, map.data, map.size, MSG_DONTWAIT,
-          (const struct sockaddr *) to, sizeof (*to)) < 0) {
+  if (fd < 0) {
     f->send_errors++;
-    fb_log (f, RELAY_LOG_LEVEL_TRACE, "RTCP to %s:%u: %s",
-        inet_ntoa (to->sin_addr), ntohs (to->sin_port), g_strerror (errno));
+    return;
+  }
+  if (!gst_buffer_map (buf, &map, GST_MAP_READ))
+    return;
+  if (sendto (fd, map.data, map.size, MSG_DONTWAIT, &to->sa,
+          relay_addr_len (to)) < 0) {
+    f->send_errors++;
+    fb_log (f, RELAY_LOG_LEVEL_TRACE, "RTCP to %s: %s",
+        relay_addr_to_string (to, s, sizeof (s)), g_strerror (errno));
   }
   gst_buffer_unmap (buf, &map);
 }
 
 /* Where the relay's own RTCP to the sender goes; NULL: not known yet. */
-static const struct sockaddr_in *
+static const RelayAddr *
 upstream_dest (RelayFeedback * f)
 {
   if (f->has_upstream)
     return &f->upstream;
-  if (f->has_sender_rtcp && (!f->sources ||
-          relay_sources_allows_host (f->sources,
-              ntohl (f->sender_rtcp.sin_addr.s_addr))))
+  if (f->has_sender_rtcp && sources_allow (f, &f->sender_rtcp))
     return &f->sender_rtcp;
   return NULL;
 }
@@ -294,7 +307,7 @@ upstream_dest (RelayFeedback * f)
 static void
 send_upstream (RelayFeedback * f, GstBuffer * buf)
 {
-  const struct sockaddr_in *to = upstream_dest (f);
+  const RelayAddr *to = upstream_dest (f);
 
   if (!buf)
     return;
@@ -345,7 +358,7 @@ forward_down (RelayFeedback * f, GstBuffer * compound)
   for (guint i = 0; i < t->n_slots; i++) {
     RelayClient *c = t->slots[i];
     SentCtx ctx = { f, c };
-    struct sockaddr_in to;
+    RelayAddr to;
     GstBuffer *copy;
 
     if (!c || c->rtcp_port <= 0)
@@ -354,7 +367,7 @@ forward_down (RelayFeedback * f, GstBuffer * compound)
     if (!copy)
       continue;
     to = c->addr;
-    to.sin_port = htons (c->rtcp_port);
+    relay_addr_set_port (&to, c->rtcp_port);
     send_buffer (f, copy, &to);
     gst_buffer_unref (copy);
     f->srs_sent++;
@@ -364,25 +377,26 @@ forward_down (RelayFeedback * f, GstBuffer * compound)
 
 /* --- receiving -------------------------------------------------------------- */
 
-/* Whether a subscriber has address @addr (network order). */
+/* Whether a subscriber has @addr's host (in its family). */
 static gboolean
-is_viewer_host (RelayFeedback * f, guint32 addr)
+is_viewer_host (RelayFeedback * f, const RelayAddr * addr)
 {
   RelayClients *t = f->clients;
 
   for (guint i = 0; i < t->clients->len; i++)
-    if (((RelayClient *) g_ptr_array_index (t->clients,
-                i))->addr.sin_addr.s_addr == addr)
+    if (relay_addr_same_host (&((RelayClient *)
+                g_ptr_array_index (t->clients, i))->addr, addr))
       return TRUE;
   return FALSE;
 }
 
 static gboolean
-is_senders (RelayFeedback * f, const guint8 * data, guint32 addr)
+is_senders (RelayFeedback * f, const guint8 * data, const RelayAddr * addr)
 {
   RelayClients *t = f->clients;
-  gboolean from_sender = (f->has_media_src && addr == f->media_src)
-      || (f->has_upstream && addr == f->upstream.sin_addr.s_addr);
+  gboolean from_sender = (f->has_media_src
+      && relay_addr_same_host (addr, &f->media_src))
+      || (f->has_upstream && relay_addr_same_host (addr, &f->upstream));
 
   /* a sender's compound starts with an SR (or an RR when it stopped
    * sending, RFC 3550 6.1): anything else from there is feedback */
@@ -392,7 +406,7 @@ is_senders (RelayFeedback * f, const guint8 * data, guint32 addr)
   for (guint i = 0; i < t->clients->len; i++) {
     RelayClient *c = g_ptr_array_index (t->clients, i);
 
-    if (c->addr.sin_addr.s_addr == addr)
+    if (relay_addr_same_host (&c->addr, addr))
       return data[1] == GST_RTCP_TYPE_SR;
   }
   return TRUE;
@@ -434,10 +448,10 @@ client_of_viewer (RelayFeedback * f, guint id)
 
   for (guint i = 0; i < t->clients->len; i++) {
     RelayClient *c = g_ptr_array_index (t->clients, i);
-    guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+    const RelayAddr *key = &c->addr;
     gpointer v;
 
-    if (g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &v)
+    if (g_hash_table_lookup_extended (f->viewer_ids, key, NULL, &v)
         && GPOINTER_TO_UINT (v) == id)
       return c;
   }
@@ -584,7 +598,7 @@ adapt_flush (RelayFeedback * f)
 /* One datagram from @from that is RTCP or nothing, with the lock held. */
 static void
 handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
-    const struct sockaddr_in *from)
+    const RelayAddr * from)
 {
   GstClockTime now = now_ns ();
   EbrRtcpFeedback fb;
@@ -598,15 +612,14 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
   }
   if ((data[1] == GST_RTCP_TYPE_SR || data[1] == GST_RTCP_TYPE_RR)
       && f->sources && relay_sources_active (f->sources)
-      && !relay_sources_allows_host (f->sources, ntohl (from->sin_addr.s_addr))
-      && (data[1] == GST_RTCP_TYPE_SR
-          || !is_viewer_host (f, from->sin_addr.s_addr))) {
+      && !sources_allow (f, from)
+      && (data[1] == GST_RTCP_TYPE_SR || !is_viewer_host (f, from))) {
     /* an SR (or a non-viewer's RR first) of a sender that may not
      * publish: not sent on */
     f->rejected_source++;
     return;
   }
-  if (is_senders (f, data, from->sin_addr.s_addr)) {
+  if (is_senders (f, data, from)) {
     GstBuffer *buf = gst_buffer_new_memdup (data, len);
 
     f->sender_packets++;
@@ -619,8 +632,7 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
     return;
   }
   ebr_rtcp_feedback_init (&fb);
-  id = ebr_rtcp_viewer_handle (f->rtcp, data, len, from->sin_addr.s_addr,
-      ntohs (from->sin_port), now, &fb);
+  id = ebr_rtcp_viewer_handle_addr (f->rtcp, data, len, from, now, &fb);
   if (id >= 0) {
     for (guint i = 0; i < fb.keyframes->len; i++) {
       EbrRtcpKeyframeRequest *k = &g_array_index (fb.keyframes,
@@ -641,7 +653,7 @@ handle_rtcp (RelayFeedback * f, const guint8 * data, gsize len,
 
 /* The subscription channel's thread, on the shared port (takes the lock). */
 static void
-on_other (const guint8 * data, gsize len, const struct sockaddr_in *from,
+on_other (const guint8 * data, gsize len, const RelayAddr * from,
     gpointer user_data)
 {
   RelayFeedback *f = user_data;
@@ -665,13 +677,19 @@ static gpointer
 feedback_thread (gpointer data)
 {
   RelayFeedback *f = data;
-  struct pollfd p[2];
+  struct pollfd p[3];
+  nfds_t np = 1;
   guint8 buf[2048];
   gint64 rr_at = next_rr (g_get_monotonic_time ()), now;
 
   p[0].fd = f->wake_fd;
-  p[1].fd = f->own_fd;
-  p[0].events = p[1].events = POLLIN;
+  p[0].events = POLLIN;
+  if (f->own_fd >= 0)
+    p[np++].fd = f->own_fd;
+  if (f->own_fd6 >= 0)
+    p[np++].fd = f->own_fd6;
+  for (nfds_t i = 1; i < np; i++)
+    p[i].events = POLLIN;
   for (;;) {
     gint64 wake_at = rr_at, retry_at;
     guint64 v;
@@ -684,8 +702,9 @@ feedback_thread (gpointer data)
       wake_at = retry_at;
     now = g_get_monotonic_time ();
     timeout = now >= wake_at ? 0 : (int) ((wake_at - now) / 1000) + 1;
-    p[0].revents = p[1].revents = 0;
-    if (poll (p, f->own_fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
+    for (nfds_t i = 0; i < np; i++)
+      p[i].revents = 0;
+    if (poll (p, np, timeout) < 0 && errno != EINTR)
       break;
     if (p[0].revents) {
       gboolean stop;
@@ -698,18 +717,21 @@ feedback_thread (gpointer data)
       if (stop)
         break;
     }
-    if (p[1].revents) {
-      struct sockaddr_in from;
-      socklen_t flen = sizeof (from);
+    for (nfds_t i = 1; i < np; i++) {
+      struct sockaddr_storage native;
+      socklen_t flen = sizeof (native);
+      RelayAddr from;
       ssize_t n;
 
-      while ((n = recvfrom (f->own_fd, buf, sizeof (buf), MSG_DONTWAIT,
-                  (struct sockaddr *) &from, &flen)) >= 0) {
+      if (!p[i].revents)
+        continue;
+      while ((n = recvfrom (p[i].fd, buf, sizeof (buf), MSG_DONTWAIT,
+                  (struct sockaddr *) &native, &flen)) >= 0) {
         g_mutex_lock (f->lock);
-        if (flen == sizeof (from) && from.sin_family == AF_INET)
+        if (relay_addr_from_native (&from, &native, flen))
           handle_rtcp (f, buf, n, &from);
         g_mutex_unlock (f->lock);
-        flen = sizeof (from);
+        flen = sizeof (native);
       }
     }
     /* (also what the streaming thread's RTCP, RFC 5761, switched) */
@@ -749,13 +771,36 @@ feedback_thread (gpointer data)
 static void
 register_viewer (RelayFeedback * f, RelayClient * c)
 {
-  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
-  guint id = ++f->next_id;
+  const RelayAddr *key = &c->addr;
+  guint id;
 
-  g_hash_table_insert (f->viewer_ids, g_memdup2 (&key, sizeof (key)),
+  id = ++f->next_id;
+
+  g_hash_table_insert (f->viewer_ids, g_memdup2 (key, sizeof (*key)),
       GUINT_TO_POINTER (id));
-  ebr_rtcp_viewer_add (f->rtcp, id, c->addr.sin_addr.s_addr, c->port);
+  ebr_rtcp_viewer_add_addr (f->rtcp, id, &c->addr, c->port);
   ebr_rtcp_viewer_set_rtcp_port (f->rtcp, id, c->rtcp_port);
+}
+
+/* [::]:@port for IPv6 peers, IPv6 only; -1 (logged) when the host has no
+ * IPv6 or the port is taken there. */
+static int
+open_socket6 (guint16 port)
+{
+  struct sockaddr_in6 sa = {.sin6_family = AF_INET6,.sin6_port = htons (port) };
+  int one = 1, fd = socket (AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC |
+      SOCK_NONBLOCK, 0);
+
+  if (fd >= 0 && (setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one,
+              sizeof (one)) < 0
+          || bind (fd, (struct sockaddr *) &sa, sizeof (sa)) < 0)) {
+    close (fd);
+    fd = -1;
+  }
+  if (fd < 0)
+    g_info ("rtcp-port [::]:%u: %s: RTCP over IPv4 only", port,
+        g_strerror (errno));
+  return fd;
 }
 
 static gboolean
@@ -771,6 +816,8 @@ open_socket (RelayFeedback * f, GError ** error)
   if (bind (f->own_fd, (struct sockaddr *) &sa, sizeof (sa)) < 0)
     goto fail;
   f->fd = f->own_fd;
+  f->own_fd6 = open_socket6 (f->port);
+  f->fd6 = f->own_fd6;
   return TRUE;
 
 fail:
@@ -810,14 +857,16 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
   f->has_upstream = FALSE;
   if (f->upstream_str && *f->upstream_str) {
     GError *err = NULL;
+    RelayAddr up;
 
-    if (!relay_control_parse_address (f->upstream_str, &f->upstream, &err)) {
+    if (!relay_control_parse_address (f->upstream_str, &up, &err)) {
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
           "upstream-rtcp '%s' is not HOST:PORT: %s", f->upstream_str,
           err->message);
       g_clear_error (&err);
       goto fail;
     }
+    f->upstream = up;
     f->has_upstream = TRUE;
   }
   if (!relay_repair_start (f->repair, originals, error))
@@ -826,6 +875,7 @@ relay_feedback_start (RelayFeedback * f, guint16 stream_port,
   if (control && control_port == (guint) port) {
     f->control = control;
     f->fd = relay_control_server_get_fd (control);
+    f->fd6 = relay_control_server_get_fd6 (control);
   } else if (!open_socket (f, error)) {
     goto fail;
   }
@@ -863,7 +913,9 @@ done:
 fail:
   if (f->own_fd >= 0)
     close (f->own_fd);
-  f->own_fd = f->fd = -1;
+  if (f->own_fd6 >= 0)
+    close (f->own_fd6);
+  f->own_fd = f->fd = f->own_fd6 = f->fd6 = -1;
   f->control = NULL;
   relay_repair_stop (f->repair);
   g_mutex_unlock (f->lock);
@@ -896,7 +948,10 @@ relay_feedback_stop (RelayFeedback * f)
     close (f->wake_fd);
   if (f->own_fd >= 0)
     close (f->own_fd);
+  if (f->own_fd6 >= 0)
+    close (f->own_fd6);
   f->wake_fd = f->own_fd = f->fd = -1;
+  f->own_fd6 = f->fd6 = -1;
   g_clear_pointer (&f->rtcp, ebr_rtcp_free);
   relay_repair_stop (f->repair);
   g_mutex_unlock (f->lock);
@@ -946,14 +1001,16 @@ relay_feedback_render (RelayFeedback * f, GstBuffer * buffer)
   rtcp = ebr_rtcp_is_rtcp (map.data, map.size);
   if (rtcp || !f->has_media_src) {
     GstNetAddressMeta *meta = gst_buffer_get_net_address_meta (buffer);
-    struct sockaddr_in from = { 0 };
+    struct sockaddr_storage native = { 0 };
+    RelayAddr from;
 
-    if (meta && g_socket_address_to_native (meta->addr, &from,
-            sizeof (from), NULL) && from.sin_family == AF_INET) {
+    if (meta && g_socket_address_to_native (meta->addr, &native,
+            sizeof (native), NULL)
+        && relay_addr_from_native (&from, &native, sizeof (native))) {
       if (rtcp)
         handle_rtcp (f, map.data, map.size, &from);
       else {
-        f->media_src = from.sin_addr.s_addr;
+        f->media_src = from;
         f->has_media_src = TRUE;
       }
     } else if (rtcp) {
@@ -988,9 +1045,12 @@ relay_feedback_set_sources (RelayFeedback * f, RelaySources * sources)
 void
 relay_feedback_set_publisher (RelayFeedback * f, guint32 addr)
 {
-  f->media_src = addr;
+  memset (&f->media_src, 0, sizeof (f->media_src));
+  f->media_src.v4.sin_family = AF_INET;
+  f->media_src.v4.sin_addr.s_addr = addr;
   f->has_media_src = TRUE;
-  if (f->has_sender_rtcp && f->sender_rtcp.sin_addr.s_addr != addr)
+  if (f->has_sender_rtcp
+      && !relay_addr_same_host (&f->sender_rtcp, &f->media_src))
     f->has_sender_rtcp = FALSE;
 }
 
@@ -1057,10 +1117,10 @@ void
 relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer user_data)
 {
   RelayFeedback *f = user_data;
-  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  const RelayAddr *key = &c->addr;
   gpointer id;
 
-  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &id))
+  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, key, NULL, &id))
     ebr_rtcp_viewer_set_rtcp_port (f->rtcp, GPOINTER_TO_UINT (id),
         c->rtcp_port);
 }
@@ -1068,13 +1128,13 @@ relay_feedback_rtcp_port_changed_cb (RelayClient * c, gpointer user_data)
 void
 relay_feedback_client_removed (RelayFeedback * f, RelayClient * c)
 {
-  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  const RelayAddr *key = &c->addr;
   gpointer id;
 
   g_mutex_lock (f->lock);
-  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &id)) {
+  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, key, NULL, &id)) {
     ebr_rtcp_viewer_remove (f->rtcp, GPOINTER_TO_UINT (id));
-    g_hash_table_remove (f->viewer_ids, &key);
+    g_hash_table_remove (f->viewer_ids, key);
   }
   relay_repair_client_removed (f->repair, c);
   g_mutex_unlock (f->lock);
@@ -1086,14 +1146,14 @@ void
 relay_feedback_add_client_stats (RelayFeedback * f, GstStructure * s,
     RelayClient * c)
 {
-  guint64 key = addr_key (c->addr.sin_addr.s_addr, c->port);
+  const RelayAddr *key = &c->addr;
   EbrRtcpViewerStats vs = { 0 };
   EbrRtcpViewerReport best = { {0}, 0, GST_CLOCK_TIME_NONE }, rep;
   gboolean have = FALSE;
   GHashTableIter it;
   gpointer id, ssrc;
 
-  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, &key, NULL, &id)
+  if (f->rtcp && g_hash_table_lookup_extended (f->viewer_ids, key, NULL, &id)
       && ebr_rtcp_viewer_get_stats (f->rtcp, GPOINTER_TO_UINT (id), &vs)) {
     /* the upstream SSRC it reported on last */
     g_hash_table_iter_init (&it, f->ssrcs);

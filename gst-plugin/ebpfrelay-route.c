@@ -257,6 +257,8 @@ relay_route_result_str (RelayRouteResult res)
       return "egress interface is not Ethernet";
     case RELAY_ROUTE_UNREACHABLE:
       return "no route";
+    case RELAY_ROUTE_IPV6:
+      return "IPv6 (the kernel path forwards IPv4)";
     case RELAY_ROUTE_ERROR:
       break;
   }

@@ -17,6 +17,7 @@ typedef enum
   RELAY_ROUTE_NOT_ETHER,        /* egress device has no Ethernet header */
   RELAY_ROUTE_UNREACHABLE,      /* no route */
   RELAY_ROUTE_ERROR,            /* netlink failed */
+  RELAY_ROUTE_IPV6,             /* an IPv6 subscriber: userspace sends */
 } RelayRouteResult;
 
 typedef struct

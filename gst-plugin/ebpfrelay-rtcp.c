@@ -53,7 +53,7 @@ typedef struct
 typedef struct
 {
   guint id;
-  guint32 addr;
+  RelayAddr addr;               /* its host (the port is in port) */
   guint16 port;
   guint16 rtcp_port;            /* 0: none */
   gboolean bound;
@@ -776,10 +776,21 @@ ebr_rtcp_build_fir (EbrRtcp * r, guint32 media_ssrc)
 void
 ebr_rtcp_viewer_add (EbrRtcp * r, guint id, guint32 addr, guint16 port)
 {
+  RelayAddr a = { 0 };
+
+  a.v4.sin_family = AF_INET;
+  a.v4.sin_addr.s_addr = addr;
+  ebr_rtcp_viewer_add_addr (r, id, &a, port);
+}
+
+void
+ebr_rtcp_viewer_add_addr (EbrRtcp * r, guint id, const RelayAddr * addr,
+    guint16 port)
+{
   Viewer *v = g_new0 (Viewer, 1);
 
   v->id = id;
-  v->addr = addr;
+  v->addr = *addr;
   v->port = port;
   v->rtcp_port = port < 65535 ? port + 1 : 0;
   v->reports = g_array_new (FALSE, FALSE, sizeof (EbrRtcpViewerReport));
@@ -823,7 +834,7 @@ ebr_rtcp_viewer_bind (EbrRtcp * r, guint id, guint32 ssrc)
 
 /* The rule of ebpfrelay-rtcp.h, "Who sent a viewer's RTCP". */
 static Viewer *
-attribute (EbrRtcp * r, guint32 addr, guint16 port, guint32 ssrc)
+attribute (EbrRtcp * r, const RelayAddr * addr, guint16 port, guint32 ssrc)
 {
   Viewer *by_port = NULL, *only = NULL, *only_unbound = NULL;
   guint at_addr = 0, unbound_at_addr = 0, n_by_port = 0;
@@ -834,7 +845,7 @@ attribute (EbrRtcp * r, guint32 addr, guint16 port, guint32 ssrc)
   while (g_hash_table_iter_next (&it, NULL, &value)) {
     Viewer *v = value;
 
-    if (v->addr != addr)
+    if (!relay_addr_same_host (&v->addr, addr))
       continue;
     if (v->bound && v->ssrc == ssrc)
       return v;
@@ -883,6 +894,19 @@ gint
 ebr_rtcp_viewer_handle (EbrRtcp * r, const guint8 * data, gsize len,
     guint32 addr, guint16 port, GstClockTime now, EbrRtcpFeedback * fb)
 {
+  RelayAddr a = { 0 };
+
+  a.v4.sin_family = AF_INET;
+  a.v4.sin_addr.s_addr = addr;
+  a.v4.sin_port = htons (port);
+  return ebr_rtcp_viewer_handle_addr (r, data, len, &a, now, fb);
+}
+
+gint
+ebr_rtcp_viewer_handle_addr (EbrRtcp * r, const guint8 * data, gsize len,
+    const RelayAddr * from, GstClockTime now, EbrRtcpFeedback * fb)
+{
+  guint16 port = relay_addr_port (from);
   Viewer *v;
   guint i;
 
@@ -890,7 +914,7 @@ ebr_rtcp_viewer_handle (EbrRtcp * r, const guint8 * data, gsize len,
     r->stats.invalid++;
     return -1;
   }
-  v = fb->has_sender_ssrc ? attribute (r, addr, port, fb->sender_ssrc) : NULL;
+  v = fb->has_sender_ssrc ? attribute (r, from, port, fb->sender_ssrc) : NULL;
   if (!v) {
     r->stats.unattributed++;
     return -1;

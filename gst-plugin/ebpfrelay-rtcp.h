@@ -56,6 +56,8 @@
 #include <gst/rtp/gstrtpbuffer.h>
 #include <gst/rtp/gstrtcpbuffer.h>
 
+#include "ebpfrelay-addr.h"
+
 G_BEGIN_DECLS
 
 /* LiveKit's default; JVB uses 200 ms per receiver, Janus 1 s. */
@@ -257,6 +259,9 @@ typedef struct
  * RTCP port is @port + 1 until set. Adding an existing id replaces it
  * (and forgets its binding and reports). */
 void ebr_rtcp_viewer_add (EbrRtcp * r, guint id, guint32 addr, guint16 port);
+/* The same for either family: @addr's host (its port is ignored). */
+void ebr_rtcp_viewer_add_addr (EbrRtcp * r, guint id, const RelayAddr * addr,
+    guint16 port);
 /* Viewer @id's RTCP port (rule 2; host order, 0: none, @port: multiplexed).
  * FALSE: no such viewer. */
 gboolean ebr_rtcp_viewer_set_rtcp_port (EbrRtcp * r, guint id,
@@ -275,6 +280,11 @@ gboolean ebr_rtcp_viewer_bind (EbrRtcp * r, guint id, guint32 ssrc);
  * the sender; RRs are consumed, never forwarded. */
 gint ebr_rtcp_viewer_handle (EbrRtcp * r, const guint8 * data, gsize len,
     guint32 addr, guint16 port, GstClockTime now, EbrRtcpFeedback * fb);
+/* The same from @from, IPv4 or IPv6: a viewer's RTCP is attributed by its
+ * address in its own family (a v6 viewer's by the whole v6 address). */
+gint ebr_rtcp_viewer_handle_addr (EbrRtcp * r, const guint8 * data,
+    gsize len, const RelayAddr * from, GstClockTime now,
+    EbrRtcpFeedback * fb);
 gboolean ebr_rtcp_viewer_get_stats (EbrRtcp * r, guint id,
     EbrRtcpViewerStats * stats);
 gboolean ebr_rtcp_viewer_get_report (EbrRtcp * r, guint id,

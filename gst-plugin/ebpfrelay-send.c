@@ -9,6 +9,8 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
+#include <linux/filter.h>
 
 #include "priority.h"
 #include "ebpfrelay-kfburst.h"
@@ -32,7 +34,14 @@ struct _RelaySender
   RelayClients *clients;
   RelayLogFunc log;
   gpointer log_data;
-  int fd;
+  int fd;                       /* the stream's socket (borrowed) */
+  int fd_family;                /* its family: AF_INET, AF_INET6 or 0 */
+  gboolean fd_dual;             /* a v6 socket on [::] that sends to v4
+                                 * (v4-mapped) too */
+  /* our own socket for the family the stream's is not (opened at the
+   * first copy to that family), and whether opening it failed */
+  int own_fd;
+  gboolean own_failed;
   RelayKernel *kernel;          /* NULL: userspace mode */
   RelayKfBurst *kfburst;        /* joiners' copies wait for their burst */
   gsize frag_min_len;           /* kernel mode: a datagram up to this long
@@ -57,7 +66,9 @@ struct _RelaySender
   const guint8 *data;
   gsize len;
   guint n_queued;
+  int batch_fd;                 /* the socket the queued copies leave from */
   RelayClient *queued[SEND_BATCH];
+  RelayAddr names[SEND_BATCH];
   struct mmsghdr msgs[SEND_BATCH];
   struct iovec iovs[SEND_BATCH][3];
   guint8 seqs[SEND_BATCH][2];
@@ -72,6 +83,7 @@ relay_sender_new (RelayClients * clients, RelayLogFunc log, gpointer log_data)
   s->log = log;
   s->log_data = log_data;
   s->fd = -1;
+  s->own_fd = -1;
   s->vp8_state = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   s->frames = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_queue_init (&s->frag_pending);
@@ -82,6 +94,8 @@ void
 relay_sender_free (RelaySender * s)
 {
   g_queue_clear_full (&s->frag_pending, g_free);
+  if (s->own_fd >= 0)
+    close (s->own_fd);
   g_hash_table_destroy (s->vp8_state);
   g_hash_table_destroy (s->frames);
   g_free (s);
@@ -110,7 +124,109 @@ relay_sender_set_kfburst (RelaySender * s, struct _RelayKfBurst *kfburst)
 void
 relay_sender_set_fd (RelaySender * s, int fd)
 {
+  struct sockaddr_in6 sa;
+  socklen_t len = sizeof (sa);
+  int v6only = 1;
+  socklen_t olen = sizeof (v6only);
+
   s->fd = fd;
+  s->fd_family = 0;
+  s->fd_dual = FALSE;
+  if (s->own_fd >= 0)
+    close (s->own_fd);
+  s->own_fd = -1;
+  s->own_failed = FALSE;
+  if (fd < 0 || getsockname (fd, (struct sockaddr *) &sa, &len) < 0)
+    return;
+  s->fd_family = sa.sin6_family;
+  if (sa.sin6_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED (&sa.sin6_addr)
+      && getsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen) == 0)
+    s->fd_dual = !v6only;
+}
+
+static void
+G_GNUC_PRINTF (3, 4)
+sender_log (RelaySender * s, GLogLevelFlags level, const gchar * format, ...)
+{
+  va_list args;
+  gchar *msg;
+
+  if (!s->log)
+    return;
+  va_start (args, format);
+  msg = g_strdup_vprintf (format, args);
+  va_end (args);
+  s->log (level, msg, s->log_data);
+  g_free (msg);
+}
+
+/* Our own socket of @family: bound to the stream's port in that family
+ * (IPV6_V6ONLY for IPv6, so it never shares the v4 port), so copies leave
+ * from the stream's port in both families; an ephemeral port when that
+ * port is taken. It only sends: a filter drops whatever reaches it. */
+static int
+open_own (RelaySender * s, int family)
+{
+  static struct sock_filter drop_all[] = { BPF_STMT (BPF_RET | BPF_K, 0) };
+  struct sock_fprog prog = { 1, drop_all };
+  RelayAddr a = { 0 };
+  int fd, one = 1;
+  guint16 port = s->clients->port;
+
+  fd = socket (family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    goto fail;
+  if (family == AF_INET6)
+    setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof (one));
+  setsockopt (fd, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof (prog));
+  a.sa.sa_family = family;
+  a.v4.sin_port = htons (port); /* same offset in sockaddr_in6 */
+  if (bind (fd, &a.sa, relay_addr_len (&a)) < 0) {
+    sender_log (s, G_LOG_LEVEL_WARNING, "cannot bind an IPv%d socket to "
+        "port %u (%s): copies to IPv%d subscribers leave from another port",
+        family == AF_INET6 ? 6 : 4, port, g_strerror (errno),
+        family == AF_INET6 ? 6 : 4);
+    a.v4.sin_port = 0;
+    if (bind (fd, &a.sa, relay_addr_len (&a)) < 0)
+      goto fail;
+  }
+  return fd;
+
+fail:
+  sender_log (s, G_LOG_LEVEL_WARNING, "cannot open an IPv%d socket: %s: "
+      "IPv%d subscribers get nothing", family == AF_INET6 ? 6 : 4,
+      g_strerror (errno), family == AF_INET6 ? 6 : 4);
+  if (fd >= 0)
+    close (fd);
+  return -1;
+}
+
+/* The socket @c's copies leave from (-1: none), and its address for that
+ * socket in @name (v4-mapped for a v4 subscriber on a dual-stack v6
+ * socket). Each subscriber is served in its own family. */
+static int
+dest_for (RelaySender * s, const RelayClient * c, RelayAddr * name)
+{
+  int family = c->addr.sa.sa_family;
+
+  *name = c->addr;
+  if (s->fd < 0)
+    return -1;
+  if (family == s->fd_family || s->fd_family == 0)
+    return s->fd;
+  if (family == AF_INET && s->fd_dual) {
+    memset (name, 0, sizeof (*name));
+    name->v6.sin6_family = AF_INET6;
+    name->v6.sin6_port = c->addr.v4.sin_port;
+    name->v6.sin6_addr.s6_addr[10] = name->v6.sin6_addr.s6_addr[11] = 0xff;
+    memcpy (&name->v6.sin6_addr.s6_addr[12], &c->addr.v4.sin_addr, 4);
+    return s->fd;
+  }
+  if (s->own_fd < 0 && !s->own_failed) {
+    s->own_fd = open_own (s, family);
+    s->own_failed = s->own_fd < 0;
+  }
+  return s->own_fd;
 }
 
 void
@@ -198,14 +314,15 @@ relay_sender_send_one (RelaySender * s, RelayClient * c, const guint8 * data,
     gsize len)
 {
   ssize_t r;
+  RelayAddr name;
+  int fd = dest_for (s, c, &name);
 
-  if (s->fd < 0) {
+  if (fd < 0) {
     errno = ENOTCONN;
     return FALSE;
   }
   do {
-    r = sendto (s->fd, data, len, 0, (struct sockaddr *) &c->addr,
-        sizeof (c->addr));
+    r = sendto (fd, data, len, 0, &name.sa, relay_addr_len (&name));
   } while (r < 0 && errno == EINTR);
   return r == (ssize_t) len;
 }
@@ -218,7 +335,7 @@ send_flush (RelaySender * s)
 
   s->n_queued = 0;
   while (done < n) {
-    int r = sendmmsg (s->fd, s->msgs + done, n - done, 0);
+    int r = sendmmsg (s->batch_fd, s->msgs + done, n - done, 0);
 
     if (r < 0) {
       if (errno == EINTR)
@@ -260,14 +377,29 @@ send_copy (RelaySender * s, RelayClient * c, gint seq)
   struct msghdr *m = &s->msgs[n].msg_hdr;
   struct iovec *iov = s->iovs[n];
   const guint8 *data = s->data;
+  int fd;
 
   /* a joiner with a key-frame burst pending: after the burst */
   if (G_UNLIKELY (c->kf_hold)
       && relay_kfburst_divert (s->kfburst, c, data, s->len, seq))
     return;
+  fd = dest_for (s, c, &s->names[n]);
+  if (G_UNLIKELY (fd < 0)) {
+    c->user_errors++;
+    return;
+  }
+  /* one batch per socket: a copy to the other family sends the batch */
+  if (n > 0 && fd != s->batch_fd) {
+    send_flush (s);
+    n = 0;
+    m = &s->msgs[0].msg_hdr;
+    iov = s->iovs[0];
+    dest_for (s, c, &s->names[0]);
+  }
+  s->batch_fd = fd;
   memset (m, 0, sizeof (*m));
-  m->msg_name = &c->addr;
-  m->msg_namelen = sizeof (c->addr);
+  m->msg_name = &s->names[n];
+  m->msg_namelen = relay_addr_len (&s->names[n]);
   m->msg_iov = iov;
   iov[0].iov_base = (void *) data;
   if (seq < 0 || s->len < 4 || seq == ((data[2] << 8) | data[3])) {

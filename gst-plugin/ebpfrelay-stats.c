@@ -184,7 +184,7 @@ GstStructure *
 ebpf_relay_stats_client_host (RelayClients * t, const gchar * host, gint port,
     RelayFeedback * fb)
 {
-  struct sockaddr_in addr;
+  RelayAddr addr;
   GstStructure *s = NULL;
   RelayClient *c;
 

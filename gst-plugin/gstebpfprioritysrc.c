@@ -88,9 +88,10 @@
  * ## Errors
  * Settings are checked when the element goes from NULL to READY; a bad one
  * fails the state change with an error that names it: a #GstEbpfPrioritySrc:relay
- * that is not `host:port` (IPv4 address or a name resolving to one, port
- * 1-65535), a #GstEbpfPrioritySrc:token longer than 64 bytes, an
- * #GstEbpfPrioritySrc:address that is not an IPv4 address, a port in use.
+ * that is not `host:port` (IPv4 address, `[IPv6]` or a name resolving to
+ * one, port 1-65535), a #GstEbpfPrioritySrc:token longer than 64 bytes, an
+ * #GstEbpfPrioritySrc:address that is not an IPv4 or IPv6 address, a port
+ * in use.
  * With `mode=kernel`, a socket filter that cannot be loaded is an error
  * ("needs CAP_BPF: run as root or set mode=userspace"); with `mode=auto` a
  * warning. A relay that refuses the subscription (wrong token, relay full)
@@ -320,7 +321,8 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
 
   g_object_class_install_property (gobject_class, PROP_ADDRESS,
       g_param_spec_string ("address", "Address",
-          "IPv4 address to receive on (a multicast group is joined)",
+          "IPv4 or IPv6 address to receive on (a multicast group is joined; "
+          ":: receives both families)",
           DEFAULT_ADDRESS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PORT,
@@ -358,7 +360,8 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_RELAY,
       g_param_spec_string ("relay", "Relay",
           "host:port of the control endpoint of the ebpfrelaysink to "
-          "subscribe at (NULL = none: receive what is sent here)",
+          "subscribe at, [v6]:port for IPv6 (of the address's family; NULL "
+          "= none: receive what is sent here)",
           DEFAULT_RELAY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TOKEN,
@@ -724,9 +727,10 @@ open_socket (GstEbpfPrioritySrc * self)
   GSocketAddress *sa = NULL;
   GSocket *sock = NULL;
   PrioritySrcKernel *kernel = NULL;
-  struct sockaddr_in relay_addr;
+  RelayAddr relay_addr;
   GError *err = NULL;
   gboolean multicast, external = self->given_socket != NULL;
+  GSocketFamily family;
   gint skip;
   guint limit;
 
@@ -746,20 +750,26 @@ open_socket (GstEbpfPrioritySrc * self)
     goto skip_needs_userspace;
 
   ia = g_inet_address_new_from_string (self->address ? self->address : "");
-  if (!ia || g_inet_address_get_family (ia) != G_SOCKET_FAMILY_IPV4)
+  if (!ia)
     goto bad_address;
+  family = g_inet_address_get_family (ia);
   multicast = g_inet_address_get_is_multicast (ia);
 
   if (external) {
     sock = g_object_ref (self->given_socket);
-    if (g_socket_get_family (sock) != G_SOCKET_FAMILY_IPV4 ||
+    family = g_socket_get_family (sock);
+    if ((family != G_SOCKET_FAMILY_IPV4 && family != G_SOCKET_FAMILY_IPV6) ||
         g_socket_get_socket_type (sock) != G_SOCKET_TYPE_DATAGRAM)
       goto bad_given_socket;
   } else {
-    sock = g_socket_new (G_SOCKET_FAMILY_IPV4, G_SOCKET_TYPE_DATAGRAM,
+    sock = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM,
         G_SOCKET_PROTOCOL_UDP, &err);
     if (!sock)
       goto no_socket;
+    /* an IPv6 address receives IPv6 only (GLib's v6 sockets are dual
+     * stack; :: is then IPv6 and IPv4) */
+    if (family == G_SOCKET_FAMILY_IPV6 && !g_inet_address_get_is_any (ia))
+      g_socket_set_option (sock, IPPROTO_IPV6, IPV6_V6ONLY, 1, NULL);
   }
   /* (reads are MSG_DONTWAIT: a given socket keeps its blocking mode) */
   if (!external)
@@ -880,7 +890,8 @@ skip_needs_userspace:
 bad_address:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("address '%s' is not an IPv4 address", GST_STR_NULL (self->address)),
+        ("address '%s' is not an IPv4 or IPv6 address",
+            GST_STR_NULL (self->address)),
         ("address=%s", GST_STR_NULL (self->address)));
     g_clear_object (&ia);
     return FALSE;
@@ -888,7 +899,7 @@ bad_address:
 bad_given_socket:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("The socket property must be an IPv4 UDP socket"),
+        ("The socket property must be an IPv4 or IPv6 UDP socket"),
         ("socket property: family %d, type %d", g_socket_get_family (sock),
             g_socket_get_socket_type (sock)));
     goto fail;
@@ -1122,7 +1133,8 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     guint8 buf[CMSG_SPACE (sizeof (struct timespec))];
   } control;
   RelayControlClient *client;
-  struct sockaddr_in from;
+  struct sockaddr_storage from;
+  RelayAddr from_addr;
   struct iovec iov[2];
   struct msghdr msg;
   struct cmsghdr *cm;
@@ -1207,7 +1219,9 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       self->control++;
       client = self->client;
       if (client)
-        relay_control_client_handle (client, data, n, &from);
+        relay_control_client_handle (client, data, n,
+            relay_addr_from_native (&from_addr, &from, msg.msg_namelen) ?
+            &from_addr : NULL);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       continue;
     }
@@ -1256,9 +1270,9 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     if (skip > 0)
       gst_buffer_resize (buf, skip, n - skip);
 
-    if (want_addr && msg.msg_namelen >= sizeof (from)) {
+    if (want_addr && msg.msg_namelen >= sizeof (struct sockaddr_in)) {
       GSocketAddress *sa = g_socket_address_new_from_native (&from,
-          sizeof (from));
+          msg.msg_namelen);
 
       if (sa) {
         gst_buffer_add_net_address_meta (buf, sa);

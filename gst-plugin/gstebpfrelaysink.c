@@ -25,6 +25,13 @@
  * #GstEbpfRelaySink::add-full or its subscription; its RTCP from there is
  * attributed to it.
  *
+ * Subscribers may be IPv4 or IPv6 (`[2001:db8::2]:6000@6`, or a name: its
+ * A record if it has one, else its AAAA), both for one stream. Each is
+ * served in its own family, never translated: a v4 stream reaches a v6
+ * subscriber as a new IPv6/UDP datagram with the same payload, sent from
+ * an IPv6 socket on the stream's port (and the other way round). The
+ * kernel path forwards IPv4; IPv6 subscribers are served from userspace.
+ *
  * Each subscriber has a priority limit 0..7 (`host:port@limit` in
  * #GstEbpfRelaySink:clients, #GstEbpfRelaySink::set-priority-limit): it
  * receives exactly the packets whose priority is at least its limit. A
@@ -309,7 +316,8 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
   g_object_class_install_property (gobject_class, PROP_CLIENTS,
       g_param_spec_string ("clients", "Clients",
           "Comma-separated list of host:port[@limit|@auto][/rtcp-port|/mux] "
-          "subscribers (limit 0-7, default 0: a subscriber gets the packets "
+          "subscribers (host: IPv4, [IPv6] in brackets or a name; limit 0-7, "
+          "default 0: a subscriber gets the packets "
           "whose priority is at least its limit; auto: the relay moves its "
           "limit from its receiver reports and NACKs, needs rtcp-port; "
           "rtcp-port: where its RTCP "
@@ -400,7 +408,8 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
   /**
    * GstEbpfRelaySink::add:
    * @ebpfrelaysink: the sink
-   * @host: the subscriber's IPv4 address or host name
+   * @host: the subscriber's IPv4 or IPv6 address (brackets optional) or
+   *   host name
    * @port: the subscriber's UDP port
    *
    * Adds a subscriber, with priority limit 0. Adding one that is there
@@ -415,7 +424,8 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
   /**
    * GstEbpfRelaySink::add-full:
    * @ebpfrelaysink: the sink
-   * @host: the subscriber's IPv4 address or host name
+   * @host: the subscriber's IPv4 or IPv6 address (brackets optional) or
+   *   host name
    * @port: the subscriber's UDP port
    * @limit: its priority limit, 0-7
    * @rtcp_port: -1 = @port + 1, 0 = @port (rtcp-mux), or 1-65535

@@ -125,10 +125,10 @@ assert_names (GPtrArray * got, ...)
   g_assert_cmpuint (got->len, ==, i);
 }
 
-static struct sockaddr_in
+static RelayAddr
 addr_of (const gchar * host, gint port)
 {
-  struct sockaddr_in a;
+  RelayAddr a;
 
   g_assert_true (relay_client_resolve (host, port, &a, NULL));
   return a;
@@ -137,7 +137,7 @@ addr_of (const gchar * host, gint port)
 static RelayClient *
 find (Fixture * f, const gchar * host, gint port)
 {
-  struct sockaddr_in a = addr_of (host, port);
+  RelayAddr a = addr_of (host, port);
   RelayClient *c;
 
   g_mutex_lock (&f->lock);
@@ -194,9 +194,9 @@ test_parse_entry (void)
   g_assert_cmpint (c->port, ==, 5000);
   g_assert_cmpuint (c->limit, ==, 0);
   g_assert_cmpuint (c->add_count, ==, 1);
-  g_assert_cmpint (c->addr.sin_family, ==, AF_INET);
-  g_assert_cmphex (ntohl (c->addr.sin_addr.s_addr), ==, 0x7f000001);
-  g_assert_cmpuint (ntohs (c->addr.sin_port), ==, 5000);
+  g_assert_cmpint (c->addr.sa.sa_family, ==, AF_INET);
+  g_assert_cmphex (ntohl (c->addr.v4.sin_addr.s_addr), ==, 0x7f000001);
+  g_assert_cmpuint (ntohs (c->addr.v4.sin_port), ==, 5000);
   relay_client_free (c);
 
   c = relay_client_parse ("127.0.0.2:6000@6", &err);
@@ -218,7 +218,8 @@ test_parse_entry (void)
   c = relay_client_parse ("localhost:7000", &err);
   g_assert_no_error (err);
   g_assert_cmpstr (c->host, ==, "localhost");
-  g_assert_cmphex (ntohl (c->addr.sin_addr.s_addr) >> 24, ==, 127);
+  g_assert_cmpint (c->addr.sa.sa_family, ==, AF_INET);
+  g_assert_cmphex (ntohl (c->addr.v4.sin_addr.s_addr) >> 24, ==, 127);
   relay_client_free (c);
 
   assert_entry_error ("127.0.0.1",
@@ -248,7 +249,156 @@ test_parse_entry (void)
   assert_entry_error ("127.0.0.1:5000@3x",
       "client entry '127.0.0.1:5000@3x': priority limit '3x' is not a "
       "number in 0-7 or 'auto'");
-  assert_entry_error ("::1:5000", "client '::1': IPv6 is not supported yet");
+  /* an IPv6 literal without brackets: ambiguous, refused */
+  assert_entry_error ("::1:5000", "client entry '::1:5000': an IPv6 address "
+      "goes in brackets, [2001:db8::2]:6000");
+}
+
+/* IPv6 literals in brackets, with limit and RTCP port; the v6 addresses
+ * nobody subscribes at refused as the v4 ones are; v4-mapped ones are
+ * IPv4; the table tells families apart and writes brackets back. */
+static void
+test_parse_ipv6 (void)
+{
+  GError *err = NULL;
+  RelayClient *c;
+  struct in6_addr want;
+  RelayAddr a, b;
+  gchar buf[RELAY_ADDR_STRLEN];
+
+  c = relay_client_parse ("[2001:db8::2]:6000@6/mux", &err);
+  g_assert_no_error (err);
+  g_assert_cmpstr (c->host, ==, "2001:db8::2");
+  g_assert_cmpint (c->port, ==, 6000);
+  g_assert_cmpuint (c->limit, ==, 6);
+  g_assert_cmpint (c->rtcp_port, ==, 6000);
+  g_assert_cmpint (c->addr.sa.sa_family, ==, AF_INET6);
+  g_assert_cmpuint (relay_addr_len (&c->addr), ==,
+      sizeof (struct sockaddr_in6));
+  g_assert_cmpint (inet_pton (AF_INET6, "2001:db8::2", &want), ==, 1);
+  g_assert_cmpmem (&c->addr.v6.sin6_addr, 16, &want, 16);
+  g_assert_cmpuint (ntohs (c->addr.v6.sin6_port), ==, 6000);
+  g_assert_cmpstr (relay_addr_to_string (&c->addr, buf, sizeof (buf)), ==,
+      "[2001:db8::2]:6000");
+  relay_client_free (c);
+
+  c = relay_client_parse ("[::1]:5000/7011", &err);
+  g_assert_no_error (err);
+  g_assert_cmpstr (c->host, ==, "::1");
+  g_assert_cmpint (c->rtcp_port, ==, 7011);
+  g_assert_cmpuint (c->limit, ==, 0);
+  relay_client_free (c);
+  c = relay_client_parse ("[::1]:5000", &err);
+  g_assert_cmpint (c->rtcp_port, ==, 5001);
+  relay_client_free (c);
+
+  /* adaptive (issue 12) in IPv6 too */
+  c = relay_client_parse ("[::1]:5000@auto/mux", &err);
+  g_assert_no_error (err);
+  g_assert_true (c->adaptive);
+  g_assert_cmpint (c->addr.sa.sa_family, ==, AF_INET6);
+  g_assert_cmpint (c->rtcp_port, ==, 5000);
+  relay_client_free (c);
+
+  /* v4-mapped: the IPv4 subscriber it is */
+  c = relay_client_parse ("[::ffff:127.0.0.5]:5000", &err);
+  g_assert_no_error (err);
+  g_assert_cmpint (c->addr.sa.sa_family, ==, AF_INET);
+  g_assert_cmphex (ntohl (c->addr.v4.sin_addr.s_addr), ==, 0x7f000005);
+  relay_client_free (c);
+
+  /* a name that only has an AAAA record (glibc's files: ip6-localhost
+   * when /etc/hosts has it) */
+  if (relay_client_resolve ("ip6-localhost", 5000, &a, NULL)) {
+    c = relay_client_parse ("ip6-localhost:5000", &err);
+    g_assert_no_error (err);
+    g_assert_cmpint (c->addr.sa.sa_family, ==, AF_INET6);
+    g_assert_true (IN6_IS_ADDR_LOOPBACK (&c->addr.v6.sin6_addr));
+    relay_client_free (c);
+  }
+
+  assert_entry_error ("[::]:5000",
+      "client '[::]' is unspecified (::): nobody receives there");
+  assert_entry_error ("[ff02::1]:5000",
+      "client '[ff02::1]' is a multicast group (ff00::/8): a relay sends one "
+      "copy per subscriber; send to a group with udpsink or multiudpsink "
+      "instead");
+  assert_entry_error ("[ff0e::1234]:5000@3",
+      "client '[ff0e::1234]' is a multicast group (ff00::/8): a relay sends "
+      "one copy per subscriber; send to a group with udpsink or multiudpsink "
+      "instead");
+  assert_entry_error ("[2001:db8::zz]:5000",
+      "client '[2001:db8::zz]' is not an IPv6 address (IPv6 literals go in "
+      "brackets: [2001:db8::2]:6000; zone indexes are not supported)");
+  assert_entry_error ("[127.0.0.1]:5000",
+      "client '[127.0.0.1]' is not an IPv6 address (IPv6 literals go in "
+      "brackets: [2001:db8::2]:6000; zone indexes are not supported)");
+  assert_entry_error ("[::1]:0",
+      "client entry '[::1]:0': port '0' is not a number in 1-65535");
+  assert_entry_error ("[::1]:5000@9",
+      "client entry '[::1]:5000@9': priority limit '9' is not a number "
+      "in 0-7 or 'auto'");
+
+  /* the same address and port in both families: two subscribers; the
+   * same v6 one written differently: one */
+  g_assert_true (relay_client_resolve ("[2001:db8:0::2]", 6000, &a, NULL));
+  g_assert_true (relay_client_resolve ("2001:db8::2", 6000, &b, NULL));
+  g_assert_true (relay_addr_equal (&a, &b));
+  g_assert_true (relay_client_resolve ("2001:db8::2", 6001, &b, NULL));
+  g_assert_false (relay_addr_equal (&a, &b));
+  g_assert_true (relay_client_resolve ("::ffff:10.0.0.1", 6000, &a, NULL));
+  g_assert_true (relay_client_resolve ("10.0.0.1", 6000, &b, NULL));
+  g_assert_true (relay_addr_equal (&a, &b));
+}
+
+/* A mixed v4/v6 table: found by family and address, merged duplicates,
+ * brackets written back, add/remove/set-priority-limit by v6 host. */
+static void
+test_table_ipv6 (void)
+{
+  Fixture f;
+  gchar *s;
+  GError *err = NULL;
+  RelayClient *c;
+
+  fixture_init (&f);
+  g_assert_true (relay_clients_set_string (f.t,
+          "127.0.0.1:5000@2,[::1]:5000@3/mux,[0:0::1]:5000@5,[::1]:5002",
+          NULL));
+  g_assert_cmpuint (f.t->clients->len, ==, 3);
+  s = clients_string (&f);
+  g_assert_cmpstr (s, ==, "127.0.0.1:5000@2,[::1]:5000@3/mux,[::1]:5002");
+  g_free (s);
+  c = find (&f, "::1", 5000);
+  g_assert_nonnull (c);
+  g_assert_cmpuint (c->limit, ==, 3);
+  g_assert_cmpint (c->addr.sa.sa_family, ==, AF_INET6);
+  g_assert_true (find (&f, "127.0.0.1", 5000) != c);
+
+  g_assert_true (relay_clients_set_limit_host (f.t, "[::1]", 5000, 7, NULL));
+  g_assert_cmpuint (c->limit, ==, 7);
+  g_assert_true (relay_clients_add_host (f.t, "[2001:db8::9]", 7000, 1,
+          FALSE, NULL));
+  g_assert_true (relay_clients_add_host_full (f.t, "2001:db8::a", 7000, 1,
+          RELAY_CLIENT_RTCP_MUX, FALSE, NULL));
+  g_assert_false (relay_clients_add_host (f.t, "ff02::1", 7000, 1, FALSE,
+          &err));
+  g_assert_nonnull (strstr (err->message, "multicast"));
+  g_clear_error (&err);
+  s = clients_string (&f);
+  g_assert_cmpstr (s, ==, "127.0.0.1:5000@2,[::1]:5000@7/mux,[::1]:5002,"
+      "[2001:db8::9]:7000@1,[2001:db8::a]:7000@1/mux");
+  g_free (s);
+  g_assert_true (relay_clients_remove_host (f.t, "::1", 5000));
+  g_assert_false (relay_clients_remove_host (f.t, "::1", 5000));
+  g_assert_true (relay_clients_remove_host (f.t, "[2001:db8::9]", 7000));
+  g_assert_null (find (&f, "::1", 5000));
+  g_assert_nonnull (find (&f, "127.0.0.1", 5000));
+  s = clients_string (&f);
+  g_assert_cmpstr (s, ==, "127.0.0.1:5000@2,[::1]:5002,"
+      "[2001:db8::a]:7000@1/mux");
+  g_free (s);
+  fixture_clear (&f);
 }
 
 /* host:port[@limit][/rtcp-port|/mux]: the RTCP destination; bad ones
@@ -463,7 +613,7 @@ test_parse_list (void)
 static void
 test_resolve_and_limit (void)
 {
-  struct sockaddr_in a;
+  RelayAddr a;
   GError *err = NULL;
 
   g_assert_false (relay_client_resolve ("127.0.0.1", 0, &a, &err));
@@ -978,6 +1128,8 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/clients/parse/entry", test_parse_entry);
   g_test_add_func ("/clients/parse/list", test_parse_list);
+  g_test_add_func ("/clients/parse/ipv6", test_parse_ipv6);
+  g_test_add_func ("/clients/ipv6-table", test_table_ipv6);
   g_test_add_func ("/clients/parse/rtcp", test_parse_rtcp);
   g_test_add_func ("/clients/rtcp-table", test_rtcp_table);
   g_test_add_func ("/clients/parse/resolve-and-limit", test_resolve_and_limit);

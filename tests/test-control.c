@@ -343,6 +343,48 @@ test_auto_codec (void)
 
 /* --- cookies ---------------------------------------------------------------- */
 
+/* An IPv6 cookie binds all 128 bits of the address and the port; an
+ * IPv4 RelayAddr's cookie is the IPv4 one; v4-mapped is that IPv4. */
+static void
+test_cookie_v6 (void)
+{
+  guint8 secret[32], c1[16], c2[16];
+  RelayAddr a, b;
+  struct sockaddr_in6 s6 = {.sin6_family = AF_INET6 };
+  int bit;
+
+  memset (secret, 1, sizeof (secret));
+  g_assert_true (relay_control_parse_address ("[fd00:200:11::2]:6000", &a,
+          NULL));
+  relay_control_cookie_addr (secret, 32, &a, 100, c1);
+  relay_control_cookie_addr (secret, 32, &a, 100, c2);
+  g_assert_true (relay_control_equal (c1, c2, 16));
+  for (bit = 0; bit < 128; bit++) {
+    b = a;
+    b.v6.sin6_addr.s6_addr[bit / 8] ^= 0x80 >> (bit % 8);
+    relay_control_cookie_addr (secret, 32, &b, 100, c2);
+    g_assert_false (relay_control_equal (c1, c2, 16));
+  }
+  b = a;
+  relay_addr_set_port (&b, 6001);
+  relay_control_cookie_addr (secret, 32, &b, 100, c2);
+  g_assert_false (relay_control_equal (c1, c2, 16));
+  relay_control_cookie_addr (secret, 32, &a, 101, c2);
+  g_assert_false (relay_control_equal (c1, c2, 16));
+
+  /* IPv4 */
+  g_assert_true (relay_control_parse_address ("10.0.0.2:6000", &b, NULL));
+  relay_control_cookie_addr (secret, 32, &b, 100, c1);
+  relay_control_cookie (secret, 32, inet_addr ("10.0.0.2"), 6000, 100, c2);
+  g_assert_true (relay_control_equal (c1, c2, 16));
+  /* v4-mapped from a dual-stack socket: the same peer */
+  inet_pton (AF_INET6, "::ffff:10.0.0.2", &s6.sin6_addr);
+  s6.sin6_port = htons (6000);
+  g_assert_true (relay_addr_from_native (&a, &s6, sizeof (s6)));
+  g_assert_cmpint (a.sa.sa_family, ==, AF_INET);
+  g_assert_true (relay_addr_equal (&a, &b));
+}
+
 static void
 test_cookie (void)
 {
@@ -373,19 +415,33 @@ test_cookie (void)
 static void
 test_parse_address (void)
 {
-  struct sockaddr_in a;
+  RelayAddr a;
   GError *err = NULL;
   const gchar *bad[] = { NULL, "", "1.2.3.4", ":5000", "1.2.3.4:",
     "1.2.3.4:0", "1.2.3.4:70000", "1.2.3.4:-1", "1.2.3.4:50x",
-    "1.2.3.4: 5", "[::1]:5000", "no.such.host.invalid:5000", "0.0.0.0:5000"
+    "1.2.3.4: 5", "::1:5000", "[::]:5000", "[1.2.3.4]:5000", "[::1:5000",
+    "no.such.host.invalid:5000", "0.0.0.0:5000"
   };
   guint i;
+  struct in6_addr want6;
 
   g_assert_true (relay_control_parse_address ("10.1.2.3:5006", &a, NULL));
-  g_assert_cmpuint (ntohs (a.sin_port), ==, 5006);
-  g_assert_cmphex (a.sin_addr.s_addr, ==, inet_addr ("10.1.2.3"));
+  g_assert_cmpint (a.sa.sa_family, ==, AF_INET);
+  g_assert_cmpuint (ntohs (a.v4.sin_port), ==, 5006);
+  g_assert_cmphex (a.v4.sin_addr.s_addr, ==, inet_addr ("10.1.2.3"));
   g_assert_true (relay_control_parse_address ("localhost:1", &a, NULL));
-  g_assert_cmphex (a.sin_addr.s_addr, ==, htonl (INADDR_LOOPBACK));
+  g_assert_cmphex (a.v4.sin_addr.s_addr, ==, htonl (INADDR_LOOPBACK));
+  /* IPv6 in brackets */
+  g_assert_true (relay_control_parse_address ("[2001:db8::5]:5005", &a,
+          NULL));
+  g_assert_cmpint (a.sa.sa_family, ==, AF_INET6);
+  g_assert_cmpuint (ntohs (a.v6.sin6_port), ==, 5005);
+  inet_pton (AF_INET6, "2001:db8::5", &want6);
+  g_assert_cmpmem (&a.v6.sin6_addr, 16, &want6, 16);
+  g_assert_true (relay_control_parse_address ("[::ffff:10.0.0.7]:9", &a,
+          NULL));
+  g_assert_cmpint (a.sa.sa_family, ==, AF_INET);
+  g_assert_cmphex (a.v4.sin_addr.s_addr, ==, inet_addr ("10.0.0.7"));
   for (i = 0; i < G_N_ELEMENTS (bad); i++) {
     g_assert_false (relay_control_parse_address (bad[i], &a, &err));
     g_assert_nonnull (err);
@@ -1116,14 +1172,18 @@ reader_thread (gpointer user_data)
   setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
   while (!g_atomic_int_get (&rd->stop)) {
     guint8 buf[2048];
-    struct sockaddr_in from;
+    struct sockaddr_storage from;
     socklen_t flen = sizeof (from);
     ssize_t n = recvfrom (fd, buf, sizeof (buf), 0,
         (struct sockaddr *) &from, &flen);
 
     if (n <= 0)
       continue;
-    if (!relay_control_client_handle (rd->client, buf, n, &from))
+    RelayAddr fa;
+
+    if (n > 0)
+      relay_addr_from_native (&fa, &from, flen);
+    if (!relay_control_client_handle (rd->client, buf, n, &fa))
       rd->media++;
   }
   return NULL;
@@ -1364,6 +1424,7 @@ main (int argc, char **argv)
   g_test_add_func ("/control/rtcp-port/server", test_server_rtcp_port);
   g_test_add_func ("/control/server/auto", test_server_auto);
   g_test_add_func ("/control/cookie", test_cookie);
+  g_test_add_func ("/control/cookie-v6", test_cookie_v6);
   g_test_add_func ("/control/parse-address", test_parse_address);
   g_test_add_func ("/control/server/subscribe", test_server_subscribe);
   g_test_add_func ("/control/server/token", test_server_token);

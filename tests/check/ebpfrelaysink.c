@@ -13,6 +13,24 @@
 #include <gst/net/gstnetaddressmeta.h>
 #include <gst/check/gstharness.h>
 
+/* A UDP socket on ::1 with a kernel-chosen port. */
+static int
+open_receiver6 (gint * port)
+{
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6 };
+  socklen_t len = sizeof (a);
+  struct timeval tv = {.tv_sec = 2 };
+  int fd = socket (AF_INET6, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  a.sin6_addr = in6addr_loopback;
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0);
+  fail_unless (getsockname (fd, (struct sockaddr *) &a, &len) == 0);
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  *port = ntohs (a.sin6_port);
+  return fd;
+}
+
 /* A UDP socket on 127.0.0.1 with a kernel-chosen port. */
 static int
 open_receiver (gint * port)
@@ -176,7 +194,8 @@ GST_START_TEST (test_bad_add_is_refused)
 
   g_signal_emit_by_name (sink, "add", "10.0.0.1", 70000);
   g_signal_emit_by_name (sink, "add", "not a host name", 5000);
-  g_signal_emit_by_name (sink, "add", "::1", 5000);
+  g_signal_emit_by_name (sink, "add", "ff02::1", 5000);
+  g_signal_emit_by_name (sink, "add", "::", 5000);
   g_object_get (sink, "clients", &clients, NULL);
   fail_unless_equals_string (clients, "");
   g_free (clients);
@@ -197,7 +216,9 @@ GST_START_TEST (test_bad_settings_fail_start)
       "mode=userspace clients=no.such.host.invalid:5000",
       "no.such.host.invalid");
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
-      "mode=userspace clients=[::1]:5000", "::1");
+      "mode=userspace clients=[ff02::1]:5000", "ff02::1");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace clients=::1:5000", "brackets");
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace interfaces=nosuchif0", "nosuchif0");
   /* a udpsrc upstream whose port is not known yet */
@@ -566,6 +587,166 @@ GST_START_TEST (test_userspace_forwarding)
 
 GST_END_TEST;
 
+/* IPv6 in userspace mode: a v6 subscriber on ::1 and a v4 one get every
+ * packet exactly once, byte for byte, the v6 one from an IPv6 socket on
+ * the stream's port; add, get-stats and remove by the v6 address. */
+GST_START_TEST (test_userspace_ipv6_mixed)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gint p4, p6, p6b, port;
+  int r4 = open_receiver (&p4), r6 = open_receiver6 (&p6);
+  int r6b = open_receiver6 (&p6b);
+  guint8 buf[2048];
+  GstStructure *s = NULL;
+  guint64 packets = 0;
+  gchar *clients, *want_clients;
+  struct timeval tv = {.tv_usec = 200000 };
+  gint i;
+
+  g_object_get (sink, "port", &port, NULL);
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  clients = g_strdup_printf ("127.0.0.1:%d,[::1]:%d@0", p4, p6);
+  g_object_set (sink, "clients", clients, NULL);
+  g_free (clients);
+  gst_harness_play (h);
+  for (i = 0; i < 10; i++) {
+    gchar *msg = g_strdup_printf ("packet %d", i);
+    fail_unless_equals_int (gst_harness_push (h,
+            gst_buffer_new_wrapped (msg, strlen (msg))), GST_FLOW_OK);
+    if (i == 4)
+      g_signal_emit_by_name (sink, "add", "[::1]", p6b);
+  }
+  for (i = 0; i < 10; i++) {
+    gchar *want = g_strdup_printf ("packet %d", i);
+    struct sockaddr_in6 from;
+    socklen_t flen = sizeof (from);
+    gsize n = recv_one (r4, buf, sizeof (buf));
+
+    fail_unless_equals_int (n, strlen (want));
+    fail_unless (memcmp (buf, want, n) == 0);
+    n = recvfrom (r6, buf, sizeof (buf), 0, (struct sockaddr *) &from, &flen);
+    fail_unless_equals_int (n, strlen (want));
+    fail_unless (memcmp (buf, want, n) == 0);
+    fail_unless_equals_int (from.sin6_family, AF_INET6);
+    fail_unless (IN6_IS_ADDR_LOOPBACK (&from.sin6_addr));
+    fail_unless_equals_int (ntohs (from.sin6_port), port);
+    if (i >= 5) {
+      n = recv_one (r6b, buf, sizeof (buf));
+      fail_unless_equals_int (n, strlen (want));
+      fail_unless (memcmp (buf, want, n) == 0);
+    }
+    g_free (want);
+  }
+  /* exactly once: nothing more on any */
+  setsockopt (r4, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  setsockopt (r6, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  setsockopt (r6b, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  fail_unless_equals_int (recv_one (r4, buf, sizeof (buf)), 0);
+  fail_unless_equals_int (recv_one (r6, buf, sizeof (buf)), 0);
+  fail_unless_equals_int (recv_one (r6b, buf, sizeof (buf)), 0);
+
+  g_signal_emit_by_name (sink, "get-stats", "::1", p6, &s);
+  fail_unless (s != NULL);
+  fail_unless (gst_structure_get_uint64 (s, "user-packets", &packets));
+  fail_unless_equals_int (packets, 10);
+  gst_structure_free (s);
+  g_signal_emit_by_name (sink, "get-stats", "[::1]", p6b, &s);
+  fail_unless (s != NULL);
+  fail_unless (gst_structure_get_uint64 (s, "user-packets", &packets));
+  fail_unless_equals_int (packets, 5);
+  gst_structure_free (s);
+
+  g_signal_emit_by_name (sink, "remove", "::1", p6);
+  g_object_get (sink, "clients", &clients, NULL);
+  want_clients = g_strdup_printf ("127.0.0.1:%d,[::1]:%d", p4, p6b);
+  fail_unless_equals_string (clients, want_clients);
+  g_free (clients);
+  g_free (want_clients);
+  fail_unless_equals_int (gst_harness_push (h,
+          gst_buffer_new_wrapped (g_strdup ("last"), 4)), GST_FLOW_OK);
+  fail_unless_equals_int (recv_one (r6b, buf, sizeof (buf)), 4);
+  fail_unless_equals_int (recv_one (r6, buf, sizeof (buf)), 0);
+
+  close (r4);
+  close (r6);
+  close (r6b);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* A stream over IPv6 (udpsrc on ::1, or on :: dual stack): a v6 and a v4
+ * subscriber each get it once, both from the stream's port. */
+static void
+check_v6_stream (const gchar * udpsrc_address)
+{
+  gint p4, p6, port = check_free_port (2);
+  int r4 = open_receiver (&p4), r6 = open_receiver6 (&p6);
+  gchar *desc = g_strdup_printf ("udpsrc address=%s port=%d ! "
+      "ebpfrelaysink mode=userspace rtcp-port=0 "
+      "clients=[::1]:%d,127.0.0.1:%d", udpsrc_address, port, p6, p4);
+  GstElement *pipeline = gst_parse_launch (desc, NULL);
+  struct sockaddr_in6 to = {.sin6_family = AF_INET6 };
+  int tx = socket (AF_INET6, SOCK_DGRAM, 0);
+  struct timeval tv = {.tv_usec = 100000 };
+  guint8 buf[64];
+  ssize_t n = -1;
+  gint got = 0;
+
+  fail_unless (pipeline != NULL);
+  fail_unless (gst_element_set_state (pipeline, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  to.sin6_addr = in6addr_loopback;
+  to.sin6_port = htons (port);
+  setsockopt (r6, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  setsockopt (r4, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  /* udpsrc may need a moment: send until a copy comes back */
+  for (int i = 0; i < 30 && n <= 0; i++) {
+    sendto (tx, "first", 5, 0, (struct sockaddr *) &to, sizeof (to));
+    n = recv (r6, buf, sizeof (buf), 0);
+  }
+  fail_unless_equals_int (n, 5);
+  /* drain the rest of the "first"s on both */
+  while (recv (r6, buf, sizeof (buf), 0) > 0);
+  while (recv (r4, buf, sizeof (buf), 0) > 0);
+  for (int i = 0; i < 5; i++)
+    sendto (tx, "hello", 5, 0, (struct sockaddr *) &to, sizeof (to));
+  for (int i = 0; i < 2; i++) {
+    int fd = i ? r4 : r6;
+    struct sockaddr_storage from;
+    socklen_t flen = sizeof (from);
+
+    for (got = 0; (n = recvfrom (fd, buf, sizeof (buf), 0,
+                (struct sockaddr *) &from, &flen)) > 0; got++) {
+      fail_unless_equals_int (n, 5);
+      fail_unless (memcmp (buf, "hello", 5) == 0);
+      fail_unless_equals_int (from.ss_family, i ? AF_INET : AF_INET6);
+      fail_unless_equals_int (ntohs (i ? ((struct sockaddr_in *)
+                  &from)->sin_port : ((struct sockaddr_in6 *)
+                  &from)->sin6_port), port);
+      flen = sizeof (from);
+    }
+    fail_unless_equals_int (got, 5);
+  }
+  gst_element_set_state (pipeline, GST_STATE_NULL);
+  gst_object_unref (pipeline);
+  g_free (desc);
+  close (r4);
+  close (r6);
+  close (tx);
+}
+
+GST_START_TEST (test_userspace_ipv6_stream)
+{
+  check_v6_stream ("::1");
+  check_v6_stream ("::");
+}
+
+GST_END_TEST;
+
 /* Any upstream (appsrc, no port set): an ephemeral port is bound and
  * readable, and every buffer, pushed alone or in buffer lists, reaches
  * both subscribers once, from that port. */
@@ -913,6 +1094,108 @@ GST_START_TEST (test_rtcp_destination)
       "mode=userspace clients=127.0.0.1:5000/6000@3", "127.0.0.1:5000/6000@3");
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace clients=127.0.0.1:5000/muxx", "'muxx'");
+}
+
+GST_END_TEST;
+
+static int
+open_receiver6_at (gint port)
+{
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6 };
+  struct timeval tv = {.tv_sec = 2 };
+  int fd = socket (AF_INET6, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  a.sin6_addr = in6addr_loopback;
+  a.sin6_port = htons (port);
+  fail_unless (bind (fd, (struct sockaddr *) &a, sizeof (a)) == 0,
+      "port %d: %s", port, g_strerror (errno));
+  setsockopt (fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  return fd;
+}
+
+static guint64
+rtcp_received_of (GstElement * sink, const gchar * host, gint port)
+{
+  GstStructure *st = NULL;
+  guint64 got = 0;
+
+  g_signal_emit_by_name (sink, "get-stats", host, port, &st);
+  fail_unless (st != NULL, "no client %s:%d", host, port);
+  fail_unless (gst_structure_get_uint64 (st, "rtcp-received", &got));
+  gst_structure_free (st);
+  return got;
+}
+
+/* RTCP over IPv6 (userspace mode): the sender's SR (over IPv4) reaches
+ * the IPv6 subscribers at their RTCP ports (port + 1, mux) from the
+ * relay's IPv6 RTCP socket, and the IPv4 one; an RR from a v6 viewer's
+ * RTCP port is attributed to that viewer by its v6 address, not to the
+ * IPv4 subscriber on the same ports. */
+GST_START_TEST (test_rtcp_ipv6)
+{
+  gint up_port, m6 = check_free_port (2), m7 = check_free_port (1), m4,
+      relay_rtcp = check_free_port (1);
+  int up = open_receiver (&up_port), v6a, v6b, v4, tx;
+  gchar *desc;
+  GstElement *sink;
+  GstHarness *h;
+  guint8 sr[28] = { 0x80, 200, 0x00, 0x06, 0x11, 0x22, 0x33, 0x44 };
+  guint8 rr[8] = { 0x80, 201, 0x00, 0x01, 0x0a, 0x0b, 0x0c, 0x0d };
+  guint8 buf[256];
+  struct sockaddr_in to = {.sin_family = AF_INET };
+  struct sockaddr_in6 to6 = {.sin6_family = AF_INET6 }, from;
+  socklen_t flen = sizeof (from);
+  gint64 end;
+
+  v6a = open_receiver6_at (m6 + 1);     /* default: port + 1 */
+  v6b = open_receiver6_at (m7);         /* mux */
+  m4 = m6;                              /* an IPv4 one on the same ports */
+  v4 = open_receiver_at (m4 + 1);
+  desc = g_strdup_printf ("ebpfrelaysink port=%d rtcp-port=%d mode=userspace "
+      "upstream-rtcp=127.0.0.1:%d clients=[::1]:%d,[::1]:%d/mux,127.0.0.1:%d",
+      check_free_port (1), relay_rtcp, up_port, m6, m7, m4);
+  h = gst_harness_new_parse (desc);
+  g_free (desc);
+  sink = gst_harness_find_element (h, "ebpfrelaysink");
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  gst_harness_play (h);
+
+  tx = socket (AF_INET, SOCK_DGRAM, 0);
+  to.sin_addr.s_addr = htonl (INADDR_LOOPBACK);
+  to.sin_port = htons (relay_rtcp);
+  fail_unless_equals_int (sendto (tx, sr, sizeof (sr), 0,
+          (struct sockaddr *) &to, sizeof (to)), sizeof (sr));
+  fail_unless_equals_int (recvfrom (v6a, buf, sizeof (buf), 0,
+          (struct sockaddr *) &from, &flen), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+  fail_unless_equals_int (GST_READ_UINT32_BE (buf + 4), 0x11223344);
+  fail_unless_equals_int (from.sin6_family, AF_INET6);
+  fail_unless_equals_int (ntohs (from.sin6_port), relay_rtcp);
+  fail_unless_equals_int (recv_one (v6b, buf, sizeof (buf)), sizeof (sr));
+  fail_unless_equals_int (buf[1], 200);
+  fail_unless_equals_int (recv_one (v4, buf, sizeof (buf)), sizeof (sr));
+
+  /* an RR from [::1]:m6+1 to the relay's v6 RTCP port: the v6 viewer's */
+  to6.sin6_addr = in6addr_loopback;
+  to6.sin6_port = htons (relay_rtcp);
+  fail_unless_equals_int (sendto (v6a, rr, sizeof (rr), 0,
+          (struct sockaddr *) &to6, sizeof (to6)), sizeof (rr));
+  end = g_get_monotonic_time () + 5 * G_USEC_PER_SEC;
+  while (rtcp_received_of (sink, "::1", m6) == 0
+      && g_get_monotonic_time () < end)
+    g_usleep (10000);
+  fail_unless_equals_int (rtcp_received_of (sink, "::1", m6), 1);
+  fail_unless_equals_int (rtcp_received_of (sink, "127.0.0.1", m4), 0);
+  fail_unless_equals_int (rtcp_received_of (sink, "[::1]", m7), 0);
+
+  close (tx);
+  close (v6a);
+  close (v6b);
+  close (v4);
+  close (up);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
 }
 
 GST_END_TEST;
@@ -1757,6 +2040,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_refused_values_running);
   tcase_add_test (tc, test_param_ranges);
   tcase_add_test (tc, test_rtcp_destination);
+  tcase_add_test (tc, test_rtcp_ipv6);
   tcase_add_test (tc, test_bad_settings_fail_start);
   tcase_add_test (tc, test_rtx_map);
   tcase_add_test (tc, test_loop_refused_at_runtime);
@@ -1766,6 +2050,8 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_userspace_source_latch);
   tcase_add_test (tc, test_rtcp_follows_sources);
   tcase_add_test (tc, test_userspace_source_port);
+  tcase_add_test (tc, test_userspace_ipv6_mixed);
+  tcase_add_test (tc, test_userspace_ipv6_stream);
   tcase_add_test (tc, test_priority_limit_property);
   tcase_add_test (tc, test_bad_priority_limit_fails_start);
   tcase_add_test (tc, test_rtcp_settings);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# e2e-priority.sh MODE (kernel|userspace): priority drop at the relay.
+# e2e-priority.sh MODE (kernel|userspace) [ipv6]: priority drop at the relay.
+# (ipv6: the same with every subscriber IPv6, see below.)
 # A known RTP stream (rtp-prio gen: H.264 NRI 3/2/1/0 on one SSRC, frame
 # marked I/D/TID packets on another, some datagrams not RTP) goes through
 # a relay whose caps name H.264 and the frame marking extension, to:
@@ -23,10 +24,12 @@
 set -uo pipefail
 
 MODE=${1:-kernel}
-case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace" >&2; exit 2 ;; esac
+FAMILY=${2:-ipv4}
+case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace [ipv6]" >&2; exit 2 ;; esac
+case $FAMILY in ipv4|ipv6) ;; *) echo "usage: $0 kernel|userspace [ipv6]" >&2; exit 2 ;; esac
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
-e2e_init "priority-$MODE"
+e2e_init "priority-$MODE${2:+-$2}"
 
 e2e_tool EBR_RTP_PRIO rtp-prio
 
@@ -36,7 +39,16 @@ PORT=5004
 CHANGE_AT=200     # records cli1:6000 has received when the limits change
 E2E_PACE_US=${EBR_E2E_PACE_US:-3000}
 P=$E2E_PREFIX
-C1=10.200.11.2 C2=10.200.12.2 LOCAL=10.200.1.2
+C1=10.200.11.2 C2=10.200.12.2 LOCAL=10.200.1.2 DEST=10.200.1.2 SRC_ADDR=
+# ipv6: every subscriber IPv6 (dual-stack topology); in userspace mode the
+# stream arrives over IPv6 too, in kernel mode over IPv4 (the kernel path
+# forwards IPv4: the v6 subscribers are served from userspace, exactly
+# as the kernel would decide: bpf/priority.h, bpf/switch.h)
+if [ "$FAMILY" = ipv6 ]; then
+  C1=[fd00:200:11::2] C2=[fd00:200:12::2] LOCAL=[fd00:200:1::2]
+  export E2E_RECV_ADDRESS=::
+  [ "$MODE" = kernel ] || { DEST=fd00:200:1::2; SRC_ADDR="address=:: "; }
+fi
 
 # host port limit what-happens-mid-stream (-: nothing, a new limit,
 # removed, added)
@@ -48,6 +60,7 @@ SUBS=(
 )
 
 ebr_topology_up "$P" 2 || e2e_fail "topology"
+[ "$FAMILY" = ipv4 ] || ebr_topology_v6 "$P" 2 || e2e_fail "IPv6 topology"
 "$EBR_RTP_PRIO" gen "$E2E_WORK/stream.bin" $COUNT $SIZE || e2e_fail "rtp-prio gen"
 
 e2e_receivers "$P-cli1" cli1 6000 6005 6006 6007
@@ -63,7 +76,7 @@ for s in "${SUBS[@]}"; do
   [ "$change" = added ] || clients+="${clients:+,}$host:$port@$limit"
 done
 caps='application/x-rtp,media=(string)video,encoding-name=(string)H264,payload=(int)96,clock-rate=(int)90000,extmap-3=(string)urn:ietf:params:rtp-hdrext:framemarking'
-e2e_ctl_start "$P-rel" relay "udpsrc port=$PORT caps=\"$caps\" ! \
+e2e_ctl_start "$P-rel" relay "udpsrc ${SRC_ADDR}port=$PORT caps=\"$caps\" ! \
 ebpfrelaysink name=relay mode=$MODE clients=$clients"
 if [ "$MODE" = kernel ]; then
   e2e_wait_tcx "$P-rel" 1 up0 down1 down2
@@ -81,7 +94,7 @@ records_in ()
 }
 
 e2e_log "sending $COUNT RTP datagrams, one every $E2E_PACE_US us (mode=$MODE)"
-e2e_send_bg "$P-srv" "$E2E_WORK/stream.bin" $SIZE 10.200.1.2 $PORT
+e2e_send_bg "$P-srv" "$E2E_WORK/stream.bin" $SIZE $DEST $PORT
 send_pid=$E2E_LAST_PID
 for i in $(seq 300); do
   [ "$(records_in "$E2E_WORK/cli1-6000.bin")" -ge $CHANGE_AT ] && break
@@ -123,7 +136,7 @@ rc=0
 summary=
 for s in "${SUBS[@]}"; do
   read -r host port limit change <<<"$s"
-  case $host in $C1) f=cli1-$port ;; $C2) f=cli2-$port ;; *) f=local-$port ;; esac
+  case $host in "$C1") f=cli1-$port ;; "$C2") f=cli2-$port ;; *) f=local-$port ;; esac
   f=$E2E_WORK/$f.bin
   [ -e "$f" ] || : >"$f"
   case $change in
@@ -165,6 +178,11 @@ for s in "${SUBS[@]}"; do
         echo "$sub: the relay's own address must be served by userspace (kernel ${kp[$host:$port]}, user ${up[$host:$port]})" >&2
         rc=1
       fi
+    elif [ "$FAMILY" = ipv6 ]; then
+      if [ "${kp[$host:$port]}" != 0 ] || [ "${up[$host:$port]:-0}" -eq 0 ]; then
+        echo "$sub: IPv6 subscribers are served by userspace (kernel ${kp[$host:$port]}, user ${up[$host:$port]})" >&2
+        rc=1
+      fi
     elif [ "${kp[$host:$port]:-0}" -eq 0 ]; then
       echo "$sub: mode=kernel but the kernel sent it nothing" >&2
       rc=1
@@ -172,6 +190,6 @@ for s in "${SUBS[@]}"; do
   fi
 done
 
-echo "mode=$MODE sent=$COUNT received (limit:count):$summary"
+echo "mode=$MODE family=$FAMILY sent=$COUNT received (limit:count):$summary"
 [ $rc -eq 0 ] || e2e_fail "priority drop"
 e2e_log PASS

@@ -209,15 +209,18 @@ e2e_alive ()
 
 # e2e_receivers NS NAME HOST PORT...: one gst-launch in NS with one
 # `udpsrc port=P ! filesink location=$E2E_WORK/NAME-P.bin` branch per PORT;
-# waits until every port is bound; sets E2E_LAST_PID.
+# waits until every port is bound; sets E2E_LAST_PID. E2E_RECV_ADDRESS
+# (default: udpsrc's 0.0.0.0): the address they bind, e.g. :: for IPv6 and
+# IPv4 (dual stack).
 e2e_receivers ()
 {
   local ns=$1 name=$2 port
   shift 2
-  local desc=()
+  local desc=() addr=()
+  [ -z "${E2E_RECV_ADDRESS:-}" ] || addr=(address="$E2E_RECV_ADDRESS")
   for port in "$@"; do
     # A large receive buffer, so a descheduled receiver loses nothing.
-    desc+=(udpsrc port="$port" buffer-size=2097152
+    desc+=(udpsrc "${addr[@]}" port="$port" buffer-size=2097152
       ! filesink location="$E2E_WORK/$name-$port.bin" buffer-mode=unbuffered)
   done
   e2e_bg "$ns" "recv-$name" gst-launch-1.0 -e "${desc[@]}"
@@ -376,13 +379,12 @@ e2e_ctl_batch ()
 }
 
 # e2e_ctl_stats_all HOST:PORT...: get-stats for each; prints one line per
-# subscriber: "HOST:PORT KERNEL-PACKETS USER-PACKETS PACKETS" ("-" for a
-# missing field).
+# missing field). An IPv6 HOST in brackets: [2001:db8::2]:6000.
 e2e_ctl_stats_all ()
 {
   local sub cmds=()
   for sub in "$@"; do
-    cmds+=("get-stats ${sub%:*} ${sub#*:}")
+    cmds+=("get-stats ${sub%:*} ${sub##*:}")
   done
   e2e_ctl_batch "${cmds[@]}"
   grep '^get-stats ' <<<"$E2E_CTL_REPLY" | awk '
@@ -395,6 +397,7 @@ e2e_ctl_stats_all ()
     {
       port = field("port")
       match($0, /host=\(string\)[^,]*/); host = substr($0, RSTART + 13, RLENGTH - 13)
+      if (host ~ /:/) host = "[" host "]"
       print host ":" port, field("kernel-packets"), field("user-packets"), field("packets")
     }'
 }

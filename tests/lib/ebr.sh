@@ -8,7 +8,7 @@
 # (and EBR_LIB_ROOT, the source tree it belongs to) only and changes no
 # shell option.
 #
-#   topology     ebr_topology_up/down/check/summary/namespaces, ebr_ns_*,
+#   topology     ebr_topology_up/v6/down/check/summary/namespaces, ebr_ns_*,
 #                ebr_veth, ebr_cli_net, ebr_reach, ebr_ping
 #   clean-up     ebr_on_exit FUNC: FUNC runs once however the script ends
 #   jobs         ebr_running, ebr_stop (the one way to stop a job),
@@ -128,6 +128,25 @@ ebr_topology_up ()
     ebr_veth "$p-rel" "down$k" "10.200.$net.1/24" \
       "$p-cli$k" eth0 "10.200.$net.2/24" || return 1
     ebr_default_route "$p-cli$k" "10.200.$net.1" || return 1
+  done
+}
+
+# ebr_topology_v6 PREFIX NCLIENTS: makes the topology of ebr_topology_up
+# dual stack, on the same veths: fd00:200:1::1/64 (srv) and ::2 (rel up0),
+# fd00:200:(10+K)::1/64 (rel downK) and ::2 (cliK), default routes via the
+# relay, IPv6 forwarding in rel. nodad: usable at once (no DAD delay).
+ebr_topology_v6 ()
+{
+  local p=$1 n=$2 k net
+  ip netns exec "$p-rel" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+  ip -n "$p-srv" addr replace fd00:200:1::1/64 dev eth0 nodad || return 1
+  ip -n "$p-rel" addr replace fd00:200:1::2/64 dev up0 nodad || return 1
+  ip -n "$p-srv" -6 route replace default via fd00:200:1::2 || return 1
+  for k in $(seq 1 "$n"); do
+    net=$(ebr_cli_net "$k")
+    ip -n "$p-rel" addr replace "fd00:200:$net::1/64" dev "down$k" nodad || return 1
+    ip -n "$p-cli$k" addr replace "fd00:200:$net::2/64" dev eth0 nodad || return 1
+    ip -n "$p-cli$k" -6 route replace default via "fd00:200:$net::1" || return 1
   done
 }
 

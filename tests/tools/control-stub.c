@@ -34,7 +34,8 @@
  *       The same SUBSCRIBE with a forged source: a raw IPv4 packet (needs
  *       CAP_NET_RAW) claiming to come from SRC_ADDR:SRC_PORT, which is
  *       where the relay's challenge then goes. The relay must never send
- *       that address media.
+ *       that address media. IPv6 addresses (both): a raw IPv6 packet, with
+ *       its UDP checksum (mandatory in IPv6).
  */
 #include <errno.h>
 #include <poll.h>
@@ -48,6 +49,7 @@
 #include <netinet/in.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
+#include <netinet/ip6.h>
 
 #include "ebpfrelay-control.h"
 #include "priority.h"
@@ -332,6 +334,90 @@ check (const gchar * file, guint count, guint limit, gboolean gate)
 }
 
 static int
+subscribe_once6 (const gchar * host, guint16 port)
+{
+  RelayControlMessage m = {.type = RELAY_CONTROL_SUBSCRIBE };
+  struct sockaddr_in6 to = {.sin6_family = AF_INET6,.sin6_port = htons (port) };
+  guint8 b[RELAY_CONTROL_MAX_PACKET];
+  gsize n = relay_control_encode (&m, b, sizeof (b));
+  int fd = socket (AF_INET6, SOCK_DGRAM, 0);
+
+  inet_pton (AF_INET6, host, &to.sin6_addr);
+  return sendto (fd, b, n, 0, (struct sockaddr *) &to, sizeof (to)) ==
+      (ssize_t) n ? 0 : 2;
+}
+
+/* The one's complement sum of @len bytes at @p, added to @sum. */
+static guint32
+csum_add (guint32 sum, const guint8 * p, gsize len)
+{
+  for (gsize i = 0; i + 1 < len; i += 2)
+    sum += (p[i] << 8) | p[i + 1];
+  if (len & 1)
+    sum += p[len - 1] << 8;
+  return sum;
+}
+
+/* A raw IPv6/UDP datagram from a source we do not own (IPPROTO_RAW on
+ * AF_INET6 includes the header); the UDP checksum over the pseudo-header
+ * (RFC 8200 8.1). */
+static int
+subscribe_forged6 (const gchar * src, guint16 sport, const gchar * host,
+    guint16 port)
+{
+  RelayControlMessage m = {.type = RELAY_CONTROL_SUBSCRIBE };
+  struct sockaddr_in6 to = {.sin6_family = AF_INET6 };
+  guint8 pkt[sizeof (struct ip6_hdr) + sizeof (struct udphdr) +
+      RELAY_CONTROL_MAX_PACKET];
+  struct ip6_hdr *ip = (struct ip6_hdr *) pkt;
+  struct udphdr *udp = (struct udphdr *) (ip + 1);
+  gsize n = relay_control_encode (&m, (guint8 *) (udp + 1),
+      RELAY_CONTROL_MAX_PACKET);
+  gsize ulen = sizeof (*udp) + n, len = sizeof (*ip) + ulen;
+  guint8 pseudo[8] = { 0 };
+  guint32 sum;
+  int fd, rc;
+
+  memset (pkt, 0, sizeof (*ip) + sizeof (*udp));
+  if (n == 0 || inet_pton (AF_INET6, src, &ip->ip6_src) != 1 ||
+      inet_pton (AF_INET6, host, &ip->ip6_dst) != 1) {
+    fprintf (stderr, "subscribe-forged: bad address\n");
+    return 2;
+  }
+  ip->ip6_flow = htonl (6u << 28);
+  ip->ip6_plen = htons (ulen);
+  ip->ip6_nxt = IPPROTO_UDP;
+  ip->ip6_hlim = 64;
+  udp->source = htons (sport);
+  udp->dest = htons (port);
+  udp->len = htons (ulen);
+  pseudo[2] = ulen >> 8;
+  pseudo[3] = ulen & 0xff;
+  pseudo[7] = IPPROTO_UDP;
+  sum = csum_add (0, (const guint8 *) &ip->ip6_src, 32);
+  sum = csum_add (sum, pseudo, 8);
+  sum = csum_add (sum, (const guint8 *) udp, ulen);
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  udp->check = htons (~sum & 0xffff);
+  if (udp->check == 0)
+    udp->check = 0xffff;
+  to.sin6_addr = ip->ip6_dst;
+
+  fd = socket (AF_INET6, SOCK_RAW, IPPROTO_RAW);
+  if (fd < 0) {
+    fprintf (stderr, "subscribe-forged: raw socket: %s\n", strerror (errno));
+    return 2;
+  }
+  rc = sendto (fd, pkt, len, 0, (struct sockaddr *) &to, sizeof (to)) ==
+      (ssize_t) len ? 0 : 2;
+  if (rc)
+    fprintf (stderr, "subscribe-forged: sendto: %s\n", strerror (errno));
+  close (fd);
+  return rc;
+}
+
+static int
 subscribe_once (const gchar * host, guint16 port)
 {
   RelayControlMessage m = {.type = RELAY_CONTROL_SUBSCRIBE };
@@ -407,9 +493,11 @@ main (int argc, char **argv)
     return check (argv[2], tool_num ("COUNT", argv[3], 0, G_MAXUINT),
         tool_num ("LIMIT", argv[4], 0, G_MAXUINT), argc == 6);
   if (argc == 4 && !strcmp (argv[1], "subscribe-once"))
-    return subscribe_once (argv[2], tool_num ("PORT", argv[3], 0, 65535));
+    return (strchr (argv[2], ':') ? subscribe_once6 : subscribe_once)
+        (argv[2], tool_num ("PORT", argv[3], 0, 65535));
   if (argc == 6 && !strcmp (argv[1], "subscribe-forged"))
-    return subscribe_forged (argv[2], tool_num ("SRC_PORT", argv[3], 0,
+    return (strchr (argv[2], ':') ? subscribe_forged6 : subscribe_forged)
+        (argv[2], tool_num ("SRC_PORT", argv[3], 0,
             65535), argv[4], tool_num ("PORT", argv[5], 0, 65535));
   fprintf (stderr, "usage: control-stub relay CPORT MPORT TIMEOUT_MS [TOKEN]"
       " | gen FILE COUNT | check FILE COUNT LIMIT [gate]"

@@ -92,7 +92,7 @@ pump (Sub * subs, guint n, int ms, guint8 * buf)
     if (!(pfd[i].revents & (POLLIN | POLLERR)))
       continue;
     for (;;) {
-      struct sockaddr_in from;
+      struct sockaddr_storage from;
       socklen_t flen = sizeof (from);
       ssize_t r = recvfrom (pfd[i].fd, buf, MAX_DATAGRAM, MSG_DONTWAIT,
           (struct sockaddr *) &from, &flen);
@@ -102,8 +102,12 @@ pump (Sub * subs, guint n, int ms, guint8 * buf)
           break;
         continue;               /* ICMP errors of what it sent */
       }
-      if (relay_control_is_control (buf, r))
-        relay_control_client_handle (subs[i].client, buf, r, &from);
+      if (relay_control_is_control (buf, r)) {
+        RelayAddr fa;
+
+        relay_addr_from_native (&fa, &from, flen);
+        relay_control_client_handle (subs[i].client, buf, r, &fa);
+      }
       else
         media++;
     }
