@@ -40,7 +40,15 @@ typedef struct
   GQueue queue;                 /* KfItem*: the live copies */
   GHashTable *ssrcs;            /* ssrc -> GINT_TO_POINTER (SsrcState) */
   gboolean any_live;
+  gboolean primed;              /* a burst packet went out (ARP started) */
 } KfSub;
+
+/* Kernel mode, the joiner's next hop not resolved yet: after the burst's
+ * first packet (which makes the kernel ask for the MAC address) the rest
+ * waits for the resolution, at most this long after the join. Sent into
+ * an unresolved neighbour, a burst overflows the kernel's queue of
+ * packets waiting for it, which drops the oldest: the key frame. */
+#define RELAY_KFBURST_NEIGH_WAIT_US (300 * G_TIME_SPAN_MILLISECOND)
 
 struct _RelayKfBurst
 {
@@ -276,8 +284,14 @@ pace (RelayKfBurst * kb, RelayClient * c, gint64 now)
     SsrcState st;
 
     if (b) {
+      /* (c->route is NO_NEIGH only in kernel mode, refreshed every 20 ms
+       * by relay_clients_check while it is) */
+      if (s->primed && c->route == RELAY_ROUTE_NO_NEIGH
+          && now - s->since < RELAY_KFBURST_NEIGH_WAIT_US)
+        break;
       if (!take (s, b->len, cap))
         break;
+      s->primed = TRUE;
       if (relay_sender_send_one (kb->sender, c, b->data, b->len)) {
         c->kf_burst_packets++;
         c->kf_burst_bytes += b->len;

@@ -58,6 +58,9 @@ print(int(bool(bad) and all(t["name"].partition(" / ")[0].endswith(":e2e") for t
 PY
 )
 rerun_ok=0
+# (the rerun writes its own testlog.json: the summary is of the first run)
+cp "$log" "$log.first"
+log=$log.first
 if [ $rc -ne 0 ] && [ -n "$again" ] && [ "$all_e2e" = 1 ] && [ $(wc -l <<<"$again") -le 3 ]; then
   echo "== run once more, alone: $(echo $again)"
   # shellcheck disable=SC2086
