@@ -26,12 +26,9 @@ if [ "${1:-}" = "--sanitize" ]; then
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:detect_odr_violation=0:fast_unwind_on_malloc=0
   export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export LSAN_OPTIONS=suppressions=$PWD/scripts/lsan.supp:print_suppressions=0
-  set -- --wrapper "$PWD/scripts/asan-wrap.sh" --no-suite e2e --no-suite fuzz \
-    --no-suite e2e-known-issue "$@"
+  set -- --wrapper "$PWD/scripts/asan-wrap.sh" --no-suite e2e --no-suite fuzz "$@"
 else
   bash scripts/build.sh
-  # (tests/e2e/meson.build: a test known to fail sometimes, run on its own)
-  set -- --no-suite e2e-known-issue "$@"
 fi
 rc=0
 meson test -C $dir --print-errorlogs --num-processes 2 "$@" || rc=$?

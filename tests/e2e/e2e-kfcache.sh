@@ -94,6 +94,10 @@ e2e_alive "$SENDER" sender
 
 mkdir -p "$E2E_WORK/frames"
 e2e_bg "$P-cli1" capture $KF capture 6100 "$E2E_WORK/seqs.txt" 20
+# (bound before the viewer starts: a burst sent while the capture's socket
+# is not there yet is refused on the viewer's loopback, and the capture
+# then starts at the first live packet, no key frame)
+e2e_wait_udp "$P-cli1" 6100
 export GST_DEBUG_NO_COLOR=1 \
   GST_DEBUG=libav:4,avviddec:2,videodecoder:2,rtph264depay:2,rtpbasedepayload:2
 if [ "$CONTROL" = subscribe ]; then
