@@ -60,6 +60,8 @@ relay_client_free (RelayClient * c)
   relay_adapt_sub_free (c->adapt);
   g_free (c->host);
   g_hash_table_destroy (c->ssrcs);
+  if (c->kf_sent)
+    g_hash_table_destroy (c->kf_sent);
   g_free (c);
 }
 
@@ -649,6 +651,8 @@ activate_client (RelayClients * t, RelayClient * c, GError ** error)
   g_hash_table_remove_all (c->ssrcs);
   client_drop_burst (c);
   c->kf_burst_packets = c->kf_burst_bytes = 0;
+  if (c->kf_sent)
+    g_hash_table_remove_all (c->kf_sent);
   c->kf_hold = t->kf_joins;
   t->slots[i] = c;
   if (i >= t->n_slots)

@@ -113,7 +113,19 @@ typedef struct
   gpointer kf;
   GDestroyNotify kf_free;
   guint64 kf_burst_packets, kf_burst_bytes;
+  /* per SSRC, what its bursts sent it (GUINT_TO_POINTER (ssrc) ->
+   * RelayBurstSent*, NULL until the first): the SR counts it is sent
+   * (relay_sender_ssrc_counts) include them, as its own receiver counts
+   * them */
+  GHashTable *kf_sent;
 } RelayClient;
+
+/* What key-frame bursts sent one subscriber of one SSRC (RFC 3550 6.4.1
+ * counts, mod 2^32 as an SR carries them). */
+typedef struct
+{
+  guint32 packets, octets;
+} RelayBurstSent;
 
 /* Userspace mode: what one subscriber has of one SSRC. As the kernel's
  * struct relay_ssrc_state (bpf/relay.h): the switch state, the packets

@@ -93,6 +93,34 @@ sub_free (gpointer p)
   g_free (s);
 }
 
+/* Counts a burst packet sent to @c in its per-SSRC burst counts
+ * (RelayClient.kf_sent), which its SRs include: the payload octets as the
+ * sender counts them (one classifier, bpf/priority.h). */
+static void
+count_sent (RelayKfBurst * kb, RelayClient * c, const guint8 * data, gsize len)
+{
+  guint8 buf[PRIO_BUF_LEN] = { 0 };
+  guint32 n = MIN (len, PRIO_BUF_LEN);
+  struct prio_vp8_state vp8 = { 0 };
+  struct prio_info info;
+  RelayBurstSent *sent;
+
+  memcpy (buf, data, n);
+  prio_classify (buf, n, len, kb->codec_by_pt, kb->fm_id, &vp8, &info);
+  if (!prio_is_rtp (&info))
+    return;
+  if (!c->kf_sent)
+    c->kf_sent = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  sent = g_hash_table_lookup (c->kf_sent, GUINT_TO_POINTER (info.ssrc));
+  if (!sent) {
+    sent = g_new0 (RelayBurstSent, 1);
+    g_hash_table_insert (c->kf_sent, GUINT_TO_POINTER (info.ssrc), sent);
+  }
+  sent->packets++;
+  sent->octets += sw_payload_octets (len, info.payload_off,
+      (data[0] & 0x20) ? data[len - 1] : 0);
+}
+
 static KfSub *
 get_sub (RelayClient * c, gint64 now)
 {
@@ -297,6 +325,7 @@ pace (RelayKfBurst * kb, RelayClient * c, gint64 now)
         c->kf_burst_bytes += b->len;
         kb->burst_packets++;
         kb->burst_bytes += b->len;
+        count_sent (kb, c, b->data, b->len);
       } else {
         c->user_errors++;
       }

@@ -278,18 +278,32 @@ relay_sender_ssrc_counts (RelaySender * s, RelayClient * c, guint32 ssrc,
     guint32 * packets, guint32 * octets)
 {
   RelaySsrcState *st;
+  RelayBurstSent *burst = c->kf_sent ? g_hash_table_lookup (c->kf_sent,
+      GUINT_TO_POINTER (ssrc)) : NULL;
+  gboolean have;
 
   /* In kernel mode the kernel decides for every slot, also for the copies
    * it leaves to userspace, and counts them all (sub_ssrcs). */
-  if (s->kernel)
-    return relay_kernel_ssrc_counts (s->kernel, c->slot, ssrc, packets,
+  if (s->kernel) {
+    have = relay_kernel_ssrc_counts (s->kernel, c->slot, ssrc, packets,
         octets, NULL, NULL);
-  st = g_hash_table_lookup (c->ssrcs, GUINT_TO_POINTER (ssrc));
-  if (!st)
-    return FALSE;
-  *packets = st->packets;
-  *octets = st->octets;
-  return TRUE;
+  } else {
+    st = g_hash_table_lookup (c->ssrcs, GUINT_TO_POINTER (ssrc));
+    have = st != NULL;
+    if (st) {
+      *packets = st->packets;
+      *octets = st->octets;
+    }
+  }
+  /* what a key-frame burst sent it (the viewer counts those too) */
+  if (burst) {
+    if (!have)
+      *packets = *octets = 0;
+    *packets += burst->packets;
+    *octets += burst->octets;
+    have = TRUE;
+  }
+  return have;
 }
 
 gboolean

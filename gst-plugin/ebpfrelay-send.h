@@ -96,7 +96,8 @@ void relay_sender_priority_counts (RelaySender * s,
 /* What @c was sent of @ssrc (RTCP SR counts, RFC 3550 6.4.1: packets and
  * RTP payload octets, modulo 2^32). FALSE: nothing known, the sender's
  * counts stay. Kernel mode: the kernel's per-(slot, SSRC) counts, which
- * include the copies it left to userspace; userspace mode: its own. */
+ * include the copies it left to userspace; userspace mode: its own; both
+ * plus what key-frame bursts sent it (RelayClient.kf_sent). */
 gboolean relay_sender_ssrc_counts (RelaySender * s, RelayClient * c,
     guint32 ssrc, guint32 * packets, guint32 * octets);
 

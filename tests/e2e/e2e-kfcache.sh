@@ -24,7 +24,11 @@
 #      the 3 s of the GOP plus most of the 3 s live since;
 #   4. the relay counted one burst (keyframe-bursts, the subscriber's
 #      keyframe-burst-packets > 0), no miss, and the subscriber is no longer
-#      pending (kernel mode: served by the kernel, path=kernel).
+#      pending (kernel mode: served by the kernel, path=kernel);
+#   5. an SR of the stream (rtcp-tool send sr:SSRC from the sender's host
+#      to the relay's RTCP port 5005) reaches the viewer's port 6001 with
+#      its own packet count, the burst's packets included: within 20 of
+#      what the capture got before the SR (the burst alone is ~200-300).
 # subscribe: the viewer is ebpfprioritysrc (priority-limit 0, then the
 #   same tee) subscribing through the relay's subscription channel
 #   (control-port 5006) when it starts; the join is when relay-ctl prints
@@ -194,6 +198,17 @@ min_frames=$(awk -v g="$gop_s" 'BEGIN { printf "%d", 30 * g + 30 * 3 * 0.7 }')
 check=$($KF check "$E2E_WORK/seqs.txt")
 check_rc=$?
 errs=$(grep -cE '^(WARNING|ERROR): from element [^ ]*(avdec|depay)|[[:space:]](WARN|ERROR)[[:space:]]+(libav|avviddec|videodecoder|rtph264depay|rtpbasedepayload)[[:space:]]|[[:space:]]INFO[[:space:]]+libav[[:space:]].*concealing' "$E2E_WORK/viewer.log")
+# 5. an SR through the relay, with the viewer's counts
+e2e_bg "$P-cli1" srs $TOOL listen 6001 "$E2E_WORK/srs.txt" 5
+e2e_wait_udp "$P-cli1" 6001
+ssrc=$(awk 'NR == 1 { sub("ssrc=", "", $4); print $4 }' "$E2E_WORK/seqs.txt")
+ip netns exec "$P-srv" $TOOL send 10.200.1.2 5005 0 "sr:${ssrc:-0}"
+ebr_until 20 grep -q ' SR:' "$E2E_WORK/srs.txt"
+sr_line=$(grep -m1 ' SR:' "$E2E_WORK/srs.txt")
+t_sr=$(awk '{ print substr($1, 3) }' <<<"$sr_line")
+sr_pk=$(grep -oE 'SR:[0-9]+:[0-9]+:[0-9]+:[0-9]+' <<<"$sr_line" | cut -d: -f5)
+rx_pk=$(awk -v t="${t_sr:-0}" 'substr($1, 3) + 0 < t + 0 { n++ } END { print n + 0 }' "$E2E_WORK/seqs.txt")
+e2e_log "SR at the viewer: packets=${sr_pk:-none}; the viewer had ${rx_pk} before it"
 e2e_ctl stats
 st=$(grep '^stats ' <<<"$E2E_CTL_REPLY")
 bursts=$(ebr_field "$st" keyframe-bursts)
@@ -228,6 +243,9 @@ e2e_log "relay: priority-dropped=${dropped:-?} keyframe-bursts=$bursts misses=$m
 [ "${bpk:-0}" -gt 0 ] || e2e_fail "the subscriber's keyframe-burst-packets is ${bpk:-missing}"
 [ "$pending" = false ] || e2e_fail "the subscriber's burst is still pending"
 [ "${burst_ms:-0}" -ge "$pace_ms" ] || e2e_fail "the burst took ${burst_ms:-?} ms, faster than keyframe-burst-rate allows ($pace_ms)"
+[ -n "${sr_pk:-}" ] || e2e_fail "no SR reached the viewer's port 6001"
+[ "$(( sr_pk > rx_pk ? sr_pk - rx_pk : rx_pk - sr_pk ))" -le 20 ] \
+  || e2e_fail "the viewer's SR counts $sr_pk packets, it received $rx_pk before it (burst $bpk)"
 if [ "$CONTROL" = limit6 ]; then
   [ "${dropped:-0}" -gt 0 ] || e2e_fail "limit 6: nothing dropped for it (priority-dropped ${dropped:-missing})"
 fi

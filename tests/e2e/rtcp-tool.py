@@ -19,7 +19,9 @@ one that needs gi).
       for SECONDS to HOST:PORT. Prints "sent=K ssrc=S".
   rtcp-tool.py send HOST PORT BIND KIND...
       From port BIND (0: any) one datagram per KIND: pli:SSRC,
-      fir:SSRC:SEQ (valid), truncated, badlen, version1, garbage.
+      fir:SSRC:SEQ (valid), sr:SSRC (a sender report of SSRC, now,
+      counts 0: the relay rewrites them per viewer), truncated, badlen,
+      version1, garbage.
   rtcp-tool.py srcounts PORT SECONDS TOL_MS FILE
       One listener for a subscriber's media port PORT and PORT + 1 (where
       the relay sends the SRs): receives on both for SECONDS with the
@@ -266,6 +268,10 @@ def send(host, port, bind, kinds):
             _, m, q = k.split(":")
             d = struct.pack("!BBHIIIB3x", 0x84, 206, 4, 0x0bad0005, 0,
                             int(m), int(q))
+        elif k.startswith("sr:"):       # RFC 3550 6.4.1, no report block
+            t = time.time() + 2208988800
+            d = struct.pack("!BBHIIIIII", 0x80, 200, 6, int(k[3:]),
+                            int(t), int((t % 1) * (1 << 32)), 0, 0, 0)
         elif k == "truncated":          # says 3 words, has 1
             d = pli(0x0bad0002, 1)[:8]
         elif k == "badlen":             # length field 5 in a 12-byte packet
