@@ -1147,16 +1147,17 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   guint64 timeout;
   guint mtu = 0;
   gint skip;
-  gboolean keep, want_addr;
+  gboolean want_addr;
+  enum
+  { DGRAM_MEDIA, DGRAM_CONTROL, DGRAM_SHORT, DGRAM_DROPPED } verdict;
   int recv_errno = 0;
   ssize_t n;
 
+  GST_EBPF_PRIORITY_SRC_LOCK (self);
+  timeout = self->timeout;
+  mtu = MIN (self->mtu, MAX_DATAGRAM);
+  GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   for (;;) {
-    GST_EBPF_PRIORITY_SRC_LOCK (self);
-    timeout = self->timeout;
-    if (!mem)
-      mtu = MIN (self->mtu, MAX_DATAGRAM);
-    GST_EBPF_PRIORITY_SRC_UNLOCK (self);
 
     if (!g_socket_condition_timed_wait (self->socket, G_IO_IN,
             timeout ? (gint64) MIN (timeout / 1000, G_MAXINT64) : -1,
@@ -1171,6 +1172,9 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
             gst_message_new_element (GST_OBJECT (self),
                 gst_structure_new ("GstUDPSrcTimeout",
                     "timeout", G_TYPE_UINT64, timeout, NULL)));
+        GST_EBPF_PRIORITY_SRC_LOCK (self);
+        timeout = self->timeout;
+        GST_EBPF_PRIORITY_SRC_UNLOCK (self);
         continue;
       }
       goto wait_failed;
@@ -1206,52 +1210,44 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       goto recv_failed;
     }
     data = datagram_data (self, map.data, mtu, n);
-    /* (what applies to this datagram: as set when it was read) */
+    /* One lock per datagram: what applies to it (as set when it was
+     * read), its counters, the subscription client's message. */
     GST_EBPF_PRIORITY_SRC_LOCK (self);
     skip = self->skip_first_bytes;
     want_addr = self->retrieve_sender_address;
-    GST_EBPF_PRIORITY_SRC_UNLOCK (self);
-
+    timeout = self->timeout;
+    verdict = DGRAM_MEDIA;
     if (relay_control_is_control (data, n)) {
       /* The relay's messages (or look-alikes): never media. The client
        * may be gone if we stop right now; the lock keeps it alive. */
-      GST_EBPF_PRIORITY_SRC_LOCK (self);
       self->control++;
       client = self->client;
       if (client)
         relay_control_client_handle (client, data, n,
             relay_addr_from_native (&from_addr, &from, msg.msg_namelen) ?
             &from_addr : NULL);
-      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
-      continue;
-    }
-
-    if (n < skip) {
-      gboolean warn = !self->warned_short;
-
-      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      verdict = DGRAM_CONTROL;
+    } else if (n < skip) {
       self->too_short++;
-      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
-      self->warned_short = TRUE;
-      if (warn)
-        GST_ELEMENT_WARNING (self, STREAM, DECODE,
-            ("A datagram of %" G_GSSIZE_FORMAT " bytes is shorter than "
-                "skip-first-bytes (%d): dropped (counted as too-short)", n,
-                skip), ("warned once"));
-      continue;
-    }
-
-    GST_EBPF_PRIORITY_SRC_LOCK (self);
-    keep = TRUE;
-    if (!self->kernel) {
-      keep = keep_in_userspace (self, data + skip, n - skip);
-      if (keep)
+      verdict = DGRAM_SHORT;
+    } else if (!self->kernel) {
+      if (keep_in_userspace (self, data + skip, n - skip)) {
         self->kept++;
-      else
+      } else {
         self->dropped++;
+        verdict = DGRAM_DROPPED;
+      }
     }
     GST_EBPF_PRIORITY_SRC_UNLOCK (self);
-    if (!keep)
+
+    if (verdict == DGRAM_SHORT && !self->warned_short) {
+      self->warned_short = TRUE;
+      GST_ELEMENT_WARNING (self, STREAM, DECODE,
+          ("A datagram of %" G_GSSIZE_FORMAT " bytes is shorter than "
+              "skip-first-bytes (%d): dropped (counted as too-short)", n,
+              skip), ("warned once"));
+    }
+    if (verdict != DGRAM_MEDIA)
       continue;
 
     gst_memory_unmap (mem, &map);
