@@ -33,7 +33,7 @@
 #include <sys/socket.h>
 
 #include "ebpfrelay-addr.h"
-#include "ebpfrelay-control.h"
+#include "ebpfrelay-control-server.h"
 #include "ebpfrelay-kernel.h"
 #include "switch.h"
 #include "seqlog.h"

@@ -42,7 +42,7 @@
 #include <gst/gst.h>
 
 #include "ebpfrelay-clients.h"
-#include "ebpfrelay-control.h"
+#include "ebpfrelay-control-server.h"
 #include "ebpfrelay-send.h"
 #include "ebpfrelay-kfburst.h"
 #include "ebpfrelay-sources.h"

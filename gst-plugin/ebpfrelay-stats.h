@@ -12,7 +12,7 @@
 #include <gst/gst.h>
 
 #include "ebpfrelay-clients.h"
-#include "ebpfrelay-control.h"
+#include "ebpfrelay-control-server.h"
 #include "ebpfrelay-kernel.h"
 #include "ebpfrelay-feedback.h"
 #include "ebpfrelay-send.h"

@@ -114,7 +114,7 @@
 #include "gstebpfrelayelements.h"
 #include "ebpfprioritysrc-kernel.h"
 #include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
-#include "ebpfrelay-control.h"
+#include "ebpfrelay-control-client.h"
 #include "ebpfrelay-caps.h"
 #include "ebpfrelay-watch.h"
 #include "priority.h"

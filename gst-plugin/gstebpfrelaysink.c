@@ -139,7 +139,7 @@
 #include "ebpfrelay-route.h"
 #include "ebpfrelay-clients.h"
 #include "ebpfrelay-send.h"
-#include "ebpfrelay-control.h"
+#include "ebpfrelay-control-server.h"
 #include "ebpfrelay-caps.h"
 #include "ebpfrelay-stats.h"
 #include "ebpfrelay-feedback.h"

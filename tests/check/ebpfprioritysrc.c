@@ -21,7 +21,7 @@
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
 
-#include "ebpfrelay-control.h"
+#include "ebpfrelay-control-server.h"
 
 #ifdef PSRC_TEST_KERNEL
 #define MODE "kernel"

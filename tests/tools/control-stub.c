@@ -51,7 +51,7 @@
 #include <netinet/udp.h>
 #include <netinet/ip6.h>
 
-#include "ebpfrelay-control.h"
+#include "ebpfrelay-control-server.h"
 #include "priority.h"
 #include "switch.h"
 #include "tool-util.h"

@@ -27,7 +27,7 @@
 
 #include <gio/gio.h>
 
-#include "ebpfrelay-control.h"
+#include "ebpfrelay-control-client.h"
 #include "tool-util.h"
 
 #define MAX_DATAGRAM 65536
