@@ -596,6 +596,35 @@ malformed:
   return FALSE;
 }
 
+gboolean
+ebpf_relay_sps_rtp_rewrite (const guint8 * rtp, gsize len, gsize payload_off,
+    guint8 ** out, gsize * out_len)
+{
+  gsize end = len, plen;
+  guint8 *payload, *o;
+
+  if (!rtp || len < 12 || payload_off < 12 || payload_off >= len)
+    return FALSE;
+  if (rtp[0] & 0x20) {          /* padding: its size in the last byte */
+    if (rtp[len - 1] == 0 || rtp[len - 1] > len - payload_off)
+      return FALSE;
+    end = len - rtp[len - 1];
+  }
+  if (end <= payload_off)
+    return FALSE;
+  if (!ebpf_relay_h264_payload_rewrite_sps (rtp + payload_off,
+          end - payload_off, &payload, &plen))
+    return FALSE;
+  o = g_malloc (payload_off + plen);
+  memcpy (o, rtp, payload_off);
+  o[0] &= ~0x20;
+  memcpy (o + payload_off, payload, plen);
+  g_free (payload);
+  *out = o;
+  *out_len = payload_off + plen;
+  return TRUE;
+}
+
 /* --- the guard ------------------------------------------------------------------ */
 
 void
@@ -603,20 +632,27 @@ ebpf_relay_sps_guard_init (EbpfRelaySpsGuard * g)
 {
   g->b_max = -1;
   g->watched = 7;
-}
-
-void
-ebpf_relay_sps_guard_packet (EbpfRelaySpsGuard * g, guint limit,
-    guint priority, gboolean b_slice)
-{
-  if (limit < g->watched)
-    g->watched = limit;
-  if (b_slice && (gint) priority > g->b_max)
-    g->b_max = (gint) priority;
+  g->have_sps = FALSE;
+  g->sps_ts = 0;
+  g->sps_rewrite = FALSE;
 }
 
 gboolean
-ebpf_relay_sps_guard_rewrite (const EbpfRelaySpsGuard * g, guint limit)
+ebpf_relay_sps_guard_sps (EbpfRelaySpsGuard * g, guint limit, guint32 ts)
 {
-  return limit >= g->watched && (gint) limit > g->b_max;
+  if (g->have_sps && g->sps_ts == ts)
+    return g->sps_rewrite;
+  g->sps_rewrite = limit >= g->watched && (gint) limit > g->b_max;
+  g->have_sps = TRUE;
+  g->sps_ts = ts;
+  if (limit < g->watched)
+    g->watched = limit;
+  return g->sps_rewrite;
+}
+
+void
+ebpf_relay_sps_guard_b_slice (EbpfRelaySpsGuard * g, guint priority)
+{
+  if ((gint) priority > g->b_max)
+    g->b_max = (gint) priority;
 }

@@ -72,6 +72,13 @@ gboolean ebpf_relay_h264_payload_has_sps (const guint8 * payload,
 gboolean ebpf_relay_h264_payload_rewrite_sps (const guint8 * payload,
     gsize len, guint8 ** out, gsize * out_len);
 
+/* An RTP packet @rtp of @len bytes whose H.264 payload starts at
+ * @payload_off: TRUE and the packet with its SPS rewritten
+ * (ebpf_relay_h264_payload_rewrite_sps) in *@out (g_free), the RTP header
+ * as it was (padding, if any, dropped: P cleared). */
+gboolean ebpf_relay_sps_rtp_rewrite (const guint8 * rtp, gsize len,
+    gsize payload_off, guint8 ** out, gsize * out_len);
+
 /* When rewriting is safe, per SSRC (docs/architecture.md, "No added delay
  * at a limit"). A picture that is reordered is a B slice (an encoder
  * reorders to code B pictures); the guard learns the highest priority of
@@ -88,17 +95,20 @@ typedef struct
 {
   gint b_max;                   /* -1: no B slice seen */
   guint watched;                /* lowest limit watched */
+  gboolean have_sps;            /* the last SPS's timestamp and decision */
+  guint32 sps_ts;
+  gboolean sps_rewrite;
 } EbpfRelaySpsGuard;
 
 void ebpf_relay_sps_guard_init (EbpfRelaySpsGuard * g);
-/* A packet of the SSRC passed the filter at @limit (in force), with
- * @priority; @b_slice if it starts a B slice. */
-void ebpf_relay_sps_guard_packet (EbpfRelaySpsGuard * g, guint limit,
-    guint priority, gboolean b_slice);
-/* An SPS passed at @limit: rewrite it? (Call before
- * ebpf_relay_sps_guard_packet for the same packet.) */
-gboolean ebpf_relay_sps_guard_rewrite (const EbpfRelaySpsGuard * g,
-    guint limit);
+/* An SPS of the SSRC (RTP timestamp @ts) passed the filter at @limit (in
+ * force): TRUE if it is to be rewritten. @limit counts as watched from the
+ * next access unit on: the SPSs of one access unit (one timestamp; x264's
+ * own and the payloader's copy) are decided alike. */
+gboolean ebpf_relay_sps_guard_sps (EbpfRelaySpsGuard * g, guint limit,
+    guint32 ts);
+/* A B slice of @priority passed the filter. */
+void ebpf_relay_sps_guard_b_slice (EbpfRelaySpsGuard * g, guint priority);
 
 G_END_DECLS
 #endif

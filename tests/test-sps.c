@@ -368,29 +368,37 @@ test_guard (void)
   EbpfRelaySpsGuard g;
 
   ebpf_relay_sps_guard_init (&g);
-  /* limit 7 from the start; a lower one not before it was watched */
-  g_assert_true (ebpf_relay_sps_guard_rewrite (&g, 7));
-  g_assert_false (ebpf_relay_sps_guard_rewrite (&g, 6));
-  g_assert_false (ebpf_relay_sps_guard_rewrite (&g, 0));
-  ebpf_relay_sps_guard_packet (&g, 7, 7, FALSE);
-  g_assert_true (ebpf_relay_sps_guard_rewrite (&g, 7));
-  /* watched at 6 with no B slice: rewritten at 6 */
-  ebpf_relay_sps_guard_packet (&g, 6, 7, FALSE);
-  ebpf_relay_sps_guard_packet (&g, 6, 6, FALSE);
-  g_assert_true (ebpf_relay_sps_guard_rewrite (&g, 6));
-  g_assert_false (ebpf_relay_sps_guard_rewrite (&g, 5));
-  /* a B slice of priority 6 (x264's B-pyramid references): not at 6 or
-   * below any more, still at 7 */
-  ebpf_relay_sps_guard_packet (&g, 6, 6, TRUE);
-  g_assert_false (ebpf_relay_sps_guard_rewrite (&g, 6));
-  g_assert_true (ebpf_relay_sps_guard_rewrite (&g, 7));
-  /* non-reference B slices at limit 0 change nothing at 7 */
-  ebpf_relay_sps_guard_packet (&g, 0, 0, TRUE);
-  g_assert_false (ebpf_relay_sps_guard_rewrite (&g, 0));
-  g_assert_true (ebpf_relay_sps_guard_rewrite (&g, 7));
+  /* limit 7 from the start */
+  g_assert_true (ebpf_relay_sps_guard_sps (&g, 7, 3000));
+  g_assert_true (ebpf_relay_sps_guard_sps (&g, 7, 6000));
+  /* lowered to 6: the first SPS at 6 as it was (not watched yet), the
+   * next one rewritten if no B slice passed in between */
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 6, 9000));
+  g_assert_true (ebpf_relay_sps_guard_sps (&g, 6, 12000));
+  g_assert_true (ebpf_relay_sps_guard_sps (&g, 7, 15000));
+  /* a B slice of priority 6 (x264's B-pyramid references): not at 6
+   * any more, still at 7 */
+  ebpf_relay_sps_guard_b_slice (&g, 6);
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 6, 18000));
+  g_assert_true (ebpf_relay_sps_guard_sps (&g, 7, 21000));
+  /* lowered to 0: as it was, also later (non-reference B slices) */
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 0, 24000));
+  ebpf_relay_sps_guard_b_slice (&g, 0);
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 0, 27000));
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 5, 30000));
+  g_assert_true (ebpf_relay_sps_guard_sps (&g, 7, 33000));
   /* a B slice of priority 7: never again */
-  ebpf_relay_sps_guard_packet (&g, 7, 7, TRUE);
-  g_assert_false (ebpf_relay_sps_guard_rewrite (&g, 7));
+  ebpf_relay_sps_guard_b_slice (&g, 7);
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 7, 36000));
+
+  /* a viewer starting at a lower limit: original SPSs until it watched,
+   * also the second SPS of the same access unit (same timestamp) */
+  ebpf_relay_sps_guard_init (&g);
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 1, 90000));
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 1, 90000));
+  g_assert_true (ebpf_relay_sps_guard_sps (&g, 1, 42000));
+  g_assert_true (ebpf_relay_sps_guard_sps (&g, 3, 45000));
+  g_assert_false (ebpf_relay_sps_guard_sps (&g, 0, 48000));
 }
 
 int
