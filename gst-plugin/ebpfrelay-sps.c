@@ -360,8 +360,7 @@ sps_rbsp (Bits * b, EbpfRelaySpsInfo * info, gboolean * already)
         return FALSE;
       *already = info->max_num_reorder_frames == 0
           && info->max_dec_frame_buffering == num_ref;
-      write_restriction (b, mvob, bytes_denom, bits_denom, mv_h, mv_v,
-          num_ref);
+      write_restriction (b, mvob, bytes_denom, bits_denom, mv_h, mv_v, num_ref);
     } else {
       write_restriction (b, 1, 2, 1, 15, 15, num_ref);
     }
@@ -506,7 +505,7 @@ ebpf_relay_h264_payload_has_b_slice (const guint8 * p, gsize len)
       guint8 hdr[16];
       gsize n;
 
-      if (len < 3 || !(p[1] & 0x80))   /* S bit: the first fragment */
+      if (len < 3 || !(p[1] & 0x80))    /* S bit: the first fragment */
         return FALSE;
       /* the NAL unit's header from the FU indicator and header */
       n = MIN (len - 1, sizeof (hdr));

@@ -52,7 +52,7 @@ static const Sample x264[] = {
 static const Sample novui[] = {
   {"baseline 320x240 poc 2, no VUI", "6742c01eda0507e4", FALSE, 0},
   {"high, scaling lists, poc 1, fields, cropping, no VUI",
-        "676400284b69249249249240a49249249249249249249249249249249249249"
+      "676400284b69249249249240a49249249249249249249249249249249249249"
         "249249249284b298a02802d7e54", FALSE, 0},
 };
 
@@ -357,8 +357,7 @@ test_slices (void)
           sizeof (fu_b_middle)));
   g_assert_false (ebpf_relay_h264_payload_has_b_slice (fu_p_start,
           sizeof (fu_p_start)));
-  g_assert_true (ebpf_relay_h264_payload_has_b_slice (stap_b,
-          sizeof (stap_b)));
+  g_assert_true (ebpf_relay_h264_payload_has_b_slice (stap_b, sizeof (stap_b)));
   g_assert_false (ebpf_relay_h264_payload_has_b_slice (stap_b, 8));
 }
 
