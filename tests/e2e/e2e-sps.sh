@@ -20,7 +20,13 @@
 #     issue, two key frame intervals for x264's max_num_reorder_frames=2),
 #     ffmpeg shows fewer than with the rewrite;
 #   - limit 0 (B slices pass): no SPS rewritten, every SPS pushed as
-#     received, every frame decoded.
+#     received, every frame decoded;
+#   - switching while PLAYING, 7 -> 0 at 3 s -> 7 at 7 s: the SPSs at limit
+#     0 as received (the decoder learns the reordering before the B frames
+#     come), rewritten again after the raise, where each key frame shows
+#     within 100 ms of its arrival again; the limit-0 pictures decoded; no
+#     decoder warning or error (but avdec's "decreasing timestamp" of B
+#     frames stamped at their arrival, which limit 0 alone also logs).
 set -uo pipefail
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
@@ -43,13 +49,14 @@ kv ()
   grep -oE "(^| )$2=[^ ]+" <<<"$1" | head -n 1 | sed 's/.*=//'
 }
 
-# run NAME SECONDS LIMIT REWRITE: the summary line of one run.
+# run NAME SECONDS LIMIT REWRITE [SWITCH]: the summary line of one run.
 run ()
 {
   local name=$1 dir=$E2E_WORK/$1
   mkdir -p "$dir"
-  ip netns exec "$NS" "$GI_PY" "$VIEWER" "$2" "$3" "$4" "$MODE" 5004 5006 \
-    "$dir" >"$E2E_WORK/$name.log" 2>&1 </dev/null \
+  GST_DEBUG=libav:2,videodecoder:2,rtph264depay:2 GST_DEBUG_NO_COLOR=1 \
+    ip netns exec "$NS" "$GI_PY" "$VIEWER" "$2" "$3" "$4" "$MODE" 5004 5006 \
+    "$dir" ${5:+"$5"} >"$E2E_WORK/$name.log" 2>&1 </dev/null \
     || e2e_fail "sps-viewer.py ($name) failed: $(tail -n 3 "$E2E_WORK/$name.log")"
   grep '^summary ' "$E2E_WORK/$name.log" \
     || e2e_fail "sps-viewer.py ($name): no summary"
@@ -94,4 +101,21 @@ f=$(kv "$s" frames)
 # the sender's start
 [ "$f" -ge 120 ] || e2e_fail "limit 0: $f pictures decoded in 5 s"
 e2e_log "limit 0: $f pictures, SPSs as received"
+
+e2e_log "switching: limit 7, 0 at 3 s, 7 at 7 s"
+s=$(run switch 14 7 true "3:0,7:7")
+e2e_log "$s"
+[ "$(kv "$s" sps-kept)" -ge 2 ] \
+  || e2e_fail "switch: $(kv "$s" sps-kept) SPSs as received at limit 0"
+[ "$(kv "$s" sps-rewritten)" -ge 4 ] \
+  || e2e_fail "switch: $(kv "$s" sps-rewritten) SPSs rewritten at limit 7"
+d=$(kv "$s" tail-delay-ms)
+[ "$d" -ge 0 ] && [ "$d" -lt 100 ] \
+  || e2e_fail "switch: after the raise to 7 a key frame was shown $d ms after its arrival"
+[ "$(kv "$s" frames)" -ge $(( $(kv "$s" idrs) + 30 )) ] \
+  || e2e_fail "switch: $(kv "$s" frames) pictures, the limit-0 phase missing"
+w=$(grep -E '(WARN|ERROR) .*(libav|videodecoder|rtph264depay)' "$E2E_WORK/switch.log" \
+  | grep -vc 'decreasing timestamp')
+[ "$w" -eq 0 ] || e2e_fail "switch: $w decoder warnings or errors: $(grep -E '(WARN|ERROR) ' "$E2E_WORK/switch.log" | grep -v 'decreasing timestamp' | head -n 3)"
+e2e_log "switch: SPSs kept at 0 $(kv "$s" sps-kept), rewritten $(kv "$s" sps-rewritten), key frames after the raise within $d ms, no decoder warning"
 e2e_log "PASS"

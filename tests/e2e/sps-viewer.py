@@ -3,7 +3,7 @@
 """sps-viewer: a limited viewer of an x264 stream with B frames, on
 loopback, for e2e-sps.sh (GStreamer's Python bindings: the system python3).
 
-  sps-viewer.py SECONDS LIMIT REWRITE MODE PORT FFMPEG-PORT WORKDIR
+  sps-viewer.py SECONDS LIMIT REWRITE MODE PORT FFMPEG-PORT WORKDIR [SWITCH]
 
 In one process: a sender (videotestsrc 320x240 at 30 fps ! x264enc
 bframes=2 b-adapt=false key-int-max=60, a key frame each 2 s !
@@ -20,6 +20,9 @@ sender after ffmpeg is listening. After the sender stops, it waits 1.5 s
 (the stream is still live for both decoders: nothing is flushed), then
 counts and kills ffmpeg (SIGKILL: no flush at its end either).
 
+SWITCH ("T:L,T:L,...") sets priority-limit L at T seconds after the
+sender's start, while PLAYING.
+
 Prints, one line each:
   "idr n=K t=MONO"        the first packet of the K-th IDR picture the
                           viewer pushed (NAL type 5, single or FU-A start),
@@ -27,9 +30,14 @@ Prints, one line each:
   "frame n=K t=MONO"      the K-th picture avdec_h264 output
   "ffmpeg frames=F"       the pictures ffmpeg output (showinfo lines)
   "summary idrs=K frames=N ffmpeg=F max-delay-ms=D sps-rewritten=R
-   sps-kept=S"            D: the largest delay from the K-th IDR's arrival
+   sps-kept=S tail-delay-ms=T"
+                          D: the largest delay from the K-th IDR's arrival
                           to the K-th picture (at limit 7 the pictures are
-                          the IDRs, in order), -1 when a picture is missing
+                          the IDRs, in order), -1 when a picture is missing;
+                          T (with SWITCH): the largest delay from an IDR's
+                          arrival to the next picture, over the IDRs that
+                          came 2.5 s or more after the last switch, -1
+                          when there is none
 Exits 1 on a pipeline error.
 """
 import os
@@ -73,8 +81,13 @@ def is_idr_start(data):
 
 
 def main(a):
-    if len(a) != 7:
+    if len(a) not in (7, 8):
         sys.exit(__doc__)
+    switches = []
+    if len(a) == 8:
+        for sw in a[7].split(","):
+            t, lim = sw.split(":")
+            switches.append((float(t), int(lim)))
     secs = float(a[0])
     limit, rewrite, mode = int(a[1]), a[2], a[3]
     port, fport, work = int(a[4]), int(a[5]), a[6]
@@ -168,6 +181,16 @@ def main(a):
         return False
 
     GLib.timeout_add(0, start_sender)
+    last_switch = [None]
+
+    def set_limit(lim):
+        viewer.get_by_name("src").set_property("priority-limit", lim)
+        last_switch[0] = time.monotonic()
+        out("limit %d t=%.3f" % (lim, last_switch[0]))
+        return False
+
+    for t, lim in switches:
+        GLib.timeout_add(int(t * 1000), set_limit, lim)
     GLib.timeout_add(int(secs * 1000), stop_sender)
     GLib.timeout_add(int(secs * 1000) + 1500, loop.quit)
     loop.run()
@@ -188,11 +211,19 @@ def main(a):
             delay_ms = int(delay * 1000)
         else:
             delay_ms = -1
+        tail = -1
+        if last_switch[0] is not None:
+            for t in idr_t:
+                if t < last_switch[0] + 2.5:
+                    continue
+                nxt = [f for f in frame_t if f >= t]
+                d = int((nxt[0] - t) * 1000) if nxt else 100000
+                tail = max(tail, d)
         out("summary idrs=%d frames=%d ffmpeg=%d max-delay-ms=%d "
-            "sps-rewritten=%d sps-kept=%d"
+            "sps-rewritten=%d sps-kept=%d tail-delay-ms=%d"
             % (len(idr_t), len(frame_t), fframes, delay_ms,
                stats.get_value("sps-rewritten"),
-               stats.get_value("sps-kept")))
+               stats.get_value("sps-kept"), tail))
     return 1 if failed[0] else 0
 
 
