@@ -563,8 +563,8 @@ echo "    ebpfprioritysrc kept; relay-drop: dropped for its limit at the relay,"
 echo "    in the kernel; SRs: the sender's SRs the relay sent it, with its own"
 echo "    packet counts; has-SR: its rtpbin holds the sender's SR (RTP to wall"
 echo "    clock, lip sync); lost, rtt-ms: from its RRs, at the relay, '-'"
-echo "    before its first RR about an SR; at limit 7 the decoder holds each"
-echo "    picture back for B-frame reordering until the next key frame)"
+echo "    before its first RR about an SR; at limit 7 ebpfprioritysrc rewrites"
+echo "    the SPS to no reordering, so each key frame shows as it arrives)"
 if [ $demo -eq 0 ] || [ -n "${EBR_VIDEO_SHOW_OUT:-}" ] || [[ $outdir != "$work"/* ]]; then
   echo "== frames in $outdir (cliK-NNNNN.png); summary in $summary"
 fi

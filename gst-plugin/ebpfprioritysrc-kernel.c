@@ -107,6 +107,15 @@ priority_src_kernel_switches (PrioritySrcKernel * k, struct psrc_ssrc *out,
   return n;
 }
 
+gboolean
+priority_src_kernel_switch (PrioritySrcKernel * k, guint32 ssrc,
+    struct psrc_ssrc *out)
+{
+  __u32 key = ssrc;
+
+  return bpf_map_lookup_elem (k->switches_fd, &key, out) == 0;
+}
+
 void
 priority_src_kernel_free (PrioritySrcKernel * k)
 {

@@ -29,6 +29,10 @@ void priority_src_kernel_counters (PrioritySrcKernel * k,
  * most @max); returns how many. */
 guint priority_src_kernel_switches (PrioritySrcKernel * k,
     struct psrc_ssrc *out, guint max);
+/* The switch state of @ssrc (host order) into @out; FALSE if the filter
+ * has none. */
+gboolean priority_src_kernel_switch (PrioritySrcKernel * k, guint32 ssrc,
+    struct psrc_ssrc *out);
 void priority_src_kernel_free (PrioritySrcKernel * k);
 
 G_END_DECLS

@@ -117,6 +117,7 @@
 #include "ebpfrelay-control-client.h"
 #include "ebpfrelay-caps.h"
 #include "ebpfrelay-watch.h"
+#include "ebpfrelay-sps.h"
 #include "priority.h"
 #include "prioritysrc.h"
 
@@ -132,6 +133,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
 #define DEFAULT_RTCP_PORT -1
 #define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
 #define DEFAULT_STATS_INTERVAL 0
+#define DEFAULT_REWRITE_SPS TRUE
 /* udpsrc's (1.22) */
 #define DEFAULT_MULTICAST_IFACE NULL
 #define DEFAULT_TIMEOUT 0
@@ -166,6 +168,7 @@ enum
   PROP_MODE,
   PROP_STATS,
   PROP_STATS_INTERVAL,
+  PROP_REWRITE_SPS,
   /* udpsrc's */
   PROP_URI,
   PROP_MULTICAST_GROUP,
@@ -222,7 +225,9 @@ struct _GstEbpfPrioritySrc
   RelayControlClient *client;
   GHashTable *vp8;              /* userspace: ssrc -> struct prio_vp8_state */
   GHashTable *switches;         /* userspace: ssrc -> struct psrc_ssrc */
-  guint64 kept, dropped, control, too_short;
+  gboolean rewrite_sps;
+  GHashTable *sps_guards;       /* ssrc -> EbpfRelaySpsGuard */
+  guint64 kept, dropped, control, too_short, sps_rewritten, sps_kept;
 
   guint8 *scratch;              /* streaming thread only: what exceeds mtu */
   guint8 *joined;               /* streaming thread only: a datagram larger
@@ -437,6 +442,26 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           "separated by commas (\"eth0,eth1\"; NULL = the system's choice)",
           DEFAULT_MULTICAST_IFACE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
+  /**
+   * GstEbpfPrioritySrc:rewrite-sps:
+   *
+   * An H.264 decoder holds each picture back as long as the stream's SPS
+   * says pictures may be reordered (max_num_reorder_frames, or the
+   * level's DPB size when the SPS does not say), seconds at a limit that
+   * keeps only key frames. When the limit in force leaves no reordered
+   * picture (no B slice passes it: docs/architecture.md, "No added delay
+   * at a limit"), the element rewrites each SPS it pushes (single NAL
+   * unit or in a STAP-A; not one fragmented in FU-A) to declare none
+   * (ebpfrelay-sps.h), so the decoder shows each picture when it is
+   * decoded. Counted in stats (`sps-rewritten`, `sps-kept`).
+   */
+  g_object_class_install_property (gobject_class, PROP_REWRITE_SPS,
+      g_param_spec_boolean ("rewrite-sps", "Rewrite SPS",
+          "Rewrite the H.264 SPSs pushed to declare no picture reordering "
+          "(max_num_reorder_frames=0) while the limit in force lets no B "
+          "slice through, so the decoder adds no reorder delay (FALSE: "
+          "push them as received)", DEFAULT_REWRITE_SPS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_TIMEOUT,
       g_param_spec_uint64 ("timeout", "Timeout",
           "Post a GstUDPSrcTimeout element message after this many "
@@ -556,6 +581,8 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->cancellable = g_cancellable_new ();
   self->vp8 = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   self->switches = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->rewrite_sps = DEFAULT_REWRITE_SPS;
+  self->sps_guards = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
@@ -576,6 +603,7 @@ gst_ebpf_priority_src_finalize (GObject * object)
   g_object_unref (self->cancellable);
   g_hash_table_destroy (self->vp8);
   g_hash_table_destroy (self->switches);
+  g_hash_table_destroy (self->sps_guards);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -847,7 +875,9 @@ open_socket (GstEbpfPrioritySrc * self)
   self->external = external;
   self->kernel = kernel;
   self->kept = self->dropped = self->control = self->too_short = 0;
+  self->sps_rewritten = self->sps_kept = 0;
   g_hash_table_remove_all (self->switches);
+  g_hash_table_remove_all (self->sps_guards);
   self->opened = TRUE;
   update_filter_locked (self);
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
@@ -1122,6 +1152,81 @@ datagram_data (GstEbpfPrioritySrc * self, const guint8 * first, guint mtu,
   return self->joined;
 }
 
+/* The limit in force for @ssrc (what the filter applies to its packets
+ * now), -1 if the filter has no state for it. With the lock. */
+static gint
+ssrc_limit_locked (GstEbpfPrioritySrc * self, guint32 ssrc)
+{
+  struct psrc_ssrc sw, *swp;
+
+  if (self->kernel)
+    return priority_src_kernel_switch (self->kernel, ssrc, &sw) ?
+        sw.s.limit : -1;
+  swp = g_hash_table_lookup (self->switches, GUINT_TO_POINTER (ssrc));
+  return swp ? swp->s.limit : -1;
+}
+
+/* rewrite-sps on a datagram that passed the filter (@data, @n bytes, the
+ * RTP packet after @skip): notes its B slices, and returns the datagram
+ * with its SPS rewritten (g_free) when the SSRC's guard says so, else
+ * NULL. With the lock. */
+static guint8 *
+sps_rewrite_locked (GstEbpfPrioritySrc * self, const guint8 * data, gsize n,
+    gint skip, gsize * out_len)
+{
+  const guint8 *rtp = data + skip;
+  gsize len = n - skip, payload_len, rtp_len;
+  EbpfRelaySpsGuard *g;
+  struct prio_info info;
+  const guint8 *payload;
+  guint8 *rtp_out, *out;
+  gint limit;
+
+  if (len < 13 || self->cfg.codec_by_pt[rtp[1] & (PRIO_N_PT - 1)] !=
+      PRIO_CODEC_H264)
+    return NULL;
+  prio_classify (rtp, MIN (len, PRIO_BUF_LEN), len, self->cfg.codec_by_pt,
+      self->cfg.fm_id, NULL, &info);
+  if (!prio_is_rtp (&info) || info.payload_off >= len)
+    return NULL;
+  payload = rtp + info.payload_off;
+  payload_len = len - info.payload_off;
+  g = g_hash_table_lookup (self->sps_guards, GUINT_TO_POINTER (info.ssrc));
+  if (!g) {
+    if (g_hash_table_size (self->sps_guards) >= PSRC_SWITCH_SSRCS)
+      g_hash_table_remove_all (self->sps_guards);
+    g = g_new (EbpfRelaySpsGuard, 1);
+    ebpf_relay_sps_guard_init (g);
+    g_hash_table_insert (self->sps_guards, GUINT_TO_POINTER (info.ssrc), g);
+  }
+  if (ebpf_relay_h264_payload_has_b_slice (payload, payload_len)) {
+    ebpf_relay_sps_guard_b_slice (g, info.priority);
+    return NULL;
+  }
+  if (!ebpf_relay_h264_payload_has_sps (payload, payload_len))
+    return NULL;
+  limit = ssrc_limit_locked (self, info.ssrc);
+  if (limit < 0)
+    limit = self->cfg.limit;
+  if (!ebpf_relay_sps_guard_sps (g, limit, info.ts)
+      || !ebpf_relay_sps_rtp_rewrite (rtp, len, info.payload_off, &rtp_out,
+          &rtp_len)) {
+    self->sps_kept++;
+    GST_LOG_OBJECT (self, "SSRC %08x: SPS as received (limit %d)", info.ssrc,
+        limit);
+    return NULL;
+  }
+  self->sps_rewritten++;
+  GST_DEBUG_OBJECT (self, "SSRC %08x: SPS rewritten to no reordering (limit "
+      "%d)", info.ssrc, limit);
+  out = g_malloc (skip + rtp_len);
+  memcpy (out, data, skip);
+  memcpy (out + skip, rtp_out, rtp_len);
+  g_free (rtp_out);
+  *out_len = skip + rtp_len;
+  return out;
+}
+
 static GstFlowReturn
 gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
@@ -1144,6 +1249,8 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   GstBuffer *buf;
   const guint8 *data;
   GstClockTime socket_ts;
+  guint8 *rewritten = NULL;
+  gsize rewritten_len = 0;
   guint64 timeout;
   guint mtu = 0;
   gint skip;
@@ -1238,6 +1345,8 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
         verdict = DGRAM_DROPPED;
       }
     }
+    if (verdict == DGRAM_MEDIA && self->rewrite_sps && n > skip)
+      rewritten = sps_rewrite_locked (self, data, n, skip, &rewritten_len);
     GST_EBPF_PRIORITY_SRC_UNLOCK (self);
 
     if (verdict == DGRAM_SHORT && !self->warned_short) {
@@ -1251,10 +1360,20 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       continue;
 
     gst_memory_unmap (mem, &map);
-    gst_memory_resize (mem, 0, MIN ((gsize) n, mtu));
-    buf = gst_buffer_new ();
-    gst_buffer_append_memory (buf, mem);
-    mem = NULL;
+    if (rewritten) {
+      /* an SPS rewritten: the new datagram in one memory */
+      gst_memory_unref (mem);
+      mem = NULL;
+      buf = gst_buffer_new_wrapped (rewritten, rewritten_len);
+      rewritten = NULL;
+      n = rewritten_len;
+      mtu = n;
+    } else {
+      gst_memory_resize (mem, 0, MIN ((gsize) n, mtu));
+      buf = gst_buffer_new ();
+      gst_buffer_append_memory (buf, mem);
+      mem = NULL;
+    }
     if ((gsize) n > mtu) {
       GstMemory *rest = gst_allocator_alloc (NULL, n - mtu, NULL);
 
@@ -1418,6 +1537,8 @@ get_stats (GstEbpfPrioritySrc * self)
       "dropped", G_TYPE_UINT64, dropped,
       "control", G_TYPE_UINT64, self->control,
       "too-short", G_TYPE_UINT64, self->too_short,
+      "sps-rewritten", G_TYPE_UINT64, self->sps_rewritten,
+      "sps-kept", G_TYPE_UINT64, self->sps_kept,
       "priority-limit", G_TYPE_UINT, self->limit,
       "limit-in-force", G_TYPE_INT, in_force,
       "limit-pending", G_TYPE_INT, pending,
@@ -1587,6 +1708,11 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
     case PROP_STATS_INTERVAL:
       self->stats_interval = g_value_get_uint (value);
       break;
+    case PROP_REWRITE_SPS:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      self->rewrite_sps = g_value_get_boolean (value);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      break;
     case PROP_URI:
       set_uri (self, g_value_get_string (value), NULL);
       break;
@@ -1694,6 +1820,11 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       break;
     case PROP_STATS_INTERVAL:
       g_value_set_uint (value, self->stats_interval);
+      break;
+    case PROP_REWRITE_SPS:
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      g_value_set_boolean (value, self->rewrite_sps);
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_STATS:
       g_value_take_boxed (value, get_stats (self));

@@ -4,8 +4,11 @@
  * setting, and crafted RTP packets received on loopback through the
  * element's filter: exactly the packets at or above the limit come out,
  * a limit changed while PLAYING applies at once, control packets never
- * come out, and the subscription at a relay (the server object of
- * ebpfrelay-control.c standing in for ebpfrelaysink) follows the element.
+ * come out, the subscription at a relay (the server object of
+ * ebpfrelay-control.c standing in for ebpfrelaysink) follows the element,
+ * and rewrite-sps rewrites the SPSs a limit-7 viewer pushes (single NAL,
+ * STAP-A, padded), not those of a limit-0 viewer that got B slices, nor
+ * any with rewrite-sps=false.
  *
  * Built twice: as is, the userspace filter (no privilege needed); with
  * PSRC_TEST_KERNEL (ebpfprioritysrc-kernel.c), the kernel socket filter,
@@ -22,6 +25,7 @@
 #include <gst/check/gstharness.h>
 
 #include "ebpfrelay-control-server.h"
+#include "ebpfrelay-sps.h"
 
 #ifdef PSRC_TEST_KERNEL
 #define MODE "kernel"
@@ -797,6 +801,144 @@ GST_START_TEST (test_subscription_refused)
 
 GST_END_TEST;
 
+/* rewrite-sps: x264's SPS (Main, bframes=2: max_num_reorder_frames 2) */
+static const guint8 x264_sps[] = {
+  0x67, 0x4d, 0x40, 0x1e, 0xec, 0xa0, 0x50, 0x17, 0xfc, 0xb8, 0x0b, 0x50,
+  0x60, 0x60, 0x6a, 0x50, 0x00, 0x00, 0x03, 0x00, 0x10, 0x00, 0x00, 0x03,
+  0x03, 0xc8, 0xf1, 0x62, 0xd9, 0x60
+};
+
+static const guint8 x264_pps[] = { 0x68, 0xeb, 0xe3, 0xcb, 0x22, 0xc0 };
+
+/* The reorder depth of the SPS in an RTP packet's payload (single NAL or
+ * the first NAL unit of a STAP-A), -1 if none parses. */
+static gint
+pushed_reorder (const guint8 * d, gsize n)
+{
+  EbpfRelaySpsInfo info;
+  gsize off = 12, len = n - 12;
+
+  if ((d[0] & 0x20) && d[n - 1] < len)    /* padding, as sent */
+    len -= d[n - 1];
+  if (n > off + 3 && (d[off] & 0x1f) == 24) {
+    len = MIN ((gsize) ((d[off + 1] << 8) | d[off + 2]), n - off - 3);
+    off += 3;
+  }
+  if (n <= off || !ebpf_relay_sps_parse (d + off, len, &info))
+    return -1;
+  return info.bitstream_restriction ? (gint) info.max_num_reorder_frames : 99;
+}
+
+/* Sends SPS (single NAL), STAP-A [SPS, PPS], a padded SPS and an IDR at
+ * timestamp @ts; pulls them and returns the reorder depth each pushed SPS
+ * declares ("r,r,r"), checking that headers and sequence numbers stay. */
+static gchar *
+send_sps_au (GstHarness * h, int fd, gint port, guint16 seq, guint32 ts)
+{
+  guint8 b[256], p[128];
+  GString *s = g_string_new (NULL);
+  gsize n;
+  guint i;
+
+  send_to (fd, port, b, rtp_packet (b, 96, seq, ts, 0x11223344, x264_sps,
+          sizeof (x264_sps)));
+  p[0] = 0x78;
+  p[1] = 0;
+  p[2] = sizeof (x264_sps);
+  memcpy (p + 3, x264_sps, sizeof (x264_sps));
+  p[3 + sizeof (x264_sps)] = 0;
+  p[4 + sizeof (x264_sps)] = sizeof (x264_pps);
+  memcpy (p + 5 + sizeof (x264_sps), x264_pps, sizeof (x264_pps));
+  send_to (fd, port, b, rtp_packet (b, 96, seq + 1, ts, 0x11223344, p,
+          5 + sizeof (x264_sps) + sizeof (x264_pps)));
+  n = rtp_packet (b, 96, seq + 2, ts, 0x11223344, x264_sps,
+      sizeof (x264_sps));
+  b[0] |= 0x20;
+  memset (b + n, 0, 3);
+  b[n + 3] = 4;
+  send_to (fd, port, b, n + 4);
+  send_h264 (fd, port, seq + 3, 3);
+  for (i = 0; i < 4; i++) {
+    GstBuffer *buf = gst_harness_pull (h);
+    GstMapInfo map;
+
+    fail_unless (buf != NULL);
+    fail_unless (gst_buffer_map (buf, &map, GST_MAP_READ));
+    fail_unless (map.size > 12);
+    fail_unless_equals_int (GST_READ_UINT16_BE (map.data + 2), seq + i);
+    fail_unless_equals_int (map.data[1], 96);
+    if (i < 3) {
+      fail_unless_equals_int (GST_READ_UINT32_BE (map.data + 4), ts);
+      fail_unless_equals_int (GST_READ_UINT32_BE (map.data + 8), 0x11223344);
+      g_string_append_printf (s, "%s%d", s->len ? "," : "",
+          pushed_reorder (map.data, map.size));
+      if (i == 1 && pushed_reorder (map.data, map.size) == 0) {
+        /* the PPS after the rewritten SPS, as sent */
+        gsize off = 12 + 3 + map.data[14];
+
+        fail_unless (map.size >= off + 2 + sizeof (x264_pps));
+        fail_unless_equals_int (map.data[off + 1], sizeof (x264_pps));
+        fail_unless (memcmp (map.data + off + 2, x264_pps,
+                sizeof (x264_pps)) == 0);
+        fail_unless_equals_int (map.size, off + 2 + sizeof (x264_pps));
+      }
+    }
+    gst_buffer_unmap (buf, &map);
+    gst_buffer_unref (buf);
+  }
+  return g_string_free (s, FALSE);
+}
+
+GST_START_TEST (test_rewrite_sps)
+{
+  const guint8 b_slice[] = { 0x01, 0xa0, 0x00, 0x10, 0xab, 0xab };
+  gint port;
+  GstHarness *h = start_src (H264_CAPS, 7, &port);
+  int fd = sender_socket ();
+  GstStructure *s;
+  gboolean rewrite;
+  guint8 b[64];
+  gchar *got;
+
+  g_object_get (h->element, "rewrite-sps", &rewrite, NULL);
+  fail_unless (rewrite, "rewrite-sps is not TRUE by default");
+  /* limit 7: every SPS rewritten, the padded one unpadded */
+  got = send_sps_au (h, fd, port, 10, 3000);
+  fail_unless_equals_string (got, "0,0,0");
+  g_free (got);
+  s = src_stats (h);
+  fail_unless_equals_int (stat_u64 (s, "sps-rewritten"), 3);
+  fail_unless_equals_int (stat_u64 (s, "sps-kept"), 0);
+  gst_structure_free (s);
+  /* rewrite-sps=false while PLAYING: as sent (x264's 2) */
+  g_object_set (h->element, "rewrite-sps", FALSE, NULL);
+  got = send_sps_au (h, fd, port, 20, 6000);
+  fail_unless_equals_string (got, "2,2,2");
+  g_free (got);
+  gst_harness_teardown (h);
+
+  /* limit 0: the first key frame's SPSs as sent (limit 0 not watched
+   * yet); a non-reference B slice passes; then never rewritten */
+  h = start_src (H264_CAPS, 0, &port);
+  got = send_sps_au (h, fd, port, 30, 3000);
+  fail_unless_equals_string (got, "2,2,2");
+  g_free (got);
+  send_to (fd, port, b, rtp_packet (b, 96, 34, 6000, 0x11223344, b_slice,
+          sizeof (b_slice)));
+  gst_buffer_unref (gst_harness_pull (h));
+  got = send_sps_au (h, fd, port, 35, 9000);
+  fail_unless_equals_string (got, "2,2,2");
+  g_free (got);
+  s = src_stats (h);
+  fail_unless_equals_int (stat_u64 (s, "sps-rewritten"), 0);
+  fail_unless_equals_int (stat_u64 (s, "sps-kept"), 6);
+  gst_structure_free (s);
+  close (fd);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
 static Suite *
 ebpfprioritysrc_suite (void)
 {
@@ -812,6 +954,7 @@ ebpfprioritysrc_suite (void)
   tcase_add_test (tc, test_h264_filter_v6);
   tcase_add_test (tc, test_vp8_frames);
   tcase_add_test (tc, test_framemarking);
+  tcase_add_test (tc, test_rewrite_sps);
   tcase_add_test (tc, test_subscription);
   tcase_add_test (tc, test_subscription_v6);
   tcase_add_test (tc, test_subscription_rtcp_port);
