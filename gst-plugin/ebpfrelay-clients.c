@@ -1158,21 +1158,33 @@ relay_clients_set_string (RelayClients * t, const gchar * str, GError ** error)
    * added (client-added for each, duplicates too); the entries refused
    * are not */
   if (t->callbacks.signal) {
-    GPtrArray *names = g_ptr_array_new ();
+    /* in the value's order, one per entry (already parsed once: valid) */
+    gchar **entries = g_strsplit (str ? str : "", ",", -1);
+    GPtrArray *names = g_ptr_array_new_with_free_func ((GDestroyNotify)
+        relay_client_free);
 
+    for (i = 0; entries[i]; i++) {
+      gchar *entry = g_strstrip (entries[i]);
+      RelayClient *e = *entry ? relay_client_parse (entry, NULL) : NULL;
+
+      if (e)
+        g_ptr_array_add (names, e);
+    }
+    g_strfreev (entries);
     g_mutex_lock (t->lock);
-    for (i = 0; i < wanted->len; i++) {
-      RelayClient *w = g_ptr_array_index (wanted, i);
+    for (i = 0; i < names->len;) {
+      RelayClient *e = g_ptr_array_index (names, i);
 
-      if (relay_clients_find (t, &w->addr))
-        g_ptr_array_add (names, w);
+      if (relay_clients_find (t, &e->addr))
+        i++;
+      else
+        g_ptr_array_remove_index (names, i);
     }
     g_mutex_unlock (t->lock);
     for (i = 0; i < names->len; i++) {
-      RelayClient *w = g_ptr_array_index (names, i);
+      RelayClient *e = g_ptr_array_index (names, i);
 
-      for (guint n = 0; n < w->add_count; n++)
-        emit_signal (t, w->host, w->port, TRUE);
+      emit_signal (t, e->host, e->port, TRUE);
     }
     g_ptr_array_free (names, TRUE);
   }
