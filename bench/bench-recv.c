@@ -15,6 +15,9 @@
  *       after the last datagram, or after --timeout S (default 600).
  *       Writes FILE: one summary line, one "P port unique" line per port,
  *       then the delay histogram ("H lower_ns count" for non-empty bins).
+ *       --bind: the sockets' address, IPv4 (default 0.0.0.0) or IPv6
+ *       (:: receives IPv6 and IPv4-mapped datagrams); --nack HOST may be
+ *       IPv6, in brackets, of --bind's family.
  *
  *       --nack: each port repairs its loss as a viewer's RTP stack does:
  *       a gap in the record sequence (RTP records, --rtp) is NACKed at
@@ -163,7 +166,7 @@ cmp_u16 (const void *a, const void *b)
  * of the missing numbers due by @now (each sent, tries counted), PID +
  * BLP packed. Numbers given up on or seen leave the list. */
 static void
-send_nacks (Port * p, const struct sockaddr_in *to, uint64_t now)
+send_nacks (Port * p, const ToolAddr * to, uint64_t now)
 {
   uint8_t pkt[1400];
   uint16_t pids[NACK_PENDING_MAX];
@@ -217,8 +220,7 @@ send_nacks (Port * p, const struct sockaddr_in *to, uint64_t now)
   tool_put32 (pkt + off + 4, 0x4e41434bu ^ (uint32_t) p->port);
   tool_put32 (pkt + off + 8, p->media_ssrc);
   off += 12 + fci * 4;
-  if (sendto (p->nack_fd, pkt, off, 0, (const struct sockaddr *) to,
-          sizeof (*to)) == (ssize_t) off)
+  if (sendto (p->nack_fd, pkt, off, 0, &to->u.sa, to->len) == (ssize_t) off)
     nack_packets++;
 }
 
@@ -281,7 +283,7 @@ do_recv (int argc, char **argv)
 {
   const char *ports_arg = NULL, *out = NULL, *bind_addr = "0.0.0.0";
   const char *nack_arg = NULL;
-  struct sockaddr_in nack_to = {.sin_family = AF_INET };
+  ToolAddr nack_to;
   unsigned long long max_seq = 0, idle_ms = 3000, timeout_s = 600;
   unsigned long long nack_offset = 0;
   static int port_list[MAX_PORTS];
@@ -327,9 +329,14 @@ do_recv (int argc, char **argv)
       usage ();
     memcpy (host, nack_arg, colon - nack_arg);
     host[colon - nack_arg] = '\0';
-    if (inet_pton (AF_INET, host, &nack_to.sin_addr) != 1)
+    /* [IPv6]:port */
+    if (host[0] == '[' && colon > nack_arg + 1 && colon[-1] == ']') {
+      memmove (host, host + 1, strlen (host));
+      host[strlen (host) - 1] = '\0';
+    }
+    if (tool_addr (&nack_to, host, (int) tool_num ("--nack port", colon + 1,
+                1, 65535)))
       usage ();
-    nack_to.sin_port = htons (tool_num ("--nack port", colon + 1, 1, 65535));
   }
   nports = parse_ports (ports_arg, port_list);
   if ((double) nports * (max_seq / 8 + 1) > 1024.0 * 1024 * 1024) {
@@ -340,16 +347,18 @@ do_recv (int argc, char **argv)
   ports = calloc (nports, sizeof (*ports));
   ep = epoll_create1 (0);
   for (int k = 0; k < nports; k++) {
-    struct sockaddr_in sin = {.sin_family = AF_INET,.sin_port =
-          htons (port_list[k])
-    };
+    ToolAddr sin;
     int on = 1, sz = 2 << 20;
     struct epoll_event ev = {.events = EPOLLIN,.data.u32 = k };
 
-    inet_pton (AF_INET, bind_addr, &sin.sin_addr);
+    if (tool_addr (&sin, bind_addr, port_list[k])) {
+      fprintf (stderr, "bench-recv: --bind '%s' is not an IPv4 or IPv6 "
+          "address\n", bind_addr);
+      return 2;
+    }
     ports[k].port = port_list[k];
     ports[k].seen = calloc (max_seq / 8 + 1, 1);
-    ports[k].fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+    ports[k].fd = socket (sin.u.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
     if (ports[k].fd < 0 || !ports[k].seen) {
       perror ("bench-recv: socket");
       return 1;
@@ -360,7 +369,7 @@ do_recv (int argc, char **argv)
     if (setsockopt (ports[k].fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz,
             sizeof (sz)) < 0)
       setsockopt (ports[k].fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof (sz));
-    if (bind (ports[k].fd, (struct sockaddr *) &sin, sizeof (sin)) < 0) {
+    if (bind (ports[k].fd, &sin.u.sa, sin.len) < 0) {
       fprintf (stderr, "bench-recv: bind %s:%d: %s\n", bind_addr,
           port_list[k], strerror (errno));
       return 1;
@@ -368,19 +377,19 @@ do_recv (int argc, char **argv)
     epoll_ctl (ep, EPOLL_CTL_ADD, ports[k].fd, &ev);
     ports[k].nack_fd = -1;
     if (nack_arg) {
-      struct sockaddr_in ns = sin;
+      ToolAddr ns = sin;
 
       if (port_list[k] + nack_offset > 65535) {
         fprintf (stderr, "bench-recv: port %d + %llu is past 65535\n",
             port_list[k], nack_offset);
         return 2;
       }
-      ns.sin_port = htons (port_list[k] + nack_offset);
-      ports[k].nack_fd = socket (AF_INET, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+      tool_addr_set_port (&ns, port_list[k] + nack_offset);
+      ports[k].nack_fd = socket (ns.u.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK, 0);
       ports[k].nacked = calloc (max_seq / 8 + 1, 1);
       ports[k].missing = calloc (NACK_PENDING_MAX, sizeof (Missing));
       if (ports[k].nack_fd < 0 || !ports[k].nacked || !ports[k].missing ||
-          bind (ports[k].nack_fd, (struct sockaddr *) &ns, sizeof (ns)) < 0) {
+          bind (ports[k].nack_fd, &ns.u.sa, ns.len) < 0) {
         fprintf (stderr, "bench-recv: NACK socket %s:%llu: %s\n", bind_addr,
             port_list[k] + nack_offset, strerror (errno));
         return 1;

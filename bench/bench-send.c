@@ -8,7 +8,7 @@
  *              [--first-seq S]
  *
  * Sends --count datagrams (default: rate x duration) of --size bytes
- * (default 1200) to HOST:PORT at --rate per second (default 2000), on an
+ * (default 1200) to HOST:PORT (HOST an IPv4 or IPv6 address) at --rate per second (default 2000), on an
  * absolute schedule: after a late wake-up it sends what is due at once
  * rather than drift, and reports the rate it really achieved. It stops
  * after --duration + 2 s whatever happens. --rtp puts a 12-byte RTP header
@@ -55,7 +55,7 @@ main (int argc, char **argv)
   size_t size = 1200;
   int rtp = 0, pt = 96, sport = 0;
   uint32_t ssrc = 0x45425242;
-  struct sockaddr_in dst = {.sin_family = AF_INET };
+  ToolAddr dst;
   uint8_t buf[65536];
   uint64_t count, i = 0, first_seq = 0, errors = 0, t0, t_end_hard, late_max = 0;
   double period_ns;
@@ -63,11 +63,12 @@ main (int argc, char **argv)
 
   if (argc < 3)
     usage ();
-  if (inet_pton (AF_INET, argv[1], &dst.sin_addr) != 1) {
-    fprintf (stderr, "bench-send: '%s' is not an IPv4 address\n", argv[1]);
+  if (tool_addr (&dst, argv[1], (int) tool_num ("PORT", argv[2], 1,
+              65535))) {
+    fprintf (stderr, "bench-send: '%s' is not an IPv4 or IPv6 address\n",
+        argv[1]);
     return 2;
   }
-  dst.sin_port = htons ((uint16_t) tool_num ("PORT", argv[2], 1, 65535));
   for (a = 3; a < argc; a++) {
     const char *o = argv[a];
     if (!strcmp (o, "--rtp")) {
@@ -106,14 +107,16 @@ main (int argc, char **argv)
   if (size < (size_t) BENCH_REC_LEN + (rtp ? BENCH_RTP_LEN : 0))
     size = BENCH_REC_LEN + (rtp ? BENCH_RTP_LEN : 0);
 
-  fd = socket (AF_INET, SOCK_DGRAM, 0);
+  fd = socket (dst.u.sa.sa_family, SOCK_DGRAM, 0);
   if (fd < 0) {
     perror ("bench-send: socket");
     return 1;
   }
   if (sport) {
-    struct sockaddr_in src = {.sin_family = AF_INET,.sin_port = htons (sport) };
-    if (bind (fd, (struct sockaddr *) &src, sizeof (src)) < 0) {
+    ToolAddr src;
+
+    tool_addr_any (&src, &dst, sport);
+    if (bind (fd, &src.u.sa, src.len) < 0) {
       perror ("bench-send: bind");
       return 1;
     }
@@ -171,7 +174,7 @@ main (int argc, char **argv)
         buf[3] = (uint8_t) (first_seq + i);
         tool_put32 (buf + 4, (uint32_t) (tx / 100000 * 9));  /* 90 kHz */
       }
-      r = sendto (fd, buf, size, 0, (struct sockaddr *) &dst, sizeof (dst));
+      r = sendto (fd, buf, size, 0, &dst.u.sa, dst.len);
       if (r < 0) {
         if (errno == EINTR)
           continue;

@@ -76,6 +76,9 @@ NR == 1 { next }
 }
 END {
   no = split("floor multiudpsink multiudpsink@base userspace userspace@base kernel kernel@base kernel-consume kernel-consume@base", order, " ")
+  # bench/run.sh --ipv6: each path over IPv6 after its IPv4 twin
+  for (o = no; o >= 1; o--) { order[2 * o - 1] = order[o]; order[2 * o] = order[o] ".v6" }
+  no *= 2
   ns = ""; for (n in nn) ns = ns " " n
   nsn = split(ns, nl, " ")
   for (i = 1; i <= nsn; i++) for (j = i + 1; j <= nsn; j++) if (nl[j] + 0 < nl[i] + 0) { t = nl[i]; nl[i] = nl[j]; nl[j] = t }
@@ -89,11 +92,11 @@ END {
       lo(p99[k]), hi(p99[k]), med(mx[k]), (k in relay) ? med(relay[k]) : "-", med(sendc[k]),
       med(recvc[k]), med(soft[k]), med(busy[k]), med(sdr[k]), med(load[k])
   }
-  f = "floor" SUBSEP 1
   nr = table("### Ratios at video rate (median p50, p99; relay CPU per copy)",
-    "To the floor (plain routing, N = 1) and to multiudpsink at the same N.",
+    "To the floor (plain routing, N = 1) and to multiudpsink at the same N, of the same IP version.",
     "| path | N | p50 / floor | p99 / floor | p50 / multiudpsink | p99 / multiudpsink | relay CPU / multiudpsink | busy CPU / multiudpsink |", "|---|---:|---:|---:|---:|---:|---:|---:|", keys, 2)
-  for (q = 1; q <= nr; q++) { k = ks[q]; m = "multiudpsink" SUBSEP N[k]
+  for (q = 1; q <= nr; q++) { k = ks[q]; v6 = (P[k] ~ /\.v6$/) ? ".v6" : ""
+    f = "floor" v6 SUBSEP 1; m = "multiudpsink" v6 SUBSEP N[k]
     printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", P[k], N[k],
       (f in keys) ? r(med(p50[k]), med(p50[f])) : "-", (f in keys) ? r(med(p99[k]), med(p99[f])) : "-",
       (m in keys) ? r(med(p50[k]), med(p50[m])) : "-", (m in keys) ? r(med(p99[k]), med(p99[m])) : "-",
@@ -115,6 +118,23 @@ END {
       printf "| %s | %s | %s | %s | %s..%s | %s..%s | %s |\n", P[k], N[k],
         r(med(p50[k]), med(p50[b])), r(med(p99[k]), med(p99[b])), lo(l50), hi(l50), lo(l99), hi(l99),
         (k in relay && b in relay) ? r(med(relay[k]), med(relay[b])) : "-"
+    }
+  }
+  nb = 0
+  for (k in keys) if (k ~ /\.v6/) nb++
+  if (nb) {
+    nr = table("### IPv6 against IPv4 at video rate (bench/run.sh --ipv6)",
+      "Median p50 and p99 of each path over IPv6 (PATH.v6: the stream, the subscribers and the receivers in IPv6) over the same path over IPv4, in the same run (repeat r of both ran back to back); per-repeat range = lowest..highest of the repeats\x27 own ratios. Issue 14\x27s goal: the kernel path within 1.1x.",
+      "| path | N | p50 v6 us | p50 v4 us | p50 v6/v4 | p99 v6 us | p99 v4 us | p99 v6/v4 | p50 ratio per repeat | p99 ratio per repeat |", "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|", keys, 1)
+    for (q = 1; q <= nr; q++) { k = ks[q]; if (P[k] !~ /\.v6$/) continue
+      b = substr(P[k], 1, length(P[k]) - 3) SUBSEP N[k]; if (!(b in keys)) continue
+      l50 = ""; l99 = ""
+      for (rr = 1; rr <= reps[k]; rr++) if (((k, rr) in rp50) && ((b, rr) in rp50)) {
+        l50 = l50 " " r(rp50[k, rr], rp50[b, rr]); l99 = l99 " " r(rp99[k, rr], rp99[b, rr])
+      }
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s..%s | %s..%s |\n", P[k], N[k],
+        med(p50[k]), med(p50[b]), r(med(p50[k]), med(p50[b])),
+        med(p99[k]), med(p99[b]), r(med(p99[k]), med(p99[b])), lo(l50), hi(l50), lo(l99), hi(l99)
     }
   }
   nr = table("## Video rate, two receiving subscribers: the one served first and the one served last of N",

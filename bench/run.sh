@@ -12,7 +12,7 @@
 #                [--plots DIR] [--perf] [--rps MASK] [--video-rate R]
 #                [--base-plugin-path DIR] [--rtp]
 #                [--loss PCT] [--loss-sizes "100"] [--loss-paths "kernel"]
-#                [--no-loss] [--only-loss] [--server [SECONDS]]
+#                [--no-loss] [--only-loss] [--server [SECONDS]] [--ipv6]
 #
 # Paths (the relay pipelines run with gst-launch-1.0 in the relay namespace):
 #   floor         no relay process: the relay namespace only routes
@@ -31,6 +31,21 @@
 #                 kernel@base" runs both, interleaved, in every repeat, with
 #                 the same bench tools and traffic (the bench tools always
 #                 come from --build)
+#
+# --ipv6: IPv4 against IPv6 in one run (issue 14's bench). The topology is
+# made dual stack (tests/lib/ebr.sh ebr_topology_v6: fd00:200:N::/64 on the
+# same veths) and every path PATH of --paths may also be given as PATH.v6:
+# the same pipeline, but the server sends over IPv6 to the relay's
+# fd00:200:1::2 (udpsrc address=::), the subscribers are IPv6
+# ([fd00:200:N::2]:port) and the receivers bind ::. multiudpsink's clients
+# property cannot take an IPv6 literal (it splits host:port at the first
+# colon): its v6 subscribers are names, ebr-cliK-v6, that the relay
+# namespace's own hosts file (/etc/netns/NS/hosts, which `ip netns exec`
+# mounts over /etc/hosts; removed on exit) resolves to AAAA only. Defaults with --ipv6: --paths "floor floor.v6
+# multiudpsink multiudpsink.v6 kernel kernel.v6" --sizes "1 100", the video
+# phase only (probe, sweep, drop and loss are IPv4 tools: --ipv6 turns them
+# off); each repeat runs a path's v4 and v6 back to back, and the table adds
+# each .v6 path's p50/p99 over its IPv4 twin's, per repeat and as medians.
 #
 # --server [SECONDS]: the server case instead (issue 13's bench; default 3 s
 # a run): the relay namespace's process makes the stream itself, mock RTP
@@ -161,6 +176,8 @@ LOSS_PATHS=kernel
 LOSS=1
 ONLY_LOSS=0
 NACK_OFF=10000
+IPV6=0
+PATHS_ARG=
 
 usage ()
 {
@@ -175,7 +192,7 @@ while [ $# -gt 0 ]; do
     --plugin-path) PLUGIN_PATH=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --sizes) SIZES=$2; SIZES_ARG=$2; shift 2 ;;
-    --paths) PATHS=$2; shift 2 ;;
+    --paths) PATHS=$2; PATHS_ARG=$2; shift 2 ;;
     --repeat) REPEAT=$2; shift 2 ;;
     --video-rate) VIDEO_RATE_ARG=$2; shift 2 ;;
     --no-sweep) SWEEP=0; shift ;;
@@ -194,11 +211,23 @@ while [ $# -gt 0 ]; do
     --loss-paths) LOSS_PATHS=$2; shift 2 ;;
     --no-loss) LOSS=0; shift ;;
     --only-loss) ONLY_LOSS=1; LOSS=1; shift ;;
+    --ipv6) IPV6=1; shift ;;
     -h|--help) usage ;;
     *) usage ;;
   esac
 done
 
+if [ $IPV6 -eq 1 ]; then
+  SIZES=${SIZES:-"1 100"}
+  [ -n "$PATHS_ARG" ] || PATHS="floor floor.v6 multiudpsink multiudpsink.v6 kernel kernel.v6"
+  SWEEP=0 DROP=0 PROBE=0 LOSS=0
+fi
+for path in $PATHS; do
+  case ${path%.v6} in floor|multiudpsink|userspace|kernel|kernel-consume|multiudpsink@base|userspace@base|kernel@base|kernel-consume@base) ;;
+    *) echo "bench/run.sh: unknown path '$path'" >&2; exit 2 ;;
+  esac
+  [ "${path%.v6}" = "$path" ] || [ $IPV6 -eq 1 ] || { echo "bench/run.sh: path '$path' needs --ipv6" >&2; exit 2; }
+done
 if [ $QUICK -eq 1 ]; then
   SIZES=${SIZES:-"1 100"}
   REPEAT=${REPEAT:-1}
@@ -273,11 +302,28 @@ cleanup ()
   # child of its `timeout`, first)
   ebr_stop_all 2 TERM
   ebr_topology_down "$P"
+  [ $IPV6 -eq 1 ] && rm -rf "/etc/netns/$P-rel"
 }
 ebr_on_exit cleanup
 
 # --- machine ------------------------------------------------------------------
 load1 () { cut -d' ' -f1 /proc/loadavg; }
+# cli_addr K FAMILY: client namespace K's address (4: 10.200.N.2, 6:
+# fd00:200:N::2); relay_addr FAMILY: the relay's on the server side.
+cli_addr () { [ "$2" = 6 ] && echo "fd00:200:$(ebr_cli_net "$1")::2" || echo "10.200.$(ebr_cli_net "$1").2"; }
+relay_addr () { [ "$1" = 6 ] && echo fd00:200:1::2 || echo 10.200.1.2; }
+# client_entry K PORT FAMILY STYLE: a clients entry (STYLE multiudpsink:
+# IPv6 by name, see --ipv6)
+client_entry ()
+{
+  if [ "$3" = 6 ] && [ "$4" = multiudpsink ]; then
+    echo "ebr-cli$1-v6:$2"
+  elif [ "$3" = 6 ]; then
+    echo "[$(cli_addr "$1" 6)]:$2"
+  else
+    echo "$(cli_addr "$1" "$3"):$2"
+  fi
+}
 {
   echo "date: $(date -Is)"
   echo "nproc: $(nproc)"
@@ -296,11 +342,22 @@ fi
 
 # --- topology -------------------------------------------------------------------
 ebr_topology_up "$P" $MAX_CLI_NS || die "cannot build the topology"
+if [ $IPV6 -eq 1 ]; then
+  ebr_topology_v6 "$P" $MAX_CLI_NS || die "cannot make the topology dual stack"
+  mkdir -p "/etc/netns/$P-rel" || die "cannot create /etc/netns/$P-rel"
+  {
+    printf '127.0.0.1 localhost\n::1 localhost\n'
+    for k in $(seq 1 $MAX_CLI_NS); do echo "$(cli_addr "$k" 6) ebr-cli$k-v6"; done
+  } >"/etc/netns/$P-rel/hosts"
+  echo "ipv6: dual-stack topology; paths ending .v6 run over IPv6" >>"$OUT/machine.txt"
+fi
 for k in $(seq 1 $MAX_CLI_NS); do
-  ebr_reach "$P-rel" "10.200.$(ebr_cli_net "$k").2" \
-    || die "relay cannot reach client $k"
-  ebr_reach "$P-srv" "10.200.$(ebr_cli_net "$k").2" \
-    || die "server cannot reach client $k through the relay"
+  for fam in 4 $([ $IPV6 -eq 1 ] && echo 6); do
+    ebr_reach "$P-rel" "$(cli_addr "$k" $fam)" \
+      || die "relay cannot reach client $k (IPv$fam)"
+    ebr_reach "$P-srv" "$(cli_addr "$k" $fam)" \
+      || die "server cannot reach client $k through the relay (IPv$fam)"
+  done
 done
 if [ -n "$RPS" ]; then
   ip netns exec "$P-rel" sh -c "echo $RPS > /sys/class/net/up0/queues/rx-0/rps_cpus" \
@@ -356,12 +413,12 @@ ports_of ()
 
 clients_of ()
 {
-  local n=$1 c k r a b p list=()
+  local n=$1 fam=${2:-4} style=${3:-} c k r a b p list=()
   c=$(ncli_for "$n")
   for k in $(seq 1 "$c"); do
     r=$(ports_of "$n" "$c" "$k"); a=${r%-*}; b=${r#*-}
     for p in $(seq "$a" "$b"); do
-      list+=("10.200.$(ebr_cli_net "$k").2:$p")
+      list+=("$(client_entry "$k" "$p" "$fam" "$style")")
     done
   done
   (IFS=,; echo "${list[*]}")
@@ -510,6 +567,9 @@ run_one ()
 {
   local phase=$1 path=$2 n=$3 rate=$4 secs=$5 rep=$6
   local tag="$phase-$path-n$n-r$rate-$rep" c k relay_pid="" recv_pids=() drop_pids=()
+  # PATH.v6: the same over IPv6 (--ipv6)
+  local base=${path%.v6} fam=4 bind=()
+  if [ "$base" != "$path" ]; then fam=6; bind=(--bind ::); fi
   local dir=$OUT/runs/$tag
   mkdir -p "$dir"
   RUN_OK=0
@@ -556,7 +616,7 @@ run_one ()
         >"$dir/drop$k.log" 2>&1 &
       drop_pids+=($!)
     else
-      ip netns exec "$P-cli$k" "$RECV" recv --ports "$(ports_of "$n" "$c" "$k")" \
+      ip netns exec "$P-cli$k" "$RECV" recv --ports "$(ports_of "$n" "$c" "$k")" "${bind[@]}" \
         --max-seq "$max_seq" --out "$dir/recv$k.txt" --idle-ms 600000 \
         --timeout $(( secs + 60 )) >"$dir/recv$k.log" 2>&1 &
       recv_pids+=($!)
@@ -572,16 +632,19 @@ run_one ()
   done
 
   # relay
-  local dst=10.200.1.2 dport=$SRC_PORT clients
-  if [ "$path" = floor ]; then
-    dst=10.200.$(ebr_cli_net 1).2; dport=$BASE_PORT
+  local dst dport=$SRC_PORT clients src_addr=
+  dst=$(relay_addr $fam)
+  [ $fam = 6 ] && src_addr="address=::"
+  if [ "$base" = floor ]; then
+    dst=$(cli_addr 1 $fam); dport=$BASE_PORT
   else
-    if [ "$phase" = probe ]; then clients=$(clients_probe "$n"); else clients=$(clients_of "$n"); fi
+    if [ "$phase" = probe ]; then clients=$(clients_probe "$n")
+    else clients=$(clients_of "$n" $fam "${base%@base}"); fi
     local sink env_plugin=$PLUGIN_PATH env_reg=$GST_REGISTRY
-    if [ "${path%@base}" != "$path" ]; then
+    if [ "${base%@base}" != "$base" ]; then
       env_plugin=$BASE_PLUGIN_PATH env_reg=$OUT/registry-base.bin
     fi
-    case ${path%@base} in
+    case ${base%@base} in
       multiudpsink) sink="multiudpsink sync=false clients=$clients" ;;
       userspace) sink="ebpfrelaysink mode=userspace clients=$clients" ;;
       kernel) sink="ebpfrelaysink mode=kernel clients=$clients" ;;
@@ -590,7 +653,7 @@ run_one ()
     # shellcheck disable=SC2086
     ip netns exec "$P-rel" env GST_PLUGIN_PATH="$env_plugin" GST_REGISTRY="$env_reg" \
       timeout -s INT $(( secs + 60 )) gst-launch-1.0 -q \
-      udpsrc port=$SRC_PORT buffer-size=4194304 $SRC_CAPS ! $sink >"$dir/relay.log" 2>&1 &
+      udpsrc $src_addr port=$SRC_PORT buffer-size=4194304 $SRC_CAPS ! $sink >"$dir/relay.log" 2>&1 &
     relay_pid=$!
     ebr_wait_udp "$P-rel" 150 $SRC_PORT || { log "$tag: relay did not bind: $(tail -n 5 "$dir/relay.log")"; return 1; }
     case $path in kernel*) ebr_until 100 relay_prog_attached ;; esac
@@ -682,7 +745,7 @@ run_one ()
   fi
 
   local row
-  row=$(awk -v phase="$phase" -v path="$path" -v n="$n" -v rep="$rep" \
+  row=$(awk -v phase="$phase" -v path="$path" -v base="$base" -v n="$n" -v rep="$rep" \
     -v rt="$rate" -v rate="$achieved" -v sent="$sent" -v secs="$seconds" \
     -v loss="$loss" -v dup="$dup" -v p50="$p50" -v p99="$p99" -v max="$max" \
     -v r0="$r0" -v r1="$r1" -v t0="$t0" -v t1="$t1" -v c0="$cpu0" -v c1="$cpu1" \
@@ -700,7 +763,7 @@ run_one ()
       runs = q[1] - p[1]; rt_ns = q[2] - p[2]
       bpf_pkt = runs > 0 ? sprintf("%.0f", rt_ns / runs) : "-"
       bpf_copy = runs > 0 ? sprintf("%.1f", rt_ns / runs / n) : "-"
-      relay = (path == "floor") ? "-" : sprintf("%.3f", (r1 - r0) / 1e3 / copies)
+      relay = (base == "floor") ? "-" : sprintf("%.3f", (r1 - r0) / 1e3 / copies)
       ok = (loss != "-" && loss + 0 < 0.1 && (p99 == "-" || p99 + 0 < 1000)) ? 1 : 0
       bound = (rate < 0.9 * rt) ? 1 : 0
       printf "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%d\t%d\t%d\n",
@@ -718,7 +781,7 @@ run_one ()
   # the CDF of the copy sent last (multiudpsink sends in the reverse order
   # of its clients list)
   local sent_last=last
-  [ "$path" = multiudpsink ] && sent_last=first
+  [ "$base" = multiudpsink ] && sent_last=first
   [ "$phase" = probe ] && [ "$rep" = 1 ] && [ -s "$dir/cdf-$sent_last.txt" ] \
     && cp "$dir/cdf-$sent_last.txt" "$OUT/cdf-probe-$path-n$n.txt"
   log "$(awk -F'\t' '{ printf "%-5s %-12s N=%-4s rate=%-7s%s loss=%s%% p50=%s p99=%s max=%s us relay=%s us/copy sender=%s us/dgram bpf=%s ns/dgram backlog-drops=%s load=%s %s", $1, $2, $3, $6, ($26 ? "(<" $5 ")" : ""), $9, $11, $12, $13, $14, $16, $20, $25, $23, ($24 ? "ok" : "FAIL") }' <<<"$row")"
@@ -840,7 +903,7 @@ runs_of ()
   local n path
   for n in $1; do
     for path in $PATHS; do
-      [ "$path" = floor ] && [ "$n" != 1 ] && continue
+      [ "${path%.v6}" = floor ] && [ "$n" != 1 ] && continue
       echo "$n:$path"
     done
   done
@@ -870,7 +933,7 @@ plan_runs ()
   for run in $(runs_of "$SIZES"); do
     [ $ONLY_LOSS -eq 1 ] && break
     n=${run%%:*} path=${run#*:}
-    [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
+    [ "${path%.v6}" = floor ] || [ "$n" -le 1024 ] || continue
     plan_add "$REPEAT" $VIDEO_S
   done
   [ $ONLY_LOSS -eq 1 ] && { PROBE=0 SWEEP=0 DROP=0; }
@@ -883,7 +946,7 @@ plan_runs ()
   if [ $PROBE -eq 1 ]; then
     for n in $SIZES; do
       [ "$n" -gt 1 ] || continue
-      for path in $PATHS; do [ "$path" = floor ] || plan_add "$REPEAT" $VIDEO_S; done
+      for path in $PATHS; do [ "${path%.v6}" = floor ] || plan_add "$REPEAT" $VIDEO_S; done
     done
   fi
   if [ $SWEEP -eq 1 ]; then
@@ -931,7 +994,7 @@ for rep in $(seq 1 "$REPEAT"); do
   [ $ONLY_LOSS -eq 1 ] && break
   for run in $(runs_of "$SIZES"); do
     n=${run%%:*} path=${run#*:}
-    [ "$path" = floor ] || [ "$n" -le 1024 ] || continue
+    [ "${path%.v6}" = floor ] || [ "$n" -le 1024 ] || continue
     run_one video "$path" "$n" $VIDEO_RATE $VIDEO_S "$rep"
   done
 done

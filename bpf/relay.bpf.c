@@ -355,22 +355,31 @@ static __always_inline void ssrc_base(__u32 slot, __u32 idx,
 }
 
 /*
- * The entry of slot @slot's table @t for its assignment (@sub: gen, limit,
- * burst flag) and c->info's SSRC: found, or claimed (switch.h's initial state, dropped zero, the
- * base of its sent counts taken); its index in *@idx. NULL when every
- * entry is in use by other SSRCs, or when another CPU is claiming one for
- * this SSRC right now (see relay.h).
+ * The index of slot @slot's sub_ssrcs entry for its assignment @gen and
+ * SSRC @ssrc: found, or claimed (switch.h's initial state for payload type
+ * @pt and limit @limit, a burst start with @burst, dropped zero, the base
+ * of its sent counts taken). -1 when every entry is in use by other SSRCs,
+ * or when another CPU is claiming one for this SSRC right now (see
+ * relay.h). A global function, scalars in and out: the verifier checks it
+ * once, on its own, instead of once per way through slot_cb (inline, the
+ * program went past the verifier's 1M instructions on kernel 6.18.44).
  */
-static __always_inline struct relay_ssrc_state *
-ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot,
-           const struct relay_sub *sub, __u32 *idx)
+__noinline int relay_ssrc_entry(__u32 slot, __u32 gen, __u32 ssrc, __u32 pt,
+                                __u32 limit_burst)
 {
-	__u16 gen = sub->gen;
-	__u64 key = RELAY_SSRC_ID(gen, c->info.ssrc);
+	__u64 key = RELAY_SSRC_ID(gen, ssrc);
 	__u64 want = RELAY_SSRC_VALID | key, busy = RELAY_SSRC_BUSY | key;
 	struct relay_ssrc_state *e;
+	struct relay_sub_ssrcs *t;
+	struct relay_config *cfg;
 	int attempt, i, free;
+	__u32 zero = 0, idx;
 	__u64 id, free_id;
+
+	t = bpf_map_lookup_elem(&sub_ssrcs, &slot);
+	cfg = bpf_map_lookup_elem(&config, &zero);
+	if (!t || !cfg)
+		return -1;
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		free = -1;
@@ -378,12 +387,10 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot,
 #pragma unroll
 		for (i = 0; i < RELAY_SSRCS_PER_SUB; i++) {
 			id = *(volatile __u64 *)&t->e[i].id;
-			if (id == want) {
-				*idx = i;
-				return &t->e[i];
-			}
+			if (id == want)
+				return i;
 			if (id == busy)
-				return NULL;
+				return -1;
 			if (free < 0 &&
 			    (RELAY_SSRC_ID_GEN(id) != gen ||
 			     !(id & (RELAY_SSRC_VALID | RELAY_SSRC_BUSY)))) {
@@ -392,24 +399,25 @@ ssrc_entry(struct loop_ctx *c, struct relay_sub_ssrcs *t, __u32 slot,
 			}
 		}
 		if (free < 0)
-			return NULL;
-		e = &t->e[free & (RELAY_SSRCS_PER_SUB - 1)];
+			return -1;
+		idx = free & (RELAY_SSRCS_PER_SUB - 1);
+		e = &t->e[idx];
 		if (__sync_val_compare_and_swap(&e->id, free_id, busy) !=
 		    free_id)
 			continue; /* taken meanwhile: look again */
-		sw_sub_init(&e->sw, c->codec_by_pt, c->info.pt, sub->limit);
-		if (sub->burst)
+		sw_sub_init(&e->sw, cfg->codec_by_pt, (__u8)pt,
+		            (__u8)limit_burst);
+		if (limit_burst >> 8)
 			sw_sub_start_burst(&e->sw);
 		e->dropped = 0;
-		*idx = free & (RELAY_SSRCS_PER_SUB - 1);
-		ssrc_base(slot, *idx, e);
+		ssrc_base(slot, idx, e);
 		e->log.runs = 0;
 		e->log.started = 0;
 		/* Fully ordered: the fields are clean before anyone sees it. */
 		__sync_val_compare_and_swap(&e->id, busy, want);
-		return e;
+		return idx;
 	}
-	return NULL;
+	return -1;
 }
 
 /* The word of struct relay_frag's bitmap that holds @slot's bit; the
@@ -514,8 +522,15 @@ static long slot_cb(__u32 i, void *data)
 
 	if (c->rtp) {
 		t = bpf_map_lookup_elem(&sub_ssrcs, &i);
-		if (t)
-			e = ssrc_entry(c, t, i, &sub, &idx);
+		if (t) {
+			v = relay_ssrc_entry(i, sub.gen, c->info.ssrc,
+			                     c->info.pt,
+			                     sub.limit | (sub.burst ? 0x100 : 0));
+			if (v >= 0) {
+				idx = v & (RELAY_SSRCS_PER_SUB - 1);
+				e = &t->e[idx];
+			}
+		}
 	}
 	if (e) {
 		v = sw_decide(&e->sw, c->frame, c->info.priority, sub.limit);

@@ -26,7 +26,7 @@
 # sender, throttled.
 #
 #   video.sh --demo [-d SECONDS] [-o OUTDIR] [-p PREFIX] [-l LIMITS]
-#            [-L LIMIT|none] [--meter] [--loss P]
+#            [-L LIMIT|none] [--meter] [--loss P] [--shaped KBIT] [--ipv6]
 #       stream SECONDS (default 8), print per viewer the frames decoded,
 #       the time from its join to its first frame, packets received,
 #       packets dropped for it at the relay, decoder errors, and its RTCP:
@@ -59,6 +59,12 @@
 #              streams 640x360 at 2 Mbit/s, whose B frames are half of it;
 #              its 3 B frames make avdec_h264 warn "decreasing timestamp" in
 #              its first second, on every viewer: not counted as errors then)
+#   --ipv6     everything over IPv6 (the topology made dual stack:
+#              tests/lib/ebr.sh ebr_topology_v6): the server fd00:200:1::1
+#              sends to the relay's fd00:200:1::2 (udpsrc address=::, RTCP
+#              to and from the server over v6 too), every viewer at
+#              fd00:200:(10+K)::2 subscribes at [fd00:200:(10+K)::1]:5005
+#              (ebpfprioritysrc address=::); the same checks
 #   --meter    one more receiver (the last namespace, a static subscriber
 #              at limit 0): tests/tools/rtp-prio-count counts the sender's
 #              packets per priority with bpf/priority.h, and each viewer's
@@ -140,6 +146,7 @@ limits=0,1,7
 late=0
 loss=
 shaped=
+ipv6=0
 port=5004
 cport=5005
 sport=5007
@@ -155,6 +162,7 @@ while [ $# -gt 0 ]; do
     -L) [ $# -ge 2 ] || usage; late=$2; shift 2 ;;
     --loss) [ $# -ge 2 ] || usage; loss=$2; shift 2 ;;
     --shaped) [ $# -ge 2 ] || usage; shaped=$2; shift 2 ;;
+    --ipv6) ipv6=1; shift ;;
     -h|--help) usage ;;
     *) usage ;;
   esac
@@ -263,6 +271,21 @@ now ()
 }
 
 ebr_topology_up "$prefix" "$nsn" || { echo "$0: topology failed" >&2; exit 1; }
+# Addresses (--ipv6: the same topology's IPv6 ones). cli_addr K: viewer
+# K's; relay_for K: the relay's on viewer K's link; hp ADDR PORT: a
+# HOST:PORT property value (an IPv6 address in brackets).
+if [ $ipv6 -eq 1 ]; then
+  ebr_topology_v6 "$prefix" "$nsn" || { echo "$0: IPv6 topology failed" >&2; exit 1; }
+  srv_addr=fd00:200:1::1 relay_up=fd00:200:1::2 any="address=::"
+  cli_addr () { echo "fd00:200:$(ebr_cli_net "$1")::2"; }
+  relay_for () { echo "fd00:200:$(ebr_cli_net "$1")::1"; }
+  hp () { echo "[$1]:$2"; }
+else
+  srv_addr=10.200.1.1 relay_up=10.200.1.2 any=
+  cli_addr () { echo "10.200.$(ebr_cli_net "$1").2"; }
+  relay_for () { echo "10.200.$(ebr_cli_net "$1").1"; }
+  hp () { echo "$1:$2"; }
+fi
 
 CAPS="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000,extmap-1=urn:ietf:params:rtp-hdrext:framemarking"
 nbuf=-1
@@ -283,22 +306,22 @@ server=(rtpbin name=rb rtp-profile=avpf
   ! x264enc $enc speed-preset=ultrafast tune=zerolatency
   ! video/x-h264,profile=main ! rtph264pay config-interval=-1 pt=96
   ! rtpframemarking ! rb.send_rtp_sink_0
-  rb.send_rtp_src_0 ! udpsink name=rtpsink host=10.200.1.2 port=$port
-  rb.send_rtcp_src_0 ! udpsink host=10.200.1.2 port=$cport sync=false async=false
-  udpsrc port=$sport ! rb.recv_rtcp_sink_0)
-relay=(udpsrc port=$port "caps=\"$CAPS\"" ! ebpfrelaysink mode=kernel "control-port=$cport"
-  "upstream-rtcp=10.200.1.1:$sport")
-meter_addr=10.200.$(ebr_cli_net $((nv + 1))).2
-[ $meter -eq 0 ] || relay+=("clients=$meter_addr:$vport")
+  rb.send_rtp_src_0 ! udpsink name=rtpsink host=$relay_up port=$port
+  rb.send_rtcp_src_0 ! udpsink host=$relay_up port=$cport sync=false async=false
+  udpsrc $any port=$sport ! rb.recv_rtcp_sink_0)
+relay=(udpsrc $any port=$port "caps=\"$CAPS\"" ! ebpfrelaysink mode=kernel "control-port=$cport"
+  "upstream-rtcp=$(hp $srv_addr $sport)")
+meter_addr=$(cli_addr $((nv + 1)))
+[ $meter -eq 0 ] || relay+=("clients=$(hp "$meter_addr" $vport)")
 viewer ()      # viewer K L R OUTDIR: the pipeline of viewer K at limit L (or auto), in V
 {
   local lim_opts="priority-limit=$2" rb_opts=
   [ "$2" != auto ] || lim_opts="priority-limit=0 priority-limit-auto=true"
   ! is_shaped "$1" || rb_opts="do-retransmission=true"
   V=(rtpbin name=rb rtp-profile=avpf $rb_opts
-    ebpfprioritysrc port=$vport $lim_opts relay="$3:$cport" "caps=\"$CAPS\""
+    ebpfprioritysrc $any port=$vport $lim_opts relay="$(hp "$3" $cport)" "caps=\"$CAPS\""
     ! rb.recv_rtp_sink_0
-    udpsrc port=$((vport + 1)) ! rb.recv_rtcp_sink_0
+    udpsrc $any port=$((vport + 1)) ! rb.recv_rtcp_sink_0
     rb.send_rtcp_src_0 ! udpsink host="$3" port=$cport sync=false async=false
     rb.)
   [ -z "$loss" ] || V+=(! identity drop-probability="$loss")
@@ -310,7 +333,7 @@ viewer ()      # viewer K L R OUTDIR: the pipeline of viewer K at limit L (or au
 declare -a vpid
 start_viewer ()
 {
-  viewer "$1" "${lim[$1 - 1]}" "10.200.$(ebr_cli_net "$1").1" "$outdir"
+  viewer "$1" "${lim[$1 - 1]}" "$(relay_for "$1")" "$outdir"
   GST_DEBUG_NO_COLOR=1 \
     GST_DEBUG=libav:4,avviddec:2,videodecoder:2,rtph264depay:2,rtpbasedepayload:2 \
     ip netns exec "$prefix-cli$1" $setsid "$LAUNCH" "${V[@]}" \
@@ -326,10 +349,10 @@ subscribed ()
 
 late_txt=
 [ "$nv" -eq "$n" ] || late_txt=", one more at limit $late joining after $late_after s"
-echo "== H.264 through rtpbin: server 10.200.1.1 -> relay 10.200.1.2:$port -> $n viewer(s) (limits $limits)$late_txt"
+echo "== H.264 through rtpbin: server $srv_addr -> relay $(hp $relay_up $port) -> $n viewer(s) (limits $limits)$late_txt"
 echo "   server: gst-launch-1.0 ${server[*]}"
 echo "   relay:  gst-launch-1.0 ${relay[*]}"
-viewer K L "10.200.(10+K).1" OUTDIR
+viewer K L "$([ $ipv6 -eq 1 ] && echo "fd00:200:(10+K)::1" || echo "10.200.(10+K).1")" OUTDIR
 echo "   viewer: gst-launch-1.0 ${V[*]}"
 
 # relay.log as it prints it; relay-ts.log the same lines with the wall
@@ -463,7 +486,7 @@ printf '   %-16s %5s %6s %9s %7s %8s %7s %6s %3s %6s %7s%s\n' viewer limit frame
 rc=0
 for k in $(seq 1 "$nv"); do
   l=${lim[k - 1]}
-  addr=10.200.$(ebr_cli_net "$k").2
+  addr=$(cli_addr "$k")
   log=$work/cli$k.log
   name=cli$k
   [ "$k" -le "$n" ] || name="cli$k*"
@@ -526,7 +549,7 @@ if [ -n "$shaped" ]; then
   echo "== cli$k (auto, behind ${shaped} kbit/s): its limit over time (from the start)"
   echo "   +0.0 s  limit 0"
   grep 'ebpfrelaysink-limit' "$work/relay-ts.log" \
-    | grep "host=(string)10.200.$(ebr_cli_net "$k").2," \
+    | grep "host=(string)$(cli_addr "$k")," \
     | awk -v t="$start" '{
         to = $0; sub(/.*to=\(uint\)/, "", to); sub(/[^0-9].*/, "", to)
         why = $0; sub(/.*reason=\(string\)/, "", why); sub(/[;,].*/, "", why)

@@ -204,8 +204,8 @@ check_address6 (const gchar * host, const struct in6_addr *a, GError ** error)
   if (IN6_IS_ADDR_UNSPECIFIED (a))
     what = "is unspecified (::): nobody receives there";
   else if (IN6_IS_ADDR_MULTICAST (a))
-    what = "is a multicast group (ff00::/8): a relay sends one copy per "
-        "subscriber; send to a group with udpsink or multiudpsink instead";
+    what = "is an IPv6 multicast group (ff00::/8): only IPv4 groups can be "
+        "subscribers";
   if (!what)
     return TRUE;
   g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
@@ -228,9 +228,9 @@ relay_client_check_address (const gchar * host,
       || is_local_broadcast (addr->v4.sin_addr.s_addr))
     what = "is a broadcast address: a relay sends to one subscriber per "
         "address, never to a whole network";
-  else if ((a >> 28) == 0xe)
-    what = "is a multicast group: a relay sends one copy per subscriber; "
-        "send to a group with udpsink or multiudpsink instead";
+  else if ((a >> 24) == 224 && ((a >> 8) & 0xffff) == 0)
+    what = "is in 224.0.0.0/24, the local network control groups "
+        "(routing protocols, not media)";
   else if ((a >> 28) == 0xf)
     what = "is a reserved address (240.0.0.0/4)";
   if (!what)

@@ -81,7 +81,10 @@ relay_local_find_udpsrc (GstPad * sinkpad)
     } else {
       el = gst_pad_get_parent_element (pad);
       next = NULL;
-      if (el && g_strcmp0 (G_OBJECT_TYPE_NAME (el), "GstUDPSrc") == 0) {
+      /* (an ebpfprioritysrc, a relay tree's upstream: ebpfrelay-tree.h,
+       * has udpsrc's port, address, caps and used-socket) */
+      if (el && (g_strcmp0 (G_OBJECT_TYPE_NAME (el), "GstUDPSrc") == 0 ||
+              g_strcmp0 (G_OBJECT_TYPE_NAME (el), "GstEbpfPrioritySrc") == 0)) {
         gst_object_unref (pad);
         return el;
       }

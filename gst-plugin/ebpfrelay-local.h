@@ -39,7 +39,8 @@ G_BEGIN_DECLS
 
 typedef struct _RelayLocal RelayLocal;
 
-/* The udpsrc whose datagrams reach @sinkpad, found upstream through
+/* The udpsrc (or ebpfprioritysrc: a relay tree, ebpfrelay-tree.h) whose
+ * datagrams reach @sinkpad, found upstream through
  * queue, queue2, multiqueue, tee, capsfilter, identity and bins' ghost
  * pads; NULL (transfer full otherwise) when anything else is upstream or
  * the pad is not linked. */

@@ -143,7 +143,9 @@ get_route (RelayRouter * r, struct in_addr dst, RelayRoute * out)
   rt = NLMSG_DATA ((struct nlmsghdr *) buf);
   if (rt->rtm_type == RTN_LOCAL)
     return RELAY_ROUTE_LOCAL;
-  if (rt->rtm_type != RTN_UNICAST)
+  /* (a group's route: "ip route get 239.1.2.3" says multicast) */
+  if (rt->rtm_type != RTN_UNICAST && !(rt->rtm_type == RTN_MULTICAST
+          && IN_MULTICAST (ntohl (dst.s_addr))))
     return RELAY_ROUTE_UNREACHABLE;
 
   out->nexthop = dst;
@@ -216,6 +218,19 @@ get_neigh (RelayRouter * r, int ifindex, struct in_addr addr, uint8_t mac[6])
   return found ? RELAY_ROUTE_OK : RELAY_ROUTE_NO_NEIGH;
 }
 
+void
+relay_route_group_mac (struct in_addr group, uint8_t mac[6])
+{
+  uint32_t g = ntohl (group.s_addr);
+
+  mac[0] = 0x01;
+  mac[1] = 0x00;
+  mac[2] = 0x5e;
+  mac[3] = (g >> 16) & 0x7f;
+  mac[4] = (g >> 8) & 0xff;
+  mac[5] = g & 0xff;
+}
+
 RelayRouteResult
 relay_router_resolve (RelayRouter * r, struct in_addr dst, RelayRoute * out)
 {
@@ -230,6 +245,12 @@ relay_router_resolve (RelayRouter * r, struct in_addr dst, RelayRoute * out)
   res = get_link_mac (r, out->ifindex, out->smac);
   if (res != RELAY_ROUTE_OK)
     return res;
+  if (IN_MULTICAST (ntohl (dst.s_addr))) {
+    /* a group: no neighbour, its MAC is derived (RFC 1112 6.4:
+     * 01:00:5e and the group's low 23 bits) */
+    relay_route_group_mac (dst, out->dmac);
+    return RELAY_ROUTE_OK;
+  }
   return get_neigh (r, out->ifindex, out->nexthop, out->dmac);
 }
 

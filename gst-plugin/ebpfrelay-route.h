@@ -34,9 +34,16 @@ typedef struct _RelayRouter RelayRouter;
 RelayRouter *relay_router_new (void);
 void relay_router_free (RelayRouter * r);
 
-/* Resolves the path to @dst. Fills @out as far as it gets. */
+/* Resolves the path to @dst. Fills @out as far as it gets. An IPv4
+ * multicast group is routed as the kernel routes it (its route, e.g.
+ * "239.0.0.0/8 dev eth1", or the default one) and its MAC derived
+ * (relay_route_group_mac), no neighbour needed. */
 RelayRouteResult relay_router_resolve (RelayRouter * r, struct in_addr dst,
     RelayRoute * out);
+
+/* The Ethernet address of IPv4 group @group: 01:00:5e and its low 23
+ * bits (RFC 1112 6.4). */
+void relay_route_group_mac (struct in_addr group, uint8_t mac[6]);
 
 /* Whether @addr is one of this network namespace's own addresses. */
 int relay_router_is_local (RelayRouter * r, struct in_addr addr);

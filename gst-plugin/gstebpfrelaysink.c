@@ -83,6 +83,12 @@
  * `local-*` fields of #GstEbpfRelaySink:stats count each way, and a buffer
  * sent from userspace while the kernel is in use is reported once.
  *
+ * A relay tree: an `ebpfprioritysrc relay=...` upstream (this relay
+ * subscribes at another one) is found as a `udpsrc` is, so its packets are
+ * fanned out at ingress, and with #GstEbpfRelaySink:follow-limits (the
+ * default) its priority-limit is kept at the lowest limit of this relay's
+ * subscribers (7 while there is none).
+ *
  * Forwarding in the kernel needs CAP_BPF (or CAP_SYS_ADMIN) and
  * CAP_NET_ADMIN, and a kernel with TCX (6.6) or clsact.
  *
@@ -144,6 +150,7 @@
 #include "ebpfrelay-stats.h"
 #include "ebpfrelay-feedback.h"
 #include "ebpfrelay-local.h"
+#include "ebpfrelay-tree.h"
 #include "ebpfrelay-publisher.h"
 #include "ebpfrelay-watch.h"
 #include "ebpfrelay-metrics.h"
@@ -159,6 +166,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
 #define DEFAULT_MODE GST_EBPF_RELAY_MODE_AUTO
 #define DEFAULT_REWRITE_SEQ TRUE
 #define DEFAULT_PASS_ORIGINAL TRUE
+#define DEFAULT_FOLLOW_LIMITS TRUE
 #define DEFAULT_STATS_INTERVAL 0
 #define DEFAULT_METRICS_PORT 0
 #define DEFAULT_METRICS_ADDRESS "127.0.0.1"
@@ -178,6 +186,7 @@ enum
   PROP_FRAMEMARKING_ID,
   PROP_REWRITE_SEQ,
   PROP_PASS_ORIGINAL,
+  PROP_FOLLOW_LIMITS,
   PROP_CONTROL_PORT,
   PROP_SUBSCRIBER_TIMEOUT,
   PROP_MAX_CLIENTS,
@@ -245,7 +254,10 @@ struct _GstEbpfRelaySink
   RelayPublisher *publisher;    /* who may publish; for this host */
   RelayKernel *kernel;          /* NULL: userspace forwarding */
   RelayRouter *router;
-  GWeakRef udpsrc;              /* upstream udpsrc, if that is what feeds us */
+  GWeakRef udpsrc;              /* upstream udpsrc, if that is what feeds us
+                                 * (or an ebpfprioritysrc: a relay tree) */
+  RelayTree *tree;              /* the upstream ebpfprioritysrc's limit */
+  gboolean follow_limits;
   GSocket *used_socket;         /* its socket, to send from the stream's port */
   int own_fd;
   guint64 buffers_in;
@@ -348,6 +360,15 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           "they stay contiguous across the packets dropped for its priority "
           "limit. Turn off for SRTP, whose authentication covers them",
           DEFAULT_REWRITE_SEQ, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_FOLLOW_LIMITS,
+      g_param_spec_boolean ("follow-limits", "Follow limits",
+          "In a relay tree (an ebpfprioritysrc relay=... upstream: this relay "
+          "subscribes at another one), set that ebpfprioritysrc's "
+          "priority-limit to the lowest limit of this relay's subscribers "
+          "(7 while it has none), as they change (stats: upstream-limit)",
+          DEFAULT_FOLLOW_LIMITS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PASS_ORIGINAL,
       g_param_spec_boolean ("pass-original", "Pass originals up",
@@ -604,8 +625,12 @@ post_client_change (GstEbpfRelaySink * self, RelayClient * c,
 static void
 on_client_changed (RelayClient * c, RelayClientChange what, gpointer user_data)
 {
-  post_client_change (user_data, c, what == RELAY_CLIENT_CHANGE_LIMIT ?
+  GstEbpfRelaySink *self = user_data;
+
+  post_client_change (self, c, what == RELAY_CLIENT_CHANGE_LIMIT ?
       "limit" : "path", "added");
+  if (what == RELAY_CLIENT_CHANGE_LIMIT)
+    relay_tree_update (self->tree, self->table);
 }
 
 static void
@@ -615,6 +640,7 @@ on_client_added (RelayClient * c, gpointer user_data)
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   post_client_change (self, c, "state", "added");
+  relay_tree_update (self->tree, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   relay_feedback_client_added (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
 }
@@ -626,6 +652,7 @@ on_client_removed (RelayClient * c, gpointer user_data)
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   post_client_change (self, c, "state", "removed");
+  relay_tree_update (self->tree, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   relay_feedback_client_removed (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
 }
@@ -698,6 +725,8 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->udpopts = relay_udp_opts_new (GST_ELEMENT (self), self->table);
   relay_sender_set_socket_func (self->sender, relay_udp_opts_socket_func,
       self->udpopts);
+  self->tree = relay_tree_new ();
+  self->follow_limits = DEFAULT_FOLLOW_LIMITS;
   g_weak_ref_init (&self->udpsrc, NULL);
   /* A relay forwards as soon as a packet is there, whatever its timestamp
    * (multiudpsink syncs by default: a relay's buffers are a live stream
@@ -716,6 +745,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
   relay_publisher_free (self->publisher);
   relay_feedback_free (self->feedback);
   relay_local_free (self->local);
+  relay_tree_free (self->tree);
   relay_sender_free (self->sender);
   relay_udp_opts_free (self->udpopts);
   relay_clients_free (self->table);
@@ -1314,6 +1344,9 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_client;
   }
+  /* a relay tree: its upstream subscription follows our subscribers */
+  relay_tree_set_upstream (self->tree, udpsrc, self->follow_limits);
+  relay_tree_update (self->tree, self->table);
   if (udpsrc)
     g_object_get (udpsrc, "address", &bound, NULL);
   if (!relay_publisher_start (self->publisher, self->kernel, bound, &err)) {
@@ -1505,6 +1538,7 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
   g_clear_pointer (&self->router, relay_router_free);
   g_clear_object (&self->used_socket);
   g_weak_ref_set (&self->udpsrc, NULL);
+  relay_tree_set_upstream (self->tree, NULL, FALSE);
   if (self->own_fd >= 0)
     close (self->own_fd);
   self->own_fd = -1;
@@ -1540,6 +1574,7 @@ get_all_stats (GstEbpfRelaySink * self)
       self->control, self->feedback, self->buffers_in);
   relay_local_add_stats (self->local, s, self->kernel);
   relay_publisher_add_stats (self->publisher, s);
+  relay_tree_add_stats (self->tree, s);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   return s;
 }
@@ -1578,6 +1613,9 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       /* (the kernel takes it at start) */
       relay_sender_set_priority (self->sender, self->codec_by_pt,
           effective_fm_id (self), self->rewrite_seq);
+      break;
+    case PROP_FOLLOW_LIMITS:
+      self->follow_limits = g_value_get_boolean (value);
       break;
     case PROP_PASS_ORIGINAL:
       self->pass_original = g_value_get_boolean (value);
@@ -1669,6 +1707,9 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
       break;
     case PROP_REWRITE_SEQ:
       g_value_set_boolean (value, self->rewrite_seq);
+      break;
+    case PROP_FOLLOW_LIMITS:
+      g_value_set_boolean (value, self->follow_limits);
       break;
     case PROP_PASS_ORIGINAL:
       g_value_set_boolean (value, self->pass_original);

@@ -320,13 +320,23 @@ test_parse_ipv6 (void)
   assert_entry_error ("[::]:5000",
       "client '[::]' is unspecified (::): nobody receives there");
   assert_entry_error ("[ff02::1]:5000",
-      "client '[ff02::1]' is a multicast group (ff00::/8): a relay sends one "
-      "copy per subscriber; send to a group with udpsink or multiudpsink "
-      "instead");
+      "client '[ff02::1]' is an IPv6 multicast group (ff00::/8): only IPv4 "
+      "groups can be subscribers");
   assert_entry_error ("[ff0e::1234]:5000@3",
-      "client '[ff0e::1234]' is a multicast group (ff00::/8): a relay sends "
-      "one copy per subscriber; send to a group with udpsink or multiudpsink "
-      "instead");
+      "client '[ff0e::1234]' is an IPv6 multicast group (ff00::/8): only "
+      "IPv4 groups can be subscribers");
+  /* an IPv4 group is a subscriber (multiudpsink's multicast clients);
+   * the local network control block is not */
+  {
+    RelayClient *g = relay_client_parse ("239.1.2.3:5000@6", NULL);
+
+    g_assert_nonnull (g);
+    g_assert_cmpint (g->limit, ==, 6);
+    relay_client_free (g);
+  }
+  assert_entry_error ("224.0.0.1:5000",
+      "client '224.0.0.1' is in 224.0.0.0/24, the local network control "
+      "groups (routing protocols, not media)");
   assert_entry_error ("[2001:db8::zz]:5000",
       "client '[2001:db8::zz]' is not an IPv6 address (IPv6 literals go in "
       "brackets: [2001:db8::2]:6000; zone indexes are not supported)");

@@ -324,7 +324,7 @@ GST_START_TEST (test_refused_values)
   /* addresses nobody subscribes at, by every way of adding */
   g_signal_emit_by_name (sink, "add", "0.0.0.0", 5000);
   g_signal_emit_by_name (sink, "add", "255.255.255.255", 5000);
-  g_signal_emit_by_name (sink, "add", "239.1.2.3", 5000);
+  g_signal_emit_by_name (sink, "add", "224.0.0.5", 5000);
   g_object_set (sink, "clients", "224.0.0.1:5000", NULL);
   g_object_get (sink, "clients", &clients, NULL);
   fail_unless_equals_string (clients, "");
@@ -336,7 +336,8 @@ GST_START_TEST (test_refused_values)
       "mode=userspace clients=127.0.0.1:5000,255.255.255.255:5000",
       "'255.255.255.255' is a broadcast address");
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
-      "mode=userspace clients=239.1.2.3:5000", "'239.1.2.3' is a multicast");
+      "mode=userspace clients=224.0.0.251:5000",
+      "'224.0.0.251' is in 224.0.0.0/24");
   /* a subnet broadcast (prefix with every host bit set), where an
    * interface here has a prefix of /30 or shorter; and the interface's own
    * address is no broadcast */

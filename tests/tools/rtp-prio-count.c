@@ -13,7 +13,8 @@
  *               (default 2000)
  *   -w WAIT_S   stop after WAIT_S seconds in all (default 60)
  *
- * Binds 0.0.0.0:PORT, prints "ready" on stderr, receives with recvmmsg until
+ * Binds [::]:PORT, IPv6 and IPv4 (0.0.0.0:PORT where the host has no
+ * IPv6), prints "ready" on stderr, receives with recvmmsg until
  * idle (or SIGINT/SIGTERM, or WAIT_S), then prints one line on stdout:
  *   packets=N bytes=B not-rtp=X p0=.. p7=.. ge0=.. ge7=..
  * (pK: datagrams of priority K; geK: of priority >= K). Exit 0, or 1 when
@@ -57,7 +58,7 @@ main (int argc, char **argv)
   static uint8_t bufs[BATCH][MAX_DGRAM];
   struct mmsghdr msgs[BATCH];
   struct iovec iov[BATCH];
-  struct sockaddr_in addr = { 0 };
+  ToolAddr addr;
   int64_t start, last = 0;
   int opt, fd, i, one = 1, rcvbuf = 4 << 20;
 
@@ -87,7 +88,16 @@ main (int argc, char **argv)
 
   tool_catch_stop ();
 
-  fd = socket (AF_INET, SOCK_DGRAM, 0);
+  /* dual stack: a v6 socket with V6ONLY off takes both families */
+  tool_addr (&addr, "::", (int) port);
+  fd = socket (AF_INET6, SOCK_DGRAM, 0);
+  if (fd >= 0) {
+    int off = 0;
+    setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof (off));
+  } else {
+    tool_addr (&addr, "0.0.0.0", (int) port);
+    fd = socket (AF_INET, SOCK_DGRAM, 0);
+  }
   if (fd < 0) {
     perror ("rtp-prio-count: socket");
     return 2;
@@ -96,10 +106,7 @@ main (int argc, char **argv)
   /* Best effort: a large buffer, so a descheduled receiver loses nothing. */
   if (setsockopt (fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof (rcvbuf)))
     setsockopt (fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof (rcvbuf));
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons ((uint16_t) port);
-  addr.sin_addr.s_addr = htonl (INADDR_ANY);
-  if (bind (fd, (struct sockaddr *) &addr, sizeof (addr))) {
+  if (bind (fd, &addr.u.sa, addr.len)) {
     fprintf (stderr, "rtp-prio-count: bind port %ld: %s\n", port,
         strerror (errno));
     return 2;

@@ -2,8 +2,9 @@
 /*
  * tool-util.h: what the small C tools of bench/ and tests/tools/ (and the
  * BPF test harness) share: a strict number parser for their arguments, a
- * monotonic clock, a stop flag set by SIGINT/SIGTERM, big-endian stores
- * and the RTP fixed header. Plain C, header only.
+ * monotonic clock, a stop flag set by SIGINT/SIGTERM, big-endian stores,
+ * the RTP fixed header and an IPv4-or-IPv6 socket address. Plain C,
+ * header only.
  */
 #ifndef __TOOL_UTIL_H__
 #define __TOOL_UTIL_H__
@@ -15,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 /* glibc's name of the running program, for messages (errno.h declares it
  * only with _GNU_SOURCE). */
@@ -125,6 +129,57 @@ tool_rtp_header (uint8_t * p, uint8_t b0, uint8_t pt, uint16_t seq,
   tool_put16 (p + 2, seq);
   tool_put32 (p + 4, ts);
   tool_put32 (p + 8, ssrc);
+}
+
+/* A socket address: an IPv4 literal or an IPv6 one (no brackets, as
+ * inet_pton takes it) and @port, its length, family and port readable
+ * and writable whatever the family. */
+typedef struct
+{
+  union
+  {
+    struct sockaddr sa;
+    struct sockaddr_in in;
+    struct sockaddr_in6 in6;
+  } u;
+  socklen_t len;
+} ToolAddr;
+
+/* @host and @port into @a; 0, or -1 when @host is neither family's
+ * literal. */
+static inline int
+tool_addr (ToolAddr * a, const char *host, int port)
+{
+  memset (a, 0, sizeof (*a));
+  if (inet_pton (AF_INET, host, &a->u.in.sin_addr) == 1) {
+    a->u.in.sin_family = AF_INET;
+    a->u.in.sin_port = htons ((uint16_t) port);
+    a->len = sizeof (a->u.in);
+    return 0;
+  }
+  if (inet_pton (AF_INET6, host, &a->u.in6.sin6_addr) == 1) {
+    a->u.in6.sin6_family = AF_INET6;
+    a->u.in6.sin6_port = htons ((uint16_t) port);
+    a->len = sizeof (a->u.in6);
+    return 0;
+  }
+  return -1;
+}
+
+static inline void
+tool_addr_set_port (ToolAddr * a, int port)
+{
+  if (a->u.sa.sa_family == AF_INET6)
+    a->u.in6.sin6_port = htons ((uint16_t) port);
+  else
+    a->u.in.sin_port = htons ((uint16_t) port);
+}
+
+/* The wildcard address of @a's family, port @port. */
+static inline void
+tool_addr_any (ToolAddr * any, const ToolAddr * a, int port)
+{
+  tool_addr (any, a->u.sa.sa_family == AF_INET6 ? "::" : "0.0.0.0", port);
 }
 
 #endif
