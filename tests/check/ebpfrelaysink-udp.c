@@ -898,7 +898,8 @@ main (int argc, char **argv)
           "ip addr add 10.202.0.1/24 dev ebru0 && "
           "ip link set ebru0 up && ip link set ebru1 up && "
           "ip neigh replace 10.202.0.2 lladdr "
-          "$(cat /sys/class/net/ebru1/address) dev ebru0 nud permanent")
+          "$(ip -o link show ebru1 | sed 's/.*link.ether \\([^ ]*\\).*/\\1/') "
+          "dev ebru0 nud permanent")
       != 0) {
     g_print ("SKIP: cannot make a private network namespace with veth\n");
     return 77;
