@@ -451,7 +451,11 @@ multiudpsink_sends (GstBuffer * buf)
  * counted, and the next buffer arrives as the first datagram. */
 GST_START_TEST (test_empty_buffers)
 {
+  GstBuffer *zero = gst_buffer_new ();
+
+  gst_buffer_append_memory (zero, gst_allocator_alloc (NULL, 0, NULL));
   fail_unless_equals_int (multiudpsink_sends (gst_buffer_new ()), 0);
+  fail_unless_equals_int (multiudpsink_sends (zero), 1);
 
   for (guint m = 0; m < G_N_ELEMENTS (modes); m++) {
     gint pa;
