@@ -262,11 +262,12 @@ apply (RelayUdpOpts * o, int fd)
       GST_WARNING_OBJECT (o->owner, "cannot set multicast-iface: %s",
           g_strerror (errno));
   }
+  /* (a debug warning only: this runs with the sink lock held, where a
+   * bus message could reach a sync handler that calls the sink) */
   if (o->buffer_size > 0 && setsockopt (fd, SOL_SOCKET, SO_SNDBUF,
           &o->buffer_size, sizeof (o->buffer_size)) < 0)
-    GST_ELEMENT_WARNING (o->owner, RESOURCE, SETTINGS, (NULL),
-        ("Could not create a buffer of requested %d bytes (%s)",
-            o->buffer_size, g_strerror (errno)));
+    GST_WARNING_OBJECT (o->owner, "Could not create a buffer of requested "
+        "%d bytes (%s)", o->buffer_size, g_strerror (errno));
 }
 
 static void

@@ -631,8 +631,10 @@ GST_START_TEST (test_send_duplicates)
                 100)), GST_FLOW_OK);
     fail_unless_equals_int (count_datagrams (a), 1);
     fail_unless_equals_int (u64_prop (r.sink, "bytes-served"), 700);
-    relay_free (&r);
     /* stopped: what was served stays readable */
+    gst_element_set_state (r.sink, GST_STATE_NULL);
+    fail_unless_equals_int (u64_prop (r.sink, "bytes-served"), 700);
+    relay_free (&r);
     close (a);
     close (b);
   }
@@ -813,8 +815,19 @@ capture_next (int fd, guint16 dport, gsize * len)
  * carrying qos-dscp (the loopback socket's TOS, which the kernel's copies
  * keep); added twice it moves to userspace, which sends both copies
  * (send-duplicates), and back to the kernel once removed once. */
+static void
+record_sent (GstElement * e, const gchar * host, gint port, guint64 * sent)
+{
+  GstStructure *s = NULL;
+
+  g_signal_emit_by_name (e, "get-stats", host, port, &s);
+  fail_unless (gst_structure_get_uint64 (s, "packets-sent", sent));
+  gst_structure_free (s);
+}
+
 GST_START_TEST (test_kernel_copies)
 {
+  guint64 removed_sent = 0;
   int cap = capture_open ();
   Relay r = relay_new ("kernel", "qos-dscp=34");
   GstStructure *s = NULL;
@@ -853,6 +866,33 @@ GST_START_TEST (test_kernel_copies)
   fail_unless_equals_int (stat_u64 (r.sink, FAR_HOST, 6000, "packets-sent"),
       3);
   fail_unless_equals_int (u64_prop (r.sink, "bytes-served"), 240);
+
+  /* removed once: the kernel's again, one copy */
+  g_signal_emit_by_name (r.sink, "remove", FAR_HOST, 6000);
+  for (n = 0; n < 100; n++) {
+    g_signal_emit_by_name (r.sink, "get-stats", FAR_HOST, 6000, &s);
+    if (g_strcmp0 (gst_structure_get_string (s, "path"), "kernel") == 0)
+      break;
+    gst_structure_free (s);
+    s = NULL;
+    g_usleep (20000);
+  }
+  fail_unless (s != NULL, "not back in the kernel after the remove");
+  gst_structure_free (s);
+  fail_unless_equals_int (gst_pad_push (r.src, multi_memory_buffer (1, 80)),
+      GST_FLOW_OK);
+  fail_unless (capture_next (cap, 6000, &len) >= 0);
+  fail_unless (capture_next (cap, 6000, &len) < 0, "a second copy");
+  fail_unless_equals_int (stat_u64 (r.sink, FAR_HOST, 6000,
+          "kernel-packets"), 2);
+
+  /* removed: its get-stats in the handler has the kernel's counts of the
+   * slot that went, and bytes-served keeps them */
+  g_signal_connect (r.sink, "client-removed", G_CALLBACK (record_sent),
+      &removed_sent);
+  g_signal_emit_by_name (r.sink, "remove", FAR_HOST, 6000);
+  fail_unless_equals_int (removed_sent, 4);
+  fail_unless_equals_int (u64_prop (r.sink, "bytes-served"), 320);
   relay_free (&r);
   close (cap);
 }
