@@ -48,6 +48,7 @@ relay_client_new (const gchar * host, gint port,
   c->limit = limit;
   relay_client_set_rtcp (c, RELAY_CLIENT_RTCP_DEFAULT);
   c->add_count = 1;
+  c->connect_time = (guint64) g_get_real_time () * 1000;
   c->ssrcs = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   return c;
 }
@@ -406,6 +407,7 @@ relay_clients_parse_full (const gchar * str, GPtrArray ** out,
       return FALSE;
     }
     if (find_in (list, &c->addr)) {
+      find_in (list, &c->addr)->add_count++;
       if (!dups)
         dups = g_string_new (NULL);
       g_string_append_printf (dups, "%s'%s'", dups->len ? ", " : "", entry);
@@ -436,6 +438,8 @@ relay_clients_new (GMutex * lock, const RelayClientsCallbacks * callbacks,
     t->callbacks = *callbacks;
   t->user_data = user_data;
   t->clients = g_ptr_array_new ();
+  t->removing = g_ptr_array_new ();
+  t->send_duplicates = TRUE;
   return t;
 }
 
@@ -452,6 +456,7 @@ relay_clients_free (RelayClients * t)
 {
   g_ptr_array_set_free_func (t->clients, (GDestroyNotify) relay_client_free);
   g_ptr_array_free (t->clients, TRUE);
+  g_ptr_array_free (t->removing, TRUE);
   g_free (t->clients_error);
   g_free (t->clients_duplicates);
   g_free (t);
@@ -461,6 +466,44 @@ RelayClient *
 relay_clients_find (RelayClients * t, const RelayAddr * addr)
 {
   return find_in (t->clients, addr);
+}
+
+RelayClient *
+relay_clients_find_any (RelayClients * t, const RelayAddr * addr)
+{
+  RelayClient *c = find_in (t->clients, addr);
+
+  return c ? c : find_in (t->removing, addr);
+}
+
+guint
+relay_clients_copies (RelayClients * t, const RelayClient * c)
+{
+  return t->send_duplicates && c->add_count > 1 ? c->add_count : 1;
+}
+
+gboolean
+relay_clients_kernel_may_serve (RelayClients * t, const RelayClient * c)
+{
+  return relay_clients_copies (t, c) == 1;
+}
+
+guint64
+relay_clients_bytes_served (RelayClients * t)
+{
+  guint64 sum = t->served_gone, kp, kb, kd;
+
+  for (guint i = 0; i < t->clients->len; i++) {
+    RelayClient *c = g_ptr_array_index (t->clients, i);
+
+    sum += c->user_bytes;
+    if (t->running && t->kernel && c->slot_written) {
+      kb = 0;
+      relay_kernel_slot_counters (t->kernel, c->slot, &kp, &kb, &kd);
+      sum += kb;
+    }
+  }
+  return sum;
 }
 
 /* Whether @a is an address of this network namespace (or ::1). */
@@ -560,7 +603,8 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
 
   /* a key-frame burst pending: userspace serves it until the burst is
    * out (ebpfrelay-kfburst moves it then) */
-  if (res == RELAY_ROUTE_OK && !c->kf_hold) {
+  if (res == RELAY_ROUTE_OK && !c->kf_hold
+      && relay_clients_kernel_may_serve (t, c)) {
     c->next_check = now + RELAY_CLIENTS_REVALIDATE_US;
     if (c->in_kernel && memcmp (&r, &c->resolved, sizeof (r)) == 0)
       return;
@@ -648,6 +692,7 @@ activate_client (RelayClients * t, RelayClient * c, GError ** error)
   c->route = RELAY_ROUTE_ERROR;
   c->user_packets = c->user_bytes = c->user_errors = 0;
   c->user_prio_dropped = c->user_held = 0;
+  c->gone_kernel_packets = c->gone_kernel_bytes = 0;
   g_hash_table_remove_all (c->ssrcs);
   client_drop_burst (c);
   c->kf_burst_packets = c->kf_burst_bytes = 0;
@@ -667,12 +712,19 @@ activate_client (RelayClients * t, RelayClient * c, GError ** error)
 static void
 deactivate_client (RelayClients * t, RelayClient * c)
 {
+  guint64 kd;
+
   if (t->kernel) {
     /* Send what the kernel already left to userspace for this client
-     * before its slot goes. */
+     * before its slot goes; its counts stay readable (get-stats in the
+     * client-removed handler, bytes-served). */
     relay_kernel_poll (t->kernel);
+    c->gone_kernel_packets = c->gone_kernel_bytes = 0;
+    relay_kernel_slot_counters (t->kernel, c->slot, &c->gone_kernel_packets,
+        &c->gone_kernel_bytes, &kd);
     relay_kernel_clear_slot (t->kernel, c->slot);
   }
+  t->served_gone += c->user_bytes + c->gone_kernel_bytes;
   client_drop_burst (c);
   t->slots[c->slot] = NULL;
   update_n_slots (t);
@@ -755,6 +807,7 @@ relay_clients_start (RelayClients * t, RelayKernel * kernel, GError ** error)
   t->kernel = kernel;
   t->running = TRUE;
   t->n_slots = 0;
+  t->served_gone = 0;
   for (guint i = 0; i < t->clients->len; i++)
     if (!activate_client (t, g_ptr_array_index (t->clients, i), error))
       return FALSE;
@@ -786,6 +839,9 @@ relay_clients_add (RelayClients * t, const gchar * host, gint port,
       relay_clients_set_limit (t, c, limit);
       relay_clients_set_rtcp (t, c, rtcp);
     }
+    /* its copies may now be userspace's (send-duplicates) */
+    if (t->running && t->kernel)
+      relay_clients_program (t, c, g_get_monotonic_time ());
     return NULL;
   }
   c = relay_client_new (host, port, addr, limit);
@@ -817,8 +873,11 @@ relay_clients_remove (RelayClients * t, const RelayAddr * addr,
   if (!c)
     return FALSE;
   if (--c->add_count == 0) {
+    c->disconnect_time = (guint64) g_get_real_time () * 1000;
     remove_client (t, c);
     *removed = c;
+  } else if (t->running && t->kernel) {
+    relay_clients_program (t, c, g_get_monotonic_time ());
   }
   return TRUE;
 }
@@ -829,8 +888,12 @@ relay_clients_clear (RelayClients * t)
   GPtrArray *gone = g_ptr_array_copy (t->clients, NULL, NULL);
 
   g_ptr_array_set_free_func (gone, (GDestroyNotify) relay_client_free);
-  for (guint i = 0; i < gone->len; i++)
-    remove_client (t, g_ptr_array_index (gone, i));
+  for (guint i = 0; i < gone->len; i++) {
+    RelayClient *c = g_ptr_array_index (gone, i);
+
+    c->disconnect_time = (guint64) g_get_real_time () * 1000;
+    remove_client (t, c);
+  }
   return gone;
 }
 
@@ -846,8 +909,12 @@ relay_clients_set (RelayClients * t, GPtrArray * wanted, GPtrArray * gone,
     if (!find_in (wanted, &c->addr))
       g_ptr_array_add (gone, c);
   }
-  for (i = first_gone; i < gone->len; i++)
-    remove_client (t, g_ptr_array_index (gone, i));
+  for (i = first_gone; i < gone->len; i++) {
+    RelayClient *c = g_ptr_array_index (gone, i);
+
+    c->disconnect_time = (guint64) g_get_real_time () * 1000;
+    remove_client (t, c);
+  }
   for (i = 0; i < wanted->len; i++) {
     RelayClient *w = g_ptr_array_index (wanted, i);
     RelayClient *c = relay_clients_find (t, &w->addr);
@@ -859,12 +926,24 @@ relay_clients_set (RelayClients * t, GPtrArray * wanted, GPtrArray * gone,
         relay_clients_set_limit (t, c, w->limit);
       relay_clients_set_adaptive (t, c, w->adaptive);
       relay_clients_set_rtcp (t, c, w->rtcp_given);
+      /* counted as often as the value names it (multiudpsink clears
+       * and adds each entry) */
+      if (c->add_count != w->add_count) {
+        c->add_count = w->add_count;
+        if (t->running && t->kernel)
+          relay_clients_program (t, c, g_get_monotonic_time ());
+      }
       continue;
     }
     c = relay_clients_add (t, w->host, w->port, &w->addr, w->limit,
         w->rtcp_given, TRUE, &err);
     if (c) {
       relay_clients_set_adaptive (t, c, w->adaptive);
+      if (w->add_count > 1) {
+        c->add_count = w->add_count;
+        if (t->running && t->kernel)
+          relay_clients_program (t, c, g_get_monotonic_time ());
+      }
       g_ptr_array_add (added, c);
     }
     if (err)
@@ -879,10 +958,10 @@ relay_clients_to_string (RelayClients * t)
 
   for (guint i = 0; i < t->clients->len; i++) {
     RelayClient *c = g_ptr_array_index (t->clients, i);
-
     gboolean v6 = strchr (c->host, ':') != NULL;
 
-    g_string_append_printf (s, "%s%s%s%s:%d", i ? "," : "", v6 ? "[" : "",
+    for (guint n = 0; n < MAX (c->add_count, 1); n++) {
+    g_string_append_printf (s, "%s%s%s%s:%d", s->len ? "," : "", v6 ? "[" : "",
         c->host, v6 ? "]" : "", c->port);
     if (c->adaptive)
       g_string_append (s, "@auto");
@@ -893,6 +972,7 @@ relay_clients_to_string (RelayClients * t)
       g_string_append (s, "/mux");
     else if (c->rtcp_given > 0 && c->rtcp_given != c->port + 1)
       g_string_append_printf (s, "/%d", c->rtcp_given);
+    }
   }
   return g_string_free (s, FALSE);
 }
@@ -904,6 +984,13 @@ emit (RelayClients * t, void (*func) (RelayClient *, gpointer), RelayClient * c)
 {
   if (func)
     func (c, t->user_data);
+}
+
+static void
+emit_signal (RelayClients * t, const gchar * host, gint port, gboolean added)
+{
+  if (t->callbacks.signal)
+    t->callbacks.signal (host, port, added, t->user_data);
 }
 
 gboolean
@@ -944,6 +1031,8 @@ relay_clients_add_host_full (RelayClients * t, const gchar * host, gint port,
   }
   if (c)
     emit (t, t->callbacks.added, c);
+  /* multiudpsink's client-added: on every add, also of one counted again */
+  emit_signal (t, host, port, TRUE);
   return TRUE;
 }
 
@@ -1002,10 +1091,18 @@ relay_clients_remove_host (RelayClients * t, const gchar * host, gint port)
   if (host && relay_client_resolve (host, port, &addr, NULL)) {
     g_mutex_lock (t->lock);
     found = relay_clients_remove (t, &addr, &c);
+    if (c)
+      g_ptr_array_add (t->removing, c);
     g_mutex_unlock (t->lock);
   }
   if (c) {
     emit (t, t->callbacks.removed, c);
+    /* multiudpsink's client-removed: when the last add is undone; its
+     * get-stats still answers meanwhile */
+    emit_signal (t, host, port, FALSE);
+    g_mutex_lock (t->lock);
+    g_ptr_array_remove (t->removing, c);
+    g_mutex_unlock (t->lock);
     relay_client_free (c);
   }
   return found;
@@ -1057,6 +1154,40 @@ relay_clients_set_string (RelayClients * t, const gchar * str, GError ** error)
     emit (t, t->callbacks.removed, g_ptr_array_index (gone, i));
   for (i = 0; i < added->len; i++)
     emit (t, t->callbacks.added, g_ptr_array_index (added, i));
+  /* multiudpsink's clients: cleared without a signal, then each entry
+   * added (client-added for each, duplicates too); the entries refused
+   * are not */
+  if (t->callbacks.signal) {
+    /* in the value's order, one per entry (already parsed once: valid) */
+    gchar **entries = g_strsplit (str ? str : "", ",", -1);
+    GPtrArray *names = g_ptr_array_new_with_free_func ((GDestroyNotify)
+        relay_client_free);
+
+    for (i = 0; entries[i]; i++) {
+      gchar *entry = g_strstrip (entries[i]);
+      RelayClient *e = *entry ? relay_client_parse (entry, NULL) : NULL;
+
+      if (e)
+        g_ptr_array_add (names, e);
+    }
+    g_strfreev (entries);
+    g_mutex_lock (t->lock);
+    for (i = 0; i < names->len;) {
+      RelayClient *e = g_ptr_array_index (names, i);
+
+      if (relay_clients_find (t, &e->addr))
+        i++;
+      else
+        g_ptr_array_remove_index (names, i);
+    }
+    g_mutex_unlock (t->lock);
+    for (i = 0; i < names->len; i++) {
+      RelayClient *e = g_ptr_array_index (names, i);
+
+      emit_signal (t, e->host, e->port, TRUE);
+    }
+    g_ptr_array_free (names, TRUE);
+  }
   g_ptr_array_free (gone, TRUE);
   g_ptr_array_free (added, TRUE);
   g_ptr_array_free (errors, TRUE);
@@ -1134,6 +1265,21 @@ on_control_set_auto (const gchar * addr, guint16 port, gboolean auto_limit,
     gpointer data)
 {
   return relay_clients_set_adaptive_host (data, addr, port, auto_limit, NULL);
+}
+
+void
+relay_clients_set_send_duplicates (RelayClients * t, gboolean dups)
+{
+  gint64 now = g_get_monotonic_time ();
+
+  if (!t->send_duplicates == !dups)
+    return;
+  t->send_duplicates = dups;
+  if (!t->running || !t->kernel)
+    return;
+  for (guint i = 0; i < t->n_slots; i++)
+    if (t->slots[i] && t->slots[i]->add_count > 1)
+      relay_clients_program (t, t->slots[i], now);
 }
 
 const RelayControlServerCallbacks relay_clients_control_callbacks = {

@@ -83,7 +83,13 @@ typedef struct
   gint rtcp_port;
   gint rtcp_given;
   guint64 rtcp_sent;            /* the sender's compounds sent to it */
-  guint add_count;              /* removed when removed this often */
+  guint add_count;              /* removed when removed this often; with
+                                 * send-duplicates, sent this many copies */
+  /* multiudpsink's get-stats times (real time, ns): when it was added,
+   * when it went (0 while it is there) */
+  guint64 connect_time, disconnect_time;
+  /* the kernel's counts of its slot, read when the slot went */
+  guint64 gone_kernel_packets, gone_kernel_bytes;
   guint slot;                   /* while running */
   gboolean in_kernel;           /* slot state is KERNEL */
   gboolean slot_written;        /* the kernel's slot holds this client */
@@ -172,6 +178,14 @@ typedef struct
    * (@what); with the lock held. May be NULL. */
   void (*changed) (RelayClient * c, RelayClientChange what,
       gpointer user_data);
+  /* multiudpsink's client-added / client-removed, without the lock (may
+   * be NULL): @added on every add of @host:@port, a new subscriber or one
+   * counted again, and for each entry of a clients value (which, as
+   * multiudpsink's, signals no removal); !@added when a remove takes its
+   * count to zero (@c is still found by relay_clients_find_any then).
+   * Never for a clear. */
+  void (*signal) (const gchar * host, gint port, gboolean added,
+      gpointer user_data);
 } RelayClientsCallbacks;
 
 /* @c's RTCP destination port changed (a clients change, add-full or a
@@ -199,6 +213,15 @@ typedef struct
                                  * (ebpfrelay-kfburst) */
   RelayClientsRtcpFunc rtcp_changed;    /* the feedback plane's */
   gpointer rtcp_changed_data;
+  /* multiudpsink's send-duplicates: a client added N times is sent N
+   * copies (its slot then stays USERSPACE: the kernel makes one copy per
+   * slot, userspace the N) */
+  gboolean send_duplicates;
+  /* bytes sent to the clients that left since the start (bytes-served) */
+  guint64 served_gone;
+  /* clients whose removal is being signalled: get-stats still finds
+   * them, as multiudpsink's does in its client-removed handler */
+  GPtrArray *removing;
 } RelayClients;
 
 RelayClient *relay_client_new (const gchar * host, gint port,
@@ -221,8 +244,9 @@ void relay_client_set_rtcp (RelayClient * c, gint rtcp);
  * media port itself: RTCP on the media port, RFC 5761). The error names
  * the entry. */
 RelayClient *relay_client_parse (const gchar * entry, GError ** error);
-/* A whole comma-separated list into new clients (add_count 1, duplicates
- * merged: the first one's limit counts). */
+/* A whole comma-separated list into new clients (duplicates merged into
+ * the first one, which counts them in add_count and whose limit counts,
+ * as multiudpsink counts an address added twice). */
 gboolean relay_clients_parse (const gchar * str, GPtrArray ** out,
     GError ** error);
 /* The same; *@duplicates (if not NULL): the merged entries, quoted and
@@ -246,6 +270,22 @@ void relay_clients_set_rtcp_listener (RelayClients * t,
 void relay_clients_free (RelayClients * t);
 
 RelayClient *relay_clients_find (RelayClients * t, const RelayAddr * addr);
+/* The same, and also among the clients whose removal is being
+ * signalled. */
+RelayClient *relay_clients_find_any (RelayClients * t,
+    const RelayAddr * addr);
+/* How many copies of each packet @c gets (send-duplicates). */
+guint relay_clients_copies (RelayClients * t, const RelayClient * c);
+/* send-duplicates (default TRUE): from the next packet on; moves clients
+ * added more than once between the kernel and userspace. */
+void relay_clients_set_send_duplicates (RelayClients * t, gboolean dups);
+/* Whether the kernel may serve @c (an address added more than once with
+ * send-duplicates: userspace sends its N copies). */
+gboolean relay_clients_kernel_may_serve (RelayClients * t,
+    const RelayClient * c);
+/* Bytes sent to every client since the start (UDP payload): the gone
+ * ones and the current ones (the kernel's and userspace's). */
+guint64 relay_clients_bytes_served (RelayClients * t);
 
 /* Starting, before the kernel: the stream's @port and the @router; fails
  * when the last clients value was refused, or for a client that would be
@@ -288,7 +328,8 @@ void relay_clients_set_adaptive (RelayClients * t, RelayClient * c,
  * RTCP listener when the port changes. */
 void relay_clients_set_rtcp (RelayClients * t, RelayClient * c, gint rtcp);
 /* "host:port[@limit][/rtcp-port|/mux],..." in the order added (limit 0
- * and the default RTCP port not written). */
+ * and the default RTCP port not written), each client as often as it was
+ * added (multiudpsink's clients). */
 gchar *relay_clients_to_string (RelayClients * t);
 
 /* Looks up @c's route and neighbour and moves its slot to the kernel when

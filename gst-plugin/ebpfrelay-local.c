@@ -27,6 +27,7 @@ struct _RelayLocal
 {
   gboolean open;
   int fd;                       /* the stream socket */
+  gboolean adopted;             /* fd is the caller's (socket property) */
   guint16 port;
   int lo_fd;                    /* kernel mode: to 127.0.0.1:port */
   guint64 sent, user, errors;
@@ -142,26 +143,66 @@ udp_socket (in_addr_t addr, guint16 port, guint16 * bound)
   return fd;
 }
 
+/* The caller's socket @fd as the stream socket: bound to @addr:@port
+ * unless it is bound already. */
+static gboolean
+adopt (RelayLocal * l, int fd, in_addr_t addr, guint16 port, GError ** error)
+{
+  struct sockaddr_in a = {.sin_family = AF_INET };
+  socklen_t len = sizeof (a);
+
+  if (getsockname (fd, (struct sockaddr *) &a, &len) != 0
+      || a.sin_family != AF_INET) {
+    g_set_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+        "the socket property is not an IPv4 UDP socket");
+    return FALSE;
+  }
+  if (a.sin_port == 0) {
+    a.sin_addr.s_addr = addr;
+    a.sin_port = htons (port);
+    if (bind (fd, (struct sockaddr *) &a, sizeof (a)) != 0 ||
+        getsockname (fd, (struct sockaddr *) &a, &len) != 0) {
+      g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
+          "cannot bind the socket property to port %u: %s", port,
+          g_strerror (errno));
+      return FALSE;
+    }
+  }
+  l->fd = fd;
+  l->adopted = TRUE;
+  l->port = ntohs (a.sin_port);
+  l->open = TRUE;
+  return TRUE;
+}
+
 gboolean
 relay_local_open (RelayLocal * l, guint16 port, GError ** error)
+{
+  return relay_local_open_full (l, htonl (INADDR_ANY), port, -1, error);
+}
+
+gboolean
+relay_local_open_full (RelayLocal * l, guint32 addr, guint16 port, int fd,
+    GError ** error)
 {
   relay_local_close (l);
   l->sent = l->user = l->errors = 0;
   l->warned = FALSE;
-  l->fd = udp_socket (htonl (INADDR_ANY), port, &l->port);
+  if (fd >= 0)
+    return adopt (l, fd, addr, port, error);
+  l->fd = udp_socket (addr, port, &l->port);
   /* An ephemeral port whose next one is free too: the default RTCP port
    * (rtcp-port -1, the stream's port + 1) must be bindable. */
   for (guint i = 0; port == 0 && l->fd >= 0 && i < 64; i++) {
     guint16 next;
-    int probe = l->port < 65535 ?
-        udp_socket (htonl (INADDR_ANY), l->port + 1, &next) : -1;
+    int probe = l->port < 65535 ? udp_socket (addr, l->port + 1, &next) : -1;
 
     if (probe >= 0) {
       close (probe);
       break;
     }
     close (l->fd);
-    l->fd = udp_socket (htonl (INADDR_ANY), 0, &l->port);
+    l->fd = udp_socket (addr, 0, &l->port);
   }
   if (l->fd < 0) {
     g_set_error (error, G_IO_ERROR, g_io_error_from_errno (errno),
@@ -183,6 +224,12 @@ int
 relay_local_fd (RelayLocal * l)
 {
   return l->fd;
+}
+
+int
+relay_local_lo_fd (RelayLocal * l)
+{
+  return l->lo_fd;
 }
 
 guint16
@@ -245,9 +292,10 @@ relay_local_close (RelayLocal * l)
 {
   if (l->lo_fd >= 0)
     close (l->lo_fd);
-  if (l->fd >= 0)
+  if (l->fd >= 0 && !l->adopted)
     close (l->fd);
   l->fd = l->lo_fd = -1;
+  l->adopted = FALSE;
   l->open = FALSE;
 }
 

@@ -53,10 +53,18 @@ void relay_local_free (RelayLocal * l);
  * address; 0: a port the kernel chooses). FALSE with @error when it cannot
  * be bound. */
 gboolean relay_local_open (RelayLocal * l, guint16 port, GError ** error);
+/* The same on @addr (network order; INADDR_ANY: every address), or with
+ * @fd >= 0 (borrowed: the socket property) as the stream socket, bound to
+ * @addr:@port unless it is bound already. */
+gboolean relay_local_open_full (RelayLocal * l, guint32 addr, guint16 port,
+    int fd, GError ** error);
 /* Whether relay_local_open succeeded and relay_local_close came since. */
 gboolean relay_local_is_open (RelayLocal * l);
 /* The stream socket (copies from userspace leave from it) and its port. */
 int relay_local_fd (RelayLocal * l);
+/* Kernel mode: the loopback socket each buffer is sent once from (-1:
+ * none); what it sets (TOS, TTL) the kernel's copies keep. */
+int relay_local_lo_fd (RelayLocal * l);
 guint16 relay_local_port (RelayLocal * l);
 /* Kernel mode with @k (borrowed; its program attached to lo for the
  * stream's port): opens the loopback socket and tells @k its port. FALSE

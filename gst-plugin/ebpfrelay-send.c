@@ -42,6 +42,12 @@ struct _RelaySender
    * first copy to that family), and whether opening it failed */
   int own_fd;
   gboolean own_failed;
+  /* sockets given per family (multiudpsink's socket, socket-v6): copies
+   * to that family leave from them (-1: none) */
+  int given_fd4, given_fd6;
+  /* told of each socket copies leave from (the multiudpsink options) */
+  RelaySenderSocketFunc socket_func;
+  gpointer socket_data;
   RelayKernel *kernel;          /* NULL: userspace mode */
   RelayKfBurst *kfburst;        /* joiners' copies wait for their burst */
   gsize frag_min_len;           /* kernel mode: a datagram up to this long
@@ -84,6 +90,7 @@ relay_sender_new (RelayClients * clients, RelayLogFunc log, gpointer log_data)
   s->log_data = log_data;
   s->fd = -1;
   s->own_fd = -1;
+  s->given_fd4 = s->given_fd6 = -1;
   s->vp8_state = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   s->frames = g_hash_table_new_full (NULL, NULL, NULL, g_free);
   g_queue_init (&s->frag_pending);
@@ -132,16 +139,53 @@ relay_sender_set_fd (RelaySender * s, int fd)
   s->fd = fd;
   s->fd_family = 0;
   s->fd_dual = FALSE;
-  if (s->own_fd >= 0)
+  if (s->own_fd >= 0) {
+    if (s->socket_func)
+      s->socket_func (s->own_fd, FALSE, s->socket_data);
     close (s->own_fd);
+  }
   s->own_fd = -1;
   s->own_failed = FALSE;
+  if (fd >= 0 && s->socket_func)
+    s->socket_func (fd, TRUE, s->socket_data);
   if (fd < 0 || getsockname (fd, (struct sockaddr *) &sa, &len) < 0)
     return;
   s->fd_family = sa.sin6_family;
   if (sa.sin6_family == AF_INET6 && IN6_IS_ADDR_UNSPECIFIED (&sa.sin6_addr)
       && getsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, &olen) == 0)
     s->fd_dual = !v6only;
+}
+
+void
+relay_sender_set_socket_func (RelaySender * s, RelaySenderSocketFunc func,
+    gpointer user_data)
+{
+  s->socket_func = func;
+  s->socket_data = user_data;
+}
+
+int
+relay_sender_family_fd (RelaySender * s, int family)
+{
+  if (family == AF_INET && s->given_fd4 >= 0)
+    return s->given_fd4;
+  if (family == AF_INET6 && s->given_fd6 >= 0)
+    return s->given_fd6;
+  if (s->fd >= 0 && (family == s->fd_family || s->fd_family == 0
+          || (family == AF_INET && s->fd_dual)))
+    return s->fd;
+  return s->own_fd;
+}
+
+void
+relay_sender_set_family_fd (RelaySender * s, int family, int fd)
+{
+  if (family == AF_INET6)
+    s->given_fd6 = fd;
+  else
+    s->given_fd4 = fd;
+  if (fd >= 0 && s->socket_func)
+    s->socket_func (fd, TRUE, s->socket_data);
 }
 
 static void
@@ -190,6 +234,8 @@ open_own (RelaySender * s, int family)
     if (bind (fd, &a.sa, relay_addr_len (&a)) < 0)
       goto fail;
   }
+  if (s->socket_func)
+    s->socket_func (fd, TRUE, s->socket_data);
   return fd;
 
 fail:
@@ -210,6 +256,10 @@ dest_for (RelaySender * s, const RelayClient * c, RelayAddr * name)
   int family = c->addr.sa.sa_family;
 
   *name = c->addr;
+  if (family == AF_INET && s->given_fd4 >= 0)
+    return s->given_fd4;
+  if (family == AF_INET6 && s->given_fd6 >= 0)
+    return s->given_fd6;
   if (s->fd < 0)
     return -1;
   if (family == s->fd_family || s->fd_family == 0)
@@ -383,9 +433,26 @@ send_begin (RelaySender * s, const guint8 * data, gsize len)
   s->n_queued = 0;
 }
 
-/* Queues a copy for @c; @seq >= 0: with that RTP sequence number. */
+static void queue_copy (RelaySender * s, RelayClient * c, gint seq);
+
+/* Queues a copy for @c, or as many as it was added (send-duplicates);
+ * @seq >= 0: with that RTP sequence number. */
 static void
 send_copy (RelaySender * s, RelayClient * c, gint seq)
+{
+  guint copies;
+
+  /* a joiner with a key-frame burst pending: after the burst */
+  if (G_UNLIKELY (c->kf_hold)
+      && relay_kfburst_divert (s->kfburst, c, s->data, s->len, seq))
+    return;
+  copies = relay_clients_copies (s->clients, c);
+  for (guint i = 0; i < copies; i++)
+    queue_copy (s, c, seq);
+}
+
+static void
+queue_copy (RelaySender * s, RelayClient * c, gint seq)
 {
   guint n = s->n_queued;
   struct msghdr *m = &s->msgs[n].msg_hdr;
@@ -393,10 +460,6 @@ send_copy (RelaySender * s, RelayClient * c, gint seq)
   const guint8 *data = s->data;
   int fd;
 
-  /* a joiner with a key-frame burst pending: after the burst */
-  if (G_UNLIKELY (c->kf_hold)
-      && relay_kfburst_divert (s->kfburst, c, data, s->len, seq))
-    return;
   fd = dest_for (s, c, &s->names[n]);
   if (G_UNLIKELY (fd < 0)) {
     c->user_errors++;

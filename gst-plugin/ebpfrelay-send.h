@@ -50,6 +50,18 @@ void relay_sender_set_kfburst (RelaySender * s,
     struct _RelayKfBurst *kfburst);
 /* The socket copies leave from (-1: none yet). */
 void relay_sender_set_fd (RelaySender * s, int fd);
+/* Copies to subscribers of @family (AF_INET, AF_INET6) leave from @fd
+ * (borrowed; -1: from the stream's socket as above). */
+void relay_sender_set_family_fd (RelaySender * s, int family, int fd);
+/* The socket copies to @family leave from now (-1: none yet). */
+int relay_sender_family_fd (RelaySender * s, int family);
+/* Told of every socket copies leave from (@opened) and of the sender's
+ * own that it closes (!@opened): where the multiudpsink options go
+ * (ebpfrelay-udpopts). */
+typedef void (*RelaySenderSocketFunc) (int fd, gboolean opened,
+    gpointer user_data);
+void relay_sender_set_socket_func (RelaySender * s,
+    RelaySenderSocketFunc func, gpointer user_data);
 
 /* How packets are classified in userspace mode (bpf/priority.h): the
  * codec of each payload type, the frame marking id (0: none) and whether

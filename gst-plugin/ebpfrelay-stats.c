@@ -45,9 +45,14 @@ ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
   GstStructure *s;
   gint pending, in_force = client_limit_in_force (t, c, &pending);
 
-  if (t->kernel && t->running) {
+  if (t->kernel && t->running && c->slot < RELAY_MAX_SUBS
+      && t->slots[c->slot] == c) {
     relay_kernel_slot_counters (t->kernel, c->slot, &kp, &kb, &kd);
     relay_kernel_slot_held (t->kernel, c->slot, &kh);
+  } else {
+    /* its slot went (a client-removed handler asks) */
+    kp = c->gone_kernel_packets;
+    kb = c->gone_kernel_bytes;
   }
   s = gst_structure_new ("application/x-ebpfrelaysink-client-stats",
       "host", G_TYPE_STRING, c->host,
@@ -68,7 +73,12 @@ ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
       "auto", G_TYPE_BOOLEAN, c->adaptive,
       "auto-switches", G_TYPE_UINT64, c->adapt ? c->adapt->switches : 0,
       "auto-reason", G_TYPE_STRING, relay_adapt_reason_str (c->adapt ?
-          c->adapt->last_reason : RELAY_ADAPT_NONE), NULL);
+          c->adapt->last_reason : RELAY_ADAPT_NONE),
+      /* multiudpsink's */
+      "bytes-sent", G_TYPE_UINT64, kb + c->user_bytes,
+      "packets-sent", G_TYPE_UINT64, kp + c->user_packets,
+      "connect-time", G_TYPE_UINT64, c->connect_time,
+      "disconnect-time", G_TYPE_UINT64, c->disconnect_time, NULL);
   if (fb)
     relay_feedback_add_client_stats (fb, s, c);
   return s;
@@ -192,7 +202,7 @@ ebpf_relay_stats_client_host (RelayClients * t, const gchar * host, gint port,
   if (!host || !relay_client_resolve (host, port, &addr, NULL))
     return NULL;
   g_mutex_lock (t->lock);
-  c = relay_clients_find (t, &addr);
+  c = relay_clients_find_any (t, &addr);
   if (c)
     s = ebpf_relay_stats_client (t, c, fb);
   g_mutex_unlock (t->lock);

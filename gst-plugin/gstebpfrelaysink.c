@@ -154,6 +154,7 @@
 #include "ebpfrelay-publisher.h"
 #include "ebpfrelay-watch.h"
 #include "ebpfrelay-metrics.h"
+#include "ebpfrelay-udpopts.h"
 #include "priority.h"
 
 GST_DEBUG_CATEGORY_STATIC (gst_ebpf_relay_sink_debug);
@@ -195,6 +196,7 @@ enum
   PROP_METRICS_ADDRESS,
   PROP_PUBLISHER,               /* RELAY_PUBLISHER_N_PROPS of ebpfrelay-publisher */
   PROP_FEEDBACK = PROP_PUBLISHER + RELAY_PUBLISHER_N_PROPS,     /* RELAY_FEEDBACK_N_PROPS of ebpfrelay-feedback */
+  PROP_UDPOPTS = PROP_FEEDBACK + RELAY_FEEDBACK_N_PROPS,        /* RELAY_UDP_OPTS_N_PROPS of ebpfrelay-udpopts */
 };
 
 enum
@@ -248,6 +250,7 @@ struct _GstEbpfRelaySink
   RelaySender *sender;          /* what userspace sends */
   RelayFeedback *feedback;      /* RTCP */
   RelayLocal *local;            /* open: the buffers did not cross the hook */
+  RelayUdpOpts *udpopts;        /* multiudpsink's properties */
   RelayPublisher *publisher;    /* who may publish; for this host */
   RelayKernel *kernel;          /* NULL: userspace forwarding */
   RelayRouter *router;
@@ -425,6 +428,7 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   relay_feedback_install_properties (gobject_class, PROP_FEEDBACK);
+  relay_udp_opts_install_properties (gobject_class, PROP_UDPOPTS);
 
   /**
    * GstEbpfRelaySink::add:
@@ -434,9 +438,12 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * @port: the subscriber's UDP port
    *
    * Adds a subscriber, with priority limit 0. Adding one that is there
-   * already only counts it again (it still gets each packet once, and its
-   * priority limit stays); it goes when removed as often. From the next
+   * already counts it again, as multiudpsink does: with
+   * #GstEbpfRelaySink:send-duplicates (the default) it then gets each
+   * packet once per add (the extra copies from userspace), and its
+   * priority limit stays; it goes when removed as often. From the next
    * packet on, the subscriber gets every packet its limit lets through.
+   * Emits #GstEbpfRelaySink::client-added every time.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_ADD] =
       g_signal_new_class_handler ("add", G_TYPE_FROM_CLASS (klass),
@@ -474,7 +481,8 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * GstEbpfRelaySink::clear:
    * @ebpfrelaysink: the sink
    *
-   * Removes every subscriber.
+   * Removes every subscriber; as multiudpsink's, emits no
+   * #GstEbpfRelaySink::client-removed.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_CLEAR] =
       g_signal_new_class_handler ("clear", G_TYPE_FROM_CLASS (klass),
@@ -497,7 +505,12 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * decides its packets, and the requested `priority-limit` while a
    * switch to it waits for its boundary; -1: none), `auto` (an adaptive
    * subscriber), `auto-switches` and `auto-reason` (its automatic
-   * switches, the last one's reason), or NULL for an unknown client.
+   * switches, the last one's reason); and multiudpsink's `bytes-sent`,
+   * `packets-sent` (each copy, the kernel's and userspace's),
+   * `connect-time` and `disconnect-time` (real time in ns; 0 while it
+   * is there). Also answers in a #GstEbpfRelaySink::client-removed
+   * handler for the client removed. An unknown client: an empty
+   * structure, as multiudpsink's.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_GET_STATS] =
       g_signal_new_class_handler ("get-stats", G_TYPE_FROM_CLASS (klass),
@@ -534,7 +547,11 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * @host: the subscriber's address
    * @port: the subscriber's port
    *
-   * A subscriber was added.
+   * A subscriber was added: emitted on every #GstEbpfRelaySink::add (also
+   * of one already there, counted again), for every entry of a
+   * #GstEbpfRelaySink:clients value (which, as multiudpsink's, emits no
+   * client-removed for the ones it drops), and for each subscription of
+   * the channel (#GstEbpfRelaySink:control-port).
    */
   gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_ADDED] =
       g_signal_new ("client-added", G_TYPE_FROM_CLASS (klass),
@@ -546,7 +563,10 @@ gst_ebpf_relay_sink_class_init (GstEbpfRelaySinkClass * klass)
    * @host: the subscriber's address
    * @port: the subscriber's port
    *
-   * A subscriber was removed.
+   * A subscriber was removed: by the #GstEbpfRelaySink::remove that
+   * undoes its last add (as multiudpsink's, which keeps a count per
+   * client), or its subscription ended. Not for
+   * #GstEbpfRelaySink::clear nor a #GstEbpfRelaySink:clients change.
    */
   gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_REMOVED] =
       g_signal_new ("client-removed", G_TYPE_FROM_CLASS (klass),
@@ -623,8 +643,6 @@ on_client_added (RelayClient * c, gpointer user_data)
   relay_tree_update (self->tree, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   relay_feedback_client_added (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
-  g_signal_emit (user_data, gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_ADDED],
-      0, c->host, c->port);
 }
 
 static void
@@ -637,8 +655,16 @@ on_client_removed (RelayClient * c, gpointer user_data)
   relay_tree_update (self->tree, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
   relay_feedback_client_removed (GST_EBPF_RELAY_SINK (user_data)->feedback, c);
-  g_signal_emit (user_data,
-      gst_ebpf_relay_sink_signals[SIGNAL_CLIENT_REMOVED], 0, c->host, c->port);
+}
+
+/* multiudpsink's client-added / client-removed (ebpfrelay-clients.h says
+ * when; without the lock). */
+static void
+on_client_signal (const gchar * host, gint port, gboolean added,
+    gpointer user_data)
+{
+  g_signal_emit (user_data, gst_ebpf_relay_sink_signals[added ?
+          SIGNAL_CLIENT_ADDED : SIGNAL_CLIENT_REMOVED], 0, host, port);
 }
 
 static void
@@ -670,7 +696,7 @@ on_limit_switched (const gchar * host, gint port, guint from, guint to,
 
 static const RelayClientsCallbacks table_callbacks = {
   on_client_added, on_client_removed, on_client_refused, relay_log,
-  on_limit_lowered, on_client_changed
+  on_limit_lowered, on_client_changed, on_client_signal
 };
 
 static void
@@ -696,10 +722,16 @@ gst_ebpf_relay_sink_init (GstEbpfRelaySink * self)
   self->publisher = relay_publisher_new (self->feedback);
   self->own_fd = -1;
   self->local = relay_local_new ();
+  self->udpopts = relay_udp_opts_new (GST_ELEMENT (self), self->table);
+  relay_sender_set_socket_func (self->sender, relay_udp_opts_socket_func,
+      self->udpopts);
   self->tree = relay_tree_new ();
   self->follow_limits = DEFAULT_FOLLOW_LIMITS;
   g_weak_ref_init (&self->udpsrc, NULL);
-  /* A relay forwards as soon as a packet is there, whatever its timestamp. */
+  /* A relay forwards as soon as a packet is there, whatever its timestamp
+   * (multiudpsink syncs by default: a relay's buffers are a live stream
+   * already paced by its sender; waiting for their timestamps would only
+   * add delay, and packets the kernel forwarded never wait). */
   gst_base_sink_set_sync (GST_BASE_SINK (self), FALSE);
   /* and keeps no reference to the last packet */
   gst_base_sink_set_last_sample_enabled (GST_BASE_SINK (self), FALSE);
@@ -715,6 +747,7 @@ gst_ebpf_relay_sink_finalize (GObject * object)
   relay_local_free (self->local);
   relay_tree_free (self->tree);
   relay_sender_free (self->sender);
+  relay_udp_opts_free (self->udpopts);
   relay_clients_free (self->table);
   g_free (self->interfaces);
   g_free (self->token);
@@ -779,6 +812,15 @@ apply_consume (GstEbpfRelaySink * self)
     relay_kernel_set_consume (self->kernel, !self->pass_original);
 }
 
+/* With the lock held: what used-socket and used-socket-v6 return. */
+static void
+update_used_sockets (GstEbpfRelaySink * self)
+{
+  relay_udp_opts_set_used (self->udpopts,
+      relay_sender_family_fd (self->sender, AF_INET), self->used_socket,
+      relay_sender_family_fd (self->sender, AF_INET6), self->used_socket);
+}
+
 /* Basesink starts us (NULL -> READY) before the udpsrc upstream opens its
  * socket; once it has, send from that socket, so userspace copies leave
  * from the stream's port as the kernel's do. With the lock held. Returns
@@ -798,6 +840,7 @@ use_udpsrc_socket (GstEbpfRelaySink * self)
   if (self->used_socket) {
     relay_sender_set_fd (self->sender, g_socket_get_fd (self->used_socket));
     g_weak_ref_set (&self->udpsrc, NULL);
+    update_used_sockets (self);
   }
   gst_object_unref (udpsrc);
   return self->used_socket == NULL;
@@ -895,8 +938,15 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   GstMapInfo map;
   guint8 head[2];
 
+  /* A buffer without bytes sends nothing (multiudpsink: nothing for a
+   * buffer without memory). */
+  if (G_UNLIKELY (gst_buffer_get_size (buffer) == 0))
+    return GST_FLOW_OK;
   /* Held across the send: see the struct. */
   GST_EBPF_RELAY_SINK_LOCK (self);
+  /* multiudpsink's bytes-to-serve: what came while there were clients */
+  if (self->table->clients->len > 0)
+    relay_udp_opts_count (self->udpopts, gst_buffer_get_size (buffer));
   if (G_UNLIKELY (self->buffers_in++ == 0)) {
     use_udpsrc_socket (self);
     /* The pipeline has its first buffer: the kernel may consume the rest. */
@@ -1011,18 +1061,6 @@ gst_ebpf_relay_sink_clear (GstEbpfRelaySink * self)
   relay_clients_remove_all (self->table);
 }
 
-/* Entries of clients that name a subscriber already in the list: it
- * gets each packet once (unlike multiudpsink's default, send-duplicates
- * true, which sends once per entry), with the first entry's limit. */
-static void
-warn_duplicates (GstEbpfRelaySink * self, const gchar * dups)
-{
-  GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
-      ("clients names a subscriber more than once (%s): each subscriber "
-          "gets each packet once, with its first entry's limit and RTCP "
-          "port", dups), ("clients: duplicate entries merged"));
-}
-
 /* Replaces the client set by @str: clients in both keep their slot (and
  * get every packet across the change), the others are removed or added.
  * An invalid value is remembered: starting fails with it. */
@@ -1042,11 +1080,10 @@ set_clients (GstEbpfRelaySink * self, const gchar * str)
     GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
         ("Invalid clients, kept the previous ones: %s", err->message),
         ("clients=%s", str));
-  /* (before READY there is no bus yet: start says it) */
-  if (ok && dups && running)
-    warn_duplicates (self, dups);
-  else if (ok && dups)
-    GST_WARNING_OBJECT (self, "clients: duplicate entries %s", dups);
+  /* As multiudpsink: an entry repeated counts the subscriber again
+   * (send-duplicates), with the first entry's limit and RTCP port. */
+  if (ok && dups)
+    GST_DEBUG_OBJECT (self, "clients: repeated entries %s", dups);
   g_free (dups);
   g_clear_error (&err);
 }
@@ -1162,16 +1199,35 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
 
   if (port == 0 && udpsrc)
     g_object_get (udpsrc, "port", &port, NULL);
-  /* Not fed by a udpsrc: the stream's socket is ours (an ephemeral port
-   * when none is set), the buffers go to the kernel through lo. */
+  GST_EBPF_RELAY_SINK_LOCK (self);
+  if (!relay_udp_opts_start (self->udpopts, &err)) {
+    GST_EBPF_RELAY_SINK_UNLOCK (self);
+    goto bad_socket;
+  }
+  GST_EBPF_RELAY_SINK_UNLOCK (self);
+  /* Not fed by a udpsrc: the stream's socket is ours (the socket
+   * property's, or bound to bind-address and port, else bind-port, else
+   * an ephemeral port), the buffers go to the kernel through lo. */
   if (!udpsrc) {
+    GSocket *given;
+    guint32 baddr;
+    guint16 bport;
+
     GST_EBPF_RELAY_SINK_LOCK (self);
-    if (!relay_local_open (self->local, port, &err)) {
+    given = relay_udp_opts_socket (self->udpopts, G_SOCKET_FAMILY_IPV4);
+    if (!relay_udp_opts_bind (self->udpopts, &baddr, &bport, &err) ||
+        !relay_local_open_full (self->local, baddr, port ? port : bport,
+            given ? g_socket_get_fd (given) : -1, &err)) {
       GST_EBPF_RELAY_SINK_UNLOCK (self);
       goto bad_port;
     }
     port = relay_local_port (self->local);
     GST_EBPF_RELAY_SINK_UNLOCK (self);
+  } else if (relay_udp_opts_bind_set (self->udpopts)) {
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("bind-address and bind-port are not used: upstream is a udpsrc, "
+            "and copies leave from its socket (the stream's port)"),
+        ("they bind the stream's socket when upstream is not a udpsrc"));
   }
   if (port <= 0 || port > 65535)
     goto no_port;
@@ -1179,8 +1235,6 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     goto control_is_stream;
   if (token_len > RELAY_CONTROL_MAX_TOKEN)
     goto bad_token;
-  if (dups)
-    warn_duplicates (self, dups);
 
   if (udpsrc) {
     ifnames = relay_route_list_interfaces (interfaces);
@@ -1213,6 +1267,18 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   self->own_fd = socket (AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   relay_sender_set_fd (self->sender, relay_local_is_open (self->local) ?
       relay_local_fd (self->local) : self->own_fd);
+  /* socket, socket-v6: copies to their family leave from them (without a
+   * udpsrc, an IPv4 socket is the stream's socket itself) */
+  {
+    GSocket *g4 = relay_udp_opts_socket (self->udpopts, G_SOCKET_FAMILY_IPV4);
+    GSocket *g6 = relay_udp_opts_socket (self->udpopts, G_SOCKET_FAMILY_IPV6);
+
+    relay_sender_set_family_fd (self->sender, AF_INET, g4 && udpsrc ?
+        g_socket_get_fd (g4) : -1);
+    relay_sender_set_family_fd (self->sender, AF_INET6, g6 ?
+        g_socket_get_fd (g6) : -1);
+  }
+  update_used_sockets (self);
   if (udpsrc)
     g_weak_ref_set (&self->udpsrc, udpsrc);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1226,6 +1292,14 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     if (kernel && !udpsrc && !relay_local_use_kernel (self->local, kernel,
             &err))
       g_clear_pointer (&kernel, relay_kernel_free);
+    /* the kernel's copies of what the loopback socket sends keep its TOS
+     * and TTL: qos-dscp and ttl reach them */
+    if (kernel && !udpsrc) {
+      GST_EBPF_RELAY_SINK_LOCK (self);
+      relay_udp_opts_socket_func (relay_local_lo_fd (self->local), TRUE,
+          self->udpopts);
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
+    }
     if (!kernel) {
       gboolean perm = g_error_matches (err, RELAY_KERNEL_ERROR,
           RELAY_KERNEL_ERROR_PERMISSION);
@@ -1315,6 +1389,13 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
   return TRUE;
 
   /* ERRORS */
+bad_socket:
+  {
+    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
+        ("socket, socket-v6"));
+    g_clear_error (&err);
+    goto fail;
+  }
 bad_sources:
   {
     GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS, ("%s", err->message),
@@ -1445,6 +1526,9 @@ gst_ebpf_relay_sink_stop (GstBaseSink * sink)
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   relay_publisher_stop (self->publisher);
+  /* (bytes-served counts the kernel's copies: read it while there is one) */
+  relay_udp_opts_stop (self->udpopts,
+      relay_clients_bytes_served (self->table));
   relay_clients_stop (self->table);
   relay_sender_stop (self->sender);
   relay_sender_set_kernel (self->sender, NULL, 0);
@@ -1468,7 +1552,16 @@ static GstStructure *
 gst_ebpf_relay_sink_get_stats (GstEbpfRelaySink * self, const gchar * host,
     gint port)
 {
-  return ebpf_relay_stats_client_host (self->table, host, port, self->feedback);
+  GstStructure *s = ebpf_relay_stats_client_host (self->table, host, port,
+      self->feedback);
+
+  if (s)
+    return s;
+  /* as multiudpsink: an empty structure (bindings cope better than with
+   * NULL) */
+  GST_WARNING_OBJECT (self, "get-stats: no client %s:%d", GST_STR_NULL (host),
+      port);
+  return gst_structure_new_empty ("application/x-ebpfrelaysink-client-stats");
 }
 
 static GstStructure *
@@ -1569,7 +1662,10 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       break;
     }
     default:
-      if (prop_id >= PROP_FEEDBACK)
+      if (prop_id >= PROP_UDPOPTS)
+        relay_udp_opts_set_property (self->udpopts, prop_id - PROP_UDPOPTS,
+            value);
+      else if (prop_id >= PROP_FEEDBACK)
         relay_feedback_set_property (self->feedback, prop_id - PROP_FEEDBACK,
             value);
       else if (prop_id >= PROP_PUBLISHER)
@@ -1640,7 +1736,12 @@ gst_ebpf_relay_sink_get_property (GObject * object, guint prop_id,
       g_value_set_string (value, self->metrics_address);
       break;
     default:
-      if (prop_id >= PROP_FEEDBACK)
+      if (prop_id >= PROP_UDPOPTS) {
+        if (self->table->running)
+          update_used_sockets (self);
+        relay_udp_opts_get_property (self->udpopts, prop_id - PROP_UDPOPTS,
+            value);
+      } else if (prop_id >= PROP_FEEDBACK)
         relay_feedback_get_property (self->feedback, prop_id - PROP_FEEDBACK,
             value);
       else if (prop_id >= PROP_PUBLISHER)
