@@ -961,17 +961,17 @@ relay_clients_to_string (RelayClients * t)
     gboolean v6 = strchr (c->host, ':') != NULL;
 
     for (guint n = 0; n < MAX (c->add_count, 1); n++) {
-    g_string_append_printf (s, "%s%s%s%s:%d", s->len ? "," : "", v6 ? "[" : "",
-        c->host, v6 ? "]" : "", c->port);
-    if (c->adaptive)
-      g_string_append (s, "@auto");
-    else if (c->limit)
-      g_string_append_printf (s, "@%u", c->limit);
-    if (c->rtcp_given == RELAY_CLIENT_RTCP_MUX || (c->rtcp_given > 0
-            && c->rtcp_given == c->port))
-      g_string_append (s, "/mux");
-    else if (c->rtcp_given > 0 && c->rtcp_given != c->port + 1)
-      g_string_append_printf (s, "/%d", c->rtcp_given);
+      g_string_append_printf (s, "%s%s%s%s:%d", s->len ? "," : "",
+          v6 ? "[" : "", c->host, v6 ? "]" : "", c->port);
+      if (c->adaptive)
+        g_string_append (s, "@auto");
+      else if (c->limit)
+        g_string_append_printf (s, "@%u", c->limit);
+      if (c->rtcp_given == RELAY_CLIENT_RTCP_MUX || (c->rtcp_given > 0
+              && c->rtcp_given == c->port))
+        g_string_append (s, "/mux");
+      else if (c->rtcp_given > 0 && c->rtcp_given != c->port + 1)
+        g_string_append_printf (s, "/%d", c->rtcp_given);
     }
   }
   return g_string_free (s, FALSE);

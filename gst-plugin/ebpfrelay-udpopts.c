@@ -316,8 +316,7 @@ relay_udp_opts_set_property (RelayUdpOpts * o, guint id, const GValue * value)
 {
   switch (id) {
     case RELAY_UDP_OPT_SEND_DUPLICATES:
-      relay_clients_set_send_duplicates (o->table,
-          g_value_get_boolean (value));
+      relay_clients_set_send_duplicates (o->table, g_value_get_boolean (value));
       return;
     case RELAY_UDP_OPT_QOS_DSCP:
       o->qos_dscp = g_value_get_int (value);
