@@ -32,6 +32,7 @@
 #include <linux/if_ether.h>
 #include <linux/in.h>
 #include <linux/ip.h>
+#include <linux/ipv6.h>
 #include <linux/udp.h>
 #include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
@@ -101,6 +102,50 @@ struct {
 	__type(value, struct relay_frag);
 } frags SEC(".maps");
 
+/* Headers of a packet without IP options (IPv4) or extension headers
+ * (IPv6), as in the packet from .eth on. The pad puts the IP header on a
+ * 4-byte boundary for the verifier. */
+struct hdrs {
+	__u8 pad[2];
+	struct ethhdr eth;
+	union {
+		struct {
+			struct iphdr ip;
+			struct udphdr udp;
+		};
+		struct {
+			struct ipv6hdr ip6;
+			struct udphdr udp6;
+		};
+	};
+};
+
+/* The state of the copies being written into the skb: scalars only, in
+ * the scratch map (relay_stage_copy, a global function, gets it through
+ * a map value pointer, which keeps loop_ctx's pointers pointers). */
+struct copy_state {
+	__u64 port_flags;
+	__u32 payload_len;
+	__s32 pending; /* slot whose copy is in the skb, unsent; -1 */
+	__u32 pending_ifindex;
+	__u16 cur_seq;     /* RTP sequence number now in the skb */
+	__u16 orig_seq;    /* the packet's (info.seq) */
+	__u8 seq_on;       /* RTP, and sequence numbers are rewritten */
+	__u8 seq_touched;  /* the skb's sequence number was changed */
+	__u8 rewritten;
+	__u8 broken;
+	__u8 l4;           /* the packet has the UDP header (not a later
+	                    * fragment): rewrite ports, UDP checksum */
+	__u8 v6;           /* IPv6 (fixed header): the *6 offsets */
+	__u8 has_frag;     /* first fragment: record who gets it
+	                    * (scratch.frag) */
+	__u8 later_frag;   /* a later fragment (frag_to): counted at the
+	                    * first */
+	__u32 n_users;     /* entries in the event (in a map, not on the
+	                    * stack: the verifier would follow each value
+	                    * through the slot loop's iterations) */
+};
+
 /* Per CPU: the event under construction, the copy of the payload's first
  * bytes the classifier reads (kept off the 512-byte stack), and its
  * result. */
@@ -111,6 +156,14 @@ struct scratch {
 	__u32 avail;            /* UDP payload bytes in this packet */
 	__u8 all_user;          /* userspace sends to every slot */
 	__u8 payload[PRIO_BUF_LEN];
+	/* The header fields (struct loop_ctx): here rather than on the
+	 * stack, which they would fill, and where the verifier would track
+	 * each of their words through the slot loop. */
+	struct hdrs orig_h;      /* the headers as received */
+	struct relay_sub orig_f; /* as received */
+	struct relay_sub cur;    /* now in the skb */
+	struct relay_sub sub;    /* the slot at hand, one copy of it */
+	struct copy_state cs;
 };
 
 PRIO_SCRATCH_MAP(scratch, struct scratch);
@@ -127,6 +180,13 @@ struct {
 	__type(key, __u32);
 	__type(value, __u8);
 } local_addrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, RELAY_MAX_LOCAL_ADDRS);
+	__type(key, struct relay_addr6);
+	__type(value, __u8);
+} local_addrs6 SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
@@ -154,6 +214,24 @@ struct {
 /* The RTP sequence number of a packet the kernel sends (no IP options). */
 #define SEQ_OFF      (HDR_LEN + 2)
 
+/* The same for IPv6 without extension headers: a fixed 40-byte header,
+ * no header checksum; the UDP checksum (mandatory) covers the addresses
+ * through the pseudo header. */
+#define IP6_ADDR_OFF  (IP_OFF + offsetof(struct ipv6hdr, saddr))
+#define UDP6_OFF      (IP_OFF + sizeof(struct ipv6hdr))
+#define UDP6_CSUM_OFF (UDP6_OFF + offsetof(struct udphdr, check))
+#define HDR6_LEN      (UDP6_OFF + sizeof(struct udphdr))
+#define SEQ6_OFF      (HDR6_LEN + 2)
+
+/* IPv6 next header values (linux/in6.h's, without its userspace parts). */
+#define V6_HOPOPTS  0
+#define V6_ROUTING  43
+#define V6_FRAGMENT 44
+#define V6_DSTOPTS  60
+/* struct frag_hdr's frag_off: offset (8-byte units) and M flag */
+#define V6_FRAG_OFFSET 0xfff8
+#define V6_FRAG_MF     0x0001
+
 /* A perf record (8-byte header, 4-byte size, sample padded to 8) must fit
  * in 64 KiB: event header, entries and packet together at most this. */
 #define EVENT_MAX_DATA 65500
@@ -170,43 +248,33 @@ _Static_assert(__builtin_offsetof(struct relay_sub, daddr) ==
 _Static_assert(__builtin_offsetof(struct relay_sub, dport) ==
                        __builtin_offsetof(struct relay_sub, sport) + 2,
                "ports");
+_Static_assert(__builtin_offsetof(struct relay_sub, daddr6) ==
+                       __builtin_offsetof(struct relay_sub, saddr6) + 16,
+               "addrs6");
+_Static_assert(__builtin_offsetof(struct ipv6hdr, daddr) ==
+                       __builtin_offsetof(struct ipv6hdr, saddr) + 16,
+               "ipv6 addrs");
 
-/* Headers of a packet without IP options, as in the packet from .eth on.
- * The pad puts the IP header on a 4-byte boundary for the verifier. */
-struct hdrs {
-	__u8 pad[2];
-	struct ethhdr eth;
-	struct iphdr ip;
-	struct udphdr udp;
-};
 
 struct loop_ctx {
 	struct __sk_buff *skb;
 	struct relay_event_buf *ev;
-	struct hdrs *orig;       /* the packet's headers as received */
-	struct relay_sub orig_f; /* their fields */
-	struct relay_sub cur;    /* fields now in the skb */
+	struct relay_sub *orig_f; /* their fields (in scratch) */
+	struct relay_sub *cur;    /* fields now in the skb (in scratch) */
+	struct relay_sub *sub;    /* the slot at hand (in scratch) */
+	struct copy_state *cs;    /* in scratch */
 	struct prio_info info;   /* the packet's classification */
-	__u64 port_flags;
-	__u32 payload_len;
-	__u32 n_users; /* entries in ev */
-	__s32 pending; /* slot whose copy is in the skb, unsent; -1 */
-	__u32 pending_ifindex;
 	const __u8 *codec_by_pt; /* config's */
 	__u32 octets;            /* RTP payload octets (sw_payload_octets) */
-	__u16 cur_seq;           /* RTP sequence number now in the skb */
 	__u8 rtp;                /* RTP: switched, counted per slot and SSRC */
 	__u8 frame;              /* sw_frame: SW_FRAME_START, SW_KEY_START */
-	__u8 seq_on;             /* RTP, and sequence numbers are rewritten */
-	__u8 seq_touched;        /* the skb's sequence number was changed */
 	__u8 all_user; /* userspace sends to every slot (IP options) */
-	__u8 rewritten;
-	__u8 broken;
-	__u8 l4;                 /* the packet has the UDP header (not a later
-					 * fragment): rewrite ports, UDP checksum */
-	struct relay_frag *frag; /* first fragment: record who gets it */
-	struct relay_frag *frag_to; /* later fragment: who gets it */
+	__u8 family;             /* enum relay_family of the packet */
+	__u8 frag_user;          /* an IPv6 first fragment: userspace sends
+	                          * it to every slot, from the datagram the
+	                          * socket reassembles (RELAY_EVENT_FRAGMENT) */
 	__u8 pass_up;               /* not consumed: userspace needs it */
+	struct relay_frag *frag_to; /* later fragment: who gets it */
 };
 
 static __always_inline void stat_inc(__u32 idx)
@@ -234,89 +302,142 @@ static __always_inline void send_event(struct __sk_buff *skb,
 	stat_inc(err ? RELAY_STAT_EVENT_ERRORS : RELAY_STAT_EVENTS);
 }
 
-/* bpf_csum_diff() of two 8-byte (@n = 2) or 4-byte (@n = 1) fields, in
+/* bpf_csum_diff() of two fields of @n (1..8, a constant) 32-bit words, in
  * line: the one's complement sum of ~from and to, as a 32-bit partial sum
- * for the csum_replace helpers (size 0: "to" is a diff). */
+ * for the csum_replace helpers (size 0: "to" is a diff). 8 words: the
+ * IPv6 addresses. */
 static __always_inline __u32 csum_diff_words(const __u32 *from, const __u32 *to,
                                              int n)
 {
-	__u64 s = (__u64)(__u32)~from[0] + to[0];
+	__u64 s = 0;
+	int i;
 
-	if (n == 2)
-		s += (__u64)(__u32)~from[1] + to[1];
+#pragma unroll
+	for (i = 0; i < 8; i++)
+		if (i < n)
+			s += (__u64)(__u32)~from[i] + to[i];
 	s = (s & 0xffffffff) + (s >> 32);
 	s = (s & 0xffffffff) + (s >> 32);
 	return (__u32)s;
 }
 
-/* Rewrite the skb's headers from c->cur to *to. Only the fields that
- * differ are touched: usually the copies differ in daddr and dport only,
- * and in the MACs only when the next hop changes. */
-static __always_inline int rewrite(struct loop_ctx *c, struct relay_sub *to)
+/* relay_rewrite's @flags */
+#define RW_V6        0x1 /* IPv6: the *6 offsets, saddr6/daddr6 */
+#define RW_L4        0x2 /* the packet has the UDP header */
+#define RW_RECOMPUTE 0x4 /* no UDP checksum (IPv4): fix skb->csum on the
+                          * port store (BPF_F_RECOMPUTE_CSUM) */
+
+/*
+ * Rewrite the skb's headers from *@cur to *@to (then *@cur = *@to). Only
+ * the fields that differ are touched: usually the copies differ in the
+ * destination address and port only, and in the MACs only when the next
+ * hop changes. A global function: the verifier checks it once, on its
+ * own, not once per way through the slot loop. -1 when a helper failed
+ * (the skb may be half rewritten: the caller restores it).
+ */
+__noinline int relay_rewrite(struct __sk_buff *skb, struct relay_sub *cur,
+                             const struct relay_sub *to, __u32 flags)
 {
-	struct __sk_buff *skb = c->skb;
-	const __u32 *cm = (const __u32 *)c->cur.dmac;
-	const __u32 *tm = (const __u32 *)to->dmac;
-	int macs = cm[0] != tm[0] || cm[1] != tm[1] || cm[2] != tm[2];
-	int addrs = to->saddr != c->cur.saddr || to->daddr != c->cur.daddr;
-	int ports = c->l4 &&
-	            (to->sport != c->cur.sport || to->dport != c->cur.dport);
-	__u32 addr_diff = 0, port_diff;
+	const __u32 *cm, *tm;
+	__u32 addr_diff = 0, port_diff, d = 0, udp_off, csum_off;
+	int macs, addrs, ports, i;
+
+	if (!skb || !cur || !to)
+		return -1;
+	cm = (const __u32 *)cur->dmac;
+	tm = (const __u32 *)to->dmac;
+	macs = ((cm[0] ^ tm[0]) | (cm[1] ^ tm[1]) | (cm[2] ^ tm[2])) != 0;
+	ports = (flags & RW_L4) &&
+	        (to->sport != cur->sport || to->dport != cur->dport);
+	udp_off = (flags & RW_V6) ? UDP6_OFF : UDP_OFF;
+	csum_off = (flags & RW_V6) ? UDP6_CSUM_OFF : UDP_CSUM_OFF;
+	if (flags & RW_V6) {
+#pragma unroll
+		for (i = 0; i < 4; i++)
+			d |= (to->saddr6[i] ^ cur->saddr6[i]) |
+			     (to->daddr6[i] ^ cur->daddr6[i]);
+	} else {
+		d = (to->saddr ^ cur->saddr) | (to->daddr ^ cur->daddr);
+	}
+	addrs = d != 0;
 
 	if (macs && bpf_skb_store_bytes(skb, 0, to->dmac, 2 * ETH_ALEN, 0))
 		return -1;
-	if (addrs) {
-		addr_diff = csum_diff_words(&c->cur.saddr, &to->saddr, 2);
+	if (addrs && (flags & RW_V6)) {
+		/* no IPv6 header checksum: the UDP one below */
+		addr_diff = csum_diff_words(cur->saddr6, to->saddr6, 8);
+		if (bpf_skb_store_bytes(skb, IP6_ADDR_OFF, to->saddr6, 32, 0))
+			return -1;
+	} else if (addrs) {
+		addr_diff = csum_diff_words(&cur->saddr, &to->saddr, 2);
 		if (bpf_l3_csum_replace(skb, IP_CSUM_OFF, 0, addr_diff, 0) ||
 		    bpf_skb_store_bytes(skb, IP_ADDR_OFF, &to->saddr, 8, 0))
 			return -1;
 	}
 	if (ports) {
-		port_diff = csum_diff_words((const __u32 *)&c->cur.sport,
+		port_diff = csum_diff_words((const __u32 *)&cur->sport,
 		                            (const __u32 *)&to->sport, 1);
-		if (bpf_l4_csum_replace(skb, UDP_CSUM_OFF, 0, port_diff,
+		if (bpf_l4_csum_replace(skb, csum_off, 0, port_diff,
 		                        BPF_F_MARK_MANGLED_0) ||
-		    bpf_skb_store_bytes(skb, UDP_OFF, &to->sport, 4,
-		                        c->port_flags))
+		    bpf_skb_store_bytes(skb, udp_off, &to->sport, 4,
+		                        (flags & RW_RECOMPUTE) ?
+		                                BPF_F_RECOMPUTE_CSUM : 0))
 			return -1;
 	}
-	/* A zero UDP checksum (none) stays zero: MARK_MANGLED_0. */
-	if (addrs && c->l4 &&
-	    bpf_l4_csum_replace(skb, UDP_CSUM_OFF, 0, addr_diff,
+	/* A zero UDP checksum (none, IPv4 only) stays zero: MARK_MANGLED_0;
+	 * a result of zero is written 0xffff (IPv6 has no "none"). */
+	if (addrs && (flags & RW_L4) &&
+	    bpf_l4_csum_replace(skb, csum_off, 0, addr_diff,
 	                        BPF_F_PSEUDO_HDR | BPF_F_MARK_MANGLED_0))
 		return -1;
-	c->cur = *to;
+	*cur = *to;
 	return 0;
 }
 
+static __always_inline int rewrite(struct __sk_buff *skb, struct scratch *scr,
+                                   struct copy_state *c, struct relay_sub *to)
+{
+	__u32 flags = (c->v6 ? RW_V6 : 0) | (c->l4 ? RW_L4 : 0) |
+	              (c->port_flags ? RW_RECOMPUTE : 0);
+
+	return relay_rewrite(skb, &scr->cur, to, flags);
+}
+
 /* Write RTP sequence number @seq into the skb, UDP checksum updated. */
-static __always_inline int set_seq(struct loop_ctx *c, __u16 seq)
+static __always_inline int set_seq(struct __sk_buff *skb, struct copy_state *c,
+                                   __u16 seq)
 {
 	__be16 from = bpf_htons(c->cur_seq), to = bpf_htons(seq);
 
 	c->seq_touched = 1;
-	if (bpf_l4_csum_replace(c->skb, UDP_CSUM_OFF, from, to,
-	                        BPF_F_MARK_MANGLED_0 | sizeof(to)) ||
-	    bpf_skb_store_bytes(c->skb, SEQ_OFF, &to, sizeof(to),
-	                        c->port_flags))
+	if (bpf_l4_csum_replace(skb, c->v6 ? UDP6_CSUM_OFF : UDP_CSUM_OFF,
+	                        from, to, BPF_F_MARK_MANGLED_0 | sizeof(to)) ||
+	    bpf_skb_store_bytes(skb, c->v6 ? SEQ6_OFF : SEQ_OFF, &to,
+	                        sizeof(to), c->port_flags))
 		return -1;
 	c->cur_seq = seq;
 	return 0;
 }
 
 /* Store the received headers and sequence number back, byte for byte. */
-static __always_inline int restore(struct loop_ctx *c)
+static __always_inline int restore(struct __sk_buff *skb, struct scratch *scr,
+                                   struct copy_state *c)
 {
-	__be16 seq = bpf_htons(c->info.seq);
+	__be16 seq = bpf_htons(c->orig_seq);
 
-	if (bpf_skb_store_bytes(c->skb, 0, &c->orig->eth,
-	                        c->l4 ? HDR_LEN : UDP_OFF, 0))
+	if (c->v6) {
+		if (bpf_skb_store_bytes(skb, 0, &scr->orig_h.eth, HDR6_LEN, 0))
+			return -1;
+	} else if (bpf_skb_store_bytes(skb, 0, &scr->orig_h.eth,
+	                               c->l4 ? HDR_LEN : UDP_OFF, 0)) {
 		return -1;
+	}
 	if (c->seq_touched &&
-	    bpf_skb_store_bytes(c->skb, SEQ_OFF, &seq, sizeof(seq), 0))
+	    bpf_skb_store_bytes(skb, c->v6 ? SEQ6_OFF : SEQ_OFF, &seq,
+	                        sizeof(seq), 0))
 		return -1;
-	c->cur = c->orig_f;
-	c->cur_seq = c->info.seq;
+	scr->cur = scr->orig_f;
+	c->cur_seq = c->orig_seq;
 	return 0;
 }
 
@@ -431,14 +552,15 @@ static __always_inline __u32 frag_word(__u32 slot)
 }
 
 /* Count one copy the kernel sent to @slot. */
-static __always_inline void count_sent(struct loop_ctx *c, __u32 slot)
+static __always_inline void count_sent(struct scratch *scr, struct copy_state *c,
+                                       __u32 slot)
 {
 	struct relay_counters *cnt = bpf_map_lookup_elem(&sub_stats, &slot);
 
-	if (c->frag)
-		c->frag->slots[frag_word(slot)] |= 1ULL << (slot % 64);
+	if (c->has_frag)
+		scr->frag.slots[frag_word(slot)] |= 1ULL << (slot % 64);
 	/* A datagram counts once, at its first fragment. */
-	if (c->frag_to)
+	if (c->later_frag)
 		return;
 	if (cnt) {
 		cnt->packets++;
@@ -447,41 +569,55 @@ static __always_inline void count_sent(struct loop_ctx *c, __u32 slot)
 }
 
 /* Send the pending copy: a clone of the skb as it is now. */
-static __always_inline void flush_pending(struct loop_ctx *c)
+static __always_inline void flush_pending(struct __sk_buff *skb,
+                                          struct scratch *scr,
+                                          struct copy_state *c)
 {
 	if (c->pending < 0)
 		return;
-	if (bpf_clone_redirect(c->skb, c->pending_ifindex, 0))
+	if (bpf_clone_redirect(skb, c->pending_ifindex, 0))
 		stat_inc(RELAY_STAT_CLONE_ERRORS);
 	else
-		count_sent(c, c->pending);
+		count_sent(scr, c, c->pending);
 	c->pending = -1;
 }
 
-/* Send the pending copy, then write slot @i's headers (and, with seq_on,
- * RTP sequence number @seq) into the skb: the next pending copy. */
-static __always_inline void stage_copy(struct loop_ctx *c, __u32 i,
-                                       struct relay_sub *sub, __u16 seq)
+/* Send the pending copy, then write slot @i's headers (the slot's copy
+ * in scratch.sub) and, with seq_on, RTP sequence number @seq into the
+ * skb: the next pending copy. A global function (pointers only in its
+ * arguments and from map look-ups): the verifier checks it once, not at
+ * the end of each way through slot_cb. */
+__noinline int relay_stage_copy(struct __sk_buff *skb, __u32 i, __u32 seq)
 {
+	struct copy_state *c;
+	struct scratch *scr;
+	__u32 key = 0;
+
+	scr = bpf_map_lookup_elem(&scratch, &key);
+	if (!skb || !scr)
+		return 0;
+	c = &scr->cs;
 	if (c->broken) {
 		stat_inc(RELAY_STAT_CLONE_ERRORS);
-		return;
+		return 0;
 	}
-	flush_pending(c);
+	flush_pending(skb, scr, c);
 	c->rewritten = 1;
-	if (rewrite(c, sub) ||
-	    (c->seq_on && seq != c->cur_seq && set_seq(c, seq))) {
+	if (rewrite(skb, scr, c, &scr->sub) ||
+	    (c->seq_on && (__u16)seq != c->cur_seq &&
+	     set_seq(skb, c, (__u16)seq))) {
 		/* Half rewritten (the helpers fail only when the skb cannot
 		 * be made writable): go back to the original bytes. A
 		 * COMPLETE skb->csum may stay off; the stack then verifies
 		 * the checksum in software. */
 		stat_inc(RELAY_STAT_CLONE_ERRORS);
-		if (restore(c))
+		if (restore(skb, scr, c))
 			c->broken = 1;
-		return;
+		return 0;
 	}
 	c->pending = i;
-	c->pending_ifindex = sub->ifindex;
+	c->pending_ifindex = scr->sub.ifindex;
+	return 0;
 }
 
 /* Count one packet slot @i does not get: below its limit (@held 0) or
@@ -504,7 +640,7 @@ static long slot_cb(__u32 i, void *data)
 	struct relay_ssrc_state *e = NULL;
 	struct relay_counters *cnt;
 	struct relay_sub_ssrcs *t;
-	struct relay_sub *slot, sub;
+	struct relay_sub *slot, *sub = c->sub;
 	__u16 seq = c->info.seq;
 	__u32 n, idx = 0;
 	int v;
@@ -516,16 +652,16 @@ static long slot_cb(__u32 i, void *data)
 		return 1;
 	/* Userspace may rewrite the slot meanwhile: the checksum update and
 	 * the stored bytes must come from one copy. */
-	sub = *slot;
-	if (sub.state != RELAY_SUB_USERSPACE && sub.state != RELAY_SUB_KERNEL)
+	*sub = *slot;
+	if (sub->state != RELAY_SUB_USERSPACE && sub->state != RELAY_SUB_KERNEL)
 		return 0;
 
 	if (c->rtp) {
 		t = bpf_map_lookup_elem(&sub_ssrcs, &i);
 		if (t) {
-			v = relay_ssrc_entry(i, sub.gen, c->info.ssrc,
+			v = relay_ssrc_entry(i, sub->gen, c->info.ssrc,
 			                     c->info.pt,
-			                     sub.limit | (sub.burst ? 0x100 : 0));
+			                     sub->limit | (sub->burst ? 0x100 : 0));
 			if (v >= 0) {
 				idx = v & (RELAY_SSRCS_PER_SUB - 1);
 				e = &t->e[idx];
@@ -533,16 +669,16 @@ static long slot_cb(__u32 i, void *data)
 		}
 	}
 	if (e) {
-		v = sw_decide(&e->sw, c->frame, c->info.priority, sub.limit);
+		v = sw_decide(&e->sw, c->frame, c->info.priority, sub->limit);
 		if (v != SW_SEND) {
-			if (v == SW_DROP && c->seq_on)
+			if (v == SW_DROP && c->cs->seq_on)
 				__sync_fetch_and_add(&e->dropped, 1);
 			if (v == SW_DROP)
 				seqlog_note(&e->log, c->info.seq, 1);
 			count_not_sent(i, v == SW_HOLD);
 			return 0;
 		}
-		if (c->seq_on)
+		if (c->cs->seq_on)
 			seq = prio_out_seq(c->info.seq, e->dropped);
 		seqlog_note(&e->log, c->info.seq, 0);
 		/* This CPU's own count: no atomic operation per copy. */
@@ -558,37 +694,50 @@ static long slot_cb(__u32 i, void *data)
 		 * dropped. */
 		if (c->rtp)
 			stat_inc(RELAY_STAT_SEQ_FULL);
-		if (!c->seq_on && prio_drops(&c->info, sub.limit)) {
+		if (!c->cs->seq_on && prio_drops(&c->info, sub->limit)) {
 			count_not_sent(i, 0);
 			return 0;
 		}
 	}
 
-	if (sub.state == RELAY_SUB_USERSPACE || c->all_user) {
-		n = c->n_users;
+	/* A KERNEL slot of the other family gets it from userspace: the
+	 * kernel does not translate between IPv4 and IPv6. */
+	if (sub->state == RELAY_SUB_USERSPACE || c->all_user ||
+	    sub->family != c->family) {
+		n = c->cs->n_users;
 		if (n < RELAY_MAX_SUBS) {
 			/* The mask is a no-op; it keeps the bound in the
 			 * verifier's view. */
 			c->ev->entries[n & (RELAY_MAX_SUBS - 1)].slot = i;
 			c->ev->entries[n & (RELAY_MAX_SUBS - 1)].seq = seq;
-			c->n_users = n + 1;
+			c->cs->n_users = n + 1;
 		}
 		return 0;
 	}
 
-	stage_copy(c, i, &sub, seq);
+	relay_stage_copy(c->skb, i, seq);
 	return 0;
 }
 
+/* The packet's header fields in struct relay_sub form (the rest zero). */
 static __always_inline void hdr_fields(struct relay_sub *f,
-                                       const struct hdrs *h)
+                                       const struct hdrs *h, int v6)
 {
+	__builtin_memset(f, 0, sizeof(*f));
 	__builtin_memcpy(f->dmac, h->eth.h_dest, ETH_ALEN);
 	__builtin_memcpy(f->smac, h->eth.h_source, ETH_ALEN);
-	f->saddr = h->ip.saddr;
-	f->daddr = h->ip.daddr;
-	f->sport = h->udp.source;
-	f->dport = h->udp.dest;
+	if (v6) {
+		f->family = RELAY_FAMILY_V6;
+		__builtin_memcpy(f->saddr6, &h->ip6.saddr, 16);
+		__builtin_memcpy(f->daddr6, &h->ip6.daddr, 16);
+		f->sport = h->udp6.source;
+		f->dport = h->udp6.dest;
+	} else {
+		f->saddr = h->ip.saddr;
+		f->daddr = h->ip.daddr;
+		f->sport = h->udp.source;
+		f->dport = h->udp.dest;
+	}
 }
 
 /*
@@ -713,32 +862,32 @@ static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
 
 	/* Consumed, and no event needs the original bytes: the last copy
 	 * is the packet itself. */
-	if (consume && c->pending >= 0 && !c->n_users) {
-		count_sent(c, c->pending);
+	if (consume && c->cs->pending >= 0 && !c->cs->n_users) {
+		count_sent(scr, c->cs, c->cs->pending);
 		stat_inc(RELAY_STAT_CONSUMED);
-		return bpf_redirect(c->pending_ifindex, 0);
+		return bpf_redirect(c->cs->pending_ifindex, 0);
 	}
-	flush_pending(c);
-	if (c->rewritten) {
+	flush_pending(c->skb, scr, c->cs);
+	if (c->cs->rewritten) {
 		/* Undo the checksum changes (this keeps COMPLETE's skb->csum
 		 * right), then store the original bytes so that they are
 		 * exactly what arrived. */
-		if (!c->broken) {
-			rewrite(c, &c->orig_f);
-			if (c->cur_seq != c->info.seq)
-				set_seq(c, c->info.seq);
+		if (!c->cs->broken) {
+			rewrite(c->skb, scr, c->cs, &scr->orig_f);
+			if (c->cs->cur_seq != c->info.seq)
+				set_seq(c->skb, c->cs, c->info.seq);
 		}
-		if (restore(c))
+		if (restore(c->skb, scr, c->cs))
 			stat_inc(RELAY_STAT_CLONE_ERRORS);
 	}
-	if (c->n_users) {
-		scr->ev.hdr.flags = c->seq_on ? RELAY_EVENT_SEQ : 0;
-		if (c->frag) {
+	if (c->cs->n_users) {
+		scr->ev.hdr.flags = c->cs->seq_on ? RELAY_EVENT_SEQ : 0;
+		if (c->cs->has_frag || c->frag_user) {
 			scr->ev.hdr.flags |= RELAY_EVENT_FRAGMENT;
 			scr->ev.hdr.frag_avail = scr->avail;
 			stat_inc(RELAY_STAT_FRAG_USER);
 		}
-		send_event(c->skb, &scr->ev, c->n_users);
+		send_event(c->skb, &scr->ev, c->cs->n_users);
 	}
 	if (consume) {
 		stat_inc(RELAY_STAT_CONSUMED);
@@ -748,50 +897,65 @@ static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
 }
 
 /* Send one packet to the slots [0, n_slots): the kernel-served ones now,
- * the others named in one event. With @all_user (IP options, which the
- * copies' header rewrite does not handle) userspace sends to every slot.
- * A first fragment (@fkey) goes to the kernel-served slots only, and who
- * got it is remembered for the datagram's other fragments. Returns the
- * program's verdict. */
+ * the others named in one event. With @all_user (IP options or IPv6
+ * extension headers, which the copies' header rewrite does not handle)
+ * userspace sends to every slot. An IPv4 first fragment (@fkey) goes to
+ * the kernel-served slots only, and who got it is remembered for the
+ * datagram's other fragments; an IPv6 one (@frag_user, with @all_user) to
+ * userspace for every slot, which sends the datagram its socket
+ * reassembles. @v6: an IPv6 packet (its header fields in h->ip6, udp6).
+ * Returns the program's verdict. */
 static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
                                    struct scratch *scr,
                                    struct relay_config *cfg, __u32 n_slots,
-                                   int all_user, struct relay_frag_key *fkey)
+                                   int all_user, struct relay_frag_key *fkey,
+                                   int v6, int frag_user)
 {
 	struct loop_ctx c = {
 	        .skb = skb,
 	        .ev = &scr->ev,
-	        .orig = h,
-	        /* With no UDP checksum nothing in the packet compensates the
-		 * port change: let the store fix COMPLETE's skb->csum. */
-	        .port_flags = h->udp.check ? 0 : BPF_F_RECOMPUTE_CSUM,
-	        .payload_len = scr->ev.hdr.payload_len,
 	        .all_user = all_user,
-	        .pending = -1,
-	        .l4 = 1,
-
+	        .family = v6 ? RELAY_FAMILY_V6 : RELAY_FAMILY_V4,
+	        .frag_user = frag_user,
+	        .orig_f = &scr->orig_f,
+	        .cur = &scr->cur,
+	        .sub = &scr->sub,
+	        .cs = &scr->cs,
 	};
+	struct copy_state *cs = &scr->cs;
 	int verdict;
 
-	hdr_fields(&c.orig_f, h);
-	c.cur = c.orig_f;
+	__builtin_memset(cs, 0, sizeof(*cs));
+	/* With no UDP checksum nothing in the packet compensates the port
+	 * change: let the store fix COMPLETE's skb->csum. (IPv6: never zero
+	 * here.) */
+	cs->port_flags = v6 || h->udp.check ? 0 : BPF_F_RECOMPUTE_CSUM;
+	cs->payload_len = scr->ev.hdr.payload_len;
+	cs->pending = -1;
+	cs->l4 = 1;
+	cs->v6 = v6;
+	/* (h is scratch.orig_h: relay_ingress loaded it there) */
+	hdr_fields(c.orig_f, h, v6);
+	*c.cur = *c.orig_f;
 	relay_classify(skb, scr, cfg);
 	c.info = scr->info;
 	c.rtp = prio_is_rtp(&c.info);
-	c.seq_on = cfg->rewrite_seq && c.rtp;
-	c.cur_seq = c.info.seq;
+	cs->seq_on = cfg->rewrite_seq && c.rtp;
+	cs->cur_seq = cs->orig_seq = c.info.seq;
 	c.codec_by_pt = cfg->codec_by_pt;
 	if (c.rtp)
 		rtp_frame(skb, scr, &c, cfg->clock_rate);
 	if (fkey) {
 		__builtin_memset(&scr->frag, 0, sizeof(scr->frag));
-		c.frag = &scr->frag;
+		cs->has_frag = 1;
 	}
 
 	bpf_loop(n_slots, slot_cb, &c, 0);
 
-	if (fkey && c.n_users)
+	if (fkey && cs->n_users)
 		c.pass_up = scr->frag.pass_up = 1;
+	if (frag_user && cs->n_users)
+		c.pass_up = 1;
 	verdict = finish(&c, scr, cfg);
 	if (fkey)
 		bpf_map_update_elem(&frags, fkey, &scr->frag, BPF_ANY);
@@ -803,7 +967,7 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 static long frag_cb(__u32 i, void *data)
 {
 	struct loop_ctx *c = data;
-	struct relay_sub *slot, sub;
+	struct relay_sub *slot;
 
 	if (i >= RELAY_MAX_SUBS || !c->frag_to)
 		return 1;
@@ -812,9 +976,9 @@ static long frag_cb(__u32 i, void *data)
 	slot = bpf_map_lookup_elem(&subs, &i);
 	if (!slot)
 		return 1;
-	sub = *slot;
-	if (sub.state == RELAY_SUB_KERNEL)
-		stage_copy(c, i, &sub, 0);
+	*c->sub = *slot;
+	if (c->sub->state == RELAY_SUB_KERNEL)
+		relay_stage_copy(c->skb, i, 0);
 	return 0;
 }
 
@@ -826,16 +990,22 @@ static __always_inline int forward_frag(struct __sk_buff *skb, struct hdrs *h,
 	struct loop_ctx c = {
 	        .skb = skb,
 	        .ev = &scr->ev,
-	        .orig = h,
-	        .pending = -1,
 	        .frag_to = to,
+	        .orig_f = &scr->orig_f,
+	        .cur = &scr->cur,
+	        .sub = &scr->sub,
+	        .cs = &scr->cs,
 	        .pass_up = to->pass_up ? 1 : 0,
-	        .payload_len = bpf_ntohs(h->ip.tot_len) - sizeof(struct iphdr),
 	};
+	struct copy_state *cs = &scr->cs;
 
-	hdr_fields(&c.orig_f, h);
-	c.orig_f.sport = c.orig_f.dport = 0; /* no UDP header here */
-	c.cur = c.orig_f;
+	__builtin_memset(cs, 0, sizeof(*cs));
+	cs->pending = -1;
+	cs->later_frag = 1;
+	cs->payload_len = bpf_ntohs(h->ip.tot_len) - sizeof(struct iphdr);
+	hdr_fields(c.orig_f, h, 0);
+	c.orig_f->sport = c.orig_f->dport = 0; /* no UDP header here */
+	*c.cur = *c.orig_f;
 	bpf_loop(n_slots, frag_cb, &c, 0);
 	return finish(&c, scr, cfg);
 }
@@ -846,6 +1016,38 @@ static __always_inline void frag_key(struct relay_frag_key *k,
 	k->saddr = h->ip.saddr;
 	k->daddr = h->ip.daddr;
 	k->id = h->ip.id;
+}
+
+/* relay_forward's @flags */
+#define FW_ALL_USER   0x1 /* userspace sends to every slot */
+#define FW_FIRST_FRAG 0x2 /* an IPv4 first fragment (frags) */
+#define FW_V6         0x4 /* IPv6 */
+#define FW_FRAG_USER  0x8 /* an IPv6 first fragment */
+
+/* forward() with the packet's kind in @flags: a global function, so that
+ * the verifier checks the slot loop once for IPv4 and IPv6 (and every
+ * kind of either), not once per way relay_ingress gets here. */
+__noinline int relay_forward(struct __sk_buff *skb, __u32 flags)
+{
+	struct relay_frag_key fkey = {};
+	struct relay_config *cfg;
+	struct scratch *scr;
+	struct hdrs *h;
+	__u32 key = 0, n_slots;
+
+	scr = bpf_map_lookup_elem(&scratch, &key);
+	cfg = bpf_map_lookup_elem(&config, &key);
+	if (!skb || !scr || !cfg)
+		return TC_ACT_UNSPEC;
+	h = &scr->orig_h;
+	n_slots = cfg->n_slots;
+	if (n_slots > RELAY_MAX_SUBS)
+		n_slots = RELAY_MAX_SUBS;
+	if (flags & FW_FIRST_FRAG)
+		frag_key(&fkey, h);
+	return forward(skb, h, scr, cfg, n_slots, !!(flags & FW_ALL_USER),
+	               (flags & FW_FIRST_FRAG) ? &fkey : NULL,
+	               !!(flags & FW_V6), !!(flags & FW_FRAG_USER));
 }
 
 /* On lo (config.local_sport) only the element's own buffers
@@ -907,8 +1109,11 @@ __noinline int relay_for_us(struct __sk_buff *skb, __u32 ihl_len,
 }
 
 /* The publisher lock (relay.h, RELAY_SRC_*): whether the sender @addr,
- * @port (be) may publish. Verified once, as a function of its own. */
-__noinline int relay_source_ok(__u32 addr, __u32 port)
+ * @port (be) may publish; @v6: an IPv6 sender, which never may while a
+ * lock is set (sources and the latch are IPv4, as in userspace:
+ * ebpfrelay-feedback's sources_allow, ebpfrelay-publisher). Verified once,
+ * as a function of its own. */
+__noinline int relay_source_ok(__u32 addr, __u32 port, __u32 v6)
 {
 	struct relay_src_key k = {.addr = addr, .port = (__u16)port};
 	struct relay_config *cfg;
@@ -924,6 +1129,8 @@ __noinline int relay_source_ok(__u32 addr, __u32 port)
 	timeout_ms = cfg->src_timeout_ms;
 	if (!flags)
 		return 1;
+	if (v6)
+		return 0;
 
 	if (flags & RELAY_SRC_LIST) {
 		if (!bpf_map_lookup_elem(&sources, &k)) {
@@ -958,13 +1165,17 @@ __noinline int relay_source_ok(__u32 addr, __u32 port)
 
 /* RTCP multiplexed on the port (counted, TC_ACT_UNSPEC: for the socket),
  * a datagram of a sender that may not publish (counted, TC_ACT_SHOT), or
- * 0: to forward. */
+ * 0: to forward. @sport_v6: the sender's port (be) and, with
+ * SPORT_V6, an IPv6 sender (five arguments at most). */
+#define SPORT_V6 (1U << 16)
 __noinline int relay_rtcp_or_rejected(struct __sk_buff *skb, __u32 ihl_len,
-                                      __u32 udp_len, __u32 saddr, __u32 sport)
+                                      __u32 udp_len, __u32 saddr,
+                                      __u32 sport_v6)
 {
+	__u32 sport = sport_v6 & 0xffff, v6 = !!(sport_v6 & SPORT_V6);
 	__u8 rtcp[2];
 
-	if (!skb || ihl_len > 60)
+	if (!skb || ihl_len > RELAY_V6_MAX_HDR)
 		return TC_ACT_UNSPEC;
 	if (udp_len >= sizeof(struct udphdr) + 2 &&
 	    !bpf_skb_load_bytes(skb, IP_OFF + ihl_len + sizeof(struct udphdr),
@@ -973,103 +1184,249 @@ __noinline int relay_rtcp_or_rejected(struct __sk_buff *skb, __u32 ihl_len,
 		stat_inc(RELAY_STAT_RTCP);
 		return TC_ACT_UNSPEC;
 	}
-	if (!relay_source_ok(saddr, sport)) {
+	if (!relay_source_ok(saddr, sport, v6)) {
 		stat_inc(RELAY_STAT_REJECTED_SOURCE);
 		return TC_ACT_SHOT;
 	}
 	return 0;
 }
 
-SEC("tc")
-int relay_ingress(struct __sk_buff *skb)
+/* Whether an IPv6 packet is for this host: its destination is one of
+ * local_addrs6 (there is no header checksum to check). If not, counted.
+ * Verified once. */
+__noinline int relay_for_us6(struct __sk_buff *skb)
+{
+	struct relay_addr6 daddr;
+
+	if (!skb || bpf_skb_load_bytes(skb, IP_OFF + offsetof(struct ipv6hdr,
+	                                                      daddr),
+	                               &daddr, sizeof(daddr)))
+		return 0;
+	if (!bpf_map_lookup_elem(&local_addrs6, &daddr)) {
+		stat_inc(RELAY_STAT_NOT_LOCAL);
+		return 0;
+	}
+	return 1;
+}
+
+/* The result of relay_v6_l4: the header chain's length (with the
+ * extension headers) in the low 16 bits, and these. */
+#define V6_L4_EXT  (1 << 16) /* extension headers before UDP */
+#define V6_L4_FRAG (1 << 17) /* a first fragment (offset 0, M set) */
+
+/*
+ * Walks an IPv6 packet's extension headers (at most RELAY_V6_MAX_EXT:
+ * hop-by-hop, routing, destination options, fragment) to its UDP header.
+ * Returns V6_L4_* | the offset of the UDP header from the IPv6 header's
+ * start, or -1: not UDP (or AH, ESP, no next header, a chain longer than
+ * looked through), or a later fragment (it has no UDP header; the socket
+ * reassembles the datagram, whose first fragment userspace was told of).
+ * A Fragment header with offset 0 and no M flag (an atomic fragment, RFC
+ * 6946) is a whole datagram with an extension header. Verified once.
+ */
+__noinline int relay_v6_l4(struct __sk_buff *skb, __u32 nexthdr)
+{
+	__u32 off = sizeof(struct ipv6hdr), flags = 0;
+	__u8 ext[8];
+	__u16 fo;
+	int i;
+
+	if (!skb)
+		return -1;
+	for (i = 0; i < RELAY_V6_MAX_EXT; i++) {
+		if (nexthdr == IPPROTO_UDP)
+			break;
+		if (off > RELAY_V6_MAX_HDR - 8 ||
+		    bpf_skb_load_bytes(skb, IP_OFF + off, ext, 8))
+			return -1;
+		switch (nexthdr) {
+		case V6_HOPOPTS:
+		case V6_ROUTING:
+		case V6_DSTOPTS:
+			off += ((__u32)ext[1] + 1) * 8;
+			break;
+		case V6_FRAGMENT:
+			fo = ((__u16)ext[2] << 8) | ext[3];
+			if (fo & V6_FRAG_OFFSET)
+				return -1;
+			if (fo & V6_FRAG_MF)
+				flags |= V6_L4_FRAG;
+			off += 8;
+			break;
+		default:
+			return -1;
+		}
+		flags |= V6_L4_EXT;
+		nexthdr = ext[0];
+	}
+	if (nexthdr != IPPROTO_UDP || off > RELAY_V6_MAX_HDR - 8)
+		return -1;
+	return (int)(flags | off);
+}
+
+/* An IPv4 later fragment (no UDP header; its headers in scratch.orig_h):
+ * ours when its first fragment was (frags; its destination was checked
+ * then), to the slots that got that. A global function: its stack is not
+ * relay_ingress's. */
+__noinline int relay_later_fragment(struct __sk_buff *skb)
 {
 	struct relay_frag_key fkey = {};
 	struct relay_config *cfg;
 	struct relay_frag *fr;
 	struct scratch *scr;
-	__u32 key = 0, ihl_len, tot_len, udp_len, n_slots;
-	int first_frag, verdict;
-	struct hdrs h;
+	__u32 key = 0, tot_len, n_slots;
+	struct hdrs *h;
+	int verdict;
+
+	scr = bpf_map_lookup_elem(&scratch, &key);
+	if (!skb || !scr)
+		return TC_ACT_UNSPEC;
+	h = &scr->orig_h;
+	frag_key(&fkey, h);
+	if (h->ip.ihl != 5 || !bpf_map_lookup_elem(&frags, &fkey) ||
+	    !relay_for_us(skb, sizeof(struct iphdr), 0))
+		return TC_ACT_UNSPEC;
+	fr = bpf_map_lookup_elem(&frags, &fkey);
+	cfg = bpf_map_lookup_elem(&config, &key);
+	if (!fr || !cfg)
+		return TC_ACT_UNSPEC;
+	tot_len = bpf_ntohs(h->ip.tot_len);
+	if (tot_len < sizeof(struct iphdr) || tot_len + ETH_HLEN > skb->len)
+		return TC_ACT_UNSPEC;
+	n_slots = cfg->n_slots;
+	if (n_slots > RELAY_MAX_SUBS)
+		n_slots = RELAY_MAX_SUBS;
+	verdict = forward_frag(skb, h, scr, cfg, fr, n_slots);
+	if (!(h->ip.frag_off & bpf_htons(IP_MF)))
+		bpf_map_delete_elem(&frags, &fkey);
+	return verdict;
+}
+
+SEC("tc")
+int relay_ingress(struct __sk_buff *skb)
+{
+	struct relay_config *cfg;
+	struct scratch *scr;
+	__u32 key = 0, ihl_len, tot_len, udp_len, n_slots, saddr, sport;
+	int first_frag = 0, frag_user = 0, all_user, v6 = 0, verdict, l4;
+	struct hdrs *h;
 
 	/* A tag still in skb->vlan_tci: the packet is for a VLAN device. */
 	if (skb->vlan_present)
 		return TC_ACT_UNSPEC;
+	/* The headers go to the scratch map: the stack is for the slot
+	 * loop's frames. */
+	scr = bpf_map_lookup_elem(&scratch, &key);
+	if (!scr)
+		return TC_ACT_UNSPEC;
+	h = &scr->orig_h;
 	/* The helper does the bounds checks, also on non-linear skbs. */
-	if (bpf_skb_load_bytes(skb, 0, &h.eth, UDP_OFF))
+	if (bpf_skb_load_bytes(skb, 0, &h->eth, ETH_HLEN))
 		return TC_ACT_UNSPEC;
-	if (h.eth.h_proto != bpf_htons(ETH_P_IP) || h.ip.version != 4 ||
-	    h.ip.ihl < 5 || h.ip.protocol != IPPROTO_UDP)
-		return TC_ACT_UNSPEC;
-	/* Later fragments have no UDP header: they are ours when their first
-	 * fragment was (frags). */
-	if (h.ip.frag_off & bpf_htons(IP_OFFSET)) {
-		/* (not ours, unless its first fragment was: its destination
-		 * was checked then) */
-		frag_key(&fkey, &h);
-		if (h.ip.ihl != 5 || !bpf_map_lookup_elem(&frags, &fkey) ||
-		    !relay_for_us(skb, sizeof(struct iphdr), 0))
+	if (h->eth.h_proto == bpf_htons(ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes(skb, IP_OFF, &h->ip6, sizeof(h->ip6)) ||
+		    h->ip6.version != 6)
 			return TC_ACT_UNSPEC;
-		fr = bpf_map_lookup_elem(&frags, &fkey);
-		scr = bpf_map_lookup_elem(&scratch, &key);
-		cfg = bpf_map_lookup_elem(&config, &key);
-		if (!fr || !scr || !cfg)
+		l4 = relay_v6_l4(skb, h->ip6.nexthdr);
+		if (l4 < 0)
 			return TC_ACT_UNSPEC;
-		tot_len = bpf_ntohs(h.ip.tot_len);
-		if (tot_len < sizeof(struct iphdr) ||
-		    tot_len + ETH_HLEN > skb->len)
+		ihl_len = l4 & 0xffff;
+		if (bpf_skb_load_bytes(skb, IP_OFF + ihl_len, &h->udp6,
+		                       sizeof(h->udp6)))
 			return TC_ACT_UNSPEC;
-		n_slots = cfg->n_slots;
-		if (n_slots > RELAY_MAX_SUBS)
-			n_slots = RELAY_MAX_SUBS;
-		verdict = forward_frag(skb, &h, scr, cfg, fr, n_slots);
-		if (!(h.ip.frag_off & bpf_htons(IP_MF)))
-			bpf_map_delete_elem(&frags, &fkey);
-		return verdict;
-	}
-	ihl_len = h.ip.ihl * 4;
-	if (bpf_skb_load_bytes(skb, IP_OFF + ihl_len, &h.udp, sizeof(h.udp)))
-		return TC_ACT_UNSPEC;
-	if (h.udp.dest != bpf_htons(relay_port))
-		return TC_ACT_UNSPEC;
+		if (h->udp6.dest != bpf_htons(relay_port))
+			return TC_ACT_UNSPEC;
+		stat_inc(RELAY_STAT_MATCHED);
+		stat_inc(RELAY_STAT_IPV6);
+		if (!relay_for_us6(skb))
+			return TC_ACT_UNSPEC;
+		v6 = 1;
+		sport = h->udp6.source;
+		udp_len = bpf_ntohs(h->udp6.len);
+		/* (a jumbogram's payload length is 0: passed below) */
+		tot_len = sizeof(struct ipv6hdr) + bpf_ntohs(h->ip6.payload_len);
+		frag_user = !!(l4 & V6_L4_FRAG);
+		if (frag_user)
+			stat_inc(RELAY_STAT_FRAGMENTED);
+		/* Extension headers (a fragment's too): not rewritten here;
+		 * userspace sends the copies. */
+		all_user = !!(l4 & V6_L4_EXT);
+		if (tot_len + ETH_HLEN > skb->len || udp_len < sizeof(h->udp6) ||
+		    tot_len < ihl_len + sizeof(h->udp6) ||
+		    (!frag_user && udp_len + ihl_len > tot_len) ||
+		    (frag_user && udp_len + ihl_len <= tot_len)) {
+			stat_inc(RELAY_STAT_PASSED);
+			return TC_ACT_UNSPEC;
+		}
+		/* The UDP checksum is mandatory in IPv6 (RFC 8200 8.1): the
+		 * stack drops a datagram without one; so does a copy's
+		 * receiver. */
+		if (!h->udp6.check) {
+			stat_inc(RELAY_STAT_BAD_CSUM);
+			return TC_ACT_UNSPEC;
+		}
+		if (all_user)
+			stat_inc(RELAY_STAT_PASSED);
+		saddr = 0;
+	} else {
+		if (bpf_skb_load_bytes(skb, IP_OFF, &h->ip, sizeof(h->ip)) ||
+		    h->eth.h_proto != bpf_htons(ETH_P_IP) || h->ip.version != 4 ||
+		    h->ip.ihl < 5 || h->ip.protocol != IPPROTO_UDP)
+			return TC_ACT_UNSPEC;
+		/* Later fragments have no UDP header: they are ours when their
+		 * first fragment was (frags). */
+		if (h->ip.frag_off & bpf_htons(IP_OFFSET))
+			return relay_later_fragment(skb);
+		ihl_len = h->ip.ihl * 4;
+		if (bpf_skb_load_bytes(skb, IP_OFF + ihl_len, &h->udp,
+		                       sizeof(h->udp)))
+			return TC_ACT_UNSPEC;
+		if (h->udp.dest != bpf_htons(relay_port))
+			return TC_ACT_UNSPEC;
 
-	stat_inc(RELAY_STAT_MATCHED);
-	/* Only datagrams for this host, with a valid IP header: the rest
-	 * (transit traffic, a bad checksum) goes on untouched. */
-	if (!relay_for_us(skb, ihl_len, 1))
-		return TC_ACT_UNSPEC;
-	tot_len = bpf_ntohs(h.ip.tot_len);
-	udp_len = bpf_ntohs(h.udp.len);
-	first_frag = !!(h.ip.frag_off & bpf_htons(IP_MF));
-	if (first_frag) {
-		frag_key(&fkey, &h);
-		stat_inc(RELAY_STAT_FRAGMENTED);
+		stat_inc(RELAY_STAT_MATCHED);
+		/* Only datagrams for this host, with a valid IP header: the
+		 * rest (transit traffic, a bad checksum) goes on untouched. */
+		if (!relay_for_us(skb, ihl_len, 1))
+			return TC_ACT_UNSPEC;
+		sport = h->udp.source;
+		saddr = h->ip.saddr;
+		tot_len = bpf_ntohs(h->ip.tot_len);
+		udp_len = bpf_ntohs(h->udp.len);
+		first_frag = !!(h->ip.frag_off & bpf_htons(IP_MF));
+		if (first_frag)
+			stat_inc(RELAY_STAT_FRAGMENTED);
+		if (tot_len + ETH_HLEN > skb->len || udp_len < sizeof(h->udp) ||
+		    tot_len < ihl_len + sizeof(h->udp) ||
+		    (!first_frag && udp_len + ihl_len > tot_len) ||
+		    (first_frag && (ihl_len != sizeof(struct iphdr) ||
+		                    udp_len + ihl_len <= tot_len))) {
+			stat_inc(RELAY_STAT_PASSED);
+			return TC_ACT_UNSPEC;
+		}
+		/* IP options: not rewritten here; userspace sends the copies. */
+		all_user = ihl_len != sizeof(struct iphdr);
+		if (all_user)
+			stat_inc(RELAY_STAT_PASSED);
 	}
-	if (tot_len + ETH_HLEN > skb->len || udp_len < sizeof(h.udp) ||
-	    tot_len < ihl_len + sizeof(h.udp) ||
-	    (!first_frag && udp_len + ihl_len > tot_len) ||
-	    (first_frag && (ihl_len != sizeof(struct iphdr) ||
-	                    udp_len + ihl_len <= tot_len))) {
-		stat_inc(RELAY_STAT_PASSED);
-		return TC_ACT_UNSPEC;
-	}
-	/* IP options: not rewritten here; userspace sends the copies. */
-	if (ihl_len != sizeof(struct iphdr))
-		stat_inc(RELAY_STAT_PASSED);
 
 	/* RTCP on the media port (RFC 5761): for the socket, also with
 	 * consume; userspace relays it. Neither a subscriber nor the socket
 	 * gets a datagram of a sender that may not publish. */
-	verdict = relay_rtcp_or_rejected(skb, ihl_len, udp_len, h.ip.saddr,
-	                                 h.udp.source);
+	verdict = relay_rtcp_or_rejected(skb, ihl_len, udp_len, saddr,
+	                                 sport | (v6 ? SPORT_V6 : 0));
 	if (verdict)
 		return verdict;
 
-	scr = bpf_map_lookup_elem(&scratch, &key);
 	cfg = bpf_map_lookup_elem(&config, &key);
-	if (!scr || !cfg)
+	if (!cfg)
 		return TC_ACT_UNSPEC;
-	scr->all_user = ihl_len != sizeof(struct iphdr);
-	if (relay_local(scr, cfg, h.udp.source, tot_len))
+	/* On lo only the element's own buffers, which are IPv4
+	 * (ebpfrelay-local). */
+	if (v6 && cfg->local_sport)
+		return TC_ACT_UNSPEC;
+	scr->all_user = all_user;
+	if (relay_local(scr, cfg, sport, tot_len))
 		return TC_ACT_UNSPEC;
 	n_slots = cfg->n_slots;
 	if (n_slots > RELAY_MAX_SUBS)
@@ -1080,9 +1437,12 @@ int relay_ingress(struct __sk_buff *skb)
 		stat_inc(RELAY_STAT_CONSUMED);
 		return TC_ACT_SHOT;
 	}
-	scr->ev.hdr.payload_off = IP_OFF + ihl_len + sizeof(h.udp);
-	scr->ev.hdr.payload_len = udp_len - sizeof(h.udp);
-	scr->avail = tot_len - ihl_len - sizeof(h.udp);
-	return forward(skb, &h, scr, cfg, n_slots, scr->all_user,
-	               first_frag ? &fkey : NULL);
+	scr->ev.hdr.payload_off = IP_OFF + ihl_len + sizeof(struct udphdr);
+	scr->ev.hdr.payload_len = udp_len - sizeof(struct udphdr);
+	scr->avail = tot_len - ihl_len - sizeof(struct udphdr);
+	return relay_forward(skb,
+	                     (scr->all_user ? FW_ALL_USER : 0) |
+	                             (first_frag ? FW_FIRST_FRAG : 0) |
+	                             (v6 ? FW_V6 : 0) |
+	                             (frag_user ? FW_FRAG_USER : 0));
 }

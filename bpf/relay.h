@@ -28,6 +28,7 @@
  *   local_addrs HASH   __u32 (be) -> __u8                    the relay's own IPv4
  *                                                          addresses: only packets
  *                                                          to one are forwarded
+ *   local_addrs6 HASH  struct relay_addr6 -> __u8           the same for IPv6
  *   sources    HASH   struct relay_src_key -> __u8         allowed senders
  *                                                          (config.src_flags)
  *   latch      ARRAY  [1] struct relay_latch                the latched sender
@@ -60,6 +61,9 @@
 #define RELAY_MAX_CPUS        4096 /* bound of the loops over the CPUs */
 #define RELAY_MAX_LOCAL_ADDRS 256  /* local_addrs entries */
 #define RELAY_MAX_SOURCES     64   /* sources entries */
+#define RELAY_V6_MAX_EXT      4    /* IPv6 extension headers looked through */
+#define RELAY_V6_MAX_HDR      512  /* longest IPv6 header chain (with the
+                                    * extension headers) looked through */
 
 /* Slot states. The values differ in one byte only, so a concurrent reader
  * never sees a torn state while userspace rewrites a slot. */
@@ -69,10 +73,25 @@ enum relay_sub_state {
 	RELAY_SUB_KERNEL = 2,    /* the kernel rewrites and clones */
 };
 
+/* A slot's address family (struct relay_sub.family). The kernel never
+ * translates: a packet of the other family than a KERNEL slot's is named
+ * in the event for that slot, as for a USERSPACE slot (userspace sends it
+ * from its socket of the slot's family). */
+enum relay_family {
+	RELAY_FAMILY_V4 = 0, /* saddr, daddr */
+	RELAY_FAMILY_V6 = 1, /* saddr6, daddr6 */
+};
+
+/* An IPv6 address as in the packet (local_addrs6's key). */
+struct relay_addr6 {
+	__u32 a[4];
+};
+
 /* One subscriber slot. Addresses and ports in network byte order, ready to
- * be written into the copy as they are.
+ * be written into the copy as they are. An IPv4 slot (family V4) has
+ * saddr and daddr, an IPv6 one saddr6 and daddr6 (the other pair zero).
  *
- * Who reads what: the addresses, ports, MACs and ifindex only in state
+ * Who reads what: the family, addresses, ports, MACs and ifindex only in state
  * KERNEL; limit, seq_flag and burst in USERSPACE and KERNEL; gen whenever the slot
  * is not EMPTY. Userspace changes these groups one write at a time (see
  * relay_kernel_set_slot), and each of limit, seq_flag and state is one
@@ -95,7 +114,10 @@ struct relay_sub {
                         * a key-frame burst first (keyframe-cache) */
 	__u16 gen;     /* assignment of the slot: owns its sub_ssrcs
                                  * entries */
-	__u8 pad[2];
+	__u8 family;   /* enum relay_family */
+	__u8 pad;
+	__u32 saddr6[4]; /* IPv6: relay's address on the interface */
+	__u32 daddr6[4]; /* IPv6: subscriber's address */
 };
 
 /* What was sent to a slot of one of its SSRCs (the sub_ssrcs entry of the
@@ -260,9 +282,11 @@ struct relay_sub_ssrcs {
 
 /* Global per-CPU counters ("stats" map index). */
 enum relay_stat {
-	RELAY_STAT_MATCHED = 0, /* UDP/IPv4 packets to the stream's port */
+	RELAY_STAT_MATCHED = 0, /* UDP/IPv4 and UDP/IPv6 packets to the
+	                         * stream's port */
 	RELAY_STAT_PASSED,      /* to the port but not forwardable by the kernel
-                                 * (IP options, fragments, truncated); passed up */
+                                 * (IP options, IPv6 extension headers,
+                                 * fragments, truncated); passed up */
 	RELAY_STAT_CLONE_ERRORS, /* bpf_clone_redirect or header rewrite failed */
 	RELAY_STAT_EVENTS,       /* events sent to userspace */
 	RELAY_STAT_EVENT_ERRORS, /* bpf_perf_event_output failed: userspace loses it */
@@ -281,11 +305,13 @@ enum relay_stat {
                                  * larger than local_mtu */
 	RELAY_STAT_NOT_LOCAL,  /* to the port but not to a local_addrs address:
 	                        * passed on untouched (transit) */
-	RELAY_STAT_BAD_CSUM,   /* bad IPv4 header checksum: passed on untouched
-	                        * (the stack drops it) */
+	RELAY_STAT_BAD_CSUM,   /* bad IPv4 header checksum, or an IPv6 UDP
+	                        * checksum of 0 (RFC 8200: invalid): passed
+	                        * on untouched (the stack drops it) */
 	RELAY_STAT_REJECTED_SOURCE, /* from a sender that may not publish:
 	                             * dropped */
 	RELAY_STAT_SOURCE_LATCHED,  /* times a sender took the latch */
+	RELAY_STAT_IPV6,   /* of MATCHED, the UDP/IPv6 ones */
 	/* Packets classified, by the rule that gave their priority ... */
 	RELAY_STAT_RULE_0, /* + enum prio_rule */
 	/* ... and by priority. */

@@ -560,12 +560,21 @@ fill_sub (RelayClients * t, const RelayClient * c, const RelayRoute * r,
   memcpy (sub->dmac, r->dmac, 6);
   memcpy (sub->smac, r->smac, 6);
   sub->ifindex = r->ifindex;
-  sub->saddr = r->src.s_addr;
-  /* an IPv6 subscriber's slot is USERSPACE (daddr 0): the kernel path
-   * forwards IPv4 only */
-  sub->daddr = c->addr.sa.sa_family == AF_INET ? c->addr.v4.sin_addr.s_addr : 0;
+  /* An IPv6 subscriber's slot: the kernel sends it the IPv6 packets, the
+   * event names it for an IPv4 one (no translation; userspace sends that
+   * from its IPv6 socket) */
+  if (c->addr.sa.sa_family == AF_INET6) {
+    sub->family = RELAY_FAMILY_V6;
+    memcpy (sub->saddr6, &r->src6, 16);
+    memcpy (sub->daddr6, &c->addr.v6.sin6_addr, 16);
+    sub->dport = c->addr.v6.sin6_port;
+  } else {
+    sub->family = RELAY_FAMILY_V4;
+    sub->saddr = r->src.s_addr;
+    sub->daddr = c->addr.v4.sin_addr.s_addr;
+    sub->dport = c->addr.v4.sin_port;
+  }
   sub->sport = htons (t->port);
-  sub->dport = c->addr.v4.sin_port;
   sub->limit = c->limit;
   sub->burst = c->kf_hold;
   sub->state = state;
@@ -592,7 +601,8 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
   if (!t->kernel || !t->router)
     return;
   if (c->addr.sa.sa_family == AF_INET6)
-    res = RELAY_ROUTE_IPV6;
+    res = relay_router_resolve6 (t->router, &c->addr.v6.sin6_addr,
+        c->addr.v6.sin6_scope_id, &r);
   else
     res = relay_router_resolve (t->router, c->addr.v4.sin_addr, &r);
   if (res != c->route)

@@ -587,6 +587,35 @@ relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs, guint n)
 }
 
 gboolean
+relay_kernel_set_local_addrs6 (RelayKernel * k, const void *addrs, guint n)
+{
+  int fd = bpf_map__fd (k->skel->maps.local_addrs6);
+  const struct relay_addr6 *keep = addrs;
+  struct relay_addr6 key, next;
+  gboolean ok = TRUE, more;
+  __u8 one = 1;
+  guint i;
+
+  n = MIN (n, RELAY_MAX_LOCAL_ADDRS);
+  /* as for IPv4: the new ones first */
+  for (i = 0; i < n; i++)
+    if (bpf_map_update_elem (fd, &keep[i], &one, BPF_ANY))
+      ok = FALSE;
+  more = bpf_map_get_next_key (fd, NULL, &key) == 0;
+  while (more) {
+    gboolean wanted = FALSE;
+
+    more = bpf_map_get_next_key (fd, &key, &next) == 0;
+    for (i = 0; i < n && !wanted; i++)
+      wanted = memcmp (&keep[i], &key, sizeof (key)) == 0;
+    if (!wanted)
+      bpf_map_delete_elem (fd, &key);
+    key = next;
+  }
+  return ok;
+}
+
+gboolean
 relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
     const guint16 * ports, guint n, gboolean latch, guint timeout_ms)
 {

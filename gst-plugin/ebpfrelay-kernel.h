@@ -97,6 +97,10 @@ gboolean relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate);
  * forwarded (local_addrs). Replaces the set; TRUE when it is in place. */
 gboolean relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs,
     guint n);
+/* The same for IPv6 (local_addrs6): @n addresses of 16 bytes each,
+ * network order. */
+gboolean relay_kernel_set_local_addrs6 (RelayKernel * k, const void *addrs,
+    guint n);
 /* The publisher lock (relay.h RELAY_SRC_*, ebpfrelay-sources.h): @n
  * allowed senders (host order addresses and ports, port 0: any), the
  * latch and its timeout; forgets the latched sender. */

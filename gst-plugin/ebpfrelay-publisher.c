@@ -26,6 +26,11 @@ struct _RelayPublisher
                                  * forwards to */
   GArray *own;                  /* every address of the namespace: a
                                  * sender there is this host */
+  gboolean bound6;              /* local6: the udpsrc's IPv6 address only */
+  gboolean no4, no6;            /* the socket gets no IPv4 (a specific
+                                 * IPv6 address) / no IPv6 (an IPv4 one,
+                                 * 0.0.0.0 too): none forwarded */
+  GArray *local6, *own6;        /* the same in IPv6 (struct in6_addr) */
   gint64 next_refresh;
   guint32 publisher;            /* the latched host the feedback plane has */
   guint64 no_sender, unhooked;
@@ -41,6 +46,8 @@ relay_publisher_new (RelayFeedback * feedback)
   p->timeout_ms = RELAY_SOURCES_DEFAULT_TIMEOUT_MS;
   p->local = g_array_new (FALSE, FALSE, sizeof (guint32));
   p->own = g_array_new (FALSE, FALSE, sizeof (guint32));
+  p->local6 = g_array_new (FALSE, FALSE, sizeof (struct in6_addr));
+  p->own6 = g_array_new (FALSE, FALSE, sizeof (struct in6_addr));
   relay_feedback_set_sources (feedback, p->sources);
   return p;
 }
@@ -53,6 +60,8 @@ relay_publisher_free (RelayPublisher * p)
   relay_sources_free (p->sources);
   g_array_unref (p->local);
   g_array_unref (p->own);
+  g_array_unref (p->local6);
+  g_array_unref (p->own6);
   g_free (p->sources_str);
   g_free (p);
 }
@@ -141,6 +150,8 @@ read_local (RelayPublisher * p)
   }
   g_array_set_size (p->own, 0);
   g_array_append_vals (p->own, now->data, now->len);
+  if (p->no4)
+    g_array_set_size (now, 0);
   if (!p->bound && (now->len != p->local->len ||
           memcmp (now->data, p->local->data, now->len * sizeof (guint32)))) {
     g_array_set_size (p->local, 0);
@@ -150,6 +161,25 @@ read_local (RelayPublisher * p)
           p->local->len);
   }
   g_array_unref (now);
+
+  now = g_array_new (FALSE, FALSE, sizeof (struct in6_addr));
+  if (!relay_local_addrs6_read (now)) {
+    g_array_unref (now);
+    return;
+  }
+  g_array_set_size (p->own6, 0);
+  g_array_append_vals (p->own6, now->data, now->len);
+  if (p->no6)
+    g_array_set_size (now, 0);
+  if (!p->bound6 && (now->len != p->local6->len || memcmp (now->data,
+              p->local6->data, now->len * sizeof (struct in6_addr)))) {
+    g_array_set_size (p->local6, 0);
+    g_array_append_vals (p->local6, now->data, now->len);
+    if (p->kernel)
+      relay_kernel_set_local_addrs6 (p->kernel, p->local6->data,
+          p->local6->len);
+  }
+  g_array_unref (now);
 }
 
 gboolean
@@ -157,6 +187,7 @@ relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
     const gchar * bound, GError ** error)
 {
   GArray *list = g_array_new (FALSE, FALSE, sizeof (RelaySource));
+  struct in6_addr a6;
   struct in_addr a;
   guint32 *addrs;
   guint16 *ports;
@@ -173,7 +204,18 @@ relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
   p->no_sender = p->unhooked = 0;
   p->next_refresh = 0;
   g_array_set_size (p->local, 0);
-  p->bound = bound && inet_pton (AF_INET, bound, &a) == 1 && a.s_addr != 0;
+  g_array_set_size (p->local6, 0);
+  /* What the udpsrc's socket receives, so what the kernel may forward:
+   * an IPv4 address, that one (0.0.0.0: every one), no IPv6; an IPv6
+   * one, that one, no IPv4; :: (dual stack) or no udpsrc, every one */
+  p->bound = p->bound6 = p->no4 = p->no6 = FALSE;
+  if (bound && inet_pton (AF_INET, bound, &a) == 1) {
+    p->no6 = TRUE;
+    p->bound = a.s_addr != 0;
+  } else if (bound && inet_pton (AF_INET6, bound, &a6) == 1
+      && !IN6_IS_ADDR_UNSPECIFIED (&a6)) {
+    p->no4 = p->bound6 = TRUE;
+  }
   if (p->bound) {
     guint32 h = ntohl (a.s_addr);
 
@@ -181,6 +223,15 @@ relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
     if (kernel)
       relay_kernel_set_local_addrs (kernel, &h, 1);
   }
+  if (p->bound6) {
+    g_array_append_val (p->local6, a6);
+    if (kernel)
+      relay_kernel_set_local_addrs6 (kernel, &a6, 1);
+  }
+  if (kernel && p->no4)
+    relay_kernel_set_local_addrs (kernel, NULL, 0);
+  if (kernel && p->no6)
+    relay_kernel_set_local_addrs6 (kernel, NULL, 0);
   read_local (p);
   if (kernel) {
     addrs = g_new0 (guint32, list->len + 1);
@@ -223,12 +274,31 @@ relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
     gboolean * first_unhooked)
 {
   GstNetAddressMeta *meta = gst_buffer_get_net_address_meta (buffer);
-  struct sockaddr_in from;
-  gboolean has_from = meta && g_socket_address_to_native (meta->addr, &from,
-      sizeof (from), NULL) && from.sin_family == AF_INET;
-  guint32 addr = has_from ? ntohl (from.sin_addr.s_addr) : 0;
-  gboolean hooked = p->kernel && has_from
-      && !relay_local_addrs_has (p->own, addr);
+  struct sockaddr_storage ss;
+  struct sockaddr_in from = {.sin_family = AF_INET };
+  const struct sockaddr_in6 *from6 = (const struct sockaddr_in6 *) &ss;
+  gboolean native = meta && g_socket_address_to_native (meta->addr, &ss,
+      sizeof (ss), NULL);
+  gboolean has_from = FALSE, v6 = FALSE, hooked;
+  guint32 addr;
+
+  if (native && ss.ss_family == AF_INET) {
+    memcpy (&from, &ss, sizeof (from));
+    has_from = TRUE;
+  } else if (native && ss.ss_family == AF_INET6
+      && IN6_IS_ADDR_V4MAPPED (&from6->sin6_addr)) {
+    /* an IPv4 sender on a dual-stack socket */
+    memcpy (&from.sin_addr, from6->sin6_addr.s6_addr + 12, 4);
+    from.sin_port = from6->sin6_port;
+    has_from = TRUE;
+  } else if (native && ss.ss_family == AF_INET6) {
+    v6 = TRUE;
+  }
+  addr = has_from ? ntohl (from.sin_addr.s_addr) : 0;
+  /* The kernel judged (and forwarded) what came through an attached
+   * interface: a sender that is not this host; IPv6 too (relay.bpf.c) */
+  hooked = p->kernel && ((has_from && !relay_local_addrs_has (p->own, addr))
+      || (v6 && !relay_local_addrs6_has (p->own6, &from6->sin6_addr)));
 
   *first_unhooked = FALSE;
   /* (the kernel judged it, RTCP is the feedback plane's) */

@@ -69,7 +69,7 @@ typedef struct
     struct rtmsg rt;
     struct ndmsg nd;
   };
-  char attrs[64];
+  char attrs[128];
 } NlRequest;
 
 static void
@@ -254,6 +254,117 @@ relay_router_resolve (RelayRouter * r, struct in_addr dst, RelayRoute * out)
   return get_neigh (r, out->ifindex, out->nexthop, out->dmac);
 }
 
+/* --- IPv6 ----------------------------------------------------------------- */
+
+static RelayRouteResult
+get_route6 (RelayRouter * r, const struct in6_addr *dst, uint32_t scope_id,
+    RelayRoute * out)
+{
+  NlRequest req;
+  char buf[4096];
+  struct rtmsg *rt;
+  struct rtattr *a;
+  int len, alen, oif = (int) scope_id;
+  gboolean has_src = FALSE;
+
+  request_init (&req, RTM_GETROUTE, sizeof (struct rtmsg));
+  req.rt.rtm_family = AF_INET6;
+  req.rt.rtm_dst_len = 128;
+  add_attr (&req.n, RTA_DST, dst, 16);
+  if (oif > 0)
+    add_attr (&req.n, RTA_OIF, &oif, sizeof (oif));
+  len = transact (r, &req.n, buf, sizeof (buf));
+  if (len == -ENETUNREACH || len == -EHOSTUNREACH || len == -ENOENT)
+    return RELAY_ROUTE_UNREACHABLE;
+  if (len < 0)
+    return RELAY_ROUTE_ERROR;
+  rt = NLMSG_DATA ((struct nlmsghdr *) buf);
+  if (rt->rtm_type == RTN_LOCAL)
+    return RELAY_ROUTE_LOCAL;
+  if (rt->rtm_type != RTN_UNICAST)
+    return RELAY_ROUTE_UNREACHABLE;
+
+  out->nexthop6 = *dst;
+  alen = RTM_PAYLOAD ((struct nlmsghdr *) buf);
+  for (a = RTM_RTA (rt); RTA_OK (a, alen); a = RTA_NEXT (a, alen)) {
+    switch (a->rta_type) {
+      case RTA_OIF:
+        out->ifindex = *(int *) RTA_DATA (a);
+        break;
+      case RTA_PREFSRC:
+        if (RTA_PAYLOAD (a) == 16) {
+          memcpy (&out->src6, RTA_DATA (a), 16);
+          has_src = TRUE;
+        }
+        break;
+      case RTA_GATEWAY:
+        if (RTA_PAYLOAD (a) == 16)
+          memcpy (&out->nexthop6, RTA_DATA (a), 16);
+        break;
+    }
+  }
+  if (out->ifindex <= 0 || !has_src)
+    return RELAY_ROUTE_UNREACHABLE;
+  return RELAY_ROUTE_OK;
+}
+
+static RelayRouteResult
+get_neigh6 (RelayRouter * r, int ifindex, const struct in6_addr *addr,
+    uint8_t mac[6])
+{
+  NlRequest req;
+  char buf[4096];
+  struct ndmsg *nd;
+  struct rtattr *a;
+  int len, alen, found = 0;
+
+  request_init (&req, RTM_GETNEIGH, sizeof (struct ndmsg));
+  req.nd.ndm_family = AF_INET6;
+  req.nd.ndm_ifindex = ifindex;
+  add_attr (&req.n, NDA_DST, addr, 16);
+  len = transact (r, &req.n, buf, sizeof (buf));
+  if (len == -ENOENT)
+    return RELAY_ROUTE_NO_NEIGH;
+  if (len < 0)
+    return RELAY_ROUTE_ERROR;
+  nd = NLMSG_DATA ((struct nlmsghdr *) buf);
+  /* as in IPv4 (get_neigh): STALE still has a usable address */
+  if (!(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
+              NUD_PERMANENT | NUD_NOARP)))
+    return RELAY_ROUTE_NO_NEIGH;
+  alen = ((struct nlmsghdr *) buf)->nlmsg_len - NLMSG_LENGTH (sizeof (*nd));
+  for (a = (struct rtattr *) ((char *) nd + NLMSG_ALIGN (sizeof (*nd)));
+      RTA_OK (a, alen); a = RTA_NEXT (a, alen)) {
+    if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD (a) == 6) {
+      memcpy (mac, RTA_DATA (a), 6);
+      found = 1;
+    }
+  }
+  return found ? RELAY_ROUTE_OK : RELAY_ROUTE_NO_NEIGH;
+}
+
+RelayRouteResult
+relay_router_resolve6 (RelayRouter * r, const struct in6_addr *dst,
+    uint32_t scope_id, RelayRoute * out)
+{
+  RelayRouteResult res;
+
+  memset (out, 0, sizeof (*out));
+  if (IN6_IS_ADDR_LOOPBACK (dst))
+    return RELAY_ROUTE_LOCAL;
+  if (IN6_IS_ADDR_V4MAPPED (dst))
+    return RELAY_ROUTE_IPV6;
+  if (IN6_IS_ADDR_MULTICAST (dst) || IN6_IS_ADDR_UNSPECIFIED (dst))
+    return RELAY_ROUTE_UNREACHABLE;
+  res = get_route6 (r, dst, scope_id, out);
+  if (res != RELAY_ROUTE_OK)
+    return res;
+  res = get_link_mac (r, out->ifindex, out->smac);
+  if (res != RELAY_ROUTE_OK)
+    return res;
+  return get_neigh6 (r, out->ifindex, &out->nexthop6, out->dmac);
+}
+
 int
 relay_router_is_local (RelayRouter * r, struct in_addr addr)
 {
@@ -279,7 +390,7 @@ relay_route_result_str (RelayRouteResult res)
     case RELAY_ROUTE_UNREACHABLE:
       return "no route";
     case RELAY_ROUTE_IPV6:
-      return "IPv6 (the kernel path forwards IPv4)";
+      return "IPv4-mapped IPv6 address (the kernel does not translate)";
     case RELAY_ROUTE_ERROR:
       break;
   }

@@ -17,7 +17,8 @@ typedef enum
   RELAY_ROUTE_NOT_ETHER,        /* egress device has no Ethernet header */
   RELAY_ROUTE_UNREACHABLE,      /* no route */
   RELAY_ROUTE_ERROR,            /* netlink failed */
-  RELAY_ROUTE_IPV6,             /* an IPv6 subscriber: userspace sends */
+  RELAY_ROUTE_IPV6,             /* an IPv4-mapped IPv6 subscriber: userspace
+                                 * sends */
 } RelayRouteResult;
 
 typedef struct
@@ -27,6 +28,9 @@ typedef struct
   struct in_addr nexthop;       /* gateway, or the destination itself */
   uint8_t smac[6];
   uint8_t dmac[6];
+  /* relay_router_resolve6: the same in IPv6 (src, nexthop zero) */
+  struct in6_addr src6;
+  struct in6_addr nexthop6;
 } RelayRoute;
 
 typedef struct _RelayRouter RelayRouter;
@@ -44,6 +48,14 @@ RelayRouteResult relay_router_resolve (RelayRouter * r, struct in_addr dst,
 /* The Ethernet address of IPv4 group @group: 01:00:5e and its low 23
  * bits (RFC 1112 6.4). */
 void relay_route_group_mac (struct in_addr group, uint8_t mac[6]);
+
+/* The same for IPv6 destination @dst (@scope_id: its interface, for a
+ * link-local one; 0 otherwise): the route (RTM_GETROUTE AF_INET6, its
+ * preferred source), the next hop's MAC from the neighbour (NDP) table.
+ * ::1 and the host's own addresses are LOCAL; an IPv4-mapped address is
+ * RELAY_ROUTE_IPV6 (userspace sends, from its IPv6 socket, as IPv4). */
+RelayRouteResult relay_router_resolve6 (RelayRouter * r,
+    const struct in6_addr *dst, uint32_t scope_id, RelayRoute * out);
 
 /* Whether @addr is one of this network namespace's own addresses. */
 int relay_router_is_local (RelayRouter * r, struct in_addr addr);

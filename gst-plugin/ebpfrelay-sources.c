@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 G_DEFINE_QUARK (relay - sources - error - quark, relay_sources_error);
 
@@ -282,6 +283,38 @@ relay_local_addrs_has (GArray * addrs, guint32 addr)
     return TRUE;
   for (guint i = 0; addrs && i < addrs->len; i++)
     if (g_array_index (addrs, guint32, i) == addr)
+      return TRUE;
+  return FALSE;
+}
+
+gboolean
+relay_local_addrs6_read (GArray * out)
+{
+  struct ifaddrs *ifs = NULL, *i;
+
+  g_array_set_size (out, 0);
+  if (getifaddrs (&ifs) != 0)
+    return FALSE;
+  for (i = ifs; i; i = i->ifa_next) {
+    const struct in6_addr *a;
+
+    if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET6)
+      continue;
+    a = &((struct sockaddr_in6 *) i->ifa_addr)->sin6_addr;
+    if (!relay_local_addrs6_has (out, a))
+      g_array_append_val (out, *a);
+  }
+  freeifaddrs (ifs);
+  return TRUE;
+}
+
+gboolean
+relay_local_addrs6_has (GArray * addrs, const void *addr)
+{
+  if (IN6_IS_ADDR_LOOPBACK ((const struct in6_addr *) addr))
+    return TRUE;
+  for (guint i = 0; addrs && i < addrs->len; i++)
+    if (memcmp (&g_array_index (addrs, struct in6_addr, i), addr, 16) == 0)
       return TRUE;
   return FALSE;
 }

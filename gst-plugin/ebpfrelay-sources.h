@@ -99,5 +99,11 @@ gboolean relay_local_addrs_read (GArray * out);
  * 127.0.0.0/8. */
 gboolean relay_local_addrs_has (GArray * addrs, guint32 addr);
 
+/* The same for IPv6: struct in6_addr elements (::1 included), in the
+ * order getifaddrs gives them, without duplicates. */
+gboolean relay_local_addrs6_read (GArray * out);
+/* Whether @addr (16 bytes, network order) is ::1 or in @addrs. */
+gboolean relay_local_addrs6_has (GArray * addrs, const void *addr);
+
 G_END_DECLS
 #endif

@@ -112,6 +112,7 @@ ebpf_relay_stats_add_kernel (GstStructure * s, RelayKernel * kernel,
       "kernel-bad-csum", G_TYPE_UINT64, k[RELAY_STAT_BAD_CSUM],
       "kernel-rejected-source", G_TYPE_UINT64, k[RELAY_STAT_REJECTED_SOURCE],
       "kernel-source-latched", G_TYPE_UINT64, k[RELAY_STAT_SOURCE_LATCHED],
+      "kernel-ipv6", G_TYPE_UINT64, k[RELAY_STAT_IPV6],
       "fragments-unsent", G_TYPE_UINT64, fragments_unsent,
       "lost-events", G_TYPE_UINT64,
       kernel ? relay_kernel_lost_events (kernel) : 0, NULL);

@@ -30,7 +30,8 @@
  * served in its own family, never translated: a v4 stream reaches a v6
  * subscriber as a new IPv6/UDP datagram with the same payload, sent from
  * an IPv6 socket on the stream's port (and the other way round). The
- * kernel path forwards IPv4; IPv6 subscribers are served from userspace.
+ * kernel forwards either family to subscribers of the packet's family; a
+ * subscriber of the other one is served from userspace.
  *
  * Each subscriber has a priority limit 0..7 (`host:port@limit` in
  * #GstEbpfRelaySink:clients, #GstEbpfRelaySink::set-priority-limit): it

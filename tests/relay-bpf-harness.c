@@ -87,6 +87,15 @@ udp_sum (const __u8 * ip, const __u8 * udp, size_t udp_len)
   return fold (sum_bytes (sum, udp, udp_len));
 }
 
+__u16
+udp6_sum (const __u8 * ip6, const __u8 * udp, size_t udp_len)
+{
+  __u32 sum = sum_bytes (0, ip6 + 8, 32);
+
+  sum += IPPROTO_UDP + (udp_len >> 16) + (udp_len & 0xffff);
+  return fold (sum_bytes (sum, udp, udp_len));
+}
+
 int
 ip_csum_ok (const __u8 * ip, size_t ihl_len)
 {
@@ -135,35 +144,70 @@ build_ipv4 (__u8 * p, const struct spec *s)
   return n;
 }
 
+const __u8 orig_saddr6[16] = { 0xfd, [15] = 1 };
+const __u8 orig_daddr6[16] = { 0xfd, [15] = 2 };
+
+/* UDP/IPv6 with @s->ext6 destination options headers and, with
+ * @s->frag6, a Fragment header (in that order), the UDP checksum over
+ * the segment as built (a first fragment's is then not the datagram's:
+ * no case delivers one). */
+static size_t
+build_ipv6 (__u8 * p, const struct spec *s)
+{
+  __u8 *ip6 = p + ETH_HLEN, *h = ip6 + 40, *nh = ip6 + 6, *udp;
+  size_t udp_len = 8 + s->payload, ext = s->ext6 * 8 + (s->frag6 ? 8 : 0);
+  size_t n = ETH_HLEN + 40 + ext + udp_len;
+  int i;
+
+  memset (p, 0, n);
+  memcpy (p, orig_dmac, 6);
+  memcpy (p + 6, orig_smac, 6);
+  tool_put16 (p + 12, ETH_P_IPV6);
+  ip6[0] = 0x60;
+  ip6[1] = 0x0a;                /* some flow label: must stay */
+  ip6[3] = 0x42;
+  tool_put16 (ip6 + 4, ext + udp_len);
+  ip6[7] = 64;
+  memcpy (ip6 + 8, orig_saddr6, 16);
+  memcpy (ip6 + 24, s->daddr6 ? s->daddr6 : orig_daddr6, 16);
+  for (i = 0; i < s->ext6; i++) {
+    *nh = 60;                   /* destination options */
+    nh = h;
+    h[1] = 0;                   /* 8 bytes: a PadN option */
+    h[2] = 1;
+    h[3] = 4;
+    h += 8;
+  }
+  if (s->frag6) {
+    *nh = 44;
+    nh = h;
+    tool_put16 (h + 2, s->frag6);
+    tool_put32 (h + 4, 0xabcd1234);
+    h += 8;
+  }
+  *nh = s->proto ? s->proto : IPPROTO_UDP;
+  udp = h;
+  tool_put16 (udp, ORIG_SPORT);
+  tool_put16 (udp + 2, s->dport ? s->dport : PORT);
+  tool_put16 (udp + 4, udp_len + s->udp_len_delta);
+  for (i = 0; i < s->payload; i++)
+    udp[8 + i] = s->data ? s->data[i] : i * 7 + 3;
+  if (!s->no_udp_csum) {
+    __u16 c = ~udp6_sum (ip6, udp, udp_len);
+    tool_put16 (udp + 6, c ? c : 0xffff);
+  }
+  return n;
+}
+
 size_t
 build (__u8 * p, const struct spec *s)
 {
   size_t n;
-  int i;
 
   switch (s->kind) {
-    case K_IPV6:{
-      __u8 *ip6 = p + ETH_HLEN, *udp = ip6 + 40;
-      n = ETH_HLEN + 40 + 8 + s->payload;
-      memset (p, 0, n);
-      memcpy (p, orig_dmac, 6);
-      memcpy (p + 6, orig_smac, 6);
-      tool_put16 (p + 12, ETH_P_IPV6);
-      ip6[0] = 0x60;
-      tool_put16 (ip6 + 4, 8 + s->payload);
-      ip6[6] = IPPROTO_UDP;
-      ip6[7] = 64;
-      ip6[8] = 0xfd;
-      ip6[23] = 1;
-      ip6[24] = 0xfd;
-      ip6[39] = 2;
-      tool_put16 (udp, ORIG_SPORT);
-      tool_put16 (udp + 2, PORT);
-      tool_put16 (udp + 4, 8 + s->payload);
-      for (i = 0; i < s->payload; i++)
-        udp[8 + i] = i;
+    case K_IPV6:
+      n = build_ipv6 (p, s);
       break;
-    }
     case K_VLAN:{
       struct spec v4 = *s;
       v4.kind = K_IPV4;
@@ -286,7 +330,9 @@ reset_maps (void)
   /* the relay's own address: ORIG_DADDR; any sender, nothing latched */
   clear_hash (bpf_map__fd (skel->maps.local_addrs));
   clear_hash (bpf_map__fd (skel->maps.sources));
+  clear_hash (bpf_map__fd (skel->maps.local_addrs6));
   set_local_addr (ORIG_DADDR, 1);
+  set_local_addr6 (orig_daddr6, 1);
   reset_latch ();
 }
 
@@ -300,6 +346,19 @@ set_local_addr (__u32 addr, int on)
   if (on ? bpf_map_update_elem (fd, &be, &one, BPF_ANY) :
       bpf_map_delete_elem (fd, &be))
     fail ("local_addrs update: %s", strerror (errno));
+}
+
+void
+set_local_addr6 (const __u8 addr[16], int on)
+{
+  struct relay_addr6 k;
+  __u8 one = 1;
+  int fd = bpf_map__fd (skel->maps.local_addrs6);
+
+  memcpy (&k, addr, 16);
+  if (on ? bpf_map_update_elem (fd, &k, &one, BPF_ANY) :
+      bpf_map_delete_elem (fd, &k))
+    fail ("local_addrs6 update: %s", strerror (errno));
 }
 
 void
@@ -424,8 +483,9 @@ on_lost (void *ctx, int cpu, __u64 cnt)
   n_lost += cnt;
 }
 
-/* The copies the program sent through lo: as they left, IPv4 only (the
- * stack's own ICMP errors and the incoming side are not ours). */
+/* The copies the program sent through lo: as they left, UDP over IPv4 or
+ * IPv6 only (the stack's own ICMP errors and neighbour discovery and the
+ * incoming side are not ours). */
 void
 read_frames (void)
 {
@@ -441,9 +501,12 @@ read_frames (void)
         fail ("AF_PACKET recv: %s", strerror (errno));
       return;
     }
-    if (sll.sll_pkttype != PACKET_OUTGOING || n < ETH_HLEN + 20
-        || buf[12] != 0x08 || buf[13] != 0x00
-        || buf[ETH_HLEN + 9] != IPPROTO_UDP)
+    if (sll.sll_pkttype != PACKET_OUTGOING || n < ETH_HLEN + 20)
+      continue;
+    if (!(buf[12] == 0x08 && buf[13] == 0x00
+            && buf[ETH_HLEN + 9] == IPPROTO_UDP)
+        && !(buf[12] == 0x86 && buf[13] == 0xdd && n >= ETH_HLEN + 40
+            && buf[ETH_HLEN + 6] == IPPROTO_UDP))
       continue;
     if (n_frames < MAX_FRAMES) {
       memcpy (frames[n_frames].data, buf, n);
@@ -551,7 +614,7 @@ check_stats (__u64 matched, __u64 passed, __u64 events, __u64 clone_errors)
   static const char *names[RELAY_STAT_RULE_0] = { "matched", "passed",
     "clone_errors", "events", "event_errors", "seq_full", "consumed",
     "fragmented", "frag_user", "rtcp", "not_local", "bad_csum",
-    "rejected_source", "source_latched"
+    "rejected_source", "source_latched", "ipv6"
   };
   /* with consume, every forwarded packet is used up */
   __u64 want[RELAY_STAT_RULE_0] = {[RELAY_STAT_MATCHED] = matched,
@@ -559,7 +622,9 @@ check_stats (__u64 matched, __u64 passed, __u64 events, __u64 clone_errors)
     [RELAY_STAT_CLONE_ERRORS] = clone_errors,
     [RELAY_STAT_CONSUMED] = config.consume ? matched - passed : 0,
     /* only first fragments: their own cases check it */
-    [RELAY_STAT_FRAGMENTED] = read_stat (RELAY_STAT_FRAGMENTED)
+    [RELAY_STAT_FRAGMENTED] = read_stat (RELAY_STAT_FRAGMENTED),
+    /* test-relay-bpf6 checks it */
+    [RELAY_STAT_IPV6] = read_stat (RELAY_STAT_IPV6)
   };
   __u32 i;
 
@@ -649,6 +714,50 @@ check_frame_seq (const struct frame *f, const struct relay_sub *s,
     fail ("copy to port %u: bad UDP checksum %02x%02x", ntohs (s->dport),
         udp[6], udp[7]);
   }
+}
+
+void
+check_frame6 (const struct frame *f, const struct relay_sub *s,
+    const __u8 * pkt, size_t len, int seq)
+{
+  const __u8 *ip6 = f->data + ETH_HLEN, *udp = ip6 + 40;
+  __u8 orig[MAX_PKT + 64];
+  __u16 sport, dport;
+
+  memcpy (orig, pkt, len);
+  if (seq >= 0 && len >= 66)
+    tool_put16 (orig + 64, seq);
+  if (f->len != len) {
+    fail ("v6 copy to port %u: %zu bytes, want %zu", ntohs (s->dport),
+        f->len, len);
+    return;
+  }
+  memcpy (&sport, udp, 2);
+  memcpy (&dport, udp + 2, 2);
+  if (memcmp (f->data, s->dmac, 6) || memcmp (f->data + 6, s->smac, 6))
+    fail ("v6 copy to port %u: wrong MAC addresses", ntohs (s->dport));
+  /* ethertype, version, class, flow label, payload length, next header,
+   * hop limit: as received */
+  if (memcmp (f->data + 12, orig + 12, 10))
+    fail ("v6 copy to port %u: ethertype or IPv6 header before the "
+        "addresses changed", ntohs (s->dport));
+  if (memcmp (ip6 + 8, s->saddr6, 16) || memcmp (ip6 + 24, s->daddr6, 16))
+    fail ("v6 copy to port %u: wrong IPv6 addresses", ntohs (s->dport));
+  if (sport != s->sport || dport != s->dport)
+    fail ("v6 copy to port %u: UDP ports %u > %u", ntohs (s->dport),
+        ntohs (sport), ntohs (dport));
+  if (memcmp (udp + 4, orig + 58, 2))
+    fail ("v6 copy to port %u: UDP length changed", ntohs (s->dport));
+  if (memcmp (f->data + 62, orig + 62, len - 62))
+    fail ("v6 copy to port %u: payload differs (RTP seq %u, want %d)",
+        ntohs (s->dport), len >= 66 ? f->data[64] << 8 | f->data[65] : 0,
+        seq);
+  if (!udp[6] && !udp[7])
+    fail ("v6 copy to port %u: UDP checksum 0 (invalid in IPv6)",
+        ntohs (s->dport));
+  else if (udp6_sum (ip6, udp, len - 54) != 0xffff)
+    fail ("v6 copy to port %u: bad UDP checksum %02x%02x", ntohs (s->dport),
+        udp[6], udp[7]);
 }
 
 /* The copy carries the packet unchanged but for @s's headers. */
@@ -771,6 +880,35 @@ lo_slot (__u32 i, int deliver)
   s.dport = htons (20000 + i);
   s.state = RELAY_SUB_KERNEL;
   return s;
+}
+
+struct relay_sub
+lo_slot6 (__u32 i, int deliver)
+{
+  struct relay_sub s = lo_slot (i, deliver);
+
+  s.saddr = s.daddr = 0;
+  s.family = RELAY_FAMILY_V6;
+  s.saddr6[3] = htonl (i % 4 < 2 ? 1 : 2);
+  s.daddr6[3] = htonl (1);
+  return s;
+}
+
+int
+udp6_socket (__u16 port)
+{
+  struct sockaddr_in6 a = {.sin6_family = AF_INET6,.sin6_port = htons (port),
+    .sin6_addr = IN6ADDR_LOOPBACK_INIT
+  };
+  int fd = socket (AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK, 0);
+
+  if (fd < 0 || bind (fd, (struct sockaddr *) &a, sizeof (a))) {
+    fail ("UDP socket on [::1]:%u: %s", port, strerror (errno));
+    if (fd >= 0)
+      close (fd);
+    return -1;
+  }
+  return fd;
 }
 
 int

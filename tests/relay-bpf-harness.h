@@ -41,6 +41,8 @@
 #define ORIG_SPORT 6000
 #define ORIG_SADDR 0x0a010001   /* 10.1.0.1, the server */
 #define ORIG_DADDR 0x0a010002   /* 10.1.0.2, the relay */
+/* IPv6: fd00::1 the server, fd00::2 the relay (K_IPV6 frames) */
+extern const __u8 orig_saddr6[16], orig_daddr6[16];
 #define MAX_PKT 2048
 #define MAX_FRAMES 1100
 #define MAX_EVENTS 8
@@ -79,6 +81,12 @@ struct spec
   int cut;                      /* bytes taken off the end */
   int len;                      /* > 0: frame cut to this length */
   const __u8 *data;             /* the payload's bytes (NULL: a pattern) */
+  /* K_IPV6 only */
+  int ext6;                     /* destination options headers (8 bytes
+                                 * each) before UDP */
+  int frag6;                    /* set: a Fragment header before UDP, with
+                                 * this offset-and-M field (host order) */
+  const __u8 *daddr6;           /* NULL: orig_daddr6 */
 };
 
 extern struct relay_bpf *skel;
@@ -112,6 +120,8 @@ __u16 fold (__u32 sum);
 /* Sum of the UDP pseudo header and segment (check field included). */
 __u16 udp_sum (const __u8 * ip, const __u8 * udp, size_t udp_len);
 int ip_csum_ok (const __u8 * ip, size_t ihl_len);
+/* The same over the IPv6 pseudo header of @ip6 (addresses at 8-39). */
+__u16 udp6_sum (const __u8 * ip6, const __u8 * udp, size_t udp_len);
 
 /* Writes the frame @s describes into @p; returns its length. */
 size_t build (__u8 * p, const struct spec *s);
@@ -125,6 +135,8 @@ void set_slot (__u32 i, const struct relay_sub *s);
 /* local_addrs (begin_case puts ORIG_DADDR in), sources and the latch;
  * addresses and ports in host order. */
 void set_local_addr (__u32 addr, int on);
+/* local_addrs6 (begin_case puts orig_daddr6 in) */
+void set_local_addr6 (const __u8 addr[16], int on);
 void add_source (__u32 addr, __u16 port);
 void reset_latch (void);
 struct relay_latch read_latch (void);
@@ -167,6 +179,10 @@ void check_frame_seq (const struct frame *f, const struct relay_sub *s,
     const __u8 * pkt, size_t len, int seq);
 void check_frame (const struct frame *f, const struct relay_sub *s,
     const __u8 * pkt, size_t len);
+/* The same for an IPv6 packet without extension headers: the copy's
+ * UDP checksum must verify over its pseudo header, and not be 0. */
+void check_frame6 (const struct frame *f, const struct relay_sub *s,
+    const __u8 * pkt, size_t len, int seq);
 /* The copies seen on lo are exactly one per served slot, each right. */
 void check_frames (const __u8 * pkt, size_t len);
 /* @entries: the @n slots the event must name, in slot order, and their
@@ -182,7 +198,10 @@ void check_user_event (const __u8 * pkt, size_t len);
 /* A KERNEL slot sending to lo: @deliver, to the local UDP socket at
  * 127.0.0.1:(20000 + @i). */
 struct relay_sub lo_slot (__u32 i, int deliver);
+/* The same in IPv6: to [::1]:(20000 + @i), from ::1 or ::2 */
+struct relay_sub lo_slot6 (__u32 i, int deliver);
 int udp_socket (__u16 port);
+int udp6_socket (__u16 port);
 void check_udp_rx (int fd, __u16 port, const __u8 * payload, size_t len);
 
 /* Loads relay.bpf.c, moves into a private network namespace with lo up,

@@ -251,7 +251,6 @@ static const struct pass_case pass_cases[] = {
   {"TCP to the port",.spec = {.payload = 50,.proto = IPPROTO_TCP}},
   {"ICMP",.spec = {.payload = 50,.proto = IPPROTO_ICMP}},
   {"UDP to another port",.spec = {.payload = 50,.dport = PORT + 1}},
-  {"IPv6 UDP to the port",.spec = {.kind = K_IPV6,.payload = 50}},
   {"VLAN-tagged UDP/IPv4 to the port",.spec = {.kind = K_VLAN,.payload = 50}},
   {"ARP",.spec = {.kind = K_ARP}},
 };

@@ -10,8 +10,10 @@
 #   SET mixed   an IPv4 stream to 24 IPv4 and 26 IPv6 subscribers: each
 #               served in its own family (v6 ones from an IPv6 socket)
 # MODE kernel|userspace. The relay's counters must say who sent: in kernel
-# mode the kernel for every IPv4 subscriber, userspace for every IPv6 one
-# (the kernel path forwards IPv4); in userspace mode never the kernel.
+# mode the kernel for every subscriber of the stream's family (SET v6:
+# every IPv6 one; mixed: every IPv4 one), userspace for the others (the
+# kernel does not translate between IPv4 and IPv6); in userspace mode
+# never the kernel. Kernel mode, SET v6: kernel-ipv6 counts the stream.
 set -uo pipefail
 
 MODE=${1:-userspace}
@@ -95,17 +97,30 @@ while read -r sub kp up p; do
   kernel_total=$((kernel_total + kp))
   user_total=$((user_total + up))
   [ "$p" -eq $COUNT ] || { echo "get-stats $sub: packets=$p, sent $COUNT" >&2; stats_bad=1; }
-  if [ "${fam[$sub]:-}" = 6 ] || [ "$MODE" = userspace ]; then
+  sfam=4
+  [ "$SET" = v6 ] && sfam=6
+  if [ "$MODE" = userspace ] || [ "${fam[$sub]:-}" != $sfam ]; then
     [ "$kp" -eq 0 ] || { echo "get-stats $sub: kernel-packets=$kp" >&2; stats_bad=1; }
-  elif [ "$SET" = mixed ]; then
-    # kernel mode, a v4 subscriber of a v4 stream: the kernel sends (the
-    # first packets may leave from userspace until its neighbour is known)
+  else
+    # kernel mode, a subscriber of the stream's family: the kernel sends
+    # (the first packets may leave from userspace until its neighbour is
+    # known)
     [ "$kp" -gt $((COUNT / 2)) ] || { echo "get-stats $sub: kernel-packets=$kp" >&2; stats_bad=1; }
   fi
 done < <(e2e_ctl_stats_all "${subs[@]}")
 for sub in "${subs[@]}"; do
   [ -n "${seen[$sub]:-}" ] || { echo "no get-stats answer for $sub" >&2; stats_bad=1; }
 done
+
+kipv6=-
+if [ "$MODE" = kernel ]; then
+  kipv6=$(e2e_relay_stat kernel-ipv6)
+  if [ "$SET" = v6 ]; then
+    [ "${kipv6:-0}" -ge $COUNT ] || { echo "kernel-ipv6=$kipv6, want >= $COUNT" >&2; stats_bad=1; }
+  else
+    [ "${kipv6:-1}" -eq 0 ] || { echo "kernel-ipv6=$kipv6, want 0" >&2; stats_bad=1; }
+  fi
+fi
 
 e2e_log "stopping receivers and relay"
 for pid in "${recv_pids[@]}"; do
@@ -128,7 +143,7 @@ done
 n6=0
 for sub in "${subs[@]}"; do [ "${fam[$sub]}" = 4 ] || n6=$((n6 + 1)); done
 echo "subscribers=$NSUBS ipv6=$n6 sent=$COUNT received=$received mode=$MODE set=$SET" \
-  "kernel-packets=$kernel_total user-packets=$user_total"
+  "kernel-packets=$kernel_total user-packets=$user_total kernel-ipv6=$kipv6"
 [ $bad -eq 0 ] || e2e_fail "$bad of $NSUBS subscribers did not get the stream exactly once"
 [ $received -eq $((NSUBS * COUNT)) ] || e2e_fail "received $received, expected $((NSUBS * COUNT))"
 [ $stats_bad -eq 0 ] || e2e_fail "relay counters disagree (see above)"
