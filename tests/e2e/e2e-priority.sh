@@ -40,14 +40,12 @@ CHANGE_AT=200     # records cli1:6000 has received when the limits change
 E2E_PACE_US=${EBR_E2E_PACE_US:-3000}
 P=$E2E_PREFIX
 C1=10.200.11.2 C2=10.200.12.2 LOCAL=10.200.1.2 DEST=10.200.1.2 SRC_ADDR=
-# ipv6: every subscriber IPv6 (dual-stack topology); in userspace mode the
-# stream arrives over IPv6 too, in kernel mode over IPv4 (the kernel path
-# forwards IPv4: the v6 subscribers are served from userspace, exactly
-# as the kernel would decide: bpf/priority.h, bpf/switch.h)
+# ipv6: every subscriber IPv6 (dual-stack topology), the stream over IPv6
+# too: in kernel mode the kernel makes the v6 copies
 if [ "$FAMILY" = ipv6 ]; then
   C1=[fd00:200:11::2] C2=[fd00:200:12::2] LOCAL=[fd00:200:1::2]
   export E2E_RECV_ADDRESS=::
-  [ "$MODE" = kernel ] || { DEST=fd00:200:1::2; SRC_ADDR="address=:: "; }
+  DEST=fd00:200:1::2 SRC_ADDR="address=:: "
 fi
 
 # host port limit what-happens-mid-stream (-: nothing, a new limit,
@@ -176,11 +174,6 @@ for s in "${SUBS[@]}"; do
     if [ "$host" = "$LOCAL" ]; then
       if [ "${kp[$host:$port]}" != 0 ] || [ "${up[$host:$port]:-0}" -eq 0 ]; then
         echo "$sub: the relay's own address must be served by userspace (kernel ${kp[$host:$port]}, user ${up[$host:$port]})" >&2
-        rc=1
-      fi
-    elif [ "$FAMILY" = ipv6 ]; then
-      if [ "${kp[$host:$port]}" != 0 ] || [ "${up[$host:$port]:-0}" -eq 0 ]; then
-        echo "$sub: IPv6 subscribers are served by userspace (kernel ${kp[$host:$port]}, user ${up[$host:$port]})" >&2
         rc=1
       fi
     elif [ "${kp[$host:$port]:-0}" -eq 0 ]; then
