@@ -20,10 +20,16 @@
 #     packets through), B still forwards.
 #  6. kill -9 B, then kill -9 A2: 1, then 0 programs on each interface; their
 #     programs unloaded.
+#
+# e2e-sigkill.sh ipv6: the same with both streams and every subscriber in
+# IPv6 (the kernel makes the v6 copies).
 set -uo pipefail
 
+FAMILY=${1:-ipv4}
+case $FAMILY in ipv4|ipv6) ;; *) echo "usage: $0 [ipv6]" >&2; exit 2 ;; esac
+
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
-e2e_init sigkill
+e2e_init "sigkill-$FAMILY"
 
 command -v bpftool >/dev/null || PATH=$PATH:/usr/sbin:/sbin
 command -v bpftool >/dev/null || e2e_fail "bpftool not installed"
@@ -35,6 +41,14 @@ P=$E2E_PREFIX
 RELAY_IFS=(up0 down1 down2)
 
 ebr_topology_up "$P" 2 || e2e_fail "topology"
+H1=10.200.11.2 H2=10.200.12.2 DEST=10.200.1.2 SRC_ADDR=
+if [ "$FAMILY" = ipv6 ]; then
+  ebr_topology_v6 "$P" 2 || e2e_fail "IPv6 topology"
+  H1=fd00:200:11::2 H2=fd00:200:12::2 DEST=fd00:200:1::2 SRC_ADDR="address=::"
+  export E2E_RECV_ADDRESS=::
+fi
+# clients entries (an IPv6 address in brackets)
+sub () { if [ "$FAMILY" = ipv6 ]; then echo "[$1]:$2"; else echo "$1:$2"; fi; }
 e2e_gen "$E2E_WORK/a.bin" $COUNT $SIZE_A
 e2e_gen "$E2E_WORK/b.bin" $COUNT $SIZE_B
 
@@ -76,9 +90,9 @@ start_relay ()
   local name=$1 port=$2 dport=$3
   # (the two streams' ports are adjacent: no RTCP port, which would be
   # the stream's port + 1)
-  e2e_bg "$P-rel" "$name" gst-launch-1.0 udpsrc port="$port" \
+  e2e_bg "$P-rel" "$name" gst-launch-1.0 udpsrc $SRC_ADDR port="$port" \
     ! ebpfrelaysink mode=kernel rtcp-port=0 \
-    clients="10.200.11.2:$dport,10.200.12.2:$dport"
+    clients="$(sub $H1 "$dport"),$(sub $H2 "$dport")"
 }
 
 # start_relay_ctl NAME PORT DPORT: the same relay under relay-ctl (so its
@@ -86,8 +100,8 @@ start_relay ()
 start_relay_ctl ()
 {
   local name=$1 port=$2 dport=$3
-  e2e_ctl_start "$P-rel" "$name" "udpsrc port=$port ! ebpfrelaysink \
-name=relay mode=kernel rtcp-port=0 clients=10.200.11.2:$dport,10.200.12.2:$dport"
+  e2e_ctl_start "$P-rel" "$name" "udpsrc $SRC_ADDR port=$port ! ebpfrelaysink \
+name=relay mode=kernel rtcp-port=0 clients=$(sub $H1 "$dport"),$(sub $H2 "$dport")"
 }
 
 # round NAME: both streams at once to fresh receivers; every client gets
@@ -100,9 +114,9 @@ round ()
   e2e_receivers "$P-cli2" "$name-cli2" 6000 7000
   r2=$E2E_LAST_PID
   e2e_log "$name: sending stream A ($COUNT x $SIZE_A) and stream B ($COUNT x $SIZE_B) at once"
-  e2e_send_bg "$P-srv" "$E2E_WORK/a.bin" $SIZE_A 10.200.1.2 5004 "$name-send-a"
+  e2e_send_bg "$P-srv" "$E2E_WORK/a.bin" $SIZE_A $DEST 5004 "$name-send-a"
   sa=$E2E_LAST_PID
-  e2e_send_bg "$P-srv" "$E2E_WORK/b.bin" $SIZE_B 10.200.1.2 5005 "$name-send-b"
+  e2e_send_bg "$P-srv" "$E2E_WORK/b.bin" $SIZE_B $DEST 5005 "$name-send-b"
   sb=$E2E_LAST_PID
   e2e_wait_send "$sa"
   e2e_wait_send "$sb"
@@ -122,7 +136,7 @@ kernel_sent ()
 {
   local ctl=$1 dport=$2 host
   e2e_ctl_select "$ctl"
-  for host in 10.200.11.2 10.200.12.2; do
+  for host in $H1 $H2; do
     e2e_ctl_stats $host "$dport"
     e2e_log "$ctl -> $host:$dport: kernel-packets=${E2E_KP:-?} user-packets=${E2E_UP:-?}"
     [ -n "$E2E_KP" ] && [ "$E2E_KP" -gt 0 ] \
