@@ -183,8 +183,11 @@ get_link_mac (RelayRouter * r, int ifindex, uint8_t mac[6])
   return RELAY_ROUTE_OK;
 }
 
+/* The MAC of neighbour @addr (@family AF_INET: 4 bytes, AF_INET6: 16) on
+ * @ifindex, from the ARP or NDP table. */
 static RelayRouteResult
-get_neigh (RelayRouter * r, int ifindex, struct in_addr addr, uint8_t mac[6])
+get_neigh (RelayRouter * r, int family, int ifindex, const void *addr,
+    uint8_t mac[6])
 {
   NlRequest req;
   char buf[4096];
@@ -193,9 +196,9 @@ get_neigh (RelayRouter * r, int ifindex, struct in_addr addr, uint8_t mac[6])
   int len, alen, found = 0;
 
   request_init (&req, RTM_GETNEIGH, sizeof (struct ndmsg));
-  req.nd.ndm_family = AF_INET;
+  req.nd.ndm_family = family;
   req.nd.ndm_ifindex = ifindex;
-  add_attr (&req.n, NDA_DST, &addr, 4);
+  add_attr (&req.n, NDA_DST, addr, family == AF_INET6 ? 16 : 4);
   len = transact (r, &req.n, buf, sizeof (buf));
   if (len == -ENOENT)
     return RELAY_ROUTE_NO_NEIGH;
@@ -251,7 +254,7 @@ relay_router_resolve (RelayRouter * r, struct in_addr dst, RelayRoute * out)
     relay_route_group_mac (dst, out->dmac);
     return RELAY_ROUTE_OK;
   }
-  return get_neigh (r, out->ifindex, out->nexthop, out->dmac);
+  return get_neigh (r, AF_INET, out->ifindex, &out->nexthop, out->dmac);
 }
 
 /* --- IPv6 ----------------------------------------------------------------- */
@@ -308,41 +311,6 @@ get_route6 (RelayRouter * r, const struct in6_addr *dst, uint32_t scope_id,
   return RELAY_ROUTE_OK;
 }
 
-static RelayRouteResult
-get_neigh6 (RelayRouter * r, int ifindex, const struct in6_addr *addr,
-    uint8_t mac[6])
-{
-  NlRequest req;
-  char buf[4096];
-  struct ndmsg *nd;
-  struct rtattr *a;
-  int len, alen, found = 0;
-
-  request_init (&req, RTM_GETNEIGH, sizeof (struct ndmsg));
-  req.nd.ndm_family = AF_INET6;
-  req.nd.ndm_ifindex = ifindex;
-  add_attr (&req.n, NDA_DST, addr, 16);
-  len = transact (r, &req.n, buf, sizeof (buf));
-  if (len == -ENOENT)
-    return RELAY_ROUTE_NO_NEIGH;
-  if (len < 0)
-    return RELAY_ROUTE_ERROR;
-  nd = NLMSG_DATA ((struct nlmsghdr *) buf);
-  /* as in IPv4 (get_neigh): STALE still has a usable address */
-  if (!(nd->ndm_state & (NUD_REACHABLE | NUD_STALE | NUD_DELAY | NUD_PROBE |
-              NUD_PERMANENT | NUD_NOARP)))
-    return RELAY_ROUTE_NO_NEIGH;
-  alen = ((struct nlmsghdr *) buf)->nlmsg_len - NLMSG_LENGTH (sizeof (*nd));
-  for (a = (struct rtattr *) ((char *) nd + NLMSG_ALIGN (sizeof (*nd)));
-      RTA_OK (a, alen); a = RTA_NEXT (a, alen)) {
-    if (a->rta_type == NDA_LLADDR && RTA_PAYLOAD (a) == 6) {
-      memcpy (mac, RTA_DATA (a), 6);
-      found = 1;
-    }
-  }
-  return found ? RELAY_ROUTE_OK : RELAY_ROUTE_NO_NEIGH;
-}
-
 RelayRouteResult
 relay_router_resolve6 (RelayRouter * r, const struct in6_addr *dst,
     uint32_t scope_id, RelayRoute * out)
@@ -362,7 +330,7 @@ relay_router_resolve6 (RelayRouter * r, const struct in6_addr *dst,
   res = get_link_mac (r, out->ifindex, out->smac);
   if (res != RELAY_ROUTE_OK)
     return res;
-  return get_neigh6 (r, out->ifindex, &out->nexthop6, out->dmac);
+  return get_neigh (r, AF_INET6, out->ifindex, &out->nexthop6, out->dmac);
 }
 
 int
