@@ -3,6 +3,7 @@
  * ebpfrelay-publisher: see ebpfrelay-publisher.h.
  */
 #include "ebpfrelay-publisher.h"
+#include "ebpfrelay-addr.h"
 
 #include <arpa/inet.h>
 #include <string.h>
@@ -275,30 +276,18 @@ relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
 {
   GstNetAddressMeta *meta = gst_buffer_get_net_address_meta (buffer);
   struct sockaddr_storage ss;
-  struct sockaddr_in from = {.sin_family = AF_INET };
-  const struct sockaddr_in6 *from6 = (const struct sockaddr_in6 *) &ss;
+  RelayAddr from;
+  /* (a v4-mapped sender, on a dual-stack socket, is IPv4) */
   gboolean native = meta && g_socket_address_to_native (meta->addr, &ss,
-      sizeof (ss), NULL);
-  gboolean has_from = FALSE, v6 = FALSE, hooked;
-  guint32 addr;
+      sizeof (ss), NULL) && relay_addr_from_native (&from, &ss, sizeof (ss));
+  gboolean has_from = native && !relay_addr_is_v6 (&from);
+  gboolean v6 = native && relay_addr_is_v6 (&from), hooked;
+  guint32 addr = has_from ? ntohl (from.v4.sin_addr.s_addr) : 0;
 
-  if (native && ss.ss_family == AF_INET) {
-    memcpy (&from, &ss, sizeof (from));
-    has_from = TRUE;
-  } else if (native && ss.ss_family == AF_INET6
-      && IN6_IS_ADDR_V4MAPPED (&from6->sin6_addr)) {
-    /* an IPv4 sender on a dual-stack socket */
-    memcpy (&from.sin_addr, from6->sin6_addr.s6_addr + 12, 4);
-    from.sin_port = from6->sin6_port;
-    has_from = TRUE;
-  } else if (native && ss.ss_family == AF_INET6) {
-    v6 = TRUE;
-  }
-  addr = has_from ? ntohl (from.sin_addr.s_addr) : 0;
   /* The kernel judged (and forwarded) what came through an attached
    * interface: a sender that is not this host; IPv6 too (relay.bpf.c) */
   hooked = p->kernel && ((has_from && !relay_local_addrs_has (p->own, addr))
-      || (v6 && !relay_local_addrs6_has (p->own6, &from6->sin6_addr)));
+      || (v6 && !relay_local_addrs6_has (p->own6, &from.v6.sin6_addr)));
 
   *first_unhooked = FALSE;
   /* (the kernel judged it, RTCP is the feedback plane's) */
@@ -309,7 +298,7 @@ relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
       p->no_sender++;
       return RELAY_PUBLISHER_REJECT;
     }
-    if (relay_sources_check (p->sources, addr, ntohs (from.sin_port),
+    if (relay_sources_check (p->sources, addr, ntohs (from.v4.sin_port),
             g_get_monotonic_time ()) != RELAY_SOURCE_ACCEPTED)
       return RELAY_PUBLISHER_REJECT;
     sync_publisher (p);
