@@ -629,10 +629,11 @@ update_filter_locked (GstEbpfPrioritySrc * self)
       GST_PTR_FORMAT, self->cfg.limit, self->cfg.fm_id, self->caps);
 }
 
-/* The userspace filter: the classifier of bpf/priority.h on the datagram.
- * With the lock. */
+/* The userspace filter: the classifier of bpf/priority.h on the datagram,
+ * its result in @info (for rewrite-sps). With the lock. */
 static gboolean
-keep_in_userspace (GstEbpfPrioritySrc * self, const guint8 * data, gsize len)
+keep_in_userspace (GstEbpfPrioritySrc * self, const guint8 * data, gsize len,
+    struct prio_info *out)
 {
   struct prio_vp8_state *st = NULL;
   struct psrc_ssrc *sw;
@@ -653,6 +654,7 @@ keep_in_userspace (GstEbpfPrioritySrc * self, const guint8 * data, gsize len)
   }
   prio_classify (data, n, len, self->cfg.codec_by_pt, self->cfg.fm_id, st,
       &info);
+  *out = info;
   if (!prio_is_rtp (&info))
     return TRUE;
   /* The limit in force per SSRC, as the kernel's filter keeps it
@@ -1167,12 +1169,13 @@ ssrc_limit_locked (GstEbpfPrioritySrc * self, guint32 ssrc)
 }
 
 /* rewrite-sps on a datagram that passed the filter (@data, @n bytes, the
- * RTP packet after @skip): notes its B slices, and returns the datagram
- * with its SPS rewritten (g_free) when the SSRC's guard says so, else
- * NULL. With the lock. */
+ * RTP packet after @skip; @known: its classification when the userspace
+ * filter made one, else NULL): notes its B slices, and returns the
+ * datagram with its SPS rewritten (g_free) when the SSRC's guard says so,
+ * else NULL. With the lock. */
 static guint8 *
 sps_rewrite_locked (GstEbpfPrioritySrc * self, const guint8 * data, gsize n,
-    gint skip, gsize * out_len)
+    gint skip, const struct prio_info *known, gsize * out_len)
 {
   const guint8 *rtp = data + skip;
   gsize len = n - skip, payload_len, rtp_len;
@@ -1185,8 +1188,12 @@ sps_rewrite_locked (GstEbpfPrioritySrc * self, const guint8 * data, gsize n,
   if (len < 13 || self->cfg.codec_by_pt[rtp[1] & (PRIO_N_PT - 1)] !=
       PRIO_CODEC_H264)
     return NULL;
-  prio_classify (rtp, MIN (len, PRIO_BUF_LEN), len, self->cfg.codec_by_pt,
-      self->cfg.fm_id, NULL, &info);
+  /* (the kernel filter's classification stays in the kernel) */
+  if (known)
+    info = *known;
+  else
+    prio_classify (rtp, MIN (len, PRIO_BUF_LEN), len, self->cfg.codec_by_pt,
+        self->cfg.fm_id, NULL, &info);
   if (!prio_is_rtp (&info) || info.payload_off >= len)
     return NULL;
   payload = rtp + info.payload_off;
@@ -1251,6 +1258,8 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
   GstClockTime socket_ts;
   guint8 *rewritten = NULL;
   gsize rewritten_len = 0;
+  struct prio_info info;
+  gboolean classified;
   guint64 timeout;
   guint mtu = 0;
   gint skip;
@@ -1324,6 +1333,7 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     want_addr = self->retrieve_sender_address;
     timeout = self->timeout;
     verdict = DGRAM_MEDIA;
+    classified = FALSE;
     if (relay_control_is_control (data, n)) {
       /* The relay's messages (or look-alikes): never media. The client
        * may be gone if we stop right now; the lock keeps it alive. */
@@ -1338,7 +1348,8 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       self->too_short++;
       verdict = DGRAM_SHORT;
     } else if (!self->kernel) {
-      if (keep_in_userspace (self, data + skip, n - skip)) {
+      classified = TRUE;
+      if (keep_in_userspace (self, data + skip, n - skip, &info)) {
         self->kept++;
       } else {
         self->dropped++;
@@ -1346,7 +1357,8 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       }
     }
     if (verdict == DGRAM_MEDIA && self->rewrite_sps && n > skip)
-      rewritten = sps_rewrite_locked (self, data, n, skip, &rewritten_len);
+      rewritten = sps_rewrite_locked (self, data, n, skip,
+          classified ? &info : NULL, &rewritten_len);
     GST_EBPF_PRIORITY_SRC_UNLOCK (self);
 
     if (verdict == DGRAM_SHORT && !self->warned_short) {
