@@ -82,10 +82,11 @@ request_init (NlRequest * req, int type, size_t family_len)
 }
 
 static void
-add_attr (struct nlmsghdr *n, int type, const void *data, int len)
+add_attr (NlRequest * req, int type, const void *data, int len)
 {
+  struct nlmsghdr *n = &req->n;
   struct rtattr *rta =
-      (struct rtattr *) ((char *) n + NLMSG_ALIGN (n->nlmsg_len));
+      (struct rtattr *) ((char *) req + NLMSG_ALIGN (n->nlmsg_len));
 
   rta->rta_type = type;
   rta->rta_len = RTA_LENGTH (len);
@@ -122,19 +123,27 @@ transact (RelayRouter * r, struct nlmsghdr *req, char *buf, size_t size)
   }
 }
 
+/* The route to @dst (@family AF_INET: 4 bytes, AF_INET6: 16; @oif > 0:
+ * out of that interface) into *@ifindex, @src (the preferred source) and
+ * @nexthop (the gateway, or @dst itself), each of the family's size. A
+ * multicast @multicast destination may have a multicast route. */
 static RelayRouteResult
-get_route (RelayRouter * r, struct in_addr dst, RelayRoute * out)
+get_route (RelayRouter * r, int family, const void *dst, int oif,
+    int multicast, int *ifindex, void *src, void *nexthop)
 {
+  int alen_addr = family == AF_INET6 ? 16 : 4;
   NlRequest req;
   char buf[4096];
   struct rtmsg *rt;
   struct rtattr *a;
-  int len, alen;
+  int len, alen, has_src = 0;
 
   request_init (&req, RTM_GETROUTE, sizeof (struct rtmsg));
-  req.rt.rtm_family = AF_INET;
-  req.rt.rtm_dst_len = 32;
-  add_attr (&req.n, RTA_DST, &dst, 4);
+  req.rt.rtm_family = family;
+  req.rt.rtm_dst_len = alen_addr * 8;
+  add_attr (&req, RTA_DST, dst, alen_addr);
+  if (oif > 0)
+    add_attr (&req, RTA_OIF, &oif, sizeof (oif));
   len = transact (r, &req.n, buf, sizeof (buf));
   if (len == -ENETUNREACH || len == -EHOSTUNREACH || len == -ENOENT)
     return RELAY_ROUTE_UNREACHABLE;
@@ -144,26 +153,31 @@ get_route (RelayRouter * r, struct in_addr dst, RelayRoute * out)
   if (rt->rtm_type == RTN_LOCAL)
     return RELAY_ROUTE_LOCAL;
   /* (a group's route: "ip route get 239.1.2.3" says multicast) */
-  if (rt->rtm_type != RTN_UNICAST && !(rt->rtm_type == RTN_MULTICAST
-          && IN_MULTICAST (ntohl (dst.s_addr))))
+  if (rt->rtm_type != RTN_UNICAST
+      && !(rt->rtm_type == RTN_MULTICAST && multicast))
     return RELAY_ROUTE_UNREACHABLE;
 
-  out->nexthop = dst;
+  memcpy (nexthop, dst, alen_addr);
+  *ifindex = 0;
   alen = RTM_PAYLOAD ((struct nlmsghdr *) buf);
   for (a = RTM_RTA (rt); RTA_OK (a, alen); a = RTA_NEXT (a, alen)) {
     switch (a->rta_type) {
       case RTA_OIF:
-        out->ifindex = *(int *) RTA_DATA (a);
+        *ifindex = *(int *) RTA_DATA (a);
         break;
       case RTA_PREFSRC:
-        memcpy (&out->src, RTA_DATA (a), 4);
+        if ((int) RTA_PAYLOAD (a) == alen_addr) {
+          memcpy (src, RTA_DATA (a), alen_addr);
+          has_src = 1;
+        }
         break;
       case RTA_GATEWAY:
-        memcpy (&out->nexthop, RTA_DATA (a), 4);
+        if ((int) RTA_PAYLOAD (a) == alen_addr)
+          memcpy (nexthop, RTA_DATA (a), alen_addr);
         break;
     }
   }
-  if (out->ifindex <= 0 || out->src.s_addr == 0)
+  if (*ifindex <= 0 || !has_src)
     return RELAY_ROUTE_UNREACHABLE;
   return RELAY_ROUTE_OK;
 }
@@ -198,7 +212,7 @@ get_neigh (RelayRouter * r, int family, int ifindex, const void *addr,
   request_init (&req, RTM_GETNEIGH, sizeof (struct ndmsg));
   req.nd.ndm_family = family;
   req.nd.ndm_ifindex = ifindex;
-  add_attr (&req.n, NDA_DST, addr, family == AF_INET6 ? 16 : 4);
+  add_attr (&req, NDA_DST, addr, family == AF_INET6 ? 16 : 4);
   len = transact (r, &req.n, buf, sizeof (buf));
   if (len == -ENOENT)
     return RELAY_ROUTE_NO_NEIGH;
@@ -242,7 +256,8 @@ relay_router_resolve (RelayRouter * r, struct in_addr dst, RelayRoute * out)
   memset (out, 0, sizeof (*out));
   if ((ntohl (dst.s_addr) >> 24) == 127)
     return RELAY_ROUTE_LOCAL;
-  res = get_route (r, dst, out);
+  res = get_route (r, AF_INET, &dst, 0, IN_MULTICAST (ntohl (dst.s_addr)),
+      &out->ifindex, &out->src, &out->nexthop);
   if (res != RELAY_ROUTE_OK)
     return res;
   res = get_link_mac (r, out->ifindex, out->smac);
@@ -259,58 +274,6 @@ relay_router_resolve (RelayRouter * r, struct in_addr dst, RelayRoute * out)
 
 /* --- IPv6 ----------------------------------------------------------------- */
 
-static RelayRouteResult
-get_route6 (RelayRouter * r, const struct in6_addr *dst, uint32_t scope_id,
-    RelayRoute * out)
-{
-  NlRequest req;
-  char buf[4096];
-  struct rtmsg *rt;
-  struct rtattr *a;
-  int len, alen, oif = (int) scope_id;
-  gboolean has_src = FALSE;
-
-  request_init (&req, RTM_GETROUTE, sizeof (struct rtmsg));
-  req.rt.rtm_family = AF_INET6;
-  req.rt.rtm_dst_len = 128;
-  add_attr (&req.n, RTA_DST, dst, 16);
-  if (oif > 0)
-    add_attr (&req.n, RTA_OIF, &oif, sizeof (oif));
-  len = transact (r, &req.n, buf, sizeof (buf));
-  if (len == -ENETUNREACH || len == -EHOSTUNREACH || len == -ENOENT)
-    return RELAY_ROUTE_UNREACHABLE;
-  if (len < 0)
-    return RELAY_ROUTE_ERROR;
-  rt = NLMSG_DATA ((struct nlmsghdr *) buf);
-  if (rt->rtm_type == RTN_LOCAL)
-    return RELAY_ROUTE_LOCAL;
-  if (rt->rtm_type != RTN_UNICAST)
-    return RELAY_ROUTE_UNREACHABLE;
-
-  out->nexthop6 = *dst;
-  alen = RTM_PAYLOAD ((struct nlmsghdr *) buf);
-  for (a = RTM_RTA (rt); RTA_OK (a, alen); a = RTA_NEXT (a, alen)) {
-    switch (a->rta_type) {
-      case RTA_OIF:
-        out->ifindex = *(int *) RTA_DATA (a);
-        break;
-      case RTA_PREFSRC:
-        if (RTA_PAYLOAD (a) == 16) {
-          memcpy (&out->src6, RTA_DATA (a), 16);
-          has_src = TRUE;
-        }
-        break;
-      case RTA_GATEWAY:
-        if (RTA_PAYLOAD (a) == 16)
-          memcpy (&out->nexthop6, RTA_DATA (a), 16);
-        break;
-    }
-  }
-  if (out->ifindex <= 0 || !has_src)
-    return RELAY_ROUTE_UNREACHABLE;
-  return RELAY_ROUTE_OK;
-}
-
 RelayRouteResult
 relay_router_resolve6 (RelayRouter * r, const struct in6_addr *dst,
     uint32_t scope_id, RelayRoute * out)
@@ -324,7 +287,8 @@ relay_router_resolve6 (RelayRouter * r, const struct in6_addr *dst,
     return RELAY_ROUTE_IPV6;
   if (IN6_IS_ADDR_MULTICAST (dst) || IN6_IS_ADDR_UNSPECIFIED (dst))
     return RELAY_ROUTE_UNREACHABLE;
-  res = get_route6 (r, dst, scope_id, out);
+  res = get_route (r, AF_INET6, dst, (int) scope_id, 0, &out->ifindex,
+      &out->src6, &out->nexthop6);
   if (res != RELAY_ROUTE_OK)
     return res;
   res = get_link_mac (r, out->ifindex, out->smac);
