@@ -159,6 +159,9 @@ void end_case (void);
 void run (const __u8 * pkt, size_t len);
 /* The same, returning @verdict (the packet still unchanged). */
 void run_expect (const __u8 * pkt, size_t len, int verdict);
+/* One run that may end in another verdict than TC_ACT_UNSPEC; the packet
+ * as the program left it goes to @out. Returns the verdict, or -2. */
+int run_verdict (const __u8 * pkt, size_t len, struct frame *out);
 
 /* Starts every slot on H.264 SSRC @ssrc (switch.h: a video SSRC's slot
  * waits for a key frame): runs a key frame start (NRI 3) with timestamp

@@ -784,24 +784,6 @@ case_same_next_hop (void)
   end_case ();
 }
 
-/* One run that may end in another verdict than TC_ACT_UNSPEC; the packet
- * as the program left it goes to @out. Returns the verdict, or -2. */
-static int
-run_verdict (const __u8 * pkt, size_t len, struct frame *out)
-{
-  LIBBPF_OPTS (bpf_test_run_opts, o,.data_in = pkt,.data_size_in = len,
-      .data_out = out->data,.data_size_out = sizeof (out->data),.repeat = 1);
-
-  if (bpf_prog_test_run_opts (prog_fd, &o)) {
-    fail ("bpf_prog_test_run_opts: %s", strerror (errno));
-    return -2;
-  }
-  out->len = o.data_size_out;
-  read_frames ();
-  perf_buffer__consume (pb);
-  return (int) o.retval;
-}
-
 /* config.consume (pass-original=false): the packet is used up. With only
  * kernel slots the last copy is the packet itself (TC_ACT_REDIRECT to the
  * last slot's interface, with that slot's headers); with a USERSPACE slot

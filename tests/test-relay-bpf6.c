@@ -24,22 +24,6 @@ expect_stat (const char *what, __u32 idx, __u64 want)
         (unsigned long long) want);
 }
 
-static int
-run_verdict (const __u8 * pkt, size_t len, struct frame *out)
-{
-  LIBBPF_OPTS (bpf_test_run_opts, o,.data_in = pkt,.data_size_in = len,
-      .data_out = out->data,.data_size_out = sizeof (out->data),.repeat = 1);
-
-  if (bpf_prog_test_run_opts (prog_fd, &o)) {
-    fail ("bpf_prog_test_run_opts: %s", strerror (errno));
-    return -2;
-  }
-  out->len = o.data_size_out;
-  read_frames ();
-  perf_buffer__consume (pb);
-  return (int) o.retval;
-}
-
 /* The UDP destination port of a copy on lo (IPv4 or IPv6). */
 static __u16
 frame_dport (const struct frame *f)
