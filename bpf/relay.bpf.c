@@ -1108,14 +1108,15 @@ __noinline int relay_for_us(struct __sk_buff *skb, __u32 ihl_len,
 	return 1;
 }
 
-/* The publisher lock (relay.h, RELAY_SRC_*): whether the sender @addr,
- * @port (be) may publish; @v6: an IPv6 sender, which never may while a
- * lock is set (sources and the latch are IPv4, as in userspace:
- * ebpfrelay-feedback's sources_allow, ebpfrelay-publisher). Verified once,
- * as a function of its own. */
-__noinline int relay_source_ok(__u32 addr, __u32 port, __u32 v6)
+/* The publisher lock (relay.h, RELAY_SRC_*): whether the sender may
+ * publish: @addr (be) and @port (be) for an IPv4 one; @v6: an IPv6 one,
+ * whose address is read from @skb's header. Both as one 16-byte key (an
+ * IPv4 sender v4-mapped), as in userspace (ebpfrelay-sources: the same
+ * rule). Verified once, as a function of its own. */
+__noinline int relay_source_ok(struct __sk_buff *skb, __u32 addr, __u32 port,
+                               __u32 v6)
 {
-	struct relay_src_key k = {.addr = addr, .port = (__u16)port};
+	struct relay_src_key k = {};
 	struct relay_config *cfg;
 	struct relay_latch *l;
 	__u32 key = 0, flags, timeout_ms;
@@ -1123,20 +1124,29 @@ __noinline int relay_source_ok(__u32 addr, __u32 port, __u32 v6)
 	int ok, took = 0;
 
 	cfg = bpf_map_lookup_elem(&config, &key);
-	if (!cfg)
+	if (!cfg || !skb)
 		return 0;
 	flags = cfg->src_flags;
 	timeout_ms = cfg->src_timeout_ms;
 	if (!flags)
 		return 1;
-	if (v6)
-		return 0;
+	if (v6) {
+		if (bpf_skb_load_bytes(skb, IP_OFF + offsetof(struct ipv6hdr,
+		                                              saddr),
+		                       k.addr, sizeof(k.addr)))
+			return 0;
+	} else {
+		k.addr[2] = bpf_htonl(RELAY_V4MAPPED);
+		k.addr[3] = addr;
+	}
+	k.port = (__u16)port;
 
 	if (flags & RELAY_SRC_LIST) {
 		if (!bpf_map_lookup_elem(&sources, &k)) {
 			k.port = 0;
 			if (!bpf_map_lookup_elem(&sources, &k))
 				return 0;
+			k.port = (__u16)port;
 		}
 	}
 	if (!(flags & RELAY_SRC_LATCH))
@@ -1147,14 +1157,18 @@ __noinline int relay_source_ok(__u32 addr, __u32 port, __u32 v6)
 	now = bpf_ktime_get_ns();
 	timeout = (__u64)timeout_ms * 1000000;
 	bpf_spin_lock(&l->lock);
-	if (l->addr != addr || l->port != (__u16)port) {
-		if (!l->addr || (timeout && now - l->last_ns > timeout)) {
-			l->addr = addr;
-			l->port = (__u16)port;
-			took = 1;
-		}
+	ok = l->addr[0] == k.addr[0] && l->addr[1] == k.addr[1] &&
+	     l->addr[2] == k.addr[2] && l->addr[3] == k.addr[3] &&
+	     l->port == k.port;
+	if (!ok && (!(l->addr[0] | l->addr[1] | l->addr[2] | l->addr[3]) ||
+	            (timeout && now - l->last_ns > timeout))) {
+		l->addr[0] = k.addr[0];
+		l->addr[1] = k.addr[1];
+		l->addr[2] = k.addr[2];
+		l->addr[3] = k.addr[3];
+		l->port = k.port;
+		ok = took = 1;
 	}
-	ok = l->addr == addr && l->port == (__u16)port;
 	if (ok)
 		l->last_ns = now;
 	bpf_spin_unlock(&l->lock);
@@ -1184,7 +1198,7 @@ __noinline int relay_rtcp_or_rejected(struct __sk_buff *skb, __u32 ihl_len,
 		stat_inc(RELAY_STAT_RTCP);
 		return TC_ACT_UNSPEC;
 	}
-	if (!relay_source_ok(saddr, sport, v6)) {
+	if (!relay_source_ok(skb, saddr, sport, v6)) {
 		stat_inc(RELAY_STAT_REJECTED_SOURCE);
 		return TC_ACT_SHOT;
 	}

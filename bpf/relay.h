@@ -29,7 +29,8 @@
  *                                                          addresses: only packets
  *                                                          to one are forwarded
  *   local_addrs6 HASH  struct relay_addr6 -> __u8           the same for IPv6
- *   sources    HASH   struct relay_src_key -> __u8         allowed senders
+ *   sources    HASH   struct relay_src_key -> __u8         allowed senders, IPv4
+ *                                                          and IPv6
  *                                                          (config.src_flags)
  *   latch      ARRAY  [1] struct relay_latch                the latched sender
  *
@@ -179,20 +180,26 @@ struct relay_config {
  *   or after src_timeout_ms without a datagram from it, the sender of the
  *   datagram takes the latch (RELAY_STAT_SOURCE_LATCHED). With both, only
  *   an allowed sender can take the latch.
+ * One key for both families: a sender's address is 16 bytes, an IPv6 one
+ * as in its header, an IPv4 one v4-mapped (::ffff:a.b.c.d, RELAY_V4MAPPED
+ * in word 2), as userspace folds a v4-mapped peer into IPv4
+ * (gst-plugin/ebpfrelay-addr.h).
  */
 #define RELAY_SRC_LIST  0x1
 #define RELAY_SRC_LATCH 0x2
+#define RELAY_V4MAPPED  0x0000ffff /* word 2 of a v4-mapped address (host
+                                    * order: bpf_htonl / htonl it) */
 
 struct relay_src_key {
-	__u32 addr; /* be */
-	__u16 port; /* be; 0: any port of addr */
+	__u32 addr[4]; /* be: IPv6, or IPv4 v4-mapped */
+	__u16 port;    /* be; 0: any port of addr */
 	__u16 pad;
 };
 
 struct relay_latch {
 	struct bpf_spin_lock lock;
-	__u32 addr; /* be; 0: none latched */
-	__u16 port; /* be */
+	__u32 addr[4]; /* be, as relay_src_key's; all 0 (::): none latched */
+	__u16 port;    /* be */
 	__u16 pad;
 	__u64 last_ns; /* bpf_ktime_get_ns of its last datagram */
 };

@@ -6,6 +6,7 @@
 #define __EBPF_RELAY_KERNEL_H__
 
 #include <glib.h>
+#include "ebpfrelay-addr.h"
 #include "ebpfrelay-bpf-error.h"
 #include "relay.h"
 
@@ -102,13 +103,13 @@ gboolean relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs,
 gboolean relay_kernel_set_local_addrs6 (RelayKernel * k, const void *addrs,
     guint n);
 /* The publisher lock (relay.h RELAY_SRC_*, ebpfrelay-sources.h): @n
- * allowed senders (host order addresses and ports, port 0: any), the
- * latch and its timeout; forgets the latched sender. */
-gboolean relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
-    const guint16 * ports, guint n, gboolean latch, guint timeout_ms);
-/* The sender the kernel latched onto (host order): FALSE when none. */
-gboolean relay_kernel_latched (RelayKernel * k, guint32 * addr,
-    guint16 * port);
+ * allowed senders, IPv4 or IPv6 (port 0: any), the latch and its
+ * timeout; forgets the latched sender. */
+gboolean relay_kernel_set_sources (RelayKernel * k, const RelayAddr * addrs,
+    guint n, gboolean latch, guint timeout_ms);
+/* The sender the kernel latched onto into @out (IPv4 or IPv6): FALSE
+ * when none. */
+gboolean relay_kernel_latched (RelayKernel * k, RelayAddr * out);
 
 /* What the relay received of upstream SSRC @ssrc, counted by the kernel
  * once per packet (struct relay_stream; RFC 3550 A.1, A.3, A.8), also

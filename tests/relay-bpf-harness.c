@@ -361,15 +361,52 @@ set_local_addr6 (const __u8 addr[16], int on)
     fail ("local_addrs6 update: %s", strerror (errno));
 }
 
+/* An IPv4 sender in the kernel's key form: v4-mapped (relay.h) */
+static void
+mapped4 (__u32 addr, __u32 out[4])
+{
+  out[0] = out[1] = 0;
+  out[2] = htonl (RELAY_V4MAPPED);
+  out[3] = htonl (addr);
+}
+
 void
 add_source (__u32 addr, __u16 port)
 {
-  struct relay_src_key k = {.addr = htonl (addr),.port = htons (port) };
+  struct relay_src_key k = {.port = htons (port) };
   __u8 one = 1;
 
+  mapped4 (addr, k.addr);
   if (bpf_map_update_elem (bpf_map__fd (skel->maps.sources), &k, &one,
           BPF_ANY))
     fail ("sources update: %s", strerror (errno));
+}
+
+void
+add_source6 (const __u8 addr[16], __u16 port)
+{
+  struct relay_src_key k = {.port = htons (port) };
+  __u8 one = 1;
+
+  memcpy (k.addr, addr, 16);
+  if (bpf_map_update_elem (bpf_map__fd (skel->maps.sources), &k, &one,
+          BPF_ANY))
+    fail ("sources update: %s", strerror (errno));
+}
+
+int
+latch_is4 (const struct relay_latch *l, __u32 addr)
+{
+  __u32 want[4];
+
+  mapped4 (addr, want);
+  return memcmp (l->addr, want, sizeof (want)) == 0;
+}
+
+int
+latch_is6 (const struct relay_latch *l, const __u8 addr[16])
+{
+  return memcmp (l->addr, addr, 16) == 0;
 }
 
 void

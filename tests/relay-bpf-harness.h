@@ -138,8 +138,14 @@ void set_local_addr (__u32 addr, int on);
 /* local_addrs6 (begin_case puts orig_daddr6 in) */
 void set_local_addr6 (const __u8 addr[16], int on);
 void add_source (__u32 addr, __u16 port);
+/* The same for an IPv6 sender (16 bytes, network order) */
+void add_source6 (const __u8 addr[16], __u16 port);
 void reset_latch (void);
 struct relay_latch read_latch (void);
+/* Whether @l holds IPv4 sender @addr (host order; v4-mapped, relay.h) */
+int latch_is4 (const struct relay_latch *l, __u32 addr);
+/* Whether @l holds IPv6 sender @addr */
+int latch_is6 (const struct relay_latch *l, const __u8 addr[16]);
 struct relay_counters read_counters (__u32 i);
 __u64 read_stat (__u32 idx);
 /* Slot @i's sub_ssrcs entry of assignment @gen and @ssrc: 1 and *@out when

@@ -1876,8 +1876,8 @@ case_sources (void)
   readdress (other, len, 0x0a010003, ORIG_DADDR, 7000);
   run_forwarded ("first sender", pkt, len);
   l = read_latch ();
-  if (l.addr != htonl (ORIG_SADDR) || l.port != htons (ORIG_SPORT))
-    fail ("latched %08x:%u, want the first sender", ntohl (l.addr),
+  if (!latch_is4 (&l, ORIG_SADDR) || l.port != htons (ORIG_SPORT))
+    fail ("latched %08x:%u, want the first sender", ntohl (l.addr[3]),
         ntohs (l.port));
   run_refused ("second sender", other, len, TC_ACT_SHOT);
   usleep (150 * 1000);
@@ -1894,8 +1894,8 @@ case_sources (void)
     fail ("second sender after 400 ms of silence: %d copies, %d events",
         n_frames, n_evs);
   l = read_latch ();
-  if (l.addr != htonl (0x0a010003) || l.port != htons (7000))
-    fail ("latched %08x:%u, want the second sender", ntohl (l.addr),
+  if (!latch_is4 (&l, 0x0a010003) || l.port != htons (7000))
+    fail ("latched %08x:%u, want the second sender", ntohl (l.addr[3]),
         ntohs (l.port));
   n_frames = 0;
   n_evs = 0;
@@ -1919,7 +1919,7 @@ case_sources (void)
   readdress (other, len, 0x0a010003, ORIG_DADDR, 7000);
   run_refused ("unlisted first", other, len, TC_ACT_SHOT);
   l = read_latch ();
-  if (l.addr)
+  if (l.addr[0] | l.addr[1] | l.addr[2] | l.addr[3])
     fail ("an unlisted sender took the latch");
   run_forwarded ("listed", pkt, len);
   readdress (other, len, ORIG_SADDR, ORIG_DADDR, ORIG_SPORT + 1);
