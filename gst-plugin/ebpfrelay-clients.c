@@ -440,6 +440,7 @@ relay_clients_new (GMutex * lock, const RelayClientsCallbacks * callbacks,
   t->clients = g_ptr_array_new ();
   t->removing = g_ptr_array_new ();
   t->send_duplicates = TRUE;
+  t->stream_family = AF_UNSPEC;
   return t;
 }
 
@@ -542,13 +543,53 @@ check_not_loop (RelayClients * t, const RelayClient * c, GError ** error)
 
 /* --- kernel slots ----------------------------------------------------------- */
 
+/* Whether the kernel sends @c a stream of @family (AF_UNSPEC: not known,
+ * then whether its slot is KERNEL). */
+static gboolean
+kernel_serves (const RelayClient * c, gint family)
+{
+  return c->in_kernel && (family == AF_UNSPEC
+      || family == c->addr.sa.sa_family);
+}
+
+gboolean
+relay_clients_kernel_serves (RelayClients * t, const RelayClient * c)
+{
+  return kernel_serves (c, t->stream_family);
+}
+
+const gchar *
+relay_clients_path (RelayClients * t, const RelayClient * c)
+{
+  return relay_clients_kernel_serves (t, c) ? "kernel" : "userspace";
+}
+
+void
+relay_clients_set_stream_family (RelayClients * t, gint family)
+{
+  gint was = t->stream_family;
+
+  if (family == was)
+    return;
+  t->stream_family = family;
+  if (!t->running || !t->callbacks.changed)
+    return;
+  for (guint i = 0; i < t->clients->len; i++) {
+    RelayClient *c = g_ptr_array_index (t->clients, i);
+
+    if (kernel_serves (c, was) != kernel_serves (c, family))
+      t->callbacks.changed (c, RELAY_CLIENT_CHANGE_PATH, t->user_data);
+  }
+}
+
 static void
 set_in_kernel (RelayClients * t, RelayClient * c, gboolean in_kernel)
 {
-  gboolean was = c->in_kernel;
+  gboolean was = relay_clients_kernel_serves (t, c);
 
   c->in_kernel = in_kernel;
-  if (was != in_kernel && t->running && t->callbacks.changed)
+  if (was != relay_clients_kernel_serves (t, c) && t->running
+      && t->callbacks.changed)
     t->callbacks.changed (c, RELAY_CLIENT_CHANGE_PATH, t->user_data);
 }
 

@@ -33,6 +33,7 @@ struct _RelayPublisher
                                  * 0.0.0.0 too): none forwarded */
   GArray *local6, *own6;        /* the same in IPv6 (struct in6_addr) */
   gint64 next_refresh;
+  gint family;                  /* the stream's (relay_publisher_family) */
   gboolean has_publisher;       /* the latched host the feedback plane has */
   RelayAddr publisher;
   guint64 no_sender, unhooked;
@@ -201,6 +202,7 @@ relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
       p->latch, p->timeout_ms);
   p->kernel = kernel;
   p->has_publisher = FALSE;
+  p->family = AF_UNSPEC;
   p->no_sender = p->unhooked = 0;
   p->next_refresh = 0;
   g_array_set_size (p->local, 0);
@@ -255,7 +257,8 @@ sync_publisher (RelayPublisher * p)
 
   if (!relay_sources_latched (p->sources, &addr)) {
     p->has_publisher = FALSE;
-      return;
+    p->family = AF_UNSPEC;
+    return;
   }
   if (!p->has_publisher || !relay_addr_same_host (&addr, &p->publisher))
     relay_feedback_set_publisher (p->feedback, &addr);
@@ -283,6 +286,9 @@ relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
       || (v6 && !relay_local_addrs6_has (p->own6, &from.v6.sin6_addr)));
 
   *first_unhooked = FALSE;
+  /* what the kernel saw of the stream: the family of its datagrams */
+  if (hooked && !rtcp)
+    p->family = v6 ? AF_INET6 : AF_INET;
   /* (the kernel judged it, RTCP is the feedback plane's) */
   if (rtcp || hooked)
     return RELAY_PUBLISHER_FORWARD;
@@ -300,6 +306,19 @@ relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
     return RELAY_PUBLISHER_FORWARD;
   *first_unhooked = p->unhooked++ == 0;
   return RELAY_PUBLISHER_UNHOOKED;
+}
+
+gint
+relay_publisher_family (RelayPublisher * p)
+{
+  if (p->family != AF_UNSPEC)
+    return p->family;
+  /* none seen yet: what the udpsrc's socket can receive */
+  if (p->no6)
+    return AF_INET;
+  if (p->no4)
+    return AF_INET6;
+  return AF_UNSPEC;
 }
 
 void

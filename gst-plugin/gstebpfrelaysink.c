@@ -618,7 +618,7 @@ post_client_change (GstEbpfRelaySink * self, RelayClient * c,
           "host", G_TYPE_STRING, c->host,
           "port", G_TYPE_INT, c->port,
           "state", G_TYPE_STRING, state,
-          "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
+          "path", G_TYPE_STRING, relay_clients_path (self->table, c),
           "priority-limit", G_TYPE_INT, (gint) c->limit, NULL));
 }
 
@@ -957,6 +957,9 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   verdict = relay_publisher_check (self->publisher, buffer,
       gst_buffer_extract (buffer, 0, head, 2) == 2 && sw_is_rtcp (head, 2),
       &warn);
+  if (self->kernel)
+    relay_clients_set_stream_family (self->table,
+        relay_publisher_family (self->publisher));
   if (verdict == RELAY_PUBLISHER_REJECT) {
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     return GST_FLOW_OK;
@@ -1354,6 +1357,9 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_sources;
   }
+  /* who serves a subscriber depends on the stream's family too */
+  relay_clients_set_stream_family (self->table,
+      relay_publisher_family (self->publisher));
   GST_EBPF_RELAY_SINK_UNLOCK (self);
 
   if (kernel) {
