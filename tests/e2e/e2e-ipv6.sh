@@ -9,19 +9,21 @@
 #               subscribers are IPv6
 #   SET mixed   an IPv4 stream to 24 IPv4 and 26 IPv6 subscribers: each
 #               served in its own family (v6 ones from an IPv6 socket)
+#   SET mixed6  the same subscribers, the stream over IPv6 (udpsrc
+#               address=::): the v4 ones from the dual-stack socket
 # MODE kernel|userspace. The relay's counters must say who sent: in kernel
-# mode the kernel for every subscriber of the stream's family (SET v6:
-# every IPv6 one; mixed: every IPv4 one), userspace for the
+# mode the kernel for every subscriber of the stream's family (SET v6 and
+# mixed6: every IPv6 one; mixed: every IPv4 one), userspace for the
 # others (the kernel does not translate between IPv4 and IPv6); in
 # userspace mode never the kernel. get-stats' path says the same (a KERNEL
 # slot of the other family is served by userspace: path=userspace).
-# Kernel mode, SET v6: kernel-ipv6 counts the stream.
+# Kernel mode, SET v6 and mixed6: kernel-ipv6 counts the stream.
 set -uo pipefail
 
 MODE=${1:-userspace}
 SET=${2:-mixed}
-case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace v6|mixed" >&2; exit 2 ;; esac
-case $SET in v6|mixed) ;; *) echo "usage: $0 kernel|userspace v6|mixed" >&2; exit 2 ;; esac
+case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace v6|mixed|mixed6" >&2; exit 2 ;; esac
+case $SET in v6|mixed|mixed6) ;; *) echo "usage: $0 kernel|userspace v6|mixed|mixed6" >&2; exit 2 ;; esac
 # the stream's family
 SFAM=4
 [ "$SET" = mixed ] || SFAM=6
@@ -40,8 +42,8 @@ ebr_topology_up "$P" "$NCLI" || e2e_fail "topology"
 ebr_topology_v6 "$P" "$NCLI" || e2e_fail "IPv6 topology"
 e2e_gen "$E2E_WORK/records.bin" $COUNT $SIZE
 
-# subscribers: SET v6 all v6; mixed: on each client ports 6000-6011 v4,
-# 6012-6024 v6. The receivers bind :: (both families, one port each).
+# subscribers: SET v6 all v6; mixed, mixed6: on each client ports
+# 6000-6011 v4, 6012-6024 v6. The receivers bind :: (both families, one port each).
 subs=()
 declare -A fam=()
 for k in $(seq 1 $NCLI); do
