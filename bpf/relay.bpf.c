@@ -1131,8 +1131,8 @@ __noinline int relay_source_ok(struct __sk_buff *skb, __u32 addr, __u32 port,
 	if (!flags)
 		return 1;
 	if (v6) {
-		if (bpf_skb_load_bytes(skb, IP_OFF + offsetof(struct ipv6hdr,
-		                                              saddr),
+		if (bpf_skb_load_bytes(skb,
+		                       IP_OFF + offsetof(struct ipv6hdr, saddr),
 		                       k.addr, sizeof(k.addr)))
 			return 0;
 	} else {

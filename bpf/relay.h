@@ -187,8 +187,8 @@ struct relay_config {
  */
 #define RELAY_SRC_LIST  0x1
 #define RELAY_SRC_LATCH 0x2
-#define RELAY_V4MAPPED  0x0000ffff /* word 2 of a v4-mapped address (host
-                                    * order: bpf_htonl / htonl it) */
+/* word 2 of a v4-mapped address (host order: bpf_htonl / htonl it) */
+#define RELAY_V4MAPPED  0x0000ffff
 
 struct relay_src_key {
 	__u32 addr[4]; /* be: IPv6, or IPv4 v4-mapped */
