@@ -898,6 +898,195 @@ GST_START_TEST (test_kernel_copies)
 }
 
 GST_END_TEST;
+
+/* --- relayed packets: the kernel writes qos-dscp and ttl into them ------ */
+
+/* @ifname's MAC address. */
+static void
+if_mac (const gchar * ifname, guint8 mac[6])
+{
+  gchar *path = g_strdup_printf ("/sys/class/net/%s/address", ifname);
+  gchar *text = NULL;
+  guint m[6];
+
+  fail_unless (g_file_get_contents (path, &text, NULL, NULL), "%s", path);
+  fail_unless (sscanf (text, "%x:%x:%x:%x:%x:%x", &m[0], &m[1], &m[2],
+          &m[3], &m[4], &m[5]) == 6, "%s: %s", path, text);
+  for (guint i = 0; i < 6; i++)
+    mac[i] = m[i];
+  g_free (text);
+  g_free (path);
+}
+
+static guint32
+csum_add (guint32 sum, const guint8 * p, gsize n)
+{
+  for (gsize i = 0; i + 1 < n; i += 2)
+    sum += (p[i] << 8) | p[i + 1];
+  if (n & 1)
+    sum += p[n - 1] << 8;
+  return sum;
+}
+
+static guint16
+csum_fold (guint32 sum)
+{
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return ~sum & 0xffff;
+}
+
+/* A sender's UDP datagram of @payload bytes (not RTP: priority 7) from
+ * 10.202.0.9:7000 to ebru0's 10.202.0.1:@dport, with @tos and @ttl,
+ * sent as a frame out of ebru1: it arrives on ebru0, through the TC
+ * ingress hook where the relay's program sits, as a relayed packet does. */
+static void
+inject (guint16 dport, guint8 tos, guint8 ttl, gsize payload)
+{
+  struct sockaddr_ll ll = {.sll_family = AF_PACKET,.sll_halen = 6 };
+  guint8 f[1514] = { 0 }, *ip = f + 14, *udp = ip + 20, pseudo[12];
+  gsize udp_len = 8 + payload, n = 14 + 20 + udp_len;
+  int fd = socket (AF_PACKET, SOCK_RAW, 0);
+  guint32 sum;
+
+  fail_unless (fd >= 0, "packet socket: %s", g_strerror (errno));
+  fail_unless (n <= sizeof (f));
+  if_mac ("ebru0", f);
+  if_mac ("ebru1", f + 6);
+  f[12] = 0x08;
+  ip[0] = 0x45;
+  ip[1] = tos;
+  ip[2] = (20 + udp_len) >> 8;
+  ip[3] = (20 + udp_len) & 0xff;
+  ip[4] = 0x12;
+  ip[8] = ttl;
+  ip[9] = IPPROTO_UDP;
+  memcpy (ip + 12, (guint8[]) {
+      10, 202, 0, 9}, 4);
+  memcpy (ip + 16, (guint8[]) {
+      10, 202, 0, 1}, 4);
+  sum = csum_fold (csum_add (0, ip, 20));
+  ip[10] = sum >> 8;
+  ip[11] = sum & 0xff;
+  udp[0] = 7000 >> 8;
+  udp[1] = 7000 & 0xff;
+  udp[2] = dport >> 8;
+  udp[3] = dport & 0xff;
+  udp[4] = udp_len >> 8;
+  udp[5] = udp_len & 0xff;
+  for (gsize i = 0; i < payload; i++)
+    udp[8 + i] = i == 0 ? 0 : i * 7 + 1;
+  memcpy (pseudo, ip + 12, 8);
+  pseudo[8] = 0;
+  pseudo[9] = IPPROTO_UDP;
+  pseudo[10] = udp_len >> 8;
+  pseudo[11] = udp_len & 0xff;
+  sum = csum_fold (csum_add (csum_add (0, pseudo, 12), udp, udp_len));
+  if (sum == 0)
+    sum = 0xffff;
+  udp[6] = sum >> 8;
+  udp[7] = sum & 0xff;
+  ll.sll_ifindex = if_nametoindex ("ebru1");
+  memcpy (ll.sll_addr, f, 6);
+  fail_unless (sendto (fd, f, n, 0, (struct sockaddr *) &ll,
+          sizeof (ll)) == (ssize_t) n, "inject: %s", g_strerror (errno));
+  close (fd);
+}
+
+/* Waits until the kernel serves @host:@port (get-stats' path). */
+static void
+wait_kernel_path (GstElement * relay, const gchar * host, gint port)
+{
+  GstStructure *s = NULL;
+
+  for (guint n = 0; n < 150; n++) {
+    g_signal_emit_by_name (relay, "get-stats", host, port, &s);
+    if (s && g_strcmp0 (gst_structure_get_string (s, "path"), "kernel") == 0)
+      break;
+    if (s)
+      gst_structure_free (s);
+    s = NULL;
+    g_usleep (20000);
+  }
+  fail_unless (s != NULL, "the kernel never served %s:%d", host, port);
+  gst_structure_free (s);
+}
+
+/* The copies of one injected datagram (TOS @tos, TTL 200): one to
+ * FAR_HOST:6010 with @want_tos and @want_ttl, one to the group
+ * 239.1.2.3:6011 with @want_tos and @want_ttl_mc, nothing else to either
+ * (read until the capture is quiet). */
+static void
+check_relayed (int cap, guint16 port, guint8 tos, gint want_tos,
+    gint want_ttl, gint want_ttl_mc)
+{
+  guint n_far = 0, n_group = 0;
+  guint8 p[2048];
+  ssize_t n;
+
+  inject (port, tos, 200, 60);
+  while ((n = recv (cap, p, sizeof (p), 0)) >= 0) {
+    guint ihl = (p[0] & 0xf) * 4, dport;
+    gboolean group;
+
+    if (n < (ssize_t) ihl + 8 || p[9] != IPPROTO_UDP)
+      continue;
+    dport = (p[ihl + 2] << 8) | p[ihl + 3];
+    group = memcmp (p + 16, (guint8[]) {
+        239, 1, 2, 3}, 4) == 0;
+    if (!(group && dport == 6011) && !(memcmp (p + 16, (guint8[]) {
+                10, 202, 0, 2}, 4) == 0 && dport == 6010))
+      continue;
+    fail_unless_equals_int (n - ihl - 8, 60);
+    fail_unless_equals_int (p[1], want_tos);
+    fail_unless_equals_int (p[8], group ? want_ttl_mc : want_ttl);
+    if (group)
+      n_group++;
+    else
+      n_far++;
+  }
+  fail_unless_equals_int (n_far, 1);
+  fail_unless_equals_int (n_group, 1);
+}
+
+/* udpsrc ! ebpfrelaysink mode=kernel: the kernel's copies of a relayed
+ * packet carry qos-dscp with the packet's own ECN bits, ttl (unicast) and
+ * ttl-mc (a group); with qos-dscp -1 the TOS the packet came with, the
+ * TTL still multiudpsink's (ttl's default 64, not the 200 it came with);
+ * changes while PLAYING reach the next packet. */
+GST_START_TEST (test_kernel_relayed_dscp_ttl)
+{
+  gint port = check_free_port (1);
+  gchar *desc = g_strdup_printf ("udpsrc port=%d ! ebpfrelaysink name=relay "
+      "mode=kernel interfaces=ebru0 rtcp-port=0 qos-dscp=34 ttl=21 "
+      "ttl-mc=3 clients=" FAR_HOST ":6010,239.1.2.3:6011", port);
+  GstElement *p = gst_parse_launch (desc, NULL), *relay;
+  int cap = capture_open ();
+
+  fail_unless (p != NULL, "%s", desc);
+  relay = gst_bin_get_by_name (GST_BIN (p), "relay");
+  fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  wait_kernel_path (relay, FAR_HOST, 6010);
+  wait_kernel_path (relay, "239.1.2.3", 6011);
+
+  /* ECT(1) in, DSCP 34 written over it */
+  check_relayed (cap, port, 0x01, 34 << 2 | 1, 21, 3);
+  fail_unless (stat_u64 (relay, FAR_HOST, 6010, "kernel-packets") >= 2);
+  /* changed while PLAYING: -1 keeps the sender's TOS (DSCP 46, ECN 10) */
+  g_object_set (relay, "qos-dscp", -1, "ttl", 64, "ttl-mc", 7, NULL);
+  check_relayed (cap, port, 0xba, 0xba, 64, 7);
+  g_object_set (relay, "qos-dscp", 0, NULL);
+  check_relayed (cap, port, 0xbb, 0x03, 64, 7);
+
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (relay);
+  gst_object_unref (p);
+  g_free (desc);
+  close (cap);
+}
+
+GST_END_TEST;
 #endif
 
 static Suite *
@@ -920,6 +1109,7 @@ ebpfrelaysink_udp_suite (void)
   tcase_add_test (tc, test_bad_bind_address);
 #ifdef RELAY_UDP_KERNEL
   tcase_add_test (tc, test_kernel_copies);
+  tcase_add_test (tc, test_kernel_relayed_dscp_ttl);
 #endif
   return s;
 }
@@ -943,7 +1133,8 @@ main (int argc, char **argv)
           "ip link set ebru0 up && ip link set ebru1 up && "
           "ip neigh replace 10.202.0.2 lladdr "
           "$(ip -o link show ebru1 | sed 's/.*link.ether \\([^ ]*\\).*/\\1/') "
-          "dev ebru0 nud permanent")
+          "dev ebru0 nud permanent && "
+          "ip route add 224.0.0.0/4 dev ebru0")
       != 0) {
     g_print ("SKIP: cannot make a private network namespace with veth\n");
     return 77;
