@@ -79,8 +79,7 @@ relay_udp_opts_install_properties (GObjectClass * klass, guint first)
   g_object_class_install_property (klass, first + RELAY_UDP_OPT_TTL,
       g_param_spec_int ("ttl", "Unicast TTL",
           "Used for setting the unicast TTL parameter (the kernel's copies "
-          "get it too)", 0, 255, DEFAULT_TTL,
-          rw | GST_PARAM_MUTABLE_PLAYING));
+          "get it too)", 0, 255, DEFAULT_TTL, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (klass, first + RELAY_UDP_OPT_TTL_MC,
       g_param_spec_int ("ttl-mc", "Multicast TTL",
           "Used for setting the multicast TTL parameter (the kernel's "

@@ -1089,6 +1089,137 @@ GST_START_TEST (test_kernel_relayed_dscp_ttl)
 }
 
 GST_END_TEST;
+
+/* IPv6 on the veth (main: fd02::1 on ebru0, fd02::2 a permanent
+ * neighbour behind ebru1): FALSE when the namespace has no IPv6. */
+static gboolean have_v6;
+
+/* As inject, over IPv6: from fd02::9 to fd02::1, traffic class @tc, hop
+ * limit @hops, a flow label. */
+static void
+inject6 (guint16 dport, guint8 tc, guint8 hops, gsize payload)
+{
+  struct sockaddr_ll ll = {.sll_family = AF_PACKET,.sll_halen = 6 };
+  guint8 f[1514] = { 0 }, *ip6 = f + 14, *udp = ip6 + 40, pseudo[40];
+  gsize udp_len = 8 + payload, n = 14 + 40 + udp_len;
+  int fd = socket (AF_PACKET, SOCK_RAW, 0);
+  guint32 sum;
+
+  fail_unless (fd >= 0, "packet socket: %s", g_strerror (errno));
+  fail_unless (n <= sizeof (f));
+  if_mac ("ebru0", f);
+  if_mac ("ebru1", f + 6);
+  f[12] = 0x86;
+  f[13] = 0xdd;
+  ip6[0] = 0x60 | tc >> 4;
+  ip6[1] = (tc & 0x0f) << 4 | 0x03;     /* flow label 0x3b1e5 */
+  ip6[2] = 0xb1;
+  ip6[3] = 0xe5;
+  ip6[4] = udp_len >> 8;
+  ip6[5] = udp_len & 0xff;
+  ip6[6] = IPPROTO_UDP;
+  ip6[7] = hops;
+  ip6[8] = 0xfd;
+  ip6[9] = 0x02;
+  ip6[23] = 9;
+  ip6[24] = 0xfd;
+  ip6[25] = 0x02;
+  ip6[39] = 1;
+  udp[0] = 7000 >> 8;
+  udp[1] = 7000 & 0xff;
+  udp[2] = dport >> 8;
+  udp[3] = dport & 0xff;
+  udp[4] = udp_len >> 8;
+  udp[5] = udp_len & 0xff;
+  for (gsize i = 0; i < payload; i++)
+    udp[8 + i] = i == 0 ? 0 : i * 7 + 1;
+  memset (pseudo, 0, sizeof (pseudo));
+  memcpy (pseudo, ip6 + 8, 32);
+  pseudo[34] = udp_len >> 8;
+  pseudo[35] = udp_len & 0xff;
+  pseudo[39] = IPPROTO_UDP;
+  sum = csum_fold (csum_add (csum_add (0, pseudo, 40), udp, udp_len));
+  if (sum == 0)
+    sum = 0xffff;
+  udp[6] = sum >> 8;
+  udp[7] = sum & 0xff;
+  ll.sll_ifindex = if_nametoindex ("ebru1");
+  memcpy (ll.sll_addr, f, 6);
+  fail_unless (sendto (fd, f, n, 0, (struct sockaddr *) &ll,
+          sizeof (ll)) == (ssize_t) n, "inject6: %s", g_strerror (errno));
+  close (fd);
+}
+
+/* udpsrc address=:: ! ebpfrelaysink mode=kernel, an IPv6 subscriber: the
+ * kernel's copies of an IPv6 datagram carry qos-dscp in the traffic
+ * class (ECN kept, flow label kept) and ttl as hop limit; -1 keeps the
+ * class. */
+GST_START_TEST (test_kernel_relayed_dscp_ttl6)
+{
+  gint port = check_free_port (1);
+  gchar *desc;
+  GstElement *p, *relay;
+  struct sockaddr_ll ll = {.sll_family = AF_PACKET };
+  struct timeval tv = {.tv_usec = 500000 };
+  int cap;
+
+  if (!have_v6) {
+    g_print ("test_kernel_relayed_dscp_ttl6: no IPv6 in the namespace, "
+        "not run\n");
+    return;
+  }
+  cap = socket (AF_PACKET, SOCK_DGRAM, htons (ETH_P_IPV6));
+  fail_unless (cap >= 0);
+  ll.sll_protocol = htons (ETH_P_IPV6);
+  ll.sll_ifindex = if_nametoindex ("ebru1");
+  fail_unless (bind (cap, (struct sockaddr *) &ll, sizeof (ll)) == 0);
+  setsockopt (cap, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  desc = g_strdup_printf ("udpsrc address=:: port=%d ! ebpfrelaysink "
+      "name=relay mode=kernel interfaces=ebru0 rtcp-port=0 qos-dscp=12 "
+      "ttl=33 clients=[fd02::2]:6012", port);
+  p = gst_parse_launch (desc, NULL);
+  fail_unless (p != NULL, "%s", desc);
+  relay = gst_bin_get_by_name (GST_BIN (p), "relay");
+  fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  wait_kernel_path (relay, "fd02::2", 6012);
+
+  for (guint round = 0; round < 2; round++) {
+    /* DSCP 46, ECN 01 in; round 1: qos-dscp -1 */
+    guint8 tc_in = 0xb9, want = round ? 0xb9 : (12 << 2 | 1), b[2048];
+    guint got = 0;
+    ssize_t n;
+
+    inject6 (port, tc_in, 200, 40);
+    while ((n = recv (cap, b, sizeof (b), 0)) >= 0) {
+      guint8 tc = (b[0] & 0x0f) << 4 | b[1] >> 4;
+
+      if (n < 48 || b[6] != IPPROTO_UDP || b[24] != 0xfd || b[39] != 2
+          || ((b[42] << 8) | b[43]) != 6012)
+        continue;
+      fail_unless_equals_int (n, 48 + 40);
+      fail_unless_equals_int (tc, want);
+      fail_unless_equals_int (b[7], 33);
+      /* the flow label as it came */
+      fail_unless_equals_int (b[1] & 0x0f, 0x03);
+      fail_unless_equals_int (b[2], 0xb1);
+      fail_unless_equals_int (b[3], 0xe5);
+      got++;
+    }
+    fail_unless_equals_int (got, 1);
+    g_object_set (relay, "qos-dscp", -1, NULL);
+  }
+  fail_unless_equals_int (stat_u64 (relay, "fd02::2", 6012,
+          "kernel-packets"), 2);
+
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (relay);
+  gst_object_unref (p);
+  g_free (desc);
+  close (cap);
+}
+
+GST_END_TEST;
 #endif
 
 static Suite *
@@ -1112,6 +1243,7 @@ ebpfrelaysink_udp_suite (void)
 #ifdef RELAY_UDP_KERNEL
   tcase_add_test (tc, test_kernel_copies);
   tcase_add_test (tc, test_kernel_relayed_dscp_ttl);
+  tcase_add_test (tc, test_kernel_relayed_dscp_ttl6);
 #endif
   return s;
 }
@@ -1141,6 +1273,10 @@ main (int argc, char **argv)
     g_print ("SKIP: cannot make a private network namespace with veth\n");
     return 77;
   }
+  have_v6 = system ("ip -6 addr add fd02::1/64 dev ebru0 nodad && "
+      "ip -6 neigh replace fd02::2 lladdr "
+      "$(ip -o link show ebru1 | sed 's/.*link.ether \\([^ ]*\\).*/\\1/') "
+      "dev ebru0 nud permanent") == 0;
 #else
   /* as root, mode=auto loads BPF: keep it in a namespace of its own */
   if (geteuid () == 0 && (unshare (CLONE_NEWNET) != 0
