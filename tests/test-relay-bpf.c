@@ -14,7 +14,9 @@
  * (packets, payload octets) and RTCP multiplexed on the port; only
  * datagrams for this host (local_addrs) with a valid IPv4 header checksum
  * are forwarded, and only from the senders that may publish (sources, the
- * latch and its handover).
+ * latch and its handover); qos-dscp and ttl (config's RELAY_IP_*) in the
+ * copies' TOS (ECN bits kept) and TTL, ttl_mc to a group, the IP header
+ * checksum right, a copy with TTL 0 left to userspace.
  *
  * Copies go to lo of a private network namespace, where an AF_PACKET
  * socket reads them and UDP sockets receive them. Needs root (CAP_BPF,

@@ -5,7 +5,8 @@
  * forwarded by the kernel to its KERNEL IPv6 slots (MACs, 32 bytes of
  * addresses, ports and RTP sequence number rewritten, the UDP checksum
  * verified over the IPv6 pseudo header after each rewrite, never 0, the
- * hop limit and flow label as received), a slot of the other family is
+ * flow label as received, the traffic class's DSCP and the hop limit as
+ * config's RELAY_IP_* say), a slot of the other family is
  * named in the event (no translation, both ways); extension headers and
  * first fragments go to userspace for every slot, later fragments are
  * not touched, a truncated packet is passed and counted, a UDP checksum
