@@ -165,7 +165,30 @@ struct relay_config {
 	__u32 src_timeout_ms; /* RELAY_SRC_LATCH: silence of the latched
 	                       * sender after which another may take over;
 	                       * 0: never */
+	/* The IP header of every copy the kernel sends, beside its
+	 * addresses (multiudpsink's qos-dscp, ttl, ttl-mc; see
+	 * RELAY_IP_*). Without the flags, as the packet came (a zeroed
+	 * config changes nothing). */
+	__u8 ip_flags; /* RELAY_IP_* */
+	__u8 dscp;     /* RELAY_IP_DSCP: the DSCP (0..63) */
+	__u8 ttl;      /* RELAY_IP_TTL: TTL / hop limit to a unicast
+	                * address */
+	__u8 ttl_mc;   /* RELAY_IP_TTL: the same to a multicast group */
 };
+
+/*
+ * RELAY_IP_DSCP: the DSCP is written into the upper 6 bits of the IPv4
+ *   TOS / IPv6 traffic class, the 2 ECN bits stay as they came.
+ * RELAY_IP_TTL: the IPv4 TTL / IPv6 hop limit is ttl, or ttl_mc for a
+ *   slot whose address is a multicast group (224.0.0.0/4, ff00::/8).
+ * The IPv4 header checksum is updated; IPv6 has none, and the UDP pseudo
+ * header covers neither field. A copy that would leave with TTL 0 is
+ * not the kernel's: the slot is named in the event and userspace sends
+ * it (its socket refuses an IPv4 TTL of 0; a group's TTL 0 keeps the
+ * datagram on this host, which a copy put on an interface would not).
+ */
+#define RELAY_IP_DSCP 0x1
+#define RELAY_IP_TTL  0x2
 
 /*
  * The publisher lock (docs/security.md). Checked in relay_ingress after

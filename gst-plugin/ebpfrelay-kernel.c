@@ -547,6 +547,16 @@ relay_kernel_set_local (RelayKernel * k, guint16 sport, guint mtu)
 }
 
 gboolean
+relay_kernel_set_ip_opts (RelayKernel * k, gint dscp, guint ttl, guint ttl_mc)
+{
+  k->config.ip_flags = RELAY_IP_TTL | (dscp >= 0 ? RELAY_IP_DSCP : 0);
+  k->config.dscp = dscp >= 0 ? MIN (dscp, 63) : 0;
+  k->config.ttl = MIN (ttl, 255);
+  k->config.ttl_mc = MIN (ttl_mc, 255);
+  return write_config (k);
+}
+
+gboolean
 relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate)
 {
   if (k->config.clock_rate == clock_rate)

@@ -90,6 +90,13 @@ gboolean relay_kernel_set_consume (RelayKernel * k, gboolean consume);
  * of at most @mtu bytes (IP; 0: any) and leaves larger ones to userspace
  * for every slot. */
 gboolean relay_kernel_set_local (RelayKernel * k, guint16 sport, guint mtu);
+/* The IP header of the kernel's copies (bpf/relay.h RELAY_IP_*), as
+ * multiudpsink's qos-dscp, ttl and ttl-mc give it to its datagrams:
+ * @dscp (0..63; -1: the TOS / traffic class as the packet came) in the
+ * upper 6 bits, the ECN bits kept; TTL / hop limit @ttl to a unicast
+ * subscriber, @ttl_mc to a group (0: that copy is sent by userspace). */
+gboolean relay_kernel_set_ip_opts (RelayKernel * k, gint dscp, guint ttl,
+    guint ttl_mc);
 /* The stream's RTP clock rate (from the caps; 0: unknown), for the
  * upstream jitter the kernel keeps. */
 gboolean relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate);

@@ -1296,8 +1296,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     if (kernel && !udpsrc && !relay_local_use_kernel (self->local, kernel,
             &err))
       g_clear_pointer (&kernel, relay_kernel_free);
-    /* the kernel's copies of what the loopback socket sends keep its TOS
-     * and TTL: qos-dscp and ttl reach them */
+    /* what the loopback socket sends carries qos-dscp and ttl (and the
+     * kernel writes them into its copies: relay_udp_opts_set_kernel) */
     if (kernel && !udpsrc) {
       GST_EBPF_RELAY_SINK_LOCK (self);
       relay_udp_opts_socket_func (relay_local_lo_fd (self->local), TRUE,
@@ -1334,6 +1334,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   self->kernel = kernel;
+  /* qos-dscp, ttl, ttl-mc in the kernel's copies, before it has slots */
+  relay_udp_opts_set_kernel (self->udpopts, kernel);
   self->buffers_in = 0;
   relay_sender_start (self->sender);
   relay_sender_set_kernel (self->sender, kernel,

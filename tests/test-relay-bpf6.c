@@ -5,7 +5,8 @@
  * forwarded by the kernel to its KERNEL IPv6 slots (MACs, 32 bytes of
  * addresses, ports and RTP sequence number rewritten, the UDP checksum
  * verified over the IPv6 pseudo header after each rewrite, never 0, the
- * hop limit and flow label as received), a slot of the other family is
+ * flow label as received, the traffic class's DSCP and the hop limit as
+ * config's RELAY_IP_* say), a slot of the other family is
  * named in the event (no translation, both ways); extension headers and
  * first fragments go to userspace for every slot, later fragments are
  * not touched, a truncated packet is passed and counted, a UDP checksum
@@ -595,6 +596,77 @@ case_consume (void)
   end_case ();
 }
 
+/* qos-dscp and ttl (config's RELAY_IP_*): the copies' traffic class
+ * carries the DSCP with the packet's ECN bits, the flow label stays, the
+ * hop limit is ttl (ttl-mc to a group, ff00::/8); the UDP checksum still
+ * verifies (check_frame6: the pseudo header covers neither field);
+ * without RELAY_IP_DSCP the class is as it came. */
+static void
+check_copies6_ip (__u8 tc, __u8 hops, __u8 hops_mc)
+{
+  for (int i = 0; i < n_frames && i < MAX_FRAMES; i++) {
+    const __u8 *ip6 = frames[i].data + ETH_HLEN;
+    int group = ip6[24] == 0xff;
+    __u8 got_tc = (ip6[0] & 0x0f) << 4 | ip6[1] >> 4;
+
+    if (frames[i].len < ETH_HLEN + 48)
+      continue;
+    if ((ip6[0] >> 4) != 6 || (ip6[1] & 0x0f) != 0x0a || ip6[3] != 0x42)
+      fail ("v6 copy %d: version or flow label changed", i);
+    if (got_tc != tc || ip6[7] != (group ? hops_mc : hops))
+      fail ("v6 copy %d: traffic class %#x hop limit %u, want %#x %u", i,
+          got_tc, ip6[7], tc, group ? hops_mc : hops);
+  }
+}
+
+static void
+case_ip_fields (void)
+{
+  /* DSCP 46, ECN 01; hop limit 100 */
+  struct spec sp = {.kind = K_IPV6,.payload = 200,.tos = 0xb9,.ttl = 100 };
+  __u8 pkt[MAX_PKT];
+  size_t len = build (pkt, &sp);
+  struct relay_sub s[4];
+  int fd;
+
+  for (int i = 0; i < 4; i++)
+    s[i] = lo_slot6 (i, i == 0);
+  /* slot 2: a group, ff0e::1:2 */
+  memset (s[2].daddr6, 0, 16);
+  ((__u8 *) s[2].daddr6)[0] = 0xff;
+  ((__u8 *) s[2].daddr6)[1] = 0x0e;
+  ((__u8 *) s[2].daddr6)[13] = 1;
+  ((__u8 *) s[2].daddr6)[15] = 2;
+
+  begin_case ("v6: qos-dscp 8, ttl 7, ttl-mc 2 in the traffic class (ECN "
+      "kept) and hop limit");
+  config.ip_flags = RELAY_IP_DSCP | RELAY_IP_TTL;
+  config.dscp = 8;
+  config.ttl = 7;
+  config.ttl_mc = 2;
+  set_slots (s, 4);
+  fd = udp6_socket (20000);
+  run (pkt, len);
+  check_copies (RELAY_FAMILY_V6, pkt, len, NULL);
+  check_copies6_ip (8 << 2 | 1, 7, 2);
+  check_stats (1, 0, 0, 0);
+  if (fd >= 0) {
+    check_udp_rx (fd, 20000, pkt + 62, 200);
+    close (fd);
+  }
+  end_case ();
+
+  begin_case ("v6: qos-dscp -1 keeps the traffic class; ttl written");
+  config.ip_flags = RELAY_IP_TTL;
+  config.ttl = 64;
+  config.ttl_mc = 1;
+  set_slots (s, 4);
+  run (pkt, len);
+  check_copies (RELAY_FAMILY_V6, pkt, len, NULL);
+  check_copies6_ip (0xb9, 64, 1);
+  end_case ();
+}
+
 int
 main (void)
 {
@@ -610,6 +682,7 @@ main (void)
   case_refused ();
   case_lock ();
   case_consume ();
+  case_ip_fields ();
   printf ("relay-bpf6: %d passed, %d failed, %d not run\n", n_passed,
       n_failed, n_not_run);
   return harness_teardown ();
