@@ -203,9 +203,12 @@ check_address6 (const gchar * host, const struct in6_addr *a, GError ** error)
 
   if (IN6_IS_ADDR_UNSPECIFIED (a))
     what = "is unspecified (::): nobody receives there";
-  else if (IN6_IS_ADDR_MULTICAST (a))
-    what = "is an IPv6 multicast group (ff00::/8): only IPv4 groups can be "
-        "subscribers";
+  else if (IN6_IS_ADDR_MULTICAST (a) && (a->s6_addr[1] & 0x0f) <= 2)
+    what = "is an IPv6 group of interface-local or link-local scope "
+        "(ff01::/16, ff02::/16: neighbour discovery, routing protocols, "
+        "not media) or of the reserved scope 0";
+  else if (IN6_IS_ADDR_MULTICAST (a) && (a->s6_addr[1] & 0x0f) == 0x0f)
+    what = "is an IPv6 group of the reserved scope 15";
   if (!what)
     return TRUE;
   g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
@@ -641,11 +644,15 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
 
   if (!t->kernel || !t->router)
     return;
+  /* a group leaves by multicast-iface if set, as from a socket with
+   * IP_MULTICAST_IF / IPV6_MULTICAST_IF */
   if (c->addr.sa.sa_family == AF_INET6)
     res = relay_router_resolve6 (t->router, &c->addr.v6.sin6_addr,
-        c->addr.v6.sin6_scope_id, &r);
+        IN6_IS_ADDR_MULTICAST (&c->addr.v6.sin6_addr) && t->group_ifindex ?
+        t->group_ifindex : c->addr.v6.sin6_scope_id, &r);
   else
-    res = relay_router_resolve (t->router, c->addr.v4.sin_addr, &r);
+    res = relay_router_resolve (t->router, c->addr.v4.sin_addr,
+        (int) t->group_ifindex, &r);
   if (res != c->route)
     table_log (t, G_LOG_LEVEL_INFO, "client %s:%d: %s, served from %s",
         c->host, c->port, relay_route_result_str (res),
@@ -691,6 +698,27 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
   if (relay_kernel_set_slot (t->kernel, c->slot, &sub))
     c->slot_written = TRUE;
   set_in_kernel (t, c, FALSE);
+}
+
+static gboolean
+client_is_group (const RelayClient * c)
+{
+  if (c->addr.sa.sa_family == AF_INET6)
+    return IN6_IS_ADDR_MULTICAST (&c->addr.v6.sin6_addr);
+  return IN_MULTICAST (ntohl (c->addr.v4.sin_addr.s_addr));
+}
+
+void
+relay_clients_set_group_ifindex (RelayClients * t, guint ifindex)
+{
+  if (t->group_ifindex == ifindex)
+    return;
+  t->group_ifindex = ifindex;
+  if (!t->running || !t->kernel)
+    return;
+  for (guint i = 0; i < t->n_slots; i++)
+    if (t->slots[i] && client_is_group (t->slots[i]))
+      relay_clients_program (t, t->slots[i], g_get_monotonic_time ());
 }
 
 void

@@ -227,6 +227,8 @@ typedef struct
    * not known yet): the kernel sends a KERNEL slot only those of its own
    * family (relay_clients_kernel_serves) */
   gint stream_family;
+  /* multicast-iface's index (0: none): the groups' copies leave by it */
+  guint group_ifindex;
 } RelayClients;
 
 RelayClient *relay_client_new (const gchar * host, gint port,
@@ -260,9 +262,10 @@ gboolean relay_clients_parse_full (const gchar * str, GPtrArray ** out,
     gchar ** duplicates, GError ** error);
 /* Refuses addresses nobody can subscribe at: unspecified (0.0.0.0/8),
  * broadcast (255.255.255.255 and the broadcast address of an interface of
- * this network namespace), multicast (224.0.0.0/4) and reserved
- * (240.0.0.0/4) ones; in IPv6 the unspecified address (::) and multicast
- * (ff00::/8) ones (IPv6 has no broadcast); the error names @host. */
+ * this network namespace), the local network control groups (224.0.0.0/24) and reserved
+ * (240.0.0.0/4) ones; in IPv6 the unspecified address (::) and the
+ * groups of scope 0, 1, 2 and 15 (IPv6 has no broadcast); the error
+ * names @host. */
 gboolean relay_client_check_address (const gchar * host,
     const RelayAddr * addr, GError ** error);
 
@@ -303,6 +306,11 @@ void relay_clients_set_stream_family (RelayClients * t, gint family);
 /* Bytes sent to every client since the start (UDP payload): the gone
  * ones and the current ones (the kernel's and userspace's). */
 guint64 relay_clients_bytes_served (RelayClients * t);
+
+/* multicast-iface (@ifindex; 0: none): the interface the copies to
+ * groups leave by, in the kernel as from the sockets; the groups' slots
+ * are programmed again at once. */
+void relay_clients_set_group_ifindex (RelayClients * t, guint ifindex);
 
 /* Starting, before the kernel: the stream's @port and the @router; fails
  * when the last clients value was refused, or for a client that would be

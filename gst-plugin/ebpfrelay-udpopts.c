@@ -498,6 +498,13 @@ relay_udp_opts_socket (RelayUdpOpts * o, GSocketFamily family)
   return NULL;
 }
 
+guint
+relay_udp_opts_multicast_ifindex (RelayUdpOpts * o)
+{
+  return o->multicast_iface && *o->multicast_iface ?
+      if_nametoindex (o->multicast_iface) : 0;
+}
+
 gboolean
 relay_udp_opts_bind_set (RelayUdpOpts * o)
 {

@@ -78,6 +78,9 @@ GSocket *relay_udp_opts_socket (RelayUdpOpts * o, GSocketFamily family);
  * is not IPv4 or cannot be resolved. */
 gboolean relay_udp_opts_bind (RelayUdpOpts * o, guint32 * addr,
     guint16 * port, GError ** error);
+/* multicast-iface's interface index (0: none set, or no such
+ * interface). */
+guint relay_udp_opts_multicast_ifindex (RelayUdpOpts * o);
 /* Whether bind-address or bind-port is set. */
 gboolean relay_udp_opts_bind_set (RelayUdpOpts * o);
 

@@ -1262,6 +1262,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto no_netlink;
   }
+  relay_clients_set_group_ifindex (self->table,
+      relay_udp_opts_multicast_ifindex (self->udpopts));
   if (!relay_clients_prepare (self->table, port, self->router, &err)) {
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_client;
@@ -1671,9 +1673,13 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       break;
     }
     default:
-      if (prop_id >= PROP_UDPOPTS)
+      if (prop_id >= PROP_UDPOPTS) {
         relay_udp_opts_set_property (self->udpopts, prop_id - PROP_UDPOPTS,
             value);
+        if (prop_id - PROP_UDPOPTS == RELAY_UDP_OPT_MULTICAST_IFACE)
+          relay_clients_set_group_ifindex (self->table,
+              relay_udp_opts_multicast_ifindex (self->udpopts));
+      }
       else if (prop_id >= PROP_FEEDBACK)
         relay_feedback_set_property (self->feedback, prop_id - PROP_FEEDBACK,
             value);

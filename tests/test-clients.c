@@ -320,11 +320,33 @@ test_parse_ipv6 (void)
   assert_entry_error ("[::]:5000",
       "client '[::]' is unspecified (::): nobody receives there");
   assert_entry_error ("[ff02::1]:5000",
-      "client '[ff02::1]' is an IPv6 multicast group (ff00::/8): only IPv4 "
-      "groups can be subscribers");
-  assert_entry_error ("[ff0e::1234]:5000@3",
-      "client '[ff0e::1234]' is an IPv6 multicast group (ff00::/8): only "
-      "IPv4 groups can be subscribers");
+      "client '[ff02::1]' is an IPv6 group of interface-local or link-local "
+      "scope (ff01::/16, ff02::/16: neighbour discovery, routing protocols, "
+      "not media) or of the reserved scope 0");
+  assert_entry_error ("[ff01::1234]:5000",
+      "client '[ff01::1234]' is an IPv6 group of interface-local or "
+      "link-local scope (ff01::/16, ff02::/16: neighbour discovery, routing "
+      "protocols, not media) or of the reserved scope 0");
+  assert_entry_error ("[ff30::1234]:5000",
+      "client '[ff30::1234]' is an IPv6 group of interface-local or "
+      "link-local scope (ff01::/16, ff02::/16: neighbour discovery, routing "
+      "protocols, not media) or of the reserved scope 0");
+  assert_entry_error ("[ff3f::1234]:5000",
+      "client '[ff3f::1234]' is an IPv6 group of the reserved scope 15");
+  /* a group of a wider scope is a subscriber, as an IPv4 one */
+  {
+    const gchar *groups[] = { "[ff0e::1234]:5000@3", "[ff05::1:3]:5000",
+      "[ff15::9]:5000", "[ff38::1]:5000"
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (groups); i++) {
+      RelayClient *c = relay_client_parse (groups[i], &err);
+
+      g_assert_no_error (err);
+      g_assert_true (IN6_IS_ADDR_MULTICAST (&c->addr.v6.sin6_addr));
+      relay_client_free (c);
+    }
+  }
   /* an IPv4 group is a subscriber (multiudpsink's multicast clients);
    * the local network control block is not */
   {
@@ -396,7 +418,7 @@ test_table_ipv6 (void)
           RELAY_CLIENT_RTCP_MUX, FALSE, NULL));
   g_assert_false (relay_clients_add_host (f.t, "ff02::1", 7000, 1, FALSE,
           &err));
-  g_assert_nonnull (strstr (err->message, "multicast"));
+  g_assert_nonnull (strstr (err->message, "link-local scope"));
   g_clear_error (&err);
   s = clients_string (&f);
   g_assert_cmpstr (s, ==, "127.0.0.1:5000@2,[::1]:5000@7/mux,"

@@ -9,7 +9,7 @@
  * the link), its MAC, the relay's MAC and source address; and the results
  * its callers (ebpfrelay-clients: served from userspace unless OK) expect
  * for an unresolved neighbour, no route, an unreachable route, a local
- * address, a v4-mapped or multicast destination and a non-Ethernet
+ * address, a v4-mapped destination, a group and a non-Ethernet
  * interface. Needs root (77 without, or without a namespace).
  */
 #define _GNU_SOURCE
@@ -78,6 +78,29 @@ resolve (const gchar * dst, uint32_t scope, RelayRoute * r)
   struct in6_addr d = a6 (dst);
 
   return relay_router_resolve6 (router, &d, scope, r);
+}
+
+/* A group (a subscriber as in multiudpsink) out of a given interface
+ * (multicast-iface): no neighbour, its MAC derived: 33:33 and its low 32
+ * bits (RFC 2464 7). */
+static void
+test_group (void)
+{
+  RelayRoute r;
+  guint8 mac[6];
+  struct in6_addr g = a6 ("ff0e::1:2:3");
+
+  g_assert_cmpint (resolve ("ff0e::1:2:3", if_nametoindex ("rt0"), &r), ==,
+      RELAY_ROUTE_OK);
+  g_assert_cmpint (r.ifindex, ==, if_nametoindex ("rt0"));
+  assert_mac (r.dmac, "33:33:00:01:00:03");
+  assert_mac (r.smac, RELAY_MAC);
+  g_assert_false (IN6_IS_ADDR_UNSPECIFIED (&r.src6));
+  relay_route_group_mac6 (&g, mac);
+  assert_mac (mac, "33:33:00:01:00:03");
+  g = a6 ("ff05::fedc:ba98");
+  relay_route_group_mac6 (&g, mac);
+  assert_mac (mac, "33:33:fe:dc:ba:98");
 }
 
 /* Via the gateway: its MAC, the route's preferred source (the address of
@@ -149,7 +172,6 @@ test_not_ok (void)
   /* v4-mapped: the kernel does not translate */
   g_assert_cmpint (resolve ("::ffff:10.0.0.1", 0, &r), ==, RELAY_ROUTE_IPV6);
   /* nobody to send to */
-  g_assert_cmpint (resolve ("ff02::1", 0, &r), ==, RELAY_ROUTE_UNREACHABLE);
   g_assert_cmpint (resolve ("::", 0, &r), ==, RELAY_ROUTE_UNREACHABLE);
   /* routed out of an interface without Ethernet header (lo) */
   g_assert_cmpint (resolve ("fd00:97::1", 0, &r), ==, RELAY_ROUTE_NOT_ETHER);
@@ -212,6 +234,7 @@ main (int argc, char **argv)
   g_test_add_func ("/route6/onlink", test_onlink);
   g_test_add_func ("/route6/link-local", test_link_local);
   g_test_add_func ("/route6/not-ok", test_not_ok);
+  g_test_add_func ("/route6/group", test_group);
   g_test_add_func ("/route6/changes", test_changes);
   rc = g_test_run ();
   relay_router_free (router);
