@@ -93,11 +93,11 @@ test_group (void)
   g_assert_cmpint (resolve ("ff0e::1:2:3", if_nametoindex ("rt0"), &r), ==,
       RELAY_ROUTE_OK);
   g_assert_cmpint (r.ifindex, ==, if_nametoindex ("rt0"));
-  assert_mac (r.dmac, "33:33:00:01:00:03");
+  assert_mac (r.dmac, "33:33:00:02:00:03");
   assert_mac (r.smac, RELAY_MAC);
   g_assert_false (IN6_IS_ADDR_UNSPECIFIED (&r.src6));
   relay_route_group_mac6 (&g, mac);
-  assert_mac (mac, "33:33:00:01:00:03");
+  assert_mac (mac, "33:33:00:02:00:03");
   g = a6 ("ff05::fedc:ba98");
   relay_route_group_mac6 (&g, mac);
   assert_mac (mac, "33:33:fe:dc:ba:98");

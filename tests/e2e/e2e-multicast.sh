@@ -17,7 +17,7 @@
 #     IP_MULTICAST_IF): cli2 gets every datagram of the group, cli1 none;
 #   - with MODE kernel the relay's kernel sent the group's copies
 #     (kernel-packets of the group), each to the group's MAC (01:00:5e:01:02:03,
-#     IPv6 33:33:00:01:00:03; the kernel path derives it: the copies reach
+#     IPv6 33:33:00:02:00:03; the kernel path derives it: the copies reach
 #     the joined socket, which a wrong destination MAC would not);
 #   - with MODE userspace the kernel sent nothing.
 set -uo pipefail
