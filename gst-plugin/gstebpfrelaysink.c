@@ -939,10 +939,18 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   GstMapInfo map;
   guint8 head[2];
 
-  /* A buffer without bytes sends nothing (multiudpsink: nothing for a
-   * buffer without memory). */
-  if (G_UNLIKELY (gst_buffer_get_size (buffer) == 0))
+  /* As multiudpsink: a buffer without memory sends nothing, one whose
+   * memories hold no byte an empty datagram to every client (from
+   * userspace: nothing in it for the kernel's priority or sequence
+   * rewriting). */
+  if (G_UNLIKELY (gst_buffer_get_size (buffer) == 0)) {
+    if (gst_buffer_n_memory (buffer) > 0) {
+      GST_EBPF_RELAY_SINK_LOCK (self);
+      relay_sender_send_all (self->sender, (const guint8 *) "", 0);
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
+    }
     return GST_FLOW_OK;
+  }
   /* Held across the send: see the struct. */
   GST_EBPF_RELAY_SINK_LOCK (self);
   /* multiudpsink's bytes-to-serve: what came while there were clients */
