@@ -640,6 +640,7 @@ on_client_added (RelayClient * c, gpointer user_data)
   GstEbpfRelaySink *self = user_data;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
+  relay_udp_opts_group_added (self->udpopts, &c->addr);
   post_client_change (self, c, "state", "added");
   relay_tree_update (self->tree, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -652,6 +653,7 @@ on_client_removed (RelayClient * c, gpointer user_data)
   GstEbpfRelaySink *self = user_data;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
+  relay_udp_opts_group_removed (self->udpopts, &c->addr);
   post_client_change (self, c, "state", "removed");
   relay_tree_update (self->tree, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -1360,6 +1362,8 @@ gst_ebpf_relay_sink_start (GstBaseSink * sink)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_client;
   }
+  /* auto-multicast: the host a member of the groups among the clients */
+  relay_udp_opts_join_groups (self->udpopts);
   /* a relay tree: its upstream subscription follows our subscribers */
   relay_tree_set_upstream (self->tree, udpsrc, self->follow_limits);
   relay_tree_update (self->tree, self->table);
