@@ -5,7 +5,7 @@
  *
  *   bench-send HOST PORT [--rate PPS] [--duration S] [--count N]
  *              [--size BYTES] [--rtp] [--pt N] [--ssrc N] [--sport PORT]
- *              [--first-seq S]
+ *              [--first-seq S] [--connect]
  *
  * Sends --count datagrams (default: rate x duration) of --size bytes
  * (default 1200) to HOST:PORT (HOST an IPv4 or IPv6 address) at --rate per second (default 2000), on an
@@ -15,7 +15,11 @@
  * (version 2, payload type --pt, default 96, 90 kHz timestamps from the
  * send time) before the record: mock RTP with no codec. Sequence numbers
  * start at --first-seq (default 0; a warm-up beyond the receivers' range is
- * not counted by them).
+ * not counted by them). --connect: the socket is connected to HOST:PORT
+ * and sends with send() (its route looked up once, cached in the socket)
+ * instead of sendto() on an unconnected socket, as GStreamer's udpsink
+ * and ffmpeg send by default (a route look-up per datagram, which costs
+ * IPv6 more than IPv4).
  *
  * Prints one line on stdout (cpu_ns: its own user + system time, which
  * includes the softirq work the kernel did in its context):
@@ -44,7 +48,7 @@ usage (void)
 {
   fprintf (stderr, "usage: bench-send HOST PORT [--rate PPS] [--duration S] "
       "[--count N] [--size BYTES] [--rtp] [--pt N] [--ssrc N] "
-      "[--sport PORT] [--first-seq S]\n");
+      "[--sport PORT] [--first-seq S] [--connect]\n");
   exit (2);
 }
 
@@ -59,7 +63,7 @@ main (int argc, char **argv)
   uint8_t buf[65536];
   uint64_t count, i = 0, first_seq = 0, errors = 0, t0, t_end_hard, late_max = 0;
   double period_ns;
-  int fd, a;
+  int fd, a, connected = 0;
 
   if (argc < 3)
     usage ();
@@ -73,6 +77,10 @@ main (int argc, char **argv)
     const char *o = argv[a];
     if (!strcmp (o, "--rtp")) {
       rtp = 1;
+      continue;
+    }
+    if (!strcmp (o, "--connect")) {
+      connected = 1;
       continue;
     }
     if (a + 1 >= argc)
@@ -125,6 +133,10 @@ main (int argc, char **argv)
     int sz = 4 << 20;
     setsockopt (fd, SOL_SOCKET, SO_SNDBUFFORCE, &sz, sizeof (sz));
   }
+  if (connected && connect (fd, &dst.u.sa, dst.len) < 0) {
+    perror ("bench-send: connect");
+    return 1;
+  }
   /* Wake-ups as exact as the kernel can make them. */
   prctl (PR_SET_TIMERSLACK, 1UL, 0, 0, 0);
   tool_catch_stop ();
@@ -174,7 +186,8 @@ main (int argc, char **argv)
         buf[3] = (uint8_t) (first_seq + i);
         tool_put32 (buf + 4, (uint32_t) (tx / 100000 * 9));  /* 90 kHz */
       }
-      r = sendto (fd, buf, size, 0, &dst.u.sa, dst.len);
+      r = connected ? send (fd, buf, size, 0) :
+          sendto (fd, buf, size, 0, &dst.u.sa, dst.len);
       if (r < 0) {
         if (errno == EINTR)
           continue;

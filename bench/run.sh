@@ -10,7 +10,7 @@
 #                [--sizes "1 10 100 1000"] [--paths "floor multiudpsink
 #                userspace kernel"] [--repeat R] [--no-sweep] [--no-drop] [--no-probe]
 #                [--plots DIR] [--perf] [--rps MASK] [--video-rate R]
-#                [--base-plugin-path DIR] [--rtp]
+#                [--base-plugin-path DIR] [--rtp] [--connect]
 #                [--loss PCT] [--loss-sizes "100"] [--loss-paths "kernel"]
 #                [--no-loss] [--only-loss] [--server [SECONDS]] [--ipv6]
 #
@@ -70,6 +70,11 @@
 # table.
 # EBR_BENCH_RELAY_OPTS: more ebpfrelaysink properties (e.g. nack-cache=0).
 #
+# --connect: the sender (bench-send) connects its socket and sends with
+# send(), its route looked up once; by default it sends with sendto() on an
+# unconnected socket, as GStreamer's udpsink and ffmpeg do, a route look-up
+# per datagram, which costs IPv6 (fib6) about 2-3 us more than IPv4 here:
+# that part of an IPv6 path's delay is the sender's, not the relay's.
 # --rtp: the sender puts a 12-byte RTP header (payload type 96, no codec in
 # the relay's caps: priority 7, never dropped) before the record, so that
 # the relay's RTP work (switch state, per-subscriber SR counts) runs; the
@@ -167,6 +172,7 @@ PERF=0
 RPS=
 BASE_PLUGIN_PATH=
 RTP=
+CONNECT=
 SRC_CAPS=
 SERVER=0
 SIZES_ARG=
@@ -205,6 +211,7 @@ while [ $# -gt 0 ]; do
     --server)
       SERVER=3; shift
       case ${1:-} in [0-9]*) SERVER=$1; shift ;; esac ;;
+    --connect) CONNECT=--connect; shift ;;
     --rtp) RTP=--rtp; SRC_CAPS="caps=application/x-rtp,media=application,payload=96,clock-rate=90000"; shift ;;
     --loss) LOSS_PCT=$2; shift 2 ;;
     --loss-sizes) LOSS_SIZES=$2; shift 2 ;;
@@ -332,7 +339,7 @@ client_entry ()
   echo "gstreamer: $(gst-launch-1.0 --version | sed -n 's/.*GStreamer //p' | head -n1)"
   echo "git: $(git -C "$root" describe --always --dirty 2>/dev/null) (bench tools); plugin: $PLUGIN_PATH"
   echo "uptime at start: $(uptime)"
-  echo "mode: $([ $QUICK -eq 1 ] && echo quick || echo full); sizes: $SIZES; paths: $PATHS; repeat: $REPEAT; traffic: $([ -n "$RTP" ] && echo RTP || echo plain)"
+  echo "mode: $([ $QUICK -eq 1 ] && echo quick || echo full); sizes: $SIZES; paths: $PATHS; repeat: $REPEAT; traffic: $([ -n "$RTP" ] && echo RTP || echo plain); sender: $([ -n "$CONNECT" ] && echo "connected (send)" || echo "unconnected (sendto)")"
   [ -z "$BASE_PLUGIN_PATH" ] || echo "base plugin (PATH@base): $BASE_PLUGIN_PATH (git: $(git -C "$BASE_PLUGIN_PATH" describe --always --dirty 2>/dev/null))"
 } >"$OUT/machine.txt"
 cat "$OUT/machine.txt" >&2
@@ -660,7 +667,7 @@ run_one ()
     sleep 0.3
     # Warm-up: sequence numbers beyond the receivers' range, not counted.
     # shellcheck disable=SC2086
-    ip netns exec "$P-srv" "$SEND" $dst $dport $RTP --rate 1000 --count 50 \
+    ip netns exec "$P-srv" "$SEND" $dst $dport $RTP $CONNECT --rate 1000 --count 50 \
       --first-seq 100000000000 >/dev/null 2>&1
     sleep 0.3
   fi
@@ -680,7 +687,7 @@ run_one ()
     perf_pid=$!
   fi
   # shellcheck disable=SC2086
-  ip netns exec "$P-srv" timeout $(( secs + 10 )) "$SEND" $dst $dport $RTP \
+  ip netns exec "$P-srv" timeout $(( secs + 10 )) "$SEND" $dst $dport $RTP $CONNECT \
     --rate "$rate" --duration "$secs" --size $SIZE >"$dir/send.txt" 2>&1
   if [ -n "$perf_pid" ]; then
     wait "$perf_pid" 2>/dev/null
