@@ -107,6 +107,7 @@
 
 #include "gstebpfprioritysrc.h"
 #include "gstebpfrelayelements.h"
+#include "ebpfprioritysrc-filter.h"
 #include "ebpfprioritysrc-kernel.h"
 #include "ebpfprioritysrc-udp.h"
 #include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
@@ -129,9 +130,6 @@ GST_DEBUG_CATEGORY (gst_ebpf_priority_src_debug);
 #define DEFAULT_STATS_INTERVAL 0
 #define DEFAULT_REWRITE_SPS TRUE
 /* udpsrc's: PSRC_UDP_DEFAULT_* (ebpfprioritysrc-udp.h) */
-/* The userspace filter's VP8 state: more SSRCs than this and it starts
- * over (a stream has a handful). */
-#define MAX_VP8_SSRCS 256
 
 enum
 {
@@ -195,8 +193,7 @@ struct _GstEbpfPrioritySrc
   PrioritySrcKernel *kernel;    /* NULL: filter in userspace */
   gboolean opened;
   RelayControlClient *client;
-  GHashTable *vp8;              /* userspace: ssrc -> struct prio_vp8_state */
-  GHashTable *switches;         /* userspace: ssrc -> struct psrc_ssrc */
+  PsrcFilter filter;            /* the userspace filter's state */
   gboolean rewrite_sps;
   GHashTable *sps_guards;       /* ssrc -> EbpfRelaySpsGuard */
   guint64 kept, dropped, control, too_short, sps_rewritten, sps_kept;
@@ -549,8 +546,7 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
   g_mutex_init (&self->lock);
   self->cancellable = g_cancellable_new ();
-  self->vp8 = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  self->switches = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  psrc_filter_init (&self->filter);
   self->rewrite_sps = DEFAULT_REWRITE_SPS;
   self->sps_guards = g_hash_table_new_full (NULL, NULL, NULL, g_free);
 
@@ -569,8 +565,7 @@ gst_ebpf_priority_src_finalize (GObject * object)
   g_free (self->token);
   gst_caps_replace (&self->caps, NULL);
   g_object_unref (self->cancellable);
-  g_hash_table_destroy (self->vp8);
-  g_hash_table_destroy (self->switches);
+  psrc_filter_clear (&self->filter);
   g_hash_table_destroy (self->sps_guards);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -589,54 +584,12 @@ update_filter_locked (GstEbpfPrioritySrc * self)
   self->cfg.fm_id = self->framemarking_id ? self->framemarking_id :
       self->caps_fm_id;
   self->cfg.limit = MIN (self->limit, PRIO_MAX);
-  g_hash_table_remove_all (self->vp8);
+  psrc_filter_configured (&self->filter);
   if (self->kernel && !priority_src_kernel_configure (self->kernel, &self->cfg))
     GST_WARNING_OBJECT (self, "cannot configure the socket filter: %s",
         g_strerror (errno));
   GST_DEBUG_OBJECT (self, "limit %u, frame marking id %u, caps %"
       GST_PTR_FORMAT, self->cfg.limit, self->cfg.fm_id, self->caps);
-}
-
-/* The userspace filter: the classifier of bpf/priority.h on the datagram,
- * its result in @info (for rewrite-sps). With the lock. */
-static gboolean
-keep_in_userspace (GstEbpfPrioritySrc * self, const guint8 * data, gsize len,
-    struct prio_info *out)
-{
-  struct prio_vp8_state *st = NULL;
-  struct psrc_ssrc *sw;
-  struct prio_info info;
-  guint32 ssrc;
-  guint n = MIN (len, PRIO_BUF_LEN);
-
-  /* The caller keeps the VP8 state per SSRC (priority.h). */
-  if (n >= 12) {
-    ssrc = GST_READ_UINT32_BE (data + 8);
-    st = g_hash_table_lookup (self->vp8, GUINT_TO_POINTER (ssrc));
-    if (!st) {
-      if (g_hash_table_size (self->vp8) >= MAX_VP8_SSRCS)
-        g_hash_table_remove_all (self->vp8);
-      st = g_new0 (struct prio_vp8_state, 1);
-      g_hash_table_insert (self->vp8, GUINT_TO_POINTER (ssrc), st);
-    }
-  }
-  prio_classify (data, n, len, self->cfg.codec_by_pt, self->cfg.fm_id, st,
-      &info);
-  *out = info;
-  if (!prio_is_rtp (&info))
-    return TRUE;
-  /* The limit in force per SSRC, as the kernel's filter keeps it
-   * (bpf/prioritysrc.bpf.c). */
-  sw = g_hash_table_lookup (self->switches, GUINT_TO_POINTER (info.ssrc));
-  if (!sw) {
-    if (g_hash_table_size (self->switches) >= PSRC_SWITCH_SSRCS)
-      g_hash_table_remove_all (self->switches);
-    sw = g_new0 (struct psrc_ssrc, 1);
-    sw_sub_init (&sw->s, NULL, info.pt, self->cfg.limit);
-    g_hash_table_insert (self->switches, GUINT_TO_POINTER (info.ssrc), sw);
-  }
-  return sw_decide (&sw->s, sw_frame (&sw->f, info.ts, info.priority),
-      info.priority, self->cfg.limit) == SW_SEND;
 }
 
 /* --- the subscription ------------------------------------------------------- */
@@ -757,7 +710,7 @@ open_socket (GstEbpfPrioritySrc * self)
   self->kernel = kernel;
   self->kept = self->dropped = self->control = self->too_short = 0;
   self->sps_rewritten = self->sps_kept = 0;
-  g_hash_table_remove_all (self->switches);
+  psrc_filter_reset (&self->filter);
   g_hash_table_remove_all (self->sps_guards);
   self->opened = TRUE;
   update_filter_locked (self);
@@ -950,13 +903,12 @@ gst_ebpf_priority_src_get_caps (GstBaseSrc * src, GstCaps * filter)
 static gint
 ssrc_limit_locked (GstEbpfPrioritySrc * self, guint32 ssrc)
 {
-  struct psrc_ssrc sw, *swp;
+  struct psrc_ssrc sw;
 
   if (self->kernel)
     return priority_src_kernel_switch (self->kernel, ssrc, &sw) ?
         sw.s.limit : -1;
-  swp = g_hash_table_lookup (self->switches, GUINT_TO_POINTER (ssrc));
-  return swp ? swp->s.limit : -1;
+  return psrc_filter_ssrc_limit (&self->filter, ssrc);
 }
 
 /* rewrite-sps on a datagram that passed the filter (@data, @n bytes, the
@@ -1091,7 +1043,9 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       verdict = DGRAM_SHORT;
     } else if (!self->kernel) {
       classified = TRUE;
-      if (keep_in_userspace (self, data + skip, n - skip, &info)) {
+      /* the userspace filter: the classification kept for rewrite-sps */
+      if (psrc_filter_keep (&self->filter, &self->cfg, data + skip, n - skip,
+              &info)) {
         self->kept++;
       } else {
         self->dropped++;
@@ -1161,28 +1115,13 @@ static gint
 limit_in_force (GstEbpfPrioritySrc * self, gint * pending)
 {
   struct psrc_ssrc sw[PSRC_SWITCH_SSRCS];
-  gint in_force = -1;
-  guint n = 0, i;
+  guint n;
 
   if (self->kernel)
     n = priority_src_kernel_switches (self->kernel, sw, G_N_ELEMENTS (sw));
-  else {
-    GHashTableIter it;
-    gpointer v;
-
-    g_hash_table_iter_init (&it, self->switches);
-    while (n < G_N_ELEMENTS (sw) && g_hash_table_iter_next (&it, NULL, &v))
-      sw[n++] = *(struct psrc_ssrc *) v;
-  }
-  *pending = -1;
-  for (i = 0; i < n; i++) {
-    if (sw_pending (&sw[i].s, self->cfg.limit)) {
-      *pending = self->cfg.limit;
-      return sw[i].s.limit;
-    }
-    in_force = self->cfg.limit;
-  }
-  return in_force;
+  else
+    n = psrc_filter_switches (&self->filter, sw, G_N_ELEMENTS (sw));
+  return psrc_filter_limit_in_force (sw, n, self->cfg.limit, pending);
 }
 
 static GstStructure *
