@@ -195,7 +195,7 @@ struct _GstEbpfPrioritySrc
   RelayControlClient *client;
   PsrcFilter filter;            /* the userspace filter's state */
   gboolean rewrite_sps;
-  GHashTable *sps_guards;       /* ssrc -> EbpfRelaySpsGuard */
+  EbpfRelaySpsGuards *sps_guards;      /* rewrite-sps, per SSRC */
   guint64 kept, dropped, control, too_short, sps_rewritten, sps_kept;
 
   PsrcUdpRecv recv;             /* streaming thread only, while READY */
@@ -548,7 +548,7 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->cancellable = g_cancellable_new ();
   psrc_filter_init (&self->filter);
   self->rewrite_sps = DEFAULT_REWRITE_SPS;
-  self->sps_guards = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->sps_guards = ebpf_relay_sps_guards_new (PSRC_SWITCH_SSRCS);
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
@@ -566,7 +566,7 @@ gst_ebpf_priority_src_finalize (GObject * object)
   gst_caps_replace (&self->caps, NULL);
   g_object_unref (self->cancellable);
   psrc_filter_clear (&self->filter);
-  g_hash_table_destroy (self->sps_guards);
+  ebpf_relay_sps_guards_free (self->sps_guards);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -711,7 +711,7 @@ open_socket (GstEbpfPrioritySrc * self)
   self->kept = self->dropped = self->control = self->too_short = 0;
   self->sps_rewritten = self->sps_kept = 0;
   psrc_filter_reset (&self->filter);
-  g_hash_table_remove_all (self->sps_guards);
+  ebpf_relay_sps_guards_reset (self->sps_guards);
   self->opened = TRUE;
   update_filter_locked (self);
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
@@ -911,22 +911,32 @@ ssrc_limit_locked (GstEbpfPrioritySrc * self, guint32 ssrc)
   return psrc_filter_ssrc_limit (&self->filter, ssrc);
 }
 
+/* For the SPS guards (ebpf_relay_sps_guards_datagram): the limit in force
+ * for @ssrc, the requested one when the filter has none yet. With the
+ * lock. */
+static guint
+sps_limit_locked (guint32 ssrc, gpointer user_data)
+{
+  GstEbpfPrioritySrc *self = user_data;
+  gint limit = ssrc_limit_locked (self, ssrc);
+
+  return limit < 0 ? self->cfg.limit : (guint) limit;
+}
+
 /* rewrite-sps on a datagram that passed the filter (@data, @n bytes, the
  * RTP packet after @skip; @known: its classification when the userspace
- * filter made one, else NULL): notes its B slices, and returns the
- * datagram with its SPS rewritten (g_free) when the SSRC's guard says so,
- * else NULL. With the lock. */
+ * filter made one, else NULL): the SSRC's guard notes its B slices, and
+ * says when its SPS is rewritten (ebpfrelay-sps): then the datagram with
+ * it (g_free), else NULL. With the lock. */
 static guint8 *
 sps_rewrite_locked (GstEbpfPrioritySrc * self, const guint8 * data, gsize n,
     gint skip, const struct prio_info *known, gsize * out_len)
 {
   const guint8 *rtp = data + skip;
-  gsize len = n - skip, payload_len, rtp_len;
-  EbpfRelaySpsGuard *g;
+  gsize len = n - skip;
   struct prio_info info;
-  const guint8 *payload;
-  guint8 *rtp_out, *out;
-  gint limit;
+  guint8 *out = NULL;
+  guint limit = 0;
 
   if (len < 13 || self->cfg.codec_by_pt[rtp[1] & (PRIO_N_PT - 1)] !=
       PRIO_CODEC_H264)
@@ -937,43 +947,24 @@ sps_rewrite_locked (GstEbpfPrioritySrc * self, const guint8 * data, gsize n,
   else
     prio_classify (rtp, MIN (len, PRIO_BUF_LEN), len, self->cfg.codec_by_pt,
         self->cfg.fm_id, NULL, &info);
-  if (!prio_is_rtp (&info) || info.payload_off >= len)
+  if (!prio_is_rtp (&info))
     return NULL;
-  payload = rtp + info.payload_off;
-  payload_len = len - info.payload_off;
-  g = g_hash_table_lookup (self->sps_guards, GUINT_TO_POINTER (info.ssrc));
-  if (!g) {
-    if (g_hash_table_size (self->sps_guards) >= PSRC_SWITCH_SSRCS)
-      g_hash_table_remove_all (self->sps_guards);
-    g = g_new (EbpfRelaySpsGuard, 1);
-    ebpf_relay_sps_guard_init (g);
-    g_hash_table_insert (self->sps_guards, GUINT_TO_POINTER (info.ssrc), g);
+  switch (ebpf_relay_sps_guards_datagram (self->sps_guards, data, n, skip,
+          info.ssrc, info.ts, info.priority, info.payload_off,
+          sps_limit_locked, self, &limit, &out, out_len)) {
+    case EBPF_RELAY_SPS_PACKET_KEPT:
+      self->sps_kept++;
+      GST_LOG_OBJECT (self, "SSRC %08x: SPS as received (limit %u)",
+          info.ssrc, limit);
+      break;
+    case EBPF_RELAY_SPS_PACKET_REWRITTEN:
+      self->sps_rewritten++;
+      GST_DEBUG_OBJECT (self, "SSRC %08x: SPS rewritten to no reordering "
+          "(limit %u)", info.ssrc, limit);
+      break;
+    default:
+      break;
   }
-  if (ebpf_relay_h264_payload_has_b_slice (payload, payload_len)) {
-    ebpf_relay_sps_guard_b_slice (g, info.priority);
-    return NULL;
-  }
-  if (!ebpf_relay_h264_payload_has_sps (payload, payload_len))
-    return NULL;
-  limit = ssrc_limit_locked (self, info.ssrc);
-  if (limit < 0)
-    limit = self->cfg.limit;
-  if (!ebpf_relay_sps_guard_sps (g, limit, info.ts)
-      || !ebpf_relay_sps_rtp_rewrite (rtp, len, info.payload_off, &rtp_out,
-          &rtp_len)) {
-    self->sps_kept++;
-    GST_LOG_OBJECT (self, "SSRC %08x: SPS as received (limit %d)", info.ssrc,
-        limit);
-    return NULL;
-  }
-  self->sps_rewritten++;
-  GST_DEBUG_OBJECT (self, "SSRC %08x: SPS rewritten to no reordering (limit "
-      "%d)", info.ssrc, limit);
-  out = g_malloc (skip + rtp_len);
-  memcpy (out, data, skip);
-  memcpy (out + skip, rtp_out, rtp_len);
-  g_free (rtp_out);
-  *out_len = skip + rtp_len;
   return out;
 }
 
