@@ -12,7 +12,9 @@
  * packets of that SSRC dropped for that slot so far, so each subscriber
  * sees a contiguous stream; what each slot is sent is counted per SSRC
  * (packets, payload octets) for its sender reports, per CPU (sub_stats). KERNEL slots get a copy (headers and sequence
- * number rewritten in place, bpf_clone_redirect to the slot's interface);
+ * number rewritten in place, with the DSCP and TTL of config's
+ * RELAY_IP_* (relay_rewrite_ip), bpf_clone_redirect to the slot's
+ * interface);
  * the USERSPACE slots are named, each with its sequence number, in one
  * perf event that carries the packet up. The original then continues, unchanged, to the
  * udpsrc socket: the program returns TC_ACT_UNSPEC (TCX_NEXT), so other
@@ -144,6 +146,17 @@ struct copy_state {
 	__u32 n_users;     /* entries in the event (in a map, not on the
 	                    * stack: the verifier would follow each value
 	                    * through the slot loop's iterations) */
+	/* The IPv4 TOS / IPv6 traffic class and TTL / hop limit (relay.h,
+	 * RELAY_IP_*): as received, now in the skb, and what the copies get
+	 * (ttl_mc: to a group; a TTL of 0: userspace sends the copy). */
+	__u8 tos_orig;
+	__u8 tos_cur;
+	__u8 tos_want;
+	__u8 ttl_orig;
+	__u8 ttl_cur;
+	__u8 ttl_uc;
+	__u8 ttl_mc;
+	__u8 pad;
 };
 
 /* Per CPU: the event under construction, the copy of the payload's first
@@ -208,6 +221,8 @@ struct {
 #define IP_OFF       ETH_HLEN
 #define IP_CSUM_OFF  (IP_OFF + offsetof(struct iphdr, check))
 #define IP_ADDR_OFF  (IP_OFF + offsetof(struct iphdr, saddr))
+#define IP_TOS_OFF   (IP_OFF + offsetof(struct iphdr, tos))
+#define IP_TTL_OFF   (IP_OFF + offsetof(struct iphdr, ttl))
 #define UDP_OFF      (IP_OFF + sizeof(struct iphdr))
 #define UDP_CSUM_OFF (UDP_OFF + offsetof(struct udphdr, check))
 #define HDR_LEN      (UDP_OFF + sizeof(struct udphdr))
@@ -218,6 +233,7 @@ struct {
  * no header checksum; the UDP checksum (mandatory) covers the addresses
  * through the pseudo header. */
 #define IP6_ADDR_OFF  (IP_OFF + offsetof(struct ipv6hdr, saddr))
+#define IP6_HOPS_OFF  (IP_OFF + offsetof(struct ipv6hdr, hop_limit))
 #define UDP6_OFF      (IP_OFF + sizeof(struct ipv6hdr))
 #define UDP6_CSUM_OFF (UDP6_OFF + offsetof(struct udphdr, check))
 #define HDR6_LEN      (UDP6_OFF + sizeof(struct udphdr))
@@ -403,6 +419,106 @@ static __always_inline int rewrite(struct __sk_buff *skb, struct scratch *scr,
 	return relay_rewrite(skb, &scr->cur, to, flags);
 }
 
+/* Two bytes as the 16-bit word they make in the packet (network order,
+ * as the csum helpers take it). */
+static __always_inline __u16 be_word(__u8 hi, __u8 lo)
+{
+	__u8 b[2] = {hi, lo};
+	__u16 w;
+
+	__builtin_memcpy(&w, b, 2);
+	return w;
+}
+
+/*
+ * The TOS / traffic class and TTL / hop limit in the skb, from what is
+ * there now (scratch.cs: tos_cur, ttl_cur) to @tos and @ttl; only a field
+ * that differs is touched. IPv4: each field's 16-bit word goes into the
+ * header checksum (TOS with version and IHL, TTL with the protocol), so
+ * the header's sum, and a COMPLETE skb->csum, stay as they were. IPv6:
+ * no header checksum, and the UDP pseudo header covers neither field;
+ * the stores keep a COMPLETE skb->csum right (BPF_F_RECOMPUTE_CSUM). A
+ * global function: verified once. -1 when a helper failed.
+ */
+__noinline int relay_rewrite_ip(struct __sk_buff *skb, __u32 tos, __u32 ttl)
+{
+	struct copy_state *c;
+	struct scratch *scr;
+	const __u8 *raw;
+	__u32 key = 0;
+	__u8 b[2];
+
+	scr = bpf_map_lookup_elem(&scratch, &key);
+	if (!skb || !scr)
+		return -1;
+	c = &scr->cs;
+	/* the IP header's first bytes as received (IPv4 or IPv6) */
+	raw = (const __u8 *)&scr->orig_h.ip;
+	if (c->v6) {
+		if (tos != c->tos_cur) {
+			/* version (4 bits), traffic class (8), flow label */
+			b[0] = (raw[0] & 0xf0) | ((tos >> 4) & 0x0f);
+			b[1] = ((tos & 0x0f) << 4) | (raw[1] & 0x0f);
+			if (bpf_skb_store_bytes(skb, IP_OFF, b, 2,
+			                        BPF_F_RECOMPUTE_CSUM))
+				return -1;
+		}
+		if (ttl != c->ttl_cur) {
+			b[0] = ttl;
+			if (bpf_skb_store_bytes(skb, IP6_HOPS_OFF, b, 1,
+			                        BPF_F_RECOMPUTE_CSUM))
+				return -1;
+		}
+	} else {
+		if (tos != c->tos_cur) {
+			b[0] = tos;
+			if (bpf_l3_csum_replace(skb, IP_CSUM_OFF,
+			                        be_word(raw[0], c->tos_cur),
+			                        be_word(raw[0], tos), 2) ||
+			    bpf_skb_store_bytes(skb, IP_TOS_OFF, b, 1, 0))
+				return -1;
+		}
+		if (ttl != c->ttl_cur) {
+			b[0] = ttl;
+			if (bpf_l3_csum_replace(skb, IP_CSUM_OFF,
+			                        be_word(c->ttl_cur, raw[9]),
+			                        be_word(ttl, raw[9]), 2) ||
+			    bpf_skb_store_bytes(skb, IP_TTL_OFF, b, 1, 0))
+				return -1;
+		}
+	}
+	c->tos_cur = tos;
+	c->ttl_cur = ttl;
+	return 0;
+}
+
+/* What the copies' TOS / traffic class and TTL / hop limit are (relay.h,
+ * RELAY_IP_*), from the packet's headers @h: once per packet. */
+static __always_inline void ip_fields_init(struct copy_state *cs,
+                                           const struct hdrs *h,
+                                           const struct relay_config *cfg,
+                                           int v6)
+{
+	const __u8 *raw = (const __u8 *)&h->ip;
+	__u8 tos, ttl, flags = cfg->ip_flags;
+
+	if (v6) {
+		tos = (raw[0] << 4) | (raw[1] >> 4);
+		ttl = raw[7]; /* hop limit */
+	} else {
+		tos = raw[1];
+		ttl = raw[8];
+	}
+	cs->tos_orig = cs->tos_cur = cs->tos_want = tos;
+	cs->ttl_orig = cs->ttl_cur = cs->ttl_uc = cs->ttl_mc = ttl;
+	if (flags & RELAY_IP_DSCP)
+		cs->tos_want = ((cfg->dscp & 0x3f) << 2) | (tos & 0x3);
+	if (flags & RELAY_IP_TTL) {
+		cs->ttl_uc = cfg->ttl;
+		cs->ttl_mc = cfg->ttl_mc;
+	}
+}
+
 /* Write RTP sequence number @seq into the skb, UDP checksum updated. */
 static __always_inline int set_seq(struct __sk_buff *skb, struct copy_state *c,
                                    __u16 seq)
@@ -438,6 +554,8 @@ static __always_inline int restore(struct __sk_buff *skb, struct scratch *scr,
 		return -1;
 	scr->cur = scr->orig_f;
 	c->cur_seq = c->orig_seq;
+	c->tos_cur = c->tos_orig;
+	c->ttl_cur = c->ttl_orig;
 	return 0;
 }
 
@@ -583,20 +701,31 @@ static __always_inline void flush_pending(struct __sk_buff *skb,
 }
 
 /* Send the pending copy, then write slot @i's headers (the slot's copy
- * in scratch.sub) and, with seq_on, RTP sequence number @seq into the
- * skb: the next pending copy. A global function (pointers only in its
- * arguments and from map look-ups): the verifier checks it once, not at
- * the end of each way through slot_cb. */
+ * in scratch.sub: addresses, ports, MACs; the TOS and TTL the copies get)
+ * and, with seq_on, RTP sequence number @seq into the skb: the next
+ * pending copy. 1 when userspace must send this copy (its TTL would be 0,
+ * relay.h), else 0. A global function (pointers only in its arguments
+ * and from map look-ups): the verifier checks it once, not at the end of
+ * each way through slot_cb. */
 __noinline int relay_stage_copy(struct __sk_buff *skb, __u32 i, __u32 seq)
 {
 	struct copy_state *c;
 	struct scratch *scr;
-	__u32 key = 0;
+	__u32 key = 0, mc;
+	__u8 ttl;
 
 	scr = bpf_map_lookup_elem(&scratch, &key);
 	if (!skb || !scr)
 		return 0;
 	c = &scr->cs;
+	/* a group: 224.0.0.0/4, ff00::/8 (the first byte of the address) */
+	if (c->v6)
+		mc = *(const __u8 *)scr->sub.daddr6 == 0xff;
+	else
+		mc = (*(const __u8 *)&scr->sub.daddr & 0xf0) == 0xe0;
+	ttl = mc ? c->ttl_mc : c->ttl_uc;
+	if (!ttl)
+		return 1;
 	if (c->broken) {
 		stat_inc(RELAY_STAT_CLONE_ERRORS);
 		return 0;
@@ -604,6 +733,8 @@ __noinline int relay_stage_copy(struct __sk_buff *skb, __u32 i, __u32 seq)
 	flush_pending(skb, scr, c);
 	c->rewritten = 1;
 	if (rewrite(skb, scr, c, &scr->sub) ||
+	    ((c->tos_want != c->tos_cur || ttl != c->ttl_cur) &&
+	     relay_rewrite_ip(skb, c->tos_want, ttl)) ||
 	    (c->seq_on && (__u16)seq != c->cur_seq &&
 	     set_seq(skb, c, (__u16)seq))) {
 		/* Half rewritten (the helpers fail only when the skb cannot
@@ -701,21 +832,19 @@ static long slot_cb(__u32 i, void *data)
 	}
 
 	/* A KERNEL slot of the other family gets it from userspace: the
-	 * kernel does not translate between IPv4 and IPv6. */
-	if (sub->state == RELAY_SUB_USERSPACE || c->all_user ||
-	    sub->family != c->family) {
-		n = c->cs->n_users;
-		if (n < RELAY_MAX_SUBS) {
-			/* The mask is a no-op; it keeps the bound in the
-			 * verifier's view. */
-			c->ev->entries[n & (RELAY_MAX_SUBS - 1)].slot = i;
-			c->ev->entries[n & (RELAY_MAX_SUBS - 1)].seq = seq;
-			c->cs->n_users = n + 1;
-		}
+	 * kernel does not translate between IPv4 and IPv6; so does one
+	 * whose copy would leave with TTL 0 (relay_stage_copy). */
+	if (sub->state == RELAY_SUB_KERNEL && !c->all_user &&
+	    sub->family == c->family && !relay_stage_copy(c->skb, i, seq))
 		return 0;
+	n = c->cs->n_users;
+	if (n < RELAY_MAX_SUBS) {
+		/* The mask is a no-op; it keeps the bound in the verifier's
+		 * view. */
+		c->ev->entries[n & (RELAY_MAX_SUBS - 1)].slot = i;
+		c->ev->entries[n & (RELAY_MAX_SUBS - 1)].seq = seq;
+		c->cs->n_users = n + 1;
 	}
-
-	relay_stage_copy(c->skb, i, seq);
 	return 0;
 }
 
@@ -874,6 +1003,12 @@ static __always_inline int finish(struct loop_ctx *c, struct scratch *scr,
 		 * exactly what arrived. */
 		if (!c->cs->broken) {
 			rewrite(c->skb, scr, c->cs, &scr->orig_f);
+			/* (IPv4: restore's bytes keep the header's sum) */
+			if (c->cs->v6 &&
+			    (c->cs->tos_cur != c->cs->tos_orig ||
+			     c->cs->ttl_cur != c->cs->ttl_orig))
+				relay_rewrite_ip(c->skb, c->cs->tos_orig,
+				                 c->cs->ttl_orig);
 			if (c->cs->cur_seq != c->info.seq)
 				set_seq(c->skb, c->cs, c->info.seq);
 		}
@@ -937,6 +1072,7 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 	/* (h is scratch.orig_h: relay_ingress loaded it there) */
 	hdr_fields(c.orig_f, h, v6);
 	*c.cur = *c.orig_f;
+	ip_fields_init(cs, h, cfg, v6);
 	relay_classify(skb, scr, cfg);
 	c.info = scr->info;
 	c.rtp = prio_is_rtp(&c.info);
@@ -1006,6 +1142,7 @@ static __always_inline int forward_frag(struct __sk_buff *skb, struct hdrs *h,
 	hdr_fields(c.orig_f, h, 0);
 	c.orig_f->sport = c.orig_f->dport = 0; /* no UDP header here */
 	*c.cur = *c.orig_f;
+	ip_fields_init(cs, h, cfg, 0);
 	bpf_loop(n_slots, frag_cb, &c, 0);
 	return finish(&c, scr, cfg);
 }
@@ -1108,14 +1245,15 @@ __noinline int relay_for_us(struct __sk_buff *skb, __u32 ihl_len,
 	return 1;
 }
 
-/* The publisher lock (relay.h, RELAY_SRC_*): whether the sender @addr,
- * @port (be) may publish; @v6: an IPv6 sender, which never may while a
- * lock is set (sources and the latch are IPv4, as in userspace:
- * ebpfrelay-feedback's sources_allow, ebpfrelay-publisher). Verified once,
- * as a function of its own. */
-__noinline int relay_source_ok(__u32 addr, __u32 port, __u32 v6)
+/* The publisher lock (relay.h, RELAY_SRC_*): whether the sender may
+ * publish: @addr (be) and @port (be) for an IPv4 one; @v6: an IPv6 one,
+ * whose address is read from @skb's header. Both as one 16-byte key (an
+ * IPv4 sender v4-mapped), as in userspace (ebpfrelay-sources: the same
+ * rule). Verified once, as a function of its own. */
+__noinline int relay_source_ok(struct __sk_buff *skb, __u32 addr, __u32 port,
+                               __u32 v6)
 {
-	struct relay_src_key k = {.addr = addr, .port = (__u16)port};
+	struct relay_src_key k = {};
 	struct relay_config *cfg;
 	struct relay_latch *l;
 	__u32 key = 0, flags, timeout_ms;
@@ -1123,20 +1261,29 @@ __noinline int relay_source_ok(__u32 addr, __u32 port, __u32 v6)
 	int ok, took = 0;
 
 	cfg = bpf_map_lookup_elem(&config, &key);
-	if (!cfg)
+	if (!cfg || !skb)
 		return 0;
 	flags = cfg->src_flags;
 	timeout_ms = cfg->src_timeout_ms;
 	if (!flags)
 		return 1;
-	if (v6)
-		return 0;
+	if (v6) {
+		if (bpf_skb_load_bytes(skb,
+		                       IP_OFF + offsetof(struct ipv6hdr, saddr),
+		                       k.addr, sizeof(k.addr)))
+			return 0;
+	} else {
+		k.addr[2] = bpf_htonl(RELAY_V4MAPPED);
+		k.addr[3] = addr;
+	}
+	k.port = (__u16)port;
 
 	if (flags & RELAY_SRC_LIST) {
 		if (!bpf_map_lookup_elem(&sources, &k)) {
 			k.port = 0;
 			if (!bpf_map_lookup_elem(&sources, &k))
 				return 0;
+			k.port = (__u16)port;
 		}
 	}
 	if (!(flags & RELAY_SRC_LATCH))
@@ -1147,14 +1294,18 @@ __noinline int relay_source_ok(__u32 addr, __u32 port, __u32 v6)
 	now = bpf_ktime_get_ns();
 	timeout = (__u64)timeout_ms * 1000000;
 	bpf_spin_lock(&l->lock);
-	if (l->addr != addr || l->port != (__u16)port) {
-		if (!l->addr || (timeout && now - l->last_ns > timeout)) {
-			l->addr = addr;
-			l->port = (__u16)port;
-			took = 1;
-		}
+	ok = l->addr[0] == k.addr[0] && l->addr[1] == k.addr[1] &&
+	     l->addr[2] == k.addr[2] && l->addr[3] == k.addr[3] &&
+	     l->port == k.port;
+	if (!ok && (!(l->addr[0] | l->addr[1] | l->addr[2] | l->addr[3]) ||
+	            (timeout && now - l->last_ns > timeout))) {
+		l->addr[0] = k.addr[0];
+		l->addr[1] = k.addr[1];
+		l->addr[2] = k.addr[2];
+		l->addr[3] = k.addr[3];
+		l->port = k.port;
+		ok = took = 1;
 	}
-	ok = l->addr == addr && l->port == (__u16)port;
 	if (ok)
 		l->last_ns = now;
 	bpf_spin_unlock(&l->lock);
@@ -1184,7 +1335,7 @@ __noinline int relay_rtcp_or_rejected(struct __sk_buff *skb, __u32 ihl_len,
 		stat_inc(RELAY_STAT_RTCP);
 		return TC_ACT_UNSPEC;
 	}
-	if (!relay_source_ok(saddr, sport, v6)) {
+	if (!relay_source_ok(skb, saddr, sport, v6)) {
 		stat_inc(RELAY_STAT_REJECTED_SOURCE);
 		return TC_ACT_SHOT;
 	}

@@ -29,7 +29,8 @@
  *                                                          addresses: only packets
  *                                                          to one are forwarded
  *   local_addrs6 HASH  struct relay_addr6 -> __u8           the same for IPv6
- *   sources    HASH   struct relay_src_key -> __u8         allowed senders
+ *   sources    HASH   struct relay_src_key -> __u8         allowed senders, IPv4
+ *                                                          and IPv6
  *                                                          (config.src_flags)
  *   latch      ARRAY  [1] struct relay_latch                the latched sender
  *
@@ -164,7 +165,30 @@ struct relay_config {
 	__u32 src_timeout_ms; /* RELAY_SRC_LATCH: silence of the latched
 	                       * sender after which another may take over;
 	                       * 0: never */
+	/* The IP header of every copy the kernel sends, beside its
+	 * addresses (multiudpsink's qos-dscp, ttl, ttl-mc; see
+	 * RELAY_IP_*). Without the flags, as the packet came (a zeroed
+	 * config changes nothing). */
+	__u8 ip_flags; /* RELAY_IP_* */
+	__u8 dscp;     /* RELAY_IP_DSCP: the DSCP (0..63) */
+	__u8 ttl;      /* RELAY_IP_TTL: TTL / hop limit to a unicast
+	                * address */
+	__u8 ttl_mc;   /* RELAY_IP_TTL: the same to a multicast group */
 };
+
+/*
+ * RELAY_IP_DSCP: the DSCP is written into the upper 6 bits of the IPv4
+ *   TOS / IPv6 traffic class, the 2 ECN bits stay as they came.
+ * RELAY_IP_TTL: the IPv4 TTL / IPv6 hop limit is ttl, or ttl_mc for a
+ *   slot whose address is a multicast group (224.0.0.0/4, ff00::/8).
+ * The IPv4 header checksum is updated; IPv6 has none, and the UDP pseudo
+ * header covers neither field. A copy that would leave with TTL 0 is
+ * not the kernel's: the slot is named in the event and userspace sends
+ * it (its socket refuses an IPv4 TTL of 0; a group's TTL 0 keeps the
+ * datagram on this host, which a copy put on an interface would not).
+ */
+#define RELAY_IP_DSCP 0x1
+#define RELAY_IP_TTL  0x2
 
 /*
  * The publisher lock (docs/security.md). Checked in relay_ingress after
@@ -179,20 +203,26 @@ struct relay_config {
  *   or after src_timeout_ms without a datagram from it, the sender of the
  *   datagram takes the latch (RELAY_STAT_SOURCE_LATCHED). With both, only
  *   an allowed sender can take the latch.
+ * One key for both families: a sender's address is 16 bytes, an IPv6 one
+ * as in its header, an IPv4 one v4-mapped (::ffff:a.b.c.d, RELAY_V4MAPPED
+ * in word 2), as userspace folds a v4-mapped peer into IPv4
+ * (gst-plugin/ebpfrelay-addr.h).
  */
 #define RELAY_SRC_LIST  0x1
 #define RELAY_SRC_LATCH 0x2
+/* word 2 of a v4-mapped address (host order: bpf_htonl / htonl it) */
+#define RELAY_V4MAPPED  0x0000ffff
 
 struct relay_src_key {
-	__u32 addr; /* be */
-	__u16 port; /* be; 0: any port of addr */
+	__u32 addr[4]; /* be: IPv6, or IPv4 v4-mapped */
+	__u16 port;    /* be; 0: any port of addr */
 	__u16 pad;
 };
 
 struct relay_latch {
 	struct bpf_spin_lock lock;
-	__u32 addr; /* be; 0: none latched */
-	__u16 port; /* be */
+	__u32 addr[4]; /* be, as relay_src_key's; all 0 (::): none latched */
+	__u16 port;    /* be */
 	__u16 pad;
 	__u64 last_ns; /* bpf_ktime_get_ns of its last datagram */
 };

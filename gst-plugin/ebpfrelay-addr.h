@@ -167,5 +167,34 @@ relay_addr_from_native (RelayAddr * out, const void *sa, socklen_t len)
   return FALSE;
 }
 
+/* @a's address as 16 bytes (network order) into @out: an IPv6 one as it
+ * is, an IPv4 one v4-mapped (::ffff:a.b.c.d), the one key type of the
+ * kernel's publisher lock (bpf/relay.h struct relay_src_key). */
+static inline void
+relay_addr_to_mapped (const RelayAddr * a, guint8 out[16])
+{
+  if (a->sa.sa_family == AF_INET6) {
+    memcpy (out, &a->v6.sin6_addr, 16);
+    return;
+  }
+  memset (out, 0, 10);
+  out[10] = out[11] = 0xff;
+  memcpy (out + 12, &a->v4.sin_addr, 4);
+}
+
+/* The inverse: 16 bytes (v4-mapped: IPv4) and @port_be into @out, folded
+ * as relay_addr_from_native folds a peer. */
+static inline void
+relay_addr_from_mapped (RelayAddr * out, const guint8 in[16], guint16 port_be)
+{
+  struct sockaddr_in6 s6;
+
+  memset (&s6, 0, sizeof (s6));
+  s6.sin6_family = AF_INET6;
+  s6.sin6_port = port_be;
+  memcpy (&s6.sin6_addr, in, 16);
+  relay_addr_from_native (out, &s6, sizeof (s6));
+}
+
 G_END_DECLS
 #endif

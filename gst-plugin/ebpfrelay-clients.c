@@ -203,9 +203,12 @@ check_address6 (const gchar * host, const struct in6_addr *a, GError ** error)
 
   if (IN6_IS_ADDR_UNSPECIFIED (a))
     what = "is unspecified (::): nobody receives there";
-  else if (IN6_IS_ADDR_MULTICAST (a))
-    what = "is an IPv6 multicast group (ff00::/8): only IPv4 groups can be "
-        "subscribers";
+  else if (IN6_IS_ADDR_MULTICAST (a) && (a->s6_addr[1] & 0x0f) <= 2)
+    what = "is an IPv6 group of interface-local or link-local scope "
+        "(ff01::/16, ff02::/16: neighbour discovery, routing protocols, "
+        "not media) or of the reserved scope 0";
+  else if (IN6_IS_ADDR_MULTICAST (a) && (a->s6_addr[1] & 0x0f) == 0x0f)
+    what = "is an IPv6 group of the reserved scope 15";
   if (!what)
     return TRUE;
   g_set_error (error, RELAY_CLIENTS_ERROR, RELAY_CLIENTS_ERROR_SETTINGS,
@@ -440,6 +443,7 @@ relay_clients_new (GMutex * lock, const RelayClientsCallbacks * callbacks,
   t->clients = g_ptr_array_new ();
   t->removing = g_ptr_array_new ();
   t->send_duplicates = TRUE;
+  t->stream_family = AF_UNSPEC;
   return t;
 }
 
@@ -542,13 +546,53 @@ check_not_loop (RelayClients * t, const RelayClient * c, GError ** error)
 
 /* --- kernel slots ----------------------------------------------------------- */
 
+/* Whether the kernel sends @c a stream of @family (AF_UNSPEC: not known,
+ * then whether its slot is KERNEL). */
+static gboolean
+kernel_serves (const RelayClient * c, gint family)
+{
+  return c->in_kernel && (family == AF_UNSPEC
+      || family == c->addr.sa.sa_family);
+}
+
+gboolean
+relay_clients_kernel_serves (RelayClients * t, const RelayClient * c)
+{
+  return kernel_serves (c, t->stream_family);
+}
+
+const gchar *
+relay_clients_path (RelayClients * t, const RelayClient * c)
+{
+  return relay_clients_kernel_serves (t, c) ? "kernel" : "userspace";
+}
+
+void
+relay_clients_set_stream_family (RelayClients * t, gint family)
+{
+  gint was = t->stream_family;
+
+  if (family == was)
+    return;
+  t->stream_family = family;
+  if (!t->running || !t->callbacks.changed)
+    return;
+  for (guint i = 0; i < t->clients->len; i++) {
+    RelayClient *c = g_ptr_array_index (t->clients, i);
+
+    if (kernel_serves (c, was) != kernel_serves (c, family))
+      t->callbacks.changed (c, RELAY_CLIENT_CHANGE_PATH, t->user_data);
+  }
+}
+
 static void
 set_in_kernel (RelayClients * t, RelayClient * c, gboolean in_kernel)
 {
-  gboolean was = c->in_kernel;
+  gboolean was = relay_clients_kernel_serves (t, c);
 
   c->in_kernel = in_kernel;
-  if (was != in_kernel && t->running && t->callbacks.changed)
+  if (was != relay_clients_kernel_serves (t, c) && t->running
+      && t->callbacks.changed)
     t->callbacks.changed (c, RELAY_CLIENT_CHANGE_PATH, t->user_data);
 }
 
@@ -600,11 +644,15 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
 
   if (!t->kernel || !t->router)
     return;
+  /* a group leaves by multicast-iface if set, as from a socket with
+   * IP_MULTICAST_IF / IPV6_MULTICAST_IF */
   if (c->addr.sa.sa_family == AF_INET6)
     res = relay_router_resolve6 (t->router, &c->addr.v6.sin6_addr,
-        c->addr.v6.sin6_scope_id, &r);
+        IN6_IS_ADDR_MULTICAST (&c->addr.v6.sin6_addr) && t->group_ifindex ?
+        t->group_ifindex : c->addr.v6.sin6_scope_id, &r);
   else
-    res = relay_router_resolve (t->router, c->addr.v4.sin_addr, &r);
+    res = relay_router_resolve (t->router, c->addr.v4.sin_addr,
+        (int) t->group_ifindex, &r);
   if (res != c->route)
     table_log (t, G_LOG_LEVEL_INFO, "client %s:%d: %s, served from %s",
         c->host, c->port, relay_route_result_str (res),
@@ -650,6 +698,27 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
   if (relay_kernel_set_slot (t->kernel, c->slot, &sub))
     c->slot_written = TRUE;
   set_in_kernel (t, c, FALSE);
+}
+
+static gboolean
+client_is_group (const RelayClient * c)
+{
+  if (c->addr.sa.sa_family == AF_INET6)
+    return IN6_IS_ADDR_MULTICAST (&c->addr.v6.sin6_addr);
+  return IN_MULTICAST (ntohl (c->addr.v4.sin_addr.s_addr));
+}
+
+void
+relay_clients_set_group_ifindex (RelayClients * t, guint ifindex)
+{
+  if (t->group_ifindex == ifindex)
+    return;
+  t->group_ifindex = ifindex;
+  if (!t->running || !t->kernel)
+    return;
+  for (guint i = 0; i < t->n_slots; i++)
+    if (t->slots[i] && client_is_group (t->slots[i]))
+      relay_clients_program (t, t->slots[i], g_get_monotonic_time ());
 }
 
 void

@@ -174,8 +174,9 @@ typedef struct
    * relay_clients_set_limit, from set-priority-limit, a clients change or
    * the subscription channel); with the lock held. May be NULL. */
   void (*limit_lowered) (RelayClient * c, gpointer user_data);
-  /* while running, @c's priority limit or its path (in_kernel) changed
-   * (@what); with the lock held. May be NULL. */
+  /* while running, @c's priority limit or its path
+   * (relay_clients_path) changed (@what); with the lock held. May be
+   * NULL. */
   void (*changed) (RelayClient * c, RelayClientChange what,
       gpointer user_data);
   /* multiudpsink's client-added / client-removed, without the lock (may
@@ -222,6 +223,12 @@ typedef struct
   /* clients whose removal is being signalled: get-stats still finds
    * them, as multiudpsink's does in its client-removed handler */
   GPtrArray *removing;
+  /* the family of the stream's datagrams (AF_INET, AF_INET6; AF_UNSPEC:
+   * not known yet): the kernel sends a KERNEL slot only those of its own
+   * family (relay_clients_kernel_serves) */
+  gint stream_family;
+  /* multicast-iface's index (0: none): the groups' copies leave by it */
+  guint group_ifindex;
 } RelayClients;
 
 RelayClient *relay_client_new (const gchar * host, gint port,
@@ -255,9 +262,10 @@ gboolean relay_clients_parse_full (const gchar * str, GPtrArray ** out,
     gchar ** duplicates, GError ** error);
 /* Refuses addresses nobody can subscribe at: unspecified (0.0.0.0/8),
  * broadcast (255.255.255.255 and the broadcast address of an interface of
- * this network namespace), multicast (224.0.0.0/4) and reserved
- * (240.0.0.0/4) ones; in IPv6 the unspecified address (::) and multicast
- * (ff00::/8) ones (IPv6 has no broadcast); the error names @host. */
+ * this network namespace), the local network control groups (224.0.0.0/24) and reserved
+ * (240.0.0.0/4) ones; in IPv6 the unspecified address (::) and the
+ * groups of scope 0, 1, 2 and 15 (IPv6 has no broadcast); the error
+ * names @host. */
 gboolean relay_client_check_address (const gchar * host,
     const RelayAddr * addr, GError ** error);
 
@@ -283,9 +291,26 @@ void relay_clients_set_send_duplicates (RelayClients * t, gboolean dups);
  * send-duplicates: userspace sends its N copies). */
 gboolean relay_clients_kernel_may_serve (RelayClients * t,
     const RelayClient * c);
+/* Whether the kernel sends @c the stream: its slot is KERNEL and the
+ * stream is of its family (or not known yet). A KERNEL slot of the other
+ * family is named in the kernel's events and served by userspace (no
+ * translation between IPv4 and IPv6). */
+gboolean relay_clients_kernel_serves (RelayClients * t, const RelayClient * c);
+/* Who serves @c: "kernel" (relay_clients_kernel_serves) or "userspace";
+ * get-stats' and the client-changed message's path. */
+const gchar *relay_clients_path (RelayClients * t, const RelayClient * c);
+/* The stream's datagrams are of @family (AF_INET, AF_INET6, AF_UNSPEC:
+ * not known) from now on: calls changed (RELAY_CLIENT_CHANGE_PATH) for
+ * each client whose path that changes. With the lock. */
+void relay_clients_set_stream_family (RelayClients * t, gint family);
 /* Bytes sent to every client since the start (UDP payload): the gone
  * ones and the current ones (the kernel's and userspace's). */
 guint64 relay_clients_bytes_served (RelayClients * t);
+
+/* multicast-iface (@ifindex; 0: none): the interface the copies to
+ * groups leave by, in the kernel as from the sockets; the groups' slots
+ * are programmed again at once. */
+void relay_clients_set_group_ifindex (RelayClients * t, guint ifindex);
 
 /* Starting, before the kernel: the stream's @port and the @router; fails
  * when the last clients value was refused, or for a client that would be

@@ -92,16 +92,13 @@ adapt_switch_clear (gpointer p)
   g_free (((AdaptSwitch *) p)->host);
 }
 
-/* Whether the sources lock (IPv4 only) lets @a publish: an IPv6 host
- * never while it is active. */
+/* Whether the sources lock lets @a's host publish (IPv4 or IPv6). */
 static gboolean
 sources_allow (RelayFeedback * f, const RelayAddr * a)
 {
   if (!f->sources)
     return TRUE;
-  if (relay_addr_is_v6 (a))
-    return !relay_sources_active (f->sources);
-  return relay_sources_allows_host (f->sources, ntohl (a->v4.sin_addr.s_addr));
+  return relay_sources_allows_host (f->sources, a);
 }
 
 static GstClockTime
@@ -1043,11 +1040,9 @@ relay_feedback_set_sources (RelayFeedback * f, RelaySources * sources)
 }
 
 void
-relay_feedback_set_publisher (RelayFeedback * f, guint32 addr)
+relay_feedback_set_publisher (RelayFeedback * f, const RelayAddr * addr)
 {
-  memset (&f->media_src, 0, sizeof (f->media_src));
-  f->media_src.v4.sin_family = AF_INET;
-  f->media_src.v4.sin_addr.s_addr = addr;
+  f->media_src = *addr;
   f->has_media_src = TRUE;
   if (f->has_sender_rtcp
       && !relay_addr_same_host (&f->sender_rtcp, &f->media_src))

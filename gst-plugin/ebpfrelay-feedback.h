@@ -130,10 +130,10 @@ void relay_feedback_add_stats (RelayFeedback * f, GstStructure * s);
  * goes to the sender only while its host is allowed (or to
  * upstream-rtcp). */
 void relay_feedback_set_sources (RelayFeedback * f, RelaySources * sources);
-/* The publisher changed (the latch, network order): its media's source
+/* The publisher changed (the latch; IPv4 or IPv6): its media's source
  * address from now on; a sender RTCP address of another host is
  * forgotten. */
-void relay_feedback_set_publisher (RelayFeedback * f, guint32 addr);
+void relay_feedback_set_publisher (RelayFeedback * f, const RelayAddr * addr);
 
 G_END_DECLS
 #endif

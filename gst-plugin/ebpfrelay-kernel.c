@@ -547,6 +547,16 @@ relay_kernel_set_local (RelayKernel * k, guint16 sport, guint mtu)
 }
 
 gboolean
+relay_kernel_set_ip_opts (RelayKernel * k, gint dscp, guint ttl, guint ttl_mc)
+{
+  k->config.ip_flags = RELAY_IP_TTL | (dscp >= 0 ? RELAY_IP_DSCP : 0);
+  k->config.dscp = dscp >= 0 ? MIN (dscp, 63) : 0;
+  k->config.ttl = MIN (ttl, 255);
+  k->config.ttl_mc = MIN (ttl_mc, 255);
+  return write_config (k);
+}
+
+gboolean
 relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate)
 {
   if (k->config.clock_rate == clock_rate)
@@ -616,8 +626,8 @@ relay_kernel_set_local_addrs6 (RelayKernel * k, const void *addrs, guint n)
 }
 
 gboolean
-relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
-    const guint16 * ports, guint n, gboolean latch, guint timeout_ms)
+relay_kernel_set_sources (RelayKernel * k, const RelayAddr * addrs, guint n,
+    gboolean latch, guint timeout_ms)
 {
   int fd = bpf_map__fd (k->skel->maps.sources);
   struct relay_src_key key;
@@ -631,8 +641,8 @@ relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
       break;
   for (guint i = 0; i < n && i < RELAY_MAX_SOURCES; i++) {
     memset (&key, 0, sizeof (key));
-    key.addr = htonl (addrs[i]);
-    key.port = htons (ports[i]);
+    relay_addr_to_mapped (&addrs[i], (guint8 *) key.addr);
+    key.port = addrs[i].v4.sin_port;
     if (bpf_map_update_elem (fd, &key, &one, BPF_ANY))
       ok = FALSE;
   }
@@ -647,16 +657,16 @@ relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
 }
 
 gboolean
-relay_kernel_latched (RelayKernel * k, guint32 * addr, guint16 * port)
+relay_kernel_latched (RelayKernel * k, RelayAddr * out)
 {
+  static const guint8 none[16];
   struct relay_latch l;
   __u32 zero = 0;
 
   if (bpf_map_lookup_elem_flags (bpf_map__fd (k->skel->maps.latch), &zero,
-          &l, BPF_F_LOCK) || !l.addr)
+          &l, BPF_F_LOCK) || memcmp (l.addr, none, sizeof (none)) == 0)
     return FALSE;
-  *addr = ntohl (l.addr);
-  *port = ntohs (l.port);
+  relay_addr_from_mapped (out, (const guint8 *) l.addr, l.port);
   return TRUE;
 }
 

@@ -6,6 +6,7 @@
 #define __EBPF_RELAY_KERNEL_H__
 
 #include <glib.h>
+#include "ebpfrelay-addr.h"
 #include "ebpfrelay-bpf-error.h"
 #include "relay.h"
 
@@ -89,6 +90,13 @@ gboolean relay_kernel_set_consume (RelayKernel * k, gboolean consume);
  * of at most @mtu bytes (IP; 0: any) and leaves larger ones to userspace
  * for every slot. */
 gboolean relay_kernel_set_local (RelayKernel * k, guint16 sport, guint mtu);
+/* The IP header of the kernel's copies (bpf/relay.h RELAY_IP_*), as
+ * multiudpsink's qos-dscp, ttl and ttl-mc give it to its datagrams:
+ * @dscp (0..63; -1: the TOS / traffic class as the packet came) in the
+ * upper 6 bits, the ECN bits kept; TTL / hop limit @ttl to a unicast
+ * subscriber, @ttl_mc to a group (0: that copy is sent by userspace). */
+gboolean relay_kernel_set_ip_opts (RelayKernel * k, gint dscp, guint ttl,
+    guint ttl_mc);
 /* The stream's RTP clock rate (from the caps; 0: unknown), for the
  * upstream jitter the kernel keeps. */
 gboolean relay_kernel_set_clock_rate (RelayKernel * k, guint32 clock_rate);
@@ -102,13 +110,13 @@ gboolean relay_kernel_set_local_addrs (RelayKernel * k, const guint32 * addrs,
 gboolean relay_kernel_set_local_addrs6 (RelayKernel * k, const void *addrs,
     guint n);
 /* The publisher lock (relay.h RELAY_SRC_*, ebpfrelay-sources.h): @n
- * allowed senders (host order addresses and ports, port 0: any), the
- * latch and its timeout; forgets the latched sender. */
-gboolean relay_kernel_set_sources (RelayKernel * k, const guint32 * addrs,
-    const guint16 * ports, guint n, gboolean latch, guint timeout_ms);
-/* The sender the kernel latched onto (host order): FALSE when none. */
-gboolean relay_kernel_latched (RelayKernel * k, guint32 * addr,
-    guint16 * port);
+ * allowed senders, IPv4 or IPv6 (port 0: any), the latch and its
+ * timeout; forgets the latched sender. */
+gboolean relay_kernel_set_sources (RelayKernel * k, const RelayAddr * addrs,
+    guint n, gboolean latch, guint timeout_ms);
+/* The sender the kernel latched onto into @out (IPv4 or IPv6): FALSE
+ * when none. */
+gboolean relay_kernel_latched (RelayKernel * k, RelayAddr * out);
 
 /* What the relay received of upstream SSRC @ssrc, counted by the kernel
  * once per packet (struct relay_stream; RFC 3550 A.1, A.3, A.8), also

@@ -14,6 +14,7 @@
 #include <net/if.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <netinet/udp.h>
 #include <gio/gio.h>
 
 /* Elements that pass every buffer on unchanged: what reaches the sink
@@ -275,6 +276,17 @@ relay_local_use_kernel (RelayLocal * l, RelayKernel * k, GError ** error)
     goto failed;
   if (!relay_kernel_set_local (k, sport, egress_mtu ()))
     goto failed;
+  /* UDP_SEGMENT with a segment size no datagram here exceeds: no datagram
+   * is segmented, but each is built with its headers alone in the linear
+   * part and the payload in page fragments. The TC program's copies then
+   * share the payload: each one's header rewrite (after the clone of the
+   * one before) copies the headers, not the whole datagram. */
+  {
+    int gso = RELAY_LOCAL_MAX_LEN;
+
+    if (setsockopt (fd, SOL_UDP, UDP_SEGMENT, &gso, sizeof (gso)) != 0)
+      g_debug ("UDP_SEGMENT on the loopback socket: %s", g_strerror (errno));
+  }
   l->lo_fd = fd;
   return TRUE;
 

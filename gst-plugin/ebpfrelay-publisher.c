@@ -33,7 +33,9 @@ struct _RelayPublisher
                                  * 0.0.0.0 too): none forwarded */
   GArray *local6, *own6;        /* the same in IPv6 (struct in6_addr) */
   gint64 next_refresh;
-  guint32 publisher;            /* the latched host the feedback plane has */
+  gint family;                  /* the stream's (relay_publisher_family) */
+  gboolean has_publisher;       /* the latched host the feedback plane has */
+  RelayAddr publisher;
   guint64 no_sender, unhooked;
 };
 
@@ -76,7 +78,8 @@ relay_publisher_install_properties (GObjectClass * klass, guint first_id)
       first_id + RELAY_PUBLISHER_PROP_SOURCES,
       g_param_spec_string ("sources", "Sources",
           "Senders that may publish, comma-separated host or host:port "
-          "(a host: any of its ports); datagrams of others reach no "
+          "(a host: any of its ports; IPv6 in brackets, [2001:db8::1] or "
+          "[2001:db8::1]:5004); datagrams of others reach no "
           "subscriber (the kernel drops them) and count in rejected-source; "
           "their SRs are not sent on, the relay's RTCP goes to an allowed "
           "sender only. NULL/empty = any sender. A bad entry fails the "
@@ -190,9 +193,6 @@ relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
   GArray *list = g_array_new (FALSE, FALSE, sizeof (RelaySource));
   struct in6_addr a6;
   struct in_addr a;
-  guint32 *addrs;
-  guint16 *ports;
-  guint i;
 
   if (!relay_sources_parse (p->sources_str, list, error)) {
     g_array_unref (list);
@@ -201,7 +201,8 @@ relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
   relay_sources_configure (p->sources, (RelaySource *) list->data, list->len,
       p->latch, p->timeout_ms);
   p->kernel = kernel;
-  p->publisher = 0;
+  p->has_publisher = FALSE;
+  p->family = AF_UNSPEC;
   p->no_sender = p->unhooked = 0;
   p->next_refresh = 0;
   g_array_set_size (p->local, 0);
@@ -234,18 +235,10 @@ relay_publisher_start (RelayPublisher * p, RelayKernel * kernel,
   if (kernel && p->no6)
     relay_kernel_set_local_addrs6 (kernel, NULL, 0);
   read_local (p);
-  if (kernel) {
-    addrs = g_new0 (guint32, list->len + 1);
-    ports = g_new0 (guint16, list->len + 1);
-    for (i = 0; i < list->len; i++) {
-      addrs[i] = g_array_index (list, RelaySource, i).addr;
-      ports[i] = g_array_index (list, RelaySource, i).port;
-    }
-    relay_kernel_set_sources (kernel, addrs, ports, list->len, p->latch,
-        p->timeout_ms);
-    g_free (addrs);
-    g_free (ports);
-  }
+  /* (RelaySource is a RelayAddr) */
+  if (kernel)
+    relay_kernel_set_sources (kernel, (const RelayAddr *) list->data,
+        list->len, p->latch, p->timeout_ms);
   g_array_unref (list);
   return TRUE;
 }
@@ -260,13 +253,16 @@ relay_publisher_stop (RelayPublisher * p)
 static void
 sync_publisher (RelayPublisher * p)
 {
-  guint32 addr = 0;
-  guint16 port;
+  RelayAddr addr;
 
-  if (!relay_sources_latched (p->sources, &addr, &port))
-    addr = 0;
-  if (addr && addr != p->publisher)
-    relay_feedback_set_publisher (p->feedback, htonl (addr));
+  if (!relay_sources_latched (p->sources, &addr)) {
+    p->has_publisher = FALSE;
+    p->family = AF_UNSPEC;
+    return;
+  }
+  if (!p->has_publisher || !relay_addr_same_host (&addr, &p->publisher))
+    relay_feedback_set_publisher (p->feedback, &addr);
+  p->has_publisher = TRUE;
   p->publisher = addr;
 }
 
@@ -280,25 +276,28 @@ relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
   /* (a v4-mapped sender, on a dual-stack socket, is IPv4) */
   gboolean native = meta && g_socket_address_to_native (meta->addr, &ss,
       sizeof (ss), NULL) && relay_addr_from_native (&from, &ss, sizeof (ss));
-  gboolean has_from = native && !relay_addr_is_v6 (&from);
+  gboolean v4 = native && !relay_addr_is_v6 (&from);
   gboolean v6 = native && relay_addr_is_v6 (&from), hooked;
-  guint32 addr = has_from ? ntohl (from.v4.sin_addr.s_addr) : 0;
+  guint32 addr = v4 ? ntohl (from.v4.sin_addr.s_addr) : 0;
 
   /* The kernel judged (and forwarded) what came through an attached
    * interface: a sender that is not this host; IPv6 too (relay.bpf.c) */
-  hooked = p->kernel && ((has_from && !relay_local_addrs_has (p->own, addr))
+  hooked = p->kernel && ((v4 && !relay_local_addrs_has (p->own, addr))
       || (v6 && !relay_local_addrs6_has (p->own6, &from.v6.sin6_addr)));
 
   *first_unhooked = FALSE;
+  /* what the kernel saw of the stream: the family of its datagrams */
+  if (hooked && !rtcp)
+    p->family = v6 ? AF_INET6 : AF_INET;
   /* (the kernel judged it, RTCP is the feedback plane's) */
   if (rtcp || hooked)
     return RELAY_PUBLISHER_FORWARD;
   if (relay_sources_active (p->sources)) {
-    if (!has_from) {
+    if (!native) {
       p->no_sender++;
       return RELAY_PUBLISHER_REJECT;
     }
-    if (relay_sources_check (p->sources, addr, ntohs (from.v4.sin_port),
+    if (relay_sources_check (p->sources, &from,
             g_get_monotonic_time ()) != RELAY_SOURCE_ACCEPTED)
       return RELAY_PUBLISHER_REJECT;
     sync_publisher (p);
@@ -309,11 +308,23 @@ relay_publisher_check (RelayPublisher * p, GstBuffer * buffer, gboolean rtcp,
   return RELAY_PUBLISHER_UNHOOKED;
 }
 
+gint
+relay_publisher_family (RelayPublisher * p)
+{
+  if (p->family != AF_UNSPEC)
+    return p->family;
+  /* none seen yet: what the udpsrc's socket can receive */
+  if (p->no6)
+    return AF_INET;
+  if (p->no4)
+    return AF_INET6;
+  return AF_UNSPEC;
+}
+
 void
 relay_publisher_tick (RelayPublisher * p, gint64 now_us)
 {
-  guint32 addr, cur_addr;
-  guint16 port, cur_port;
+  RelayAddr addr, cur;
 
   if (!p->kernel)
     return;
@@ -321,10 +332,11 @@ relay_publisher_tick (RelayPublisher * p, gint64 now_us)
     p->next_refresh = now_us + G_TIME_SPAN_SECOND;
     read_local (p);
   }
-  if (p->latch && relay_kernel_latched (p->kernel, &addr, &port)
-      && (!relay_sources_latched (p->sources, &cur_addr, &cur_port)
-          || cur_addr != addr || cur_port != port)) {
-    relay_sources_set_latched (p->sources, addr, port, now_us);
+  if (p->latch && relay_kernel_latched (p->kernel, &addr)
+      && (!relay_sources_latched (p->sources, &cur)
+          || !relay_addr_same_host (&cur, &addr)
+          || relay_addr_port (&cur) != relay_addr_port (&addr))) {
+    relay_sources_set_latched (p->sources, &addr, now_us);
     sync_publisher (p);
   }
 }
@@ -333,16 +345,14 @@ void
 relay_publisher_add_stats (RelayPublisher * p, GstStructure * s)
 {
   guint64 rejected = relay_sources_rejected (p->sources) + p->no_sender;
-  guint32 addr;
-  guint16 port;
-  gchar *locked = NULL;
+  gchar locked[RELAY_ADDR_STRLEN] = "";
+  RelayAddr addr;
 
-  if (relay_sources_latched (p->sources, &addr, &port))
-    locked = g_strdup_printf ("%u.%u.%u.%u:%u", addr >> 24,
-        (addr >> 16) & 0xff, (addr >> 8) & 0xff, addr & 0xff, port);
+  /* "a.b.c.d:port" or "[v6]:port" */
+  if (relay_sources_latched (p->sources, &addr))
+    relay_addr_to_string (&addr, locked, sizeof (locked));
   gst_structure_set (s, "rejected-source", G_TYPE_UINT64, rejected,
       "rejected-no-sender", G_TYPE_UINT64, p->no_sender,
-      "source-locked", G_TYPE_STRING, locked ? locked : "",
+      "source-locked", G_TYPE_STRING, locked,
       "unhooked-sent", G_TYPE_UINT64, p->unhooked, NULL);
-  g_free (locked);
 }

@@ -74,6 +74,13 @@ void relay_publisher_stop (RelayPublisher * p);
 RelayPublisherVerdict relay_publisher_check (RelayPublisher * p,
     GstBuffer * buffer, gboolean rtcp, gboolean * first_unhooked);
 
+/* Kernel mode: the family of the stream's datagrams the kernel saw
+ * (AF_INET, AF_INET6): of the last one that came up through the hook,
+ * before the first what the udpsrc's socket receives (an IPv4-bound one
+ * no IPv6, an IPv6-bound one no IPv4), else AF_UNSPEC. With consume (the
+ * kernel keeps the datagrams it forwards), the first one's. */
+gint relay_publisher_family (RelayPublisher * p);
+
 /* Kernel mode, periodically: the local addresses again (once a second),
  * the kernel's latch mirrored. */
 void relay_publisher_tick (RelayPublisher * p, gint64 now_us);

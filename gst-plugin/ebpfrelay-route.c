@@ -248,15 +248,25 @@ relay_route_group_mac (struct in_addr group, uint8_t mac[6])
   mac[5] = g & 0xff;
 }
 
-RelayRouteResult
-relay_router_resolve (RelayRouter * r, struct in_addr dst, RelayRoute * out)
+void
+relay_route_group_mac6 (const struct in6_addr *group, uint8_t mac[6])
 {
+  mac[0] = 0x33;
+  mac[1] = 0x33;
+  memcpy (mac + 2, group->s6_addr + 12, 4);
+}
+
+RelayRouteResult
+relay_router_resolve (RelayRouter * r, struct in_addr dst, int group_oif,
+    RelayRoute * out)
+{
+  int group = IN_MULTICAST (ntohl (dst.s_addr));
   RelayRouteResult res;
 
   memset (out, 0, sizeof (*out));
   if ((ntohl (dst.s_addr) >> 24) == 127)
     return RELAY_ROUTE_LOCAL;
-  res = get_route (r, AF_INET, &dst, 0, IN_MULTICAST (ntohl (dst.s_addr)),
+  res = get_route (r, AF_INET, &dst, group ? group_oif : 0, group,
       &out->ifindex, &out->src, &out->nexthop);
   if (res != RELAY_ROUTE_OK)
     return res;
@@ -285,15 +295,22 @@ relay_router_resolve6 (RelayRouter * r, const struct in6_addr *dst,
     return RELAY_ROUTE_LOCAL;
   if (IN6_IS_ADDR_V4MAPPED (dst))
     return RELAY_ROUTE_IPV6;
-  if (IN6_IS_ADDR_MULTICAST (dst) || IN6_IS_ADDR_UNSPECIFIED (dst))
+  if (IN6_IS_ADDR_UNSPECIFIED (dst))
     return RELAY_ROUTE_UNREACHABLE;
-  res = get_route (r, AF_INET6, dst, (int) scope_id, 0, &out->ifindex,
-      &out->src6, &out->nexthop6);
+  res = get_route (r, AF_INET6, dst, (int) scope_id,
+      IN6_IS_ADDR_MULTICAST (dst), &out->ifindex, &out->src6,
+      &out->nexthop6);
   if (res != RELAY_ROUTE_OK)
     return res;
   res = get_link_mac (r, out->ifindex, out->smac);
   if (res != RELAY_ROUTE_OK)
     return res;
+  if (IN6_IS_ADDR_MULTICAST (dst)) {
+    /* a group: its MAC is derived (RFC 2464 7: 33:33 and its low 32
+     * bits), no neighbour */
+    relay_route_group_mac6 (dst, out->dmac);
+    return RELAY_ROUTE_OK;
+  }
   return get_neigh (r, AF_INET6, out->ifindex, &out->nexthop6, out->dmac);
 }
 
@@ -304,7 +321,7 @@ relay_router_is_local (RelayRouter * r, struct in_addr addr)
 
   if (addr.s_addr == htonl (INADDR_ANY))
     return 1;
-  return relay_router_resolve (r, addr, &route) == RELAY_ROUTE_LOCAL;
+  return relay_router_resolve (r, addr, 0, &route) == RELAY_ROUTE_LOCAL;
 }
 
 const char *

@@ -39,19 +39,25 @@ RelayRouter *relay_router_new (void);
 void relay_router_free (RelayRouter * r);
 
 /* Resolves the path to @dst. Fills @out as far as it gets. An IPv4
- * multicast group is routed as the kernel routes it (its route, e.g.
- * "239.0.0.0/8 dev eth1", or the default one) and its MAC derived
- * (relay_route_group_mac), no neighbour needed. */
+ * multicast group is routed out of @group_oif if not 0 (multicast-iface,
+ * as IP_MULTICAST_IF sends a socket's group datagrams), else as the
+ * kernel routes it (its route, e.g. "239.0.0.0/8 dev eth1", or the
+ * default one), and its MAC derived (relay_route_group_mac), no neighbour
+ * needed. */
 RelayRouteResult relay_router_resolve (RelayRouter * r, struct in_addr dst,
-    RelayRoute * out);
+    int group_oif, RelayRoute * out);
 
 /* The Ethernet address of IPv4 group @group: 01:00:5e and its low 23
  * bits (RFC 1112 6.4). */
 void relay_route_group_mac (struct in_addr group, uint8_t mac[6]);
+/* The same of IPv6 group @group: 33:33 and its low 32 bits (RFC 2464
+ * 7). */
+void relay_route_group_mac6 (const struct in6_addr *group, uint8_t mac[6]);
 
 /* The same for IPv6 destination @dst (@scope_id: its interface, for a
- * link-local one; 0 otherwise): the route (RTM_GETROUTE AF_INET6, its
- * preferred source), the next hop's MAC from the neighbour (NDP) table.
+ * link-local one or a group (multicast-iface); 0 otherwise): the route
+ * (RTM_GETROUTE AF_INET6, its preferred source), the next hop's MAC from
+ * the neighbour (NDP) table, a group's derived (relay_route_group_mac6).
  * ::1 and the host's own addresses are LOCAL; an IPv4-mapped address is
  * RELAY_ROUTE_IPV6 (userspace sends, from its IPv6 socket, as IPv4). */
 RelayRouteResult relay_router_resolve6 (RelayRouter * r,

@@ -3,6 +3,7 @@
  * ebpfrelay-sources: see ebpfrelay-sources.h.
  */
 #include "ebpfrelay-sources.h"
+#include "ebpfrelay-clients.h"
 
 #include <arpa/inet.h>
 #include <ifaddrs.h>
@@ -20,8 +21,7 @@ struct _RelaySources
   gboolean latch;
   guint timeout_ms;
   gboolean latched;
-  guint32 latched_addr;
-  guint16 latched_port;
+  RelayAddr latched_addr;       /* with its port */
   gint64 last_us;               /* the locked sender's last datagram */
   guint64 rejected, switches;
 };
@@ -45,55 +45,92 @@ relay_sources_free (RelaySources * s)
   g_free (s);
 }
 
+/* "host", "host:port", "[v6]" or "[v6]:port": the host (brackets kept,
+ * for relay_client_resolve) into *@host and the port (0: none given)
+ * into *@port. */
+static gboolean
+split_entry (const gchar * entry, gchar ** host, gint * port, GError ** error)
+{
+  const gchar *port_str = NULL, *colon;
+
+  *host = NULL;
+  *port = 0;
+  if (entry[0] == '[') {
+    const gchar *rb = strchr (entry, ']');
+
+    if (!rb || (rb[1] != '\0' && rb[1] != ':')) {
+      g_set_error (error, RELAY_SOURCES_ERROR, 0,
+          "sources entry '%s' is not [IPv6 address] or [IPv6 address]:port",
+          entry);
+      return FALSE;
+    }
+    *host = g_strndup (entry, rb + 1 - entry);
+    if (rb[1] == ':')
+      port_str = rb + 2;
+  } else if ((colon = strchr (entry, ':')) && strchr (colon + 1, ':')) {
+    g_set_error (error, RELAY_SOURCES_ERROR, 0,
+        "sources entry '%s': an IPv6 address goes in brackets, "
+        "[2001:db8::1] or [2001:db8::1]:5004", entry);
+    return FALSE;
+  } else if (colon) {
+    *host = g_strndup (entry, colon - entry);
+    port_str = colon + 1;
+  } else {
+    *host = g_strdup (entry);
+  }
+  if (port_str) {
+    gchar *end = NULL;
+    gint64 p = g_ascii_strtoll (port_str, &end, 10);
+
+    if (!g_ascii_isdigit (port_str[0]) || *end || p < 1 || p > 65535) {
+      g_set_error (error, RELAY_SOURCES_ERROR, 0,
+          "sources entry '%s': the port is not 1-65535", entry);
+      g_clear_pointer (host, g_free);
+      return FALSE;
+    }
+    *port = (gint) p;
+  }
+  if (!**host || g_strcmp0 (*host, "[]") == 0) {
+    g_set_error (error, RELAY_SOURCES_ERROR, 0,
+        "sources entry '%s' has no host", entry);
+    g_clear_pointer (host, g_free);
+    return FALSE;
+  }
+  return TRUE;
+}
+
 static gboolean
 parse_one (const gchar * entry, RelaySource * out, GError ** error)
 {
-  struct addrinfo hints = {.ai_family = AF_INET,.ai_socktype = SOCK_DGRAM };
-  struct addrinfo *res = NULL;
-  gchar *host = g_strdup (entry), *colon = strrchr (host, ':');
-  struct in_addr a;
-  gboolean ok = FALSE;
+  GError *err = NULL;
+  gchar *host;
+  gint port;
+  gboolean ok;
 
-  out->port = 0;
-  if (colon) {
-    gchar *end = NULL;
-    gint64 port;
-
-    *colon = '\0';
-    port = g_ascii_strtoll (colon + 1, &end, 10);
-    if (!colon[1] || *end || port < 1 || port > 65535) {
-      g_set_error (error, RELAY_SOURCES_ERROR, 0,
-          "sources entry '%s': the port is not 1-65535", entry);
-      goto done;
-    }
-    out->port = port;
-  }
-  if (!*host) {
+  if (!split_entry (entry, &host, &port, error))
+    return FALSE;
+  memset (out, 0, sizeof (*out));
+  /* the clients' parser (a literal of either family, or a name); any
+   * port for it, then the entry's own (0: any) */
+  ok = relay_client_resolve (host, port ? port : 1, &out->addr, &err);
+  if (!ok) {
+    /* (the clients' wording names a client) */
     g_set_error (error, RELAY_SOURCES_ERROR, 0,
-        "sources entry '%s' has no host", entry);
-    goto done;
-  }
-  if (inet_pton (AF_INET, host, &a) == 1) {
-    out->addr = ntohl (a.s_addr);
-  } else if (strchr (host, ':') || getaddrinfo (host, NULL, &hints, &res)
-      || !res) {
-    g_set_error (error, RELAY_SOURCES_ERROR, 0,
-        "sources entry '%s': host '%s' is not an IPv4 address or a name "
-        "that resolves to one", entry, host);
-    goto done;
+        "sources entry '%s': host '%s' is not an IPv4 address, an IPv6 "
+        "one in brackets or a name that resolves to one", entry, host);
+    g_error_free (err);
   } else {
-    out->addr = ntohl (((struct sockaddr_in *) res->ai_addr)->sin_addr.s_addr);
+    relay_addr_set_port (&out->addr, port);
+    if (relay_addr_is_v6 (&out->addr) ?
+        IN6_IS_ADDR_UNSPECIFIED (&out->addr.v6.sin6_addr) :
+        out->addr.v4.sin_addr.s_addr == 0) {
+      g_set_error (error, RELAY_SOURCES_ERROR, 0,
+          "sources entry '%s': %s sends nothing (leave sources empty "
+          "for any sender)", entry, relay_addr_is_v6 (&out->addr) ? "::" :
+          "0.0.0.0");
+      ok = FALSE;
+    }
   }
-  if (out->addr == 0) {
-    g_set_error (error, RELAY_SOURCES_ERROR, 0,
-        "sources entry '%s': 0.0.0.0 sends nothing (leave sources empty "
-        "for any sender)", entry);
-    goto done;
-  }
-  ok = TRUE;
-done:
-  if (res)
-    freeaddrinfo (res);
   g_free (host);
   return ok;
 }
@@ -153,36 +190,44 @@ relay_sources_active (RelaySources * s)
 }
 
 static gboolean
-listed (RelaySources * s, guint32 addr, guint16 port)
+listed (RelaySources * s, const RelayAddr * from)
 {
   for (guint i = 0; i < s->list->len; i++) {
-    const RelaySource *e = &g_array_index (s->list, RelaySource, i);
+    const RelayAddr *e = &g_array_index (s->list, RelaySource, i).addr;
 
-    if (e->addr == addr && (e->port == 0 || e->port == port))
+    if (relay_addr_same_host (e, from) && (relay_addr_port (e) == 0
+            || relay_addr_port (e) == relay_addr_port (from)))
       return TRUE;
   }
   return FALSE;
 }
 
-RelaySourceVerdict
-relay_sources_check (RelaySources * s, guint32 addr, guint16 port,
-    gint64 now_us)
+/* The same sender: address and port (a link-local one's zone aside, as
+ * the kernel's key has none). */
+static gboolean
+same_sender (const RelayAddr * a, const RelayAddr * b)
 {
-  if (s->list->len && !listed (s, addr, port)) {
+  return relay_addr_same_host (a, b)
+      && relay_addr_port (a) == relay_addr_port (b);
+}
+
+RelaySourceVerdict
+relay_sources_check (RelaySources * s, const RelayAddr * from, gint64 now_us)
+{
+  if (s->list->len && !listed (s, from)) {
     s->rejected++;
     return RELAY_SOURCE_NOT_LISTED;
   }
   if (!s->latch)
     return RELAY_SOURCE_ACCEPTED;
-  if (!s->latched || s->latched_addr != addr || s->latched_port != port) {
+  if (!s->latched || !same_sender (&s->latched_addr, from)) {
     if (s->latched && (s->timeout_ms == 0
             || now_us - s->last_us <= (gint64) s->timeout_ms * 1000)) {
       s->rejected++;
       return RELAY_SOURCE_NOT_LATCHED;
     }
     s->latched = TRUE;
-    s->latched_addr = addr;
-    s->latched_port = port;
+    s->latched_addr = *from;
     s->switches++;
   }
   s->last_us = now_us;
@@ -190,40 +235,40 @@ relay_sources_check (RelaySources * s, guint32 addr, guint16 port,
 }
 
 gboolean
-relay_sources_allows_host (RelaySources * s, guint32 addr)
+relay_sources_allows_host (RelaySources * s, const RelayAddr * from)
 {
   gboolean any = s->list->len == 0;
 
   for (guint i = 0; i < s->list->len && !any; i++)
-    any = g_array_index (s->list, RelaySource, i).addr == addr;
+    any = relay_addr_same_host (&g_array_index (s->list, RelaySource,
+            i).addr, from);
   if (!any)
     return FALSE;
-  return !s->latch || (s->latched && s->latched_addr == addr);
+  return !s->latch || (s->latched
+      && relay_addr_same_host (&s->latched_addr, from));
 }
 
 gboolean
-relay_sources_latched (RelaySources * s, guint32 * addr, guint16 * port)
+relay_sources_latched (RelaySources * s, RelayAddr * out)
 {
   if (!s->latched)
     return FALSE;
-  *addr = s->latched_addr;
-  *port = s->latched_port;
+  *out = s->latched_addr;
   return TRUE;
 }
 
 void
-relay_sources_set_latched (RelaySources * s, guint32 addr, guint16 port,
+relay_sources_set_latched (RelaySources * s, const RelayAddr * addr,
     gint64 now_us)
 {
   if (!addr) {
     s->latched = FALSE;
     return;
   }
-  if (!s->latched || s->latched_addr != addr || s->latched_port != port)
+  if (!s->latched || !same_sender (&s->latched_addr, addr))
     s->switches++;
   s->latched = TRUE;
-  s->latched_addr = addr;
-  s->latched_port = port;
+  s->latched_addr = *addr;
   s->last_us = now_us;
 }
 

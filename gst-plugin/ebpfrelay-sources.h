@@ -9,8 +9,11 @@
  *
  * The rule (the same in relay.bpf.c's relay_source_ok):
  *  - sources empty and no latch: any sender (multiudpsink's behaviour);
- *  - sources "host" or "host:port" entries: a datagram is accepted when
- *    its sender is (host, port), or (host, any port) for a "host" entry;
+ *  - sources "host" or "host:port" entries (IPv6 literals in brackets,
+ *    "[2001:db8::1]" or "[2001:db8::1]:5004", as clients takes them): a
+ *    datagram is accepted when its sender is (host, port), or (host, any
+ *    port) for a "host" entry; IPv4 and IPv6 senders alike (a v4-mapped
+ *    sender, on a dual-stack socket, is the IPv4 one: RelayAddr's rule);
  *  - latch: the first accepted sender (address and port) takes the lock;
  *    another sender's datagrams are rejected until the locked one has
  *    been silent for source-timeout ms (0: never), then the next sender
@@ -20,12 +23,14 @@
  * RTCP compound is the publisher's when its host is allowed (listed, with
  * any port) and, with the latch, is the locked sender's host.
  *
- * Addresses and ports in host byte order.
+ * Senders are RelayAddr (ebpfrelay-addr.h), their port in it.
  */
 #ifndef __EBPF_RELAY_SOURCES_H__
 #define __EBPF_RELAY_SOURCES_H__
 
 #include <glib.h>
+
+#include "ebpfrelay-addr.h"
 
 G_BEGIN_DECLS
 
@@ -37,8 +42,7 @@ GQuark relay_sources_error_quark (void);
 
 typedef struct
 {
-  guint32 addr;
-  guint16 port;                 /* 0: any port */
+  RelayAddr addr;               /* IPv4 or IPv6; port 0: any port */
 } RelaySource;
 
 typedef enum
@@ -53,11 +57,14 @@ typedef struct _RelaySources RelaySources;
 RelaySources *relay_sources_new (void);
 void relay_sources_free (RelaySources * s);
 
-/* Parses @spec ("host[:port],...", NULL or empty: any) into @out (an
- * array of RelaySource), resolving host names to IPv4 addresses.
- * Refuses, naming the entry and the property "sources": an empty entry,
- * a host that does not resolve to IPv4, a port that is not 1-65535, more
- * than RELAY_SOURCES_MAX entries. */
+/* Parses @spec ("host[:port],...", "[v6]" or "[v6]:port" for an IPv6
+ * literal; NULL or empty: any) into @out (an array of RelaySource), with
+ * the clients' address parser (relay_client_resolve: a name is its IPv4
+ * address if it has one, else its IPv6 one). Refuses, naming the entry
+ * and the property "sources": an empty entry, an IPv6 literal without
+ * brackets, a host that does not resolve, the unspecified address
+ * (0.0.0.0, ::), a port that is not 1-65535, more than RELAY_SOURCES_MAX
+ * entries. */
 gboolean relay_sources_parse (const gchar * spec, GArray * out,
     GError ** error);
 
@@ -69,19 +76,19 @@ void relay_sources_configure (RelaySources * s, const RelaySource * list,
 /* Whether any restriction is configured. */
 gboolean relay_sources_active (RelaySources * s);
 
-/* A datagram from @addr:@port at @now_us (monotonic): accepted or why
- * not; with the latch, takes or refreshes it. Counts the rejections. */
-RelaySourceVerdict relay_sources_check (RelaySources * s, guint32 addr,
-    guint16 port, gint64 now_us);
+/* A datagram from @from (address and port) at @now_us (monotonic):
+ * accepted or why not; with the latch, takes or refreshes it. Counts the
+ * rejections. */
+RelaySourceVerdict relay_sources_check (RelaySources * s,
+    const RelayAddr * from, gint64 now_us);
 
-/* Whether RTCP from @addr may be the publisher's (see above). */
-gboolean relay_sources_allows_host (RelaySources * s, guint32 addr);
+/* Whether RTCP from @from's host may be the publisher's (see above). */
+gboolean relay_sources_allows_host (RelaySources * s, const RelayAddr * from);
 
-/* The locked sender: TRUE and *@addr, *@port when there is one. */
-gboolean relay_sources_latched (RelaySources * s, guint32 * addr,
-    guint16 * port);
-/* Kernel mode: the kernel holds the latch; mirror it (@addr 0: none). */
-void relay_sources_set_latched (RelaySources * s, guint32 addr, guint16 port,
+/* The locked sender: TRUE and *@out when there is one. */
+gboolean relay_sources_latched (RelaySources * s, RelayAddr * out);
+/* Kernel mode: the kernel holds the latch; mirror it (@addr NULL: none). */
+void relay_sources_set_latched (RelaySources * s, const RelayAddr * addr,
     gint64 now_us);
 
 /* Counters since the last relay_sources_configure. */

@@ -57,7 +57,7 @@ ebpf_relay_stats_client (RelayClients * t, RelayClient * c, RelayFeedback * fb)
   s = gst_structure_new ("application/x-ebpfrelaysink-client-stats",
       "host", G_TYPE_STRING, c->host,
       "port", G_TYPE_INT, c->port,
-      "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
+      "path", G_TYPE_STRING, relay_clients_path (t, c),
       "priority-limit", G_TYPE_INT, (gint) c->limit,
       "limit-in-force", G_TYPE_INT, in_force,
       "limit-pending", G_TYPE_INT, pending,

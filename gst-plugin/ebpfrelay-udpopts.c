@@ -46,6 +46,7 @@ struct _RelayUdpOpts
   gchar *multicast_iface;
 
   gboolean running;
+  RelayKernel *kernel;          /* borrowed: relay_udp_opts_set_kernel */
   guint64 bytes_to_serve;
   guint64 served_frozen;        /* bytes-served while stopped */
   GArray *fds;                  /* of int: the sockets copies leave from */
@@ -71,17 +72,18 @@ relay_udp_opts_install_properties (GObjectClass * klass, guint first)
   g_object_class_install_property (klass, first + RELAY_UDP_OPT_QOS_DSCP,
       g_param_spec_int ("qos-dscp", "QoS diff srv code point",
           "Quality of Service, differentiated services code point (-1 "
-          "default): on the sockets copies leave from; the kernel's copies "
-          "carry it when the buffers reach it on lo (any upstream), a "
-          "relayed packet's copies keep the sender's", -1, 63,
+          "default): on the sockets copies leave from, and written into the "
+          "kernel's copies (ECN bits kept); -1: the kernel's copies keep "
+          "the TOS the packet came with", -1, 63,
           DEFAULT_QOS_DSCP, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (klass, first + RELAY_UDP_OPT_TTL,
       g_param_spec_int ("ttl", "Unicast TTL",
-          "Used for setting the unicast TTL parameter", 0, 255, DEFAULT_TTL,
-          rw | GST_PARAM_MUTABLE_PLAYING));
+          "Used for setting the unicast TTL parameter (the kernel's copies "
+          "get it too)", 0, 255, DEFAULT_TTL, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (klass, first + RELAY_UDP_OPT_TTL_MC,
       g_param_spec_int ("ttl-mc", "Multicast TTL",
-          "Used for setting the multicast TTL parameter", 0, 255,
+          "Used for setting the multicast TTL parameter (the kernel's "
+          "copies to a group get it too)", 0, 255,
           DEFAULT_TTL_MC, rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (klass, first + RELAY_UDP_OPT_LOOP,
       g_param_spec_boolean ("loop", "Multicast Loopback",
@@ -270,11 +272,36 @@ apply (RelayUdpOpts * o, int fd)
         "%d bytes (%s)", o->buffer_size, g_strerror (errno));
 }
 
+/* qos-dscp, ttl and ttl-mc into the kernel's copies (relay.bpf.c
+ * rewrites a relayed packet's TOS and TTL; the element's own buffers on
+ * lo carry the loopback socket's already, but its TTL is the unicast
+ * one, and copies to a group get ttl-mc). */
+static void
+apply_kernel (RelayUdpOpts * o)
+{
+  if (!o->kernel)
+    return;
+  if (!relay_kernel_set_ip_opts (o->kernel, o->qos_dscp, o->ttl, o->ttl_mc))
+    GST_WARNING_OBJECT (o->owner, "cannot write qos-dscp and ttl into the "
+        "kernel's configuration: %s", g_strerror (errno));
+  if (o->ttl == 0 || o->ttl_mc == 0)
+    GST_INFO_OBJECT (o->owner, "ttl %d, ttl-mc %d: copies with a TTL of 0 "
+        "are sent from userspace", o->ttl, o->ttl_mc);
+}
+
 static void
 apply_all (RelayUdpOpts * o)
 {
   for (guint i = 0; i < o->fds->len; i++)
     apply (o, g_array_index (o->fds, int, i));
+  apply_kernel (o);
+}
+
+void
+relay_udp_opts_set_kernel (RelayUdpOpts * o, RelayKernel * kernel)
+{
+  o->kernel = kernel;
+  apply_kernel (o);
 }
 
 void
@@ -471,6 +498,13 @@ relay_udp_opts_socket (RelayUdpOpts * o, GSocketFamily family)
   return NULL;
 }
 
+guint
+relay_udp_opts_multicast_ifindex (RelayUdpOpts * o)
+{
+  return o->multicast_iface && *o->multicast_iface ?
+      if_nametoindex (o->multicast_iface) : 0;
+}
+
 gboolean
 relay_udp_opts_bind_set (RelayUdpOpts * o)
 {
@@ -559,6 +593,7 @@ relay_udp_opts_stop (RelayUdpOpts * o, guint64 served)
 
   o->served_frozen = served;
   o->running = FALSE;
+  o->kernel = NULL;
   clear_used (o);
   o->used_fd4 = o->used_fd6 = -1;
   g_array_set_size (o->fds, 0);

@@ -9,8 +9,9 @@
  *
  * Owns: the values; their installation on the element's class; applying
  * the socket options to every socket copies leave from (the sender tells
- * it of each: relay_udp_opts_socket_func), again when one changes while
- * running; the sockets given (socket, socket-v6) and what closes them;
+ * it of each: relay_udp_opts_socket_func), and qos-dscp, ttl and ttl-mc
+ * to the kernel's copies (relay_udp_opts_set_kernel), again when one
+ * changes while running; the sockets given (socket, socket-v6) and what closes them;
  * the GSocket the used-socket properties return; bytes-to-serve.
  *
  * Lock: none of its own; the sink lock (GST_EBPF_RELAY_SINK_LOCK) is held
@@ -23,6 +24,7 @@
 #include <gio/gio.h>
 
 #include "ebpfrelay-clients.h"
+#include "ebpfrelay-kernel.h"
 
 G_BEGIN_DECLS
 
@@ -76,8 +78,16 @@ GSocket *relay_udp_opts_socket (RelayUdpOpts * o, GSocketFamily family);
  * is not IPv4 or cannot be resolved. */
 gboolean relay_udp_opts_bind (RelayUdpOpts * o, guint32 * addr,
     guint16 * port, GError ** error);
+/* multicast-iface's interface index (0: none set, or no such
+ * interface). */
+guint relay_udp_opts_multicast_ifindex (RelayUdpOpts * o);
 /* Whether bind-address or bind-port is set. */
 gboolean relay_udp_opts_bind_set (RelayUdpOpts * o);
+
+/* The kernel path while running (borrowed; NULL: none, or stopping):
+ * qos-dscp, ttl and ttl-mc go into its configuration now and whenever
+ * they change, so that its copies leave as userspace's do. */
+void relay_udp_opts_set_kernel (RelayUdpOpts * o, RelayKernel * kernel);
 
 /* Starting: bytes-to-serve and bytes-served from 0. FALSE with @error
  * when socket and socket-v6 are both IPv6 sockets and differ. */

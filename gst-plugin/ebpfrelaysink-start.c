@@ -318,6 +318,8 @@ relay_sink_start (GstEbpfRelaySink * self)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto no_netlink;
   }
+  relay_clients_set_group_ifindex (self->table,
+      relay_udp_opts_multicast_ifindex (self->udpopts));
   if (!relay_clients_prepare (self->table, port, self->router, &err)) {
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_client;
@@ -352,8 +354,8 @@ relay_sink_start (GstEbpfRelaySink * self)
     if (kernel && !udpsrc && !relay_local_use_kernel (self->local, kernel,
             &err))
       g_clear_pointer (&kernel, relay_kernel_free);
-    /* the kernel's copies of what the loopback socket sends keep its TOS
-     * and TTL: qos-dscp and ttl reach them */
+    /* what the loopback socket sends carries qos-dscp and ttl (and the
+     * kernel writes them into its copies: relay_udp_opts_set_kernel) */
     if (kernel && !udpsrc) {
       GST_EBPF_RELAY_SINK_LOCK (self);
       relay_udp_opts_socket_func (relay_local_lo_fd (self->local), TRUE,
@@ -390,6 +392,8 @@ relay_sink_start (GstEbpfRelaySink * self)
 
   GST_EBPF_RELAY_SINK_LOCK (self);
   self->kernel = kernel;
+  /* qos-dscp, ttl, ttl-mc in the kernel's copies, before it has slots */
+  relay_udp_opts_set_kernel (self->udpopts, kernel);
   self->buffers_in = 0;
   relay_sender_start (self->sender);
   relay_sender_set_kernel (self->sender, kernel,
@@ -413,6 +417,9 @@ relay_sink_start (GstEbpfRelaySink * self)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_sources;
   }
+  /* who serves a subscriber depends on the stream's family too */
+  relay_clients_set_stream_family (self->table,
+      relay_publisher_family (self->publisher));
   GST_EBPF_RELAY_SINK_UNLOCK (self);
 
   if (kernel) {

@@ -556,7 +556,7 @@ post_client_change (GstEbpfRelaySink * self, RelayClient * c,
           "host", G_TYPE_STRING, c->host,
           "port", G_TYPE_INT, c->port,
           "state", G_TYPE_STRING, state,
-          "path", G_TYPE_STRING, c->in_kernel ? "kernel" : "userspace",
+          "path", G_TYPE_STRING, relay_clients_path (self->table, c),
           "priority-limit", G_TYPE_INT, (gint) c->limit, NULL));
 }
 
@@ -761,10 +761,18 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   GstMapInfo map;
   guint8 head[2];
 
-  /* A buffer without bytes sends nothing (multiudpsink: nothing for a
-   * buffer without memory). */
-  if (G_UNLIKELY (gst_buffer_get_size (buffer) == 0))
+  /* As multiudpsink: a buffer without memory sends nothing, one whose
+   * memories hold no byte an empty datagram to every client (from
+   * userspace: nothing in it for the kernel's priority or sequence
+   * rewriting). */
+  if (G_UNLIKELY (gst_buffer_get_size (buffer) == 0)) {
+    if (gst_buffer_n_memory (buffer) > 0) {
+      GST_EBPF_RELAY_SINK_LOCK (self);
+      relay_sender_send_all (self->sender, (const guint8 *) "", 0);
+      GST_EBPF_RELAY_SINK_UNLOCK (self);
+    }
     return GST_FLOW_OK;
+  }
   /* Held across the send: see the struct. */
   GST_EBPF_RELAY_SINK_LOCK (self);
   /* multiudpsink's bytes-to-serve: what came while there were clients */
@@ -779,6 +787,9 @@ gst_ebpf_relay_sink_render (GstBaseSink * sink, GstBuffer * buffer)
   verdict = relay_publisher_check (self->publisher, buffer,
       gst_buffer_extract (buffer, 0, head, 2) == 2 && sw_is_rtcp (head, 2),
       &warn);
+  if (self->kernel)
+    relay_clients_set_stream_family (self->table,
+        relay_publisher_family (self->publisher));
   if (verdict == RELAY_PUBLISHER_REJECT) {
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     return GST_FLOW_OK;
@@ -1042,9 +1053,13 @@ gst_ebpf_relay_sink_set_property (GObject * object, guint prop_id,
       break;
     }
     default:
-      if (prop_id >= PROP_UDPOPTS)
+      if (prop_id >= PROP_UDPOPTS) {
         relay_udp_opts_set_property (self->udpopts, prop_id - PROP_UDPOPTS,
             value);
+        if (prop_id - PROP_UDPOPTS == RELAY_UDP_OPT_MULTICAST_IFACE)
+          relay_clients_set_group_ifindex (self->table,
+              relay_udp_opts_multicast_ifindex (self->udpopts));
+      }
       else if (prop_id >= PROP_FEEDBACK)
         relay_feedback_set_property (self->feedback, prop_id - PROP_FEEDBACK,
             value);

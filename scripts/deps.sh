@@ -18,6 +18,8 @@ PKGS=(
   # network namespaces, veth, tc, ping; nftables for loss injection (netem
   # is not available on every kernel)
   iproute2 iputils-ping nftables
+  # checksum offload off on a veth (e2e-anyup: copies checksummed in software)
+  ethtool
   # the clients users have, in the tests: ffmpeg and tshark as viewers and
   # dissectors, GStreamer's Python bindings (system python3) for rtpbin's
   # session statistics

@@ -122,7 +122,8 @@ build_ipv4 (__u8 * p, const struct spec *s)
   tool_put16 (ip + 2, n - ETH_HLEN);
   tool_put16 (ip + 4, 0x1234);
   tool_put16 (ip + 6, s->frag);
-  ip[8] = 64;
+  ip[1] = s->tos;
+  ip[8] = s->ttl ? s->ttl : 64;
   ip[9] = s->proto ? s->proto : IPPROTO_UDP;
   tool_put32 (ip + 12, ORIG_SADDR);
   tool_put32 (ip + 16, ORIG_DADDR);
@@ -163,11 +164,11 @@ build_ipv6 (__u8 * p, const struct spec *s)
   memcpy (p, orig_dmac, 6);
   memcpy (p + 6, orig_smac, 6);
   tool_put16 (p + 12, ETH_P_IPV6);
-  ip6[0] = 0x60;
-  ip6[1] = 0x0a;                /* some flow label: must stay */
+  ip6[0] = 0x60 | s->tos >> 4;
+  ip6[1] = (s->tos & 0x0f) << 4 | 0x0a; /* some flow label: must stay */
   ip6[3] = 0x42;
   tool_put16 (ip6 + 4, ext + udp_len);
-  ip6[7] = 64;
+  ip6[7] = s->ttl ? s->ttl : 64;
   memcpy (ip6 + 8, orig_saddr6, 16);
   memcpy (ip6 + 24, s->daddr6 ? s->daddr6 : orig_daddr6, 16);
   for (i = 0; i < s->ext6; i++) {
@@ -361,15 +362,52 @@ set_local_addr6 (const __u8 addr[16], int on)
     fail ("local_addrs6 update: %s", strerror (errno));
 }
 
+/* An IPv4 sender in the kernel's key form: v4-mapped (relay.h) */
+static void
+mapped4 (__u32 addr, __u32 out[4])
+{
+  out[0] = out[1] = 0;
+  out[2] = htonl (RELAY_V4MAPPED);
+  out[3] = htonl (addr);
+}
+
 void
 add_source (__u32 addr, __u16 port)
 {
-  struct relay_src_key k = {.addr = htonl (addr),.port = htons (port) };
+  struct relay_src_key k = {.port = htons (port) };
   __u8 one = 1;
 
+  mapped4 (addr, k.addr);
   if (bpf_map_update_elem (bpf_map__fd (skel->maps.sources), &k, &one,
           BPF_ANY))
     fail ("sources update: %s", strerror (errno));
+}
+
+void
+add_source6 (const __u8 addr[16], __u16 port)
+{
+  struct relay_src_key k = {.port = htons (port) };
+  __u8 one = 1;
+
+  memcpy (k.addr, addr, 16);
+  if (bpf_map_update_elem (bpf_map__fd (skel->maps.sources), &k, &one,
+          BPF_ANY))
+    fail ("sources update: %s", strerror (errno));
+}
+
+int
+latch_is4 (const struct relay_latch *l, __u32 addr)
+{
+  __u32 want[4];
+
+  mapped4 (addr, want);
+  return memcmp (l->addr, want, sizeof (want)) == 0;
+}
+
+int
+latch_is6 (const struct relay_latch *l, const __u8 addr[16])
+{
+  return memcmp (l->addr, addr, 16) == 0;
 }
 
 void
@@ -681,6 +719,20 @@ check_sub_stats (__u64 payload)
 }
 
 void
+expect_ip (const struct relay_sub *s, __u8 * tos, __u8 * ttl)
+{
+  const __u8 *d = s->family == RELAY_FAMILY_V6 ?
+      (const __u8 *) s->daddr6 : (const __u8 *) &s->daddr;
+  int group = s->family == RELAY_FAMILY_V6 ? d[0] == 0xff :
+      (d[0] & 0xf0) == 0xe0;
+
+  if (config.ip_flags & RELAY_IP_DSCP)
+    *tos = (config.dscp & 0x3f) << 2 | (*tos & 3);
+  if (config.ip_flags & RELAY_IP_TTL)
+    *ttl = group ? config.ttl_mc : config.ttl;
+}
+
+void
 check_frame_seq (const struct frame *f, const struct relay_sub *s,
     const __u8 * pkt, size_t len, int seq)
 {
@@ -689,8 +741,10 @@ check_frame_seq (const struct frame *f, const struct relay_sub *s,
   __u16 sport, dport, ocheck = (pkt[40] << 8) | pkt[41];
   __u8 orig[MAX_PKT + 64];
 
-  /* the copy: the packet with the slot's headers (and seq) */
+  /* the copy: the packet with the slot's headers, TOS and TTL (and seq) */
   memcpy (orig, pkt, len);
+  if (len >= 34)
+    expect_ip (s, &orig[15], &orig[22]);
   if (seq >= 0 && len >= 46)
     tool_put16 (orig + 44, seq);
 
@@ -707,7 +761,8 @@ check_frame_seq (const struct frame *f, const struct relay_sub *s,
     fail ("copy to port %u: wrong MAC addresses", ntohs (s->dport));
   if (memcmp (f->data + 12, orig + 12, 12))
     fail ("copy to port %u: ethertype or IP header before the checksum "
-        "changed", ntohs (s->dport));
+        "differ (TOS %#x TTL %u, want %#x %u)", ntohs (s->dport), ip[1],
+        ip[8], orig[15], orig[22]);
   if (saddr != s->saddr || daddr != s->daddr)
     fail ("copy to port %u: IP addresses %08x > %08x, want %08x > %08x",
         ntohs (s->dport), ntohl (saddr), ntohl (daddr), ntohl (s->saddr),
@@ -743,6 +798,13 @@ check_frame6 (const struct frame *f, const struct relay_sub *s,
   __u16 sport, dport;
 
   memcpy (orig, pkt, len);
+  if (len >= 54) {
+    __u8 tc = (orig[14] & 0x0f) << 4 | orig[15] >> 4;
+
+    expect_ip (s, &tc, &orig[21]);
+    orig[14] = (orig[14] & 0xf0) | tc >> 4;
+    orig[15] = (tc & 0x0f) << 4 | (orig[15] & 0x0f);
+  }
   if (seq >= 0 && len >= 66)
     tool_put16 (orig + 64, seq);
   if (f->len != len) {
@@ -755,10 +817,13 @@ check_frame6 (const struct frame *f, const struct relay_sub *s,
   if (memcmp (f->data, s->dmac, 6) || memcmp (f->data + 6, s->smac, 6))
     fail ("v6 copy to port %u: wrong MAC addresses", ntohs (s->dport));
   /* ethertype, version, class, flow label, payload length, next header,
-   * hop limit: as received */
+   * hop limit: as received (the class's DSCP and the hop limit as
+   * expect_ip says) */
   if (memcmp (f->data + 12, orig + 12, 10))
     fail ("v6 copy to port %u: ethertype or IPv6 header before the "
-        "addresses changed", ntohs (s->dport));
+        "addresses differ (%02x%02x hop limit %u, want %02x%02x %u)",
+        ntohs (s->dport), ip6[0], ip6[1], ip6[7], orig[14], orig[15],
+        orig[21]);
   if (memcmp (ip6 + 8, s->saddr6, 16) || memcmp (ip6 + 24, s->daddr6, 16))
     fail ("v6 copy to port %u: wrong IPv6 addresses", ntohs (s->dport));
   if (sport != s->sport || dport != s->dport)

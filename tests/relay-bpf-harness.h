@@ -87,6 +87,9 @@ struct spec
   int frag6;                    /* set: a Fragment header before UDP, with
                                  * this offset-and-M field (host order) */
   const __u8 *daddr6;           /* NULL: orig_daddr6 */
+  /* both kinds */
+  __u8 tos;                     /* IPv4 TOS / IPv6 traffic class */
+  __u8 ttl;                     /* TTL / hop limit; 0: 64 */
 };
 
 extern struct relay_bpf *skel;
@@ -138,8 +141,14 @@ void set_local_addr (__u32 addr, int on);
 /* local_addrs6 (begin_case puts orig_daddr6 in) */
 void set_local_addr6 (const __u8 addr[16], int on);
 void add_source (__u32 addr, __u16 port);
+/* The same for an IPv6 sender (16 bytes, network order) */
+void add_source6 (const __u8 addr[16], __u16 port);
 void reset_latch (void);
 struct relay_latch read_latch (void);
+/* Whether @l holds IPv4 sender @addr (host order; v4-mapped, relay.h) */
+int latch_is4 (const struct relay_latch *l, __u32 addr);
+/* Whether @l holds IPv6 sender @addr */
+int latch_is6 (const struct relay_latch *l, const __u8 addr[16]);
 struct relay_counters read_counters (__u32 i);
 __u64 read_stat (__u32 idx);
 /* Slot @i's sub_ssrcs entry of assignment @gen and @ssrc: 1 and *@out when
@@ -176,8 +185,12 @@ void check_stats (__u64 matched, __u64 passed, __u64 events,
 /* Whether slot @i is a KERNEL slot sending to lo. */
 int served (__u32 i);
 void check_sub_stats (__u64 payload);
-/* The copy carries the packet unchanged but for @s's headers and, with
- * @seq >= 0, the RTP sequence number @seq. */
+/* The TOS / traffic class and TTL / hop limit a copy to @s of a packet
+ * that came with @tos and @ttl must carry, as config's RELAY_IP_* say. */
+void expect_ip (const struct relay_sub *s, __u8 * tos, __u8 * ttl);
+/* The copy carries the packet unchanged but for @s's headers (and the
+ * TOS and TTL expect_ip says) and, with @seq >= 0, the RTP sequence
+ * number @seq. */
 void check_frame_seq (const struct frame *f, const struct relay_sub *s,
     const __u8 * pkt, size_t len, int seq);
 void check_frame (const struct frame *f, const struct relay_sub *s,

@@ -320,11 +320,33 @@ test_parse_ipv6 (void)
   assert_entry_error ("[::]:5000",
       "client '[::]' is unspecified (::): nobody receives there");
   assert_entry_error ("[ff02::1]:5000",
-      "client '[ff02::1]' is an IPv6 multicast group (ff00::/8): only IPv4 "
-      "groups can be subscribers");
-  assert_entry_error ("[ff0e::1234]:5000@3",
-      "client '[ff0e::1234]' is an IPv6 multicast group (ff00::/8): only "
-      "IPv4 groups can be subscribers");
+      "client '[ff02::1]' is an IPv6 group of interface-local or link-local "
+      "scope (ff01::/16, ff02::/16: neighbour discovery, routing protocols, "
+      "not media) or of the reserved scope 0");
+  assert_entry_error ("[ff01::1234]:5000",
+      "client '[ff01::1234]' is an IPv6 group of interface-local or "
+      "link-local scope (ff01::/16, ff02::/16: neighbour discovery, routing "
+      "protocols, not media) or of the reserved scope 0");
+  assert_entry_error ("[ff30::1234]:5000",
+      "client '[ff30::1234]' is an IPv6 group of interface-local or "
+      "link-local scope (ff01::/16, ff02::/16: neighbour discovery, routing "
+      "protocols, not media) or of the reserved scope 0");
+  assert_entry_error ("[ff3f::1234]:5000",
+      "client '[ff3f::1234]' is an IPv6 group of the reserved scope 15");
+  /* a group of a wider scope is a subscriber, as an IPv4 one */
+  {
+    const gchar *groups[] = { "[ff0e::1234]:5000@3", "[ff05::1:3]:5000",
+      "[ff15::9]:5000", "[ff38::1]:5000"
+    };
+
+    for (guint i = 0; i < G_N_ELEMENTS (groups); i++) {
+      RelayClient *c = relay_client_parse (groups[i], &err);
+
+      g_assert_no_error (err);
+      g_assert_true (IN6_IS_ADDR_MULTICAST (&c->addr.v6.sin6_addr));
+      relay_client_free (c);
+    }
+  }
   /* an IPv4 group is a subscriber (multiudpsink's multicast clients);
    * the local network control block is not */
   {
@@ -396,7 +418,7 @@ test_table_ipv6 (void)
           RELAY_CLIENT_RTCP_MUX, FALSE, NULL));
   g_assert_false (relay_clients_add_host (f.t, "ff02::1", 7000, 1, FALSE,
           &err));
-  g_assert_nonnull (strstr (err->message, "multicast"));
+  g_assert_nonnull (strstr (err->message, "link-local scope"));
   g_clear_error (&err);
   s = clients_string (&f);
   g_assert_cmpstr (s, ==, "127.0.0.1:5000@2,[::1]:5000@7/mux,"
@@ -905,6 +927,76 @@ test_set_string (void)
   fixture_clear (&f);
 }
 
+/* --- path: who serves a subscriber ----------------------------------------- */
+
+static void
+on_path_changed (RelayClient * c, RelayClientChange what, gpointer user_data)
+{
+  GPtrArray *log = user_data;
+
+  g_assert_cmpint (what, ==, RELAY_CLIENT_CHANGE_PATH);
+  g_ptr_array_add (log, name_of (c));
+}
+
+/* A KERNEL slot serves only a stream of its own family: relay_clients_path
+ * says userspace for the other, and a change of the stream's family
+ * tells (changed, RELAY_CLIENT_CHANGE_PATH) each subscriber whose path
+ * it changes. */
+static void
+test_path (void)
+{
+  static const RelayClientsCallbacks cbs = {.changed = on_path_changed };
+  GPtrArray *log = g_ptr_array_new_with_free_func (g_free);
+  GMutex lock;
+  RelayClients *t;
+  RelayClient *v4, *v6;
+  GError *err = NULL;
+
+  g_mutex_init (&lock);
+  t = relay_clients_new (&lock, &cbs, log);
+  g_assert_true (relay_clients_add_host (t, "127.0.0.1", 5000, 0, FALSE,
+          NULL));
+  g_assert_true (relay_clients_add_host (t, "[::1]", 5000, 0, FALSE, NULL));
+  g_mutex_lock (&lock);
+  g_assert_true (relay_clients_prepare (t, 5004, NULL, &err));
+  g_assert_true (relay_clients_start (t, NULL, &err));
+  g_assert_no_error (err);
+  v4 = g_ptr_array_index (t->clients, 0);
+  v6 = g_ptr_array_index (t->clients, 1);
+  g_assert_true (relay_addr_is_v6 (&v6->addr));
+  /* userspace slots: userspace, whatever the stream */
+  g_assert_cmpstr (relay_clients_path (t, v4), ==, "userspace");
+  relay_clients_set_stream_family (t, AF_INET6);
+  g_assert_cmpstr (relay_clients_path (t, v6), ==, "userspace");
+  g_assert_cmpuint (log->len, ==, 0);
+  relay_clients_set_stream_family (t, AF_UNSPEC);
+  /* KERNEL slots (as the kernel path would make them): the family not
+   * known yet, both the kernel's */
+  v4->in_kernel = v6->in_kernel = TRUE;
+  g_assert_cmpstr (relay_clients_path (t, v4), ==, "kernel");
+  g_assert_cmpstr (relay_clients_path (t, v6), ==, "kernel");
+  /* an IPv4 stream: the v6 subscriber is userspace's */
+  relay_clients_set_stream_family (t, AF_INET);
+  g_assert_cmpstr (relay_clients_path (t, v4), ==, "kernel");
+  g_assert_cmpstr (relay_clients_path (t, v6), ==, "userspace");
+  g_assert_false (relay_clients_kernel_serves (t, v6));
+  assert_names (log, "::1:5000", NULL);
+  /* the same again: nothing changes */
+  g_ptr_array_set_size (log, 0);
+  relay_clients_set_stream_family (t, AF_INET);
+  g_assert_cmpuint (log->len, ==, 0);
+  /* an IPv6 stream: the other way round, both told */
+  relay_clients_set_stream_family (t, AF_INET6);
+  g_assert_cmpstr (relay_clients_path (t, v4), ==, "userspace");
+  g_assert_cmpstr (relay_clients_path (t, v6), ==, "kernel");
+  assert_names (log, "127.0.0.1:5000", "::1:5000", NULL);
+  relay_clients_stop (t);
+  g_mutex_unlock (&lock);
+  relay_clients_free (t);
+  g_mutex_clear (&lock);
+  g_ptr_array_free (log, TRUE);
+}
+
 /* --- slots -------------------------------------------------------------------- */
 
 static void
@@ -1160,6 +1252,7 @@ main (int argc, char **argv)
   g_test_add_func ("/clients/limit-lowered", test_limit_lowered);
   g_test_add_func ("/clients/set-string", test_set_string);
   g_test_add_func ("/clients/auto", test_auto);
+  g_test_add_func ("/clients/path", test_path);
   g_test_add_func ("/clients/slots", test_slots);
   g_test_add_func ("/clients/full", test_full);
   g_test_add_func ("/clients/loop", test_loop);

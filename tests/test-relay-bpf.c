@@ -14,7 +14,9 @@
  * (packets, payload octets) and RTCP multiplexed on the port; only
  * datagrams for this host (local_addrs) with a valid IPv4 header checksum
  * are forwarded, and only from the senders that may publish (sources, the
- * latch and its handover).
+ * latch and its handover); qos-dscp and ttl (config's RELAY_IP_*) in the
+ * copies' TOS (ECN bits kept) and TTL, ttl_mc to a group, the IP header
+ * checksum right, a copy with TTL 0 left to userspace.
  *
  * Copies go to lo of a private network namespace, where an AF_PACKET
  * socket reads them and UDP sockets receive them. Needs root (CAP_BPF,
@@ -1876,8 +1878,8 @@ case_sources (void)
   readdress (other, len, 0x0a010003, ORIG_DADDR, 7000);
   run_forwarded ("first sender", pkt, len);
   l = read_latch ();
-  if (l.addr != htonl (ORIG_SADDR) || l.port != htons (ORIG_SPORT))
-    fail ("latched %08x:%u, want the first sender", ntohl (l.addr),
+  if (!latch_is4 (&l, ORIG_SADDR) || l.port != htons (ORIG_SPORT))
+    fail ("latched %08x:%u, want the first sender", ntohl (l.addr[3]),
         ntohs (l.port));
   run_refused ("second sender", other, len, TC_ACT_SHOT);
   usleep (150 * 1000);
@@ -1894,8 +1896,8 @@ case_sources (void)
     fail ("second sender after 400 ms of silence: %d copies, %d events",
         n_frames, n_evs);
   l = read_latch ();
-  if (l.addr != htonl (0x0a010003) || l.port != htons (7000))
-    fail ("latched %08x:%u, want the second sender", ntohl (l.addr),
+  if (!latch_is4 (&l, 0x0a010003) || l.port != htons (7000))
+    fail ("latched %08x:%u, want the second sender", ntohl (l.addr[3]),
         ntohs (l.port));
   n_frames = 0;
   n_evs = 0;
@@ -1919,7 +1921,7 @@ case_sources (void)
   readdress (other, len, 0x0a010003, ORIG_DADDR, 7000);
   run_refused ("unlisted first", other, len, TC_ACT_SHOT);
   l = read_latch ();
-  if (l.addr)
+  if (l.addr[0] | l.addr[1] | l.addr[2] | l.addr[3])
     fail ("an unlisted sender took the latch");
   run_forwarded ("listed", pkt, len);
   readdress (other, len, ORIG_SADDR, ORIG_DADDR, ORIG_SPORT + 1);
@@ -1927,6 +1929,180 @@ case_sources (void)
   run_refused ("listed host, other port, latched", other, len, TC_ACT_SHOT);
   close (fd);
   end_case ();
+}
+
+/* ---- qos-dscp and ttl (config's RELAY_IP_*) ------------------------------ */
+
+#define GROUP_ADDR 0xef010203   /* 239.1.2.3 */
+
+/* The TOS and TTL of every copy on lo: @tos, and @ttl to a unicast slot,
+ * @ttl_mc to a group; each with a valid IP header checksum. */
+static void
+check_copies_ip (__u8 tos, __u8 ttl, __u8 ttl_mc)
+{
+  for (int i = 0; i < n_frames && i < MAX_FRAMES; i++) {
+    const __u8 *ip = frames[i].data + ETH_HLEN;
+    int group = ip[16] == 0xef;
+
+    if (frames[i].len < ETH_HLEN + 28)
+      continue;
+    if (ip[1] != tos || ip[8] != (group ? ttl_mc : ttl))
+      fail ("copy %d (to %s): TOS %#x TTL %u, want %#x %u", i,
+          group ? "the group" : "unicast", ip[1], ip[8], tos,
+          group ? ttl_mc : ttl);
+    if (!ip_csum_ok (ip, 20))
+      fail ("copy %d: bad IP header checksum", i);
+  }
+}
+
+/* Slots 0-4, KERNEL on lo: 1 and 3 to GROUP_ADDR (the TTL changes back
+ * and forth between the copies), 0 delivers to 127.0.0.1:20000. */
+static int
+ip_slots (void)
+{
+  for (int i = 0; i < 5; i++) {
+    struct relay_sub sub = lo_slot (i, i == 0);
+
+    if (i % 2)
+      sub.daddr = htonl (GROUP_ADDR);
+    set_slot (i, &sub);
+  }
+  set_n_slots (5);
+  return udp_socket (20000);
+}
+
+static void
+case_ip_fields (void)
+{
+  /* DSCP 46 (EF), ECN 01 (ECT(1)), TTL 200 */
+  struct spec s = {.payload = 120,.tos = 0xb9,.ttl = 200 };
+  struct relay_event_entry want = {.slot = 1 };
+  __u8 pkt[MAX_PKT];
+  size_t len = build (pkt, &s);
+  static struct frame out;
+  int fd, v;
+
+  begin_case ("qos-dscp 10, ttl 9, ttl-mc 3: in the copies, ECN kept, "
+      "IP checksum right");
+  config.ip_flags = RELAY_IP_DSCP | RELAY_IP_TTL;
+  config.dscp = 10;
+  config.ttl = 9;
+  config.ttl_mc = 3;
+  fd = ip_slots ();
+  run (pkt, len);
+  check_stats (1, 0, 0, 0);
+  check_sub_stats (120);
+  check_frames (pkt, len);
+  check_copies_ip (10 << 2 | 1, 9, 3);
+  if (fd >= 0) {
+    check_udp_rx (fd, 20000, pkt + 42, 120);
+    close (fd);
+  }
+  end_case ();
+
+  begin_case ("qos-dscp -1: the TOS as it came; ttl still written");
+  config.ip_flags = RELAY_IP_TTL;
+  config.dscp = 10;
+  config.ttl = 64;
+  config.ttl_mc = 1;
+  fd = ip_slots ();
+  run (pkt, len);
+  check_stats (1, 0, 0, 0);
+  check_frames (pkt, len);
+  check_copies_ip (0xb9, 64, 1);
+  if (fd >= 0)
+    close (fd);
+  end_case ();
+
+  begin_case ("no RELAY_IP_*: TOS and TTL as they came");
+  fd = ip_slots ();
+  run (pkt, len);
+  check_frames (pkt, len);
+  check_copies_ip (0xb9, 200, 200);
+  if (fd >= 0)
+    close (fd);
+  end_case ();
+
+  begin_case ("ttl-mc 0: the copy to the group from userspace");
+  config.ip_flags = RELAY_IP_DSCP | RELAY_IP_TTL;
+  config.dscp = 0;
+  config.ttl = 9;
+  config.ttl_mc = 0;
+  for (int i = 0; i < 3; i++) {
+    struct relay_sub sub = lo_slot (i, 0);
+
+    if (i == 1)
+      sub.daddr = htonl (GROUP_ADDR);
+    set_slot (i, &sub);
+  }
+  set_n_slots (3);
+  run (pkt, len);
+  check_stats (1, 0, 1, 0);
+  if (n_frames != 2)
+    fail ("%d copies on lo, want 2 (slots 0 and 2)", n_frames);
+  else {
+    check_frame (&frames[0], &slots[0], pkt, len);
+    check_frame (&frames[1], &slots[2], pkt, len);
+  }
+  check_copies_ip (1, 9, 0);
+  if (n_evs != 1)
+    fail ("%d events, want 1 (slot 1)", n_evs);
+  else
+    check_event (&evs[0], 0, &want, 1, 42, len - 42, pkt, len);
+  if (read_counters (1).packets)
+    fail ("slot 1 counted a kernel copy");
+  end_case ();
+
+  begin_case ("qos-dscp with consume: the packet redirected carries it");
+  config.ip_flags = RELAY_IP_DSCP | RELAY_IP_TTL;
+  config.dscp = 63;
+  config.ttl = 17;
+  config.ttl_mc = 2;
+  config.consume = 1;
+  fd = ip_slots ();
+  v = run_verdict (pkt, len, &out);
+  if (v != TC_ACT_REDIRECT)
+    fail ("verdict %d, want %d (TC_ACT_REDIRECT)", v, TC_ACT_REDIRECT);
+  if (n_frames != 4)
+    fail ("%d clones on lo, want 4", n_frames);
+  check_copies_ip (63 << 2 | 1, 17, 2);
+  check_frame (&out, &slots[4], pkt, len);
+  if (out.data[ETH_HLEN + 1] != (63 << 2 | 1) || out.data[ETH_HLEN + 8] != 17)
+    fail ("the packet redirected: TOS %#x TTL %u", out.data[ETH_HLEN + 1],
+        out.data[ETH_HLEN + 8]);
+  if (fd >= 0) {
+    check_udp_rx (fd, 20000, pkt + 42, 120);
+    close (fd);
+  }
+  end_case ();
+
+  /* a first fragment and a later one: both get the fields */
+  {
+    struct spec d = {.payload = 200,.tos = 0x02,.ttl = 30 };
+    static struct frame p1, p2;
+    __u8 whole[MAX_PKT];
+    size_t lw = build (whole, &d);
+
+    split_fragments (whole, lw, 104, &p1, &p2);
+    begin_case ("qos-dscp and ttl in both fragments of a datagram");
+    config.ip_flags = RELAY_IP_DSCP | RELAY_IP_TTL;
+    config.dscp = 26;
+    config.ttl = 5;
+    config.ttl_mc = 4;
+    fd = ip_slots ();
+    run (p1.data, p1.len);
+    if (n_frames != 5)
+      fail ("first fragment: %d copies, want 5", n_frames);
+    check_copies_ip (26 << 2 | 2, 5, 4);
+    n_frames = 0;
+    run (p2.data, p2.len);
+    if (n_frames != 5)
+      fail ("later fragment: %d copies, want 5", n_frames);
+    check_copies_ip (26 << 2 | 2, 5, 4);
+    if (fd >= 0)
+      close (fd);
+    end_case ();
+  }
 }
 
 int
@@ -1967,6 +2143,7 @@ main (void)
   case_upstream_stats ();
   case_for_us ();
   case_sources ();
+  case_ip_fields ();
 
   printf ("relay-bpf: %d passed, %d failed, %d not run\n", n_passed, n_failed,
       n_not_run);

@@ -5,12 +5,15 @@
  * forwarded by the kernel to its KERNEL IPv6 slots (MACs, 32 bytes of
  * addresses, ports and RTP sequence number rewritten, the UDP checksum
  * verified over the IPv6 pseudo header after each rewrite, never 0, the
- * hop limit and flow label as received), a slot of the other family is
+ * flow label as received, the traffic class's DSCP and the hop limit as
+ * config's RELAY_IP_* say), a slot of the other family is
  * named in the event (no translation, both ways); extension headers and
  * first fragments go to userspace for every slot, later fragments are
  * not touched, a truncated packet is passed and counted, a UDP checksum
- * of 0 is refused, a destination not in local_addrs6 passed on, an IPv6
- * sender refused under a publisher lock. Needs root (77 without).
+ * of 0 is refused, a destination not in local_addrs6 passed on, the
+ * publisher lock with IPv6 senders (listed ones forwarded, the others
+ * dropped and counted; the latch and its handover). Needs root (77
+ * without).
  */
 #include "relay-bpf-harness.h"
 
@@ -397,40 +400,166 @@ case_refused (void)
   }
 }
 
-/* The publisher lock is IPv4 (sources, latch): an IPv6 sender never
- * publishes while one is set, as in userspace. */
+/* @pkt (an IPv6 frame without extension headers, as built) from another
+ * sender: source address @saddr6, source port @sport; the UDP checksum
+ * again. */
+static void
+readdress6 (__u8 * pkt, size_t len, const __u8 saddr6[16], __u16 sport)
+{
+  __u8 *ip6 = pkt + ETH_HLEN, *udp = ip6 + 40;
+  __u16 c;
+
+  memcpy (ip6 + 8, saddr6, 16);
+  tool_put16 (udp, sport);
+  tool_put16 (udp + 6, 0);
+  c = ~udp6_sum (ip6, udp, len - ETH_HLEN - 40);
+  tool_put16 (udp + 6, c ? c : 0xffff);
+}
+
+/* @pkt is forwarded as without a lock: a copy per KERNEL v6 slot of
+ * mixed_slots, the event for the others. */
+static void
+lock_forwarded (const char *what, const __u8 * pkt, size_t len)
+{
+  n_frames = 0;
+  n_evs = 0;
+  run (pkt, len);
+  if (n_frames != 5 || n_evs != 1)
+    fail ("%s: %d copies, %d events, want 5 and 1", what, n_frames, n_evs);
+  else
+    check_copies (RELAY_FAMILY_V6, pkt, len, NULL);
+}
+
+/* @pkt is dropped: nothing for anyone, not for the socket either. */
+static void
+lock_refused (const char *what, const __u8 * pkt, size_t len)
+{
+  n_frames = 0;
+  n_evs = 0;
+  run_expect (pkt, len, TC_ACT_SHOT);
+  if (n_frames || n_evs)
+    fail ("%s: %d copies, %d events, want none", what, n_frames, n_evs);
+}
+
+/* The publisher lock takes IPv6 senders (relay.h: one 16-byte key, IPv4
+ * v4-mapped), the same rule as IPv4's (test-relay-bpf case_sources). */
 static void
 case_lock (void)
 {
+  static const __u8 other6[16] = { 0xfd,[15] = 3 };     /* fd00::3 */
+  static const __u8 mapped6[16] = {[10] = 0xff,[11] = 0xff, 10, 1, 0, 1 };
   struct spec sp = {.kind = K_IPV6,.payload = 60 };
-  __u8 pkt[MAX_PKT];
+  __u8 pkt[MAX_PKT], other[MAX_PKT];
   size_t len = build (pkt, &sp);
-  struct frame out;
-  int v;
+  struct relay_latch l;
+  int fd;
 
-  begin_case ("v6 sender under a sources list: dropped");
+  begin_case ("v6 sources: the listed v6 senders publish, the others are "
+      "dropped");
+  mixed_slots ();
+  fd = udp6_socket (20000);
+  config.src_flags = RELAY_SRC_LIST;
+  write_config ();
+  add_source6 (orig_saddr6, ORIG_SPORT);
+  add_source (ORIG_SADDR, 0);   /* 10.1.0.1: not fd00::1, nor fd00::3 */
+  lock_forwarded ("listed [fd00::1]:6000", pkt, len);
+  if (fd >= 0)
+    check_udp_rx (fd, 20000, pkt + 62, 60);
+  memcpy (other, pkt, len);
+  readdress6 (other, len, orig_saddr6, ORIG_SPORT + 1);
+  lock_refused ("listed host, other port", other, len);
+  readdress6 (other, len, other6, ORIG_SPORT);
+  lock_refused ("unlisted [fd00::3]:6000", other, len);
+  /* ::ffff:10.1.0.1 in an IPv6 header has the v4 entry's key: it is
+   * that sender, as in userspace (relay_addr_from_native folds a
+   * v4-mapped sender into IPv4) */
+  readdress6 (other, len, mapped6, ORIG_SPORT);
+  lock_forwarded ("v4-mapped form of a listed v4 host", other, len);
+  expect_stat ("rejected_source", RELAY_STAT_REJECTED_SOURCE, 2);
+  if (fd >= 0)
+    close (fd);
+  end_case ();
+
+  begin_case ("v6 sources, a host entry: any port of it");
   mixed_slots ();
   config.src_flags = RELAY_SRC_LIST;
   write_config ();
-  add_source (ORIG_SADDR, 0);
-  v = run_verdict (pkt, len, &out);
-  if (v != TC_ACT_SHOT)
-    fail ("verdict %d, want TC_ACT_SHOT", v);
-  if (n_frames || n_evs)
-    fail ("%d copies, %d events, want none", n_frames, n_evs);
+  add_source6 (other6, 0);
+  lock_refused ("unlisted [fd00::1]:6000", pkt, len);
+  memcpy (other, pkt, len);
+  readdress6 (other, len, other6, 40000);
+  lock_forwarded ("[fd00::3]:40000", other, len);
   expect_stat ("rejected_source", RELAY_STAT_REJECTED_SOURCE, 1);
   end_case ();
 
-  begin_case ("v6 sender under the latch: dropped, nothing latched");
+  begin_case ("v6 latch: the first v6 sender, another after the timeout");
   mixed_slots ();
   config.src_flags = RELAY_SRC_LATCH;
+  config.src_timeout_ms = 300;
   write_config ();
-  v = run_verdict (pkt, len, &out);
-  if (v != TC_ACT_SHOT)
-    fail ("verdict %d, want TC_ACT_SHOT", v);
-  if (read_latch ().addr)
-    fail ("a v6 sender took the latch");
+  memcpy (other, pkt, len);
+  readdress6 (other, len, other6, 7000);
+  lock_forwarded ("first sender", pkt, len);
+  l = read_latch ();
+  if (!latch_is6 (&l, orig_saddr6) || l.port != htons (ORIG_SPORT))
+    fail ("latched %08x..%08x:%u, want [fd00::1]:6000", ntohl (l.addr[0]),
+        ntohl (l.addr[3]), ntohs (l.port));
+  lock_refused ("second sender", other, len);
+  usleep (150 * 1000);
+  lock_forwarded ("first sender again", pkt, len);
+  usleep (150 * 1000);
+  lock_refused ("second sender, first silent 150 ms", other, len);
+  usleep (400 * 1000);
+  lock_forwarded ("second sender after 400 ms of silence", other, len);
+  l = read_latch ();
+  if (!latch_is6 (&l, other6) || l.port != htons (7000))
+    fail ("latched %08x..%08x:%u, want [fd00::3]:7000", ntohl (l.addr[0]),
+        ntohl (l.addr[3]), ntohs (l.port));
+  lock_refused ("first sender after the handover", pkt, len);
+  expect_stat ("rejected_source", RELAY_STAT_REJECTED_SOURCE, 3);
+  expect_stat ("source_latched", RELAY_STAT_SOURCE_LATCHED, 2);
+  end_case ();
+
+  begin_case ("latch across families: a v6 sender waits for a v4 one's "
+      "silence");
+  mixed_slots ();
+  config.src_flags = RELAY_SRC_LATCH;
+  config.src_timeout_ms = 0;    /* never handed over */
+  write_config ();
+  {
+    struct spec sp4 = {.payload = 60 };
+    __u8 pkt4[MAX_PKT];
+    size_t len4 = build (pkt4, &sp4);
+
+    n_frames = n_evs = 0;
+    run (pkt4, len4);
+    if (n_frames != 1)
+      fail ("v4 first sender: %d copies, want 1 (the v4 KERNEL slot)",
+          n_frames);
+  }
+  l = read_latch ();
+  if (!latch_is4 (&l, ORIG_SADDR))
+    fail ("the v4 sender did not take the latch");
+  lock_refused ("v6 sender, v4 latched", pkt, len);
   expect_stat ("rejected_source", RELAY_STAT_REJECTED_SOURCE, 1);
+  expect_stat ("source_latched", RELAY_STAT_SOURCE_LATCHED, 1);
+  end_case ();
+
+  begin_case ("v6 sources and latch: only a listed v6 sender takes it");
+  mixed_slots ();
+  config.src_flags = RELAY_SRC_LIST | RELAY_SRC_LATCH;
+  config.src_timeout_ms = 0;
+  write_config ();
+  add_source6 (orig_saddr6, 0);
+  memcpy (other, pkt, len);
+  readdress6 (other, len, other6, 7000);
+  lock_refused ("unlisted first", other, len);
+  l = read_latch ();
+  if (l.addr[0] | l.addr[1] | l.addr[2] | l.addr[3])
+    fail ("an unlisted sender took the latch");
+  lock_forwarded ("listed", pkt, len);
+  readdress6 (other, len, orig_saddr6, ORIG_SPORT + 1);
+  lock_refused ("listed host, other port, latched", other, len);
   end_case ();
 }
 
@@ -467,6 +596,77 @@ case_consume (void)
   end_case ();
 }
 
+/* qos-dscp and ttl (config's RELAY_IP_*): the copies' traffic class
+ * carries the DSCP with the packet's ECN bits, the flow label stays, the
+ * hop limit is ttl (ttl-mc to a group, ff00::/8); the UDP checksum still
+ * verifies (check_frame6: the pseudo header covers neither field);
+ * without RELAY_IP_DSCP the class is as it came. */
+static void
+check_copies6_ip (__u8 tc, __u8 hops, __u8 hops_mc)
+{
+  for (int i = 0; i < n_frames && i < MAX_FRAMES; i++) {
+    const __u8 *ip6 = frames[i].data + ETH_HLEN;
+    int group = ip6[24] == 0xff;
+    __u8 got_tc = (ip6[0] & 0x0f) << 4 | ip6[1] >> 4;
+
+    if (frames[i].len < ETH_HLEN + 48)
+      continue;
+    if ((ip6[0] >> 4) != 6 || (ip6[1] & 0x0f) != 0x0a || ip6[3] != 0x42)
+      fail ("v6 copy %d: version or flow label changed", i);
+    if (got_tc != tc || ip6[7] != (group ? hops_mc : hops))
+      fail ("v6 copy %d: traffic class %#x hop limit %u, want %#x %u", i,
+          got_tc, ip6[7], tc, group ? hops_mc : hops);
+  }
+}
+
+static void
+case_ip_fields (void)
+{
+  /* DSCP 46, ECN 01; hop limit 100 */
+  struct spec sp = {.kind = K_IPV6,.payload = 200,.tos = 0xb9,.ttl = 100 };
+  __u8 pkt[MAX_PKT];
+  size_t len = build (pkt, &sp);
+  struct relay_sub s[4];
+  int fd;
+
+  for (int i = 0; i < 4; i++)
+    s[i] = lo_slot6 (i, i == 0);
+  /* slot 2: a group, ff0e::1:2 */
+  memset (s[2].daddr6, 0, 16);
+  ((__u8 *) s[2].daddr6)[0] = 0xff;
+  ((__u8 *) s[2].daddr6)[1] = 0x0e;
+  ((__u8 *) s[2].daddr6)[13] = 1;
+  ((__u8 *) s[2].daddr6)[15] = 2;
+
+  begin_case ("v6: qos-dscp 8, ttl 7, ttl-mc 2 in the traffic class (ECN "
+      "kept) and hop limit");
+  config.ip_flags = RELAY_IP_DSCP | RELAY_IP_TTL;
+  config.dscp = 8;
+  config.ttl = 7;
+  config.ttl_mc = 2;
+  set_slots (s, 4);
+  fd = udp6_socket (20000);
+  run (pkt, len);
+  check_copies (RELAY_FAMILY_V6, pkt, len, NULL);
+  check_copies6_ip (8 << 2 | 1, 7, 2);
+  check_stats (1, 0, 0, 0);
+  if (fd >= 0) {
+    check_udp_rx (fd, 20000, pkt + 62, 200);
+    close (fd);
+  }
+  end_case ();
+
+  begin_case ("v6: qos-dscp -1 keeps the traffic class; ttl written");
+  config.ip_flags = RELAY_IP_TTL;
+  config.ttl = 64;
+  config.ttl_mc = 1;
+  set_slots (s, 4);
+  run (pkt, len);
+  check_copies (RELAY_FAMILY_V6, pkt, len, NULL);
+  check_copies6_ip (0xb9, 64, 1);
+  end_case ();
+}
+
 int
 main (void)
 {
@@ -482,6 +682,7 @@ main (void)
   case_refused ();
   case_lock ();
   case_consume ();
+  case_ip_fields ();
   printf ("relay-bpf6: %d passed, %d failed, %d not run\n", n_passed,
       n_failed, n_not_run);
   return harness_teardown ();

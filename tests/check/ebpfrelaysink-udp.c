@@ -21,6 +21,7 @@
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -445,10 +446,9 @@ multiudpsink_sends (GstBuffer * buf)
 }
 
 /* A buffer with no memory, and one whose only memory holds no byte: the
- * push succeeds, nothing is sent (multiudpsink sends nothing for the
- * first and an empty datagram for the second: ours sends none, a relay's
- * copies of nothing would be noise; docs/multiudpsink.md), nothing is
- * counted, and the next buffer arrives as the first datagram. */
+ * pushes succeed; as multiudpsink, nothing is sent for the first and an
+ * empty datagram for the second (checked against a real multiudpsink),
+ * no byte is counted, and the next buffer arrives after it. */
 GST_START_TEST (test_empty_buffers)
 {
   GstBuffer *zero = gst_buffer_new ();
@@ -473,11 +473,15 @@ GST_START_TEST (test_empty_buffers)
     fail_unless_equals_int (gst_pad_push (r.src, multi_memory_buffer (1,
                 40)), GST_FLOW_OK);
     d = receive (a);
+    fail_unless_equals_int (d.len, 0);
+    d = receive (a);
     fail_unless_equals_int (d.len, 40);
     fail_unless_equals_int (count_datagrams (a), 0);
     fail_unless_equals_int (u64_prop (r.sink, "bytes-to-serve"), 40);
     fail_unless_equals_int (stat_u64 (r.sink, "127.0.0.1", pa,
-            "packets-sent"), 1);
+            "packets-sent"), 2);
+    fail_unless_equals_int (stat_u64 (r.sink, "127.0.0.1", pa,
+            "bytes-sent"), 40);
     relay_free (&r);
     close (a);
   }
@@ -898,6 +902,327 @@ GST_START_TEST (test_kernel_copies)
 }
 
 GST_END_TEST;
+
+/* --- relayed packets: the kernel writes qos-dscp and ttl into them ------ */
+
+/* @ifname's MAC address (SIOCGIFHWADDR: /sys shows the namespace it was
+ * mounted in, not ours). */
+static void
+if_mac (const gchar * ifname, guint8 mac[6])
+{
+  struct ifreq ifr = { 0 };
+  int fd = socket (AF_INET, SOCK_DGRAM, 0);
+
+  fail_unless (fd >= 0);
+  g_strlcpy (ifr.ifr_name, ifname, sizeof (ifr.ifr_name));
+  fail_unless (ioctl (fd, SIOCGIFHWADDR, &ifr) == 0, "%s: %s", ifname,
+      g_strerror (errno));
+  memcpy (mac, ifr.ifr_hwaddr.sa_data, 6);
+  close (fd);
+}
+
+static guint32
+csum_add (guint32 sum, const guint8 * p, gsize n)
+{
+  for (gsize i = 0; i + 1 < n; i += 2)
+    sum += (p[i] << 8) | p[i + 1];
+  if (n & 1)
+    sum += p[n - 1] << 8;
+  return sum;
+}
+
+static guint16
+csum_fold (guint32 sum)
+{
+  while (sum >> 16)
+    sum = (sum & 0xffff) + (sum >> 16);
+  return ~sum & 0xffff;
+}
+
+/* A sender's UDP datagram of @payload bytes (not RTP: priority 7) from
+ * 10.202.0.9:7000 to ebru0's 10.202.0.1:@dport, with @tos and @ttl,
+ * sent as a frame out of ebru1: it arrives on ebru0, through the TC
+ * ingress hook where the relay's program sits, as a relayed packet does. */
+static void
+inject (guint16 dport, guint8 tos, guint8 ttl, gsize payload)
+{
+  struct sockaddr_ll ll = {.sll_family = AF_PACKET,.sll_halen = 6 };
+  guint8 f[1514] = { 0 }, *ip = f + 14, *udp = ip + 20, pseudo[12];
+  gsize udp_len = 8 + payload, n = 14 + 20 + udp_len;
+  int fd = socket (AF_PACKET, SOCK_RAW, 0);
+  guint32 sum;
+
+  fail_unless (fd >= 0, "packet socket: %s", g_strerror (errno));
+  fail_unless (n <= sizeof (f));
+  if_mac ("ebru0", f);
+  if_mac ("ebru1", f + 6);
+  f[12] = 0x08;
+  ip[0] = 0x45;
+  ip[1] = tos;
+  ip[2] = (20 + udp_len) >> 8;
+  ip[3] = (20 + udp_len) & 0xff;
+  ip[4] = 0x12;
+  ip[8] = ttl;
+  ip[9] = IPPROTO_UDP;
+  memcpy (ip + 12, (guint8[]) {
+      10, 202, 0, 9}, 4);
+  memcpy (ip + 16, (guint8[]) {
+      10, 202, 0, 1}, 4);
+  sum = csum_fold (csum_add (0, ip, 20));
+  ip[10] = sum >> 8;
+  ip[11] = sum & 0xff;
+  udp[0] = 7000 >> 8;
+  udp[1] = 7000 & 0xff;
+  udp[2] = dport >> 8;
+  udp[3] = dport & 0xff;
+  udp[4] = udp_len >> 8;
+  udp[5] = udp_len & 0xff;
+  for (gsize i = 0; i < payload; i++)
+    udp[8 + i] = i == 0 ? 0 : i * 7 + 1;
+  memcpy (pseudo, ip + 12, 8);
+  pseudo[8] = 0;
+  pseudo[9] = IPPROTO_UDP;
+  pseudo[10] = udp_len >> 8;
+  pseudo[11] = udp_len & 0xff;
+  sum = csum_fold (csum_add (csum_add (0, pseudo, 12), udp, udp_len));
+  if (sum == 0)
+    sum = 0xffff;
+  udp[6] = sum >> 8;
+  udp[7] = sum & 0xff;
+  ll.sll_ifindex = if_nametoindex ("ebru1");
+  memcpy (ll.sll_addr, f, 6);
+  fail_unless (sendto (fd, f, n, 0, (struct sockaddr *) &ll,
+          sizeof (ll)) == (ssize_t) n, "inject: %s", g_strerror (errno));
+  close (fd);
+}
+
+/* Waits until the kernel serves @host:@port (get-stats' path). */
+static void
+wait_kernel_path (GstElement * relay, const gchar * host, gint port)
+{
+  GstStructure *s = NULL;
+
+  for (guint n = 0; n < 150; n++) {
+    g_signal_emit_by_name (relay, "get-stats", host, port, &s);
+    if (s && g_strcmp0 (gst_structure_get_string (s, "path"), "kernel") == 0)
+      break;
+    if (s)
+      gst_structure_free (s);
+    s = NULL;
+    g_usleep (20000);
+  }
+  fail_unless (s != NULL, "the kernel never served %s:%d", host, port);
+  gst_structure_free (s);
+}
+
+/* The copies of one injected datagram (TOS @tos, TTL 200): one to
+ * FAR_HOST:6010 with @want_tos and @want_ttl, one to the group
+ * 239.1.2.3:6011 with @want_tos and @want_ttl_mc, nothing else to either
+ * (read until the capture is quiet). */
+static void
+check_relayed (int cap, guint16 port, guint8 tos, gint want_tos,
+    gint want_ttl, gint want_ttl_mc)
+{
+  guint n_far = 0, n_group = 0;
+  guint8 p[2048];
+  ssize_t n;
+
+  inject (port, tos, 200, 60);
+  while ((n = recv (cap, p, sizeof (p), 0)) >= 0) {
+    guint ihl = (p[0] & 0xf) * 4, dport;
+    gboolean group;
+
+    if (n < (ssize_t) ihl + 8 || p[9] != IPPROTO_UDP)
+      continue;
+    dport = (p[ihl + 2] << 8) | p[ihl + 3];
+    group = memcmp (p + 16, (guint8[]) {
+        239, 1, 2, 3}, 4) == 0;
+    if (!(group && dport == 6011) && !(memcmp (p + 16, (guint8[]) {
+                10, 202, 0, 2}, 4) == 0 && dport == 6010))
+      continue;
+    fail_unless_equals_int (n - ihl - 8, 60);
+    fail_unless_equals_int (p[1], want_tos);
+    fail_unless_equals_int (p[8], group ? want_ttl_mc : want_ttl);
+    if (group)
+      n_group++;
+    else
+      n_far++;
+  }
+  fail_unless_equals_int (n_far, 1);
+  fail_unless_equals_int (n_group, 1);
+}
+
+/* udpsrc ! ebpfrelaysink mode=kernel: the kernel's copies of a relayed
+ * packet carry qos-dscp with the packet's own ECN bits, ttl (unicast) and
+ * ttl-mc (a group); with qos-dscp -1 the TOS the packet came with, the
+ * TTL still multiudpsink's (ttl's default 64, not the 200 it came with);
+ * changes while PLAYING reach the next packet. */
+GST_START_TEST (test_kernel_relayed_dscp_ttl)
+{
+  gint port = check_free_port (1);
+  gchar *desc = g_strdup_printf ("udpsrc port=%d ! ebpfrelaysink name=relay "
+      "mode=kernel interfaces=ebru0 rtcp-port=0 qos-dscp=34 ttl=21 "
+      "ttl-mc=3 clients=" FAR_HOST ":6010,239.1.2.3:6011", port);
+  GstElement *p = gst_parse_launch (desc, NULL), *relay;
+  int cap = capture_open ();
+
+  fail_unless (p != NULL, "%s", desc);
+  relay = gst_bin_get_by_name (GST_BIN (p), "relay");
+  fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  wait_kernel_path (relay, FAR_HOST, 6010);
+  wait_kernel_path (relay, "239.1.2.3", 6011);
+
+  /* ECT(1) in, DSCP 34 written over it */
+  check_relayed (cap, port, 0x01, 34 << 2 | 1, 21, 3);
+  /* (sent by the kernel, not by userspace) */
+  fail_unless_equals_int (stat_u64 (relay, FAR_HOST, 6010, "kernel-packets"),
+      1);
+  /* changed while PLAYING: -1 keeps the sender's TOS (DSCP 46, ECN 10) */
+  g_object_set (relay, "qos-dscp", -1, "ttl", 64, "ttl-mc", 7, NULL);
+  check_relayed (cap, port, 0xba, 0xba, 64, 7);
+  g_object_set (relay, "qos-dscp", 0, NULL);
+  check_relayed (cap, port, 0xbb, 0x03, 64, 7);
+
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (relay);
+  gst_object_unref (p);
+  g_free (desc);
+  close (cap);
+}
+
+GST_END_TEST;
+
+/* IPv6 on the veth (main: fd02::1 on ebru0, fd02::2 a permanent
+ * neighbour behind ebru1): FALSE when the namespace has no IPv6. */
+static gboolean have_v6;
+
+/* As inject, over IPv6: from fd02::9 to fd02::1, traffic class @tc, hop
+ * limit @hops, a flow label. */
+static void
+inject6 (guint16 dport, guint8 tc, guint8 hops, gsize payload)
+{
+  struct sockaddr_ll ll = {.sll_family = AF_PACKET,.sll_halen = 6 };
+  guint8 f[1514] = { 0 }, *ip6 = f + 14, *udp = ip6 + 40, pseudo[40];
+  gsize udp_len = 8 + payload, n = 14 + 40 + udp_len;
+  int fd = socket (AF_PACKET, SOCK_RAW, 0);
+  guint32 sum;
+
+  fail_unless (fd >= 0, "packet socket: %s", g_strerror (errno));
+  fail_unless (n <= sizeof (f));
+  if_mac ("ebru0", f);
+  if_mac ("ebru1", f + 6);
+  f[12] = 0x86;
+  f[13] = 0xdd;
+  ip6[0] = 0x60 | tc >> 4;
+  ip6[1] = (tc & 0x0f) << 4 | 0x03;     /* flow label 0x3b1e5 */
+  ip6[2] = 0xb1;
+  ip6[3] = 0xe5;
+  ip6[4] = udp_len >> 8;
+  ip6[5] = udp_len & 0xff;
+  ip6[6] = IPPROTO_UDP;
+  ip6[7] = hops;
+  ip6[8] = 0xfd;
+  ip6[9] = 0x02;
+  ip6[23] = 9;
+  ip6[24] = 0xfd;
+  ip6[25] = 0x02;
+  ip6[39] = 1;
+  udp[0] = 7000 >> 8;
+  udp[1] = 7000 & 0xff;
+  udp[2] = dport >> 8;
+  udp[3] = dport & 0xff;
+  udp[4] = udp_len >> 8;
+  udp[5] = udp_len & 0xff;
+  for (gsize i = 0; i < payload; i++)
+    udp[8 + i] = i == 0 ? 0 : i * 7 + 1;
+  memset (pseudo, 0, sizeof (pseudo));
+  memcpy (pseudo, ip6 + 8, 32);
+  pseudo[34] = udp_len >> 8;
+  pseudo[35] = udp_len & 0xff;
+  pseudo[39] = IPPROTO_UDP;
+  sum = csum_fold (csum_add (csum_add (0, pseudo, 40), udp, udp_len));
+  if (sum == 0)
+    sum = 0xffff;
+  udp[6] = sum >> 8;
+  udp[7] = sum & 0xff;
+  ll.sll_ifindex = if_nametoindex ("ebru1");
+  memcpy (ll.sll_addr, f, 6);
+  fail_unless (sendto (fd, f, n, 0, (struct sockaddr *) &ll,
+          sizeof (ll)) == (ssize_t) n, "inject6: %s", g_strerror (errno));
+  close (fd);
+}
+
+/* udpsrc address=:: ! ebpfrelaysink mode=kernel, an IPv6 subscriber: the
+ * kernel's copies of an IPv6 datagram carry qos-dscp in the traffic
+ * class (ECN kept, flow label kept) and ttl as hop limit; -1 keeps the
+ * class. */
+GST_START_TEST (test_kernel_relayed_dscp_ttl6)
+{
+  gint port = check_free_port (1);
+  gchar *desc;
+  GstElement *p, *relay;
+  struct sockaddr_ll ll = {.sll_family = AF_PACKET };
+  struct timeval tv = {.tv_usec = 500000 };
+  int cap;
+
+  if (!have_v6) {
+    g_print ("test_kernel_relayed_dscp_ttl6: no IPv6 in the namespace, "
+        "not run\n");
+    return;
+  }
+  cap = socket (AF_PACKET, SOCK_DGRAM, htons (ETH_P_IPV6));
+  fail_unless (cap >= 0);
+  ll.sll_protocol = htons (ETH_P_IPV6);
+  ll.sll_ifindex = if_nametoindex ("ebru1");
+  fail_unless (bind (cap, (struct sockaddr *) &ll, sizeof (ll)) == 0);
+  setsockopt (cap, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof (tv));
+  desc = g_strdup_printf ("udpsrc address=:: port=%d ! ebpfrelaysink "
+      "name=relay mode=kernel interfaces=ebru0 rtcp-port=0 qos-dscp=12 "
+      "ttl=33 clients=[fd02::2]:6012", port);
+  p = gst_parse_launch (desc, NULL);
+  fail_unless (p != NULL, "%s", desc);
+  relay = gst_bin_get_by_name (GST_BIN (p), "relay");
+  fail_unless (gst_element_set_state (p, GST_STATE_PLAYING) !=
+      GST_STATE_CHANGE_FAILURE);
+  wait_kernel_path (relay, "fd02::2", 6012);
+
+  for (guint round = 0; round < 2; round++) {
+    /* DSCP 46, ECN 01 in; round 1: qos-dscp -1 */
+    guint8 tc_in = 0xb9, want = round ? 0xb9 : (12 << 2 | 1), b[2048];
+    guint got = 0;
+    ssize_t n;
+
+    inject6 (port, tc_in, 200, 40);
+    while ((n = recv (cap, b, sizeof (b), 0)) >= 0) {
+      guint8 tc = (b[0] & 0x0f) << 4 | b[1] >> 4;
+
+      if (n < 48 || b[6] != IPPROTO_UDP || b[24] != 0xfd || b[39] != 2
+          || ((b[42] << 8) | b[43]) != 6012)
+        continue;
+      fail_unless_equals_int (n, 48 + 40);
+      fail_unless_equals_int (tc, want);
+      fail_unless_equals_int (b[7], 33);
+      /* the flow label as it came */
+      fail_unless_equals_int (b[1] & 0x0f, 0x03);
+      fail_unless_equals_int (b[2], 0xb1);
+      fail_unless_equals_int (b[3], 0xe5);
+      got++;
+    }
+    fail_unless_equals_int (got, 1);
+    g_object_set (relay, "qos-dscp", -1, NULL);
+  }
+  fail_unless_equals_int (stat_u64 (relay, "fd02::2", 6012,
+          "kernel-packets"), 2);
+
+  gst_element_set_state (p, GST_STATE_NULL);
+  gst_object_unref (relay);
+  gst_object_unref (p);
+  g_free (desc);
+  close (cap);
+}
+
+GST_END_TEST;
 #endif
 
 static Suite *
@@ -920,6 +1245,8 @@ ebpfrelaysink_udp_suite (void)
   tcase_add_test (tc, test_bad_bind_address);
 #ifdef RELAY_UDP_KERNEL
   tcase_add_test (tc, test_kernel_copies);
+  tcase_add_test (tc, test_kernel_relayed_dscp_ttl);
+  tcase_add_test (tc, test_kernel_relayed_dscp_ttl6);
 #endif
   return s;
 }
@@ -943,11 +1270,16 @@ main (int argc, char **argv)
           "ip link set ebru0 up && ip link set ebru1 up && "
           "ip neigh replace 10.202.0.2 lladdr "
           "$(ip -o link show ebru1 | sed 's/.*link.ether \\([^ ]*\\).*/\\1/') "
-          "dev ebru0 nud permanent")
+          "dev ebru0 nud permanent && "
+          "ip route add 224.0.0.0/4 dev ebru0")
       != 0) {
     g_print ("SKIP: cannot make a private network namespace with veth\n");
     return 77;
   }
+  have_v6 = system ("ip -6 addr add fd02::1/64 dev ebru0 nodad && "
+      "ip -6 neigh replace fd02::2 lladdr "
+      "$(ip -o link show ebru1 | sed 's/.*link.ether \\([^ ]*\\).*/\\1/') "
+      "dev ebru0 nud permanent") == 0;
 #else
   /* as root, mode=auto loads BPF: keep it in a namespace of its own */
   if (geteuid () == 0 && (unshare (CLONE_NEWNET) != 0

@@ -1697,6 +1697,13 @@ GST_START_TEST (test_sources_properties)
       "mode=userspace sources=10.0.0.1,,10.0.0.2", "has an empty entry");
   assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
       "mode=userspace sources=10.0.0.1:", "sources entry '10.0.0.1:'");
+  /* IPv6: in brackets, as in clients */
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=fd00::1", "sources entry 'fd00::1': an IPv6 "
+      "address goes in brackets");
+  assert_start_error ("udpsrc address=127.0.0.1 port=@A@ ! ebpfrelaysink "
+      "mode=userspace sources=[fd00::zz]:5004", "sources entry "
+      "'[fd00::zz]:5004': host '[fd00::zz]' is not an IPv4 address");
 }
 
 GST_END_TEST;
@@ -1812,6 +1819,54 @@ GST_START_TEST (test_userspace_source_latch)
       "10.0.0.2:6000");
   gst_structure_free (s);
   fail_unless_equals_int (stat_u64 (sink, "rejected-source"), 3);
+  close (a);
+  gst_object_unref (sink);
+  gst_harness_teardown (h);
+}
+
+GST_END_TEST;
+
+/* Userspace mode, IPv6 senders: sources takes [v6] and [v6]:port as
+ * clients does; a v4-mapped sender (a dual-stack socket's view of an IPv4
+ * one) is the IPv4 host; the latch locks onto an IPv6 sender and hands
+ * over to an IPv4 one after its silence. */
+GST_START_TEST (test_userspace_sources_ipv6)
+{
+  GstHarness *h = gst_harness_new_parse (check_ports ("ebpfrelaysink port=@A@ "
+          "rtcp-port=0 mode=userspace source-latch=true source-timeout=300 "
+          "sources=[fd00::1]:6000,[fd00::3],10.0.0.4"));
+  GstElement *sink = gst_harness_find_element (h, "ebpfrelaysink");
+  const gchar *want1[] = { "a1", "a2", NULL }, *want2[] = { "d1", NULL };
+  GstStructure *s;
+  gint pa;
+  int a = open_receiver (&pa);
+
+  gst_harness_set_src_caps_str (h, "application/x-rtp");
+  g_signal_emit_by_name (sink, "add", "127.0.0.1", pa);
+  gst_harness_play (h);
+  gst_harness_push (h, from_sender ("fd00::1", 6001, "a-other-port"));
+  gst_harness_push (h, from_sender ("fd00::2", 6000, "b-unlisted"));
+  gst_harness_push (h, from_sender ("fd00::1", 6000, "a1"));
+  /* listed, but A holds the latch */
+  gst_harness_push (h, from_sender ("fd00::3", 40000, "c-latched-out"));
+  gst_harness_push (h, from_sender ("::ffff:10.0.0.4", 7, "d-latched-out"));
+  gst_harness_push (h, from_sender ("fd00::1", 6000, "a2"));
+  expect_texts (a, want1);
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "source-locked"),
+      "[fd00::1]:6000");
+  gst_structure_free (s);
+  g_usleep (400 * 1000);
+  /* A silent: the v4 host, from a dual-stack socket, takes it over */
+  gst_harness_push (h, from_sender ("::ffff:10.0.0.4", 7, "d1"));
+  gst_harness_push (h, from_sender ("fd00::1", 6000, "a3"));
+  expect_texts (a, want2);
+  g_object_get (sink, "stats", &s, NULL);
+  fail_unless_equals_string (gst_structure_get_string (s, "source-locked"),
+      "10.0.0.4:7");
+  gst_structure_free (s);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-source"), 5);
+  fail_unless_equals_int (stat_u64 (sink, "rejected-no-sender"), 0);
   close (a);
   gst_object_unref (sink);
   gst_harness_teardown (h);
@@ -2048,6 +2103,7 @@ ebpfrelaysink_suite (void)
   tcase_add_test (tc, test_userspace_forwarding);
   tcase_add_test (tc, test_sources_properties);
   tcase_add_test (tc, test_userspace_sources);
+  tcase_add_test (tc, test_userspace_sources_ipv6);
   tcase_add_test (tc, test_userspace_source_latch);
   tcase_add_test (tc, test_rtcp_follows_sources);
   tcase_add_test (tc, test_userspace_source_port);

@@ -17,6 +17,11 @@
 # Each viewer gets exactly its packets (rtp-prio check: the relay's
 # classifier, contiguous sequence numbers per SSRC), and the kernel sent
 # every copy. On main (before item 1) the local row delivers 0 of COUNT.
+# The relay's veths have transmit checksum offload off: each copy's UDP
+# checksum is completed in software as it leaves (a datagram from lo is
+# CHECKSUM_PARTIAL: the rewrites must keep its pseudo-header sum right),
+# and the viewers' stack verifies it: a wrong one is dropped, counted in
+# their Udp InCsumErrors, which must stay 0.
 set -uo pipefail
 
 MODE=${1:-local}
@@ -37,6 +42,14 @@ C1=10.200.11.2 C2=10.200.12.2
 SUBS=("$C1 6000 0" "$C2 6006 6" "$C1 6007 7")
 
 ebr_topology_up "$P" 2 || e2e_fail "topology"
+for d in down1 down2; do
+  ip netns exec "$P-rel" ethtool -K $d tx off >/dev/null 2>&1 \
+    || e2e_fail "ethtool -K $d tx off (is ethtool installed? scripts/deps.sh)"
+done
+csum_errors () {
+  ip netns exec "$1" awk '/^Udp:/ { if (!h) { for (i = 1; i <= NF; i++) c[$i] = i; h = 1 }
+    else print $c["InCsumErrors"] }' /proc/net/snmp
+}
 "$EBR_RTP_PRIO" gen "$E2E_WORK/stream.bin" $COUNT $SIZE || e2e_fail "rtp-prio gen"
 e2e_receivers "$P-cli1" cli1 6000 6007
 recv1=$E2E_LAST_PID
@@ -132,6 +145,10 @@ else
   fi
 fi
 [ "$copies" -gt $COUNT ] || { echo "only $copies copies in all" >&2; rc=1; }
+for ns in cli1 cli2; do
+  e=$(csum_errors "$P-$ns")
+  [ "$e" = 0 ] || { echo "$ns: Udp InCsumErrors=$e: copies with a wrong UDP checksum" >&2; rc=1; }
+done
 
 echo "mode=$MODE sent=$COUNT received (limit:count):$summary"
 [ $rc -eq 0 ] || e2e_fail "any upstream ($MODE)"

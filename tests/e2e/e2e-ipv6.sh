@@ -9,17 +9,24 @@
 #               subscribers are IPv6
 #   SET mixed   an IPv4 stream to 24 IPv4 and 26 IPv6 subscribers: each
 #               served in its own family (v6 ones from an IPv6 socket)
+#   SET mixed6  the same subscribers, the stream over IPv6 (udpsrc
+#               address=::): the v4 ones from the dual-stack socket
 # MODE kernel|userspace. The relay's counters must say who sent: in kernel
-# mode the kernel for every subscriber of the stream's family (SET v6:
-# every IPv6 one; mixed: every IPv4 one), userspace for the others (the
-# kernel does not translate between IPv4 and IPv6); in userspace mode
-# never the kernel. Kernel mode, SET v6: kernel-ipv6 counts the stream.
+# mode the kernel for every subscriber of the stream's family (SET v6 and
+# mixed6: every IPv6 one; mixed: every IPv4 one), userspace for the
+# others (the kernel does not translate between IPv4 and IPv6); in
+# userspace mode never the kernel. get-stats' path says the same (a KERNEL
+# slot of the other family is served by userspace: path=userspace).
+# Kernel mode, SET v6 and mixed6: kernel-ipv6 counts the stream.
 set -uo pipefail
 
 MODE=${1:-userspace}
 SET=${2:-mixed}
-case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace v6|mixed" >&2; exit 2 ;; esac
-case $SET in v6|mixed) ;; *) echo "usage: $0 kernel|userspace v6|mixed" >&2; exit 2 ;; esac
+case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace v6|mixed|mixed6" >&2; exit 2 ;; esac
+case $SET in v6|mixed|mixed6) ;; *) echo "usage: $0 kernel|userspace v6|mixed|mixed6" >&2; exit 2 ;; esac
+# the stream's family
+SFAM=4
+[ "$SET" = mixed ] || SFAM=6
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
 e2e_init "ipv6-$MODE-$SET"
@@ -35,8 +42,8 @@ ebr_topology_up "$P" "$NCLI" || e2e_fail "topology"
 ebr_topology_v6 "$P" "$NCLI" || e2e_fail "IPv6 topology"
 e2e_gen "$E2E_WORK/records.bin" $COUNT $SIZE
 
-# subscribers: SET v6 all v6; mixed: on each client ports 6000-6011 v4,
-# 6012-6024 v6. The receivers bind :: (both families, one port each).
+# subscribers: SET v6 all v6; mixed, mixed6: on each client ports
+# 6000-6011 v4, 6012-6024 v6. The receivers bind :: (both families, one port each).
 subs=()
 declare -A fam=()
 for k in $(seq 1 $NCLI); do
@@ -62,7 +69,7 @@ for k in $(seq 1 $NCLI); do
   recv_pids+=("$E2E_LAST_PID")
 done
 
-if [ "$SET" = v6 ]; then
+if [ "$SFAM" = 6 ]; then
   src="udpsrc address=:: port=$PORT"; dest=fd00:200:1::2
 else
   src="udpsrc port=$PORT"; dest=10.200.1.2
@@ -97,9 +104,7 @@ while read -r sub kp up p; do
   kernel_total=$((kernel_total + kp))
   user_total=$((user_total + up))
   [ "$p" -eq $COUNT ] || { echo "get-stats $sub: packets=$p, sent $COUNT" >&2; stats_bad=1; }
-  sfam=4
-  [ "$SET" = v6 ] && sfam=6
-  if [ "$MODE" = userspace ] || [ "${fam[$sub]:-}" != $sfam ]; then
+  if [ "$MODE" = userspace ] || [ "${fam[$sub]:-}" != $SFAM ]; then
     [ "$kp" -eq 0 ] || { echo "get-stats $sub: kernel-packets=$kp" >&2; stats_bad=1; }
   else
     # kernel mode, a subscriber of the stream's family: the kernel sends
@@ -112,10 +117,21 @@ for sub in "${subs[@]}"; do
   [ -n "${seen[$sub]:-}" ] || { echo "no get-stats answer for $sub" >&2; stats_bad=1; }
 done
 
+# get-stats' path: who serves each subscriber (kernel mode: the kernel
+# those of the stream's family, userspace the others)
+paths_bad=0
+npath_kernel=0
+while read -r sub path; do
+  want=userspace
+  [ "$MODE" = kernel ] && [ "${fam[$sub]:-}" = $SFAM ] && want=kernel
+  [ "$path" = kernel ] && npath_kernel=$((npath_kernel + 1))
+  [ "$path" = "$want" ] || { echo "get-stats $sub: path=$path, want $want (IPv${fam[$sub]:-?} subscriber of an IPv$SFAM stream, $MODE mode)" >&2; paths_bad=1; }
+done < <(e2e_ctl_field_all path "${subs[@]}")
+
 kipv6=-
 if [ "$MODE" = kernel ]; then
   kipv6=$(e2e_relay_stat kernel-ipv6)
-  if [ "$SET" = v6 ]; then
+  if [ "$SFAM" = 6 ]; then
     [ "${kipv6:-0}" -ge $COUNT ] || { echo "kernel-ipv6=$kipv6, want >= $COUNT" >&2; stats_bad=1; }
   else
     [ "${kipv6:-1}" -eq 0 ] || { echo "kernel-ipv6=$kipv6, want 0" >&2; stats_bad=1; }
@@ -143,8 +159,10 @@ done
 n6=0
 for sub in "${subs[@]}"; do [ "${fam[$sub]}" = 4 ] || n6=$((n6 + 1)); done
 echo "subscribers=$NSUBS ipv6=$n6 sent=$COUNT received=$received mode=$MODE set=$SET" \
-  "kernel-packets=$kernel_total user-packets=$user_total kernel-ipv6=$kipv6"
+  "kernel-packets=$kernel_total user-packets=$user_total kernel-ipv6=$kipv6" \
+  "path-kernel=$npath_kernel"
 [ $bad -eq 0 ] || e2e_fail "$bad of $NSUBS subscribers did not get the stream exactly once"
 [ $received -eq $((NSUBS * COUNT)) ] || e2e_fail "received $received, expected $((NSUBS * COUNT))"
 [ $stats_bad -eq 0 ] || e2e_fail "relay counters disagree (see above)"
+[ $paths_bad -eq 0 ] || e2e_fail "get-stats path disagrees with who serves (see above)"
 e2e_log PASS

@@ -1,36 +1,63 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 #
-# e2e-multicast.sh MODE: a multicast group as a subscriber (multiudpsink's
-# multicast clients; issue 13 item 2). The relay namespace routes
-# 239.0.0.0/8 out of down1 (towards cli1); its clients are the group
-# 239.1.2.3:6000 and the unicast 10.200.12.2:6001 (cli2).
-#   - cli1, joined to 239.1.2.3 on its eth0 (udpsrc address=239.1.2.3),
+# e2e-multicast.sh MODE [ipv6] [iface]: a multicast group as a subscriber
+# (multiudpsink's multicast clients; issue 13 item 2). The relay namespace
+# routes the groups (239.0.0.0/8; with ipv6 ff0e::/16, the stream then over
+# IPv6 too) out of down1 (towards cli1); its clients are the group
+# (239.1.2.3:6000 or [ff0e::1:2:3]:6000) and a unicast subscriber on cli2
+# (10.200.12.2:6001 or [fd00:200:12::2]:6001).
+#   - cli1, joined to the group on its eth0 (udpsrc address=GROUP),
 #     receives every datagram exactly once, byte-identical;
 #   - cli2, joined to the same group on its link, receives nothing on the
 #     group's port (the group is routed out of down1 only) and every
 #     datagram on its unicast port;
+#   - with iface: the relay has multicast-iface=down2, so the group's copies
+#     leave by down2 whatever the route says (as from a socket with
+#     IP_MULTICAST_IF): cli2 gets every datagram of the group, cli1 none;
 #   - with MODE kernel the relay's kernel sent the group's copies
-#     (kernel-packets of 239.1.2.3:6000), each to the group's MAC
-#     01:00:5e:01:02:03 (the kernel path derives it: the copies reach cli1's
-#     socket, which a wrong destination MAC would not);
+#     (kernel-packets of the group), each to the group's MAC (01:00:5e:01:02:03,
+#     IPv6 33:33:00:02:00:03; the kernel path derives it: the copies reach
+#     the joined socket, which a wrong destination MAC would not);
 #   - with MODE userspace the kernel sent nothing.
 set -uo pipefail
 
 MODE=${1:-kernel}
-case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace" >&2; exit 2 ;; esac
+case $MODE in kernel|userspace) ;; *) echo "usage: $0 kernel|userspace [ipv6] [iface]" >&2; exit 2 ;; esac
+shift
+V6=0 IFACE=0
+for a in "$@"; do
+  case $a in
+    ipv6) V6=1 ;;
+    iface) IFACE=1 ;;
+    *) echo "usage: $0 kernel|userspace [ipv6] [iface]" >&2; exit 2 ;;
+  esac
+done
 
 . "$(dirname "${BASH_SOURCE[0]}")/../lib/e2e.sh"
-e2e_init "multicast-$MODE"
+e2e_init "multicast-$MODE${1:+-$1}${2:+-$2}"
 
 COUNT=300
 SIZE=200
 PORT=5004
-GROUP=239.1.2.3
 P=$E2E_PREFIX
 
 ebr_topology_up "$P" 2 || e2e_fail "topology"
-ip -n "$P-rel" route add 239.0.0.0/8 dev down1 || e2e_fail "group route"
+if [ $V6 = 1 ]; then
+  GROUP=ff0e::1:2:3 GROUP_C="[ff0e::1:2:3]" UNI=fd00:200:12::2 UNI_C="[fd00:200:12::2]"
+  ebr_topology_v6 "$P" 2 || e2e_fail "IPv6 topology"
+  ip -n "$P-rel" -6 route add multicast ff0e::/16 dev down1 table local \
+    || e2e_fail "group route"
+  SRC="udpsrc address=:: port=$PORT" DEST=fd00:200:1::2
+  RADDR=::
+else
+  GROUP=239.1.2.3 GROUP_C=239.1.2.3 UNI=10.200.12.2 UNI_C=10.200.12.2
+  ip -n "$P-rel" route add 239.0.0.0/8 dev down1 || e2e_fail "group route"
+  SRC="udpsrc port=$PORT" DEST=10.200.1.2
+  RADDR=
+fi
+OPTS=
+[ $IFACE = 1 ] && OPTS="multicast-iface=down2"
 e2e_gen "$E2E_WORK/records.bin" $COUNT $SIZE
 
 # the group's receivers (both join it on eth0), and cli2's unicast one
@@ -44,11 +71,11 @@ e2e_bg "$P-cli2" recv-cli2 gst-launch-1.0 -e udpsrc address=$GROUP port=6000 \
 r2=$E2E_LAST_PID
 e2e_wait_udp "$P-cli1" 6000
 e2e_wait_udp "$P-cli2" 6000
-e2e_receivers "$P-cli2" cli2 6001
+E2E_RECV_ADDRESS=$RADDR e2e_receivers "$P-cli2" cli2 6001
 r3=$E2E_LAST_PID
 
 e2e_ctl_start "$P-rel" relay \
-  "udpsrc port=$PORT ! ebpfrelaysink name=relay mode=$MODE clients=$GROUP:6000,10.200.12.2:6001"
+  "$SRC ! ebpfrelaysink name=relay mode=$MODE $OPTS clients=$GROUP_C:6000,$UNI_C:6001"
 if [ "$MODE" = kernel ]; then
   e2e_wait_tcx "$P-rel" 1 up0 down1 down2
 else
@@ -58,13 +85,13 @@ sleep 1
 e2e_alive "$E2E_CTL_PID" relay
 
 e2e_log "sending $COUNT x $SIZE bytes to the group $GROUP and one unicast subscriber (mode=$MODE)"
-e2e_send "$P-srv" "$E2E_WORK/records.bin" $SIZE 10.200.1.2 $PORT
+e2e_send "$P-srv" "$E2E_WORK/records.bin" $SIZE $DEST $PORT
 sleep 1
 e2e_alive "$E2E_CTL_PID" relay
 e2e_ctl_stats $GROUP 6000
 group_line=$E2E_STATS_LINE
 gkp=$E2E_KP gp=$E2E_P
-e2e_ctl_stats 10.200.12.2 6001
+e2e_ctl_stats $UNI 6001
 ukp=$E2E_KP
 e2e_log "group: packets=$gp kernel-packets=$gkp; unicast kernel-packets=$ukp"
 e2e_ctl_stop
@@ -73,12 +100,19 @@ ebr_stop "$r2"
 ebr_stop "$r3"
 
 rc=0
-e2e_check "$E2E_WORK/cli1-group.bin" $COUNT $SIZE \
-  || { echo "cli1 (joined to $GROUP behind down1) did not get every datagram exactly once" >&2; rc=1; }
+# the joined receiver behind the group's way out, and the one behind the
+# other interface
+if [ $IFACE = 1 ]; then
+  got=cli2 none=cli1 why="multicast-iface=down2"
+else
+  got=cli1 none=cli2 why="the group is routed out of down1 only"
+fi
+e2e_check "$E2E_WORK/$got-group.bin" $COUNT $SIZE \
+  || { echo "$got (joined to $GROUP; $why) did not get every datagram exactly once" >&2; rc=1; }
 e2e_check "$E2E_WORK/cli2-6001.bin" $COUNT $SIZE \
   || { echo "cli2's unicast subscription did not get every datagram exactly once" >&2; rc=1; }
-[ ! -s "$E2E_WORK/cli2-group.bin" ] \
-  || { echo "cli2 got group traffic ($(stat -c %s "$E2E_WORK/cli2-group.bin") bytes): the group is routed out of down1 only" >&2; rc=1; }
+[ ! -s "$E2E_WORK/$none-group.bin" ] \
+  || { echo "$none got group traffic ($(stat -c %s "$E2E_WORK/$none-group.bin") bytes): $why" >&2; rc=1; }
 [ "${gp:-0}" = $COUNT ] || { echo "relay counted ${gp:-?} packets to the group, not $COUNT: $group_line" >&2; rc=1; }
 if [ "$MODE" = kernel ]; then
   # (the first datagram may go up before the kernel knows the route)
@@ -88,5 +122,5 @@ else
   [ "${gkp:-0}" = 0 ] && [ "${ukp:-0}" = 0 ] \
     || { echo "userspace mode, but the kernel sent copies" >&2; rc=1; }
 fi
-[ $rc -eq 0 ] && e2e_log "PASS: a multicast group as a subscriber ($MODE)"
+[ $rc -eq 0 ] && e2e_log "PASS: a multicast group ($GROUP, $why) as a subscriber ($MODE)"
 exit $rc

@@ -402,6 +402,33 @@ e2e_ctl_stats_all ()
     }'
 }
 
+# e2e_ctl_field_all FIELD HOST:PORT...: get-stats for each; prints one
+# line "HOST:PORT VALUE" per answer, VALUE the field's (a string or a
+# number; - when missing). An IPv6 HOST in brackets.
+e2e_ctl_field_all ()
+{
+  local f=$1 sub cmds=()
+  shift
+  for sub in "$@"; do
+    cmds+=("get-stats ${sub%:*} ${sub##*:}")
+  done
+  e2e_ctl_batch "${cmds[@]}"
+  grep '^get-stats ' <<<"$E2E_CTL_REPLY" | awk -v f="$f" '
+    function field(name,   m) {
+      if (match($0, "[ ,]" name "=\\([a-z0-9]*\\)[^,;]*")) {
+        m = substr($0, RSTART, RLENGTH); sub(/^[^)]*\)/, "", m); gsub(/"/, "", m)
+        return m
+      }
+      return "-"
+    }
+    {
+      port = field("port")
+      match($0, /host=\(string\)[^,]*/); host = substr($0, RSTART + 13, RLENGTH - 13)
+      if (host ~ /:/) host = "[" host "]"
+      print host ":" port, field(f)
+    }'
+}
+
 # e2e_ctl_stats HOST PORT: get-stats; sets E2E_KP, E2E_UP, E2E_P (kernel-,
 # user- and total packets; empty when the field is missing).
 e2e_ctl_stats ()
