@@ -3,6 +3,7 @@
  * multiudpsink's properties on ebpfrelaysink: see ebpfrelay-udpopts.h.
  */
 #include "ebpfrelay-udpopts.h"
+#include "ebpfrelay-groups.h"
 
 #include <errno.h>
 #include <netdb.h>
@@ -54,6 +55,7 @@ struct _RelayUdpOpts
   int used_fd4, used_fd6;
   GSocket *used4, *used6;       /* borrowed, or a dup of used_fd* */
   gboolean used4_ours, used6_ours;
+  RelayGroups *groups;          /* auto-multicast's memberships */
 };
 
 void
@@ -172,6 +174,7 @@ relay_udp_opts_new (GstElement * owner, RelayClients * table)
   o->auto_multicast = DEFAULT_AUTO_MULTICAST;
   o->fds = g_array_new (FALSE, FALSE, sizeof (int));
   o->used_fd4 = o->used_fd6 = -1;
+  o->groups = relay_groups_new ();
   table->send_duplicates = DEFAULT_SEND_DUPLICATES;
   return o;
 }
@@ -196,6 +199,7 @@ relay_udp_opts_free (RelayUdpOpts * o)
   g_free (o->bind_address);
   g_free (o->multicast_iface);
   g_array_free (o->fds, TRUE);
+  relay_groups_free (o->groups);
   g_free (o);
 }
 
@@ -505,6 +509,43 @@ relay_udp_opts_multicast_ifindex (RelayUdpOpts * o)
       if_nametoindex (o->multicast_iface) : 0;
 }
 
+void
+relay_udp_opts_group_added (RelayUdpOpts * o, const RelayAddr * a)
+{
+  GError *err = NULL;
+
+  if (!o->running || !o->auto_multicast || !relay_addr_is_group (a))
+    return;
+  if (!relay_groups_add (o->groups, a, relay_udp_opts_multicast_ifindex (o),
+          &err)) {
+    GST_WARNING_OBJECT (o->owner, "auto-multicast: %s", err->message);
+    g_clear_error (&err);
+  }
+}
+
+void
+relay_udp_opts_group_removed (RelayUdpOpts * o, const RelayAddr * a)
+{
+  if (o->running && o->auto_multicast)
+    relay_groups_remove (o->groups, a);
+}
+
+void
+relay_udp_opts_join_groups (RelayUdpOpts * o)
+{
+  for (guint i = 0; i < o->table->clients->len; i++) {
+    RelayClient *c = g_ptr_array_index (o->table->clients, i);
+
+    relay_udp_opts_group_added (o, &c->addr);
+  }
+}
+
+guint
+relay_udp_opts_groups_joined (RelayUdpOpts * o)
+{
+  return relay_groups_count (o->groups);
+}
+
 gboolean
 relay_udp_opts_bind_set (RelayUdpOpts * o)
 {
@@ -594,6 +635,7 @@ relay_udp_opts_stop (RelayUdpOpts * o, guint64 served)
   o->served_frozen = served;
   o->running = FALSE;
   o->kernel = NULL;
+  relay_groups_clear (o->groups);
   clear_used (o);
   o->used_fd4 = o->used_fd6 = -1;
   g_array_set_size (o->fds, 0);

@@ -81,6 +81,17 @@ gboolean relay_udp_opts_bind (RelayUdpOpts * o, guint32 * addr,
 /* multicast-iface's interface index (0: none set, or no such
  * interface). */
 guint relay_udp_opts_multicast_ifindex (RelayUdpOpts * o);
+/* auto-multicast (ebpfrelay-groups): while running, the host is a member
+ * of each group among the clients, joined on multicast-iface (as it is at
+ * the join) when the first client naming it comes, left when the last
+ * goes; a join that fails is a warning in the debug log. _join_groups:
+ * every group of the current clients (at the start, after the clients'
+ * slots). */
+void relay_udp_opts_group_added (RelayUdpOpts * o, const RelayAddr * a);
+void relay_udp_opts_group_removed (RelayUdpOpts * o, const RelayAddr * a);
+void relay_udp_opts_join_groups (RelayUdpOpts * o);
+/* How many groups are joined now. */
+guint relay_udp_opts_groups_joined (RelayUdpOpts * o);
 /* Whether bind-address or bind-port is set. */
 gboolean relay_udp_opts_bind_set (RelayUdpOpts * o);
 

@@ -408,6 +408,8 @@ relay_sink_start (GstEbpfRelaySink * self)
     GST_EBPF_RELAY_SINK_UNLOCK (self);
     goto bad_client;
   }
+  /* auto-multicast: the host a member of the groups among the clients */
+  relay_udp_opts_join_groups (self->udpopts);
   /* a relay tree: its upstream subscription follows our subscribers */
   relay_tree_set_upstream (self->tree, udpsrc, self->follow_limits);
   relay_tree_update (self->tree, self->table);

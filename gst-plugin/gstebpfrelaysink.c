@@ -578,6 +578,7 @@ on_client_added (RelayClient * c, gpointer user_data)
   GstEbpfRelaySink *self = user_data;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
+  relay_udp_opts_group_added (self->udpopts, &c->addr);
   post_client_change (self, c, "state", "added");
   relay_tree_update (self->tree, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);
@@ -590,6 +591,7 @@ on_client_removed (RelayClient * c, gpointer user_data)
   GstEbpfRelaySink *self = user_data;
 
   GST_EBPF_RELAY_SINK_LOCK (self);
+  relay_udp_opts_group_removed (self->udpopts, &c->addr);
   post_client_change (self, c, "state", "removed");
   relay_tree_update (self->tree, self->table);
   GST_EBPF_RELAY_SINK_UNLOCK (self);

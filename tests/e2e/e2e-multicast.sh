@@ -19,7 +19,10 @@
 #     (kernel-packets of the group), each to the group's MAC (01:00:5e:01:02:03,
 #     IPv6 33:33:00:02:00:03; the kernel path derives it: the copies reach
 #     the joined socket, which a wrong destination MAC would not);
-#   - with MODE userspace the kernel sent nothing.
+#   - with MODE userspace the kernel sent nothing;
+#   - auto-multicast (default true): the relay host is a member of the
+#     group on the interface the copies leave by while it runs (ip maddr),
+#     on no other, and no longer after it stopped.
 set -uo pipefail
 
 MODE=${1:-kernel}
@@ -94,7 +97,17 @@ gkp=$E2E_KP gp=$E2E_P
 e2e_ctl_stats $UNI 6001
 ukp=$E2E_KP
 e2e_log "group: packets=$gp kernel-packets=$gkp; unicast kernel-packets=$ukp"
+# auto-multicast (default true, as multiudpsink's): the relay host is a
+# member of the group on the interface its copies leave by, while it runs
+out_if=down1
+[ $IFACE = 1 ] && out_if=down2
+member () { ip -n "$P-rel" maddr show dev "$1" | grep -qw "$GROUP"; }
+member_while=0 member_other=0
+member $out_if && member_while=1
+member $([ $out_if = down1 ] && echo down2 || echo down1) && member_other=1
 e2e_ctl_stop
+member_after=0
+member $out_if && member_after=1
 ebr_stop "$r1"
 ebr_stop "$r2"
 ebr_stop "$r3"
@@ -113,6 +126,9 @@ e2e_check "$E2E_WORK/cli2-6001.bin" $COUNT $SIZE \
   || { echo "cli2's unicast subscription did not get every datagram exactly once" >&2; rc=1; }
 [ ! -s "$E2E_WORK/$none-group.bin" ] \
   || { echo "$none got group traffic ($(stat -c %s "$E2E_WORK/$none-group.bin") bytes): $why" >&2; rc=1; }
+[ $member_while = 1 ] || { echo "auto-multicast: the relay host is no member of $GROUP on $out_if while running" >&2; rc=1; }
+[ $member_other = 0 ] || { echo "auto-multicast: the relay host joined $GROUP on the other interface too" >&2; rc=1; }
+[ $member_after = 0 ] || { echo "auto-multicast: still a member of $GROUP on $out_if after the relay stopped" >&2; rc=1; }
 [ "${gp:-0}" = $COUNT ] || { echo "relay counted ${gp:-?} packets to the group, not $COUNT: $group_line" >&2; rc=1; }
 if [ "$MODE" = kernel ]; then
   # (the first datagram may go up before the kernel knows the route)
