@@ -655,3 +655,83 @@ ebpf_relay_sps_guard_b_slice (EbpfRelaySpsGuard * g, guint priority)
   if ((gint) priority > g->b_max)
     g->b_max = (gint) priority;
 }
+
+/* --- the guards of a viewer ----------------------------------------------------- */
+
+struct _EbpfRelaySpsGuards
+{
+  GHashTable *by_ssrc;          /* ssrc -> EbpfRelaySpsGuard */
+  guint max_ssrcs;
+};
+
+EbpfRelaySpsGuards *
+ebpf_relay_sps_guards_new (guint max_ssrcs)
+{
+  EbpfRelaySpsGuards *gs = g_new0 (EbpfRelaySpsGuards, 1);
+
+  gs->by_ssrc = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  gs->max_ssrcs = MAX (max_ssrcs, 1);
+  return gs;
+}
+
+void
+ebpf_relay_sps_guards_free (EbpfRelaySpsGuards * gs)
+{
+  if (!gs)
+    return;
+  g_hash_table_destroy (gs->by_ssrc);
+  g_free (gs);
+}
+
+void
+ebpf_relay_sps_guards_reset (EbpfRelaySpsGuards * gs)
+{
+  g_hash_table_remove_all (gs->by_ssrc);
+}
+
+EbpfRelaySpsPacket
+ebpf_relay_sps_guards_datagram (EbpfRelaySpsGuards * gs, const guint8 * data,
+    gsize n, gsize skip, guint32 ssrc, guint32 ts, guint priority,
+    gsize payload_off, EbpfRelaySpsLimitFunc limit_func, gpointer user_data,
+    guint * limit_used, guint8 ** out, gsize * out_len)
+{
+  const guint8 *rtp = data + skip;
+  const guint8 *payload;
+  gsize len, payload_len, rtp_len;
+  EbpfRelaySpsGuard *g;
+  guint8 *rtp_out, *o;
+  guint limit;
+
+  if (skip >= n || payload_off >= n - skip)
+    return EBPF_RELAY_SPS_PACKET_OTHER;
+  len = n - skip;
+  payload = rtp + payload_off;
+  payload_len = len - payload_off;
+  g = g_hash_table_lookup (gs->by_ssrc, GUINT_TO_POINTER (ssrc));
+  if (!g) {
+    if (g_hash_table_size (gs->by_ssrc) >= gs->max_ssrcs)
+      g_hash_table_remove_all (gs->by_ssrc);
+    g = g_new (EbpfRelaySpsGuard, 1);
+    ebpf_relay_sps_guard_init (g);
+    g_hash_table_insert (gs->by_ssrc, GUINT_TO_POINTER (ssrc), g);
+  }
+  if (ebpf_relay_h264_payload_has_b_slice (payload, payload_len)) {
+    ebpf_relay_sps_guard_b_slice (g, priority);
+    return EBPF_RELAY_SPS_PACKET_OTHER;
+  }
+  if (!ebpf_relay_h264_payload_has_sps (payload, payload_len))
+    return EBPF_RELAY_SPS_PACKET_OTHER;
+  limit = limit_func (ssrc, user_data);
+  *limit_used = limit;
+  if (!ebpf_relay_sps_guard_sps (g, limit, ts)
+      || !ebpf_relay_sps_rtp_rewrite (rtp, len, payload_off, &rtp_out,
+          &rtp_len))
+    return EBPF_RELAY_SPS_PACKET_KEPT;
+  o = g_malloc (skip + rtp_len);
+  memcpy (o, data, skip);
+  memcpy (o + skip, rtp_out, rtp_len);
+  g_free (rtp_out);
+  *out = o;
+  *out_len = skip + rtp_len;
+  return EBPF_RELAY_SPS_PACKET_REWRITTEN;
+}

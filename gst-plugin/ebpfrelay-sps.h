@@ -15,8 +15,10 @@
  * unchanged (EBPF_RELAY_SPS_INVALID), never read past its end.
  *
  * Also here: what an RTP payload (RFC 6184: single NAL unit, STAP-A,
- * FU-A) carries (an SPS, a B slice), and the per-SSRC rule that says when
- * rewriting is safe (EbpfRelaySpsGuard). */
+ * FU-A) carries (an SPS, a B slice), the per-SSRC rule that says when
+ * rewriting is safe (EbpfRelaySpsGuard), and a viewer's table of those
+ * guards with the decision per datagram (EbpfRelaySpsGuards: the one
+ * stateful object here, owned by ebpfprioritysrc). */
 #ifndef __EBPF_RELAY_SPS_H__
 #define __EBPF_RELAY_SPS_H__
 
@@ -109,6 +111,42 @@ gboolean ebpf_relay_sps_guard_sps (EbpfRelaySpsGuard * g, guint limit,
     guint32 ts);
 /* A B slice of @priority passed the filter. */
 void ebpf_relay_sps_guard_b_slice (EbpfRelaySpsGuard * g, guint priority);
+
+/* The guards of one viewer, per SSRC (at most @max_ssrcs of them: one
+ * more and the table starts over), and what each H.264 RTP packet that
+ * passed the viewer's filter does to them (ebpfprioritysrc rewrite-sps).
+ * No lock: the caller serialises. */
+typedef struct _EbpfRelaySpsGuards EbpfRelaySpsGuards;
+
+EbpfRelaySpsGuards *ebpf_relay_sps_guards_new (guint max_ssrcs);
+void ebpf_relay_sps_guards_free (EbpfRelaySpsGuards * gs);
+/* Forgets every SSRC. */
+void ebpf_relay_sps_guards_reset (EbpfRelaySpsGuards * gs);
+
+/* The limit in force for @ssrc (the viewer's filter's), asked only for a
+ * packet that carries an SPS. */
+typedef guint (*EbpfRelaySpsLimitFunc) (guint32 ssrc, gpointer user_data);
+
+typedef enum
+{
+  EBPF_RELAY_SPS_PACKET_OTHER,  /* no SPS (a B slice is noted) */
+  EBPF_RELAY_SPS_PACKET_KEPT,   /* an SPS, to be pushed as received */
+  EBPF_RELAY_SPS_PACKET_REWRITTEN,      /* an SPS, rewritten: *out */
+} EbpfRelaySpsPacket;
+
+/* A datagram @data of @n bytes: @skip bytes, then an RTP packet with an
+ * H.264 payload at @payload_off (from the RTP header) of SSRC @ssrc,
+ * timestamp @ts and priority @priority (bpf/priority.h), that passed the
+ * viewer's filter. A B slice is noted in the SSRC's guard; an SPS is
+ * decided by it (ebpf_relay_sps_guard_sps) at the limit @limit_func gives
+ * (into *@limit_used) and, to be rewritten, rewritten
+ * (ebpf_relay_sps_rtp_rewrite): the datagram with it, the @skip bytes
+ * first, in *@out (g_free), its size in *@out_len. An SPS the rewrite
+ * refuses (malformed) is KEPT. */
+EbpfRelaySpsPacket ebpf_relay_sps_guards_datagram (EbpfRelaySpsGuards * gs,
+    const guint8 * data, gsize n, gsize skip, guint32 ssrc, guint32 ts,
+    guint priority, gsize payload_off, EbpfRelaySpsLimitFunc limit_func,
+    gpointer user_data, guint * limit_used, guint8 ** out, gsize * out_len);
 
 G_END_DECLS
 #endif

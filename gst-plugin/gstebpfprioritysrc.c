@@ -103,16 +103,13 @@
 
 #include <errno.h>
 #include <string.h>
-#include <unistd.h>
-#include <arpa/inet.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
 #include <gio/gio.h>
-#include <gst/net/gstnetaddressmeta.h>
 
 #include "gstebpfprioritysrc.h"
 #include "gstebpfrelayelements.h"
+#include "ebpfprioritysrc-filter.h"
 #include "ebpfprioritysrc-kernel.h"
+#include "ebpfprioritysrc-udp.h"
 #include "ebpfrelay-kernel.h"   /* RELAY_KERNEL_ERROR */
 #include "ebpfrelay-control-client.h"
 #include "ebpfrelay-caps.h"
@@ -121,12 +118,10 @@
 #include "priority.h"
 #include "prioritysrc.h"
 
-GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
+/* (also ebpfprioritysrc-udp's) */
+GST_DEBUG_CATEGORY (gst_ebpf_priority_src_debug);
 #define GST_CAT_DEFAULT gst_ebpf_priority_src_debug
 
-#define DEFAULT_ADDRESS "0.0.0.0"
-#define DEFAULT_PORT 5004
-#define DEFAULT_BUFFER_SIZE 0
 #define DEFAULT_PRIORITY_LIMIT 0
 #define DEFAULT_RELAY NULL
 #define DEFAULT_TOKEN NULL
@@ -134,22 +129,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_ebpf_priority_src_debug);
 #define DEFAULT_MODE GST_EBPF_PRIORITY_SRC_MODE_AUTO
 #define DEFAULT_STATS_INTERVAL 0
 #define DEFAULT_REWRITE_SPS TRUE
-/* udpsrc's (1.22) */
-#define DEFAULT_MULTICAST_IFACE NULL
-#define DEFAULT_TIMEOUT 0
-#define DEFAULT_SKIP_FIRST_BYTES 0
-#define DEFAULT_CLOSE_SOCKET TRUE
-#define DEFAULT_AUTO_MULTICAST TRUE
-#define DEFAULT_REUSE TRUE
-#define DEFAULT_LOOP TRUE
-#define DEFAULT_RETRIEVE_SENDER_ADDRESS TRUE
-#define DEFAULT_MTU 1492
-#define DEFAULT_SOCKET_TIMESTAMP GST_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP_REALTIME
-
-#define MAX_DATAGRAM 65536
-/* The userspace filter's VP8 state: more SSRCs than this and it starts
- * over (a stream has a handful). */
-#define MAX_VP8_SSRCS 256
+/* udpsrc's: PSRC_UDP_DEFAULT_* (ebpfprioritysrc-udp.h) */
 
 enum
 {
@@ -190,9 +170,6 @@ struct _GstEbpfPrioritySrc
   GstPushSrc parent;
 
   /* properties that need READY to change */
-  gchar *address;
-  gint port;
-  gint buffer_size;
   gchar *relay;
   gchar *token;
   gint rtcp_port;               /* -1: port + 1, 0: port (rtcp-mux) */
@@ -200,17 +177,10 @@ struct _GstEbpfPrioritySrc
   GstEbpfPrioritySrcMode mode;
   guint stats_interval;         /* ms, 0: none */
   RelayWatch *watch;            /* while started, with a stats-interval */
-  gchar *multicast_iface;
-  gboolean auto_multicast, reuse, loop, close_socket;
-  GSocket *given_socket;        /* the socket property */
-  gboolean external;            /* self->socket is given_socket */
-  GstEbpfPrioritySrcSocketTimestamp socket_timestamp;
-
-  /* read by the streaming thread, set at any time */
-  guint64 timeout;              /* ns, 0: none */
-  gint skip_first_bytes;
-  gboolean retrieve_sender_address;
-  guint mtu;
+  gboolean external;            /* self->socket is udp.given_socket */
+  /* udpsrc's settings; timeout, skip_first_bytes, retrieve_sender_address
+   * and mtu (read by the streaming thread, set at any time) under lock */
+  PsrcUdpSettings udp;
 
   GMutex lock;                  /* everything below */
   GstCaps *caps;
@@ -223,15 +193,12 @@ struct _GstEbpfPrioritySrc
   PrioritySrcKernel *kernel;    /* NULL: filter in userspace */
   gboolean opened;
   RelayControlClient *client;
-  GHashTable *vp8;              /* userspace: ssrc -> struct prio_vp8_state */
-  GHashTable *switches;         /* userspace: ssrc -> struct psrc_ssrc */
+  PsrcFilter filter;            /* the userspace filter's state */
   gboolean rewrite_sps;
-  GHashTable *sps_guards;       /* ssrc -> EbpfRelaySpsGuard */
+  EbpfRelaySpsGuards *sps_guards;      /* rewrite-sps, per SSRC */
   guint64 kept, dropped, control, too_short, sps_rewritten, sps_kept;
 
-  guint8 *scratch;              /* streaming thread only: what exceeds mtu */
-  guint8 *joined;               /* streaming thread only: a datagram larger
-                                 * than mtu, in one piece */
+  PsrcUdpRecv recv;             /* streaming thread only, while READY */
   gboolean warned_short;
 };
 
@@ -328,12 +295,13 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
       g_param_spec_string ("address", "Address",
           "IPv4 or IPv6 address to receive on (a multicast group is joined; "
           ":: receives both families)",
-          DEFAULT_ADDRESS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          PSRC_UDP_DEFAULT_ADDRESS, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_PORT,
       g_param_spec_int ("port", "Port",
           "UDP port to receive on (0 = a free one, readable once READY)",
-          0, 65535, DEFAULT_PORT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          0, 65535, PSRC_UDP_DEFAULT_PORT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CAPS,
       g_param_spec_boxed ("caps", "Caps",
@@ -344,9 +312,10 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_BUFFER_SIZE,
       g_param_spec_int ("buffer-size", "Buffer size",
-          "Kernel receive buffer size in bytes (0 = the system default)",
-          0, G_MAXINT, DEFAULT_BUFFER_SIZE, G_PARAM_READWRITE |
-          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+          "Kernel receive buffer size in bytes (0 = the system default)", 0,
+          G_MAXINT, PSRC_UDP_DEFAULT_BUFFER_SIZE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_USED_SOCKET,
       g_param_spec_object ("used-socket", "Used socket",
           "The socket the element receives on (once READY); the filter is "
@@ -358,7 +327,8 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           "key frames and non-video); a change while PLAYING comes into "
           "force per SSRC at its next frame start when raised, at its next "
           "key frame start when lowered (stats: limit-in-force)", 0, PRIO_MAX,
-          DEFAULT_PRIORITY_LIMIT, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          DEFAULT_PRIORITY_LIMIT,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (gobject_class, PROP_FRAMEMARKING_ID,
       ebpf_relay_param_spec_framemarking_id ());
@@ -366,13 +336,14 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
       g_param_spec_string ("relay", "Relay",
           "host:port of the control endpoint of the ebpfrelaysink to "
           "subscribe at, [v6]:port for IPv6 (of the address's family; NULL "
-          "= none: receive what is sent here)",
-          DEFAULT_RELAY, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          "= none: receive what is sent here)", DEFAULT_RELAY,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_TOKEN,
       g_param_spec_string ("token", "Token",
           "Token the relay requires of subscribers (at most 64 bytes; NULL = "
-          "none)", DEFAULT_TOKEN, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          "none)", DEFAULT_TOKEN,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_RTCP_PORT,
       g_param_spec_int ("rtcp-port", "RTCP port",
@@ -418,8 +389,8 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
           "Every this many ms, post the stats structure as an element "
           "message on the bus and notify::stats (0 = never); a change of "
           "priority-limit is posted as ebpfprioritysrc-limit-changed and "
-          "one of the subscription as ebpfprioritysrc-subscription anyway",
-          0, G_MAXINT, DEFAULT_STATS_INTERVAL,
+          "one of the subscription as ebpfprioritysrc-subscription anyway", 0,
+          G_MAXINT, DEFAULT_STATS_INTERVAL,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
 
@@ -427,20 +398,23 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_URI,
       g_param_spec_string ("uri", "URI",
           "URI in the form of udp://address:port (sets address and port, as "
-          "udpsrc's)", "udp://" DEFAULT_ADDRESS ":" G_STRINGIFY (DEFAULT_PORT),
+          "udpsrc's)",
+          "udp://" PSRC_UDP_DEFAULT_ADDRESS ":"
+          G_STRINGIFY (PSRC_UDP_DEFAULT_PORT),
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MULTICAST_GROUP,
       g_param_spec_string ("multicast-group", "Multicast Group",
           "The address of the multicast group to join (DEPRECATED, as in "
-          "udpsrc: use address)", DEFAULT_ADDRESS,
+          "udpsrc: use address)", PSRC_UDP_DEFAULT_ADDRESS,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS | G_PARAM_DEPRECATED |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_MULTICAST_IFACE,
       g_param_spec_string ("multicast-iface", "Multicast Interface",
           "The network interfaces on which to join the multicast group, "
           "separated by commas (\"eth0,eth1\"; NULL = the system's choice)",
-          DEFAULT_MULTICAST_IFACE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          PSRC_UDP_DEFAULT_MULTICAST_IFACE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   /**
    * GstEbpfPrioritySrc:rewrite-sps:
@@ -466,21 +440,23 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
       g_param_spec_uint64 ("timeout", "Timeout",
           "Post a GstUDPSrcTimeout element message after this many "
           "nanoseconds without a datagram, and again after each such "
-          "period (0 = disabled)", 0, G_MAXUINT64, DEFAULT_TIMEOUT,
+          "period (0 = disabled)", 0, G_MAXUINT64, PSRC_UDP_DEFAULT_TIMEOUT,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_SKIP_FIRST_BYTES,
       g_param_spec_int ("skip-first-bytes", "Skip first bytes",
           "Number of bytes to skip at the start of each datagram; the "
           "priority filter then reads the RTP packet after them, in "
           "userspace. A shorter datagram is dropped and counted "
-          "(too-short in stats)", 0, G_MAXINT, DEFAULT_SKIP_FIRST_BYTES,
+          "(too-short in stats)", 0, G_MAXINT,
+          PSRC_UDP_DEFAULT_SKIP_FIRST_BYTES,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_CLOSE_SOCKET,
       g_param_spec_boolean ("close-socket", "Close socket",
           "Close the socket given in the socket property when going to NULL "
           "(FALSE: leave it open; the kernel filter is then detached from it)",
-          DEFAULT_CLOSE_SOCKET, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          PSRC_UDP_DEFAULT_CLOSE_SOCKET,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_SOCKET,
       g_param_spec_object ("socket", "Socket",
@@ -491,40 +467,44 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
   g_object_class_install_property (gobject_class, PROP_AUTO_MULTICAST,
       g_param_spec_boolean ("auto-multicast", "Auto Multicast",
           "Automatically join and leave the multicast group that address "
-          "names", DEFAULT_AUTO_MULTICAST, G_PARAM_READWRITE |
-          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+          "names", PSRC_UDP_DEFAULT_AUTO_MULTICAST,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_REUSE,
       g_param_spec_boolean ("reuse", "Reuse",
           "Enable reuse of the port (SO_REUSEADDR and SO_REUSEPORT, as "
           "udpsrc; only sockets that also ask for it can share the port)",
-          DEFAULT_REUSE, G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          PSRC_UDP_DEFAULT_REUSE,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
           GST_PARAM_MUTABLE_READY));
   g_object_class_install_property (gobject_class, PROP_LOOP,
       g_param_spec_boolean ("loop", "Multicast Loopback",
           "Used for setting the multicast loop parameter. TRUE = enable, "
-          "FALSE = disable", DEFAULT_LOOP, G_PARAM_READWRITE |
-          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
-  g_object_class_install_property (gobject_class,
-      PROP_RETRIEVE_SENDER_ADDRESS,
+          "FALSE = disable", PSRC_UDP_DEFAULT_LOOP,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
+  g_object_class_install_property (gobject_class, PROP_RETRIEVE_SENDER_ADDRESS,
       g_param_spec_boolean ("retrieve-sender-address",
-          "Retrieve Sender Address", "Add the sender's address to each "
+          "Retrieve Sender Address",
+          "Add the sender's address to each "
           "buffer as a GstNetAddressMeta (rtpbin uses it)",
-          DEFAULT_RETRIEVE_SENDER_ADDRESS, G_PARAM_READWRITE |
-          G_PARAM_STATIC_STRINGS));
+          PSRC_UDP_DEFAULT_RETRIEVE_SENDER_ADDRESS,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_MTU,
       g_param_spec_uint ("mtu", "Expected Maximum Transmission Unit",
           "Maximum expected datagram size: the size of each buffer's first "
           "memory; a larger datagram gets a second memory with the rest "
-          "(nothing is cut)", 0, G_MAXINT, DEFAULT_MTU,
+          "(nothing is cut)", 0, G_MAXINT, PSRC_UDP_DEFAULT_MTU,
           G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_SOCKET_TIMESTAMP,
       g_param_spec_enum ("socket-timestamp",
           "Use Socket Control Message Timestamp for DTS",
           "Set each buffer's DTS from the kernel's receive time "
-          "(SO_TIMESTAMPNS), as udpsrc's", 
+          "(SO_TIMESTAMPNS), as udpsrc's",
           GST_TYPE_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP,
-          DEFAULT_SOCKET_TIMESTAMP, G_PARAM_READWRITE |
-          G_PARAM_STATIC_STRINGS | GST_PARAM_MUTABLE_READY));
+          PSRC_UDP_DEFAULT_SOCKET_TIMESTAMP,
+          G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS |
+          GST_PARAM_MUTABLE_READY));
 
   gst_element_class_add_static_pad_template (element_class, &src_template);
   gst_element_class_set_static_metadata (element_class,
@@ -548,8 +528,7 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
   pushsrc_class->create = GST_DEBUG_FUNCPTR (gst_ebpf_priority_src_create);
 
   gst_type_mark_as_plugin_api (GST_TYPE_EBPF_PRIORITY_SRC_MODE, 0);
-  gst_type_mark_as_plugin_api (GST_TYPE_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP,
-      0);
+  gst_type_mark_as_plugin_api (GST_TYPE_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP, 0);
   GST_DEBUG_CATEGORY_INIT (gst_ebpf_priority_src_debug, "ebpfprioritysrc", 0,
       "eBPF priority-filtering UDP source");
 }
@@ -557,9 +536,7 @@ gst_ebpf_priority_src_class_init (GstEbpfPrioritySrcClass * klass)
 static void
 gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
 {
-  self->address = g_strdup (DEFAULT_ADDRESS);
-  self->port = DEFAULT_PORT;
-  self->buffer_size = DEFAULT_BUFFER_SIZE;
+  psrc_udp_settings_init (&self->udp);
   self->relay = g_strdup (DEFAULT_RELAY);
   self->token = g_strdup (DEFAULT_TOKEN);
   self->rtcp_port = DEFAULT_RTCP_PORT;
@@ -567,22 +544,11 @@ gst_ebpf_priority_src_init (GstEbpfPrioritySrc * self)
   self->stats_interval = DEFAULT_STATS_INTERVAL;
   self->limit = DEFAULT_PRIORITY_LIMIT;
   self->framemarking_id = EBPF_RELAY_DEFAULT_FRAMEMARKING_ID;
-  self->multicast_iface = g_strdup (DEFAULT_MULTICAST_IFACE);
-  self->timeout = DEFAULT_TIMEOUT;
-  self->skip_first_bytes = DEFAULT_SKIP_FIRST_BYTES;
-  self->close_socket = DEFAULT_CLOSE_SOCKET;
-  self->auto_multicast = DEFAULT_AUTO_MULTICAST;
-  self->reuse = DEFAULT_REUSE;
-  self->loop = DEFAULT_LOOP;
-  self->retrieve_sender_address = DEFAULT_RETRIEVE_SENDER_ADDRESS;
-  self->mtu = DEFAULT_MTU;
-  self->socket_timestamp = DEFAULT_SOCKET_TIMESTAMP;
   g_mutex_init (&self->lock);
   self->cancellable = g_cancellable_new ();
-  self->vp8 = g_hash_table_new_full (NULL, NULL, NULL, g_free);
-  self->switches = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  psrc_filter_init (&self->filter);
   self->rewrite_sps = DEFAULT_REWRITE_SPS;
-  self->sps_guards = g_hash_table_new_full (NULL, NULL, NULL, g_free);
+  self->sps_guards = ebpf_relay_sps_guards_new (PSRC_SWITCH_SSRCS);
 
   gst_base_src_set_live (GST_BASE_SRC (self), TRUE);
   gst_base_src_set_format (GST_BASE_SRC (self), GST_FORMAT_TIME);
@@ -594,16 +560,13 @@ gst_ebpf_priority_src_finalize (GObject * object)
 {
   GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (object);
 
-  g_free (self->address);
+  psrc_udp_settings_clear (&self->udp);
   g_free (self->relay);
   g_free (self->token);
-  g_free (self->multicast_iface);
-  g_clear_object (&self->given_socket);
   gst_caps_replace (&self->caps, NULL);
   g_object_unref (self->cancellable);
-  g_hash_table_destroy (self->vp8);
-  g_hash_table_destroy (self->switches);
-  g_hash_table_destroy (self->sps_guards);
+  psrc_filter_clear (&self->filter);
+  ebpf_relay_sps_guards_free (self->sps_guards);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (parent_class)->finalize (object);
 }
@@ -621,54 +584,12 @@ update_filter_locked (GstEbpfPrioritySrc * self)
   self->cfg.fm_id = self->framemarking_id ? self->framemarking_id :
       self->caps_fm_id;
   self->cfg.limit = MIN (self->limit, PRIO_MAX);
-  g_hash_table_remove_all (self->vp8);
+  psrc_filter_configured (&self->filter);
   if (self->kernel && !priority_src_kernel_configure (self->kernel, &self->cfg))
     GST_WARNING_OBJECT (self, "cannot configure the socket filter: %s",
         g_strerror (errno));
   GST_DEBUG_OBJECT (self, "limit %u, frame marking id %u, caps %"
       GST_PTR_FORMAT, self->cfg.limit, self->cfg.fm_id, self->caps);
-}
-
-/* The userspace filter: the classifier of bpf/priority.h on the datagram,
- * its result in @info (for rewrite-sps). With the lock. */
-static gboolean
-keep_in_userspace (GstEbpfPrioritySrc * self, const guint8 * data, gsize len,
-    struct prio_info *out)
-{
-  struct prio_vp8_state *st = NULL;
-  struct psrc_ssrc *sw;
-  struct prio_info info;
-  guint32 ssrc;
-  guint n = MIN (len, PRIO_BUF_LEN);
-
-  /* The caller keeps the VP8 state per SSRC (priority.h). */
-  if (n >= 12) {
-    ssrc = GST_READ_UINT32_BE (data + 8);
-    st = g_hash_table_lookup (self->vp8, GUINT_TO_POINTER (ssrc));
-    if (!st) {
-      if (g_hash_table_size (self->vp8) >= MAX_VP8_SSRCS)
-        g_hash_table_remove_all (self->vp8);
-      st = g_new0 (struct prio_vp8_state, 1);
-      g_hash_table_insert (self->vp8, GUINT_TO_POINTER (ssrc), st);
-    }
-  }
-  prio_classify (data, n, len, self->cfg.codec_by_pt, self->cfg.fm_id, st,
-      &info);
-  *out = info;
-  if (!prio_is_rtp (&info))
-    return TRUE;
-  /* The limit in force per SSRC, as the kernel's filter keeps it
-   * (bpf/prioritysrc.bpf.c). */
-  sw = g_hash_table_lookup (self->switches, GUINT_TO_POINTER (info.ssrc));
-  if (!sw) {
-    if (g_hash_table_size (self->switches) >= PSRC_SWITCH_SSRCS)
-      g_hash_table_remove_all (self->switches);
-    sw = g_new0 (struct psrc_ssrc, 1);
-    sw_sub_init (&sw->s, NULL, info.pt, self->cfg.limit);
-    g_hash_table_insert (self->switches, GUINT_TO_POINTER (info.ssrc), sw);
-  }
-  return sw_decide (&sw->s, sw_frame (&sw->f, info.ts, info.priority),
-      info.priority, self->cfg.limit) == SW_SEND;
 }
 
 /* --- the subscription ------------------------------------------------------- */
@@ -709,64 +630,30 @@ static void
 close_socket (GstEbpfPrioritySrc * self)
 {
   GST_EBPF_PRIORITY_SRC_LOCK (self);
-  if (self->socket && self->external && !self->close_socket) {
-    /* The application keeps its socket: without our filter on it. */
-    int unused = 0;
-
-    if (self->kernel)
-      setsockopt (g_socket_get_fd (self->socket), SOL_SOCKET, SO_DETACH_BPF,
-          &unused, sizeof (unused));
-  } else if (self->socket) {
-    g_socket_close (self->socket, NULL);
-  }
+  psrc_udp_release (&self->udp, self->socket, self->external,
+      self->kernel != NULL);
   g_clear_object (&self->socket);
   self->external = FALSE;
   /* after the socket: it held the filter */
   g_clear_pointer (&self->kernel, priority_src_kernel_free);
   self->opened = FALSE;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
-  g_clear_pointer (&self->scratch, g_free);
-  g_clear_pointer (&self->joined, g_free);
-}
-
-/* Joins @group on each interface of multicast-iface (or the system's
- * choice), as udpsrc does. */
-static gboolean
-join_group (GstEbpfPrioritySrc * self, GSocket * sock, GInetAddress * group,
-    GError ** err)
-{
-  gchar **ifaces, **i;
-  gboolean ok = TRUE;
-
-  if (!self->multicast_iface || !*self->multicast_iface)
-    return g_socket_join_multicast_group (sock, group, FALSE, NULL, err);
-  ifaces = g_strsplit (self->multicast_iface, ",", -1);
-  for (i = ifaces; ok && *i; i++) {
-    g_strstrip (*i);
-    if (**i)
-      ok = g_socket_join_multicast_group (sock, group, FALSE, *i, err);
-  }
-  g_strfreev (ifaces);
-  return ok;
+  psrc_udp_recv_clear (&self->recv);
 }
 
 static gboolean
 open_socket (GstEbpfPrioritySrc * self)
 {
-  GInetAddress *ia = NULL;
-  GSocketAddress *sa = NULL;
-  GSocket *sock = NULL;
+  PsrcUdpOpen o = { 0 };
   PrioritySrcKernel *kernel = NULL;
   RelayAddr relay_addr;
   GError *err = NULL;
-  gboolean multicast, external = self->given_socket != NULL;
-  GSocketFamily family;
   gint skip;
   guint limit;
 
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   limit = self->limit;
-  skip = self->skip_first_bytes;
+  skip = self->udp.skip_first_bytes;
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   if (limit > PRIO_MAX)
     goto bad_limit;
@@ -779,37 +666,8 @@ open_socket (GstEbpfPrioritySrc * self)
   if (skip > 0 && self->mode == GST_EBPF_PRIORITY_SRC_MODE_KERNEL)
     goto skip_needs_userspace;
 
-  ia = g_inet_address_new_from_string (self->address ? self->address : "");
-  if (!ia)
-    goto bad_address;
-  family = g_inet_address_get_family (ia);
-  multicast = g_inet_address_get_is_multicast (ia);
-
-  if (external) {
-    sock = g_object_ref (self->given_socket);
-    family = g_socket_get_family (sock);
-    if ((family != G_SOCKET_FAMILY_IPV4 && family != G_SOCKET_FAMILY_IPV6) ||
-        g_socket_get_socket_type (sock) != G_SOCKET_TYPE_DATAGRAM)
-      goto bad_given_socket;
-  } else {
-    sock = g_socket_new (family, G_SOCKET_TYPE_DATAGRAM,
-        G_SOCKET_PROTOCOL_UDP, &err);
-    if (!sock)
-      goto no_socket;
-    /* an IPv6 address receives IPv6 only (GLib's v6 sockets are dual
-     * stack; :: is then IPv6 and IPv4) */
-    if (family == G_SOCKET_FAMILY_IPV6 && !g_inet_address_get_is_any (ia))
-      g_socket_set_option (sock, IPPROTO_IPV6, IPV6_V6ONLY, 1, NULL);
-  }
-  /* (reads are MSG_DONTWAIT: a given socket keeps its blocking mode) */
-  if (!external)
-    g_socket_set_blocking (sock, FALSE);
-  if (self->buffer_size > 0 && !g_socket_set_option (sock, SOL_SOCKET,
-          SO_RCVBUF, self->buffer_size, &err)) {
-    GST_WARNING_OBJECT (self, "buffer-size %d: %s", self->buffer_size,
-        err->message);
-    g_clear_error (&err);
-  }
+  if (!psrc_udp_open_socket (&self->udp, GST_ELEMENT (self), &o))
+    return FALSE;
 
   /* The filter goes on before bind: no packet is queued unfiltered. */
   if (self->mode != GST_EBPF_PRIORITY_SRC_MODE_USERSPACE && skip > 0) {
@@ -819,8 +677,8 @@ open_socket (GstEbpfPrioritySrc * self)
             "datagram"));
   } else if (self->mode != GST_EBPF_PRIORITY_SRC_MODE_USERSPACE) {
     kernel = priority_src_kernel_new (&err);
-    if (kernel && !priority_src_kernel_attach (kernel, g_socket_get_fd (sock),
-            &err))
+    if (kernel && !priority_src_kernel_attach (kernel,
+            g_socket_get_fd (o.sock), &err))
       g_clear_pointer (&kernel, priority_src_kernel_free);
     if (!kernel) {
       gboolean perm = g_error_matches (err, RELAY_KERNEL_ERROR,
@@ -841,50 +699,26 @@ open_socket (GstEbpfPrioritySrc * self)
     }
   }
 
-  if (!external) {
-    sa = g_inet_socket_address_new (ia, self->port);
-    if (!g_socket_bind (sock, sa, self->reuse, &err))
-      goto bind_failed;
-    g_clear_object (&sa);
-  }
-  g_socket_set_multicast_loopback (sock, self->loop);
-  if (multicast && self->auto_multicast && !join_group (self, sock, ia, &err))
-    goto join_failed;
-  if (self->socket_timestamp == GST_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP_REALTIME
-      && !g_socket_set_option (sock, SOL_SOCKET, SO_TIMESTAMPNS, 1, &err)) {
-    GST_WARNING_OBJECT (self, "socket-timestamp=realtime: %s; disabled",
-        err->message);
-    g_clear_error (&err);
-    self->socket_timestamp = GST_EBPF_PRIORITY_SRC_SOCKET_TIMESTAMP_DISABLED;
-    g_object_notify (G_OBJECT (self), "socket-timestamp");
-  }
-  sa = g_socket_get_local_address (sock, &err);
-  if (!sa)
-    goto no_local_address;
-  if (g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa)) !=
-      self->port) {
-    self->port = g_inet_socket_address_get_port (G_INET_SOCKET_ADDRESS (sa));
-    g_object_notify (G_OBJECT (self), "port");
-  }
-  g_clear_object (&sa);
-  g_object_unref (ia);
+  if (!psrc_udp_bind (&self->udp, GST_ELEMENT (self), &o))
+    goto fail;
 
-  self->scratch = g_malloc (MAX_DATAGRAM);
-  self->joined = g_malloc (MAX_DATAGRAM);
+  psrc_udp_recv_init (&self->recv);
   self->warned_short = FALSE;
   GST_EBPF_PRIORITY_SRC_LOCK (self);
-  self->socket = sock;
-  self->external = external;
+  self->socket = g_steal_pointer (&o.sock);
+  self->external = o.external;
   self->kernel = kernel;
   self->kept = self->dropped = self->control = self->too_short = 0;
   self->sps_rewritten = self->sps_kept = 0;
-  g_hash_table_remove_all (self->switches);
-  g_hash_table_remove_all (self->sps_guards);
+  psrc_filter_reset (&self->filter);
+  ebpf_relay_sps_guards_reset (self->sps_guards);
   self->opened = TRUE;
   update_filter_locked (self);
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
-  GST_INFO_OBJECT (self, "receiving on %s:%d%s, filter in %s", self->address,
-      self->port, external ? " (given socket)" : "",
+  psrc_udp_open_clear (&o);
+  GST_INFO_OBJECT (self, "receiving on %s:%d%s, filter in %s",
+      self->udp.address, self->udp.port,
+      self->external ? " (given socket)" : "",
       kernel ? "the kernel" : "userspace");
   return TRUE;
 
@@ -919,30 +753,6 @@ skip_needs_userspace:
         ("mode=kernel, skip-first-bytes=%d", skip));
     return FALSE;
   }
-bad_address:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("address '%s' is not an IPv4 or IPv6 address",
-            GST_STR_NULL (self->address)),
-        ("address=%s", GST_STR_NULL (self->address)));
-    g_clear_object (&ia);
-    return FALSE;
-  }
-bad_given_socket:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, SETTINGS,
-        ("The socket property must be an IPv4 or IPv6 UDP socket"),
-        ("socket property: family %d, type %d", g_socket_get_family (sock),
-            g_socket_get_socket_type (sock)));
-    goto fail;
-  }
-no_socket:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot open a UDP socket"), ("%s", err->message));
-    g_clear_error (&err);
-    goto fail;
-  }
 kernel_failed:
   {
     if (g_error_matches (err, RELAY_KERNEL_ERROR,
@@ -958,42 +768,11 @@ kernel_failed:
     g_clear_error (&err);
     goto fail;
   }
-bind_failed:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot receive on %s:%d: %s", self->address, self->port,
-            err->message), ("address and port properties"));
-    g_clear_error (&err);
-    goto fail;
-  }
-join_failed:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot join multicast group %s: %s", self->address, err->message),
-        ("address=%s multicast-iface=%s", self->address,
-            GST_STR_NULL (self->multicast_iface)));
-    g_clear_error (&err);
-    goto fail;
-  }
-no_local_address:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ,
-        ("Cannot read the socket's local address: %s", err->message),
-        (external ? "socket property (is it bound?)" : NULL));
-    g_clear_error (&err);
-    goto fail;
-  }
 fail:
-  g_clear_object (&sa);
-  if (kernel && external && !self->close_socket) {
-    int unused = 0;
-
-    setsockopt (g_socket_get_fd (sock), SOL_SOCKET, SO_DETACH_BPF, &unused,
-        sizeof (unused));
-  }
-  g_clear_object (&sock);
+  if (kernel && o.external && !self->udp.close_socket)
+    psrc_udp_detach_filter (o.sock);
+  psrc_udp_open_clear (&o);
   g_clear_pointer (&kernel, priority_src_kernel_free);
-  g_clear_object (&ia);
   return FALSE;
 }
 
@@ -1050,7 +829,7 @@ gst_ebpf_priority_src_start (GstBaseSrc * src)
     goto bad_relay;
   /* (the port is the bound one by now, also with port=0) */
   relay_control_client_set_rtcp_port (client, self->rtcp_port == 0 ?
-      self->port : self->rtcp_port);
+      self->udp.port : self->rtcp_port);
   relay_control_client_set_auto (client, self->limit_auto);
   GST_EBPF_PRIORITY_SRC_LOCK (self);
   self->client = client;
@@ -1119,71 +898,45 @@ gst_ebpf_priority_src_get_caps (GstBaseSrc * src, GstCaps * filter)
   return result;
 }
 
-/* The DTS of a datagram the kernel received at @real (CLOCK_REALTIME), as
- * udpsrc's socket-timestamp=realtime sets it: the running time now, less
- * the time since the kernel received it. */
-static void
-set_socket_dts (GstEbpfPrioritySrc * self, GstBuffer * buf, GstClockTime real)
-{
-  GstClock *clock = gst_element_get_clock (GST_ELEMENT (self));
-  GstClockTime now, base;
-  gint64 age;
-
-  if (!clock)
-    return;
-  age = (gint64) (g_get_real_time () * GST_USECOND) - (gint64) real;
-  now = gst_clock_get_time (clock);
-  base = gst_element_get_base_time (GST_ELEMENT (self));
-  gst_object_unref (clock);
-  /* (the system clock stepped: the basesrc timestamps it as it reads) */
-  if (age < 0 || now < base || (gint64) (now - base) < age)
-    return;
-  GST_BUFFER_DTS (buf) = now - base - age;
-}
-
-/* Where a datagram larger than mtu is in one piece (the control check and
- * the filter read it whole). */
-static const guint8 *
-datagram_data (GstEbpfPrioritySrc * self, const guint8 * first, guint mtu,
-    gsize n)
-{
-  if (n <= mtu)
-    return first;
-  memcpy (self->joined, first, mtu);
-  memcpy (self->joined + mtu, self->scratch, n - mtu);
-  return self->joined;
-}
-
 /* The limit in force for @ssrc (what the filter applies to its packets
  * now), -1 if the filter has no state for it. With the lock. */
 static gint
 ssrc_limit_locked (GstEbpfPrioritySrc * self, guint32 ssrc)
 {
-  struct psrc_ssrc sw, *swp;
+  struct psrc_ssrc sw;
 
   if (self->kernel)
     return priority_src_kernel_switch (self->kernel, ssrc, &sw) ?
         sw.s.limit : -1;
-  swp = g_hash_table_lookup (self->switches, GUINT_TO_POINTER (ssrc));
-  return swp ? swp->s.limit : -1;
+  return psrc_filter_ssrc_limit (&self->filter, ssrc);
+}
+
+/* For the SPS guards (ebpf_relay_sps_guards_datagram): the limit in force
+ * for @ssrc, the requested one when the filter has none yet. With the
+ * lock. */
+static guint
+sps_limit_locked (guint32 ssrc, gpointer user_data)
+{
+  GstEbpfPrioritySrc *self = user_data;
+  gint limit = ssrc_limit_locked (self, ssrc);
+
+  return limit < 0 ? self->cfg.limit : (guint) limit;
 }
 
 /* rewrite-sps on a datagram that passed the filter (@data, @n bytes, the
  * RTP packet after @skip; @known: its classification when the userspace
- * filter made one, else NULL): notes its B slices, and returns the
- * datagram with its SPS rewritten (g_free) when the SSRC's guard says so,
- * else NULL. With the lock. */
+ * filter made one, else NULL): the SSRC's guard notes its B slices, and
+ * says when its SPS is rewritten (ebpfrelay-sps): then the datagram with
+ * it (g_free), else NULL. With the lock. */
 static guint8 *
 sps_rewrite_locked (GstEbpfPrioritySrc * self, const guint8 * data, gsize n,
     gint skip, const struct prio_info *known, gsize * out_len)
 {
   const guint8 *rtp = data + skip;
-  gsize len = n - skip, payload_len, rtp_len;
-  EbpfRelaySpsGuard *g;
+  gsize len = n - skip;
   struct prio_info info;
-  const guint8 *payload;
-  guint8 *rtp_out, *out;
-  gint limit;
+  guint8 *out = NULL;
+  guint limit = 0;
 
   if (len < 13 || self->cfg.codec_by_pt[rtp[1] & (PRIO_N_PT - 1)] !=
       PRIO_CODEC_H264)
@@ -1194,43 +947,24 @@ sps_rewrite_locked (GstEbpfPrioritySrc * self, const guint8 * data, gsize n,
   else
     prio_classify (rtp, MIN (len, PRIO_BUF_LEN), len, self->cfg.codec_by_pt,
         self->cfg.fm_id, NULL, &info);
-  if (!prio_is_rtp (&info) || info.payload_off >= len)
+  if (!prio_is_rtp (&info))
     return NULL;
-  payload = rtp + info.payload_off;
-  payload_len = len - info.payload_off;
-  g = g_hash_table_lookup (self->sps_guards, GUINT_TO_POINTER (info.ssrc));
-  if (!g) {
-    if (g_hash_table_size (self->sps_guards) >= PSRC_SWITCH_SSRCS)
-      g_hash_table_remove_all (self->sps_guards);
-    g = g_new (EbpfRelaySpsGuard, 1);
-    ebpf_relay_sps_guard_init (g);
-    g_hash_table_insert (self->sps_guards, GUINT_TO_POINTER (info.ssrc), g);
+  switch (ebpf_relay_sps_guards_datagram (self->sps_guards, data, n, skip,
+          info.ssrc, info.ts, info.priority, info.payload_off,
+          sps_limit_locked, self, &limit, &out, out_len)) {
+    case EBPF_RELAY_SPS_PACKET_KEPT:
+      self->sps_kept++;
+      GST_LOG_OBJECT (self, "SSRC %08x: SPS as received (limit %u)",
+          info.ssrc, limit);
+      break;
+    case EBPF_RELAY_SPS_PACKET_REWRITTEN:
+      self->sps_rewritten++;
+      GST_DEBUG_OBJECT (self, "SSRC %08x: SPS rewritten to no reordering "
+          "(limit %u)", info.ssrc, limit);
+      break;
+    default:
+      break;
   }
-  if (ebpf_relay_h264_payload_has_b_slice (payload, payload_len)) {
-    ebpf_relay_sps_guard_b_slice (g, info.priority);
-    return NULL;
-  }
-  if (!ebpf_relay_h264_payload_has_sps (payload, payload_len))
-    return NULL;
-  limit = ssrc_limit_locked (self, info.ssrc);
-  if (limit < 0)
-    limit = self->cfg.limit;
-  if (!ebpf_relay_sps_guard_sps (g, limit, info.ts)
-      || !ebpf_relay_sps_rtp_rewrite (rtp, len, info.payload_off, &rtp_out,
-          &rtp_len)) {
-    self->sps_kept++;
-    GST_LOG_OBJECT (self, "SSRC %08x: SPS as received (limit %d)", info.ssrc,
-        limit);
-    return NULL;
-  }
-  self->sps_rewritten++;
-  GST_DEBUG_OBJECT (self, "SSRC %08x: SPS rewritten to no reordering (limit "
-      "%d)", info.ssrc, limit);
-  out = g_malloc (skip + rtp_len);
-  memcpy (out, data, skip);
-  memcpy (out + skip, rtp_out, rtp_len);
-  g_free (rtp_out);
-  *out_len = skip + rtp_len;
   return out;
 }
 
@@ -1238,100 +972,51 @@ static GstFlowReturn
 gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
 {
   GstEbpfPrioritySrc *self = GST_EBPF_PRIORITY_SRC (psrc);
+  PsrcUdpRecv *r = &self->recv;
   int fd = g_socket_get_fd (self->socket);
-  union
-  {
-    struct cmsghdr align;
-    guint8 buf[CMSG_SPACE (sizeof (struct timespec))];
-  } control;
   RelayControlClient *client;
-  struct sockaddr_storage from;
   RelayAddr from_addr;
-  struct iovec iov[2];
-  struct msghdr msg;
-  struct cmsghdr *cm;
-  GstMemory *mem = NULL;
-  GstMapInfo map;
-  GError *err = NULL;
-  GstBuffer *buf;
   const guint8 *data;
-  GstClockTime socket_ts;
   guint8 *rewritten = NULL;
   gsize rewritten_len = 0;
   struct prio_info info;
   gboolean classified;
   guint64 timeout;
-  guint mtu = 0;
   gint skip;
   gboolean want_addr;
   enum
   { DGRAM_MEDIA, DGRAM_CONTROL, DGRAM_SHORT, DGRAM_DROPPED } verdict;
-  int recv_errno = 0;
-  ssize_t n;
+  PsrcUdpResult res;
+  gssize n;
 
   GST_EBPF_PRIORITY_SRC_LOCK (self);
-  timeout = self->timeout;
-  mtu = MIN (self->mtu, MAX_DATAGRAM);
+  timeout = self->udp.timeout;
+  psrc_udp_recv_begin (r, self->udp.mtu);
   GST_EBPF_PRIORITY_SRC_UNLOCK (self);
   for (;;) {
-
-    if (!g_socket_condition_timed_wait (self->socket, G_IO_IN,
-            timeout ? (gint64) MIN (timeout / 1000, G_MAXINT64) : -1,
-            self->cancellable, &err)) {
-      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_CANCELLED)) {
-        g_clear_error (&err);
-        goto flushing;
-      }
-      if (g_error_matches (err, G_IO_ERROR, G_IO_ERROR_TIMED_OUT)) {
-        g_clear_error (&err);
-        gst_element_post_message (GST_ELEMENT (self),
-            gst_message_new_element (GST_OBJECT (self),
-                gst_structure_new ("GstUDPSrcTimeout",
-                    "timeout", G_TYPE_UINT64, timeout, NULL)));
-        GST_EBPF_PRIORITY_SRC_LOCK (self);
-        timeout = self->timeout;
-        GST_EBPF_PRIORITY_SRC_UNLOCK (self);
-        continue;
-      }
-      goto wait_failed;
+    res = psrc_udp_wait (self->socket, timeout, self->cancellable,
+        GST_ELEMENT (self));
+    if (res == PSRC_UDP_AGAIN) {
+      /* timed out (the message is posted) */
+      GST_EBPF_PRIORITY_SRC_LOCK (self);
+      timeout = self->udp.timeout;
+      GST_EBPF_PRIORITY_SRC_UNLOCK (self);
+      continue;
     }
-
-    /* udpsrc's layout: the first mtu bytes in the buffer's own memory,
-     * the rest (if any) in a second one. */
-    if (!mem) {
-      mem = gst_allocator_alloc (NULL, MAX (mtu, 1), NULL);
-      if (!gst_memory_map (mem, &map, GST_MAP_READWRITE))
-        goto map_failed;
-    }
-    iov[0].iov_base = map.data;
-    iov[0].iov_len = mtu;
-    iov[1].iov_base = self->scratch;
-    iov[1].iov_len = MAX_DATAGRAM;
-    memset (&msg, 0, sizeof (msg));
-    msg.msg_name = &from;
-    msg.msg_namelen = sizeof (from);
-    msg.msg_iov = iov;
-    msg.msg_iovlen = 2;
-    msg.msg_control = control.buf;
-    msg.msg_controllen = sizeof (control.buf);
-    n = recvmsg (fd, &msg, MSG_DONTWAIT);
-    if (n < 0) {
-      recv_errno = errno;
-      /* ICMP errors of what we sent (the relay gone) are not ours to stop
-       * on. */
-      if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR
-          || errno == ECONNREFUSED || errno == EHOSTUNREACH
-          || errno == ENETUNREACH)
-        continue;
-      goto recv_failed;
-    }
-    data = datagram_data (self, map.data, mtu, n);
+    if (res == PSRC_UDP_OK)
+      res = psrc_udp_read (r, fd, GST_ELEMENT (self));
+    if (res == PSRC_UDP_AGAIN)
+      continue;
+    if (res != PSRC_UDP_OK)
+      goto done;
+    data = r->data;
+    n = r->n;
     /* One lock per datagram: what applies to it (as set when it was
      * read), its counters, the subscription client's message. */
     GST_EBPF_PRIORITY_SRC_LOCK (self);
-    skip = self->skip_first_bytes;
-    want_addr = self->retrieve_sender_address;
-    timeout = self->timeout;
+    skip = self->udp.skip_first_bytes;
+    want_addr = self->udp.retrieve_sender_address;
+    timeout = self->udp.timeout;
     verdict = DGRAM_MEDIA;
     classified = FALSE;
     if (relay_control_is_control (data, n)) {
@@ -1341,15 +1026,17 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
       client = self->client;
       if (client)
         relay_control_client_handle (client, data, n,
-            relay_addr_from_native (&from_addr, &from, msg.msg_namelen) ?
-            &from_addr : NULL);
+            relay_addr_from_native (&from_addr, &r->from,
+                r->msg.msg_namelen) ? &from_addr : NULL);
       verdict = DGRAM_CONTROL;
     } else if (n < skip) {
       self->too_short++;
       verdict = DGRAM_SHORT;
     } else if (!self->kernel) {
       classified = TRUE;
-      if (keep_in_userspace (self, data + skip, n - skip, &info)) {
+      /* the userspace filter: the classification kept for rewrite-sps */
+      if (psrc_filter_keep (&self->filter, &self->cfg, data + skip, n - skip,
+              &info)) {
         self->kept++;
       } else {
         self->dropped++;
@@ -1371,90 +1058,14 @@ gst_ebpf_priority_src_create (GstPushSrc * psrc, GstBuffer ** outbuf)
     if (verdict != DGRAM_MEDIA)
       continue;
 
-    gst_memory_unmap (mem, &map);
-    if (rewritten) {
-      /* an SPS rewritten: the new datagram in one memory */
-      gst_memory_unref (mem);
-      mem = NULL;
-      buf = gst_buffer_new_wrapped (rewritten, rewritten_len);
-      rewritten = NULL;
-      n = rewritten_len;
-      mtu = n;
-    } else {
-      gst_memory_resize (mem, 0, MIN ((gsize) n, mtu));
-      buf = gst_buffer_new ();
-      gst_buffer_append_memory (buf, mem);
-      mem = NULL;
-    }
-    if ((gsize) n > mtu) {
-      GstMemory *rest = gst_allocator_alloc (NULL, n - mtu, NULL);
-
-      gst_memory_map (rest, &map, GST_MAP_WRITE);
-      memcpy (map.data, self->scratch, n - mtu);
-      gst_memory_unmap (rest, &map);
-      gst_buffer_append_memory (buf, rest);
-    }
-    if (skip > 0)
-      gst_buffer_resize (buf, skip, n - skip);
-
-    if (want_addr && msg.msg_namelen >= sizeof (struct sockaddr_in)) {
-      GSocketAddress *sa = g_socket_address_new_from_native (&from,
-          msg.msg_namelen);
-
-      if (sa) {
-        gst_buffer_add_net_address_meta (buf, sa);
-        g_object_unref (sa);
-      }
-    }
-    for (cm = CMSG_FIRSTHDR (&msg); cm; cm = CMSG_NXTHDR (&msg, cm)) {
-      if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS &&
-          cm->cmsg_len >= CMSG_LEN (sizeof (struct timespec))) {
-        struct timespec ts;
-
-        memcpy (&ts, CMSG_DATA (cm), sizeof (ts));
-        socket_ts = GST_TIMESPEC_TO_TIME (ts);
-        set_socket_dts (self, buf, socket_ts);
-      }
-    }
-    *outbuf = buf;
+    *outbuf = psrc_udp_buffer (r, GST_ELEMENT (self), rewritten,
+        rewritten_len, skip, want_addr);
     return GST_FLOW_OK;
   }
 
-  /* ERRORS */
-flushing:
-  {
-    if (mem) {
-      gst_memory_unmap (mem, &map);
-      gst_memory_unref (mem);
-    }
-    return GST_FLOW_FLUSHING;
-  }
-map_failed:
-  {
-    gst_memory_unref (mem);
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, (NULL),
-        ("Failed to map memory"));
-    return GST_FLOW_ERROR;
-  }
-wait_failed:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Waiting for data failed"),
-        ("%s", err->message));
-    g_clear_error (&err);
-    if (mem) {
-      gst_memory_unmap (mem, &map);
-      gst_memory_unref (mem);
-    }
-    return GST_FLOW_ERROR;
-  }
-recv_failed:
-  {
-    GST_ELEMENT_ERROR (self, RESOURCE, READ, ("Receiving failed"),
-        ("recvmsg: %s", g_strerror (recv_errno)));
-    gst_memory_unmap (mem, &map);
-    gst_memory_unref (mem);
-    return GST_FLOW_ERROR;
-  }
+done:
+  psrc_udp_recv_end (r);
+  return res == PSRC_UDP_FLUSHING ? GST_FLOW_FLUSHING : GST_FLOW_ERROR;
 }
 
 /* --- properties ---------------------------------------------------------------- */
@@ -1495,28 +1106,13 @@ static gint
 limit_in_force (GstEbpfPrioritySrc * self, gint * pending)
 {
   struct psrc_ssrc sw[PSRC_SWITCH_SSRCS];
-  gint in_force = -1;
-  guint n = 0, i;
+  guint n;
 
   if (self->kernel)
     n = priority_src_kernel_switches (self->kernel, sw, G_N_ELEMENTS (sw));
-  else {
-    GHashTableIter it;
-    gpointer v;
-
-    g_hash_table_iter_init (&it, self->switches);
-    while (n < G_N_ELEMENTS (sw) && g_hash_table_iter_next (&it, NULL, &v))
-      sw[n++] = *(struct psrc_ssrc *) v;
-  }
-  *pending = -1;
-  for (i = 0; i < n; i++) {
-    if (sw_pending (&sw[i].s, self->cfg.limit)) {
-      *pending = self->cfg.limit;
-      return sw[i].s.limit;
-    }
-    in_force = self->cfg.limit;
-  }
-  return in_force;
+  else
+    n = psrc_filter_switches (&self->filter, sw, G_N_ELEMENTS (sw));
+  return psrc_filter_limit_in_force (sw, n, self->cfg.limit, pending);
 }
 
 static GstStructure *
@@ -1563,55 +1159,7 @@ get_stats (GstEbpfPrioritySrc * self)
   return s;
 }
 
-/* --- the URI (udp://address:port, as udpsrc's) ------------------------------- */
-
-static gchar *
-get_uri (GstEbpfPrioritySrc * self)
-{
-  return g_strdup_printf ("udp://%s:%d", GST_STR_NULL (self->address),
-      self->port);
-}
-
-/* udp://ADDRESS[:PORT]: sets address and port (PORT: the default 5004 when
- * absent, as udpsrc). */
-static gboolean
-set_uri (GstEbpfPrioritySrc * self, const gchar * uri, GError ** error)
-{
-  GstUri *u = uri ? gst_uri_from_string (uri) : NULL;
-  const gchar *host;
-  guint port;
-
-  if (!u || g_strcmp0 (gst_uri_get_scheme (u), "udp") != 0 ||
-      !(host = gst_uri_get_host (u)) || !*host) {
-    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
-        "Invalid URI '%s': expected udp://address:port", GST_STR_NULL (uri));
-    if (!error)
-      GST_WARNING_OBJECT (self, "uri: invalid URI '%s' (expected "
-          "udp://address:port): address and port kept", GST_STR_NULL (uri));
-    if (u)
-      gst_uri_unref (u);
-    return FALSE;
-  }
-  port = gst_uri_get_port (u);
-  if (port == GST_URI_NO_PORT)
-    port = DEFAULT_PORT;
-  if (port > 65535) {
-    g_set_error (error, GST_URI_ERROR, GST_URI_ERROR_BAD_URI,
-        "Invalid URI '%s': port %u is out of range", uri, port);
-    if (!error)
-      GST_WARNING_OBJECT (self, "uri: port %u of '%s' is out of range: "
-          "address and port kept", port, uri);
-    gst_uri_unref (u);
-    return FALSE;
-  }
-  g_free (self->address);
-  self->address = g_strdup (host);
-  self->port = port;
-  gst_uri_unref (u);
-  g_object_notify (G_OBJECT (self), "address");
-  g_object_notify (G_OBJECT (self), "port");
-  return TRUE;
-}
+/* --- the URI (ebpfprioritysrc-udp) ---------------------------------------- */
 
 static GstURIType
 uri_get_type (GType type)
@@ -1622,15 +1170,13 @@ uri_get_type (GType type)
 static const gchar *const *
 uri_get_protocols (GType type)
 {
-  static const gchar *protocols[] = { "udp", NULL };
-
-  return protocols;
+  return psrc_udp_uri_protocols ();
 }
 
 static gchar *
 uri_get_uri (GstURIHandler * handler)
 {
-  return get_uri (GST_EBPF_PRIORITY_SRC (handler));
+  return psrc_udp_get_uri (&GST_EBPF_PRIORITY_SRC (handler)->udp);
 }
 
 static gboolean
@@ -1644,7 +1190,7 @@ uri_set_uri (GstURIHandler * handler, const gchar * uri, GError ** error)
         "is not supported");
     return FALSE;
   }
-  return set_uri (self, uri, error);
+  return psrc_udp_set_uri (&self->udp, G_OBJECT (self), uri, error);
 }
 
 static void
@@ -1666,11 +1212,11 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
 
   switch (prop_id) {
     case PROP_ADDRESS:
-      g_free (self->address);
-      self->address = g_value_dup_string (value);
+      g_free (self->udp.address);
+      self->udp.address = g_value_dup_string (value);
       break;
     case PROP_PORT:
-      self->port = g_value_get_int (value);
+      self->udp.port = g_value_get_int (value);
       break;
     case PROP_CAPS:{
       const GstCaps *caps = gst_value_get_caps (value);
@@ -1684,7 +1230,7 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
       break;
     }
     case PROP_BUFFER_SIZE:
-      self->buffer_size = g_value_get_int (value);
+      self->udp.buffer_size = g_value_get_int (value);
       break;
     case PROP_PRIORITY_LIMIT:
       set_limit (self, g_value_get_uint (value));
@@ -1726,54 +1272,54 @@ gst_ebpf_priority_src_set_property (GObject * object, guint prop_id,
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_URI:
-      set_uri (self, g_value_get_string (value), NULL);
+      psrc_udp_set_uri (&self->udp, object, g_value_get_string (value), NULL);
       break;
     case PROP_MULTICAST_GROUP:
-      g_free (self->address);
-      self->address = g_value_dup_string (value);
+      g_free (self->udp.address);
+      self->udp.address = g_value_dup_string (value);
       break;
     case PROP_MULTICAST_IFACE:
-      g_free (self->multicast_iface);
-      self->multicast_iface = g_value_dup_string (value);
+      g_free (self->udp.multicast_iface);
+      self->udp.multicast_iface = g_value_dup_string (value);
       break;
     case PROP_TIMEOUT:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
-      self->timeout = g_value_get_uint64 (value);
+      self->udp.timeout = g_value_get_uint64 (value);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_SKIP_FIRST_BYTES:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
-      self->skip_first_bytes = g_value_get_int (value);
+      self->udp.skip_first_bytes = g_value_get_int (value);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_CLOSE_SOCKET:
-      self->close_socket = g_value_get_boolean (value);
+      self->udp.close_socket = g_value_get_boolean (value);
       break;
     case PROP_SOCKET:
-      g_clear_object (&self->given_socket);
-      self->given_socket = g_value_dup_object (value);
+      g_clear_object (&self->udp.given_socket);
+      self->udp.given_socket = g_value_dup_object (value);
       break;
     case PROP_AUTO_MULTICAST:
-      self->auto_multicast = g_value_get_boolean (value);
+      self->udp.auto_multicast = g_value_get_boolean (value);
       break;
     case PROP_REUSE:
-      self->reuse = g_value_get_boolean (value);
+      self->udp.reuse = g_value_get_boolean (value);
       break;
     case PROP_LOOP:
-      self->loop = g_value_get_boolean (value);
+      self->udp.loop = g_value_get_boolean (value);
       break;
     case PROP_RETRIEVE_SENDER_ADDRESS:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
-      self->retrieve_sender_address = g_value_get_boolean (value);
+      self->udp.retrieve_sender_address = g_value_get_boolean (value);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_MTU:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
-      self->mtu = g_value_get_uint (value);
+      self->udp.mtu = g_value_get_uint (value);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_SOCKET_TIMESTAMP:
-      self->socket_timestamp = g_value_get_enum (value);
+      self->udp.socket_timestamp = g_value_get_enum (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1789,10 +1335,10 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
 
   switch (prop_id) {
     case PROP_ADDRESS:
-      g_value_set_string (value, self->address);
+      g_value_set_string (value, self->udp.address);
       break;
     case PROP_PORT:
-      g_value_set_int (value, self->port);
+      g_value_set_int (value, self->udp.port);
       break;
     case PROP_CAPS:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
@@ -1800,7 +1346,7 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_BUFFER_SIZE:
-      g_value_set_int (value, self->buffer_size);
+      g_value_set_int (value, self->udp.buffer_size);
       break;
     case PROP_USED_SOCKET:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
@@ -1842,51 +1388,51 @@ gst_ebpf_priority_src_get_property (GObject * object, guint prop_id,
       g_value_take_boxed (value, get_stats (self));
       break;
     case PROP_URI:
-      g_value_take_string (value, get_uri (self));
+      g_value_take_string (value, psrc_udp_get_uri (&self->udp));
       break;
     case PROP_MULTICAST_GROUP:
-      g_value_set_string (value, self->address);
+      g_value_set_string (value, self->udp.address);
       break;
     case PROP_MULTICAST_IFACE:
-      g_value_set_string (value, self->multicast_iface);
+      g_value_set_string (value, self->udp.multicast_iface);
       break;
     case PROP_TIMEOUT:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
-      g_value_set_uint64 (value, self->timeout);
+      g_value_set_uint64 (value, self->udp.timeout);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_SKIP_FIRST_BYTES:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
-      g_value_set_int (value, self->skip_first_bytes);
+      g_value_set_int (value, self->udp.skip_first_bytes);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_CLOSE_SOCKET:
-      g_value_set_boolean (value, self->close_socket);
+      g_value_set_boolean (value, self->udp.close_socket);
       break;
     case PROP_SOCKET:
-      g_value_set_object (value, self->given_socket);
+      g_value_set_object (value, self->udp.given_socket);
       break;
     case PROP_AUTO_MULTICAST:
-      g_value_set_boolean (value, self->auto_multicast);
+      g_value_set_boolean (value, self->udp.auto_multicast);
       break;
     case PROP_REUSE:
-      g_value_set_boolean (value, self->reuse);
+      g_value_set_boolean (value, self->udp.reuse);
       break;
     case PROP_LOOP:
-      g_value_set_boolean (value, self->loop);
+      g_value_set_boolean (value, self->udp.loop);
       break;
     case PROP_RETRIEVE_SENDER_ADDRESS:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
-      g_value_set_boolean (value, self->retrieve_sender_address);
+      g_value_set_boolean (value, self->udp.retrieve_sender_address);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_MTU:
       GST_EBPF_PRIORITY_SRC_LOCK (self);
-      g_value_set_uint (value, self->mtu);
+      g_value_set_uint (value, self->udp.mtu);
       GST_EBPF_PRIORITY_SRC_UNLOCK (self);
       break;
     case PROP_SOCKET_TIMESTAMP:
-      g_value_set_enum (value, self->socket_timestamp);
+      g_value_set_enum (value, self->udp.socket_timestamp);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);

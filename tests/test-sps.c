@@ -17,7 +17,10 @@
  *   bytes, wrong NAL type, forbidden bit, a forbidden 00 00 01 inside:
  *   no crash, and anything reported rewritten parses with no reordering;
  * - the guard (when rewriting is safe): limit 7 from the start, a lower
- *   limit after it was watched, never at or below a B slice's priority.
+ *   limit after it was watched, never at or below a B slice's priority;
+ * - a viewer's guards: one per SSRC, the limit asked only for an SPS, the
+ *   bytes before the RTP packet kept, the table starting over when full,
+ *   offsets past the end refused.
  */
 #include <string.h>
 #include <glib.h>
@@ -400,6 +403,128 @@ test_guard (void)
   g_assert_false (ebpf_relay_sps_guard_sps (&g, 0, 48000));
 }
 
+static guint limit_calls;
+
+static guint
+fixed_limit (guint32 ssrc, gpointer user_data)
+{
+  limit_calls++;
+  return GPOINTER_TO_UINT (user_data);
+}
+
+/* An RTP packet (12-byte header, SSRC @ssrc) after @skip bytes of 0xee,
+ * with @payload. */
+static guint8 *
+datagram (gsize skip, guint32 ssrc, const guint8 * payload, gsize plen,
+    gsize * n)
+{
+  guint8 *d = g_malloc0 (skip + 12 + plen);
+
+  memset (d, 0xee, skip);
+  d[skip] = 0x80;
+  d[skip + 1] = 96;
+  d[skip + 8] = ssrc >> 24;
+  d[skip + 9] = ssrc >> 16;
+  d[skip + 10] = ssrc >> 8;
+  d[skip + 11] = ssrc;
+  memcpy (d + skip + 12, payload, plen);
+  *n = skip + 12 + plen;
+  return d;
+}
+
+static void
+test_guards (void)
+{
+  static const guint8 b_slice[] = { 0x01, 0xa0, 0x00, 0x10 };
+  static const guint8 p_slice[] = { 0x41, 0x98, 0x10 };
+  EbpfRelaySpsGuards *gs = ebpf_relay_sps_guards_new (2);
+  guint8 *sps, *d, *out = NULL;
+  gsize sps_len, n, out_len = 0;
+  guint used = 99;
+  EbpfRelaySpsInfo info;
+
+  sps = unhex (x264[0].hex, &sps_len);
+  limit_calls = 0;
+  /* no SPS: no limit asked, nothing rewritten */
+  d = datagram (0, 1, p_slice, sizeof (p_slice), &n);
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, 0, 1, 3000, 6,
+          12, fixed_limit, GUINT_TO_POINTER (7), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_OTHER);
+  g_assert_cmpuint (limit_calls, ==, 0);
+  g_assert_null (out);
+  g_free (d);
+
+  /* an SPS at limit 7 after 3 bytes of something: rewritten, the 3
+   * bytes kept in front */
+  d = datagram (3, 1, sps, sps_len, &n);
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, 3, 1, 6000, 7,
+          12, fixed_limit, GUINT_TO_POINTER (7), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_REWRITTEN);
+  g_assert_cmpuint (limit_calls, ==, 1);
+  g_assert_cmpuint (used, ==, 7);
+  g_assert_nonnull (out);
+  g_assert_cmpmem (out, 3 + 12, d, 3 + 12);
+  g_assert_true (ebpf_relay_sps_parse (out + 15, out_len - 15, &info));
+  g_assert_true (info.bitstream_restriction);
+  g_assert_cmpuint (info.max_num_reorder_frames, ==, 0);
+  g_clear_pointer (&out, g_free);
+  g_free (d);
+
+  /* a B slice of priority 7 on SSRC 1: its SPSs as they are from now on;
+   * SSRC 2's still rewritten (a guard per SSRC) */
+  d = datagram (0, 1, b_slice, sizeof (b_slice), &n);
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, 0, 1, 9000, 7,
+          12, fixed_limit, GUINT_TO_POINTER (7), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_OTHER);
+  g_free (d);
+  d = datagram (0, 1, sps, sps_len, &n);
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, 0, 1, 12000, 7,
+          12, fixed_limit, GUINT_TO_POINTER (7), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_KEPT);
+  g_assert_null (out);
+  g_free (d);
+  d = datagram (0, 2, sps, sps_len, &n);
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, 0, 2, 12000, 7,
+          12, fixed_limit, GUINT_TO_POINTER (7), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_REWRITTEN);
+  g_clear_pointer (&out, g_free);
+  g_free (d);
+
+  /* a third SSRC with room for two: the table starts over, SSRC 1's B
+   * slice is forgotten */
+  d = datagram (0, 3, p_slice, sizeof (p_slice), &n);
+  ebpf_relay_sps_guards_datagram (gs, d, n, 0, 3, 15000, 6, 12, fixed_limit,
+      GUINT_TO_POINTER (7), &used, &out, &out_len);
+  g_free (d);
+  d = datagram (0, 1, sps, sps_len, &n);
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, 0, 1, 18000, 7,
+          12, fixed_limit, GUINT_TO_POINTER (7), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_REWRITTEN);
+  g_clear_pointer (&out, g_free);
+
+  /* reset: SSRC 1 starts over; at limit 6 (not watched yet): as it is */
+  ebpf_relay_sps_guards_datagram (gs, d, n, 0, 1, 21000, 7, 12, fixed_limit,
+      GUINT_TO_POINTER (7), &used, &out, &out_len);
+  g_clear_pointer (&out, g_free);
+  ebpf_relay_sps_guards_reset (gs);
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, 0, 1, 24000, 7,
+          12, fixed_limit, GUINT_TO_POINTER (6), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_KEPT);
+  g_assert_cmpuint (used, ==, 6);
+
+  /* a payload offset at or past the end, a skip past the end: nothing */
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, 0, 1, 27000, 7,
+          n, fixed_limit, GUINT_TO_POINTER (7), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_OTHER);
+  g_assert_cmpint (ebpf_relay_sps_guards_datagram (gs, d, n, n, 1, 27000, 7,
+          0, fixed_limit, GUINT_TO_POINTER (7), &used, &out, &out_len), ==,
+      EBPF_RELAY_SPS_PACKET_OTHER);
+  g_assert_null (out);
+  g_free (d);
+  g_free (sps);
+  ebpf_relay_sps_guards_free (gs);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -411,5 +536,6 @@ main (int argc, char **argv)
   g_test_add_func ("/sps/stap-a", test_stap_a);
   g_test_add_func ("/sps/slices", test_slices);
   g_test_add_func ("/sps/guard", test_guard);
+  g_test_add_func ("/sps/guards", test_guards);
   return g_test_run ();
 }
