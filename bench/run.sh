@@ -542,7 +542,7 @@ server_case ()
         function f(s, k,   r) { r = s; if (!sub(".*(^| )" k "=", "", r)) return "-"; sub(" .*", "", r); return r }
         BEGIN {
           sent = f(line, "sent"); cpu = f(line, "cpu_ns"); ks = f(line, "ksoftirqd_ns")
-          printf "%s\t%s\t%d\t%d\t%s\t%d\t%s\t%s\t%d\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+          printf "%s\t%s\t%d\t%d\t%s\t%.0f\t%s\t%s\t%.0f\t%.3f\t%.3f\t%.3f\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
             kind, path, n, sent, f(line, "seconds"), cpu, f(line, "utime_ns"), f(line, "stime_ns"), ks,
             cpu / (sent * n) / 1000, (cpu + ks) / (sent * n) / 1000,
             (cpu - base * sent) / (sent * n) / 1000,
@@ -554,10 +554,10 @@ server_case ()
   done
   echo
   column -t "$out"
-  awk -F'\t' 'NR > 1 { c[$1 " " $2 " " $3] = $10; d[$1 " " $2 " " $3] = $12 } END {
+  awk -F'\t' 'NR > 1 { c[$1 " " $2 " " $3] = $10; e[$1 " " $2 " " $3] = $11; d[$1 " " $2 " " $3] = $12 } END {
     for (k in c) if (k ~ / ebpfrelaysink /) { split(k, a, " "); j = a[1] " multiudpsink " a[3]; m = c[j];
-      if (m > 0) printf "%s N=%s: ebpfrelaysink %.3f us/copy, multiudpsink %.3f: ratio %.2f; without the harness %.3f vs %.3f: ratio %.2f\n",
-        a[1], a[3], c[k], m, c[k] / m, d[k], d[j], (d[j] > 0 ? d[k] / d[j] : 0) } }' "$out"
+      if (m > 0) printf "%s N=%s: ebpfrelaysink %.3f us/copy, multiudpsink %.3f: ratio %.2f; with ksoftirqd %.3f vs %.3f: ratio %.2f; without the harness %.3f vs %.3f: ratio %.2f\n",
+        a[1], a[3], c[k], m, c[k] / m, e[k], e[j], (e[j] > 0 ? e[k] / e[j] : 0), d[k], d[j], (d[j] > 0 ? d[k] / d[j] : 0) } }' "$out"
 }
 if [ "$SERVER" != 0 ]; then
   SIZES=${SIZES_ARG:-"10 100"}
