@@ -82,6 +82,16 @@ relay_addr_same_host (const RelayAddr * a, const RelayAddr * b)
   return a->v4.sin_addr.s_addr == b->v4.sin_addr.s_addr;
 }
 
+/* Whether @a is a multicast group (224.0.0.0/4, ff00::/8). */
+static inline gboolean
+relay_addr_is_group (const RelayAddr * a)
+{
+  if (a->sa.sa_family == AF_INET6)
+    return IN6_IS_ADDR_MULTICAST (&a->v6.sin6_addr);
+  return a->sa.sa_family == AF_INET
+      && IN_MULTICAST (ntohl (a->v4.sin_addr.s_addr));
+}
+
 /* For GHashTable (g_hash_table_new (relay_addr_hash, relay_addr_equal_cb)
  * with RelayAddr keys). */
 static inline guint

@@ -700,14 +700,6 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
   set_in_kernel (t, c, FALSE);
 }
 
-static gboolean
-client_is_group (const RelayClient * c)
-{
-  if (c->addr.sa.sa_family == AF_INET6)
-    return IN6_IS_ADDR_MULTICAST (&c->addr.v6.sin6_addr);
-  return IN_MULTICAST (ntohl (c->addr.v4.sin_addr.s_addr));
-}
-
 void
 relay_clients_set_group_ifindex (RelayClients * t, guint ifindex)
 {
@@ -717,7 +709,7 @@ relay_clients_set_group_ifindex (RelayClients * t, guint ifindex)
   if (!t->running || !t->kernel)
     return;
   for (guint i = 0; i < t->n_slots; i++)
-    if (t->slots[i] && client_is_group (t->slots[i]))
+    if (t->slots[i] && relay_addr_is_group (&t->slots[i]->addr))
       relay_clients_program (t, t->slots[i], g_get_monotonic_time ());
 }
 

@@ -53,29 +53,10 @@ relay_groups_free (RelayGroups * g)
   g_free (g);
 }
 
-gboolean
-relay_addr_is_group (const RelayAddr * a)
-{
-  if (a->sa.sa_family == AF_INET6)
-    return IN6_IS_ADDR_MULTICAST (&a->v6.sin6_addr);
-  return a->sa.sa_family == AF_INET
-      && IN_MULTICAST (ntohl (a->v4.sin_addr.s_addr));
-}
-
 guint
 relay_groups_count (RelayGroups * g)
 {
   return g->groups->len;
-}
-
-static gboolean
-same_group (const RelayAddr * x, const RelayAddr * y)
-{
-  if (x->sa.sa_family != y->sa.sa_family)
-    return FALSE;
-  if (x->sa.sa_family == AF_INET6)
-    return memcmp (&x->v6.sin6_addr, &y->v6.sin6_addr, 16) == 0;
-  return x->v4.sin_addr.s_addr == y->v4.sin_addr.s_addr;
 }
 
 static Group *
@@ -84,7 +65,7 @@ find (RelayGroups * g, const RelayAddr * a, guint * index)
   for (guint i = 0; i < g->groups->len; i++) {
     Group *e = &g_array_index (g->groups, Group, i);
 
-    if (same_group (&e->addr, a)) {
+    if (relay_addr_same_host (&e->addr, a)) {
       if (index)
         *index = i;
       return e;

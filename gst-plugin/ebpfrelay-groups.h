@@ -29,10 +29,8 @@ RelayGroups *relay_groups_new (void);
 /* Leaves every group. */
 void relay_groups_free (RelayGroups * g);
 
-/* Whether @a is a multicast group (224.0.0.0/4, ff00::/8). */
-gboolean relay_addr_is_group (const RelayAddr * a);
-
-/* One more subscriber of group @a (not a group: nothing): joined on
+/* One more subscriber of group @a (not a group, relay_addr_is_group:
+ * nothing): joined on
  * @ifindex (0: the interface the kernel picks) at the first. FALSE with
  * @error when the join failed (the count is not taken then). */
 gboolean relay_groups_add (RelayGroups * g, const RelayAddr * a,
