@@ -17,8 +17,9 @@
 #     IP_MULTICAST_IF): cli2 gets every datagram of the group, cli1 none;
 #   - with MODE kernel the relay's kernel sent the group's copies
 #     (kernel-packets of the group), each to the group's MAC (01:00:5e:01:02:03,
-#     IPv6 33:33:00:02:00:03; the kernel path derives it: the copies reach
-#     the joined socket, which a wrong destination MAC would not);
+#     IPv6 33:33:00:02:00:03, derived in the kernel path: a unicast MAC there
+#     would make the receiver drop the frame as another host's; test-route
+#     checks the IPv6 derivation byte for byte);
 #   - with MODE userspace the kernel sent nothing;
 #   - auto-multicast (default true): the relay host is a member of the
 #     group on the interface the copies leave by while it runs (ip maddr),
