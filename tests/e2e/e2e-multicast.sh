@@ -23,7 +23,8 @@
 #   - with MODE userspace the kernel sent nothing;
 #   - auto-multicast (default true): the relay host is a member of the
 #     group on the interface the copies leave by while it runs (ip maddr),
-#     on no other, and no longer after it stopped.
+#     on no other, and no longer after it stopped; a group added while
+#     PLAYING (the add signal) is joined, and left when it is removed.
 set -uo pipefail
 
 MODE=${1:-kernel}
@@ -106,6 +107,19 @@ member () { ip -n "$P-rel" maddr show dev "$1" | grep -qw "$GROUP"; }
 member_while=0 member_other=0
 member $out_if && member_while=1
 member $([ $out_if = down1 ] && echo down2 || echo down1) && member_other=1
+# a group added while PLAYING is joined, and left when removed
+if [ $V6 = 1 ]; then GROUP2=ff0e::1:2:4; else GROUP2=239.1.2.4; fi
+e2e_ctl add $GROUP2 6002
+member2_added=0 member2_removed=1
+for i in $(seq 20); do
+  ip -n "$P-rel" maddr show dev $out_if | grep -qw "$GROUP2" && { member2_added=1; break; }
+  sleep 0.1
+done
+e2e_ctl remove $GROUP2 6002
+for i in $(seq 20); do
+  ip -n "$P-rel" maddr show dev $out_if | grep -qw "$GROUP2" || { member2_removed=0; break; }
+  sleep 0.1
+done
 e2e_ctl_stop
 member_after=0
 member $out_if && member_after=1
@@ -129,6 +143,8 @@ e2e_check "$E2E_WORK/cli2-6001.bin" $COUNT $SIZE \
   || { echo "$none got group traffic ($(stat -c %s "$E2E_WORK/$none-group.bin") bytes): $why" >&2; rc=1; }
 [ $member_while = 1 ] || { echo "auto-multicast: the relay host is no member of $GROUP on $out_if while running" >&2; rc=1; }
 [ $member_other = 0 ] || { echo "auto-multicast: the relay host joined $GROUP on the other interface too" >&2; rc=1; }
+[ $member2_added = 1 ] || { echo "auto-multicast: $GROUP2, added while PLAYING, was not joined on $out_if" >&2; rc=1; }
+[ $member2_removed = 0 ] || { echo "auto-multicast: $GROUP2, removed while PLAYING, is still joined on $out_if" >&2; rc=1; }
 [ $member_after = 0 ] || { echo "auto-multicast: still a member of $GROUP on $out_if after the relay stopped" >&2; rc=1; }
 [ "${gp:-0}" = $COUNT ] || { echo "relay counted ${gp:-?} packets to the group, not $COUNT: $group_line" >&2; rc=1; }
 if [ "$MODE" = kernel ]; then
