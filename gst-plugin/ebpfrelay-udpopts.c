@@ -90,7 +90,9 @@ relay_udp_opts_install_properties (GObjectClass * klass, guint first)
   g_object_class_install_property (klass, first + RELAY_UDP_OPT_LOOP,
       g_param_spec_boolean ("loop", "Multicast Loopback",
           "Used for setting the multicast loop parameter. TRUE = enable, "
-          "FALSE = disable", DEFAULT_LOOP, rw | GST_PARAM_MUTABLE_PLAYING));
+          "FALSE = disable (the sockets' copies; the kernel's copies to a "
+          "group are never looped back to this host)", DEFAULT_LOOP,
+          rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (klass, first + RELAY_UDP_OPT_BUFFER_SIZE,
       g_param_spec_int ("buffer-size", "Buffer Size",
           "Size of the kernel send buffer in bytes, 0=default", 0, G_MAXINT,
@@ -140,7 +142,7 @@ relay_udp_opts_install_properties (GObjectClass * klass, guint first)
       RELAY_UDP_OPT_MULTICAST_IFACE,
       g_param_spec_string ("multicast-iface", "Multicast Interface",
           "The network interface on which to join the multicast group "
-          "(and which copies to groups leave from)", NULL,
+          "(and which copies to groups leave from, the kernel's too)", NULL,
           rw | GST_PARAM_MUTABLE_PLAYING));
   g_object_class_install_property (klass, first +
       RELAY_UDP_OPT_BYTES_TO_SERVE,
