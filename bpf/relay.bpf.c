@@ -51,6 +51,7 @@ const volatile __u16 relay_port = 0;
 #include "relay-maps.h"
 #include "relay-rewrite.h"
 #include "relay-v6.h"
+#include "relay-source.h"
 
 /* A perf record (8-byte header, 4-byte size, sample padded to 8) must fit
  * in 64 KiB: event header, entries and packet together at most this. */
@@ -757,75 +758,6 @@ __noinline int relay_for_us(struct __sk_buff *skb, __u32 ihl_len,
 		return 0;
 	}
 	return 1;
-}
-
-/* The publisher lock (relay.h, RELAY_SRC_*): whether the sender may
- * publish: @addr (be) and @port (be) for an IPv4 one; @v6: an IPv6 one,
- * whose address is read from @skb's header. Both as one 16-byte key (an
- * IPv4 sender v4-mapped), as in userspace (ebpfrelay-sources: the same
- * rule). Verified once, as a function of its own. */
-__noinline int relay_source_ok(struct __sk_buff *skb, __u32 addr, __u32 port,
-                               __u32 v6)
-{
-	struct relay_src_key k = {};
-	struct relay_config *cfg;
-	struct relay_latch *l;
-	__u32 key = 0, flags, timeout_ms;
-	__u64 now, timeout;
-	int ok, took = 0;
-
-	cfg = bpf_map_lookup_elem(&config, &key);
-	if (!cfg || !skb)
-		return 0;
-	flags = cfg->src_flags;
-	timeout_ms = cfg->src_timeout_ms;
-	if (!flags)
-		return 1;
-	if (v6) {
-		if (bpf_skb_load_bytes(skb,
-		                       IP_OFF + offsetof(struct ipv6hdr, saddr),
-		                       k.addr, sizeof(k.addr)))
-			return 0;
-	} else {
-		k.addr[2] = bpf_htonl(RELAY_V4MAPPED);
-		k.addr[3] = addr;
-	}
-	k.port = (__u16)port;
-
-	if (flags & RELAY_SRC_LIST) {
-		if (!bpf_map_lookup_elem(&sources, &k)) {
-			k.port = 0;
-			if (!bpf_map_lookup_elem(&sources, &k))
-				return 0;
-			k.port = (__u16)port;
-		}
-	}
-	if (!(flags & RELAY_SRC_LATCH))
-		return 1;
-	l = bpf_map_lookup_elem(&latch, &key);
-	if (!l)
-		return 0;
-	now = bpf_ktime_get_ns();
-	timeout = (__u64)timeout_ms * 1000000;
-	bpf_spin_lock(&l->lock);
-	ok = l->addr[0] == k.addr[0] && l->addr[1] == k.addr[1] &&
-	     l->addr[2] == k.addr[2] && l->addr[3] == k.addr[3] &&
-	     l->port == k.port;
-	if (!ok && (!(l->addr[0] | l->addr[1] | l->addr[2] | l->addr[3]) ||
-	            (timeout && now - l->last_ns > timeout))) {
-		l->addr[0] = k.addr[0];
-		l->addr[1] = k.addr[1];
-		l->addr[2] = k.addr[2];
-		l->addr[3] = k.addr[3];
-		l->port = k.port;
-		ok = took = 1;
-	}
-	if (ok)
-		l->last_ns = now;
-	bpf_spin_unlock(&l->lock);
-	if (took)
-		stat_inc(RELAY_STAT_SOURCE_LATCHED);
-	return ok;
 }
 
 /* RTCP multiplexed on the port (counted, TC_ACT_UNSPEC: for the socket),
