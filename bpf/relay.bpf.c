@@ -52,6 +52,7 @@ const volatile __u16 relay_port = 0;
 #include "relay-rewrite.h"
 #include "relay-v6.h"
 #include "relay-source.h"
+#include "relay-local.h"
 
 /* A perf record (8-byte header, 4-byte size, sample padded to 8) must fit
  * in 64 KiB: event header, entries and packet together at most this. */
@@ -700,26 +701,6 @@ __noinline int relay_forward(struct __sk_buff *skb, __u32 flags)
 	return forward(skb, h, scr, cfg, n_slots, !!(flags & FW_ALL_USER),
 	               (flags & FW_FIRST_FRAG) ? &fkey : NULL,
 	               !!(flags & FW_V6), !!(flags & FW_FRAG_USER));
-}
-
-/* On lo (config.local_sport) only the element's own buffers
- * (ebpfrelay-local): 1 for another packet. One larger than the egress
- * MTUs (config.local_mtu; lo's is 64 KiB) goes to userspace for every slot
- * (its socket fragments), as with IP options: scr->all_user. Global, and
- * its result through the map: the verifier checks it once, on its own. */
-__noinline int relay_local(struct scratch *scr, struct relay_config *cfg,
-                           __u16 sport, __u32 tot_len)
-{
-	if (!scr || !cfg || !cfg->local_sport)
-		return 0;
-	if (sport != cfg->local_sport)
-		return 1;
-	stat_inc(RELAY_STAT_LOCAL);
-	if (cfg->local_mtu && tot_len > cfg->local_mtu) {
-		stat_inc(RELAY_STAT_LOCAL_MTU);
-		scr->all_user = 1;
-	}
-	return 0;
 }
 
 /* Whether the packet (its IPv4 header @ihl_len bytes long, options
