@@ -79,6 +79,29 @@ struct scratch {
 	struct copy_state cs;
 };
 
+/* The slot loop's context (forward(); forward_frag(), relay-frag.h):
+ * on the stack, its pointers into scratch. */
+struct loop_ctx {
+	struct __sk_buff *skb;
+	struct relay_event_buf *ev;
+	struct relay_sub *orig_f; /* their fields (in scratch) */
+	struct relay_sub *cur;    /* fields now in the skb (in scratch) */
+	struct relay_sub *sub;    /* the slot at hand (in scratch) */
+	struct copy_state *cs;    /* in scratch */
+	struct prio_info info;   /* the packet's classification */
+	const __u8 *codec_by_pt; /* config's */
+	__u32 octets;            /* RTP payload octets (sw_payload_octets) */
+	__u8 rtp;                /* RTP: switched, counted per slot and SSRC */
+	__u8 frame;              /* sw_frame: SW_FRAME_START, SW_KEY_START */
+	__u8 all_user; /* userspace sends to every slot (IP options) */
+	__u8 family;             /* enum relay_family of the packet */
+	__u8 frag_user;          /* an IPv6 first fragment: userspace sends
+	                          * it to every slot, from the datagram the
+	                          * socket reassembles (RELAY_EVENT_FRAGMENT) */
+	__u8 pass_up;               /* not consumed: userspace needs it */
+	struct relay_frag *frag_to; /* later fragment: who gets it */
+};
+
 PRIO_SCRATCH_MAP(scratch, struct scratch) = {};
 
 struct {

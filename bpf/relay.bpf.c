@@ -53,31 +53,11 @@ const volatile __u16 relay_port = 0;
 #include "relay-v6.h"
 #include "relay-source.h"
 #include "relay-local.h"
+#include "relay-frag.h"
 
 /* A perf record (8-byte header, 4-byte size, sample padded to 8) must fit
  * in 64 KiB: event header, entries and packet together at most this. */
 #define EVENT_MAX_DATA 65500
-
-struct loop_ctx {
-	struct __sk_buff *skb;
-	struct relay_event_buf *ev;
-	struct relay_sub *orig_f; /* their fields (in scratch) */
-	struct relay_sub *cur;    /* fields now in the skb (in scratch) */
-	struct relay_sub *sub;    /* the slot at hand (in scratch) */
-	struct copy_state *cs;    /* in scratch */
-	struct prio_info info;   /* the packet's classification */
-	const __u8 *codec_by_pt; /* config's */
-	__u32 octets;            /* RTP payload octets (sw_payload_octets) */
-	__u8 rtp;                /* RTP: switched, counted per slot and SSRC */
-	__u8 frame;              /* sw_frame: SW_FRAME_START, SW_KEY_START */
-	__u8 all_user; /* userspace sends to every slot (IP options) */
-	__u8 family;             /* enum relay_family of the packet */
-	__u8 frag_user;          /* an IPv6 first fragment: userspace sends
-	                          * it to every slot, from the datagram the
-	                          * socket reassembles (RELAY_EVENT_FRAGMENT) */
-	__u8 pass_up;               /* not consumed: userspace needs it */
-	struct relay_frag *frag_to; /* later fragment: who gets it */
-};
 
 static __always_inline void send_event(struct __sk_buff *skb,
                                        struct relay_event_buf *ev, __u32 n)
@@ -194,16 +174,6 @@ __noinline int relay_ssrc_entry(__u32 slot, __u32 gen, __u32 ssrc, __u32 pt,
 		return idx;
 	}
 	return -1;
-}
-
-/* The word of struct relay_frag's bitmap that holds @slot's bit; the
- * barrier keeps the mask in the code the verifier sees. */
-static __always_inline __u32 frag_word(__u32 slot)
-{
-	__u32 w = slot / 64;
-
-	asm volatile("" : "+r"(w));
-	return w & (RELAY_MAX_SUBS / 64 - 1);
 }
 
 /* Count one copy the kernel sent to @slot. */
@@ -614,63 +584,6 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 	return verdict;
 }
 
-/* A later fragment of a datagram whose first fragment came: to the slots
- * that got that, Ethernet and IP headers rewritten. */
-static long frag_cb(__u32 i, void *data)
-{
-	struct loop_ctx *c = data;
-	struct relay_sub *slot;
-
-	if (i >= RELAY_MAX_SUBS || !c->frag_to)
-		return 1;
-	if (!(c->frag_to->slots[frag_word(i)] & (1ULL << (i % 64))))
-		return 0;
-	slot = bpf_map_lookup_elem(&subs, &i);
-	if (!slot)
-		return 1;
-	*c->sub = *slot;
-	if (c->sub->state == RELAY_SUB_KERNEL)
-		relay_stage_copy(c->skb, i, 0);
-	return 0;
-}
-
-static __always_inline int forward_frag(struct __sk_buff *skb, struct hdrs *h,
-                                        struct scratch *scr,
-                                        struct relay_config *cfg,
-                                        struct relay_frag *to, __u32 n_slots)
-{
-	struct loop_ctx c = {
-	        .skb = skb,
-	        .ev = &scr->ev,
-	        .frag_to = to,
-	        .orig_f = &scr->orig_f,
-	        .cur = &scr->cur,
-	        .sub = &scr->sub,
-	        .cs = &scr->cs,
-	        .pass_up = to->pass_up ? 1 : 0,
-	};
-	struct copy_state *cs = &scr->cs;
-
-	__builtin_memset(cs, 0, sizeof(*cs));
-	cs->pending = -1;
-	cs->later_frag = 1;
-	cs->payload_len = bpf_ntohs(h->ip.tot_len) - sizeof(struct iphdr);
-	hdr_fields(c.orig_f, h, 0);
-	c.orig_f->sport = c.orig_f->dport = 0; /* no UDP header here */
-	*c.cur = *c.orig_f;
-	ip_fields_init(cs, h, cfg, 0);
-	bpf_loop(n_slots, frag_cb, &c, 0);
-	return finish(&c, scr, cfg);
-}
-
-static __always_inline void frag_key(struct relay_frag_key *k,
-                                     const struct hdrs *h)
-{
-	k->saddr = h->ip.saddr;
-	k->daddr = h->ip.daddr;
-	k->id = h->ip.id;
-}
-
 /* relay_forward's @flags */
 #define FW_ALL_USER   0x1 /* userspace sends to every slot */
 #define FW_FIRST_FRAG 0x2 /* an IPv4 first fragment (frags) */
@@ -767,44 +680,6 @@ __noinline int relay_rtcp_or_rejected(struct __sk_buff *skb, __u32 ihl_len,
 		return TC_ACT_SHOT;
 	}
 	return 0;
-}
-
-/* An IPv4 later fragment (no UDP header; its headers in scratch.orig_h):
- * ours when its first fragment was (frags; its destination was checked
- * then), to the slots that got that. A global function: its stack is not
- * relay_ingress's. */
-__noinline int relay_later_fragment(struct __sk_buff *skb)
-{
-	struct relay_frag_key fkey = {};
-	struct relay_config *cfg;
-	struct relay_frag *fr;
-	struct scratch *scr;
-	__u32 key = 0, tot_len, n_slots;
-	struct hdrs *h;
-	int verdict;
-
-	scr = bpf_map_lookup_elem(&scratch, &key);
-	if (!skb || !scr)
-		return TC_ACT_UNSPEC;
-	h = &scr->orig_h;
-	frag_key(&fkey, h);
-	if (h->ip.ihl != 5 || !bpf_map_lookup_elem(&frags, &fkey) ||
-	    !relay_for_us(skb, sizeof(struct iphdr), 0))
-		return TC_ACT_UNSPEC;
-	fr = bpf_map_lookup_elem(&frags, &fkey);
-	cfg = bpf_map_lookup_elem(&config, &key);
-	if (!fr || !cfg)
-		return TC_ACT_UNSPEC;
-	tot_len = bpf_ntohs(h->ip.tot_len);
-	if (tot_len < sizeof(struct iphdr) || tot_len + ETH_HLEN > skb->len)
-		return TC_ACT_UNSPEC;
-	n_slots = cfg->n_slots;
-	if (n_slots > RELAY_MAX_SUBS)
-		n_slots = RELAY_MAX_SUBS;
-	verdict = forward_frag(skb, h, scr, cfg, fr, n_slots);
-	if (!(h->ip.frag_off & bpf_htons(IP_MF)))
-		bpf_map_delete_elem(&frags, &fkey);
-	return verdict;
 }
 
 SEC("tc")
