@@ -14,9 +14,11 @@
 
 #include <linux/bpf.h>
 #include <linux/ip.h>
+#include <linux/pkt_cls.h>
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_endian.h>
 #include "relay-maps.h"
+#include "relay-rewrite.h" /* hdr_fields, ip_fields_init */
 
 /* relay.bpf.c's slot loop, whose parts a later fragment goes through;
  * defined there, after the relay-*.h. */

@@ -29,6 +29,16 @@
  * Checksums are never computed here from the bytes: the csum helpers know
  * skb->ip_summed (NONE/UNNECESSARY: fix the field; PARTIAL: the field
  * holds only the pseudo header sum; COMPLETE: skb->csum too).
+ *
+ * One object, one program, in parts (one mechanism per header, all
+ * included here only): relay-maps.h (the maps, struct scratch, the slot
+ * loop's context), relay-pkt.h (the packet layout), relay-rewrite.h (a
+ * copy's header rewrite and its undoing), relay-v6.h (IPv6: for this host,
+ * the extension header walk), relay-source.h (the publisher lock),
+ * relay-local.h (lo, the any-upstream case), relay-frag.h (IPv4
+ * fragments). Here: the entry (relay_ingress, the IPv4 checks), the
+ * classification, the receiver statistics, and the slot loop that
+ * decides and sends the copies.
  */
 #include <linux/bpf.h>
 #include <linux/if_ether.h>
@@ -48,6 +58,7 @@ char LICENSE[] SEC("license") = "GPL";
 /* Stream's UDP port, host byte order; set by userspace before load. */
 const volatile __u16 relay_port = 0;
 
+/* The parts (relay-maps.h first). */
 #include "relay-maps.h"
 #include "relay-rewrite.h"
 #include "relay-v6.h"
