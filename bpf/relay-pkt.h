@@ -14,7 +14,6 @@
 #include <linux/ipv6.h>
 #include <linux/udp.h>
 
-
 /* Headers of a packet without IP options (IPv4) or extension headers
  * (IPv6), as in the packet from .eth on. The pad puts the IP header on a
  * 4-byte boundary for the verifier. */
