@@ -1220,6 +1220,19 @@ on_notify (RelayControlClientState state, RelayControlReason reason,
   g_mutex_unlock (&n->lock);
 }
 
+/* The last state on_notify was told of (the client's own state changes
+ * before its notification is delivered). */
+static RelayControlClientState
+notes_state (Notes * n)
+{
+  RelayControlClientState st;
+
+  g_mutex_lock (&n->lock);
+  st = n->state;
+  g_mutex_unlock (&n->lock);
+  return st;
+}
+
 static RelayControlClientState
 client_state (RelayControlClient * c)
 {
@@ -1276,6 +1289,7 @@ test_exchange (void)
   th = g_thread_new ("reader", reader_thread, &rd);
   relay_control_client_start (rd.client);
   wait_for (client_state (rd.client) == RELAY_CONTROL_CLIENT_REFUSED);
+  wait_for (notes_state (&notes) == RELAY_CONTROL_CLIENT_REFUSED);
   g_mutex_lock (&notes.lock);
   g_assert_cmpint (notes.state, ==, RELAY_CONTROL_CLIENT_REFUSED);
   g_assert_cmpint (notes.reason, ==, RELAY_CONTROL_REASON_TOKEN);
