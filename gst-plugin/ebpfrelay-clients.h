@@ -251,6 +251,9 @@ void relay_client_set_rtcp (RelayClient * c, gint rtcp);
  * media port itself: RTCP on the media port, RFC 5761). The error names
  * the entry. */
 RelayClient *relay_client_parse (const gchar * entry, GError ** error);
+/* The client of @list (of RelayClient*) at @addr (family, address, port),
+ * or NULL. */
+RelayClient *relay_client_list_find (GPtrArray * list, const RelayAddr * addr);
 /* A whole comma-separated list into new clients (duplicates merged into
  * the first one, which counts them in add_count and whose limit counts,
  * as multiudpsink counts an address added twice). */
