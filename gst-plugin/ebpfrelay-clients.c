@@ -251,8 +251,7 @@ relay_clients_program (RelayClients * t, RelayClient * c, gint64 now)
    * IP_MULTICAST_IF / IPV6_MULTICAST_IF */
   if (c->addr.sa.sa_family == AF_INET6)
     res = relay_router_resolve6 (t->router, &c->addr.v6.sin6_addr,
-        IN6_IS_ADDR_MULTICAST (&c->addr.v6.sin6_addr) && t->group_ifindex ?
-        t->group_ifindex : c->addr.v6.sin6_scope_id, &r);
+        c->addr.v6.sin6_scope_id, (int) t->group_ifindex, &r);
   else
     res = relay_router_resolve (t->router, c->addr.v4.sin_addr,
         (int) t->group_ifindex, &r);
@@ -532,6 +531,7 @@ relay_clients_add (RelayClients * t, const gchar * host, gint port,
 static void
 remove_client (RelayClients * t, RelayClient * c)
 {
+  c->disconnect_time = (guint64) g_get_real_time () * 1000;
   if (t->running)
     deactivate_client (t, c);
   g_ptr_array_remove (t->clients, c);
@@ -547,7 +547,6 @@ relay_clients_remove (RelayClients * t, const RelayAddr * addr,
   if (!c)
     return FALSE;
   if (--c->add_count == 0) {
-    c->disconnect_time = (guint64) g_get_real_time () * 1000;
     remove_client (t, c);
     *removed = c;
   } else if (t->running && t->kernel) {
@@ -565,7 +564,6 @@ relay_clients_clear (RelayClients * t)
   for (guint i = 0; i < gone->len; i++) {
     RelayClient *c = g_ptr_array_index (gone, i);
 
-    c->disconnect_time = (guint64) g_get_real_time () * 1000;
     remove_client (t, c);
   }
   return gone;
@@ -586,7 +584,6 @@ relay_clients_set (RelayClients * t, GPtrArray * wanted, GPtrArray * gone,
   for (i = first_gone; i < gone->len; i++) {
     RelayClient *c = g_ptr_array_index (gone, i);
 
-    c->disconnect_time = (guint64) g_get_real_time () * 1000;
     remove_client (t, c);
   }
   for (i = 0; i < wanted->len; i++) {

@@ -273,7 +273,7 @@ relay_router_resolve (RelayRouter * r, struct in_addr dst, int group_oif,
   res = get_link_mac (r, out->ifindex, out->smac);
   if (res != RELAY_ROUTE_OK)
     return res;
-  if (IN_MULTICAST (ntohl (dst.s_addr))) {
+  if (group) {
     /* a group: no neighbour, its MAC is derived (RFC 1112 6.4:
      * 01:00:5e and the group's low 23 bits) */
     relay_route_group_mac (dst, out->dmac);
@@ -286,8 +286,9 @@ relay_router_resolve (RelayRouter * r, struct in_addr dst, int group_oif,
 
 RelayRouteResult
 relay_router_resolve6 (RelayRouter * r, const struct in6_addr *dst,
-    uint32_t scope_id, RelayRoute * out)
+    uint32_t scope_id, int group_oif, RelayRoute * out)
 {
+  int group = IN6_IS_ADDR_MULTICAST (dst);
   RelayRouteResult res;
 
   memset (out, 0, sizeof (*out));
@@ -297,15 +298,14 @@ relay_router_resolve6 (RelayRouter * r, const struct in6_addr *dst,
     return RELAY_ROUTE_IPV6;
   if (IN6_IS_ADDR_UNSPECIFIED (dst))
     return RELAY_ROUTE_UNREACHABLE;
-  res = get_route (r, AF_INET6, dst, (int) scope_id,
-      IN6_IS_ADDR_MULTICAST (dst), &out->ifindex, &out->src6,
-      &out->nexthop6);
+  res = get_route (r, AF_INET6, dst, group && group_oif ? group_oif :
+      (int) scope_id, group, &out->ifindex, &out->src6, &out->nexthop6);
   if (res != RELAY_ROUTE_OK)
     return res;
   res = get_link_mac (r, out->ifindex, out->smac);
   if (res != RELAY_ROUTE_OK)
     return res;
-  if (IN6_IS_ADDR_MULTICAST (dst)) {
+  if (group) {
     /* a group: its MAC is derived (RFC 2464 7: 33:33 and its low 32
      * bits), no neighbour */
     relay_route_group_mac6 (dst, out->dmac);

@@ -55,13 +55,15 @@ void relay_route_group_mac (struct in_addr group, uint8_t mac[6]);
 void relay_route_group_mac6 (const struct in6_addr *group, uint8_t mac[6]);
 
 /* The same for IPv6 destination @dst (@scope_id: its interface, for a
- * link-local one or a group (multicast-iface); 0 otherwise): the route
+ * link-local one or a group; 0 otherwise; a group leaves by @group_oif
+ * if not 0, as in IPv4): the route
  * (RTM_GETROUTE AF_INET6, its preferred source), the next hop's MAC from
  * the neighbour (NDP) table, a group's derived (relay_route_group_mac6).
  * ::1 and the host's own addresses are LOCAL; an IPv4-mapped address is
  * RELAY_ROUTE_IPV6 (userspace sends, from its IPv6 socket, as IPv4). */
 RelayRouteResult relay_router_resolve6 (RelayRouter * r,
-    const struct in6_addr *dst, uint32_t scope_id, RelayRoute * out);
+    const struct in6_addr *dst, uint32_t scope_id, int group_oif,
+    RelayRoute * out);
 
 /* Whether @addr is one of this network namespace's own addresses. */
 int relay_router_is_local (RelayRouter * r, struct in_addr addr);

@@ -239,7 +239,7 @@ apply (RelayUdpOpts * o, int fd)
   if (!v4 && !v6)
     return;
   if (o->multicast_iface && *o->multicast_iface) {
-    ifindex = if_nametoindex (o->multicast_iface);
+    ifindex = relay_udp_opts_multicast_ifindex (o);
     if (ifindex == 0)
       GST_WARNING_OBJECT (o->owner, "multicast-iface %s: no such interface",
           o->multicast_iface);

@@ -77,7 +77,7 @@ resolve (const gchar * dst, uint32_t scope, RelayRoute * r)
 {
   struct in6_addr d = a6 (dst);
 
-  return relay_router_resolve6 (router, &d, scope, r);
+  return relay_router_resolve6 (router, &d, scope, 0, r);
 }
 
 /* A group (a subscriber as in multiudpsink) out of a given interface
