@@ -121,12 +121,17 @@ done
 # those of the stream's family, userspace the others)
 paths_bad=0
 npath_kernel=0
+declare -A pseen
 while read -r sub path; do
+  pseen[$sub]=1
   want=userspace
   [ "$MODE" = kernel ] && [ "${fam[$sub]:-}" = $SFAM ] && want=kernel
   [ "$path" = kernel ] && npath_kernel=$((npath_kernel + 1))
   [ "$path" = "$want" ] || { echo "get-stats $sub: path=$path, want $want (IPv${fam[$sub]:-?} subscriber of an IPv$SFAM stream, $MODE mode)" >&2; paths_bad=1; }
 done < <(e2e_ctl_field_all path "${subs[@]}")
+for sub in "${subs[@]}"; do
+  [ -n "${pseen[$sub]:-}" ] || { echo "get-stats $sub: no path field" >&2; paths_bad=1; }
+done
 
 kipv6=-
 if [ "$MODE" = kernel ]; then

@@ -152,7 +152,7 @@ if [ "$MODE" = kernel ]; then
   [ "${gkp:-0}" -ge $((COUNT - 5)) ] \
     || { echo "kernel mode: the kernel sent ${gkp:-?} of the group's $COUNT copies: $group_line" >&2; rc=1; }
 else
-  [ "${gkp:-0}" = 0 ] && [ "${ukp:-0}" = 0 ] \
+  [ "${gkp:-missing}" = 0 ] && [ "${ukp:-missing}" = 0 ] \
     || { echo "userspace mode, but the kernel sent copies" >&2; rc=1; }
 fi
 [ $rc -eq 0 ] && e2e_log "PASS: a multicast group ($GROUP, $why) as a subscriber ($MODE)"

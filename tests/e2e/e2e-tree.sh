@@ -143,6 +143,8 @@ if [ "$MODE" = kernel ]; then
   tr -d '\\' <<<"$stats2" | grep -qE 'kernel-packets=\(guint64\)[1-9]' \
     || { echo "kernel mode, but relay2's kernel sent nothing: $stats2" >&2; rc=1; }
 else
+  tr -d '\\' <<<"$stats2" | grep -qE 'kernel-packets=\(guint64\)0[,;]' \
+    || { echo "userspace mode, but relay2's kernel sent (or no kernel-packets field): $stats2" >&2; rc=1; }
   tr -d '\\' <<<"$stats2" | grep -qE 'kernel-packets=\(guint64\)[1-9]' \
     && { echo "userspace mode, but relay2's kernel sent: $stats2" >&2; rc=1; }
 fi
