@@ -114,10 +114,11 @@ __noinline int relay_later_fragment(struct __sk_buff *skb)
 		return TC_ACT_UNSPEC;
 	h = &scr->orig_h;
 	frag_key(&fkey, h);
-	if (h->ip.ihl != 5 || !bpf_map_lookup_elem(&frags, &fkey) ||
-	    !relay_for_us(skb, sizeof(struct iphdr), 0))
+	if (h->ip.ihl != 5)
 		return TC_ACT_UNSPEC;
 	fr = bpf_map_lookup_elem(&frags, &fkey);
+	if (!fr || !relay_for_us(skb, sizeof(struct iphdr), 0))
+		return TC_ACT_UNSPEC;
 	cfg = bpf_map_lookup_elem(&config, &key);
 	if (!fr || !cfg)
 		return TC_ACT_UNSPEC;

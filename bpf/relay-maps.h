@@ -89,7 +89,6 @@ struct loop_ctx {
 	struct relay_sub *sub;    /* the slot at hand (in scratch) */
 	struct copy_state *cs;    /* in scratch */
 	struct prio_info info;   /* the packet's classification */
-	const __u8 *codec_by_pt; /* config's */
 	__u32 octets;            /* RTP payload octets (sw_payload_octets) */
 	__u8 rtp;                /* RTP: switched, counted per slot and SSRC */
 	__u8 frame;              /* sw_frame: SW_FRAME_START, SW_KEY_START */

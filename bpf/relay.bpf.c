@@ -575,7 +575,6 @@ static __always_inline int forward(struct __sk_buff *skb, struct hdrs *h,
 	c.rtp = prio_is_rtp(&c.info);
 	cs->seq_on = cfg->rewrite_seq && c.rtp;
 	cs->cur_seq = cs->orig_seq = c.info.seq;
-	c.codec_by_pt = cfg->codec_by_pt;
 	if (c.rtp)
 		rtp_frame(skb, scr, &c, cfg->clock_rate);
 	if (fkey) {
